@@ -1,0 +1,16 @@
+/* nethttp.h — Go's net/http, in C. The one header to include. */
+#ifndef NETHTTP_H
+#define NETHTTP_H
+
+#include "nethttp/errors.h"
+#include "nethttp/time.h"
+#include "nethttp/log.h"
+#include "nethttp/runtime.h"
+#include "nethttp/ctx.h"
+#include "nethttp/sync.h"
+#include "nethttp/netpoll.h"
+#include "nethttp/offload.h"
+
+#define NETHTTP_VERSION "0.1.0"
+
+#endif

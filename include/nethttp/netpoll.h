@@ -1,0 +1,81 @@
+/* nethttp/netpoll.h — descriptors whose blocking calls park the fiber.
+ *
+ * An nh_fd wraps a non-blocking descriptor. On a fiber, a call that would
+ * block registers the descriptor with its loop's epoll (edge-triggered, once)
+ * and parks until it is ready, its deadline passes (NH_ETIMEDOUT), the
+ * fiber's context ends (NH_ECANCELED) or the nh_fd is closed by another fiber
+ * of its loop (NH_ECLOSED). On a plain thread the same calls block that
+ * thread in poll(2), so clients work from a CLI's main as well.
+ *
+ * An nh_fd belongs to the loop of the fiber that opened it; use it only from
+ * fibers of that loop (or only from one plain thread). Deadlines are absolute
+ * (nh_deadline_after); NH_NO_DEADLINE waits as long as the context allows. */
+#ifndef NETHTTP_NETPOLL_H
+#define NETHTTP_NETPOLL_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "nethttp/time.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nh_fd nh_fd;
+
+/* nh_fd_open takes ownership of fd, makes it non-blocking and close-on-exec.
+ * Returns 0 or NH_ENOMEM / -errno (fd is closed on failure). */
+int nh_fd_open(int fd, nh_fd **out);
+
+/* nh_fd_close wakes any fiber parked on f with NH_ECLOSED, closes the
+ * descriptor and frees f. NULL does nothing. */
+void nh_fd_close(nh_fd *f);
+
+/* nh_fd_release frees f without closing the descriptor, which it returns
+ * (still non-blocking). Used to hand a connection to other code (hijack). */
+int nh_fd_release(nh_fd *f);
+
+int nh_fd_get(const nh_fd *f);
+
+/* Reads up to n bytes: returns the count (0 at end of stream) or an error. */
+ssize_t nh_fd_read(nh_fd *f, void *buf, size_t n, nh_time deadline);
+
+/* Writes all n bytes (or all iov) unless an error comes first; returns the
+ * total written or an error (bytes already sent are not undone). */
+ssize_t nh_fd_write(nh_fd *f, const void *buf, size_t n, nh_time deadline);
+ssize_t nh_fd_writev(nh_fd *f, const struct iovec *iov, int iovcnt, nh_time deadline);
+
+/* Sends count bytes of in_fd from *offset (advanced) with sendfile(2). */
+ssize_t nh_fd_sendfile(nh_fd *f, int in_fd, off_t *offset, size_t count, nh_time deadline);
+
+/* Accepts a connection: returns a new non-blocking close-on-exec descriptor
+ * (not wrapped) or an error. addr/len may be NULL. */
+int nh_fd_accept(nh_fd *f, struct sockaddr *addr, socklen_t *len, nh_time deadline);
+
+/* Connects a socket descriptor; returns 0 or an error (NH_ECONNREFUSED...). */
+int nh_fd_connect(nh_fd *f, const struct sockaddr *addr, socklen_t len, nh_time deadline);
+
+/* Waits until readable (NH_FD_READ) or writable (NH_FD_WRITE). Returns 0 or
+ * an error. */
+#define NH_FD_READ 1
+#define NH_FD_WRITE 2
+int nh_fd_wait(nh_fd *f, int what, nh_time deadline);
+
+/* nh_fd_on_readable arranges for cb(f, arg) to run once on f's loop, outside
+ * any fiber, when f next becomes readable (or is hung up). The descriptor is
+ * edge-triggered: call it after a read returned NH_EAGAIN or after all
+ * available input was consumed. This is how idle keep-alive connections wait
+ * without holding a fiber. nh_fd_on_readable(f, NULL, NULL) cancels it.
+ * Must be called on f's loop; returns 0, NH_ENOTFIBER off a loop, -errno. */
+int nh_fd_on_readable(nh_fd *f, void (*cb)(nh_fd *f, void *arg), void *arg);
+
+/* Non-parking single attempts: NH_EAGAIN when not ready. */
+ssize_t nh_fd_try_read(nh_fd *f, void *buf, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,172 @@
+/* nethttp/runtime.h — fibers over one event loop per core.
+ *
+ * A runtime owns N loop threads (default: one per CPU). Each loop has its own
+ * epoll, run queue and timers. A fiber is a stackful coroutine pinned to the
+ * loop that started it; anything that would block (I/O, sleep, fiber sync,
+ * offloaded calls) parks the fiber and lets the loop run others. Fibers
+ * never migrate between loops.
+ *
+ * Lifetimes: nh_runtime_free waits until every fiber has returned, so a
+ * program stops its servers and fibers first, then frees the runtime.
+ * Tests check that with nh_leak_check before freeing. */
+#ifndef NETHTTP_RUNTIME_H
+#define NETHTTP_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nethttp/log.h"
+#include "nethttp/time.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nh_runtime nh_runtime;
+typedef struct nh_ctx nh_ctx;
+typedef void (*nh_fiber_fn)(void *arg);
+
+/* Default usable stack per fiber. Stacks are reserved with mmap and only the
+ * pages a fiber touches cost memory, so a generous reservation is cheap; 256
+ * KiB covers OpenSSL handshakes, printf-family calls and sanitizer builds. */
+#define NH_DEFAULT_STACK_SIZE ((size_t)256 * 1024)
+/* Unmapped guard below every stack: overflow faults instead of corrupting. */
+#define NH_STACK_GUARD_SIZE ((size_t)16 * 1024)
+
+typedef struct nh_runtime_config {
+  int loops;                 /* event loops (threads); 0 = number of CPUs */
+  size_t stack_size;         /* usable bytes per fiber stack; 0 = default */
+  size_t fiber_pool;         /* finished fibers kept per loop for reuse; 0 = 1024 */
+  nh_dur watchdog_threshold; /* report a loop busy longer than this; NH_NO_TIMEOUT = off */
+  int offload_threads;       /* threads for nh_offload; 0 = 4 */
+  nh_logger *logger;         /* NULL = nh_log_default() */
+} nh_runtime_config;
+
+#define NH_RUNTIME_CONFIG_DEFAULT {0, 0, 0, 100 * NH_MSEC, 0, NULL}
+
+/* nh_runtime_new starts the loop threads. cfg NULL means the defaults.
+ * Returns NULL on failure (errno set). Thread-safe. */
+nh_runtime *nh_runtime_new(const nh_runtime_config *cfg);
+
+/* nh_runtime_free waits for every fiber on every loop to return, then stops
+ * the loops and frees the runtime. Call it from a plain thread, never from a
+ * fiber of this runtime. NULL does nothing. */
+void nh_runtime_free(nh_runtime *rt);
+
+/* nh_runtime_go starts fn(arg) on a new fiber of rt, picking loops round-robin
+ * (loop < 0) or the given loop index. Callable from any thread or fiber.
+ * Returns 0, NH_EINVAL (bad loop) or NH_ENOMEM. */
+int nh_runtime_go(nh_runtime *rt, int loop, nh_fiber_fn fn, void *arg);
+
+/* nh_runtime_loops returns the number of loops. */
+int nh_runtime_loops(const nh_runtime *rt);
+
+/* nh_runtime_current returns the runtime of the calling loop thread, or NULL
+ * on a plain thread. */
+nh_runtime *nh_runtime_current(void);
+
+/* nh_run is the whole lifecycle in one call: start a runtime, run fn(arg) on a
+ * fiber, wait for it and for every fiber it left running, free the runtime.
+ * Returns 0 or NH_ENOMEM. Call from a plain thread (typically main). */
+int nh_run(const nh_runtime_config *cfg, nh_fiber_fn fn, void *arg);
+
+/* nh_go starts fn(arg) on a new fiber of the calling fiber's loop (Go's `go`).
+ * A panic in it unwinds that fiber only. Returns 0, NH_ENOTFIBER on a plain
+ * thread (use nh_runtime_go there), NH_ENOMEM. */
+int nh_go(nh_fiber_fn fn, void *arg);
+
+/* nh_in_fiber tells whether the caller runs on a fiber. */
+int nh_in_fiber(void);
+
+/* nh_fiber_id returns the calling fiber's id (never reused), 0 off-fiber. */
+uint64_t nh_fiber_id(void);
+
+/* nh_fiber_set_label names what the calling fiber is doing ("GET /users",
+ * "conn 10.0.0.1:5555"); it shows in dumps and watchdog reports. Copied,
+ * truncated to 63 bytes. No-op off-fiber. */
+void nh_fiber_set_label(const char *label);
+
+/* nh_fiber_ctx returns the calling fiber's context (borrowed; background if
+ * none was set). Blocking calls made by the fiber inherit it: when it is
+ * cancelled or its deadline passes they return NH_ECANCELED/NH_ETIMEDOUT.
+ * nh_fiber_set_ctx replaces it (borrowed: keep ctx alive while set). */
+nh_ctx *nh_fiber_ctx(void);
+void nh_fiber_set_ctx(nh_ctx *ctx);
+
+/* nh_yield lets other runnable fibers of this loop run. Off-fiber: sched_yield. */
+void nh_yield(void);
+
+/* nh_sleep parks the fiber (or blocks the thread) for d. Returns 0, or
+ * NH_ECANCELED / NH_ETIMEDOUT early when the fiber's context ends. */
+int nh_sleep(nh_dur d);
+
+/* nh_panic logs msg with a backtrace, runs the fiber's deferred cleanups in
+ * reverse order, and ends the calling fiber only; its loop and every other
+ * fiber go on. Off-fiber it logs and aborts the process. Never returns. */
+__attribute__((noreturn, format(printf, 1, 2))) void nh_panic(const char *fmt, ...);
+
+/* nh_defer registers fn(arg) to run when the calling fiber ends, normally or
+ * by nh_panic, newest first. Returns a handle for nh_undefer (which drops it
+ * without running it), or NULL off-fiber or out of memory. */
+typedef struct nh_deferred nh_deferred;
+nh_deferred *nh_defer(void (*fn)(void *), void *arg);
+void nh_undefer(nh_deferred *d);
+
+/* Counters, readable at any time from any thread. */
+typedef struct nh_runtime_stats {
+  int loops;
+  int64_t fibers_live;
+  int64_t fibers_started;
+  int64_t panics;
+  int64_t stalls; /* watchdog reports */
+  int64_t timers_armed;
+  int64_t stacks_mapped; /* fiber stacks currently mapped (live + pooled) */
+} nh_runtime_stats;
+void nh_runtime_stats_get(const nh_runtime *rt, nh_runtime_stats *out);
+
+/* ---- Fiber dump: every live fiber and what it waits on (Go's goroutine
+ * dump). Collected by each loop on its own thread, so it is consistent and
+ * race-free; a loop that does not answer within 1 s is listed as stalled. */
+typedef struct nh_fiber_info {
+  uint64_t id;
+  int loop;
+  const char *state; /* "running", "runnable", or a wait reason such as
+                        "IO wait: read", "sleep", "mutex", "chan receive" */
+  nh_dur waiting;    /* how long it has been parked (0 if not parked) */
+  char label[64];
+  char entry[64]; /* symbol of the function the fiber started with */
+  int nframes;
+  void *frames[16]; /* return addresses, innermost first (frame pointers) */
+} nh_fiber_info;
+
+/* nh_fiber_dump fills *out (malloc'd array; free with free()) with *n
+ * entries. rt NULL = the caller's runtime. May park the calling fiber.
+ * Returns 0, NH_EINVAL, NH_ENOMEM, or NH_ESTALL if a loop did not answer (the
+ * others are still listed). */
+int nh_fiber_dump(nh_runtime *rt, nh_fiber_info **out, size_t *n);
+
+/* nh_fiber_dump_write writes the dump as text, one block per fiber:
+ *   fiber 17 [IO wait: read, 5m0s] loop 0 "conn 127.0.0.1:5555" (serve_conn):
+ *       nh_fd_read+0x5a
+ *       ...
+ * Returns the nh_fiber_dump result. */
+int nh_fiber_dump_write(nh_runtime *rt, FILE *out);
+
+/* nh_frame_name writes "symbol+0xoff" (or the address) for a frame. */
+void nh_frame_name(void *pc, char *buf, size_t cap);
+
+/* ---- Leak check for tests (Go's goleak): take a baseline at the start,
+ * check at the end. The check waits up to grace for stragglers to finish,
+ * then reports every fiber, armed timer and file descriptor that was not
+ * there at the baseline. */
+typedef struct nh_leak_baseline nh_leak_baseline;
+nh_leak_baseline *nh_leak_baseline_take(nh_runtime *rt);
+/* Returns 0 when nothing leaked, else NH_EBUSY after writing a report to
+ * report (NULL = stderr). Frees the baseline either way. May park. */
+int nh_leak_check(nh_leak_baseline *b, nh_dur grace, FILE *report);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,154 @@
+/* Fiber dumps: what every live fiber is doing, like Go's goroutine dump.
+ *
+ * Each loop lists its own fibers on its own thread (posted as a message), so
+ * no fiber is read while it runs. The requester waits at most a second: a
+ * loop that does not answer is stalled, and that is itself the news. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct dump_req {
+  pthread_mutex_t mu;
+  int refs;
+  int closed; /* the requester stopped waiting */
+  nh_fiber_info *items;
+  size_t n, cap;
+  int answered;
+  nh_wg *wg;
+} dump_req;
+
+static void req_unref(dump_req *r) {
+  pthread_mutex_lock(&r->mu);
+  int last = --r->refs == 0;
+  pthread_mutex_unlock(&r->mu);
+  if (!last)
+    return;
+  free(r->items);
+  nh_wg_free(r->wg);
+  pthread_mutex_destroy(&r->mu);
+  free(r);
+}
+
+static const char *state_name(const nh_fiber *f) {
+  switch (f->state) {
+  case NH__F_RUNNING:
+    return "running";
+  case NH__F_RUNNABLE:
+    return "runnable";
+  case NH__F_PARKED:
+    return f->wait_reason ? f->wait_reason : "parked";
+  default:
+    return "dead";
+  }
+}
+
+static void collect(nh_loop *l, void *arg) {
+  dump_req *r = arg;
+  size_t n = (size_t)l->nlive, i = 0;
+  nh_fiber_info *items = n ? calloc(n, sizeof *items) : NULL;
+  nh_time now = nh_now();
+  for (nh_fiber *f = l->live; f && items && i < n; f = f->live_next, i++) {
+    nh_fiber_info *it = &items[i];
+    it->id = f->id;
+    it->loop = l->index;
+    it->state = state_name(f);
+    it->waiting = f->state == NH__F_PARKED ? now - f->parked_at : 0;
+    memcpy(it->label, f->label, sizeof it->label);
+    it->label[sizeof it->label - 1] = 0;
+    nh__symbol_name((const void *)f->fn, it->entry, sizeof it->entry, 0);
+    if (f->state != NH__F_RUNNING)
+      it->nframes = nh__fiber_frames(f, it->frames, 16);
+  }
+  pthread_mutex_lock(&r->mu);
+  if (!r->closed && i) {
+    if (r->n + i > r->cap) {
+      size_t cap = r->n + i + 16;
+      nh_fiber_info *grown = realloc(r->items, cap * sizeof *grown);
+      if (grown) {
+        r->items = grown;
+        r->cap = cap;
+      }
+    }
+    if (r->n + i <= r->cap) {
+      memcpy(r->items + r->n, items, i * sizeof *items);
+      r->n += i;
+    }
+  }
+  r->answered++;
+  pthread_mutex_unlock(&r->mu);
+  free(items);
+  nh_wg_done(r->wg);
+  req_unref(r);
+}
+
+static int by_id(const void *a, const void *b) {
+  const nh_fiber_info *x = a, *y = b;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int nh_fiber_dump(nh_runtime *rt, nh_fiber_info **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  if (!rt)
+    rt = nh_runtime_current();
+  if (!rt)
+    return NH_EINVAL;
+  dump_req *r = calloc(1, sizeof *r);
+  if (!r || !(r->wg = nh_wg_new())) {
+    free(r);
+    return NH_ENOMEM;
+  }
+  pthread_mutex_init(&r->mu, NULL);
+  r->refs = 1;
+  for (int i = 0; i < rt->nloops; i++) {
+    pthread_mutex_lock(&r->mu);
+    r->refs++;
+    pthread_mutex_unlock(&r->mu);
+    nh_wg_add(r->wg, 1);
+    if (nh__loop_post(&rt->loops[i], collect, r) != NH_OK) {
+      nh_wg_done(r->wg);
+      req_unref(r);
+    }
+  }
+  nh_wg_wait(r->wg, nh_deadline_after(NH_SEC));
+  pthread_mutex_lock(&r->mu);
+  r->closed = 1;
+  int stalled = r->answered < rt->nloops;
+  *out = r->items;
+  *n = r->n;
+  r->items = NULL;
+  pthread_mutex_unlock(&r->mu);
+  req_unref(r);
+  if (*out)
+    qsort(*out, *n, sizeof **out, by_id);
+  return stalled ? NH_ESTALL : NH_OK;
+}
+
+int nh_fiber_dump_write(nh_runtime *rt, FILE *out) {
+  nh_fiber_info *items;
+  size_t n;
+  int r = nh_fiber_dump(rt, &items, &n);
+  for (size_t i = 0; i < n; i++) {
+    nh_fiber_info *it = &items[i];
+    char d[32] = "";
+    if (it->waiting > 0) {
+      d[0] = ',';
+      d[1] = ' ';
+      nh_dur_format(it->waiting, d + 2, sizeof d - 2);
+    }
+    fprintf(out, "fiber %llu [%s%s] loop %d \"%s\" (%s):\n", (unsigned long long)it->id,
+            it->state, d, it->loop, it->label, it->entry);
+    for (int k = 0; k < it->nframes; k++) {
+      char name[160];
+      nh_frame_name(it->frames[k], name, sizeof name);
+      fprintf(out, "    %s\n", name);
+    }
+    fputc('\n', out);
+  }
+  if (r == NH_ESTALL)
+    fprintf(out, "(some loops did not answer within 1s: stalled)\n");
+  free(items);
+  return r;
+}

@@ -1,0 +1,387 @@
+/* Fibers: creation, the switch in and out of the scheduler, parking and
+ * waking, and how a fiber ends (return, or nh_panic).
+ *
+ * Life of a fiber: nh__fiber_spawn takes a pooled fiber (or maps a new stack),
+ * builds a first frame that enters fiber_entry, and queues it. The loop's
+ * scheduler resumes it with nh__fiber_resume; the fiber runs until it parks
+ * (nh__fiber_park), yields, or ends. When it ends its deferred cleanups run,
+ * it switches back to the scheduler for the last time, and the scheduler
+ * recycles its stack. Fiber structs are never freed while their loop lives,
+ * so a late wake aimed at a finished fiber only finds a newer park
+ * generation and is ignored. */
+#include "internal.h"
+#include "sanitizer.h"
+
+#include <execinfo.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <sched.h>
+
+static atomic_uint_fast64_t next_fiber_id;
+
+struct nh__defer_node {
+  void (*fn)(void *);
+  void *arg;
+  nh__defer_node *prev, *next;
+};
+
+nh_fiber *nh__fiber_current(void) {
+  nh_loop *l = nh__loop_current();
+  return l ? l->current : NULL;
+}
+
+/* ---- stacks ---- */
+
+static int map_stack(nh_loop *l, nh_fiber *f) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t size = (l->rt->cfg.stack_size + page - 1) & ~(page - 1);
+  size_t guard = NH_STACK_GUARD_SIZE;
+  char *m = mmap(NULL, size + guard, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (m == MAP_FAILED)
+    return NH_ENOMEM;
+  if (mprotect(m, guard, PROT_NONE) != 0) {
+    munmap(m, size + guard);
+    return NH_ENOMEM;
+  }
+  f->map_base = m;
+  f->map_size = size + guard;
+  f->stack_lo = m + guard;
+  f->stack_size = size;
+  atomic_fetch_add_explicit(&l->rt->stacks_mapped, 1, memory_order_relaxed);
+  return NH_OK;
+}
+
+static void unmap_stack(nh_loop *l, nh_fiber *f) {
+  if (!f->map_base)
+    return;
+  munmap(f->map_base, f->map_size);
+  f->map_base = f->stack_lo = NULL;
+  atomic_fetch_sub_explicit(&l->rt->stacks_mapped, 1, memory_order_relaxed);
+}
+
+/* ---- switching ---- */
+
+/* From a fiber to its loop's scheduler; returns when resumed. */
+static void switch_to_scheduler(nh_fiber *f) {
+  nh_loop *l = f->loop;
+  nh__tsan_switch(l->tsan_sched);
+  nh__asan_start(&f->asan_fake_stack, l->sched_stack_bottom, l->sched_stack_size);
+  nh__switch(&f->sp, l->sched_sp);
+  nh__asan_finish(f->asan_fake_stack, &l->sched_stack_bottom, &l->sched_stack_size);
+}
+
+static void run_defers(nh_fiber *f) {
+  while (f->defers) {
+    nh__defer_node *d = f->defers;
+    f->defers = d->next;
+    if (f->defers)
+      f->defers->prev = NULL;
+    d->fn(d->arg);
+    free(d);
+  }
+}
+
+/* The last switch of a fiber: it never comes back. */
+__attribute__((noreturn)) static void fiber_exit(nh_fiber *f) {
+  run_defers(f);
+  f->state = NH__F_DEAD;
+  nh_loop *l = f->loop;
+  nh__tsan_switch(l->tsan_sched);
+  /* NULL: this fiber's fake stack (ASan's use-after-return frames) dies. */
+  nh__asan_start(NULL, l->sched_stack_bottom, l->sched_stack_size);
+  nh__switch(&f->sp, l->sched_sp);
+  __builtin_unreachable();
+}
+
+static void fiber_entry(void *p) {
+  nh_fiber *f = p;
+  nh__asan_finish(NULL, &f->loop->sched_stack_bottom, &f->loop->sched_stack_size);
+  f->fn(f->arg);
+  fiber_exit(f);
+}
+
+void nh__fiber_resume(nh_fiber *f) {
+  nh_loop *l = f->loop;
+  f->state = NH__F_RUNNING;
+  l->current = f;
+  atomic_store_explicit(&l->running, f, memory_order_relaxed);
+  nh__tsan_switch(f->tsan_fiber);
+  nh__asan_start(&l->asan_fake_stack, f->stack_lo, f->stack_size);
+  nh__switch(&l->sched_sp, f->sp);
+  nh__asan_finish(l->asan_fake_stack, NULL, NULL);
+  l->current = NULL;
+  atomic_store_explicit(&l->running, NULL, memory_order_relaxed);
+  if (f->state == NH__F_DEAD)
+    nh__fiber_recycle(f);
+}
+
+/* ---- creation and recycling ---- */
+
+int nh__fiber_spawn(nh_loop *l, nh_fiber_fn fn, void *arg) {
+  nh_fiber *f = l->pool;
+  if (f) {
+    l->pool = f->pool_next;
+    l->npool--;
+  } else {
+    f = l->spare;
+    if (f)
+      l->spare = f->pool_next;
+    else if (!(f = calloc(1, sizeof *f)))
+      return NH_ENOMEM;
+    if (map_stack(l, f) != NH_OK) {
+      f->pool_next = l->spare;
+      l->spare = f;
+      return NH_ENOMEM;
+    }
+    f->park_timer.slot = NH__TIMER_IDLE;
+  }
+  f->loop = l;
+  f->arg = arg;
+  f->ctx = NULL;
+  f->defers = NULL;
+  f->panicked = 0;
+  f->wait_reason = NULL;
+  f->parked_at = 0;
+  /* What the watchdog reads about a running fiber changes under label_lock. */
+  pthread_mutex_lock(&l->label_lock);
+  f->id = atomic_fetch_add_explicit(&next_fiber_id, 1, memory_order_relaxed) + 1;
+  f->fn = fn;
+  f->label[0] = 0;
+  pthread_mutex_unlock(&l->label_lock);
+  f->sp = nh__stack_init_frame(f->stack_lo + f->stack_size, fiber_entry, f);
+  if (!f->tsan_fiber)
+    f->tsan_fiber = nh__tsan_create();
+  f->live_prev = NULL;
+  f->live_next = l->live;
+  if (l->live)
+    l->live->live_prev = f;
+  l->live = f;
+  l->nlive++;
+  atomic_fetch_add_explicit(&l->rt->fibers_live, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&l->rt->fibers_started, 1, memory_order_relaxed);
+  f->state = NH__F_RUNNABLE;
+  nh__runq_push(l, f);
+  return NH_OK;
+}
+
+void nh__fiber_recycle(nh_fiber *f) {
+  nh_loop *l = f->loop;
+  if (f->live_prev)
+    f->live_prev->live_next = f->live_next;
+  else
+    l->live = f->live_next;
+  if (f->live_next)
+    f->live_next->live_prev = f->live_prev;
+  l->nlive--;
+  atomic_fetch_sub_explicit(&l->rt->fibers_live, 1, memory_order_relaxed);
+  f->state = NH__F_FREE;
+  f->ctx = NULL;
+  f->sp = NULL;
+  /* A panicked fiber never returned from its frames: clear their ASan
+   * redzones before the stack is handed to another fiber. */
+  if (f->panicked)
+    nh__asan_unpoison(f->stack_lo, f->stack_size);
+  if (l->npool < l->rt->cfg.fiber_pool) {
+    f->pool_next = l->pool;
+    l->pool = f;
+    l->npool++;
+  } else {
+    unmap_stack(l, f);
+    f->pool_next = l->spare;
+    l->spare = f;
+  }
+}
+
+static void free_list(nh_loop *l, nh_fiber *f) {
+  while (f) {
+    nh_fiber *next = f->pool_next;
+    unmap_stack(l, f);
+    if (f->tsan_fiber)
+      nh__tsan_destroy(f->tsan_fiber);
+    free(f);
+    f = next;
+  }
+}
+
+void nh__fiber_pool_dispose(nh_loop *l) {
+  free_list(l, l->pool);
+  free_list(l, l->spare);
+  l->pool = l->spare = NULL;
+  l->npool = 0;
+}
+
+/* ---- parking ---- */
+
+static void park_timer_fired(nh__timer *t) {
+  nh_fiber *f = (nh_fiber *)((char *)t - offsetof(nh_fiber, park_timer));
+  nh__fiber_wake(f, f->timer_gen, NH_ETIMEDOUT);
+}
+
+int nh__fiber_park(const char *reason, nh_time deadline) {
+  nh_fiber *f = nh__fiber_current();
+  nh_loop *l = f->loop;
+  f->state = NH__F_PARKED;
+  f->wait_reason = reason;
+  f->parked_at = nh_now();
+  if (deadline != NH_NO_DEADLINE) {
+    f->timer_gen = f->park_gen;
+    f->park_timer.cb = park_timer_fired;
+    nh__timer_start(l, &f->park_timer, deadline);
+  }
+  switch_to_scheduler(f);
+  if (nh__timer_armed(&f->park_timer))
+    nh__timer_stop(l, &f->park_timer);
+  f->wait_reason = NULL;
+  return f->wake_result;
+}
+
+void nh__fiber_wake(nh_fiber *f, uint64_t gen, int result) {
+  if (f->state != NH__F_PARKED || f->park_gen != gen)
+    return;
+  f->park_gen++;
+  f->wake_result = result;
+  f->state = NH__F_RUNNABLE;
+  nh__runq_push(f->loop, f);
+}
+
+/* ---- public fiber API ---- */
+
+int nh_go(nh_fiber_fn fn, void *arg) {
+  nh_fiber *f = nh__fiber_current();
+  if (!f)
+    return NH_ENOTFIBER;
+  return nh__fiber_spawn(f->loop, fn, arg);
+}
+
+int nh_in_fiber(void) { return nh__fiber_current() != NULL; }
+
+uint64_t nh_fiber_id(void) {
+  nh_fiber *f = nh__fiber_current();
+  return f ? f->id : 0;
+}
+
+void nh_fiber_set_label(const char *label) {
+  nh_fiber *f = nh__fiber_current();
+  if (!f)
+    return;
+  pthread_mutex_lock(&f->loop->label_lock);
+  snprintf(f->label, sizeof f->label, "%s", label ? label : "");
+  pthread_mutex_unlock(&f->loop->label_lock);
+}
+
+nh_ctx *nh_fiber_ctx(void) {
+  nh_fiber *f = nh__fiber_current();
+  return f && f->ctx ? f->ctx : nh_ctx_background();
+}
+
+void nh_fiber_set_ctx(nh_ctx *ctx) {
+  nh_fiber *f = nh__fiber_current();
+  if (f)
+    f->ctx = ctx;
+}
+
+void nh_yield(void) {
+  nh_fiber *f = nh__fiber_current();
+  if (!f) {
+    sched_yield();
+    return;
+  }
+  f->state = NH__F_RUNNABLE;
+  nh__runq_push(f->loop, f);
+  switch_to_scheduler(f);
+}
+
+int nh_sleep(nh_dur d) {
+  if (d <= 0)
+    return NH_OK;
+  if (!nh__fiber_current()) {
+    struct timespec ts = {d / NH_SEC, d % NH_SEC};
+    while (nanosleep(&ts, &ts) != 0)
+      ;
+    return NH_OK;
+  }
+  nh__waiter w;
+  nh__waiter_init(&w);
+  int r = nh__waiter_park(&w, "sleep", nh_deadline_after(d), NULL);
+  if (r == NH_ETIMEDOUT) /* the sleep's own deadline, unless the ctx ended */
+    return nh_ctx_err(nh_fiber_ctx());
+  return r;
+}
+
+nh_deferred *nh_defer(void (*fn)(void *), void *arg) {
+  nh_fiber *f = nh__fiber_current();
+  if (!f || !fn)
+    return NULL;
+  nh__defer_node *d = malloc(sizeof *d);
+  if (!d)
+    return NULL;
+  d->fn = fn;
+  d->arg = arg;
+  d->prev = NULL;
+  d->next = f->defers;
+  if (f->defers)
+    f->defers->prev = d;
+  f->defers = d;
+  return (nh_deferred *)d;
+}
+
+void nh_undefer(nh_deferred *h) {
+  nh_fiber *f = nh__fiber_current();
+  nh__defer_node *d = (nh__defer_node *)h;
+  if (!f || !d)
+    return;
+  if (d->prev)
+    d->prev->next = d->next;
+  else
+    f->defers = d->next;
+  if (d->next)
+    d->next->prev = d->prev;
+  free(d);
+}
+
+void nh_panic(const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+
+  /* The backtrace of the panicking fiber, one "sym+off" per line. */
+  void *bt[24];
+  int n = backtrace(bt, 24);
+  char trace[2048];
+  size_t len = 0;
+  trace[0] = 0;
+  for (int i = 1; i < n && len + 1 < sizeof trace; i++) {
+    char name[160];
+    nh__symbol_name(bt[i], name, sizeof name, 1);
+    int w = snprintf(trace + len, sizeof trace - len, "%s%s", i > 1 ? " <- " : "", name);
+    if (w < 0)
+      break;
+    len += (size_t)w;
+  }
+
+  nh_fiber *f = nh__fiber_current();
+  if (!f) {
+    NH_LOG(NULL, NH_LOG_ERROR, "panic outside a fiber, aborting", NH_LSTR("panic", msg),
+           NH_LSTR("backtrace", trace));
+    abort();
+  }
+  nh_loop *l = f->loop;
+  char label[64];
+  pthread_mutex_lock(&l->label_lock);
+  memcpy(label, f->label, sizeof label);
+  pthread_mutex_unlock(&l->label_lock);
+  NH_LOG(nh__rt_logger(l->rt), NH_LOG_ERROR, "fiber panicked", NH_LSTR("panic", msg),
+         NH_LINT("fiber", f->id), NH_LSTR("label", label), NH_LINT("loop", l->index),
+         NH_LSTR("backtrace", trace));
+  atomic_fetch_add_explicit(&l->rt->panics, 1, memory_order_relaxed);
+  f->panicked = 1;
+  fiber_exit(f);
+}

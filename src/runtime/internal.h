@@ -1,0 +1,236 @@
+/* Internals shared by the runtime's files (nh__ prefix). Nothing here is
+ * part of the public API.
+ *
+ * Threading rule that keeps the runtime simple and race-free: everything in
+ * a loop (its fibers, run queue, timers, descriptors) is touched only by that
+ * loop's thread. Other threads talk to a loop through its inbox (a locked
+ * list plus an eventfd). Primitives shared across loops (ctx, mutex, sem,
+ * wg, chan) hold their own small lock and wake fibers through
+ * nh__waiter_wake, which posts to the fiber's loop when called elsewhere. */
+#ifndef NH_RUNTIME_INTERNAL_H
+#define NH_RUNTIME_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "nethttp/ctx.h"
+#include "nethttp/errors.h"
+#include "nethttp/log.h"
+#include "nethttp/runtime.h"
+#include "nethttp/sync.h"
+#include "nethttp/time.h"
+
+typedef struct nh_loop nh_loop;
+typedef struct nh_fiber nh_fiber;
+
+/* ---- context switch (switch_<arch>.S) ----
+ * Saves callee-saved registers on the current stack, stores the stack
+ * pointer in *save_sp, loads load_sp and restores from there. */
+void nh__switch(void **save_sp, void *load_sp);
+/* First code a new fiber runs: calls fn(arg) from registers set up by
+ * nh__stack_init_frame. Never returns. */
+void nh__fiber_trampoline(void);
+/* Prepares a fresh stack so that switching to the returned sp calls
+ * entry(arg) on it. */
+void *nh__stack_init_frame(char *stack_top, void (*entry)(void *), void *arg);
+
+/* ---- timers (timer.c): a binary min-heap per loop ---- */
+typedef struct nh__timer nh__timer;
+struct nh__timer {
+  nh_time when;
+  size_t slot; /* index in the heap, NH__TIMER_IDLE when not armed */
+  void (*cb)(nh__timer *t);
+};
+#define NH__TIMER_IDLE ((size_t)-1)
+
+typedef struct nh__heap {
+  nh__timer **items;
+  size_t len, cap;
+} nh__heap;
+
+void nh__timer_start(nh_loop *l, nh__timer *t, nh_time when);
+void nh__timer_stop(nh_loop *l, nh__timer *t);
+static inline int nh__timer_armed(const nh__timer *t) { return t->slot != NH__TIMER_IDLE; }
+/* Fires due timers; returns the next deadline or NH_NO_DEADLINE. */
+nh_time nh__timers_run(nh_loop *l, nh_time now);
+void nh__heap_dispose(nh__heap *h);
+
+/* ---- waiters (waiter.c): one parked fiber or blocked thread ---- */
+typedef struct nh__parker nh__parker; /* per-thread condvar for plain threads */
+
+typedef struct nh__waiter nh__waiter;
+struct nh__waiter {
+  nh_fiber *fiber;    /* the parked fiber, or NULL for a plain thread */
+  nh__parker *parker; /* the blocked thread otherwise */
+  uint64_t gen;       /* park generation: stale wakes are ignored */
+  nh__waiter *prev, *next;
+  int linked;  /* on some wait list */
+  int granted; /* the waker handed over what was waited for */
+  void *value; /* channel element passed along with a grant */
+};
+
+/* Capture the calling fiber or thread as a waiter (before queueing it). */
+void nh__waiter_init(nh__waiter *w);
+/* Park until woken, the deadline, or ctx ends (ctx NULL: the fiber's
+ * context; pass nh_ctx_background() to ignore it). Returns 0 when woken, else
+ * NH_ETIMEDOUT, NH_ECANCELED or the code given to nh__waiter_wake. */
+int nh__waiter_park(nh__waiter *w, const char *reason, nh_time deadline, nh_ctx *ctx);
+/* Wake w with result (0 = woken normally). Callable from any thread, any
+ * number of times: only the first wake of a park counts. */
+void nh__waiter_wake(nh__waiter *w, int result);
+
+/* Intrusive FIFO of waiters, guarded by the owner's lock. */
+typedef struct nh__waitq {
+  nh__waiter *head, *tail;
+} nh__waitq;
+void nh__waitq_push(nh__waitq *q, nh__waiter *w);
+nh__waiter *nh__waitq_pop(nh__waitq *q);
+void nh__waitq_remove(nh__waitq *q, nh__waiter *w);
+
+/* ---- fibers (fiber.c) ---- */
+enum { NH__F_FREE, NH__F_RUNNABLE, NH__F_RUNNING, NH__F_PARKED, NH__F_DEAD };
+
+typedef struct nh__defer_node nh__defer_node;
+
+struct nh_fiber {
+  void *sp; /* saved stack pointer while switched out */
+  char *map_base;
+  size_t map_size;
+  char *stack_lo; /* lowest usable byte (just above the guard) */
+  size_t stack_size;
+  nh_loop *loop;
+  uint64_t id;
+  nh_fiber_fn fn;
+  void *arg;
+  int state;
+  const char *wait_reason;
+  nh_time parked_at;
+  uint64_t park_gen;
+  int wake_result;
+  int panicked;
+  nh_ctx *ctx;
+  nh__timer park_timer;
+  uint64_t timer_gen;
+  nh__defer_node *defers;
+  char label[64]; /* guarded by loop->label_lock for the watchdog's reads */
+  nh_fiber *run_next;
+  nh_fiber *live_prev, *live_next;
+  nh_fiber *pool_next;
+  void *asan_fake_stack;
+  void *tsan_fiber;
+};
+
+/* Calling fiber or NULL. */
+nh_fiber *nh__fiber_current(void);
+/* Start a fiber on the calling thread's loop l. */
+int nh__fiber_spawn(nh_loop *l, nh_fiber_fn fn, void *arg);
+/* Make a parked fiber runnable with result if gen still matches. Loop thread
+ * of f only. */
+void nh__fiber_wake(nh_fiber *f, uint64_t gen, int result);
+/* Park the current fiber: state PARKED until nh__fiber_wake. Returns the
+ * wake result. The caller arranged for some waker to exist. */
+int nh__fiber_park(const char *reason, nh_time deadline);
+/* Recycle a dead fiber's struct and stack (scheduler side). */
+void nh__fiber_recycle(nh_fiber *f);
+void nh__fiber_pool_dispose(nh_loop *l);
+/* Run one fiber until it parks, yields or ends (scheduler side). */
+void nh__fiber_resume(nh_fiber *f);
+
+/* ---- loops (loop.c) ---- */
+typedef struct nh__msg nh__msg;
+struct nh__msg {
+  nh__msg *next;
+  void (*fn)(nh_loop *l, void *arg);
+  void *arg;
+  nh_fiber *fiber; /* for wakes */
+  uint64_t gen;
+  int result;
+};
+
+struct nh_loop {
+  nh_runtime *rt;
+  int index;
+  pthread_t thread;
+  int epfd;
+  int evfd;
+  void *sched_sp;
+  const void *sched_stack_bottom; /* for ASan */
+  size_t sched_stack_size;
+  void *asan_fake_stack;
+  void *tsan_sched;
+  nh_fiber *current;
+  nh_fiber *runq_head, *runq_tail;
+  nh__heap timers;
+  nh_time now;
+  nh_fiber *live;   /* every fiber not yet finished */
+  int64_t nlive;    /* loop-local count */
+  nh_fiber *pool;   /* finished fibers kept with their stacks */
+  size_t npool;
+  nh_fiber *spare;  /* finished fibers whose stacks were unmapped */
+  /* inbox: the only way in from other threads */
+  pthread_mutex_t inbox_lock;
+  nh__msg *inbox_head, *inbox_tail;
+  atomic_int stop;
+  /* watchdog's view, written by the loop thread */
+  _Atomic int64_t busy_since; /* 0 while waiting in epoll */
+  _Atomic(nh_fiber *) running;
+  pthread_mutex_t label_lock;
+  int64_t stall_reported; /* busy_since already reported (watchdog thread) */
+  void *altstack;
+};
+
+nh_loop *nh__loop_current(void);
+/* Post fn(l, arg) to run on loop l's thread, outside any fiber. Any thread.
+ * Returns 0 or NH_ENOMEM. */
+int nh__loop_post(nh_loop *l, void (*fn)(nh_loop *l, void *arg), void *arg);
+/* Wake fiber f (gen) on its loop from any thread. */
+void nh__loop_post_wake(nh_fiber *f, uint64_t gen, int result);
+void nh__runq_push(nh_loop *l, nh_fiber *f);
+int nh__loop_init(nh_loop *l, nh_runtime *rt, int index);
+void nh__loop_dispose(nh_loop *l);
+void *nh__loop_main(void *arg);
+
+/* ---- the runtime (runtime.c) ---- */
+struct nh_runtime {
+  nh_runtime_config cfg;
+  int nloops;
+  nh_loop *loops;
+  atomic_uint next_loop;
+  _Atomic int64_t fibers_live;
+  _Atomic int64_t fibers_started;
+  _Atomic int64_t panics;
+  _Atomic int64_t stalls;
+  _Atomic int64_t timers_armed;
+  _Atomic int64_t stacks_mapped;
+  /* watchdog thread */
+  pthread_t watchdog;
+  int watchdog_running;
+  pthread_mutex_t wd_lock;
+  pthread_cond_t wd_cond;
+  int wd_stop;
+  /* offload pool */
+  struct nh__offload_pool *offload;
+};
+
+nh_logger *nh__rt_logger(const nh_runtime *rt);
+int nh__watchdog_start(nh_runtime *rt);
+void nh__watchdog_stop(nh_runtime *rt);
+void nh__offload_stop(nh_runtime *rt);
+/* Crash reporting for loop threads: alternate signal stack + handlers. */
+int nh__crash_thread_init(nh_loop *l);
+void nh__crash_thread_dispose(nh_loop *l);
+void nh__crash_install(void);
+
+/* Frame-pointer walk of a switched-out fiber's stack. */
+int nh__fiber_frames(const nh_fiber *f, void **frames, int max);
+/* Symbol of a function pointer, for labels. */
+void nh__symbol_name(const void *addr, char *buf, size_t cap, int with_offset);
+
+/* ---- ctx internals (ctx.c) used by park ---- */
+/* Register w to be woken when ctx ends. Returns 0, or the ctx error when it
+ * is already done (w not registered). */
+int nh__ctx_watch(nh_ctx *ctx, nh__waiter *w);
+void nh__ctx_unwatch(nh_ctx *ctx, nh__waiter *w);
+
+#endif

@@ -1,0 +1,332 @@
+/* Netpoll: descriptors whose blocking calls park the calling fiber.
+ *
+ * Every call first tries the system call. Only when it returns EAGAIN does
+ * the fiber park, as the descriptor's reader or writer, until the loop's
+ * epoll reports it ready, a deadline or the fiber's context ends, or another
+ * fiber closes it. Descriptors are registered once, edge-triggered for both
+ * directions, on first need; a descriptor that never blocks never touches
+ * epoll. Off-fiber the same calls wait in poll(2). */
+#include "internal.h"
+#include "netpoll_internal.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct nh_fd {
+  int fd;
+  int registered;
+  int closed;
+  nh_loop *loop;   /* set on first registration */
+  nh__waiter *rd;  /* parked reader, if any */
+  nh__waiter *wr;  /* parked writer, if any */
+  void (*on_readable)(nh_fd *f, void *arg);
+  void *on_readable_arg;
+  nh_fd *reap_next;
+};
+
+/* Marks a waiter whose descriptor was closed under it (in w->granted). */
+#define CLOSED_UNDER_WAITER (-1)
+
+/* Closed nh_fd structs waiting for the end of the epoll batch, per thread
+ * (each loop reaps its own; plain threads free at once). */
+static __thread nh_fd *reap_list;
+
+int nh_fd_open(int fd, nh_fd **out) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+    int e = -errno;
+    close(fd);
+    return e;
+  }
+  nh_fd *f = calloc(1, sizeof *f);
+  if (!f) {
+    close(fd);
+    return NH_ENOMEM;
+  }
+  f->fd = fd;
+  *out = f;
+  return NH_OK;
+}
+
+int nh_fd_get(const nh_fd *f) { return f->fd; }
+
+static int fd_register(nh_fd *f, nh_loop *l) {
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = f};
+  if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, f->fd, &ev) != 0)
+    return -errno;
+  f->registered = 1;
+  f->loop = l;
+  return NH_OK;
+}
+
+/* Closing: wake parked fibers with NH_ECLOSED (telling them, through their
+ * own waiter, not to touch f again), detach from epoll, free later. */
+static void fd_retire(nh_fd *f) {
+  nh__waiter *ws[2] = {f->rd, f->wr};
+  f->rd = f->wr = NULL;
+  f->on_readable = NULL;
+  f->closed = 1;
+  for (int i = 0; i < 2; i++)
+    if (ws[i]) {
+      ws[i]->granted = CLOSED_UNDER_WAITER;
+      nh__waiter_wake(ws[i], NH_ECLOSED);
+    }
+  if (f->registered && nh__loop_current() == f->loop) {
+    f->reap_next = reap_list;
+    reap_list = f;
+  } else {
+    free(f);
+  }
+}
+
+void nh_fd_close(nh_fd *f) {
+  if (!f)
+    return;
+  close(f->fd); /* also drops the epoll registration */
+  f->fd = -1;
+  fd_retire(f);
+}
+
+int nh_fd_release(nh_fd *f) {
+  int fd = f->fd;
+  if (f->registered)
+    epoll_ctl(f->loop->epfd, EPOLL_CTL_DEL, fd, NULL);
+  f->fd = -1;
+  fd_retire(f);
+  return fd;
+}
+
+void nh__netpoll_reap(nh_loop *l) {
+  (void)l;
+  while (reap_list) {
+    nh_fd *f = reap_list;
+    reap_list = f->reap_next;
+    free(f);
+  }
+}
+
+void nh__netpoll_event(nh_fd *f, uint32_t ev) {
+  if (f->closed)
+    return;
+  if ((ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && f->wr) {
+    nh__waiter *w = f->wr;
+    f->wr = NULL;
+    nh__waiter_wake(w, NH_OK);
+  }
+  if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
+    if (f->rd) {
+      nh__waiter *w = f->rd;
+      f->rd = NULL;
+      nh__waiter_wake(w, NH_OK);
+    }
+    if (f->on_readable) {
+      void (*cb)(nh_fd *, void *) = f->on_readable;
+      f->on_readable = NULL;
+      cb(f, f->on_readable_arg); /* may close f: nothing after this */
+    }
+  }
+}
+
+static int poll_wait(nh_fd *f, int what, nh_time deadline) {
+  struct pollfd p = {.fd = f->fd, .events = what == NH_FD_READ ? POLLIN : POLLOUT};
+  for (;;) {
+    int ms = -1;
+    if (deadline != NH_NO_DEADLINE) {
+      nh_dur d = deadline - nh_now();
+      if (d <= 0)
+        return NH_ETIMEDOUT;
+      ms = (int)((d + NH_MSEC - 1) / NH_MSEC);
+    }
+    int n = poll(&p, 1, ms);
+    if (n > 0)
+      return NH_OK;
+    if (n < 0 && errno != EINTR)
+      return -errno;
+  }
+}
+
+int nh_fd_wait(nh_fd *f, int what, nh_time deadline) {
+  if (f->closed)
+    return NH_ECLOSED;
+  nh_fiber *cur = nh__fiber_current();
+  if (!cur)
+    return poll_wait(f, what, deadline);
+  if (!f->registered) {
+    int e = fd_register(f, cur->loop);
+    if (e)
+      return e;
+  } else if (f->loop != cur->loop) {
+    return NH_EINVAL; /* descriptors do not migrate between loops */
+  }
+  nh__waiter **slot = what == NH_FD_READ ? &f->rd : &f->wr;
+  if (*slot)
+    return NH_EBUSY; /* two fibers reading (or writing) one descriptor */
+  nh__waiter w;
+  nh__waiter_init(&w);
+  *slot = &w;
+  int r = nh__waiter_park(&w, what == NH_FD_READ ? "IO wait: read" : "IO wait: write", deadline,
+                          NULL);
+  if (w.granted == CLOSED_UNDER_WAITER)
+    return NH_ECLOSED; /* f is gone */
+  if (*slot == &w)
+    *slot = NULL;
+  return r;
+}
+
+int nh_fd_on_readable(nh_fd *f, void (*cb)(nh_fd *f, void *arg), void *arg) {
+  nh_loop *l = nh__loop_current();
+  if (!l)
+    return NH_ENOTFIBER;
+  if (!f->registered) {
+    int e = fd_register(f, l);
+    if (e)
+      return e;
+  } else if (f->loop != l) {
+    return NH_EINVAL;
+  }
+  f->on_readable = cb;
+  f->on_readable_arg = arg;
+  return NH_OK;
+}
+
+ssize_t nh_fd_try_read(nh_fd *f, void *buf, size_t n) {
+  for (;;) {
+    ssize_t r = read(f->fd, buf, n);
+    if (r >= 0)
+      return r;
+    if (errno != EINTR)
+      return errno == EWOULDBLOCK ? NH_EAGAIN : -errno;
+  }
+}
+
+ssize_t nh_fd_read(nh_fd *f, void *buf, size_t n, nh_time deadline) {
+  for (;;) {
+    if (f->closed)
+      return NH_ECLOSED;
+    ssize_t r = nh_fd_try_read(f, buf, n);
+    if (r != NH_EAGAIN)
+      return r;
+    int e = nh_fd_wait(f, NH_FD_READ, deadline);
+    if (e)
+      return e;
+  }
+}
+
+ssize_t nh_fd_writev(nh_fd *f, const struct iovec *iov_in, int iovcnt, nh_time deadline) {
+  struct iovec local[64];
+  struct iovec *iov = local;
+  if (iovcnt > 64) {
+    iov = malloc((size_t)iovcnt * sizeof *iov);
+    if (!iov)
+      return NH_ENOMEM;
+  }
+  memcpy(iov, iov_in, (size_t)iovcnt * sizeof *iov);
+  ssize_t total = 0;
+  int i = 0;
+  ssize_t result = 0;
+  while (i < iovcnt) {
+    if (f->closed) {
+      result = NH_ECLOSED;
+      break;
+    }
+    int cnt = iovcnt - i > IOV_MAX ? IOV_MAX : iovcnt - i;
+    ssize_t w = writev(f->fd, iov + i, cnt);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno != EAGAIN) {
+        result = -errno;
+        break;
+      }
+      int e = nh_fd_wait(f, NH_FD_WRITE, deadline);
+      if (e) {
+        result = e;
+        break;
+      }
+      continue;
+    }
+    total += w;
+    while (i < iovcnt && (size_t)w >= iov[i].iov_len) {
+      w -= (ssize_t)iov[i].iov_len;
+      i++;
+    }
+    if (i < iovcnt) {
+      iov[i].iov_base = (char *)iov[i].iov_base + w;
+      iov[i].iov_len -= (size_t)w;
+    }
+  }
+  if (iov != local)
+    free(iov);
+  return result < 0 ? result : total;
+}
+
+ssize_t nh_fd_write(nh_fd *f, const void *buf, size_t n, nh_time deadline) {
+  struct iovec iov = {(void *)buf, n};
+  return nh_fd_writev(f, &iov, 1, deadline);
+}
+
+ssize_t nh_fd_sendfile(nh_fd *f, int in_fd, off_t *offset, size_t count, nh_time deadline) {
+  size_t done = 0;
+  while (done < count) {
+    if (f->closed)
+      return NH_ECLOSED;
+    ssize_t w = sendfile(f->fd, in_fd, offset, count - done);
+    if (w > 0) {
+      done += (size_t)w;
+      continue;
+    }
+    if (w == 0)
+      break; /* the file is shorter than asked */
+    if (errno == EINTR)
+      continue;
+    if (errno != EAGAIN)
+      return -errno;
+    int e = nh_fd_wait(f, NH_FD_WRITE, deadline);
+    if (e)
+      return e;
+  }
+  return (ssize_t)done;
+}
+
+int nh_fd_accept(nh_fd *f, struct sockaddr *addr, socklen_t *len, nh_time deadline) {
+  for (;;) {
+    if (f->closed)
+      return NH_ECLOSED;
+    int c = accept4(f->fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c >= 0)
+      return c;
+    if (errno == EINTR || errno == ECONNABORTED)
+      continue;
+    if (errno != EAGAIN)
+      return -errno;
+    int e = nh_fd_wait(f, NH_FD_READ, deadline);
+    if (e)
+      return e;
+  }
+}
+
+int nh_fd_connect(nh_fd *f, const struct sockaddr *addr, socklen_t len, nh_time deadline) {
+  int r;
+  do
+    r = connect(f->fd, addr, len);
+  while (r < 0 && errno == EINTR);
+  if (r == 0)
+    return NH_OK;
+  if (errno != EINPROGRESS)
+    return -errno;
+  int e = nh_fd_wait(f, NH_FD_WRITE, deadline);
+  if (e)
+    return e;
+  int err = 0;
+  socklen_t elen = sizeof err;
+  if (getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+    return -errno;
+  return err ? -err : NH_OK;
+}

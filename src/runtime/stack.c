@@ -1,0 +1,92 @@
+/* Fiber stacks: the initial frame a new fiber starts from, and the frame
+ * pointer walk used by fiber dumps. Both depend on the register frame that
+ * switch_<arch>.S saves, so they live next to each other here. */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+/* Saved frame, from the stack pointer up: r15 r14 r13 r12 rbx rbp ret. */
+enum { F_R15, F_R14, F_R13, F_R12, F_RBX, F_RBP, F_RET, F_WORDS };
+
+void *nh__stack_init_frame(char *stack_top, void (*entry)(void *), void *arg) {
+  /* After the 6 pops and ret, rsp must be 16-byte aligned at the trampoline's
+   * call instruction: leave one word of slack above the return slot. */
+  uintptr_t top = ((uintptr_t)stack_top & ~(uintptr_t)15) - 16;
+  void **frame = (void **)(top - 8 - 6 * 8);
+  memset(frame, 0, F_WORDS * sizeof(void *));
+  frame[F_R13] = (void *)entry;
+  frame[F_R12] = arg;
+  frame[F_RET] = (void *)nh__fiber_trampoline;
+  return frame;
+}
+
+static void frame_start(void **sp, void **pc, void ***fp) {
+  *pc = sp[F_RET];
+  *fp = (void **)sp[F_RBP];
+}
+#elif defined(__aarch64__)
+/* Saved frame: x19..x28 at words 0..9, x29 (fp) word 10, x30 (lr) word 11. */
+void *nh__stack_init_frame(char *stack_top, void (*entry)(void *), void *arg) {
+  uintptr_t top = ((uintptr_t)stack_top & ~(uintptr_t)15) - 16;
+  void **frame = (void **)(top - 160);
+  memset(frame, 0, 160);
+  frame[0] = (void *)entry; /* x19 */
+  frame[1] = arg;           /* x20 */
+  frame[11] = (void *)nh__fiber_trampoline; /* x30 */
+  return frame;
+}
+
+static void frame_start(void **sp, void **pc, void ***fp) {
+  *pc = sp[11];
+  *fp = (void **)sp[10];
+}
+#else
+#error "nethttp fibers support x86-64 and aarch64"
+#endif
+
+int nh__fiber_frames(const nh_fiber *f, void **frames, int max) {
+  if (!f->sp || max <= 0)
+    return 0;
+  const char *lo = f->stack_lo, *hi = f->stack_lo + f->stack_size;
+  void *pc;
+  void **fp;
+  frame_start((void **)f->sp, &pc, &fp);
+  int n = 0;
+  frames[n++] = pc;
+  /* Frame records are {previous fp, return address}; stop at the first one
+   * that leaves the stack or does not move up it (the trampoline's zero). */
+  while (n < max && (const char *)fp >= lo && (const char *)(fp + 2) <= hi &&
+         ((uintptr_t)fp & 7) == 0) {
+    void *ret = fp[1];
+    void **next = (void **)fp[0];
+    if (!ret)
+      break;
+    frames[n++] = ret;
+    if (next <= fp)
+      break;
+    fp = next;
+  }
+  return n;
+}
+
+void nh__symbol_name(const void *addr, char *buf, size_t cap, int with_offset) {
+  Dl_info info;
+  if (dladdr(addr, &info) && info.dli_sname) {
+    if (with_offset)
+      snprintf(buf, cap, "%s+0x%lx", info.dli_sname,
+               (unsigned long)((const char *)addr - (const char *)info.dli_saddr));
+    else
+      snprintf(buf, cap, "%s", info.dli_sname);
+  } else if (dladdr(addr, &info) && info.dli_fname) {
+    const char *base = strrchr(info.dli_fname, '/');
+    snprintf(buf, cap, "%s+0x%lx", base ? base + 1 : info.dli_fname,
+             (unsigned long)((const char *)addr - (const char *)info.dli_fbase));
+  } else {
+    snprintf(buf, cap, "%p", addr);
+  }
+}
+
+void nh_frame_name(void *pc, char *buf, size_t cap) { nh__symbol_name(pc, buf, cap, 1); }

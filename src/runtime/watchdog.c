@@ -1,0 +1,92 @@
+/* The watchdog: a thread that notices a loop which has not come back to
+ * epoll for longer than the threshold, and names the fiber holding it.
+ *
+ * A loop stores when it last left epoll (busy_since, 0 while waiting) and
+ * which fiber runs; the watchdog reads both every quarter threshold. One
+ * report per busy stretch, so a handler stuck in a 10 s blocking call is
+ * reported once, not forty times. */
+#include "internal.h"
+
+#include <string.h>
+#include <time.h>
+
+static void check_loop(nh_runtime *rt, nh_loop *l, nh_time now) {
+  int64_t since = atomic_load_explicit(&l->busy_since, memory_order_relaxed);
+  nh_dur limit = rt->cfg.watchdog_threshold;
+  if (!since || now - since < limit || l->stall_reported == since)
+    return;
+  l->stall_reported = since;
+  atomic_fetch_add_explicit(&rt->stalls, 1, memory_order_relaxed);
+
+  uint64_t id = 0;
+  char label[64] = "", entry[64] = "";
+  /* The fiber struct outlives its run (structs are pooled per loop), so
+   * reading it under the label lock is safe even if it just finished. */
+  pthread_mutex_lock(&l->label_lock);
+  nh_fiber *f = atomic_load_explicit(&l->running, memory_order_relaxed);
+  if (f) {
+    id = f->id;
+    memcpy(label, f->label, sizeof label);
+    label[sizeof label - 1] = 0;
+    nh__symbol_name((const void *)f->fn, entry, sizeof entry, 0);
+  }
+  pthread_mutex_unlock(&l->label_lock);
+
+  if (f)
+    NH_LOG(nh__rt_logger(rt), NH_LOG_WARN, "loop stalled: a fiber ran without parking",
+           NH_LINT("loop", l->index), NH_LDUR("stalled_for", now - since), NH_LINT("fiber", id),
+           NH_LSTR("label", label), NH_LSTR("entry", entry),
+           NH_LSTR("hint", "use nh_offload for blocking calls"));
+  else
+    NH_LOG(nh__rt_logger(rt), NH_LOG_WARN, "loop stalled outside any fiber",
+           NH_LINT("loop", l->index), NH_LDUR("stalled_for", now - since));
+}
+
+static void *watchdog_main(void *arg) {
+  nh_runtime *rt = arg;
+  pthread_setname_np(pthread_self(), "nh-watchdog");
+  nh_dur tick = rt->cfg.watchdog_threshold / 4;
+  if (tick < NH_MSEC)
+    tick = NH_MSEC;
+  pthread_mutex_lock(&rt->wd_lock);
+  while (!rt->wd_stop) {
+    nh_time wake = nh_now() + tick;
+    struct timespec ts = {wake / NH_SEC, wake % NH_SEC};
+    pthread_cond_timedwait(&rt->wd_cond, &rt->wd_lock, &ts);
+    if (rt->wd_stop)
+      break;
+    nh_time now = nh_now();
+    for (int i = 0; i < rt->nloops; i++)
+      check_loop(rt, &rt->loops[i], now);
+  }
+  pthread_mutex_unlock(&rt->wd_lock);
+  return NULL;
+}
+
+int nh__watchdog_start(nh_runtime *rt) {
+  if (rt->cfg.watchdog_threshold <= 0)
+    return NH_OK;
+  pthread_mutex_init(&rt->wd_lock, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&rt->wd_cond, &ca);
+  pthread_condattr_destroy(&ca);
+  if (pthread_create(&rt->watchdog, NULL, watchdog_main, rt) != 0)
+    return NH_ENOMEM;
+  rt->watchdog_running = 1;
+  return NH_OK;
+}
+
+void nh__watchdog_stop(nh_runtime *rt) {
+  if (!rt->watchdog_running)
+    return;
+  pthread_mutex_lock(&rt->wd_lock);
+  rt->wd_stop = 1;
+  pthread_cond_signal(&rt->wd_cond);
+  pthread_mutex_unlock(&rt->wd_lock);
+  pthread_join(rt->watchdog, NULL);
+  pthread_mutex_destroy(&rt->wd_lock);
+  pthread_cond_destroy(&rt->wd_cond);
+  rt->watchdog_running = 0;
+}

@@ -1,0 +1,94 @@
+/* A minimal test harness.
+ *
+ * Why not cmocka or Check: assertions here fire on loop threads and inside
+ * fibers, on stacks the framework does not know. Those frameworks recover
+ * from a failed assertion with longjmp (cmocka) or by exiting a forked child
+ * from the calling thread (Check); neither is safe from a fiber of another
+ * thread. A failure here prints file:line and aborts the whole process,
+ * which is always safe, and ctest runs one process per test case, so a
+ * failure still names exactly one case.
+ *
+ * A test file defines cases with NH_TEST(name) { ... } and ends with
+ * NH_TEST_MAIN(). `prog NAME` runs one case; `prog` runs them all. CMake reads
+ * the NH_TEST( lines to register each case with ctest. */
+#ifndef NH_TESTS_HARNESS_H
+#define NH_TESTS_HARNESS_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct nh_test_case {
+  const char *name;
+  void (*fn)(void);
+} nh_test_case;
+
+extern nh_test_case nh_test_cases[256];
+extern int nh_test_ncases;
+
+#define NH_TEST(name)                                                              \
+  static void test_##name(void);                                                   \
+  __attribute__((constructor)) static void register_##name(void) {                 \
+    nh_test_cases[nh_test_ncases++] = (nh_test_case){#name, test_##name};          \
+  }                                                                                \
+  static void test_##name(void)
+
+#define NH_FAIL(...)                                                               \
+  do {                                                                             \
+    fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__);                          \
+    fprintf(stderr, __VA_ARGS__);                                                  \
+    fputc('\n', stderr);                                                           \
+    fflush(stderr);                                                                \
+    abort();                                                                       \
+  } while (0)
+
+#define CHECK(cond)                                                                \
+  do {                                                                             \
+    if (!(cond))                                                                   \
+      NH_FAIL("CHECK(%s)", #cond);                                                 \
+  } while (0)
+
+#define CHECK_EQ(a, b)                                                             \
+  do {                                                                             \
+    long long _a = (long long)(a), _b = (long long)(b);                            \
+    if (_a != _b)                                                                  \
+      NH_FAIL("CHECK_EQ(%s, %s): %lld != %lld", #a, #b, _a, _b);                   \
+  } while (0)
+
+#define CHECK_STR(a, b)                                                            \
+  do {                                                                             \
+    const char *_a = (a), *_b = (b);                                               \
+    if (!_a || !_b || strcmp(_a, _b) != 0)                                         \
+      NH_FAIL("CHECK_STR(%s, %s): \"%s\" != \"%s\"", #a, #b, _a ? _a : "(null)",    \
+              _b ? _b : "(null)");                                                 \
+  } while (0)
+
+#define CHECK_CONTAINS(hay, needle)                                                \
+  do {                                                                             \
+    const char *_h = (hay), *_n = (needle);                                        \
+    if (!_h || !strstr(_h, _n))                                                    \
+      NH_FAIL("CHECK_CONTAINS(%s, \"%s\") in: %s", #hay, _n, _h ? _h : "(null)");  \
+  } while (0)
+
+#define NH_TEST_MAIN()                                                             \
+  nh_test_case nh_test_cases[256];                                                 \
+  int nh_test_ncases;                                                              \
+  int main(int argc, char **argv) {                                                \
+    int ran = 0;                                                                   \
+    for (int i = 0; i < nh_test_ncases; i++) {                                     \
+      if (argc > 1 && strcmp(argv[1], nh_test_cases[i].name) != 0)                \
+        continue;                                                                  \
+      fprintf(stderr, "--- %s\n", nh_test_cases[i].name);                          \
+      nh_test_cases[i].fn();                                                       \
+      ran++;                                                                       \
+    }                                                                              \
+    if (!ran) {                                                                    \
+      fprintf(stderr, "no test case named %s\n", argc > 1 ? argv[1] : "");         \
+      return 2;                                                                    \
+    }                                                                              \
+    fprintf(stderr, "ok (%d case%s)\n", ran, ran == 1 ? "" : "s");                 \
+    return 0;                                                                      \
+  }
+
+#endif
