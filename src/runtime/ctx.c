@@ -148,14 +148,19 @@ void *nh_ctx_value(nh_ctx *c, const void *key) {
   return NULL;
 }
 
+/* A watcher holds a reference: the owner may cancel and free the context
+ * the moment it wants to stop a fiber ("defer cancel()"), while that fiber
+ * is still on its way out of the wait. */
 int nh__ctx_watch(nh_ctx *c, nh__waiter *w) {
   int e = nh_ctx_err(c);
   if (e)
     return e;
   pthread_mutex_lock(&c->mu);
   e = c->err;
-  if (!e)
+  if (!e) {
     nh__waitq_push(&c->waiters, w);
+    atomic_fetch_add(&c->refs, 1);
+  }
   pthread_mutex_unlock(&c->mu);
   return e;
 }
@@ -164,6 +169,7 @@ void nh__ctx_unwatch(nh_ctx *c, nh__waiter *w) {
   pthread_mutex_lock(&c->mu);
   nh__waitq_remove(&c->waiters, w);
   pthread_mutex_unlock(&c->mu);
+  ctx_release(c);
 }
 
 int nh_ctx_wait(nh_ctx *c) {

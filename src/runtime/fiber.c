@@ -111,6 +111,9 @@ void nh__fiber_resume(nh_fiber *f) {
   f->state = NH__F_RUNNING;
   l->current = f;
   atomic_store_explicit(&l->running, f, memory_order_relaxed);
+  /* Single writer: a plain increment, not a locked one. */
+  atomic_store_explicit(&l->resumes, atomic_load_explicit(&l->resumes, memory_order_relaxed) + 1,
+                        memory_order_relaxed);
   nh__tsan_switch(f->tsan_fiber);
   nh__asan_start(&l->asan_fake_stack, f->stack_lo, f->stack_size);
   nh__switch(&l->sched_sp, f->sp);
@@ -193,6 +196,10 @@ void nh__fiber_recycle(nh_fiber *f) {
     l->npool++;
   } else {
     unmap_stack(l, f);
+    if (f->tsan_fiber) { /* TSan maps a trace per fiber: give it back too */
+      nh__tsan_destroy(f->tsan_fiber);
+      f->tsan_fiber = NULL;
+    }
     f->pool_next = l->spare;
     l->spare = f;
   }
@@ -360,7 +367,7 @@ void nh_panic(const char *fmt, ...) {
   trace[0] = 0;
   for (int i = 1; i < n && len + 1 < sizeof trace; i++) {
     char name[160];
-    nh__symbol_name(bt[i], name, sizeof name, 1);
+    nh_frame_name(bt[i], name, sizeof name);
     int w = snprintf(trace + len, sizeof trace - len, "%s%s", i > 1 ? " <- " : "", name);
     if (w < 0)
       break;

@@ -175,8 +175,12 @@ struct nh_loop {
   /* watchdog's view, written by the loop thread */
   _Atomic int64_t busy_since; /* 0 while waiting in epoll */
   _Atomic(nh_fiber *) running;
+  atomic_uint_fast64_t resumes; /* fibers switched in so far */
   pthread_mutex_t label_lock;
-  int64_t stall_reported; /* busy_since already reported (watchdog thread) */
+  /* watchdog thread only */
+  int64_t stall_reported;  /* busy_since already reported */
+  uint64_t seen_resumes;   /* resumes at the previous tick */
+  nh_time seen_since;      /* when resumes last changed */
   void *altstack;
 };
 

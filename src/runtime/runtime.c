@@ -69,12 +69,13 @@ void nh_runtime_free(nh_runtime *rt) {
     atomic_store(&rt->loops[i].stop, 1);
     nh__loop_post(&rt->loops[i], wake_loop, NULL);
   }
-  for (int i = 0; i < rt->nloops; i++) {
+  for (int i = 0; i < rt->nloops; i++)
     pthread_join(rt->loops[i].thread, NULL);
-    nh__loop_dispose(&rt->loops[i]);
-  }
+  /* The watchdog reads loops' fibers: stop it before they are freed. */
   nh__watchdog_stop(rt);
   nh__offload_stop(rt);
+  for (int i = 0; i < rt->nloops; i++)
+    nh__loop_dispose(&rt->loops[i]);
   free(rt->loops);
   free(rt);
 }

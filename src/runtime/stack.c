@@ -72,21 +72,33 @@ int nh__fiber_frames(const nh_fiber *f, void **frames, int max) {
   return n;
 }
 
-void nh__symbol_name(const void *addr, char *buf, size_t cap, int with_offset) {
+/* Looks up lookup_addr, prints the offset of print_addr from the symbol. */
+static void symbolize(const void *lookup_addr, const void *print_addr, char *buf, size_t cap,
+                      int with_offset) {
   Dl_info info;
-  if (dladdr(addr, &info) && info.dli_sname) {
+  if (dladdr(lookup_addr, &info) && info.dli_sname) {
     if (with_offset)
       snprintf(buf, cap, "%s+0x%lx", info.dli_sname,
-               (unsigned long)((const char *)addr - (const char *)info.dli_saddr));
+               (unsigned long)((const char *)print_addr - (const char *)info.dli_saddr));
     else
       snprintf(buf, cap, "%s", info.dli_sname);
-  } else if (dladdr(addr, &info) && info.dli_fname) {
+  } else if (dladdr(lookup_addr, &info) && info.dli_fname) {
+    /* No dynamic symbol (a static function): module+offset, which
+     * `addr2line -e module offset` resolves. */
     const char *base = strrchr(info.dli_fname, '/');
     snprintf(buf, cap, "%s+0x%lx", base ? base + 1 : info.dli_fname,
-             (unsigned long)((const char *)addr - (const char *)info.dli_fbase));
+             (unsigned long)((const char *)print_addr - (const char *)info.dli_fbase));
   } else {
-    snprintf(buf, cap, "%p", addr);
+    snprintf(buf, cap, "%p", print_addr);
   }
 }
 
-void nh_frame_name(void *pc, char *buf, size_t cap) { nh__symbol_name(pc, buf, cap, 1); }
+void nh__symbol_name(const void *addr, char *buf, size_t cap, int with_offset) {
+  symbolize(addr, addr, buf, cap, with_offset);
+}
+
+/* pc is a return address: the call it belongs to is just before it (and for
+ * a noreturn call, pc may already be past the end of the function). */
+void nh_frame_name(void *pc, char *buf, size_t cap) {
+  symbolize((const char *)pc - 1, pc, buf, cap, 1);
+}

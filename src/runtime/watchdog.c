@@ -1,25 +1,24 @@
 /* The watchdog: a thread that notices a loop which has not come back to
  * epoll for longer than the threshold, and names the fiber holding it.
  *
- * A loop stores when it last left epoll (busy_since, 0 while waiting) and
- * which fiber runs; the watchdog reads both every quarter threshold. One
- * report per busy stretch, so a handler stuck in a 10 s blocking call is
- * reported once, not forty times. */
+ * A loop publishes when it last left epoll (busy_since, 0 while waiting),
+ * which fiber runs, and how many fibers it has switched in (resumes). The
+ * watchdog samples these every quarter threshold. Two cases:
+ *   - one fiber has run without parking for longer than the threshold (the
+ *     resume count has not moved): it is named — this is the blocking call
+ *     in a handler that nh_offload should have taken;
+ *   - the loop switched between many fibers but had no turn in epoll for
+ *     that long: it is overloaded, reported as such.
+ * One report per busy stretch, so a handler stuck for 10 s is reported
+ * once, not forty times. */
 #include "internal.h"
 
 #include <string.h>
 #include <time.h>
 
-static void check_loop(nh_runtime *rt, nh_loop *l, nh_time now) {
-  int64_t since = atomic_load_explicit(&l->busy_since, memory_order_relaxed);
-  nh_dur limit = rt->cfg.watchdog_threshold;
-  if (!since || now - since < limit || l->stall_reported == since)
-    return;
-  l->stall_reported = since;
-  atomic_fetch_add_explicit(&rt->stalls, 1, memory_order_relaxed);
-
+static void report_fiber(nh_runtime *rt, nh_loop *l, nh_dur held) {
   uint64_t id = 0;
-  char label[64] = "", entry[64] = "";
+  char label[64] = "", entry[96] = "";
   /* The fiber struct outlives its run (structs are pooled per loop), so
    * reading it under the label lock is safe even if it just finished. */
   pthread_mutex_lock(&l->label_lock);
@@ -31,15 +30,40 @@ static void check_loop(nh_runtime *rt, nh_loop *l, nh_time now) {
     nh__symbol_name((const void *)f->fn, entry, sizeof entry, 0);
   }
   pthread_mutex_unlock(&l->label_lock);
-
   if (f)
     NH_LOG(nh__rt_logger(rt), NH_LOG_WARN, "loop stalled: a fiber ran without parking",
-           NH_LINT("loop", l->index), NH_LDUR("stalled_for", now - since), NH_LINT("fiber", id),
+           NH_LINT("loop", l->index), NH_LDUR("stalled_for", held), NH_LINT("fiber", id),
            NH_LSTR("label", label), NH_LSTR("entry", entry),
            NH_LSTR("hint", "use nh_offload for blocking calls"));
   else
     NH_LOG(nh__rt_logger(rt), NH_LOG_WARN, "loop stalled outside any fiber",
-           NH_LINT("loop", l->index), NH_LDUR("stalled_for", now - since));
+           NH_LINT("loop", l->index), NH_LDUR("stalled_for", held));
+}
+
+static void check_loop(nh_runtime *rt, nh_loop *l, nh_time now) {
+  nh_dur limit = rt->cfg.watchdog_threshold;
+  uint64_t resumes = atomic_load_explicit(&l->resumes, memory_order_relaxed);
+  if (resumes != l->seen_resumes) {
+    l->seen_resumes = resumes;
+    l->seen_since = now;
+  }
+  int64_t since = atomic_load_explicit(&l->busy_since, memory_order_relaxed);
+  if (!since || now - since < limit || l->stall_reported == since)
+    return;
+  /* The same fiber since the resume count last moved (or since the loop
+   * left epoll, whichever is later). */
+  nh_time held_from = l->seen_since > since ? l->seen_since : since;
+  if (now - held_from >= limit) {
+    l->stall_reported = since;
+    atomic_fetch_add_explicit(&rt->stalls, 1, memory_order_relaxed);
+    report_fiber(rt, l, now - held_from);
+  } else if (now - since >= 4 * limit) {
+    l->stall_reported = since;
+    atomic_fetch_add_explicit(&rt->stalls, 1, memory_order_relaxed);
+    NH_LOG(nh__rt_logger(rt), NH_LOG_WARN, "loop overloaded: no turn in epoll",
+           NH_LINT("loop", l->index), NH_LDUR("busy_for", now - since),
+           NH_LINT("fibers_run", (int64_t)(resumes)));
+  }
 }
 
 static void *watchdog_main(void *arg) {

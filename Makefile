@@ -1,0 +1,56 @@
+# nethttp — the two commands are `make run` and `make test`; both install
+# what is missing from Debian's packages first (scripts/install-deps.sh).
+#
+#   make run      build (release) and start the main job
+#   make test     every test: ASan+UBSan build, then the runtime under TSan
+#   make bench    benchmarks against the peers (installs them first)
+#   make fuzz     build the libFuzzer targets with clang and run each briefly
+#   make install  install the library, headers, pkg-config and CMake files
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+FUZZ_SECONDS ?= 20
+CMAKE   := cmake -G Ninja -Wno-dev
+
+.PHONY: all deps build run test test-asan test-tsan bench fuzz install clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@$(CMAKE) -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNH_BUILD_TESTS=OFF >/dev/null
+	@cmake --build $(BUILD)/release
+
+run: build
+	$(BUILD)/release/nethttp runtime-demo
+
+test: deps test-asan test-tsan
+
+test-asan:
+	@$(CMAKE) -S . -B $(BUILD)/asan -DCMAKE_BUILD_TYPE=Debug -DNH_SANITIZE=address -DNH_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(BUILD)/asan
+	ctest --test-dir $(BUILD)/asan -j2 --output-on-failure
+
+test-tsan:
+	@$(CMAKE) -S . -B $(BUILD)/tsan -DCMAKE_BUILD_TYPE=Debug -DNH_SANITIZE=thread \
+	  -DNH_TEST_ONLY_LAYERS=runtime -DNH_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(BUILD)/tsan
+	ctest --test-dir $(BUILD)/tsan -j2 --output-on-failure -L runtime
+
+bench:
+	@scripts/install-deps.sh bench
+	bench/runtime/run.sh
+
+fuzz: deps
+	@CC=clang $(CMAKE) -S . -B $(BUILD)/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNH_BUILD_FUZZ=ON \
+	  -DNH_BUILD_TESTS=OFF -DNH_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(BUILD)/fuzz
+	fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS)
+
+install: build
+	cmake --install $(BUILD)/release --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD)

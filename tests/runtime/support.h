@@ -1,0 +1,76 @@
+/* Helpers shared by the runtime tests: a logger that keeps what it was
+ * given, and a way to run a fiber and learn when it is done. */
+#ifndef NH_TESTS_RUNTIME_SUPPORT_H
+#define NH_TESTS_RUNTIME_SUPPORT_H
+
+#include <nethttp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct capture_log {
+  nh_logger base;
+  pthread_mutex_t mu;
+  char *text;
+  size_t len;
+} capture_log;
+
+static void capture_write(nh_logger *lg, const nh_log_record *rec) {
+  capture_log *c = (capture_log *)lg;
+  char line[4096];
+  size_t n = nh_log_format_text(rec, line, sizeof line);
+  pthread_mutex_lock(&c->mu);
+  char *grown = realloc(c->text, c->len + n + 1);
+  if (grown) {
+    memcpy(grown + c->len, line, n + 1);
+    c->text = grown;
+    c->len += n;
+  }
+  pthread_mutex_unlock(&c->mu);
+}
+
+static inline capture_log *capture_log_new(nh_log_level min) {
+  capture_log *c = calloc(1, sizeof *c);
+  c->base.write = capture_write;
+  c->base.min_level = min;
+  pthread_mutex_init(&c->mu, NULL);
+  return c;
+}
+
+/* A copy of everything logged so far (free it). */
+static inline char *capture_log_text(capture_log *c) {
+  pthread_mutex_lock(&c->mu);
+  char *s = strdup(c->text ? c->text : "");
+  pthread_mutex_unlock(&c->mu);
+  return s;
+}
+
+static inline void capture_log_free(capture_log *c) {
+  pthread_mutex_destroy(&c->mu);
+  free(c->text);
+  free(c);
+}
+
+typedef struct run_on_args {
+  nh_fiber_fn fn;
+  void *arg;
+  nh_wg *done;
+} run_on_args;
+
+static void run_on_entry(void *p) {
+  run_on_args *a = p;
+  a->fn(a->arg);
+  nh_wg_done(a->done);
+  free(a);
+}
+
+/* Start fn(arg) on rt; done (already nh_wg_add'ed) is released after it. */
+static inline void run_on(nh_runtime *rt, nh_fiber_fn fn, void *arg, nh_wg *done) {
+  run_on_args *a = malloc(sizeof *a);
+  a->fn = fn;
+  a->arg = arg;
+  a->done = done;
+  nh_runtime_go(rt, 0, run_on_entry, a);
+}
+
+#endif

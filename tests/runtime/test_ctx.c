@@ -1,0 +1,134 @@
+/* Contexts: the tree, deadlines, values, waiting, and cancel across threads. */
+#include "harness.h"
+#include "support.h"
+
+#include <nethttp.h>
+#include <pthread.h>
+
+NH_TEST(cancel_propagates_down_not_up) {
+  nh_ctx *root, *mid, *leaf, *sibling;
+  CHECK_EQ(nh_ctx_with_cancel(NULL, &root), NH_OK);
+  nh_ctx_with_cancel(root, &mid);
+  nh_ctx_with_cancel(mid, &leaf);
+  nh_ctx_with_cancel(root, &sibling);
+  nh_ctx_cancel(mid);
+  CHECK_EQ(nh_ctx_err(mid), NH_ECANCELED);
+  CHECK_EQ(nh_ctx_err(leaf), NH_ECANCELED);
+  CHECK_EQ(nh_ctx_err(root), NH_OK);
+  CHECK_EQ(nh_ctx_err(sibling), NH_OK);
+  /* A child born under a cancelled parent starts cancelled. */
+  nh_ctx *late;
+  nh_ctx_with_cancel(mid, &late);
+  CHECK_EQ(nh_ctx_err(late), NH_ECANCELED);
+  /* Freeing in any order is safe: parents outlive children internally. */
+  nh_ctx_free(mid);
+  nh_ctx_free(root);
+  CHECK_EQ(nh_ctx_err(sibling), NH_ECANCELED);
+  nh_ctx_free(leaf);
+  nh_ctx_free(late);
+  nh_ctx_free(sibling);
+  nh_ctx_free(NULL);
+  nh_ctx_free(nh_ctx_background());
+  CHECK_EQ(nh_ctx_err(nh_ctx_background()), NH_OK);
+}
+
+NH_TEST(deadlines_inherit_and_only_shrink) {
+  nh_ctx *outer, *inner, *looser;
+  nh_ctx_with_timeout(NULL, 30 * NH_MSEC, &outer);
+  nh_ctx_with_timeout(outer, 10 * NH_MSEC, &inner);
+  nh_ctx_with_timeout(outer, 10 * NH_SEC, &looser);
+  CHECK(nh_ctx_deadline(inner) < nh_ctx_deadline(outer));
+  CHECK_EQ(nh_ctx_deadline(looser), nh_ctx_deadline(outer));
+  CHECK_EQ(nh_ctx_deadline(nh_ctx_background()), NH_NO_DEADLINE);
+  CHECK_EQ(nh_ctx_err(inner), NH_OK);
+  nh_sleep(12 * NH_MSEC);
+  CHECK_EQ(nh_ctx_err(inner), NH_ETIMEDOUT);
+  CHECK_EQ(nh_ctx_err(outer), NH_OK);
+  nh_time t0 = nh_now();
+  CHECK_EQ(nh_ctx_wait(looser), NH_ETIMEDOUT); /* a plain thread waits too */
+  nh_dur waited = nh_now() - t0;
+  CHECK(waited >= 10 * NH_MSEC && waited < 200 * NH_MSEC);
+  nh_ctx_free(inner);
+  nh_ctx_free(looser);
+  nh_ctx_free(outer);
+}
+
+static int key_a, key_b;
+NH_TEST(values_resolve_nearest_first) {
+  nh_ctx *a, *b, *a2, *c;
+  nh_ctx_with_value(NULL, &key_a, "a1", &a);
+  nh_ctx_with_value(a, &key_b, "b1", &b);
+  nh_ctx_with_value(b, &key_a, "a2", &a2);
+  nh_ctx_with_cancel(a2, &c);
+  CHECK_STR(nh_ctx_value(c, &key_a), "a2");
+  CHECK_STR(nh_ctx_value(c, &key_b), "b1");
+  CHECK_STR(nh_ctx_value(b, &key_a), "a1");
+  CHECK(nh_ctx_value(c, &c) == NULL);
+  CHECK(nh_ctx_value(nh_ctx_background(), &key_a) == NULL);
+  nh_ctx_free(c);
+  nh_ctx_free(a2);
+  nh_ctx_free(b);
+  nh_ctx_free(a);
+}
+
+/* Many fibers on several loops wait on one context; one cancel from a plain
+ * thread wakes all of them at once. */
+enum { WAITERS = 200 };
+typedef struct many {
+  nh_ctx *ctx;
+  nh_wg *wg;
+  int results[WAITERS];
+  nh_time woke[WAITERS];
+} many;
+static many M;
+
+static void ctx_waiter(void *arg) {
+  long i = (long)arg;
+  M.results[i] = nh_ctx_wait(M.ctx);
+  M.woke[i] = nh_now();
+  nh_wg_done(M.wg);
+}
+
+NH_TEST(one_cancel_wakes_every_waiter_on_every_loop) {
+  nh_runtime_config cfg = NH_RUNTIME_CONFIG_DEFAULT;
+  cfg.loops = 3;
+  nh_runtime *rt = nh_runtime_new(&cfg);
+  nh_ctx_with_cancel(NULL, &M.ctx);
+  M.wg = nh_wg_new();
+  nh_wg_add(M.wg, WAITERS);
+  for (long i = 0; i < WAITERS; i++)
+    CHECK_EQ(nh_runtime_go(rt, -1, ctx_waiter, (void *)i), NH_OK);
+  nh_sleep(30 * NH_MSEC);
+  nh_time t0 = nh_now();
+  nh_ctx_cancel(M.ctx);
+  CHECK_EQ(nh_wg_wait(M.wg, nh_deadline_after(5 * NH_SEC)), NH_OK);
+  for (int i = 0; i < WAITERS; i++) {
+    CHECK_EQ(M.results[i], NH_ECANCELED);
+    CHECK(M.woke[i] - t0 < 250 * NH_MSEC); /* generous for TSan builds */
+  }
+  nh_runtime_free(rt);
+  nh_wg_free(M.wg);
+  nh_ctx_free(M.ctx);
+}
+
+/* The fiber's context bounds every blocking call it makes. */
+static int sleep_result;
+static nh_dur sleep_took;
+static void bounded(void *arg) {
+  nh_ctx *ctx;
+  nh_ctx_with_timeout(NULL, 15 * NH_MSEC, &ctx);
+  nh_fiber_set_ctx(ctx);
+  nh_time t0 = nh_now();
+  sleep_result = nh_sleep(10 * NH_SEC);
+  sleep_took = nh_now() - t0;
+  nh_fiber_set_ctx(NULL);
+  nh_ctx_free(ctx);
+}
+
+NH_TEST(fiber_ctx_bounds_blocking_calls) {
+  CHECK_EQ(nh_run(NULL, bounded, NULL), NH_OK);
+  CHECK_EQ(sleep_result, NH_ETIMEDOUT);
+  CHECK(sleep_took >= 15 * NH_MSEC && sleep_took < 200 * NH_MSEC);
+}
+
+NH_TEST_MAIN()

@@ -1,0 +1,77 @@
+/* The offload pool: blocking work runs elsewhere while the loop goes on. */
+#include "harness.h"
+#include "support.h"
+
+#include <nethttp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+static pthread_t loop_thread;
+static atomic_int ran_elsewhere;
+static int blocking_work(void *arg) {
+  if (!pthread_equal(pthread_self(), loop_thread))
+    atomic_store(&ran_elsewhere, 1);
+  usleep(100 * 1000); /* a blocking call, 100 ms */
+  return (int)(long)arg * 2;
+}
+
+static atomic_int ticks;
+static void ticker(void *arg) {
+  for (int i = 0; i < 20; i++) {
+    nh_sleep(5 * NH_MSEC);
+    atomic_fetch_add(&ticks, 1);
+  }
+}
+
+static void offload_main(void *arg) {
+  (void)arg;
+  loop_thread = pthread_self();
+  nh_go(ticker, NULL);
+  nh_time t0 = nh_now();
+  CHECK_EQ(nh_offload(NULL, blocking_work, (void *)21L), 42);
+  CHECK(nh_now() - t0 >= 100 * NH_MSEC);
+  /* The loop kept running the ticker while the work blocked a thread. */
+  CHECK(atomic_load(&ticks) >= 10);
+  CHECK_EQ(atomic_load(&ran_elsewhere), 1);
+}
+
+NH_TEST(offload_keeps_loop_running) {
+  nh_runtime_config cfg = NH_RUNTIME_CONFIG_DEFAULT;
+  cfg.loops = 1;
+  CHECK_EQ(nh_run(&cfg, offload_main, NULL), NH_OK);
+}
+
+/* Cancelling the wait returns at once; the job finishes on its own. */
+static atomic_int slow_done;
+static int slow_job(void *arg) {
+  usleep(150 * 1000);
+  atomic_store(&slow_done, 1);
+  return 0;
+}
+
+static void cancel_main(void *arg) {
+  (void)arg;
+  nh_ctx *ctx;
+  nh_ctx_with_timeout(NULL, 20 * NH_MSEC, &ctx);
+  nh_time t0 = nh_now();
+  CHECK_EQ(nh_offload(ctx, slow_job, NULL), NH_ETIMEDOUT);
+  nh_dur took = nh_now() - t0;
+  CHECK(took >= 20 * NH_MSEC && took < 60 * NH_MSEC);
+  CHECK_EQ(atomic_load(&slow_done), 0);
+  nh_ctx_free(ctx);
+  nh_sleep(250 * NH_MSEC);
+  CHECK_EQ(atomic_load(&slow_done), 1);
+}
+
+NH_TEST(offload_wait_is_cancellable) { CHECK_EQ(nh_run(NULL, cancel_main, NULL), NH_OK); }
+
+/* Off-fiber, the function just runs on the caller's thread. */
+NH_TEST(offload_off_fiber_runs_inline) {
+  loop_thread = pthread_self();
+  atomic_store(&ran_elsewhere, 0);
+  CHECK_EQ(nh_offload(NULL, blocking_work, (void *)5L), 10);
+  CHECK_EQ(atomic_load(&ran_elsewhere), 0);
+}
+
+NH_TEST_MAIN()
