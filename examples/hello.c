@@ -1,12 +1,33 @@
-/* The smallest nethttp program: a fiber that greets from every loop. */
+/* hello: the README's server, and nethttp's side of the benchmarks.
+ *   hello [--addr HOST:PORT] [--threads N]
+ * Answers every request with "hello, world\n" (13 bytes, text/plain). */
 #include <nethttp.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-static void greet(void *arg) { printf("hello, world from fiber %llu\n", (unsigned long long)nh_fiber_id()); }
-
-static void hello_main(void *arg) {
-  for (int i = 0; i < nh_runtime_loops(nh_runtime_current()); i++)
-    nh_runtime_go(nh_runtime_current(), i, greet, NULL);
+static void hello(nh_response_writer *w, nh_request *r) {
+  nh_header_set(nh_resp_header(w), "Content-Type", "text/plain");
+  nh_resp_write(w, "hello, world\n", 13);
 }
 
-int main(void) { return nh_run(NULL, hello_main, NULL); }
+int main(int argc, char **argv) {
+  const char *addr = "127.0.0.1:8080";
+  nh_runtime_config rc = NH_RUNTIME_CONFIG_DEFAULT;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!strcmp(argv[i], "--addr"))
+      addr = argv[i + 1];
+    else if (!strcmp(argv[i], "--threads"))
+      rc.loops = atoi(argv[i + 1]);
+  }
+  nh_runtime *rt = nh_runtime_new(&rc);
+  nh_server_config cfg = NH_SERVER_CONFIG_DEFAULT;
+  cfg.handler = hello;
+  nh_server *srv = nh_server_new(rt, &cfg);
+  int r = nh_server_run(srv, addr, 10 * NH_SEC); /* until SIGINT/SIGTERM */
+  if (r && r != NH_ETIMEDOUT)
+    fprintf(stderr, "hello: %s: %s\n", addr, nh_strerror(r));
+  nh_server_free(srv);
+  nh_runtime_free(rt);
+  return r == NH_OK ? 0 : 1;
+}

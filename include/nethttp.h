@@ -10,6 +10,8 @@
 #include "nethttp/sync.h"
 #include "nethttp/netpoll.h"
 #include "nethttp/offload.h"
+#include "nethttp/header.h"
+#include "nethttp/server.h"
 
 #define NETHTTP_VERSION "0.1.0"
 

@@ -52,7 +52,11 @@ extern "C" {
   X(ESTALL, -4004, "loop stalled")                                           \
   X(EEOF, -4005, "end of stream")                                            \
   X(EFULL, -4006, "queue is full")                                           \
-  X(ESHUTDOWN, -4007, "shut down")
+  X(ESHUTDOWN, -4007, "shut down")                                           \
+  X(ESERVERCLOSED, -4008, "server closed")                                   \
+  X(EBODYTOOLARGE, -4009, "request body too large")                          \
+  X(EHIJACKED, -4010, "connection has been hijacked")                        \
+  X(EBADREQUEST, -4011, "malformed HTTP request")
 
 typedef enum nh_err {
   NH_OK = 0,

@@ -72,6 +72,12 @@ int nh_fd_wait(nh_fd *f, int what, nh_time deadline);
  * Must be called on f's loop; returns 0, NH_ENOTFIBER off a loop, -errno. */
 int nh_fd_on_readable(nh_fd *f, void (*cb)(nh_fd *f, void *arg), void *arg);
 
+/* nh_fd_on_hangup calls cb(f, arg) on f's loop, outside any fiber, when the
+ * peer closes or resets the connection (EPOLLRDHUP/HUP/ERR), until cleared
+ * with NULL. The server uses it to cancel a request whose client left while
+ * its handler runs. Same rules as nh_fd_on_readable. */
+int nh_fd_on_hangup(nh_fd *f, void (*cb)(nh_fd *f, void *arg), void *arg);
+
 /* Non-parking single attempts: NH_EAGAIN when not ready. */
 ssize_t nh_fd_try_read(nh_fd *f, void *buf, size_t n);
 

@@ -28,6 +28,8 @@ struct nh_fd {
   nh__waiter *wr;  /* parked writer, if any */
   void (*on_readable)(nh_fd *f, void *arg);
   void *on_readable_arg;
+  void (*on_hangup)(nh_fd *f, void *arg);
+  void *on_hangup_arg;
   nh_fd *reap_next;
 };
 
@@ -72,6 +74,7 @@ static void fd_retire(nh_fd *f) {
   nh__waiter *ws[2] = {f->rd, f->wr};
   f->rd = f->wr = NULL;
   f->on_readable = NULL;
+  f->on_hangup = NULL;
   f->closed = 1;
   for (int i = 0; i < 2; i++)
     if (ws[i]) {
@@ -119,6 +122,11 @@ void nh__netpoll_event(nh_fd *f, uint32_t ev) {
     nh__waiter *w = f->wr;
     f->wr = NULL;
     nh__waiter_wake(w, NH_OK);
+  }
+  if ((ev & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) && f->on_hangup) {
+    f->on_hangup(f, f->on_hangup_arg); /* may not close f */
+    if (f->closed)
+      return;
   }
   if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
     if (f->rd) {
@@ -180,19 +188,33 @@ int nh_fd_wait(nh_fd *f, int what, nh_time deadline) {
   return r;
 }
 
+static int attach_here(nh_fd *f);
+
 int nh_fd_on_readable(nh_fd *f, void (*cb)(nh_fd *f, void *arg), void *arg) {
+  int e = attach_here(f);
+  if (e)
+    return e;
+  f->on_readable = cb;
+  f->on_readable_arg = arg;
+  return NH_OK;
+}
+
+/* Registers f with the calling thread's loop if needed. */
+static int attach_here(nh_fd *f) {
   nh_loop *l = nh__loop_current();
   if (!l)
     return NH_ENOTFIBER;
-  if (!f->registered) {
-    int e = fd_register(f, l);
-    if (e)
-      return e;
-  } else if (f->loop != l) {
-    return NH_EINVAL;
-  }
-  f->on_readable = cb;
-  f->on_readable_arg = arg;
+  if (!f->registered)
+    return fd_register(f, l);
+  return f->loop == l ? NH_OK : NH_EINVAL;
+}
+
+int nh_fd_on_hangup(nh_fd *f, void (*cb)(nh_fd *f, void *arg), void *arg) {
+  int e = attach_here(f);
+  if (e)
+    return e;
+  f->on_hangup = cb;
+  f->on_hangup_arg = arg;
   return NH_OK;
 }
 

@@ -1,0 +1,243 @@
+/* nethttp/server.h — the HTTP/1.1 server (Go's http.Server).
+ *
+ * A handler is one blocking call per request, run on a fiber:
+ *
+ *   static void hello(nh_response_writer *w, nh_request *r) {
+ *     nh_header_set(nh_resp_header(w), "Content-Type", "text/plain");
+ *     nh_resp_write(w, "hello, world\n", 13);
+ *   }
+ *
+ * The request, its body and the writer are valid only until the handler
+ * returns. Reading the body, writing the response, and any other blocking
+ * call park the handler's fiber; the request's context (nh_request_ctx) is
+ * the fiber's context, cancelled when the client goes away, when the handler
+ * returns, and when the server shuts down.
+ *
+ * Defaults are production defaults (NH_SERVER_CONFIG_DEFAULT): read-header 5
+ * s, read 30 s, write 60 s, idle 120 s, 64 KiB of headers, 100 header
+ * fields, a connection limit derived from the descriptor limit.
+ * NH_NO_TIMEOUT turns one timeout off on purpose. */
+#ifndef NETHTTP_SERVER_H
+#define NETHTTP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "nethttp/ctx.h"
+#include "nethttp/header.h"
+#include "nethttp/log.h"
+#include "nethttp/runtime.h"
+#include "nethttp/time.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nh_server nh_server;
+typedef struct nh_request nh_request;
+typedef struct nh_response_writer nh_response_writer;
+
+typedef void (*nh_handler_fn)(nh_response_writer *w, nh_request *r);
+
+/* Connection states (Go's ConnState). */
+typedef enum nh_conn_state {
+  NH_CONN_NEW,      /* accepted, no request byte yet */
+  NH_CONN_ACTIVE,   /* a request is being read or served */
+  NH_CONN_IDLE,     /* keep-alive, waiting for the next request */
+  NH_CONN_HIJACKED, /* handed to a handler; the server no longer owns it */
+  NH_CONN_CLOSED,
+} nh_conn_state;
+
+/* What hooks learn about a connection. Borrowed for the call. */
+typedef struct nh_conn_info {
+  uint64_t id;
+  const char *remote_addr; /* "127.0.0.1:5555", "[::1]:5555", "@" for unix */
+  const char *local_addr;
+  int loop;
+} nh_conn_info;
+
+typedef struct nh_server_config {
+  nh_handler_fn handler;
+  void *handler_data; /* nh_request_handler_data() returns it */
+
+  nh_dur read_header_timeout; /* from the first byte of a request to the end of
+                                 its headers; also bounds a new connection's
+                                 wait for its first byte (and, with TLS, the
+                                 handshake) */
+  nh_dur read_timeout;        /* whole request, headers and body */
+  nh_dur write_timeout;       /* from the end of the request headers to the end
+                                 of the response */
+  nh_dur idle_timeout;        /* keep-alive wait for the next request */
+  size_t max_header_bytes;    /* request line + headers; beyond: 431 */
+  int max_header_count;       /* header fields; beyond: 431 */
+  int max_conns;              /* 0 = from RLIMIT_NOFILE; beyond: shed (below) */
+  size_t max_body_drain;      /* unread body drained after a handler to keep the
+                                 connection; beyond: close. 256 KiB */
+
+  nh_logger *logger; /* NULL = nh_log_default() */
+
+  /* Synchronous hook on every state change (Go's ConnState). A call slower
+   * than slow_hook_threshold is logged. */
+  void (*conn_state)(const nh_conn_info *c, nh_conn_state state, void *user);
+  void *conn_state_user;
+  nh_dur slow_hook_threshold;
+
+  /* Contexts: every request context descends from base_context (NULL =
+   * background) through the connection's context, which conn_context may
+   * derive (Go's ConnContext; return base itself or a new child that the
+   * server frees when the connection closes). */
+  nh_ctx *base_context;
+  nh_ctx *(*conn_context)(nh_ctx *base, const nh_conn_info *c, void *user);
+  void *conn_context_user;
+} nh_server_config;
+
+#define NH_SERVER_CONFIG_DEFAULT                                                               \
+  {                                                                                            \
+    .handler = NULL, .read_header_timeout = 5 * NH_SEC, .read_timeout = 30 * NH_SEC,          \
+    .write_timeout = 60 * NH_SEC, .idle_timeout = 120 * NH_SEC,                               \
+    .max_header_bytes = 64 * 1024, .max_header_count = 100, .max_conns = 0,                   \
+    .max_body_drain = 256 * 1024, .slow_hook_threshold = 10 * NH_MSEC,                        \
+  }
+
+/* nh_server_new makes a server that will run its connections on rt's loops.
+ * cfg is copied. NULL on bad configuration (no handler) or no memory. */
+nh_server *nh_server_new(nh_runtime *rt, const nh_server_config *cfg);
+
+/* nh_server_listen opens a listening socket: "HOST:PORT", ":PORT" (all
+ * IPv4 and IPv6 addresses), "[::1]:PORT", or "unix:/path". Port 0 picks a
+ * free port (see nh_server_addr). Several calls listen on several
+ * addresses. Returns 0 or -errno / NH_EINVAL. */
+int nh_server_listen(nh_server *srv, const char *addr);
+/* nh_server_listen_fd serves an already listening socket (systemd socket
+ * activation, a parent process); the server takes ownership. */
+int nh_server_listen_fd(nh_server *srv, int fd);
+
+/* nh_server_addr writes the first listener's address ("127.0.0.1:40123"). */
+int nh_server_addr(const nh_server *srv, char *buf, size_t cap);
+int nh_server_port(const nh_server *srv);
+
+/* nh_server_start begins accepting on every loop and returns at once.
+ * nh_server_serve starts (if needed) and waits until the server is shut down
+ * or closed, then returns NH_ESERVERCLOSED: a normal end, not a failure.
+ * Both may be called from a fiber or a plain thread. */
+int nh_server_start(nh_server *srv);
+int nh_server_serve(nh_server *srv);
+
+/* nh_server_shutdown stops accepting, closes idle connections, lets
+ * in-flight requests finish (their connections close after the response),
+ * and waits until none is left. At the deadline it cancels the remaining
+ * requests' contexts, waits a moment for them, closes what is left and
+ * returns NH_ETIMEDOUT; otherwise 0. Shutdown hooks run first. Any thread or
+ * fiber; later calls wait for the same outcome. */
+int nh_server_shutdown(nh_server *srv, nh_time deadline);
+
+/* nh_server_close closes every listener and connection now (hijacked ones
+ * too) and cancels every request context. Does not wait for handlers. */
+void nh_server_close(nh_server *srv);
+
+/* nh_server_on_shutdown registers fn(arg) to run when shutdown starts (Go's
+ * RegisterOnShutdown), e.g. to tell long-lived streams to finish. */
+int nh_server_on_shutdown(nh_server *srv, void (*fn)(void *arg), void *arg);
+
+/* nh_server_free frees a server that is closed or was never started. */
+void nh_server_free(nh_server *srv);
+
+/* Counters (cumulative) and gauges (current), atomics, readable any time. */
+typedef struct nh_server_stats {
+  int64_t accepted, closed, requests, hijacked;
+  int64_t shed_idle, shed_reading; /* closed to make room (see max_conns) */
+  int64_t timeouts_header, timeouts_idle, timeouts_read, timeouts_write;
+  int64_t bad_requests;            /* answered 4xx/5xx by the server itself */
+  int64_t bodies_drained, bodies_too_large_closed;
+  int64_t accept_errors, slow_hooks, handler_panics;
+  int64_t conns_new, conns_active, conns_idle, conns_hijacked; /* gauges */
+} nh_server_stats;
+void nh_server_stats_get(const nh_server *srv, nh_server_stats *out);
+
+/* nh_server_run is the production template in one call: listen on addr,
+ * serve until SIGINT or SIGTERM, then shut down gracefully within
+ * shutdown_timeout, then force-close. Returns 0 after a clean shutdown,
+ * NH_ETIMEDOUT if it had to force, or the listen error. Plain thread only
+ * (it blocks the signals on the calling thread to wait for them). */
+int nh_server_run(nh_server *srv, const char *addr, nh_dur shutdown_timeout);
+
+/* ---- Requests ---- */
+
+const char *nh_request_method(const nh_request *r);
+/* The request target as sent: "/a/b?x=1", "*", "http://h/p", "host:443". */
+const char *nh_request_target(const nh_request *r);
+/* Path and raw query of the target (query without '?', "" if none). */
+const char *nh_request_path(const nh_request *r);
+const char *nh_request_query(const nh_request *r);
+const char *nh_request_host(const nh_request *r);
+const char *nh_request_proto(const nh_request *r); /* "HTTP/1.1" */
+int nh_request_proto_at_least(const nh_request *r, int major, int minor);
+nh_header *nh_request_header(nh_request *r);
+/* Declared body length; -1 when unknown (chunked). */
+int64_t nh_request_content_length(const nh_request *r);
+/* Transfer-Encoding as sent ("chunked") or NULL. */
+const char *nh_request_transfer_encoding(const nh_request *r);
+const char *nh_request_remote_addr(const nh_request *r);
+nh_ctx *nh_request_ctx(nh_request *r);
+void *nh_request_handler_data(const nh_request *r);
+
+/* nh_request_read reads body bytes into buf: returns the count, 0 at the end
+ * of the body, or an error (NH_ETIMEDOUT at the read deadline, NH_EBODYTOOLARGE
+ * past a limit, NH_EBADREQUEST for bad framing, NH_ECONNRESET...). The first
+ * call answers "Expect: 100-continue" with 100 Continue. Parks the fiber. */
+ssize_t nh_request_read(nh_request *r, void *buf, size_t cap);
+
+/* nh_request_trailer: trailers of a chunked body, after it was read to the
+ * end (NULL before). */
+nh_header *nh_request_trailer(nh_request *r);
+
+/* ---- Response writer ---- */
+
+/* nh_resp_header is the response header map; changes after the header was
+ * sent are ignored (and logged with the caller's file:line). */
+nh_header *nh_resp_header(nh_response_writer *w);
+
+/* nh_resp_write_header sends the status line and headers (Go's
+ * WriteHeader). A second call is ignored and logged with the caller's
+ * file:line. 1xx codes other than 101 may be sent several times before the
+ * final status. */
+#define nh_resp_write_header(w, status) nh__resp_write_header((w), (status), __FILE__, __LINE__)
+void nh__resp_write_header(nh_response_writer *w, int status, const char *file, int line);
+
+/* nh_resp_write writes body bytes (an implicit 200 first); returns n or an
+ * error (NH_ETIMEDOUT at the write deadline, NH_EPIPE when the client left,
+ * NH_ENOTSUP for a status that has no body). Output is buffered: a response
+ * that fits the buffer gets a Content-Length, a longer one is chunked. */
+#define nh_resp_write(w, buf, n) nh__resp_write((w), (buf), (n), __FILE__, __LINE__)
+ssize_t nh__resp_write(nh_response_writer *w, const void *buf, size_t n, const char *file,
+                       int line);
+ssize_t nh_resp_write_string(nh_response_writer *w, const char *s);
+ssize_t nh_resp_printf(nh_response_writer *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* nh_resp_flush sends what is buffered now (streaming, server-sent events). */
+int nh_resp_flush(nh_response_writer *w);
+
+/* nh_resp_hijack hands the connection to the caller: *fd is the socket
+ * (non-blocking; the caller closes it), and the bytes the server had read
+ * past the request are copied to *buffered (malloc'd, free it) / *nbuffered.
+ * The server forgets the connection except to close it at nh_server_close.
+ * Returns 0, or NH_ENOTSUP after the header was sent. */
+int nh_resp_hijack(nh_response_writer *w, int *fd, char **buffered, size_t *nbuffered);
+
+/* Per-request deadlines (Go's ResponseController): move or clear
+ * (NH_NO_DEADLINE) this request's read or write deadline, e.g. for a long
+ * upload or a server-sent event stream, without touching the server's
+ * settings. */
+int nh_resp_set_read_deadline(nh_response_writer *w, nh_time deadline);
+int nh_resp_set_write_deadline(nh_response_writer *w, nh_time deadline);
+
+/* Status sent (0 if none yet) and body bytes written, for logging. */
+int nh_resp_status(const nh_response_writer *w);
+int64_t nh_resp_written(const nh_response_writer *w);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

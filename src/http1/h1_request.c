@@ -1,0 +1,285 @@
+/* HTTP/1.x request parser (see h1_request.h).
+ *
+ * Head: llhttp reports each piece of the request line and header fields as
+ * a span of the caller's buffer. The buffer keeps every byte of the head
+ * until it is complete, so pieces of one field that arrive in different
+ * reads are adjacent and a span simply grows. Spans are stored as offsets,
+ * so the buffer may be reallocated between feeds. llhttp pauses at the end
+ * of the head; the caller then reads the body through nh__h1_parse_body,
+ * which pauses again at the end of the message so pipelined bytes stay for
+ * the next request. */
+#include "h1_request.h"
+#include "nethttp/errors.h"
+#include "nethttp/textproto.h"
+
+#include <string.h>
+#include <strings.h>
+
+static nh__h1_req *req_of(llhttp_t *ll) { return (nh__h1_req *)ll->data; }
+
+static int fail(nh__h1_req *p, int status, const char *reason) {
+  p->status = status;
+  p->reason = reason;
+  return HPE_USER;
+}
+
+static void grow_span(nh__h1_req *p, nh__h1_span *s, const char *at, size_t n) {
+  uint32_t off = (uint32_t)(at - p->base);
+  if (s->len == 0)
+    s->off = off;
+  s->len = off + (uint32_t)n - s->off; /* adjacent pieces: extend */
+}
+
+static int on_method(llhttp_t *ll, const char *at, size_t n) {
+  nh__h1_req *p = req_of(ll);
+  grow_span(p, &p->method, at, n);
+  return 0;
+}
+
+static int on_url(llhttp_t *ll, const char *at, size_t n) {
+  nh__h1_req *p = req_of(ll);
+  grow_span(p, &p->target, at, n);
+  return 0;
+}
+
+static int on_header_field(llhttp_t *ll, const char *at, size_t n) {
+  nh__h1_req *p = req_of(ll);
+  if (p->phase == NH__H1_BODY) { /* a trailer name: copy, the buffer moves on */
+    if (!p->trailer)
+      return 0;
+    size_t old = p->trailer_key ? strlen(p->trailer_key) : 0;
+    char *k = nh__arena_alloc(p->trailer_arena, old + n + 1);
+    if (!k)
+      return fail(p, 500, "out of memory");
+    if (old)
+      memcpy(k, p->trailer_key, old);
+    memcpy(k + old, at, n);
+    k[old + n] = 0;
+    p->trailer_key = k;
+    return 0;
+  }
+  if (p->last_was_value || p->nfields == 0) {
+    if (p->nfields == p->max_fields)
+      return fail(p, 431, "too many header fields");
+    p->nfields++;
+    p->fields[p->nfields - 1] = (nh__h1_field){{0, 0}, {0, 0}};
+    p->last_was_value = 0;
+  }
+  grow_span(p, &p->fields[p->nfields - 1].name, at, n);
+  return 0;
+}
+
+static int on_header_value(llhttp_t *ll, const char *at, size_t n) {
+  nh__h1_req *p = req_of(ll);
+  if (p->phase == NH__H1_BODY) {
+    if (p->trailer && p->trailer_key && nh_valid_header_name(p->trailer_key, strlen(p->trailer_key))) {
+      char *v = nh__arena_strndup(p->trailer_arena, at, n);
+      if (!v)
+        return fail(p, 500, "out of memory");
+      nh_header_add(p->trailer, p->trailer_key, v);
+    }
+    p->trailer_key = NULL;
+    return 0;
+  }
+  if (p->nfields == 0)
+    return fail(p, 400, "header value without a name");
+  nh__h1_field *f = &p->fields[p->nfields - 1];
+  /* Pieces of one value split across reads are adjacent in the buffer. A
+   * piece that is not adjacent skipped a line break: llhttp accepted an
+   * obsolete line folding (RFC 9112 5.2), which we refuse. */
+  if (f->value.len && at != p->base + f->value.off + f->value.len)
+    return fail(p, 400, "obsolete line folding");
+  grow_span(p, &f->value, at, n);
+  p->last_was_value = 1;
+  return 0;
+}
+
+/* Checks llhttp leaves to us, run once the whole head is in. */
+static int check_head(nh__h1_req *p) {
+  p->major = p->ll.http_major;
+  p->minor = p->ll.http_minor;
+  if (p->major != 1)
+    return fail(p, 505, "unsupported HTTP version");
+  const char *te = NULL;
+  int host = 0;
+  for (int i = 0; i < p->nfields; i++) {
+    nh__h1_field *f = &p->fields[i];
+    char *name = nh__h1_at(p, f->name);
+    if (!nh_valid_header_name(name, f->name.len))
+      return fail(p, 400, "invalid header name");
+    /* Trim optional whitespace after the value (llhttp keeps it). */
+    char *v = nh__h1_at(p, f->value);
+    while (f->value.len && (v[f->value.len - 1] == ' ' || v[f->value.len - 1] == '\t'))
+      f->value.len--;
+    if (f->name.len == 4 && strncasecmp(name, "host", 4) == 0) {
+      if (host++)
+        return fail(p, 400, "duplicate Host header");
+    } else if (f->name.len == 17 && strncasecmp(name, "transfer-encoding", 17) == 0) {
+      te = v;
+      /* Only "chunked", alone, as Go: anything else is not implemented. */
+      if (f->value.len != 7 || strncasecmp(v, "chunked", 7) != 0)
+        return fail(p, 501, "unsupported transfer encoding");
+    } else if (f->name.len == 6 && strncasecmp(name, "expect", 6) == 0) {
+      if (f->value.len == 12 && strncasecmp(v, "100-continue", 12) == 0)
+        p->expect_continue = 1;
+      else
+        return fail(p, 417, "unsupported expectation");
+    }
+  }
+  if (!host && p->minor >= 1)
+    return fail(p, 400, "missing Host header");
+  p->chunked = te != NULL;
+  p->content_length = (p->ll.flags & F_CONTENT_LENGTH) ? (int64_t)p->ll.content_length : -1;
+  p->keep_alive = llhttp_should_keep_alive(&p->ll);
+  return 0;
+}
+
+static int on_headers_complete(llhttp_t *ll) {
+  nh__h1_req *p = req_of(ll);
+  if (p->phase == NH__H1_BODY) /* trailers done */
+    return 0;
+  int r = check_head(p);
+  if (r)
+    return r;
+  return HPE_PAUSED;
+}
+
+static int on_body(llhttp_t *ll, const char *at, size_t n) {
+  nh__h1_req *p = req_of(ll);
+  memcpy(p->out + p->out_len, at, n); /* fits: input fed <= room left */
+  p->out_len += n;
+  return 0;
+}
+
+static int on_chunk_header(llhttp_t *ll) {
+  req_of(ll)->ext_bytes = 0;
+  return 0;
+}
+
+static int on_chunk_ext(llhttp_t *ll, const char *at, size_t n) {
+  nh__h1_req *p = req_of(ll);
+  p->ext_bytes += n;
+  if (p->ext_bytes > NH__H1_MAX_CHUNK_EXT)
+    return fail(p, 400, "chunk extension too long");
+  return 0;
+}
+
+static int on_message_complete(llhttp_t *ll) {
+  req_of(ll)->phase = NH__H1_DONE;
+  return HPE_PAUSED;
+}
+
+static llhttp_settings_t settings;
+static void settings_init(void) {
+  llhttp_settings_init(&settings);
+  settings.on_method = on_method;
+  settings.on_url = on_url;
+  settings.on_header_field = on_header_field;
+  settings.on_header_value = on_header_value;
+  settings.on_headers_complete = on_headers_complete;
+  settings.on_body = on_body;
+  settings.on_chunk_header = on_chunk_header;
+  settings.on_chunk_extension_name = on_chunk_ext;
+  settings.on_chunk_extension_value = on_chunk_ext;
+  settings.on_message_complete = on_message_complete;
+}
+
+#include <pthread.h>
+static pthread_once_t settings_once = PTHREAD_ONCE_INIT;
+
+static void clear_head(nh__h1_req *p) {
+  p->phase = NH__H1_HEAD;
+  p->method = p->target = (nh__h1_span){0, 0};
+  p->nfields = 0;
+  p->last_was_value = 0;
+  p->content_length = -1;
+  p->chunked = p->keep_alive = p->expect_continue = 0;
+  p->ext_bytes = 0;
+  p->trailer_key = NULL;
+  p->status = 0;
+  p->reason = NULL;
+}
+
+void nh__h1_req_init(nh__h1_req *p, nh__h1_field *fields, int max_fields) {
+  pthread_once(&settings_once, settings_init);
+  memset(p, 0, sizeof *p);
+  llhttp_init(&p->ll, HTTP_REQUEST, &settings);
+  p->ll.data = p;
+  p->fields = fields;
+  p->max_fields = max_fields;
+  clear_head(p);
+}
+
+void nh__h1_req_next(nh__h1_req *p) {
+  llhttp_reset(&p->ll);
+  p->ll.data = p;
+  p->trailer = NULL;
+  p->trailer_arena = NULL;
+  clear_head(p);
+}
+
+/* Map an llhttp error to the status the client gets. */
+static void llhttp_failure(nh__h1_req *p, llhttp_errno_t e) {
+  if (p->status)
+    return; /* our own check failed, status already chosen */
+  p->reason = llhttp_get_error_reason(&p->ll);
+  switch (e) {
+  case HPE_INVALID_VERSION: {
+    /* "HTTP/3.0" is well-formed but unsupported; "HTTP/x" is garbage. */
+    p->status = 400;
+    break;
+  }
+  case HPE_INVALID_TRANSFER_ENCODING:
+    p->status = 501;
+    break;
+  case HPE_INVALID_METHOD:
+    p->status = 400; /* llhttp knows every registered method */
+    break;
+  default:
+    p->status = 400;
+  }
+}
+
+int nh__h1_parse_head(nh__h1_req *p, char *buf, size_t *pos, size_t len) {
+  p->base = buf;
+  if (*pos >= len)
+    return 0;
+  llhttp_errno_t e = llhttp_execute(&p->ll, buf + *pos, len - *pos);
+  if (e == HPE_OK) {
+    *pos = len;
+    return 0;
+  }
+  if (e == HPE_PAUSED && p->phase == NH__H1_HEAD) {
+    *pos = (size_t)(llhttp_get_error_pos(&p->ll) - buf);
+    llhttp_resume(&p->ll);
+    p->phase = nh__h1_has_body(p) ? NH__H1_BODY : NH__H1_DONE;
+    return 1;
+  }
+  llhttp_failure(p, e);
+  p->phase = NH__H1_FAILED;
+  return -1;
+}
+
+int nh__h1_has_body(const nh__h1_req *p) { return p->chunked || p->content_length > 0; }
+
+long nh__h1_parse_body(nh__h1_req *p, char *buf, size_t *pos, size_t len, char *out, size_t cap) {
+  if (p->phase != NH__H1_BODY)
+    return p->phase == NH__H1_DONE ? 0 : -1;
+  p->base = buf;
+  p->out = out;
+  p->out_len = 0;
+  size_t feed = len - *pos < cap ? len - *pos : cap;
+  if (feed == 0)
+    return 0;
+  llhttp_errno_t e = llhttp_execute(&p->ll, buf + *pos, feed);
+  if (e == HPE_OK) {
+    *pos += feed;
+  } else if (e == HPE_PAUSED && p->phase == NH__H1_DONE) {
+    *pos = (size_t)(llhttp_get_error_pos(&p->ll) - buf);
+  } else {
+    llhttp_failure(p, e);
+    p->phase = NH__H1_FAILED;
+    return -1;
+  }
+  return (long)p->out_len;
+}

@@ -1,0 +1,81 @@
+/* HTTP/1.x request parsing: bytes in, a request head and body bytes out.
+ * No I/O: the server feeds it what it read, so it can be unit-tested and
+ * fuzzed on its own. Built on llhttp (strict mode), plus the checks llhttp
+ * leaves to its user (RFC 9112): obs-fold, header-name tokens, trailing
+ * whitespace, the HTTP version, Transfer-Encoding other than chunked, Host,
+ * header count and size, chunk-extension size. */
+#ifndef NH_HTTP1_H1_REQUEST_H
+#define NH_HTTP1_H1_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <llhttp.h>
+
+#include "util/arena.h"
+#include "util/header_internal.h"
+
+/* Cap on chunk-extension bytes per chunk (Go's CVE-2023-39326 class). */
+#define NH__H1_MAX_CHUNK_EXT 4096
+
+typedef struct nh__h1_span {
+  uint32_t off, len; /* offsets into the connection's buffer */
+} nh__h1_span;
+
+typedef struct nh__h1_field {
+  nh__h1_span name, value;
+} nh__h1_field;
+
+typedef enum nh__h1_phase { NH__H1_HEAD, NH__H1_BODY, NH__H1_DONE, NH__H1_FAILED } nh__h1_phase;
+
+typedef struct nh__h1_req {
+  llhttp_t ll;
+  nh__h1_phase phase;
+  char *base; /* buffer the spans refer to (set before each feed) */
+  /* limits */
+  int max_fields;
+  /* head */
+  nh__h1_span method, target;
+  nh__h1_field *fields; /* caller-provided array of max_fields */
+  int nfields;
+  int last_was_value; /* the last piece seen was a value: a name starts a field */
+  int major, minor;
+  int64_t content_length; /* -1: none given */
+  int chunked;
+  int keep_alive;
+  int expect_continue;
+  /* body */
+  char *out; /* where on_body copies (body phase) */
+  size_t out_len;
+  size_t ext_bytes;
+  nh_header *trailer; /* NULL: trailers are dropped */
+  nh__arena *trailer_arena;
+  const char *trailer_key; /* pending trailer name (copied) */
+  /* failure */
+  int status;         /* HTTP status to answer with when FAILED */
+  const char *reason; /* short static description */
+} nh__h1_req;
+
+void nh__h1_req_init(nh__h1_req *p, nh__h1_field *fields, int max_fields);
+/* Ready for the next message on the same connection. */
+void nh__h1_req_next(nh__h1_req *p);
+
+/* Parse head bytes buf[*pos, len). Returns 0 if more input is needed (all of
+ * it consumed), 1 when the head is complete (*pos just past it; spans valid
+ * in buf), or -1 on error (p->status, p->reason say what to answer). */
+int nh__h1_parse_head(nh__h1_req *p, char *buf, size_t *pos, size_t len);
+
+/* Does the message have a body to read? (after the head) */
+int nh__h1_has_body(const nh__h1_req *p);
+
+/* Decode body bytes from buf[*pos, len) into out (at most cap bytes of
+ * output; at most cap bytes of input are consumed). Returns the bytes
+ * produced (0 is possible, e.g. a chunk header alone), or -1 on bad framing.
+ * p->phase becomes NH__H1_DONE after the last byte of the body (trailers
+ * included). */
+long nh__h1_parse_body(nh__h1_req *p, char *buf, size_t *pos, size_t len, char *out, size_t cap);
+
+/* The span as a pointer into base. */
+static inline char *nh__h1_at(const nh__h1_req *p, nh__h1_span s) { return p->base + s.off; }
+
+#endif

@@ -1,0 +1,551 @@
+/* Connections, from accept to close.
+ *
+ * A connection holds a fiber only while it has request bytes to deal with.
+ *
+ *   accept -> fiber: read what is there
+ *     no byte yet / keep-alive with nothing buffered -> give the fiber and
+ *       the read buffer back; wait with nh_fd_on_readable and a timer
+ *       (read-header timeout for a new connection, idle timeout after a
+ *       response). Bytes arriving take a fiber again.
+ *     head bytes -> read until the head is complete (read-header deadline)
+ *       -> run the handler -> finish the response -> drain the body
+ *       -> keep-alive: next request (pipelined bytes first) or idle; else
+ *          close.
+ *
+ * Each loop keeps its connections in three lists, oldest first: idle,
+ * reading (new, or a head not yet complete) and active. When connections or
+ * descriptors run out, the oldest idle connection is closed first, then the
+ * one stuck longest reading its head: slow clients cannot lock out the
+ * others. */
+#include "exchange.h"
+#include "nethttp/status.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- lists ---- */
+
+static void list_remove(nh__conn *c) {
+  nh__conn_list *l = c->list;
+  if (!l)
+    return;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    l->head = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  else
+    l->tail = c->prev;
+  c->prev = c->next = NULL;
+  c->list = NULL;
+}
+
+static void list_move(nh__conn *c, nh__conn_list *l) {
+  list_remove(c);
+  c->prev = l->tail;
+  c->next = NULL;
+  if (l->tail)
+    l->tail->next = c;
+  else
+    l->head = c;
+  l->tail = c;
+  c->list = l;
+  c->since = nh_now();
+}
+
+/* ---- read buffers, pooled per loop ---- */
+
+enum { MAX_FREE_BUFS = 64 };
+
+char *nh__buf_get(nh__srv_loop *sl, size_t *cap) {
+  *cap = NH__READ_BUF;
+  if (sl->nfree_bufs)
+    return sl->free_bufs[--sl->nfree_bufs];
+  return malloc(NH__READ_BUF);
+}
+
+void nh__buf_put(nh__srv_loop *sl, char *buf, size_t cap) {
+  if (cap == NH__READ_BUF && sl->nfree_bufs < MAX_FREE_BUFS) {
+    if (!sl->free_bufs)
+      sl->free_bufs = malloc(MAX_FREE_BUFS * sizeof(char *));
+    if (sl->free_bufs) {
+      sl->free_bufs[sl->nfree_bufs++] = buf;
+      return;
+    }
+  }
+  free(buf);
+}
+
+void nh__serve_release_retired(nh__serve *s) {
+  if (s->retired)
+    nh__buf_put(s->sl, s->retired, s->retired_cap);
+  s->retired = NULL;
+}
+
+/* ---- state and hooks ---- */
+
+static _Atomic int64_t *gauge(nh_server *srv, nh_conn_state s) {
+  switch (s) {
+  case NH_CONN_NEW:
+    return &srv->g_new;
+  case NH_CONN_ACTIVE:
+    return &srv->g_active;
+  case NH_CONN_IDLE:
+    return &srv->g_idle;
+  case NH_CONN_HIJACKED:
+    return &srv->g_hijacked;
+  default:
+    return NULL;
+  }
+}
+
+void nh__conn_set_state(nh__conn *c, nh_conn_state s) {
+  nh_server *srv = c->srv;
+  if (c->state == s)
+    return;
+  _Atomic int64_t *old = gauge(srv, c->state), *now = gauge(srv, s);
+  if (old)
+    atomic_fetch_sub_explicit(old, 1, memory_order_relaxed);
+  if (now)
+    atomic_fetch_add_explicit(now, 1, memory_order_relaxed);
+  c->state = s;
+  if (!srv->cfg.conn_state)
+    return;
+  nh_conn_info info = {c->id, c->remote, "", c->sl->index};
+  nh_time t0 = nh_now();
+  srv->cfg.conn_state(&info, s, srv->cfg.conn_state_user);
+  nh_dur took = nh_now() - t0;
+  if (took > srv->cfg.slow_hook_threshold) {
+    NH__STAT_INC(srv, st_slow_hooks);
+    NH_LOG(srv->log, NH_LOG_WARN, "slow connection-state hook", NH_LDUR("took", took),
+           NH_LINT("conn", (int64_t)c->id), NH_LINT("state", s),
+           NH_LSTR("hint", "the hook runs synchronously on the loop; keep it short"));
+  }
+}
+
+/* ---- closing ---- */
+
+static void conn_free(nh__conn *c) {
+  nh_server *srv = c->srv;
+  list_remove(c);
+  if (nh__timer_armed(&c->timer))
+    nh__timer_stop(c->sl->loop, &c->timer);
+  if (c->fd)
+    nh_fd_close(c->fd);
+  c->fd = NULL;
+  if (c->state != NH_CONN_HIJACKED) {
+    nh__conn_set_state(c, NH_CONN_CLOSED);
+    atomic_fetch_sub(&srv->conns, 1);
+  }
+  NH__STAT_INC(srv, st_closed);
+  if (c->ctx && c->ctx != srv->base)
+    nh_ctx_free(c->ctx);
+  free(c);
+}
+
+/* Close a connection that may have a fiber working on it: the descriptor goes
+ * at once (that is the point when shedding), the fiber sees NH_ECLOSED and
+ * frees the rest. */
+static void conn_close_now(nh__conn *c) {
+  if (!c->has_fiber) {
+    conn_free(c);
+    return;
+  }
+  list_remove(c);
+  if (c->req_ctx)
+    nh_ctx_cancel(c->req_ctx);
+  if (c->fd)
+    nh_fd_close(c->fd);
+  c->fd = NULL;
+}
+
+int nh__conn_shed_one(nh__srv_loop *sl) {
+  nh_server *srv = sl->srv;
+  if (sl->idle.head) {
+    NH__STAT_INC(srv, st_shed_idle);
+    conn_close_now(sl->idle.head);
+    return 1;
+  }
+  if (sl->reading.head) {
+    nh__conn *c = sl->reading.head;
+    NH__STAT_INC(srv, st_shed_reading);
+    NH_LOG(srv->log, NH_LOG_DEBUG, "shedding the connection stuck longest reading its request",
+           NH_LSTR("remote", c->remote), NH_LDUR("reading_for", nh_now() - c->since));
+    conn_close_now(c);
+    return 1;
+  }
+  return 0;
+}
+
+void nh__conns_close_idle(nh__srv_loop *sl) {
+  while (sl->idle.head)
+    conn_free(sl->idle.head);
+  /* New connections that have not sent a byte are idle too (no fiber). */
+  nh__conn *c = sl->reading.head;
+  while (c) {
+    nh__conn *next = c->next;
+    if (!c->has_fiber)
+      conn_free(c);
+    c = next;
+  }
+}
+
+void nh__conns_close_all(nh__srv_loop *sl) {
+  nh__conns_close_idle(sl);
+  nh__conn_list *lists[] = {&sl->reading, &sl->active};
+  for (int i = 0; i < 2; i++)
+    while (lists[i]->head)
+      conn_close_now(lists[i]->head);
+}
+
+/* ---- waiting without a fiber ---- */
+
+static void conn_serve(void *arg);
+
+static void conn_timer_fired(nh__timer *t) {
+  nh__conn *c = (nh__conn *)((char *)t - offsetof(nh__conn, timer));
+  if (c->state == NH_CONN_IDLE)
+    NH__STAT_INC(c->srv, st_to_idle);
+  else
+    NH__STAT_INC(c->srv, st_to_header);
+  conn_free(c);
+}
+
+static void conn_readable(nh_fd *f, void *arg) {
+  nh__conn *c = arg;
+  if (nh__timer_armed(&c->timer))
+    nh__timer_stop(c->sl->loop, &c->timer);
+  c->has_fiber = 1;
+  if (nh__fiber_spawn(c->sl->loop, conn_serve, c) != NH_OK) {
+    c->has_fiber = 0;
+    conn_free(c);
+  }
+}
+
+/* No fiber, no buffer: a timer and a readiness callback. */
+static void conn_wait(nh__conn *c) {
+  nh_server *srv = c->srv;
+  nh_dur limit;
+  if (c->state == NH_CONN_NEW) {
+    list_move(c, &c->sl->reading);
+    limit = srv->cfg.read_header_timeout;
+  } else {
+    nh__conn_set_state(c, NH_CONN_IDLE);
+    list_move(c, &c->sl->idle);
+    limit = srv->cfg.idle_timeout;
+  }
+  if (limit >= 0) {
+    c->timer.cb = conn_timer_fired;
+    nh__timer_start(c->sl->loop, &c->timer, nh_deadline_after(limit));
+  }
+  if (nh_fd_on_readable(c->fd, conn_readable, c) != NH_OK)
+    conn_free(c);
+}
+
+/* ---- reading a request head ---- */
+
+enum { HEAD_OK = 1, GO_IDLE = 2, CONN_GONE = 3 };
+
+static void begin_head(nh__serve *s) {
+  nh__conn *c = s->c;
+  nh_server *srv = s->srv;
+  s->header_deadline = nh_deadline_after(srv->cfg.read_header_timeout);
+  s->read_deadline = nh_deadline_after(srv->cfg.read_timeout);
+  nh__conn_set_state(c, NH_CONN_ACTIVE);
+  if (c->list)
+    list_move(c, &c->sl->reading);
+}
+
+static int grow_buf(nh__serve *s, size_t limit) {
+  if (s->cap >= limit)
+    return 0;
+  size_t cap = s->cap * 2 < limit ? s->cap * 2 : limit;
+  char *b;
+  if (s->cap == NH__READ_BUF) { /* pooled buffer: copy out of it */
+    b = malloc(cap);
+    if (b) {
+      memcpy(b, s->buf, s->len);
+      nh__buf_put(s->sl, s->buf, s->cap);
+    }
+  } else {
+    b = realloc(s->buf, cap);
+  }
+  if (!b)
+    return 0;
+  s->buf = b;
+  s->cap = cap;
+  return 1;
+}
+
+/* Returns HEAD_OK, GO_IDLE (nothing to read: release the fiber), CONN_GONE,
+ * or minus the HTTP status to answer with. */
+static int read_head(nh__serve *s) {
+  nh__conn *c = s->c;
+  nh_server *srv = s->srv;
+  size_t limit = srv->cfg.max_header_bytes;
+  int started = s->len > 0;
+  if (started)
+    begin_head(s);
+  for (;;) {
+    if (s->pos < s->len) {
+      int r = nh__h1_parse_head(&s->parser, s->buf, &s->pos, s->len);
+      if (r == 1) {
+        s->head_end = s->pos;
+        /* A head that arrived whole in one read still has to be within
+         * the limit: the head starts at offset 0 of the buffer. */
+        return s->head_end > limit ? -NH_STATUS_REQUEST_HEADER_FIELDS_TOO_LARGE : HEAD_OK;
+      }
+      if (r < 0)
+        return -s->parser.status;
+    }
+    if (s->len > limit)
+      return -NH_STATUS_REQUEST_HEADER_FIELDS_TOO_LARGE;
+    if (s->len == s->cap && !grow_buf(s, limit + 1))
+      return -NH_STATUS_REQUEST_HEADER_FIELDS_TOO_LARGE;
+    if (!c->fd)
+      return CONN_GONE;
+    ssize_t n = nh_fd_try_read(c->fd, s->buf + s->len, s->cap - s->len);
+    if (n > 0) {
+      if (!started) {
+        started = 1;
+        begin_head(s);
+      }
+      s->len += (size_t)n;
+      continue;
+    }
+    if (n != NH_EAGAIN)
+      return CONN_GONE; /* end of stream or reset */
+    if (!started)
+      return GO_IDLE;
+    nh_time dl = s->header_deadline < s->read_deadline ? s->header_deadline : s->read_deadline;
+    int e = nh_fd_wait(c->fd, NH_FD_READ, dl);
+    if (e == NH_ETIMEDOUT) {
+      NH__STAT_INC(srv, st_to_header);
+      return -NH_STATUS_REQUEST_TIMEOUT;
+    }
+    if (e)
+      return CONN_GONE;
+  }
+}
+
+/* ---- serving one request ---- */
+
+static void client_gone(nh_fd *f, void *arg) {
+  nh__conn *c = arg;
+  if (c->req_ctx)
+    nh_ctx_cancel(c->req_ctx); /* the handler's blocking calls end at once */
+}
+
+enum { SERVE_CLOSE = 10, SERVE_KEEP = 11, SERVE_HIJACKED = 12 };
+
+static int serve_request(nh__serve *s) {
+  nh__conn *c = s->c;
+  nh_server *srv = s->srv;
+  NH__STAT_INC(srv, st_requests);
+  int status = nh__request_build(s);
+  if (status) {
+    NH__STAT_INC(srv, st_bad);
+    nh__resp_send_error(s, status, "malformed request target");
+    return SERVE_CLOSE;
+  }
+  list_move(c, &c->sl->active);
+  nh__resp_init(s, &s->resp);
+  nh_request *r = &s->req;
+  if (nh_ctx_with_cancel(c->ctx, &r->ctx) != NH_OK) {
+    nh__resp_send_error(s, NH_STATUS_SERVICE_UNAVAILABLE, "out of memory");
+    return SERVE_CLOSE;
+  }
+  c->req_ctx = r->ctx;
+  nh_fiber_set_ctx(r->ctx);
+  if (c->fd)
+    nh_fd_on_hangup(c->fd, client_gone, c);
+  char label[64];
+  snprintf(label, sizeof label, "%s %s", r->method, r->path);
+  nh_fiber_set_label(label);
+
+  srv->cfg.handler(&s->resp, r);
+
+  if (c->fd && !s->resp.hijacked)
+    nh_fd_on_hangup(c->fd, NULL, NULL);
+  int keep = SERVE_CLOSE;
+  if (s->resp.hijacked) {
+    keep = SERVE_HIJACKED;
+  } else if (nh__resp_finish(&s->resp) == NH_OK && c->fd) {
+    keep = s->parser.keep_alive && !s->resp.close_after && !c->closing &&
+                   !atomic_load(&srv->shutting_down)
+               ? SERVE_KEEP
+               : SERVE_CLOSE;
+    /* A body the handler left unread was drained (or refused) when the
+     * response head was written; make sure nothing of it is left. */
+    if (keep && !s->body_done)
+      keep = nh__request_drain(s, srv->cfg.max_body_drain) ? SERVE_KEEP : SERVE_CLOSE;
+  }
+  r->magic = NH__DEAD_MAGIC;
+  s->resp.magic = NH__DEAD_MAGIC;
+  nh_fiber_set_ctx(NULL);
+  c->req_ctx = NULL;
+  nh_ctx_free(r->ctx);
+  r->ctx = NULL;
+  nh__arena_reset(&s->arena);
+  nh__serve_release_retired(s);
+  nh_fiber_set_label("");
+  return keep;
+}
+
+/* A handler called nh_panic: answer 500 if nothing was sent, then drop the
+ * connection (its state is unknown). Runs on the dying fiber. */
+static void serve_panicked(void *arg) {
+  nh__serve *s = arg;
+  nh__conn *c = s->c;
+  NH__STAT_INC(s->srv, st_panics);
+  if (s->resp.magic == NH__RESP_MAGIC && !s->resp.committed && c->fd) {
+    static const char msg[] = "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain; "
+                              "charset=utf-8\r\nContent-Length: 22\r\nConnection: close\r\n\r\n"
+                              "Internal Server Error\n";
+    nh_fd_write(c->fd, msg, sizeof msg - 1, nh_deadline_after(NH_SEC));
+  }
+  if (s->req.ctx) {
+    c->req_ctx = NULL;
+    nh_ctx_free(s->req.ctx);
+  }
+  nh__arena_dispose(&s->arena);
+  nh__serve_release_retired(s);
+  nh__buf_put(s->sl, s->buf, s->cap);
+  free(s->wbuf);
+  c->has_fiber = 0;
+  conn_free(c);
+}
+
+static void conn_serve(void *arg) {
+  nh__conn *c = arg;
+  nh_server *srv = c->srv;
+  nh__serve s;
+  memset(&s, 0, sizeof s);
+  s.c = c;
+  s.sl = c->sl;
+  s.srv = srv;
+  s.buf = nh__buf_get(c->sl, &s.cap);
+  nh__h1_field fields[srv->cfg.max_header_count > 0 ? srv->cfg.max_header_count : 1];
+  s.fields = fields;
+  nh__h1_req_init(&s.parser, fields, srv->cfg.max_header_count);
+  nh__arena_init(&s.arena, s.arena_first, sizeof s.arena_first);
+  if (!s.buf) {
+    c->has_fiber = 0;
+    conn_free(c);
+    return;
+  }
+  nh_deferred *on_panic = nh_defer(serve_panicked, &s);
+
+  int outcome = SERVE_CLOSE;
+  for (;;) {
+    int r = read_head(&s);
+    if (r == GO_IDLE) {
+      outcome = GO_IDLE;
+      break;
+    }
+    if (r == CONN_GONE)
+      break;
+    if (r < 0) {
+      NH__STAT_INC(srv, st_bad);
+      NH_LOG(srv->log, NH_LOG_DEBUG, "refused a request", NH_LINT("status", -r),
+             NH_LSTR("reason", s.parser.reason ? s.parser.reason : nh_status_text(-r)),
+             NH_LSTR("remote", c->remote));
+      nh__resp_send_error(&s, -r, s.parser.reason);
+      break;
+    }
+    outcome = serve_request(&s);
+    if (outcome != SERVE_KEEP || !c->fd)
+      break;
+    /* Pipelined bytes move to the front; the next head starts there. */
+    memmove(s.buf, s.buf + s.pos, s.len - s.pos);
+    s.len -= s.pos;
+    s.pos = s.head_end = 0;
+    s.body_done = s.continue_sent = s.body_error = 0;
+    nh__h1_req_next(&s.parser);
+  }
+  nh_undefer(on_panic);
+  nh__buf_put(c->sl, s.buf, s.cap);
+  free(s.wbuf);
+  nh__arena_dispose(&s.arena);
+  c->has_fiber = 0;
+  if (outcome == SERVE_HIJACKED)
+    return; /* the handler owns it now; the record stays for close */
+  if (outcome == GO_IDLE && c->fd && !atomic_load(&srv->shutting_down))
+    conn_wait(c);
+  else
+    conn_free(c);
+}
+
+/* ---- accepting ---- */
+
+void nh__conn_accepted(nh__srv_loop *sl, int fd, const struct sockaddr_storage *peer,
+                       socklen_t peer_len) {
+  nh_server *srv = sl->srv;
+  nh__conn *c = calloc(1, sizeof *c);
+  if (!c) {
+    close(fd);
+    return;
+  }
+  if (nh_fd_open(fd, &c->fd) != NH_OK) {
+    free(c);
+    return;
+  }
+  c->srv = srv;
+  c->sl = sl;
+  c->id = atomic_fetch_add(&srv->next_conn_id, 1) + 1;
+  c->timer.slot = NH__TIMER_IDLE;
+  c->state = NH_CONN_CLOSED; /* so the first set_state counts NEW */
+  nh__format_addr((const struct sockaddr *)peer, peer_len, c->remote, sizeof c->remote);
+  atomic_fetch_add(&srv->conns, 1);
+  NH__STAT_INC(srv, st_accepted);
+  c->ctx = srv->base;
+  if (srv->cfg.conn_context) {
+    nh_conn_info info = {c->id, c->remote, "", sl->index};
+    nh_ctx *ctx = srv->cfg.conn_context(srv->base, &info, srv->cfg.conn_context_user);
+    if (ctx)
+      c->ctx = ctx;
+  }
+  nh__conn_set_state(c, NH_CONN_NEW);
+  list_move(c, &sl->reading);
+  /* Most clients send their request with the handshake's last packet: read
+   * at once rather than waiting a loop turn for epoll to say so. */
+  c->has_fiber = 1;
+  if (nh__fiber_spawn(sl->loop, conn_serve, c) != NH_OK) {
+    c->has_fiber = 0;
+    conn_free(c);
+  }
+}
+
+/* ---- hijacked connections ---- */
+
+void nh__conn_hijacked(nh__conn *c, int fd) {
+  nh_server *srv = c->srv;
+  struct stat st;
+  c->hijack_fd = fd;
+  c->hijack_ino = fstat(fd, &st) == 0 ? st.st_ino : 0;
+  nh__conn_set_state(c, NH_CONN_HIJACKED);
+  atomic_fetch_sub(&srv->conns, 1);
+  NH__STAT_INC(srv, st_hijacked);
+  list_move(c, &c->sl->hijacked);
+}
+
+/* At close: shut down hijacked sockets their owners still hold (checking the
+ * descriptor still names the same socket), then forget them. */
+void nh__conns_end_hijacked(nh__srv_loop *sl, int shut) {
+  while (sl->hijacked.head) {
+    nh__conn *c = sl->hijacked.head;
+    struct stat st;
+    if (shut && c->hijack_ino && fstat(c->hijack_fd, &st) == 0 && st.st_ino == c->hijack_ino)
+      shutdown(c->hijack_fd, SHUT_RDWR);
+    list_remove(c);
+    NH__STAT_DEC(c->srv, g_hijacked);
+    if (c->ctx && c->ctx != c->srv->base)
+      nh_ctx_free(c->ctx);
+    free(c);
+  }
+}

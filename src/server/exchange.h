@@ -1,0 +1,94 @@
+/* One request/response exchange on a connection: the state a serving fiber
+ * keeps while it reads a request, runs the handler and writes the answer.
+ * Shared by conn.c (the loop around it), request.c and response.c. */
+#ifndef NH_SERVER_EXCHANGE_H
+#define NH_SERVER_EXCHANGE_H
+
+#include "internal.h"
+
+#define NH__REQ_MAGIC 0x52455131u  /* "REQ1" while the handler may use it */
+#define NH__RESP_MAGIC 0x52535031u /* "RSP1" */
+#define NH__DEAD_MAGIC 0xdeadbeefu
+
+typedef struct nh__serve nh__serve;
+
+struct nh_request {
+  uint32_t magic;
+  nh__serve *s;
+  const char *method, *target, *path, *query, *host, *proto;
+  nh_header header;
+  nh_header *trailer;
+  int64_t content_length;
+  const char *transfer_encoding;
+  nh_ctx *ctx;
+};
+
+struct nh_response_writer {
+  uint32_t magic;
+  nh__serve *s;
+  nh_header header;
+  int status;        /* chosen (WriteHeader or implicit 200); 0 before */
+  int committed;     /* status line and headers are on the wire */
+  int chunked;       /* body framed with chunked encoding */
+  int close_after;   /* framing forces the connection to close */
+  int no_body;       /* HEAD, 1xx, 204, 304 */
+  int head_request;
+  int failed;        /* a write failed: the connection must close */
+  int hijacked;
+  int64_t declared_length; /* Content-Length set by the handler, -1 none */
+  int64_t written;         /* body bytes accepted from the handler */
+  uint32_t header_version; /* header map version at WriteHeader */
+  const char *wh_file;     /* where WriteHeader was called */
+  int wh_line;
+  char *body;   /* buffered body bytes not yet sent */
+  size_t blen, bcap;
+  nh_time write_deadline;
+};
+
+struct nh__serve {
+  nh__conn *c;
+  nh__srv_loop *sl;
+  nh_server *srv;
+  char *buf; /* read buffer: [0, head_end) the current head, then body and
+                pipelined bytes up to len; pos = next unparsed byte */
+  size_t cap, len, pos, head_end;
+  nh__h1_req parser;
+  nh__h1_field *fields;
+  nh_time header_deadline, read_deadline;
+  int continue_sent;
+  int body_done;
+  int body_error;
+  nh__arena arena;
+  char arena_first[1024];
+  nh_request req;
+  nh_response_writer resp;
+  char *wbuf; /* body buffer for the response */
+  size_t wcap;
+  char *retired; /* the first read buffer, kept while the request's strings
+                    point into it after the body needed a bigger one */
+  size_t retired_cap;
+};
+
+/* conn.c: end of a request's use of a retired buffer. */
+void nh__serve_release_retired(nh__serve *s);
+/* conn.c: the handler took the connection. */
+void nh__conn_hijacked(nh__conn *c, int fd);
+
+/* request.c */
+int nh__request_build(nh__serve *s);
+/* Reads and discards what is left of the body, up to limit bytes of
+ * input. Returns 1 if the body was consumed to its end, 0 if not. */
+int nh__request_drain(nh__serve *s, size_t limit);
+
+/* response.c */
+void nh__resp_init(nh__serve *s, nh_response_writer *w);
+/* After the handler: send whatever is left and the end of the body.
+ * Returns 0, or an error (the connection must close). */
+int nh__resp_finish(nh_response_writer *w);
+/* The server's own answer to a request it refused (400, 408, 413, 431, 501,
+ * 505): short text body, Connection: close. */
+void nh__resp_send_error(nh__serve *s, int status, const char *reason);
+/* Send 100 Continue now. */
+int nh__resp_send_continue(nh__serve *s);
+
+#endif

@@ -1,0 +1,62 @@
+/* The test server: a real server on an ephemeral loopback port, with a
+ * leak check when it closes (see httptest.h). */
+#include "internal.h"
+#include "nethttp/httptest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+struct nh_test_server {
+  nh_runtime *rt;
+  nh_server *srv;
+  nh_leak_baseline *baseline;
+  int port;
+  char url[64];
+};
+
+nh_test_server *nh_test_server_new(nh_handler_fn handler, const nh_server_config *cfg,
+                                   int loops) {
+  nh_test_server *ts = calloc(1, sizeof *ts);
+  if (!ts)
+    return NULL;
+  nh_runtime_config rc = NH_RUNTIME_CONFIG_DEFAULT;
+  rc.loops = loops > 0 ? loops : 2;
+  nh_server_config sc = NH_SERVER_CONFIG_DEFAULT;
+  if (cfg)
+    sc = *cfg;
+  if (handler)
+    sc.handler = handler;
+  ts->rt = nh_runtime_new(&rc);
+  ts->baseline = ts->rt ? nh_leak_baseline_take(ts->rt) : NULL;
+  ts->srv = ts->rt ? nh_server_new(ts->rt, &sc) : NULL;
+  if (!ts->srv || nh_server_listen(ts->srv, "127.0.0.1:0") != NH_OK ||
+      nh_server_start(ts->srv) != NH_OK) {
+    nh_server_free(ts->srv);
+    if (ts->baseline)
+      nh_leak_check(ts->baseline, 0, fopen("/dev/null", "w"));
+    nh_runtime_free(ts->rt);
+    free(ts);
+    return NULL;
+  }
+  ts->port = nh_server_port(ts->srv);
+  snprintf(ts->url, sizeof ts->url, "http://127.0.0.1:%d", ts->port);
+  return ts;
+}
+
+nh_server *nh_test_server_server(nh_test_server *ts) { return ts->srv; }
+nh_runtime *nh_test_server_runtime(nh_test_server *ts) { return ts->rt; }
+int nh_test_server_port(const nh_test_server *ts) { return ts->port; }
+const char *nh_test_server_url(const nh_test_server *ts) { return ts->url; }
+
+int nh_test_server_close(nh_test_server *ts, FILE *report) {
+  int r = nh_server_shutdown(ts->srv, nh_deadline_after(5 * NH_SEC));
+  nh_server_free(ts->srv);
+  int leaks = nh_leak_check(ts->baseline, 2 * NH_SEC, report);
+  if (leaks != NH_OK) {
+    free(ts);
+    return leaks;
+  }
+  nh_runtime_free(ts->rt);
+  free(ts);
+  return r;
+}

@@ -1,0 +1,136 @@
+/* Server internals shared by the files of src/server/.
+ *
+ * Ownership: each connection belongs to the loop that accepted it, and only
+ * that loop's thread touches it. Per-loop state (srv->loops[i]) holds the
+ * lists used to shed connections and close idle ones at shutdown. Counters
+ * that anyone may read are atomics in the server. */
+#ifndef NH_SERVER_INTERNAL_H
+#define NH_SERVER_INTERNAL_H
+
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+
+#include "http1/h1_request.h"
+#include "nethttp/netpoll.h"
+#include "nethttp/server.h"
+#include "nethttp/sync.h"
+#include "runtime/internal.h"
+#include "util/arena.h"
+#include "util/header_internal.h"
+
+typedef struct nh__conn nh__conn;
+typedef struct nh__srv_loop nh__srv_loop;
+
+/* A connection's place in its loop's lists, oldest first. */
+typedef struct nh__conn_list {
+  nh__conn *head, *tail;
+} nh__conn_list;
+
+struct nh__conn {
+  nh_server *srv;
+  nh__srv_loop *sl;
+  nh_fd *fd;
+  uint64_t id;
+  nh_conn_state state;
+  int reading_head; /* bytes of a request are in, its head is not complete */
+  int has_fiber;
+  int closing;      /* close after the current response */
+  nh__timer timer;  /* read-header / idle deadline while no fiber holds it */
+  nh_time since;    /* when the current state (or header read) began */
+  nh__conn *prev, *next; /* in sl->idle or sl->reading or sl->active */
+  nh__conn_list *list;
+  nh_ctx *ctx; /* connection context (ConnContext), owned if != base */
+  struct sockaddr_storage peer;
+  socklen_t peer_len;
+  char remote[48];
+  /* The request in progress, so shutdown and close can reach it. */
+  nh_ctx *req_ctx;
+  int hijack_fd; /* after a hijack: the socket and its inode, to shut it
+                    down at close only if it is still the same socket */
+  unsigned long hijack_ino;
+};
+
+typedef struct nh__listener {
+  int fd;               /* the listening socket */
+  struct sockaddr_storage addr;
+  socklen_t addr_len;
+  int family;
+} nh__listener;
+
+struct nh__srv_loop {
+  nh_server *srv;
+  nh_loop *loop;
+  int index;
+  nh__conn_list idle, reading, active, hijacked;
+  nh_fd **accept_fds; /* one per listener, dup'd for this loop */
+  int naccept;
+  int acceptors_running;
+  char **free_bufs; /* read buffers kept for reuse */
+  int nfree_bufs;
+};
+
+enum { NH__MAX_LISTENERS = 8 };
+
+typedef struct nh__hook {
+  void (*fn)(void *);
+  void *arg;
+  struct nh__hook *next;
+} nh__hook;
+
+struct nh_server {
+  nh_server_config cfg;
+  nh_runtime *rt;
+  nh_logger *log;
+  nh_ctx *base; /* cancelled at close / shutdown deadline */
+  nh__listener listeners[NH__MAX_LISTENERS];
+  int nlisteners;
+  nh__srv_loop *loops;
+  int nloops;
+  pthread_mutex_t mu; /* state changes, hooks */
+  int started;
+  atomic_int shutting_down;
+  atomic_int closed;
+  nh_wg *acceptors; /* acceptor fibers running */
+  nh_wg *pending;   /* messages posted to loops, not yet handled */
+  nh_chan *done;    /* closed when serve should return */
+  nh__hook *hooks;
+  _Atomic int64_t conns; /* open connections (not hijacked) */
+  atomic_uint_fast64_t next_conn_id;
+  /* stats */
+  _Atomic int64_t st_accepted, st_closed, st_requests, st_hijacked, st_shed_idle,
+      st_shed_reading, st_to_header, st_to_idle, st_to_read, st_to_write, st_bad, st_drained,
+      st_too_large_closed, st_accept_errors, st_slow_hooks, st_panics;
+  _Atomic int64_t g_new, g_active, g_idle, g_hijacked;
+};
+
+/* conn.c */
+void nh__conn_accepted(nh__srv_loop *sl, int fd, const struct sockaddr_storage *peer,
+                       socklen_t peer_len);
+void nh__conn_set_state(nh__conn *c, nh_conn_state s);
+/* Shed the connection that costs most and serves least on this loop: the
+ * oldest idle one, else the one stuck longest reading its headers. Returns 1
+ * if one was closed. */
+int nh__conn_shed_one(nh__srv_loop *sl);
+/* Close every idle connection of the loop (shutdown). */
+void nh__conns_close_idle(nh__srv_loop *sl);
+/* Close every connection of the loop now (close). */
+void nh__conns_close_all(nh__srv_loop *sl);
+/* Forget hijacked connections, shutting their sockets down if shut. */
+void nh__conns_end_hijacked(nh__srv_loop *sl, int shut);
+char *nh__buf_get(nh__srv_loop *sl, size_t *cap);
+void nh__buf_put(nh__srv_loop *sl, char *buf, size_t cap);
+
+/* listener.c */
+int nh__listener_open(nh__listener *l, const char *addr);
+int nh__acceptors_start(nh_server *srv);
+void nh__acceptors_stop(nh__srv_loop *sl);
+void nh__format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t cap);
+
+/* The default size of a connection's read buffer while it holds a request. */
+#define NH__READ_BUF 8192
+
+#define NH__STAT_INC(srv, field) atomic_fetch_add_explicit(&(srv)->field, 1, memory_order_relaxed)
+#define NH__STAT_DEC(srv, field) atomic_fetch_sub_explicit(&(srv)->field, 1, memory_order_relaxed)
+
+#endif

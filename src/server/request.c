@@ -1,0 +1,268 @@
+/* Requests: turning a parsed head into an nh_request without copying (the
+ * strings are NUL-terminated in place in the read buffer), reading the body
+ * in blocking style, and draining what a handler left unread.
+ *
+ * RFC 9112 section 3.2: the request target is origin-form ("/path?q"),
+ * absolute-form ("http://host/path"), authority-form ("host:port", CONNECT
+ * only) or asterisk-form ("*", OPTIONS only). */
+#include "exchange.h"
+#include "nethttp/status.h"
+#include "nethttp/textproto.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static int request_alive(const nh_request *r, const char *what) {
+  if (r && r->magic == NH__REQ_MAGIC)
+    return 1;
+  NH_LOG(NULL, NH_LOG_ERROR, "request used after its handler returned", NH_LSTR("call", what));
+  return 0;
+}
+
+/* Split target into path and query; find the host of absolute-form. */
+static int parse_target(nh__serve *s, nh_request *r, char *target) {
+  const char *method = r->method;
+  if (!strcmp(method, "CONNECT")) {
+    if (target[0] == '/' || !strchr(target, ':'))
+      return NH_STATUS_BAD_REQUEST;
+    r->host = target;
+    r->path = "";
+    r->query = "";
+    return 0;
+  }
+  if (!strcmp(target, "*")) {
+    if (strcmp(method, "OPTIONS") != 0)
+      return NH_STATUS_BAD_REQUEST;
+    r->path = "*";
+    r->query = "";
+    return 0;
+  }
+  const char *p = target;
+  if (target[0] != '/') {
+    size_t scheme = strncasecmp(target, "http://", 7) == 0    ? 7
+                    : strncasecmp(target, "https://", 8) == 0 ? 8
+                                                               : 0;
+    if (!scheme)
+      return NH_STATUS_BAD_REQUEST;
+    const char *auth = target + scheme;
+    size_t alen = strcspn(auth, "/?");
+    if (alen == 0)
+      return NH_STATUS_BAD_REQUEST;
+    r->host = nh__arena_strndup(&s->arena, auth, alen);
+    p = auth + alen;
+  }
+  const char *q = strchr(p, '?');
+  size_t plen = q ? (size_t)(q - p) : strlen(p);
+  if (plen == 0)
+    r->path = "/";
+  else if (!q && p == target)
+    r->path = target;
+  else
+    r->path = nh__arena_strndup(&s->arena, p, plen);
+  r->query = q ? q + 1 : "";
+  return r->path && r->host ? 0 : NH_STATUS_SERVICE_UNAVAILABLE;
+}
+
+int nh__request_build(nh__serve *s) {
+  nh__h1_req *p = &s->parser;
+  nh_request *r = &s->req;
+  char *b = s->buf;
+  memset(r, 0, sizeof *r);
+  r->magic = NH__REQ_MAGIC;
+  r->s = s;
+  /* Each span is followed by a delimiter llhttp has already consumed (' '
+   * after method and target, ':' after a name, whitespace or CR/LF after a
+   * value), so writing a NUL there costs nothing. */
+  b[p->method.off + p->method.len] = 0;
+  b[p->target.off + p->target.len] = 0;
+  r->method = b + p->method.off;
+  r->target = b + p->target.off;
+  r->proto = p->minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+  nh__header_init(&r->header, &s->arena);
+  for (int i = 0; i < p->nfields; i++) {
+    nh__h1_field *f = &p->fields[i];
+    char *name = b + f->name.off;
+    name[f->name.len] = 0;
+    nh_canonical_header_key(name, f->name.len);
+    const char *value = "";
+    if (f->value.len) {
+      b[f->value.off + f->value.len] = 0;
+      value = b + f->value.off;
+    }
+    if (nh__header_append_raw(&r->header, name, f->name.len, value, f->value.len) != NH_OK)
+      return NH_STATUS_SERVICE_UNAVAILABLE;
+  }
+  const char *host = nh_header_get(&r->header, "Host");
+  r->host = host ? host : "";
+  int st = parse_target(s, r, (char *)r->target);
+  if (st)
+    return st;
+  r->content_length = p->chunked ? -1 : (p->content_length > 0 ? p->content_length : 0);
+  r->transfer_encoding = p->chunked ? "chunked" : NULL;
+  s->body_done = !nh__h1_has_body(p);
+  return 0;
+}
+
+/* ---- accessors ---- */
+
+const char *nh_request_method(const nh_request *r) { return r->method; }
+const char *nh_request_target(const nh_request *r) { return r->target; }
+const char *nh_request_path(const nh_request *r) { return r->path; }
+const char *nh_request_query(const nh_request *r) { return r->query; }
+const char *nh_request_host(const nh_request *r) { return r->host; }
+const char *nh_request_proto(const nh_request *r) { return r->proto; }
+nh_header *nh_request_header(nh_request *r) { return &r->header; }
+int64_t nh_request_content_length(const nh_request *r) { return r->content_length; }
+const char *nh_request_transfer_encoding(const nh_request *r) { return r->transfer_encoding; }
+const char *nh_request_remote_addr(const nh_request *r) { return r->s->c->remote; }
+nh_ctx *nh_request_ctx(nh_request *r) { return r->ctx; }
+void *nh_request_handler_data(const nh_request *r) { return r->s->srv->cfg.handler_data; }
+
+int nh_request_proto_at_least(const nh_request *r, int major, int minor) {
+  const nh__h1_req *p = &r->s->parser;
+  return p->major > major || (p->major == major && p->minor >= minor);
+}
+
+nh_header *nh_request_trailer(nh_request *r) {
+  return r->s->body_done && r->trailer ? r->trailer : NULL;
+}
+
+/* ---- the body ---- */
+
+/* Room for body bytes after the head, which must stay where it is. */
+static int body_room(nh__serve *s) {
+  if (s->pos == s->len)
+    s->pos = s->len = s->head_end;
+  if (s->cap - s->len >= 1024)
+    return 1;
+  size_t cap = s->cap + 16384;
+  char *b = malloc(cap);
+  if (!b)
+    return 0;
+  memcpy(b, s->buf, s->len);
+  /* The request's strings point into the first buffer: keep that one until
+   * the request ends; an intermediate one can go now. */
+  if (!s->retired) {
+    s->retired = s->buf;
+    s->retired_cap = s->cap;
+  } else {
+    free(s->buf);
+  }
+  s->buf = b;
+  s->cap = cap;
+  return 1;
+}
+
+/* One read of body bytes: from what is buffered, or from the socket.
+ * Returns bytes, 0 at the end, or an error. */
+static ssize_t body_read(nh__serve *s, void *out, size_t cap) {
+  nh_request *r = &s->req;
+  if (s->body_done)
+    return 0;
+  if (s->body_error)
+    return s->body_error;
+  if (s->parser.chunked && !r->trailer) {
+    r->trailer = nh__arena_alloc(&s->arena, sizeof(nh_header));
+    if (r->trailer)
+      nh__header_init(r->trailer, &s->arena);
+    s->parser.trailer = r->trailer;
+    s->parser.trailer_arena = &s->arena;
+  }
+  for (;;) {
+    if (s->pos < s->len) {
+      long n = nh__h1_parse_body(&s->parser, s->buf, &s->pos, s->len, out, cap);
+      if (n < 0) {
+        s->body_error = NH_EBADREQUEST;
+        s->c->closing = 1;
+        return s->body_error;
+      }
+      if (s->parser.phase == NH__H1_DONE)
+        s->body_done = 1;
+      if (n > 0 || s->body_done)
+        return n;
+      continue;
+    }
+    if (!s->c->fd)
+      return NH_ECLOSED;
+    if (!body_room(s))
+      return NH_ENOMEM;
+    ssize_t n = nh_fd_try_read(s->c->fd, s->buf + s->len, s->cap - s->len);
+    if (n > 0) {
+      s->len += (size_t)n;
+      continue;
+    }
+    if (n == 0) { /* the client stopped sending mid-body */
+      s->body_error = NH_ECONNRESET;
+      s->c->closing = 1;
+      return s->body_error;
+    }
+    if (n != NH_EAGAIN) {
+      s->c->closing = 1;
+      return s->body_error = (int)n;
+    }
+    int e = nh_fd_wait(s->c->fd, NH_FD_READ, s->read_deadline);
+    if (e) {
+      if (e == NH_ETIMEDOUT)
+        NH__STAT_INC(s->srv, st_to_read);
+      s->c->closing = 1;
+      if (e != NH_ECANCELED)
+        s->body_error = e;
+      return e;
+    }
+  }
+}
+
+ssize_t nh_request_read(nh_request *r, void *buf, size_t cap) {
+  if (!request_alive(r, "nh_request_read"))
+    return NH_EINVAL;
+  nh__serve *s = r->s;
+  if (cap == 0 || s->body_done)
+    return 0;
+  /* Expect: 100-continue is answered when the handler first asks for the
+   * body, never if it does not (RFC 9110 10.1.1). */
+  if (s->parser.expect_continue && !s->continue_sent && !s->resp.committed) {
+    s->continue_sent = 1;
+    int e = nh__resp_send_continue(s);
+    if (e)
+      return e;
+  }
+  return body_read(s, buf, cap);
+}
+
+int nh__request_drain(nh__serve *s, size_t limit) {
+  if (s->body_done)
+    return 1;
+  if (s->body_error)
+    return 0;
+  nh_request *r = &s->req;
+  /* The client waits for 100 Continue before sending the body: it was never
+   * asked for, so there is nothing to drain, and nothing to trust. */
+  if (s->parser.expect_continue && !s->continue_sent)
+    return 0;
+  if (r->content_length > (int64_t)limit) {
+    NH__STAT_INC(s->srv, st_too_large_closed);
+    NH_LOG(s->srv->log, NH_LOG_DEBUG, "unread request body too large to drain: closing",
+           NH_LSTR("method", r->method), NH_LSTR("path", r->path),
+           NH_LINT("content_length", r->content_length));
+    return 0;
+  }
+  char scratch[4096];
+  size_t total = 0;
+  while (total <= limit) {
+    ssize_t n = body_read(s, scratch, sizeof scratch);
+    if (n < 0)
+      return 0;
+    if (n == 0 && s->body_done) {
+      NH__STAT_INC(s->srv, st_drained);
+      NH_LOG(s->srv->log, NH_LOG_DEBUG, "drained an unread request body",
+             NH_LSTR("method", r->method), NH_LSTR("path", r->path), NH_LINT("bytes", total));
+      return 1;
+    }
+    total += (size_t)n;
+  }
+  NH__STAT_INC(s->srv, st_too_large_closed);
+  NH_LOG(s->srv->log, NH_LOG_DEBUG, "unread request body too large to drain: closing",
+         NH_LSTR("method", r->method), NH_LSTR("path", r->path));
+  return 0;
+}

@@ -1,0 +1,458 @@
+/* The response writer (Go's ResponseWriter).
+ *
+ * Output is buffered in the connection's write buffer. When the handler
+ * returns with everything in the buffer, the response goes out in one
+ * writev with a Content-Length. When the buffer overflows, or the handler
+ * flushes, the head is committed: with the handler's Content-Length if it
+ * set one, else chunked (HTTP/1.1) or close-delimited (HTTP/1.0). Before the
+ * head is committed, a request body the handler did not read is drained (up
+ * to max_body_drain) so the connection can be kept; otherwise the response
+ * says Connection: close (Go's rule). */
+#include "exchange.h"
+#include "nethttp/httpdate.h"
+#include "nethttp/sniff.h"
+#include "nethttp/status.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define NH__WRITE_BUF 16384
+
+static int resp_alive(const nh_response_writer *w, const char *what, const char *file, int line) {
+  if (w && w->magic == NH__RESP_MAGIC)
+    return 1;
+  NH_LOG(NULL, NH_LOG_ERROR, "response writer used after its handler returned",
+         NH_LSTR("call", what), NH_LSTR("caller", file ? file : "?"), NH_LINT("line", line));
+  return 0;
+}
+
+void nh__resp_init(nh__serve *s, nh_response_writer *w) {
+  memset(w, 0, sizeof *w);
+  w->magic = NH__RESP_MAGIC;
+  w->s = s;
+  nh__header_init(&w->header, &s->arena);
+  w->declared_length = -1;
+  w->head_request = !strcmp(s->req.method, "HEAD");
+  w->write_deadline = nh_deadline_after(s->srv->cfg.write_timeout);
+}
+
+nh_header *nh_resp_header(nh_response_writer *w) { return &w->header; }
+int nh_resp_status(const nh_response_writer *w) { return w->status; }
+int64_t nh_resp_written(const nh_response_writer *w) { return w->written; }
+
+int nh_resp_set_read_deadline(nh_response_writer *w, nh_time deadline) {
+  if (!resp_alive(w, "nh_resp_set_read_deadline", NULL, 0))
+    return NH_EINVAL;
+  w->s->read_deadline = deadline;
+  return NH_OK;
+}
+
+int nh_resp_set_write_deadline(nh_response_writer *w, nh_time deadline) {
+  if (!resp_alive(w, "nh_resp_set_write_deadline", NULL, 0))
+    return NH_EINVAL;
+  w->write_deadline = deadline;
+  return NH_OK;
+}
+
+/* ---- writing to the connection ---- */
+
+static int send_iov(nh_response_writer *w, struct iovec *iov, int n) {
+  nh__serve *s = w->s;
+  if (!s->c->fd) {
+    w->failed = 1;
+    return NH_ECLOSED;
+  }
+  ssize_t r = nh_fd_writev(s->c->fd, iov, n, w->write_deadline);
+  if (r >= 0)
+    return NH_OK;
+  w->failed = 1;
+  s->c->closing = 1;
+  if (r == NH_ETIMEDOUT)
+    NH__STAT_INC(s->srv, st_to_write);
+  return (int)r;
+}
+
+/* ---- the head ---- */
+
+typedef struct headbuf {
+  char *p;
+  size_t len, cap;
+} headbuf;
+
+static void hb_put(headbuf *h, const char *s, size_t n) {
+  if (h->len + n <= h->cap) {
+    memcpy(h->p + h->len, s, n);
+    h->len += n;
+  }
+}
+static void hb_str(headbuf *h, const char *s) { hb_put(h, s, strlen(s)); }
+static void hb_field(headbuf *h, const char *k, const char *v) {
+  hb_str(h, k);
+  hb_put(h, ": ", 2);
+  hb_str(h, v);
+  hb_put(h, "\r\n", 2);
+}
+
+static size_t head_size(const nh_response_writer *w) {
+  size_t n = 256;
+  for (uint32_t i = 0; i < w->header.len; i++)
+    n += w->header.items[i].klen + w->header.items[i].vlen + 4;
+  return n;
+}
+
+static void status_line(headbuf *h, int status) {
+  char line[64];
+  const char *text = nh_status_text(status);
+  int n = snprintf(line, sizeof line, "HTTP/1.1 %03d %s\r\n", status, *text ? text : "status code");
+  hb_put(h, line, (size_t)n);
+}
+
+/* Decide whether the unread request body lets the connection live on. */
+static void settle_request_body(nh_response_writer *w) {
+  nh__serve *s = w->s;
+  if (s->body_done || w->close_after)
+    return;
+  if (!nh__request_drain(s, s->srv->cfg.max_body_drain))
+    w->close_after = 1;
+}
+
+static int want_close(const nh_response_writer *w) {
+  nh__serve *s = w->s;
+  return w->close_after || !s->parser.keep_alive || s->c->closing ||
+         atomic_load(&s->srv->shutting_down) || nh_header_has_token(&w->header, "Connection", "close");
+}
+
+/* Serialize the status line and headers. final: the whole body is buffered
+ * (so its length is known). */
+static int build_head(nh_response_writer *w, headbuf *h, int final) {
+  nh__serve *s = w->s;
+  h->cap = head_size(w);
+  h->p = nh__arena_alloc(&s->arena, h->cap);
+  h->len = 0;
+  if (!h->p)
+    return NH_ENOMEM;
+  status_line(h, w->status);
+  int has_date = 0, has_type = 0;
+  for (uint32_t i = 0; i < w->header.len; i++) {
+    const nh__hentry *e = &w->header.items[i];
+    /* Framing is ours to decide. */
+    if (!strcasecmp(e->key, "Transfer-Encoding") ||
+        (!strcasecmp(e->key, "Content-Length") && (w->no_body && w->status != 304)))
+      continue;
+    if (!strcasecmp(e->key, "Date"))
+      has_date = 1;
+    if (!strcasecmp(e->key, "Content-Type"))
+      has_type = 1;
+    hb_field(h, e->key, e->value);
+  }
+  if (!has_date) {
+    char date[32];
+    nh_http_date_now(date);
+    hb_field(h, "Date", date);
+  }
+  if (!has_type && !w->no_body && w->blen > 0)
+    hb_field(h, "Content-Type",
+             nh_detect_content_type(w->body, w->blen < NH_SNIFF_LEN ? w->blen : NH_SNIFF_LEN));
+  if (!w->no_body && w->declared_length < 0) {
+    char len[32];
+    if (final) {
+      snprintf(len, sizeof len, "%lld", (long long)w->written);
+      hb_field(h, "Content-Length", len);
+    } else if (s->parser.minor >= 1) {
+      w->chunked = 1;
+      hb_str(h, "Transfer-Encoding: chunked\r\n");
+    } else {
+      w->close_after = 1; /* HTTP/1.0: the end of the body is the close */
+    }
+  } else if (w->head_request && w->declared_length < 0 && final) {
+    char len[32];
+    snprintf(len, sizeof len, "%lld", (long long)w->written);
+    hb_field(h, "Content-Length", len);
+  }
+  if (want_close(w)) {
+    w->close_after = 1;
+    if (!nh_header_has_token(&w->header, "Connection", "close"))
+      hb_str(h, "Connection: close\r\n");
+  } else if (s->parser.minor == 0) {
+    hb_str(h, "Connection: keep-alive\r\n");
+  }
+  hb_put(h, "\r\n", 2);
+  return h->len < h->cap ? NH_OK : NH_ENOMEM;
+}
+
+/* Commit the head and send it with the buffered body (and more, if given). */
+static int commit_and_send(nh_response_writer *w, const void *more, size_t nmore, int final) {
+  settle_request_body(w);
+  headbuf h;
+  int e = build_head(w, &h, final);
+  if (e) {
+    w->failed = 1;
+    return e;
+  }
+  w->committed = 1;
+  struct iovec iov[8];
+  int n = 0;
+  iov[n++] = (struct iovec){h.p, h.len};
+  char chunk_hdr[24], chunk_hdr2[24];
+  if (!w->no_body && !w->head_request) {
+    if (w->chunked) {
+      if (w->blen) {
+        iov[n++] = (struct iovec){chunk_hdr, (size_t)snprintf(chunk_hdr, sizeof chunk_hdr, "%zx\r\n", w->blen)};
+        iov[n++] = (struct iovec){w->body, w->blen};
+        iov[n++] = (struct iovec){(void *)"\r\n", 2};
+      }
+      if (nmore) {
+        iov[n++] = (struct iovec){chunk_hdr2, (size_t)snprintf(chunk_hdr2, sizeof chunk_hdr2, "%zx\r\n", nmore)};
+        iov[n++] = (struct iovec){(void *)more, nmore};
+        iov[n++] = (struct iovec){(void *)"\r\n", 2};
+      }
+    } else {
+      if (w->blen)
+        iov[n++] = (struct iovec){w->body, w->blen};
+      if (nmore)
+        iov[n++] = (struct iovec){(void *)more, nmore};
+    }
+  }
+  e = send_iov(w, iov, n);
+  w->blen = 0;
+  return e;
+}
+
+/* After the head: send bytes framed as the head said. */
+static int send_body(nh_response_writer *w, const void *data, size_t n) {
+  if (n == 0 || w->no_body || w->head_request)
+    return NH_OK;
+  if (!w->chunked)
+    return send_iov(w, (struct iovec[]){{(void *)data, n}}, 1);
+  char hdr[24];
+  struct iovec iov[3] = {{hdr, (size_t)snprintf(hdr, sizeof hdr, "%zx\r\n", n)},
+                         {(void *)data, n},
+                         {(void *)"\r\n", 2}};
+  return send_iov(w, iov, 3);
+}
+
+/* ---- the handler's calls ---- */
+
+static void send_informational(nh_response_writer *w, int status) {
+  headbuf h;
+  h.cap = head_size(w);
+  h.p = nh__arena_alloc(&w->s->arena, h.cap);
+  h.len = 0;
+  if (!h.p)
+    return;
+  status_line(&h, status);
+  for (uint32_t i = 0; i < w->header.len; i++)
+    hb_field(&h, w->header.items[i].key, w->header.items[i].value);
+  hb_put(&h, "\r\n", 2);
+  send_iov(w, (struct iovec[]){{h.p, h.len}}, 1);
+}
+
+void nh__resp_write_header(nh_response_writer *w, int status, const char *file, int line) {
+  if (!resp_alive(w, "nh_resp_write_header", file, line))
+    return;
+  if (w->hijacked)
+    return;
+  if (status < 100 || status > 999)
+    nh_panic("nh_resp_write_header: invalid status code %d (%s:%d)", status, file, line);
+  if (w->status) {
+    NH_LOG(w->s->srv->log, NH_LOG_WARN, "superfluous nh_resp_write_header call ignored",
+           NH_LINT("status", status), NH_LINT("sent", w->status), NH_LSTR("caller", file),
+           NH_LINT("line", line), NH_LSTR("first_caller", w->wh_file ? w->wh_file : "?"),
+           NH_LINT("first_line", w->wh_line));
+    return;
+  }
+  if (status >= 100 && status < 200 && status != 101) {
+    send_informational(w, status); /* 100, 103 Early Hints: may repeat */
+    return;
+  }
+  w->status = status;
+  w->wh_file = file;
+  w->wh_line = line;
+  w->header_version = w->header.version;
+  w->no_body = w->status == 204 || w->status == 304;
+  const char *cl = nh_header_get(&w->header, "Content-Length");
+  if (cl && !w->no_body) {
+    char *end;
+    long long v = strtoll(cl, &end, 10);
+    if (*cl && !*end && v >= 0)
+      w->declared_length = v;
+    else
+      nh_header_del(&w->header, "Content-Length");
+  }
+}
+
+ssize_t nh__resp_write(nh_response_writer *w, const void *data, size_t n, const char *file,
+                       int line) {
+  if (!resp_alive(w, "nh_resp_write", file, line))
+    return NH_EINVAL;
+  if (w->hijacked)
+    return NH_EHIJACKED;
+  if (!w->status)
+    nh__resp_write_header(w, 200, file, line);
+  if (w->no_body)
+    return NH_ENOTSUP; /* Go's ErrBodyNotAllowed */
+  if (w->failed)
+    return NH_EPIPE;
+  if (w->declared_length >= 0 && w->written + (int64_t)n > w->declared_length)
+    return NH_ERANGE; /* more than the Content-Length it promised */
+  if (!w->s->wbuf) {
+    w->s->wbuf = malloc(NH__WRITE_BUF);
+    w->s->wcap = w->s->wbuf ? NH__WRITE_BUF : 0;
+  }
+  w->body = w->s->wbuf;
+  w->bcap = w->s->wcap;
+  w->written += (int64_t)n;
+  if (w->head_request && !w->committed) {
+    /* Nothing is sent for HEAD, but the first bytes still decide the
+     * Content-Type, and the count the Content-Length. */
+    size_t keep = w->blen + n <= w->bcap ? n : w->bcap - w->blen;
+    memcpy(w->body + w->blen, data, keep);
+    w->blen += keep;
+    return (ssize_t)n;
+  }
+  if (!w->committed && w->blen + n <= w->bcap) {
+    memcpy(w->body + w->blen, data, n);
+    w->blen += n;
+    return (ssize_t)n;
+  }
+  int e = w->committed ? send_body(w, data, n) : commit_and_send(w, data, n, 0);
+  return e ? e : (ssize_t)n;
+}
+
+ssize_t nh_resp_write_string(nh_response_writer *w, const char *s) {
+  return nh__resp_write(w, s, strlen(s), __FILE__, __LINE__);
+}
+
+ssize_t nh_resp_printf(nh_response_writer *w, const char *fmt, ...) {
+  char small[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(small, sizeof small, fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    return NH_EINVAL;
+  if ((size_t)n < sizeof small)
+    return nh__resp_write(w, small, (size_t)n, __FILE__, __LINE__);
+  char *big = malloc((size_t)n + 1);
+  if (!big)
+    return NH_ENOMEM;
+  va_start(ap, fmt);
+  vsnprintf(big, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  ssize_t r = nh__resp_write(w, big, (size_t)n, __FILE__, __LINE__);
+  free(big);
+  return r;
+}
+
+int nh_resp_flush(nh_response_writer *w) {
+  if (!resp_alive(w, "nh_resp_flush", NULL, 0))
+    return NH_EINVAL;
+  if (w->hijacked)
+    return NH_EHIJACKED;
+  if (!w->status)
+    nh__resp_write_header(w, 200, __FILE__, __LINE__);
+  if (w->failed)
+    return NH_EPIPE;
+  if (!w->committed)
+    return commit_and_send(w, NULL, 0, 0);
+  int e = send_body(w, w->body, w->blen);
+  w->blen = 0;
+  return e;
+}
+
+int nh__resp_finish(nh_response_writer *w) {
+  if (!w->status)
+    nh__resp_write_header(w, 200, __FILE__, __LINE__);
+  if (w->header.version != w->header_version)
+    NH_LOG(w->s->srv->log, NH_LOG_WARN,
+           "response headers changed after nh_resp_write_header were ignored",
+           NH_LSTR("write_header_at", w->wh_file ? w->wh_file : "?"), NH_LINT("line", w->wh_line));
+  if (w->failed)
+    return NH_EPIPE;
+  int e;
+  if (!w->committed) {
+    e = commit_and_send(w, NULL, 0, 1);
+  } else {
+    e = send_body(w, w->body, w->blen);
+    w->blen = 0;
+    if (!e && w->chunked)
+      e = send_iov(w, (struct iovec[]){{(void *)"0\r\n\r\n", 5}}, 1);
+  }
+  if (!e && w->declared_length >= 0 && w->written < w->declared_length && !w->head_request) {
+    w->close_after = 1; /* the client waits for bytes that will not come */
+    NH_LOG(w->s->srv->log, NH_LOG_WARN, "handler wrote less than its Content-Length",
+           NH_LINT("declared", w->declared_length), NH_LINT("written", w->written));
+  }
+  return e ? e : (w->close_after ? NH_EPIPE : NH_OK);
+}
+
+/* ---- the server's own answers ---- */
+
+int nh__resp_send_continue(nh__serve *s) {
+  static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
+  if (!s->c->fd)
+    return NH_ECLOSED;
+  ssize_t r = nh_fd_write(s->c->fd, msg, sizeof msg - 1, nh_deadline_after(s->srv->cfg.write_timeout));
+  return r < 0 ? (int)r : NH_OK;
+}
+
+void nh__resp_send_error(nh__serve *s, int status, const char *reason) {
+  nh__conn *c = s->c;
+  if (!c->fd)
+    return;
+  char body[256], msg[512];
+  const char *text = nh_status_text(status);
+  int blen = reason ? snprintf(body, sizeof body, "%d %s: %s\n", status, text, reason)
+                    : snprintf(body, sizeof body, "%d %s\n", status, text);
+  if (blen < 0 || (size_t)blen >= sizeof body)
+    blen = snprintf(body, sizeof body, "%d %s\n", status, text);
+  int n = snprintf(msg, sizeof msg,
+                   "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                   "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+                   status, text, blen, body);
+  nh_fd_write(c->fd, msg, (size_t)n, nh_deadline_after(NH_SEC));
+  /* Close gently: a close with unread input makes the kernel send RST,
+   * which can destroy the answer before the client reads it. Stop sending,
+   * then read (and drop) what the client still sends, briefly. */
+  shutdown(nh_fd_get(c->fd), SHUT_WR);
+  char sink[4096];
+  nh_time dl = nh_deadline_after(500 * NH_MSEC);
+  for (size_t total = 0; total < 256 * 1024;) {
+    ssize_t r = nh_fd_read(c->fd, sink, sizeof sink, dl);
+    if (r <= 0)
+      break;
+    total += (size_t)r;
+  }
+}
+
+/* ---- hijack ---- */
+
+int nh_resp_hijack(nh_response_writer *w, int *fd, char **buffered, size_t *nbuffered) {
+  if (!resp_alive(w, "nh_resp_hijack", NULL, 0))
+    return NH_EINVAL;
+  nh__serve *s = w->s;
+  if (w->committed || w->hijacked || !s->c->fd)
+    return NH_ENOTSUP;
+  size_t n = s->len - s->pos;
+  char *copy = malloc(n ? n : 1);
+  if (!copy)
+    return NH_ENOMEM;
+  memcpy(copy, s->buf + s->pos, n);
+  s->pos = s->len;
+  nh_fd_on_hangup(s->c->fd, NULL, NULL);
+  int raw = nh_fd_release(s->c->fd);
+  s->c->fd = NULL;
+  w->hijacked = 1;
+  nh__conn_hijacked(s->c, raw);
+  *fd = raw;
+  if (buffered) {
+    *buffered = copy;
+    *nbuffered = n;
+  } else {
+    free(copy);
+  }
+  return NH_OK;
+}

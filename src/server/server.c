@@ -1,0 +1,332 @@
+/* The server object: configuration, listening, starting, shutting down.
+ *
+ * Shutdown follows Go's order: stop accepting, close idle connections, let
+ * active ones finish their request (they close instead of going idle), poll
+ * until none is left. Every change to a loop's connections is posted to that
+ * loop and runs on its thread. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+/* Go raises the soft descriptor limit to the hard one at start; so do we,
+ * and keep a margin under it for files, listeners and the runtime. */
+static int default_max_conns(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return 1024;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlim_t want = rl.rlim_max > 1048576 ? 1048576 : rl.rlim_max;
+    struct rlimit raised = {want, rl.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+      rl.rlim_cur = want;
+  }
+  long n = (long)rl.rlim_cur - 64;
+  return n < 16 ? 16 : (int)(n > 1000000 ? 1000000 : n);
+}
+
+static void fill_defaults(nh_server_config *c) {
+  nh_server_config d = NH_SERVER_CONFIG_DEFAULT;
+  /* Zero means "the default" for every limit: a zeroed config is a safe one.
+   * NH_NO_TIMEOUT is how a timeout is turned off. */
+  if (!c->read_header_timeout)
+    c->read_header_timeout = d.read_header_timeout;
+  if (!c->read_timeout)
+    c->read_timeout = d.read_timeout;
+  if (!c->write_timeout)
+    c->write_timeout = d.write_timeout;
+  if (!c->idle_timeout)
+    c->idle_timeout = d.idle_timeout;
+  if (!c->max_header_bytes)
+    c->max_header_bytes = d.max_header_bytes;
+  if (c->max_header_count <= 0)
+    c->max_header_count = d.max_header_count;
+  if (!c->max_body_drain)
+    c->max_body_drain = d.max_body_drain;
+  if (!c->slow_hook_threshold)
+    c->slow_hook_threshold = d.slow_hook_threshold;
+  if (c->max_conns <= 0)
+    c->max_conns = default_max_conns();
+}
+
+nh_server *nh_server_new(nh_runtime *rt, const nh_server_config *cfg) {
+  if (!rt || !cfg || !cfg->handler)
+    return NULL;
+  nh_server *srv = calloc(1, sizeof *srv);
+  if (!srv)
+    return NULL;
+  srv->cfg = *cfg;
+  fill_defaults(&srv->cfg);
+  srv->rt = rt;
+  srv->log = cfg->logger ? cfg->logger : nh_log_default();
+  srv->nloops = nh_runtime_loops(rt);
+  srv->loops = calloc((size_t)srv->nloops, sizeof *srv->loops);
+  srv->acceptors = nh_wg_new();
+  srv->pending = nh_wg_new();
+  srv->done = nh_chan_new(0);
+  pthread_mutex_init(&srv->mu, NULL);
+  if (!srv->loops || !srv->acceptors || !srv->pending || !srv->done ||
+      nh_ctx_with_cancel(cfg->base_context, &srv->base) != NH_OK) {
+    nh_server_free(srv);
+    return NULL;
+  }
+  for (int i = 0; i < srv->nloops; i++) {
+    srv->loops[i].srv = srv;
+    srv->loops[i].loop = &rt->loops[i];
+    srv->loops[i].index = i;
+  }
+  return srv;
+}
+
+int nh_server_listen(nh_server *srv, const char *addr) {
+  if (srv->nlisteners == NH__MAX_LISTENERS || srv->started)
+    return NH_EINVAL;
+  int e = nh__listener_open(&srv->listeners[srv->nlisteners], addr);
+  if (e == NH_OK)
+    srv->nlisteners++;
+  return e;
+}
+
+int nh_server_listen_fd(nh_server *srv, int fd) {
+  if (srv->nlisteners == NH__MAX_LISTENERS || srv->started)
+    return NH_EINVAL;
+  nh__listener *l = &srv->listeners[srv->nlisteners];
+  memset(l, 0, sizeof *l);
+  l->fd = fd;
+  l->addr_len = sizeof l->addr;
+  if (getsockname(fd, (struct sockaddr *)&l->addr, &l->addr_len) != 0)
+    return -errno;
+  l->family = l->addr.ss_family;
+  int accepting = 0;
+  socklen_t len = sizeof accepting;
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) != 0 || !accepting)
+    return NH_EINVAL;
+  srv->nlisteners++;
+  return NH_OK;
+}
+
+int nh_server_addr(const nh_server *srv, char *buf, size_t cap) {
+  if (!srv->nlisteners)
+    return NH_EINVAL;
+  const nh__listener *l = &srv->listeners[0];
+  nh__format_addr((const struct sockaddr *)&l->addr, l->addr_len, buf, cap);
+  return NH_OK;
+}
+
+int nh_server_port(const nh_server *srv) {
+  if (!srv->nlisteners)
+    return 0;
+  const struct sockaddr_storage *a = &srv->listeners[0].addr;
+  if (a->ss_family == AF_INET)
+    return ntohs(((const struct sockaddr_in *)a)->sin_port);
+  if (a->ss_family == AF_INET6)
+    return ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
+  return 0;
+}
+
+int nh_server_start(nh_server *srv) {
+  pthread_mutex_lock(&srv->mu);
+  int e = NH_OK;
+  if (atomic_load(&srv->closed) || atomic_load(&srv->shutting_down))
+    e = NH_ESERVERCLOSED;
+  else if (!srv->nlisteners)
+    e = NH_EINVAL;
+  else if (!srv->started) {
+    srv->started = 1;
+    e = nh__acceptors_start(srv);
+  }
+  pthread_mutex_unlock(&srv->mu);
+  return e;
+}
+
+int nh_server_serve(nh_server *srv) {
+  int e = nh_server_start(srv);
+  if (e && e != NH_ESERVERCLOSED)
+    return e;
+  void *v;
+  while (nh_chan_recv(srv->done, &v, NH_NO_DEADLINE) != NH_ECLOSED)
+    ;
+  return NH_ESERVERCLOSED;
+}
+
+/* ---- on every loop ---- */
+
+typedef void (*loop_job)(nh__srv_loop *sl);
+
+typedef struct loop_msg {
+  nh__srv_loop *sl;
+  loop_job job;
+} loop_msg;
+
+static void run_loop_msg(nh_loop *l, void *arg) {
+  loop_msg *m = arg;
+  nh_wg *pending = m->sl->srv->pending;
+  m->job(m->sl);
+  free(m);
+  nh_wg_done(pending);
+}
+
+/* Run job on every loop's thread; wait until all have run. */
+static void on_every_loop(nh_server *srv, loop_job job) {
+  for (int i = 0; i < srv->nloops; i++) {
+    loop_msg *m = malloc(sizeof *m);
+    if (!m)
+      continue;
+    m->sl = &srv->loops[i];
+    m->job = job;
+    nh_wg_add(srv->pending, 1);
+    if (nh__loop_post(srv->loops[i].loop, run_loop_msg, m) != NH_OK) {
+      free(m);
+      nh_wg_done(srv->pending);
+    }
+  }
+  nh_wg_wait(srv->pending, NH_NO_DEADLINE);
+}
+
+static void job_stop_accepting(nh__srv_loop *sl) {
+  nh__acceptors_stop(sl);
+  nh__conns_close_idle(sl);
+}
+
+static void job_close_all(nh__srv_loop *sl) {
+  nh__acceptors_stop(sl);
+  nh__conns_close_all(sl);
+  nh__conns_end_hijacked(sl, 1);
+}
+
+static void job_forget(nh__srv_loop *sl) {
+  nh__conns_end_hijacked(sl, 0);
+  for (int i = 0; i < sl->nfree_bufs; i++)
+    free(sl->free_bufs[i]);
+  free(sl->free_bufs);
+  sl->free_bufs = NULL;
+  sl->nfree_bufs = 0;
+  free(sl->accept_fds);
+  sl->accept_fds = NULL;
+}
+
+static void close_listeners(nh_server *srv) {
+  for (int i = 0; i < srv->nlisteners; i++) {
+    if (srv->listeners[i].fd >= 0) {
+      close(srv->listeners[i].fd);
+      srv->listeners[i].fd = -1;
+    }
+  }
+}
+
+static void finish(nh_server *srv) {
+  pthread_mutex_lock(&srv->mu);
+  close_listeners(srv);
+  pthread_mutex_unlock(&srv->mu);
+  nh_chan_close(srv->done);
+}
+
+int nh_server_shutdown(nh_server *srv, nh_time deadline) {
+  pthread_mutex_lock(&srv->mu);
+  int first = !atomic_exchange(&srv->shutting_down, 1);
+  nh__hook *hooks = first ? srv->hooks : NULL;
+  pthread_mutex_unlock(&srv->mu);
+  for (nh__hook *h = hooks; h; h = h->next)
+    h->fn(h->arg);
+  if (srv->started) {
+    on_every_loop(srv, job_stop_accepting);
+    nh_wg_wait(srv->acceptors, NH_NO_DEADLINE);
+  }
+  close_listeners(srv);
+  /* Active connections close themselves after their response; idle ones
+   * that were mid-transition are closed on the next pass. Poll like Go,
+   * from 1 ms up to 100 ms between looks. */
+  nh_dur pause = NH_MSEC;
+  int result = NH_OK;
+  while (atomic_load(&srv->conns) > 0) {
+    if (nh_now() >= deadline) {
+      result = NH_ETIMEDOUT;
+      break;
+    }
+    nh_time wake = nh_now() + pause;
+    nh_sleep((wake < deadline ? wake : deadline) - nh_now());
+    pause = pause * 2 > 100 * NH_MSEC ? 100 * NH_MSEC : pause * 2;
+    if (srv->started)
+      on_every_loop(srv, (loop_job)nh__conns_close_idle);
+  }
+  if (result == NH_ETIMEDOUT) {
+    /* The deadline came: tell every remaining handler to stop, give them a
+     * moment to return, then close what is left. */
+    NH_LOG(srv->log, NH_LOG_WARN, "shutdown deadline reached: cancelling in-flight requests",
+           NH_LINT("connections", atomic_load(&srv->conns)));
+    nh_ctx_cancel(srv->base);
+    nh_time grace = nh_deadline_after(NH_SEC);
+    while (atomic_load(&srv->conns) > 0 && nh_now() < grace)
+      nh_sleep(5 * NH_MSEC);
+    if (srv->started)
+      on_every_loop(srv, job_close_all);
+  }
+  finish(srv);
+  return result;
+}
+
+void nh_server_close(nh_server *srv) {
+  atomic_store(&srv->closed, 1);
+  atomic_store(&srv->shutting_down, 1);
+  nh_ctx_cancel(srv->base);
+  if (srv->started)
+    on_every_loop(srv, job_close_all);
+  finish(srv);
+}
+
+int nh_server_on_shutdown(nh_server *srv, void (*fn)(void *), void *arg) {
+  nh__hook *h = malloc(sizeof *h);
+  if (!h)
+    return NH_ENOMEM;
+  h->fn = fn;
+  h->arg = arg;
+  pthread_mutex_lock(&srv->mu);
+  h->next = srv->hooks;
+  srv->hooks = h;
+  pthread_mutex_unlock(&srv->mu);
+  return NH_OK;
+}
+
+void nh_server_free(nh_server *srv) {
+  if (!srv)
+    return;
+  if (srv->started) {
+    if (!atomic_load(&srv->closed) && !atomic_load(&srv->shutting_down))
+      nh_server_close(srv);
+    nh_wg_wait(srv->acceptors, NH_NO_DEADLINE);
+    /* Connections finish on their loops; wait for the last one. */
+    while (atomic_load(&srv->conns) > 0)
+      nh_sleep(NH_MSEC);
+    on_every_loop(srv, job_forget);
+  }
+  close_listeners(srv);
+  while (srv->hooks) {
+    nh__hook *h = srv->hooks;
+    srv->hooks = h->next;
+    free(h);
+  }
+  nh_ctx_free(srv->base);
+  nh_chan_free(srv->done);
+  nh_wg_free(srv->acceptors);
+  nh_wg_free(srv->pending);
+  pthread_mutex_destroy(&srv->mu);
+  free(srv->loops);
+  free(srv);
+}
+
+void nh_server_stats_get(const nh_server *srv, nh_server_stats *o) {
+  nh_server *s = (nh_server *)srv;
+#define L(x) atomic_load_explicit(&s->x, memory_order_relaxed)
+  *o = (nh_server_stats){
+      .accepted = L(st_accepted), .closed = L(st_closed), .requests = L(st_requests),
+      .hijacked = L(st_hijacked), .shed_idle = L(st_shed_idle), .shed_reading = L(st_shed_reading),
+      .timeouts_header = L(st_to_header), .timeouts_idle = L(st_to_idle),
+      .timeouts_read = L(st_to_read), .timeouts_write = L(st_to_write), .bad_requests = L(st_bad),
+      .bodies_drained = L(st_drained), .bodies_too_large_closed = L(st_too_large_closed),
+      .accept_errors = L(st_accept_errors), .slow_hooks = L(st_slow_hooks),
+      .handler_panics = L(st_panics), .conns_new = L(g_new), .conns_active = L(g_active),
+      .conns_idle = L(g_idle), .conns_hijacked = L(g_hijacked)};
+#undef L
+}

@@ -1,0 +1,131 @@
+/* Header map: a small array of key/value entries, searched linearly with a
+ * case-insensitive compare. Requests carry a handful of headers (at most
+ * max_header_count), where a scan of contiguous entries beats hashing. */
+#include "header_internal.h"
+#include "nethttp/errors.h"
+#include "nethttp/textproto.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void nh__header_init(nh_header *h, nh__arena *arena) {
+  h->items = h->inline_items;
+  h->len = 0;
+  h->cap = sizeof h->inline_items / sizeof h->inline_items[0];
+  h->version = 0;
+  h->arena = arena;
+}
+
+nh_header *nh_header_new(void) {
+  nh_header *h = malloc(sizeof *h);
+  if (!h)
+    return NULL;
+  nh__arena_init(&h->own, NULL, 0);
+  nh__header_init(h, &h->own);
+  return h;
+}
+
+void nh_header_free(nh_header *h) {
+  if (!h)
+    return;
+  nh__arena_dispose(&h->own);
+  free(h);
+}
+
+void nh__header_clear(nh_header *h) { h->len = 0; }
+
+static int key_eq(const nh__hentry *e, const char *key, size_t klen) {
+  return e->klen == klen && strncasecmp(e->key, key, klen) == 0;
+}
+
+const char *nh_header_get(const nh_header *h, const char *key) {
+  size_t klen = strlen(key);
+  for (uint32_t i = 0; i < h->len; i++)
+    if (key_eq(&h->items[i], key, klen))
+      return h->items[i].value;
+  return NULL;
+}
+
+size_t nh_header_values(const nh_header *h, const char *key, const char **vals, size_t max) {
+  size_t klen = strlen(key), n = 0;
+  for (uint32_t i = 0; i < h->len; i++)
+    if (key_eq(&h->items[i], key, klen)) {
+      if (n < max)
+        vals[n] = h->items[i].value;
+      n++;
+    }
+  return n;
+}
+
+static int grow(nh_header *h) {
+  uint32_t cap = h->cap * 2;
+  nh__hentry *items = nh__arena_alloc(h->arena, cap * sizeof *items);
+  if (!items)
+    return NH_ENOMEM;
+  memcpy(items, h->items, h->len * sizeof *items);
+  h->items = items; /* the old block stays in the arena until it resets */
+  h->cap = cap;
+  return NH_OK;
+}
+
+int nh__header_append_raw(nh_header *h, const char *key, uint32_t klen, const char *value,
+                          uint32_t vlen) {
+  if (h->len == h->cap && grow(h) != NH_OK)
+    return NH_ENOMEM;
+  h->items[h->len++] = (nh__hentry){key, value, klen, vlen};
+  h->version++;
+  return NH_OK;
+}
+
+int nh_header_add(nh_header *h, const char *key, const char *value) {
+  size_t klen = strlen(key), vlen = strlen(value);
+  if (!nh_valid_header_name(key, klen) || !nh_valid_header_value(value, vlen))
+    return NH_EINVAL;
+  char *k = nh__arena_strndup(h->arena, key, klen);
+  char *v = nh__arena_strndup(h->arena, value, vlen);
+  if (!k || !v)
+    return NH_ENOMEM;
+  nh_canonical_header_key(k, klen);
+  return nh__header_append_raw(h, k, (uint32_t)klen, v, (uint32_t)vlen);
+}
+
+size_t nh_header_del(nh_header *h, const char *key) {
+  size_t klen = strlen(key), removed = 0;
+  uint32_t out = 0;
+  for (uint32_t i = 0; i < h->len; i++) {
+    if (key_eq(&h->items[i], key, klen))
+      removed++;
+    else
+      h->items[out++] = h->items[i];
+  }
+  h->len = out;
+  if (removed)
+    h->version++;
+  return removed;
+}
+
+int nh_header_set(nh_header *h, const char *key, const char *value) {
+  if (!nh_valid_header_name(key, strlen(key)) || !nh_valid_header_value(value, strlen(value)))
+    return NH_EINVAL;
+  nh_header_del(h, key);
+  return nh_header_add(h, key, value);
+}
+
+size_t nh_header_len(const nh_header *h) { return h->len; }
+
+int nh_header_at(const nh_header *h, size_t i, const char **key, const char **value) {
+  if (i >= h->len)
+    return NH_EINVAL;
+  *key = h->items[i].key;
+  *value = h->items[i].value;
+  return NH_OK;
+}
+
+int nh_header_has_token(const nh_header *h, const char *key, const char *token) {
+  size_t klen = strlen(key);
+  for (uint32_t i = 0; i < h->len; i++)
+    if (key_eq(&h->items[i], key, klen) && nh_token_list_has(h->items[i].value, token))
+      return 1;
+  return 0;
+}

@@ -1,0 +1,34 @@
+/* The header map's layout, shared with the HTTP layers that fill it from
+ * parsed bytes without copying. */
+#ifndef NH_UTIL_HEADER_INTERNAL_H
+#define NH_UTIL_HEADER_INTERNAL_H
+
+#include <stdint.h>
+
+#include "arena.h"
+#include "nethttp/header.h"
+
+typedef struct nh__hentry {
+  const char *key, *value;
+  uint32_t klen, vlen;
+} nh__hentry;
+
+struct nh_header {
+  nh__hentry *items;
+  uint32_t len, cap;
+  uint32_t version; /* bumped by every change: detects late edits */
+  nh__arena *arena; /* where copies and growth go */
+  nh__arena own;    /* used by standalone maps (nh_header_new) */
+  nh__hentry inline_items[16];
+};
+
+/* Set up a map whose memory comes from arena (a request's). */
+void nh__header_init(nh_header *h, nh__arena *arena);
+/* Append without copying or checking: key/value must outlive the map and
+ * already be valid and canonical (the parser guarantees it). */
+int nh__header_append_raw(nh_header *h, const char *key, uint32_t klen, const char *value,
+                          uint32_t vlen);
+/* Drop every entry, keep the arena. */
+void nh__header_clear(nh_header *h);
+
+#endif
