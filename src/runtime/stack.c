@@ -27,6 +27,8 @@ static void frame_start(void **sp, void **pc, void ***fp) {
   *pc = sp[F_RET];
   *fp = (void **)sp[F_RBP];
 }
+
+static void *return_address(void *saved) { return saved; }
 #elif defined(__aarch64__)
 /* Saved frame: x19..x28 at words 0..9, x29 (fp) word 10, x30 (lr) word 11. */
 void *nh__stack_init_frame(char *stack_top, void (*entry)(void *), void *arg) {
@@ -42,6 +44,17 @@ void *nh__stack_init_frame(char *stack_top, void (*entry)(void *), void *arg) {
 static void frame_start(void **sp, void **pc, void ***fp) {
   *pc = sp[11];
   *fp = (void **)sp[10];
+}
+
+/* Code built with -mbranch-protection=pac-ret (or =standard, as hardened
+ * distribution builds are) signs the return address before saving it in its
+ * frame record: the top bits hold a pointer authentication code. xpaclri
+ * (hint #7, a no-op on cores without pointer authentication) strips it. The
+ * first pc needs none: nh__switch is entered by bl and never signs x30. */
+static void *return_address(void *saved) {
+  void *ret;
+  __asm__("mov x30, %1\n\thint #7\n\tmov %0, x30" : "=r"(ret) : "r"(saved) : "x30");
+  return ret;
 }
 #else
 #error "nethttp fibers support x86-64 and aarch64"
@@ -64,7 +77,7 @@ int nh__fiber_frames(const nh_fiber *f, void **frames, int max) {
     void **next = (void **)fp[0];
     if (!ret)
       break;
-    frames[n++] = ret;
+    frames[n++] = return_address(ret);
     if (next <= fp)
       break;
     fp = next;

@@ -6,14 +6,38 @@
  * saves sp into *save_sp, loads load_sp and restores the same frame, then
  * returns through x30 on the new stack. Frame layout (offsets in bytes):
  *   0 x19 x20 | 16 x21 x22 | 32 x23 x24 | 48 x25 x26 | 64 x27 x28
- *  80 x29 x30 | 96 d8 d9 | 112 d10 d11 | 128 d12 d13 | 144 d14 d15 */
+ *  80 x29 x30 | 96 d8 d9 | 112 d10 d11 | 128 d12 d13 | 144 d14 d15
+ *
+ * Branch protection (-mbranch-protection=bti, pac-ret or standard, as
+ * hardened distribution builds use): the linker marks a binary BTI-guarded
+ * only if every object in it says it is compatible, so this file says so
+ * (the note at the end) and nh__switch starts with the landing pad an
+ * indirect call, such as a PLT entry's br x17, must find: hint #34 is
+ * bti c, a no-op on cores without BTI. nh__fiber_trampoline needs none, it
+ * is only entered by ret. nh__switch keeps x30 exactly as its caller left
+ * it, so pac-ret code on either side works. Without -mbranch-protection the
+ * output is unchanged. */
 #if defined(__aarch64__)
+#if defined(__ARM_FEATURE_BTI_DEFAULT) && __ARM_FEATURE_BTI_DEFAULT
+#define NH_BTI_C hint #34
+#define NH_FEATURE_BTI 1
+#else
+#define NH_BTI_C
+#define NH_FEATURE_BTI 0
+#endif
+#if defined(__ARM_FEATURE_PAC_DEFAULT) && __ARM_FEATURE_PAC_DEFAULT
+#define NH_FEATURE_PAC 2
+#else
+#define NH_FEATURE_PAC 0
+#endif
+
 	.text
 	.globl nh__switch
 	.type nh__switch,%function
 	.p2align 4
 nh__switch:
 	.cfi_startproc
+	NH_BTI_C
 	sub sp, sp, #160
 	stp x19, x20, [sp, #0]
 	stp x21, x22, [sp, #16]
@@ -58,4 +82,19 @@ nh__fiber_trampoline:
 	.size nh__fiber_trampoline,.-nh__fiber_trampoline
 
 	.section .note.GNU-stack,"",%progbits
+
+#if NH_FEATURE_BTI || NH_FEATURE_PAC
+/* NT_GNU_PROPERTY_TYPE_0 note with GNU_PROPERTY_AARCH64_FEATURE_1_AND. */
+	.pushsection .note.gnu.property,"a"
+	.p2align 3
+	.long 4				/* name size */
+	.long 16			/* descriptor size */
+	.long 5				/* NT_GNU_PROPERTY_TYPE_0 */
+	.asciz "GNU"
+	.long 0xc0000000		/* GNU_PROPERTY_AARCH64_FEATURE_1_AND */
+	.long 4				/* property size */
+	.long NH_FEATURE_BTI | NH_FEATURE_PAC
+	.long 0				/* padding to 8 bytes */
+	.popsection
+#endif
 #endif

@@ -179,6 +179,22 @@ int nh__conn_shed_one(nh__srv_loop *sl) {
     conn_close_now(c);
     return 1;
   }
+  /* Then the request whose client has kept it waiting longest: a body that
+   * trickles in, a response nobody reads. Only after a quarter second of
+   * waiting, so a request that is simply in progress is never the victim. */
+  nh__conn *worst = NULL;
+  nh_time now = nh_now();
+  for (nh__conn *c = sl->active.head; c; c = c->next)
+    if (c->client_wait && now - c->client_wait > 250 * NH_MSEC &&
+        (!worst || c->client_wait < worst->client_wait))
+      worst = c;
+  if (worst) {
+    NH__STAT_INC(srv, st_shed_reading);
+    NH_LOG(srv->log, NH_LOG_DEBUG, "shedding the request stalled longest on its client",
+           NH_LSTR("remote", worst->remote), NH_LDUR("waiting_for", now - worst->client_wait));
+    conn_close_now(worst);
+    return 1;
+  }
   return 0;
 }
 
@@ -459,6 +475,8 @@ static void conn_serve(void *arg) {
       break;
     }
     outcome = serve_request(&s);
+    if (outcome == SERVE_CLOSE && !s.body_done && c->fd)
+      nh__conn_linger(c); /* the client may still be sending the body */
     if (outcome != SERVE_KEEP || !c->fd)
       break;
     /* Pipelined bytes move to the front; the next head starts there. */

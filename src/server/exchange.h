@@ -88,6 +88,9 @@ int nh__resp_finish(nh_response_writer *w);
 /* The server's own answer to a request it refused (400, 408, 413, 431, 501,
  * 505): short text body, Connection: close. */
 void nh__resp_send_error(nh__serve *s, int status, const char *reason);
+/* Half-close and drain briefly before closing, so the last answer is not
+ * lost to a reset. */
+void nh__conn_linger(nh__conn *c);
 /* Send 100 Continue now. */
 int nh__resp_send_continue(nh__serve *s);
 

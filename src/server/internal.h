@@ -44,6 +44,8 @@ struct nh__conn {
   struct sockaddr_storage peer;
   socklen_t peer_len;
   char remote[48];
+  nh_time client_wait; /* since when the handler waits on this client's
+                          body or its reading of the response; 0 if not */
   /* The request in progress, so shutdown and close can reach it. */
   nh_ctx *req_ctx;
   int hijack_fd; /* after a hijack: the socket and its inode, to shut it

@@ -201,7 +201,9 @@ static ssize_t body_read(nh__serve *s, void *out, size_t cap) {
       s->c->closing = 1;
       return s->body_error = (int)n;
     }
+    s->c->client_wait = nh_now();
     int e = nh_fd_wait(s->c->fd, NH_FD_READ, s->read_deadline);
+    s->c->client_wait = 0;
     if (e) {
       if (e == NH_ETIMEDOUT)
         NH__STAT_INC(s->srv, st_to_read);

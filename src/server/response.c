@@ -65,13 +65,20 @@ static int send_iov(nh_response_writer *w, struct iovec *iov, int n) {
     w->failed = 1;
     return NH_ECLOSED;
   }
+  s->c->client_wait = nh_now(); /* cleared at once unless the client is slow */
   ssize_t r = nh_fd_writev(s->c->fd, iov, n, w->write_deadline);
+  s->c->client_wait = 0;
   if (r >= 0)
     return NH_OK;
   w->failed = 1;
   s->c->closing = 1;
-  if (r == NH_ETIMEDOUT)
+  if (r == NH_ETIMEDOUT && s->c->fd) {
     NH__STAT_INC(s->srv, st_to_write);
+    /* Abortive close: the unsent bytes would otherwise keep the socket (and
+     * its buffer) alive in the kernel for as long as the client dawdles. */
+    struct linger lg = {1, 0};
+    setsockopt(nh_fd_get(s->c->fd), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  }
   return (int)r;
 }
 
@@ -414,13 +421,20 @@ void nh__resp_send_error(nh__serve *s, int status, const char *reason) {
                    "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
                    status, text, blen, body);
   nh_fd_write(c->fd, msg, (size_t)n, nh_deadline_after(NH_SEC));
-  /* Close gently: a close with unread input makes the kernel send RST,
-   * which can destroy the answer before the client reads it. Stop sending,
-   * then read (and drop) what the client still sends, briefly. */
+  nh__conn_linger(c);
+}
+
+/* Close gently (Go's closeWriteAndWait): closing a socket with unread input
+ * makes the kernel send RST, which can destroy the answer before the client
+ * reads it. Stop sending, then read and drop what the client still sends,
+ * for a bounded time and amount. */
+void nh__conn_linger(nh__conn *c) {
+  if (!c->fd)
+    return;
   shutdown(nh_fd_get(c->fd), SHUT_WR);
   char sink[4096];
   nh_time dl = nh_deadline_after(500 * NH_MSEC);
-  for (size_t total = 0; total < 256 * 1024;) {
+  for (size_t total = 0; total < 1024 * 1024;) {
     ssize_t r = nh_fd_read(c->fd, sink, sizeof sink, dl);
     if (r <= 0)
       break;

@@ -1,41 +1,91 @@
-/* Header names and values (provisional). */
+/* Header-name canonicalization and validity checks, by table lookup so the
+ * request parser can run them on every header byte cheaply. */
 #include "nethttp/textproto.h"
-#include <ctype.h>
+
+#include <stdint.h>
 #include <string.h>
-#include <strings.h>
-static int tchar(unsigned char c) {
-  return c > 0x20 && c < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", c);
+
+/* RFC 9110 tchar; every byte >= 0x80 is 0. */
+static const uint8_t tchar[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
+    ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1,  ['|'] = 1,
+    ['~'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,  ['5'] = 1,
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1,  ['C'] = 1,
+    ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1,  ['J'] = 1,
+    ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,  ['Q'] = 1,
+    ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1,  ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1,  ['e'] = 1,
+    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,  ['l'] = 1,
+    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,  ['s'] = 1,
+    ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1,  ['z'] = 1,
+};
+
+void nh_canonical_header_key(char *key, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if (!tchar[(uint8_t)key[i]])
+      return; /* not a token: leave it as it came */
+  int upper = 1;
+  for (size_t i = 0; i < len; i++) {
+    char c = key[i];
+    if (upper && c >= 'a' && c <= 'z')
+      c = (char)(c - ('a' - 'A'));
+    else if (!upper && c >= 'A' && c <= 'Z')
+      c = (char)(c + ('a' - 'A'));
+    key[i] = c;
+    upper = c == '-';
+  }
 }
+
 int nh_valid_header_name(const char *s, size_t len) {
-  if (!len) return 0;
-  for (size_t i = 0; i < len; i++) if (!tchar((unsigned char)s[i])) return 0;
+  if (len == 0)
+    return 0;
+  for (size_t i = 0; i < len; i++)
+    if (!tchar[(uint8_t)s[i]])
+      return 0;
   return 1;
 }
+
 int nh_valid_header_value(const char *s, size_t len) {
   for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return 0;
+    uint8_t b = (uint8_t)s[i];
+    if ((b < ' ' && b != '\t') || b == 0x7f)
+      return 0;
   }
   return 1;
 }
-void nh_canonical_header_key(char *k, size_t len) {
-  if (!nh_valid_header_name(k, len)) return;
-  int up = 1;
-  for (size_t i = 0; i < len; i++) {
-    k[i] = up ? (char)toupper((unsigned char)k[i]) : (char)tolower((unsigned char)k[i]);
-    up = k[i] == '-';
+
+static int is_ows(char c) { return c == ' ' || c == '\t'; }
+static int lower(uint8_t c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
+
+/* Go's tokenEqual: same length, ASCII only, case-insensitive. */
+static int token_eq(const char *a, size_t alen, const char *tok, size_t tlen) {
+  if (alen != tlen)
+    return 0;
+  for (size_t i = 0; i < alen; i++) {
+    uint8_t c = (uint8_t)a[i];
+    if (c >= 0x80 || lower(c) != lower((uint8_t)tok[i]))
+      return 0;
   }
+  return 1;
 }
+
 int nh_token_list_has(const char *list, const char *token) {
-  size_t n = strlen(token);
+  if (!list || !token)
+    return 0;
+  size_t tlen = strlen(token);
   const char *p = list;
-  while (*p) {
-    while (*p == ' ' || *p == '\t' || *p == ',') p++;
-    size_t l = strcspn(p, ",");
-    size_t t = l;
-    while (t && (p[t - 1] == ' ' || p[t - 1] == '\t')) t--;
-    if (t == n && !strncasecmp(p, token, n)) return 1;
-    p += l;
+  for (;;) {
+    const char *comma = strchr(p, ',');
+    const char *end = comma ? comma : p + strlen(p);
+    const char *b = p, *e = end;
+    while (b < e && is_ows(*b))
+      b++;
+    while (e > b && is_ows(e[-1]))
+      e--;
+    if (token_eq(b, (size_t)(e - b), token, tlen))
+      return 1;
+    if (!comma)
+      return 0;
+    p = comma + 1;
   }
-  return 0;
 }

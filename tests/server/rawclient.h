@@ -143,14 +143,21 @@ static inline int raw_read(raw_conn *c, raw_resp *r, int head_request) {
         raw_take(c, 2);
         break;
       }
-      while (c->len < sz + 2)
-        if (raw_fill(c) < 0)
-          return -1;
       if (len + sz > cap)
         r->body = realloc(r->body, (cap = (len + sz) * 2) + 1);
-      memcpy(r->body + len, c->buf, sz);
-      len += sz;
-      raw_take(c, sz + 2);
+      for (size_t got = 0; got < sz;) { /* chunks may exceed the buffer */
+        if (!c->len && raw_fill(c) < 0)
+          return -1;
+        size_t n = c->len < sz - got ? c->len : sz - got;
+        memcpy(r->body + len, c->buf, n);
+        len += n;
+        got += n;
+        raw_take(c, n);
+      }
+      while (c->len < 2)
+        if (raw_fill(c) < 0)
+          return -1;
+      raw_take(c, 2);
     }
   } else if (cl) {
     size_t want = strtoul(cl, NULL, 10);
