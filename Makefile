@@ -1,7 +1,8 @@
 # nethttp — the two commands are `make run` and `make test`; both install
 # what is missing from Debian's packages first (scripts/install-deps.sh).
 #
-#   make run      build (release) and start the main job
+#   make run      build (release) and start the main job: nethttp serve
+#                 (SERVE_DIR=. ADDR=:8080 by default)
 #   make test     every test: ASan+UBSan build, then the runtime under TSan
 #   make bench    benchmarks against the peers (installs them first)
 #   make fuzz     build the libFuzzer targets with clang and run each briefly
@@ -23,8 +24,11 @@ build: deps
 	@$(CMAKE) -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNH_BUILD_TESTS=OFF >/dev/null
 	@cmake --build $(BUILD)/release
 
+SERVE_DIR ?= .
+ADDR ?= :8080
+
 run: build
-	$(BUILD)/release/nethttp runtime-demo
+	$(BUILD)/release/nethttp serve $(SERVE_DIR) --addr $(ADDR)
 
 test: deps test-asan test-tsan
 

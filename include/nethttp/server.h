@@ -216,6 +216,12 @@ ssize_t nh_resp_write_string(nh_response_writer *w, const char *s);
 ssize_t nh_resp_printf(nh_response_writer *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* nh_resp_sendfile sends len bytes of file fd from offset as the body
+ * with sendfile(2) (an implicit 200 first). The response gets a
+ * Content-Length of len unless the handler set one or already wrote body
+ * bytes. Returns 0 or an error; parks the fiber. */
+int nh_resp_sendfile(nh_response_writer *w, int fd, off_t offset, size_t len);
+
 /* nh_resp_flush sends what is buffered now (streaming, server-sent events). */
 int nh_resp_flush(nh_response_writer *w);
 

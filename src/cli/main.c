@@ -1,8 +1,6 @@
-/* nethttp — the command-line program built on the library.
- *
- * Subcommands arrive with the layers they need; this one shows the runtime
- * working: `nethttp runtime-demo` starts fibers on every loop, lets them
- * talk over a channel, and prints the fiber dump while they wait. */
+/* nethttp — the command-line program built on the library: `serve` (a
+ * production file server) and `runtime-demo` (fibers on every loop talking
+ * over a channel, with the fiber dump printed while they wait). */
 #include <nethttp.h>
 
 #include <stdio.h>
@@ -51,9 +49,12 @@ static void demo_main(void *arg) {
   nh_wg_free(d.wg);
 }
 
+int cmd_serve(int argc, char **argv);
+
 static int usage(FILE *out) {
   fprintf(out, "usage: nethttp <command> [options]\n\n"
                "commands:\n"
+               "  serve [DIR]    serve the files under DIR (see nethttp serve --help)\n"
                "  runtime-demo   run fibers on every loop and print a fiber dump\n"
                "  version        print the version\n");
   return out == stderr ? 2 : 0;
@@ -66,6 +67,8 @@ int main(int argc, char **argv) {
     printf("nethttp %s\n", NETHTTP_VERSION);
     return 0;
   }
+  if (!strcmp(argv[1], "serve"))
+    return cmd_serve(argc - 1, argv + 1);
   if (!strcmp(argv[1], "runtime-demo"))
     return nh_run(NULL, demo_main, NULL) == NH_OK ? 0 : 1;
   if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help"))

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define NH__WRITE_BUF 16384
 
@@ -352,6 +353,61 @@ ssize_t nh_resp_printf(nh_response_writer *w, const char *fmt, ...) {
   ssize_t r = nh__resp_write(w, big, (size_t)n, __FILE__, __LINE__);
   free(big);
   return r;
+}
+
+int nh_resp_sendfile(nh_response_writer *w, int fd, off_t offset, size_t len) {
+  if (!resp_alive(w, "nh_resp_sendfile", NULL, 0))
+    return NH_EINVAL;
+  if (w->hijacked)
+    return NH_EHIJACKED;
+  if (!w->status) {
+    if (!w->written && !nh_header_get(&w->header, "Content-Length")) {
+      char n[32];
+      snprintf(n, sizeof n, "%zu", len);
+      nh_header_set(&w->header, "Content-Length", n);
+    }
+    nh__resp_write_header(w, 200, __FILE__, __LINE__);
+  }
+  if (w->no_body)
+    return NH_ENOTSUP;
+  if (w->failed)
+    return NH_EPIPE;
+  if (w->declared_length >= 0 && w->written + (int64_t)len > w->declared_length)
+    return NH_ERANGE;
+  /* Sniff from the file itself if the handler named no type. */
+  if (!w->committed && !nh_header_get(&w->header, "Content-Type") && !w->blen) {
+    char head[NH_SNIFF_LEN];
+    ssize_t n = pread(fd, head, sizeof head < len ? sizeof head : len, offset);
+    if (n > 0)
+      nh_header_set(&w->header, "Content-Type", nh_detect_content_type(head, (size_t)n));
+  }
+  int e = w->committed ? send_body(w, w->body, w->blen) : commit_and_send(w, NULL, 0, 0);
+  w->blen = 0;
+  if (e)
+    return e;
+  w->written += (int64_t)len;
+  if (w->head_request || len == 0)
+    return NH_OK;
+  if (w->chunked) { /* the handler set no length and wrote before: frame it */
+    char hdr[24];
+    int n = snprintf(hdr, sizeof hdr, "%zx\r\n", len);
+    if ((e = send_iov(w, (struct iovec[]){{hdr, (size_t)n}}, 1)))
+      return e;
+  }
+  nh__serve *s = w->s;
+  s->c->client_wait = nh_now();
+  ssize_t r = s->c->fd ? nh_fd_sendfile(s->c->fd, fd, &offset, len, w->write_deadline) : NH_ECLOSED;
+  s->c->client_wait = 0;
+  if (r < 0 || (size_t)r != len) {
+    w->failed = 1;
+    s->c->closing = 1;
+    if (r == NH_ETIMEDOUT)
+      NH__STAT_INC(s->srv, st_to_write);
+    return r < 0 ? (int)r : NH_EIO;
+  }
+  if (w->chunked)
+    return send_iov(w, (struct iovec[]){{(void *)"\r\n", 2}}, 1);
+  return NH_OK;
 }
 
 int nh_resp_flush(nh_response_writer *w) {

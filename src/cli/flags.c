@@ -1,0 +1,134 @@
+/* Parsing of the shared server flags (see flags.h). Durations are Go-style
+ * ("250ms", "5s", "0" is refused for timeouts: use "none" to turn one
+ * off). */
+#include "flags.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void server_flags_init(server_flags *f, const char *default_addr) {
+  nh_server_config d = NH_SERVER_CONFIG_DEFAULT;
+  memset(f, 0, sizeof *f);
+  f->addr = default_addr;
+  f->cfg = d;
+  f->shutdown_timeout = 30 * NH_SEC;
+  f->log_format = "json";
+  f->log_level = NH_LOG_INFO;
+}
+
+/* "--name value" or "--name=value": returns the value or NULL. */
+static const char *flag_value(const char *name, int argc, char **argv, int *i) {
+  size_t n = strlen(name);
+  if (strncmp(argv[*i], name, n) != 0)
+    return NULL;
+  if (argv[*i][n] == '=')
+    return argv[*i] + n + 1;
+  if (argv[*i][n] == 0 && *i + 1 < argc) {
+    (*i)++;
+    return argv[*i];
+  }
+  return NULL;
+}
+
+static int parse_timeout(const char *flag, const char *v, nh_dur *out) {
+  if (!strcmp(v, "none")) {
+    *out = NH_NO_TIMEOUT;
+    return 1;
+  }
+  nh_dur d;
+  if (nh_dur_parse(v, &d) != NH_OK || d <= 0) {
+    fprintf(stderr, "nethttp: %s: want a duration like 250ms or 5s (or none), not %s\n", flag, v);
+    return -1;
+  }
+  *out = d;
+  return 1;
+}
+
+static int parse_count(const char *flag, const char *v, long *out) {
+  char *end;
+  long n = strtol(v, &end, 10);
+  if (*v == 0 || *end || n <= 0) {
+    fprintf(stderr, "nethttp: %s: want a positive number, not %s\n", flag, v);
+    return -1;
+  }
+  *out = n;
+  return 1;
+}
+
+int server_flags_parse(server_flags *f, int argc, char **argv, int *i) {
+  const char *v;
+  long n;
+  int r;
+  if ((v = flag_value("--addr", argc, argv, i))) {
+    f->addr = v;
+    return 1;
+  }
+  if ((v = flag_value("--read-header-timeout", argc, argv, i)))
+    return parse_timeout("--read-header-timeout", v, &f->cfg.read_header_timeout);
+  if ((v = flag_value("--read-timeout", argc, argv, i)))
+    return parse_timeout("--read-timeout", v, &f->cfg.read_timeout);
+  if ((v = flag_value("--write-timeout", argc, argv, i)))
+    return parse_timeout("--write-timeout", v, &f->cfg.write_timeout);
+  if ((v = flag_value("--idle-timeout", argc, argv, i)))
+    return parse_timeout("--idle-timeout", v, &f->cfg.idle_timeout);
+  if ((v = flag_value("--shutdown-timeout", argc, argv, i)))
+    return parse_timeout("--shutdown-timeout", v, &f->shutdown_timeout);
+  if ((v = flag_value("--max-header-bytes", argc, argv, i))) {
+    if ((r = parse_count("--max-header-bytes", v, &n)) > 0)
+      f->cfg.max_header_bytes = (size_t)n;
+    return r;
+  }
+  if ((v = flag_value("--max-conns", argc, argv, i))) {
+    if ((r = parse_count("--max-conns", v, &n)) > 0)
+      f->cfg.max_conns = (int)n;
+    return r;
+  }
+  if ((v = flag_value("--threads", argc, argv, i))) {
+    if ((r = parse_count("--threads", v, &n)) > 0)
+      f->threads = (int)n;
+    return r;
+  }
+  if ((v = flag_value("--log-format", argc, argv, i))) {
+    if (strcmp(v, "text") && strcmp(v, "json")) {
+      fprintf(stderr, "nethttp: --log-format: text or json, not %s\n", v);
+      return -1;
+    }
+    f->log_format = v;
+    return 1;
+  }
+  if ((v = flag_value("--log-level", argc, argv, i))) {
+    static const struct {
+      const char *name;
+      nh_log_level level;
+    } levels[] = {{"debug", NH_LOG_DEBUG}, {"info", NH_LOG_INFO}, {"warn", NH_LOG_WARN}, {"error", NH_LOG_ERROR}};
+    for (size_t k = 0; k < sizeof levels / sizeof levels[0]; k++)
+      if (!strcmp(v, levels[k].name)) {
+        f->log_level = levels[k].level;
+        return 1;
+      }
+    fprintf(stderr, "nethttp: --log-level: debug, info, warn or error, not %s\n", v);
+    return -1;
+  }
+  return 0;
+}
+
+nh_logger *server_flags_logger(const server_flags *f) {
+  return strcmp(f->log_format, "text") ? nh_logger_json_new(stderr, f->log_level)
+                                       : nh_logger_text_new(stderr, f->log_level);
+}
+
+void server_flags_usage(FILE *out) {
+  fprintf(out,
+          "server flags (durations like 250ms, 5s, 2m; \"none\" turns a timeout off):\n"
+          "  --addr HOST:PORT            listen address (:PORT = all addresses; unix:/path)\n"
+          "  --read-header-timeout D     request line and headers (default 5s)\n"
+          "  --read-timeout D            whole request (default 30s)\n"
+          "  --write-timeout D           response (default 1m)\n"
+          "  --idle-timeout D            keep-alive wait (default 2m)\n"
+          "  --max-header-bytes N        request head limit (default 65536)\n"
+          "  --max-conns N               connection limit (default: from the fd limit)\n"
+          "  --shutdown-timeout D        graceful shutdown on SIGINT/SIGTERM (default 30s)\n"
+          "  --threads N                 event loops (default: one per CPU)\n"
+          "  --log-format text|json      (default json)\n"
+          "  --log-level debug|info|warn|error (default info)\n");
+}
