@@ -118,7 +118,9 @@ NH_TEST(parked_read_woken_by_cancel_from_thread) {
   nh_wg_wait(done, NH_NO_DEADLINE);
   pthread_join(th, NULL);
   CHECK_EQ(s.c.result, NH_ECANCELED);
-  CHECK(s.c.woke - s.t0 < NH_MSEC);
+  /* One trial, so only "promptly": the sub-millisecond claim is the
+   * median of the fiber-to-fiber case above. */
+  CHECK(s.c.woke - s.t0 < 20 * NH_MSEC);
   nh_runtime_free(rt);
   nh_wg_free(done);
   nh_ctx_free(s.c.ctx);
