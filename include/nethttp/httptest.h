@@ -37,6 +37,29 @@ const char *nh_test_server_url(const nh_test_server *ts);
  * is deliberately not freed, since freeing waits for the leaked fibers. */
 int nh_test_server_close(nh_test_server *ts, FILE *report);
 
+/* ---- Calling a handler without a socket (Go's httptest.NewRequest and
+ * ResponseRecorder). The request goes through the server's own parser and
+ * the response through its own writer; the recorder keeps the bytes that
+ * would have gone on the wire and the response decoded from them. */
+
+typedef struct nh_recorder nh_recorder;
+
+/* nh_recorder_serve runs handler on the request made of method, target,
+ * extra header lines ("Name: value\r\n..."; may be NULL; Host defaults to
+ * example.com) and body (may be NULL), and returns what it answered, or
+ * NULL if the request itself is malformed. handler_data is what
+ * nh_request_handler_data returns. Free with nh_recorder_free. */
+nh_recorder *nh_recorder_serve(nh_handler_fn handler, void *handler_data, const char *method,
+                               const char *target, const char *headers, const char *body);
+int nh_recorder_status(const nh_recorder *rec);
+/* Response headers as sent (canonical keys, framing headers included). */
+nh_header *nh_recorder_header(nh_recorder *rec);
+/* The body, decoded from chunked framing if it was chunked. */
+const char *nh_recorder_body(const nh_recorder *rec, size_t *len);
+/* The raw response bytes. */
+const char *nh_recorder_wire(const nh_recorder *rec, size_t *len);
+void nh_recorder_free(nh_recorder *rec);
+
 #ifdef __cplusplus
 }
 #endif

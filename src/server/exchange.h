@@ -64,10 +64,18 @@ struct nh__serve {
   nh_response_writer resp;
   char *wbuf; /* body buffer for the response */
   size_t wcap;
+  struct nh__wire *rec; /* recorder: bytes go here instead of a socket */
   char *retired; /* the first read buffer, kept while the request's strings
                     point into it after the body needed a bigger one */
   size_t retired_cap;
 };
+
+/* A growable byte buffer the recorder writes to. */
+typedef struct nh__wire {
+  char *p;
+  size_t len, cap;
+} nh__wire;
+int nh__wire_append(nh__wire *w, const void *data, size_t n);
 
 /* conn.c: end of a request's use of a retired buffer. */
 void nh__serve_release_retired(nh__serve *s);
