@@ -1,0 +1,3 @@
+module nethttp.test/goclient
+
+go 1.19
