@@ -100,6 +100,9 @@ void nh_yield(void);
 /* nh_sleep parks the fiber (or blocks the thread) for d. Returns 0, or
  * NH_ECANCELED / NH_ETIMEDOUT early when the fiber's context ends. */
 int nh_sleep(nh_dur d);
+/* nh_sleep_until is nh_sleep to an absolute deadline (no drift when the
+ * caller computed it from an earlier clock reading). */
+int nh_sleep_until(nh_time deadline);
 
 /* nh_panic logs msg with a backtrace, runs the fiber's deferred cleanups in
  * reverse order, and ends the calling fiber only; its loop and every other

@@ -61,9 +61,20 @@ static void install(void) {
   sigaction(SIGBUS, &sa, &old_bus);
 }
 
+/* A peer that closes while we write must be an EPIPE, not a dead process.
+ * Sockets are written with MSG_NOSIGNAL, but sendfile(2) has no such flag,
+ * so, as Go does, SIGPIPE is ignored unless the program set a handler. */
+static void ignore_sigpipe(void) {
+  struct sigaction old;
+  if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
+      !(old.sa_flags & SA_SIGINFO))
+    signal(SIGPIPE, SIG_IGN);
+}
+
 void nh__crash_install(void) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once(&once, install);
+  ignore_sigpipe();
 }
 
 int nh__crash_thread_init(nh_loop *l) {

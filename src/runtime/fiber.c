@@ -304,22 +304,25 @@ void nh_yield(void) {
   switch_to_scheduler(f);
 }
 
-int nh_sleep(nh_dur d) {
-  if (d <= 0)
+int nh_sleep_until(nh_time deadline) {
+  nh_time now = nh_now();
+  if (deadline <= now)
     return NH_OK;
   if (!nh__fiber_current()) {
-    struct timespec ts = {d / NH_SEC, d % NH_SEC};
-    while (nanosleep(&ts, &ts) != 0)
+    struct timespec ts = {deadline / NH_SEC, deadline % NH_SEC};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0)
       ;
     return NH_OK;
   }
   nh__waiter w;
   nh__waiter_init(&w);
-  int r = nh__waiter_park(&w, "sleep", nh_deadline_after(d), NULL);
+  int r = nh__waiter_park(&w, "sleep", deadline, NULL);
   if (r == NH_ETIMEDOUT) /* the sleep's own deadline, unless the ctx ended */
     return nh_ctx_err(nh_fiber_ctx());
   return r;
 }
+
+int nh_sleep(nh_dur d) { return d <= 0 ? NH_OK : nh_sleep_until(nh_deadline_after(d)); }
 
 nh_deferred *nh_defer(void (*fn)(void *), void *arg) {
   nh_fiber *f = nh__fiber_current();

@@ -128,6 +128,15 @@ int nh__loop_init(nh_loop *l, nh_runtime *rt, int index) {
 }
 
 void nh__loop_dispose(nh_loop *l) {
+  /* A post can land after the loop saw its stop flag and an empty inbox
+   * (the stopping thread's own wake-up, typically): drop what is left. */
+  nh__msg *m = l->inbox_head;
+  while (m) {
+    nh__msg *next = m->next;
+    free(m);
+    m = next;
+  }
+  l->inbox_head = l->inbox_tail = NULL;
   nh__fiber_pool_dispose(l);
   nh__heap_dispose(&l->timers);
   nh__netpoll_reap(l);

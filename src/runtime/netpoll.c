@@ -23,6 +23,7 @@ struct nh_fd {
   int fd;
   int registered;
   int closed;
+  int not_socket; /* a pipe or file: writev, not sendmsg */
   nh_loop *loop;   /* set on first registration */
   nh__waiter *rd;  /* parked reader, if any */
   nh__waiter *wr;  /* parked writer, if any */
@@ -259,7 +260,17 @@ ssize_t nh_fd_writev(nh_fd *f, const struct iovec *iov_in, int iovcnt, nh_time d
       break;
     }
     int cnt = iovcnt - i > IOV_MAX ? IOV_MAX : iovcnt - i;
-    ssize_t w = writev(f->fd, iov + i, cnt);
+    ssize_t w;
+    if (!f->not_socket) { /* sendmsg: MSG_NOSIGNAL, no SIGPIPE */
+      struct msghdr mh = {.msg_iov = iov + i, .msg_iovlen = (size_t)cnt};
+      w = sendmsg(f->fd, &mh, MSG_NOSIGNAL);
+      if (w < 0 && errno == ENOTSOCK) {
+        f->not_socket = 1;
+        continue;
+      }
+    } else {
+      w = writev(f->fd, iov + i, cnt);
+    }
     if (w < 0) {
       if (errno == EINTR)
         continue;

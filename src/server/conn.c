@@ -179,19 +179,19 @@ int nh__conn_shed_one(nh__srv_loop *sl) {
     conn_close_now(c);
     return 1;
   }
-  /* Then the request whose client has kept it waiting longest: a body that
-   * trickles in, a response nobody reads. Only after a quarter second of
-   * waiting, so a request that is simply in progress is never the victim. */
+  /* Then the oldest request that is waiting on its client right now: a body
+   * that trickles in, a response nobody reads. Age counts from the start of
+   * the request (a trickle of bytes does not make it young again), and a
+   * request younger than a quarter second is never the victim. */
   nh__conn *worst = NULL;
   nh_time now = nh_now();
   for (nh__conn *c = sl->active.head; c; c = c->next)
-    if (c->client_wait && now - c->client_wait > 250 * NH_MSEC &&
-        (!worst || c->client_wait < worst->client_wait))
+    if (c->client_wait && now - c->since > 250 * NH_MSEC && (!worst || c->since < worst->since))
       worst = c;
   if (worst) {
     NH__STAT_INC(srv, st_shed_reading);
-    NH_LOG(srv->log, NH_LOG_DEBUG, "shedding the request stalled longest on its client",
-           NH_LSTR("remote", worst->remote), NH_LDUR("waiting_for", now - worst->client_wait));
+    NH_LOG(srv->log, NH_LOG_DEBUG, "shedding the oldest request stalled on its client",
+           NH_LSTR("remote", worst->remote), NH_LDUR("age", now - worst->since));
     conn_close_now(worst);
     return 1;
   }

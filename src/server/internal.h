@@ -129,6 +129,9 @@ int nh__acceptors_start(nh_server *srv);
 void nh__acceptors_stop(nh__srv_loop *sl);
 void nh__format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t cap);
 
+/* Connections admitted beyond max_conns when nothing can be shed. */
+#define NH__CONN_GRACE 32
+
 /* The default size of a connection's read buffer while it holds a request. */
 #define NH__READ_BUF 8192
 

@@ -133,8 +133,12 @@ static void accept_loop(void *arg) {
       }
       /* At the connection limit, make room rather than refuse: the new
        * connection is more likely a normal client than the oldest idle or
-       * stalled one. */
-      if (atomic_load(&srv->conns) >= srv->cfg.max_conns && !nh__conn_shed_one(sl)) {
+       * stalled one. With nothing to shed at this instant, a small grace
+       * margin (the limit keeps 64 descriptors in reserve) admits it anyway;
+       * its own read-header deadline still applies. */
+      int64_t open_now = atomic_load(&srv->conns);
+      if (open_now >= srv->cfg.max_conns && !nh__conn_shed_one(sl) &&
+          open_now >= srv->cfg.max_conns + NH__CONN_GRACE) {
         close(fd);
         continue;
       }

@@ -57,7 +57,7 @@ static void cancel_main(void *arg) {
   nh_time t0 = nh_now();
   CHECK_EQ(nh_offload(ctx, slow_job, NULL), NH_ETIMEDOUT);
   nh_dur took = nh_now() - t0;
-  CHECK(took >= 20 * NH_MSEC && took < 60 * NH_MSEC);
+  CHECK(took >= 20 * NH_MSEC && took < 140 * NH_MSEC); /* well before the job's 150 ms */
   CHECK_EQ(atomic_load(&slow_done), 0);
   nh_ctx_free(ctx);
   nh_sleep(250 * NH_MSEC);

@@ -75,7 +75,7 @@ static void sleep_fiber(void *arg) {
   sleeper *s = arg;
   nh_fiber_set_ctx(s->ctx);
   /* Sleep to an absolute target so that start-up order does not matter. */
-  s->result = nh_sleep(start + s->d - nh_now());
+  s->result = nh_sleep_until(start + s->d);
   s->woke = nh_now();
   if (s->result == NH_OK)
     wake_order[atomic_fetch_add(&nwoke, 1)] = (int)(s - sleepers);

@@ -169,4 +169,35 @@ NH_TEST(large_body_is_chunked) {
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 
+/* A client that leaves in the middle of a large response must cost an
+ * EPIPE in that handler, never the process (SIGPIPE), and the server goes
+ * on serving. */
+static void huge(nh_response_writer *w, nh_request *r) {
+  static char block[65536];
+  if (!strcmp(nh_request_path(r), "/small")) {
+    nh_resp_write_string(w, "still here");
+    return;
+  }
+  for (int i = 0; i < 1000; i++)
+    if (nh_resp_write(w, block, sizeof block) < 0)
+      return;
+}
+
+NH_TEST(client_vanishes_mid_response) {
+  nh_test_server *ts = nh_test_server_new(huge, NULL, 1);
+  for (int i = 0; i < 20; i++) {
+    int fd = raw_connect(nh_test_server_port(ts));
+    raw_sends(fd, "GET /huge HTTP/1.1\r\nHost: x\r\n\r\n");
+    char b[1000];
+    CHECK(recv(fd, b, sizeof b, 0) > 0);
+    struct linger lg = {1, 0}; /* reset: the server's next write fails */
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);
+  }
+  raw_resp r = raw_roundtrip(nh_test_server_port(ts), "GET /small HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK_STR(r.body, "still here");
+  raw_resp_free(&r);
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+}
+
 NH_TEST_MAIN()
