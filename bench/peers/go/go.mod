@@ -1,0 +1,3 @@
+module nethttp/bench/peers/go
+
+go 1.19
