@@ -78,6 +78,12 @@ int nh_fd_on_readable(nh_fd *f, void (*cb)(nh_fd *f, void *arg), void *arg);
  * its handler runs. Same rules as nh_fd_on_readable. */
 int nh_fd_on_hangup(nh_fd *f, void (*cb)(nh_fd *f, void *arg), void *arg);
 
+/* nh_fd_read_pending tells whether input may have arrived since the last
+ * read attempt (a readiness edge came while nobody waited for it). With a
+ * short last read and no pending edge, a read would return NH_EAGAIN: the
+ * server skips that system call before letting a connection go idle. */
+int nh_fd_read_pending(const nh_fd *f);
+
 /* Non-parking single attempts: NH_EAGAIN when not ready. */
 ssize_t nh_fd_try_read(nh_fd *f, void *buf, size_t n);
 

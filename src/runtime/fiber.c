@@ -131,6 +131,7 @@ int nh__fiber_spawn(nh_loop *l, nh_fiber_fn fn, void *arg) {
   if (f) {
     l->pool = f->pool_next;
     l->npool--;
+    f->trimmed = 0;
   } else {
     f = l->spare;
     if (f)
@@ -148,6 +149,7 @@ int nh__fiber_spawn(nh_loop *l, nh_fiber_fn fn, void *arg) {
   f->arg = arg;
   f->ctx = NULL;
   f->defers = NULL;
+  f->on_panic = NULL;
   f->panicked = 0;
   f->wait_reason = NULL;
   f->parked_at = 0;
@@ -171,6 +173,21 @@ int nh__fiber_spawn(nh_loop *l, nh_fiber_fn fn, void *arg) {
   f->state = NH__F_RUNNABLE;
   nh__runq_push(l, f);
   return NH_OK;
+}
+
+/* Once a second, pooled stacks beyond the warm ones give their touched
+ * pages back to the kernel (the mapping and its guard stay, so reuse needs
+ * no system call, only page faults): a burst of fibers must not leave its
+ * memory behind, and the hot path never pays for it. The pool is LIFO, so
+ * the warm ones are the most recently used. */
+void nh__fiber_pool_trim(nh_loop *l) {
+  size_t i = 0;
+  for (nh_fiber *f = l->pool; f; f = f->pool_next, i++) {
+    if (i < NH__WARM_STACKS || f->trimmed)
+      continue;
+    madvise(f->stack_lo, f->stack_size, MADV_DONTNEED);
+    f->trimmed = 1;
+  }
 }
 
 void nh__fiber_recycle(nh_fiber *f) {
@@ -277,8 +294,10 @@ void nh_fiber_set_label(const char *label) {
   nh_fiber *f = nh__fiber_current();
   if (!f)
     return;
-  pthread_mutex_lock(&f->loop->label_lock);
-  snprintf(f->label, sizeof f->label, "%s", label ? label : "");
+  size_t n = label ? strnlen(label, sizeof f->label - 1) : 0;
+  pthread_mutex_lock(&f->loop->label_lock); /* the watchdog reads it */
+  memcpy(f->label, label ? label : "", n);
+  f->label[n] = 0;
   pthread_mutex_unlock(&f->loop->label_lock);
 }
 
@@ -323,6 +342,14 @@ int nh_sleep_until(nh_time deadline) {
 }
 
 int nh_sleep(nh_dur d) { return d <= 0 ? NH_OK : nh_sleep_until(nh_deadline_after(d)); }
+
+void nh__fiber_on_panic(void (*fn)(void *), void *arg) {
+  nh_fiber *f = nh__fiber_current();
+  if (f) {
+    f->on_panic = fn;
+    f->on_panic_arg = arg;
+  }
+}
 
 nh_deferred *nh_defer(void (*fn)(void *), void *arg) {
   nh_fiber *f = nh__fiber_current();
@@ -393,5 +420,10 @@ void nh_panic(const char *fmt, ...) {
          NH_LSTR("backtrace", trace));
   atomic_fetch_add_explicit(&l->rt->panics, 1, memory_order_relaxed);
   f->panicked = 1;
+  if (f->on_panic) {
+    void (*fn)(void *) = f->on_panic;
+    f->on_panic = NULL;
+    fn(f->on_panic_arg);
+  }
   fiber_exit(f);
 }

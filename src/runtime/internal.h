@@ -89,6 +89,9 @@ nh__waiter *nh__waitq_pop(nh__waitq *q);
 void nh__waitq_remove(nh__waitq *q, nh__waiter *w);
 
 /* ---- fibers (fiber.c) ---- */
+/* Pooled stacks kept with their touched pages; the others give their pages
+ * back to the kernel and fault them in again when reused. */
+#define NH__WARM_STACKS 32
 enum { NH__F_FREE, NH__F_RUNNABLE, NH__F_RUNNING, NH__F_PARKED, NH__F_DEAD };
 
 typedef struct nh__defer_node nh__defer_node;
@@ -109,10 +112,13 @@ struct nh_fiber {
   uint64_t park_gen;
   int wake_result;
   int panicked;
+  int trimmed; /* pooled, pages given back */
   nh_ctx *ctx;
   nh__timer park_timer;
   uint64_t timer_gen;
   nh__defer_node *defers;
+  void (*on_panic)(void *arg); /* internal, allocation-free panic cleanup */
+  void *on_panic_arg;
   char label[64]; /* guarded by loop->label_lock for the watchdog's reads */
   nh_fiber *run_next;
   nh_fiber *live_prev, *live_next;
@@ -131,9 +137,16 @@ void nh__fiber_wake(nh_fiber *f, uint64_t gen, int result);
 /* Park the current fiber: state PARKED until nh__fiber_wake. Returns the
  * wake result. The caller arranged for some waker to exist. */
 int nh__fiber_park(const char *reason, nh_time deadline);
+/* Run fn(arg) if the calling fiber panics (one slot; NULL clears). For the
+ * library's own hot paths, where nh_defer's allocation would show. */
+void nh__fiber_on_panic(void (*fn)(void *), void *arg);
+/* The loop's clock, read once per turn: cheap, and precise enough for
+ * timeouts of milliseconds and more. */
+static inline nh_time nh__loop_time(const nh_loop *l);
 /* Recycle a dead fiber's struct and stack (scheduler side). */
 void nh__fiber_recycle(nh_fiber *f);
 void nh__fiber_pool_dispose(nh_loop *l);
+void nh__fiber_pool_trim(nh_loop *l);
 /* Run one fiber until it parks, yields or ends (scheduler side). */
 void nh__fiber_resume(nh_fiber *f);
 
@@ -168,6 +181,7 @@ struct nh_loop {
   nh_fiber *pool;   /* finished fibers kept with their stacks */
   size_t npool;
   nh_fiber *spare;  /* finished fibers whose stacks were unmapped */
+  nh_time next_trim; /* when the pool is next trimmed */
   /* inbox: the only way in from other threads */
   pthread_mutex_t inbox_lock;
   nh__msg *inbox_head, *inbox_tail;
@@ -185,6 +199,11 @@ struct nh_loop {
 };
 
 nh_loop *nh__loop_current(void);
+static inline nh_time nh__loop_time(const nh_loop *l) { return l->now; }
+/* A deadline d from the loop's clock (NH_NO_DEADLINE for a negative d). */
+static inline nh_time nh__loop_deadline(const nh_loop *l, nh_dur d) {
+  return d < 0 ? NH_NO_DEADLINE : l->now + d;
+}
 /* Post fn(l, arg) to run on loop l's thread, outside any fiber. Any thread.
  * Returns 0 or NH_ENOMEM. */
 int nh__loop_post(nh_loop *l, void (*fn)(nh_loop *l, void *arg), void *arg);

@@ -183,11 +183,18 @@ void *nh__loop_main(void *arg) {
     inbox_drain(l);
     nh_time next = nh__timers_run(l, nh_now());
     nh__netpoll_reap(l);
+    if (l->now >= l->next_trim) {
+      nh__fiber_pool_trim(l);
+      l->next_trim = l->now + NH_SEC;
+    }
+    if (l->pool && next > l->next_trim)
+      next = l->next_trim; /* wake up to trim after a burst */
     if (!l->runq_head && atomic_load(&l->stop) && l->nlive == 0 && inbox_empty(l))
       break;
     atomic_store_explicit(&l->busy_since, 0, memory_order_relaxed);
     int n = wait_events(l, evs, 256, next);
-    atomic_store_explicit(&l->busy_since, nh_now(), memory_order_relaxed);
+    l->now = nh_now();
+    atomic_store_explicit(&l->busy_since, l->now, memory_order_relaxed);
     for (int i = 0; i < n; i++) {
       if (evs[i].data.ptr == NULL) {
         uint64_t v;

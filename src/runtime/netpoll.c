@@ -24,6 +24,7 @@ struct nh_fd {
   int registered;
   int closed;
   int not_socket; /* a pipe or file: writev, not sendmsg */
+  int rd_edge;    /* readable edge seen since the last read attempt */
   nh_loop *loop;   /* set on first registration */
   nh__waiter *rd;  /* parked reader, if any */
   nh__waiter *wr;  /* parked writer, if any */
@@ -130,6 +131,7 @@ void nh__netpoll_event(nh_fd *f, uint32_t ev) {
       return;
   }
   if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
+    f->rd_edge = 1; /* edge-triggered: remember it for whoever reads next */
     if (f->rd) {
       nh__waiter *w = f->rd;
       f->rd = NULL;
@@ -219,7 +221,10 @@ int nh_fd_on_hangup(nh_fd *f, void (*cb)(nh_fd *f, void *arg), void *arg) {
   return NH_OK;
 }
 
+int nh_fd_read_pending(const nh_fd *f) { return f->rd_edge; }
+
 ssize_t nh_fd_try_read(nh_fd *f, void *buf, size_t n) {
+  f->rd_edge = 0; /* anything arriving from now on is a new edge */
   for (;;) {
     ssize_t r = read(f->fd, buf, n);
     if (r >= 0)

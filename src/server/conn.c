@@ -55,7 +55,7 @@ static void list_move(nh__conn *c, nh__conn_list *l) {
     l->head = c;
   l->tail = c;
   c->list = l;
-  c->since = nh_now();
+  c->since = nh__loop_time(c->sl->loop);
 }
 
 /* ---- read buffers, pooled per loop ---- */
@@ -130,6 +130,13 @@ void nh__conn_set_state(nh__conn *c, nh_conn_state s) {
 
 /* ---- closing ---- */
 
+static void conn_ctx_free(nh__conn *c) {
+  nh_ctx_free(c->ctx);
+  if (c->user_ctx && c->user_ctx != c->srv->base)
+    nh_ctx_free(c->user_ctx);
+  c->ctx = c->user_ctx = NULL;
+}
+
 static void conn_free(nh__conn *c) {
   nh_server *srv = c->srv;
   list_remove(c);
@@ -143,8 +150,7 @@ static void conn_free(nh__conn *c) {
     atomic_fetch_sub(&srv->conns, 1);
   }
   NH__STAT_INC(srv, st_closed);
-  if (c->ctx && c->ctx != srv->base)
-    nh_ctx_free(c->ctx);
+  conn_ctx_free(c);
   free(c);
 }
 
@@ -157,8 +163,8 @@ static void conn_close_now(nh__conn *c) {
     return;
   }
   list_remove(c);
-  if (c->req_ctx)
-    nh_ctx_cancel(c->req_ctx);
+  if (c->ctx)
+    nh_ctx_cancel(c->ctx); /* the request's context descends from it */
   if (c->fd)
     nh_fd_close(c->fd);
   c->fd = NULL;
@@ -243,9 +249,11 @@ static void conn_readable(nh_fd *f, void *arg) {
   }
 }
 
-/* No fiber, no buffer: a timer and a readiness callback. */
+/* No fiber, no buffer, no context: a timer and a readiness callback. */
 static void conn_wait(nh__conn *c) {
   nh_server *srv = c->srv;
+  nh_ctx_free(c->ctx);
+  c->ctx = NULL;
   nh_dur limit;
   if (c->state == NH_CONN_NEW) {
     list_move(c, &c->sl->reading);
@@ -257,7 +265,7 @@ static void conn_wait(nh__conn *c) {
   }
   if (limit >= 0) {
     c->timer.cb = conn_timer_fired;
-    nh__timer_start(c->sl->loop, &c->timer, nh_deadline_after(limit));
+    nh__timer_start(c->sl->loop, &c->timer, nh__loop_deadline(c->sl->loop, limit));
   }
   if (nh_fd_on_readable(c->fd, conn_readable, c) != NH_OK)
     conn_free(c);
@@ -270,8 +278,8 @@ enum { HEAD_OK = 1, GO_IDLE = 2, CONN_GONE = 3 };
 static void begin_head(nh__serve *s) {
   nh__conn *c = s->c;
   nh_server *srv = s->srv;
-  s->header_deadline = nh_deadline_after(srv->cfg.read_header_timeout);
-  s->read_deadline = nh_deadline_after(srv->cfg.read_timeout);
+  s->header_deadline = nh__loop_deadline(s->sl->loop, srv->cfg.read_header_timeout);
+  s->read_deadline = nh__loop_deadline(s->sl->loop, srv->cfg.read_timeout);
   nh__conn_set_state(c, NH_CONN_ACTIVE);
   if (c->list)
     list_move(c, &c->sl->reading);
@@ -326,6 +334,7 @@ static int read_head(nh__serve *s) {
     if (!c->fd)
       return CONN_GONE;
     ssize_t n = nh_fd_try_read(c->fd, s->buf + s->len, s->cap - s->len);
+    s->short_read = n >= 0 && (size_t)n < s->cap - s->len;
     if (n > 0) {
       if (!started) {
         started = 1;
@@ -353,8 +362,23 @@ static int read_head(nh__serve *s) {
 
 static void client_gone(nh_fd *f, void *arg) {
   nh__conn *c = arg;
-  if (c->req_ctx)
-    nh_ctx_cancel(c->req_ctx); /* the handler's blocking calls end at once */
+  if (c->ctx)
+    nh_ctx_cancel(c->ctx); /* the handler's blocking calls end at once */
+}
+
+/* "METHOD /path" for dumps and the watchdog, without snprintf. */
+static void set_label(const nh_request *r) {
+  char label[64];
+  size_t m = strlen(r->method), p = strlen(r->path);
+  if (m > 16)
+    m = 16;
+  if (p > sizeof label - m - 2)
+    p = sizeof label - m - 2;
+  memcpy(label, r->method, m);
+  label[m] = ' ';
+  memcpy(label + m + 1, r->path, p);
+  label[m + 1 + p] = 0;
+  nh_fiber_set_label(label);
 }
 
 enum { SERVE_CLOSE = 10, SERVE_KEEP = 11, SERVE_HIJACKED = 12 };
@@ -372,17 +396,18 @@ static int serve_request(nh__serve *s) {
   list_move(c, &c->sl->active);
   nh__resp_init(s, &s->resp);
   nh_request *r = &s->req;
-  if (nh_ctx_with_cancel(c->ctx, &r->ctx) != NH_OK) {
+  /* The handler's blocking calls run under the connection's context (a
+   * client that leaves, or a shutdown deadline, cancels it); the request's
+   * own context is made only if the handler asks for it. */
+  if (!c->ctx && nh_ctx_with_cancel(c->user_ctx, &c->ctx) != NH_OK) {
+    c->ctx = NULL;
     nh__resp_send_error(s, NH_STATUS_SERVICE_UNAVAILABLE, "out of memory");
     return SERVE_CLOSE;
   }
-  c->req_ctx = r->ctx;
-  nh_fiber_set_ctx(r->ctx);
+  nh_fiber_set_ctx(c->ctx);
   if (c->fd)
     nh_fd_on_hangup(c->fd, client_gone, c);
-  char label[64];
-  snprintf(label, sizeof label, "%s %s", r->method, r->path);
-  nh_fiber_set_label(label);
+  set_label(r);
 
   srv->cfg.handler(&s->resp, r);
 
@@ -405,7 +430,8 @@ static int serve_request(nh__serve *s) {
   s->resp.magic = NH__DEAD_MAGIC;
   nh_fiber_set_ctx(NULL);
   c->req_ctx = NULL;
-  nh_ctx_free(r->ctx);
+  if (r->ctx) /* Go: the request's context ends with its handler */
+    nh_ctx_free(r->ctx);
   r->ctx = NULL;
   nh__arena_reset(&s->arena);
   nh__serve_release_retired(s);
@@ -425,7 +451,7 @@ static void serve_panicked(void *arg) {
                               "Internal Server Error\n";
     nh_fd_write(c->fd, msg, sizeof msg - 1, nh_deadline_after(NH_SEC));
   }
-  if (s->req.ctx) {
+  if (s->req.magic == NH__REQ_MAGIC && s->req.ctx) {
     c->req_ctx = NULL;
     nh_ctx_free(s->req.ctx);
   }
@@ -441,7 +467,7 @@ static void conn_serve(void *arg) {
   nh__conn *c = arg;
   nh_server *srv = c->srv;
   nh__serve s;
-  memset(&s, 0, sizeof s);
+  NH__SERVE_ZERO(&s);
   s.c = c;
   s.sl = c->sl;
   s.srv = srv;
@@ -455,7 +481,7 @@ static void conn_serve(void *arg) {
     conn_free(c);
     return;
   }
-  nh_deferred *on_panic = nh_defer(serve_panicked, &s);
+  nh__fiber_on_panic(serve_panicked, &s);
 
   int outcome = SERVE_CLOSE;
   for (;;) {
@@ -485,8 +511,15 @@ static void conn_serve(void *arg) {
     s.pos = s.head_end = 0;
     s.body_done = s.continue_sent = s.body_error = 0;
     nh__h1_req_next(&s.parser);
+    /* Nothing buffered, the socket was drained by a short read and no
+     * readiness edge came since: a read now would only say EAGAIN. Go idle
+     * straight away (edge-triggered epoll reports the next bytes). */
+    if (s.len == 0 && s.short_read && !nh_fd_read_pending(c->fd)) {
+      outcome = GO_IDLE;
+      break;
+    }
   }
-  nh_undefer(on_panic);
+  nh__fiber_on_panic(NULL, NULL);
   nh__buf_put(c->sl, s.buf, s.cap);
   free(s.wbuf);
   nh__arena_dispose(&s.arena);
@@ -521,12 +554,15 @@ void nh__conn_accepted(nh__srv_loop *sl, int fd, const struct sockaddr_storage *
   nh__format_addr((const struct sockaddr *)peer, peer_len, c->remote, sizeof c->remote);
   atomic_fetch_add(&srv->conns, 1);
   NH__STAT_INC(srv, st_accepted);
-  c->ctx = srv->base;
+  /* The user's ConnContext lives as long as the connection; the
+   * connection's own cancellable context exists only while it serves (see
+   * serve_request), so idle connections do not pay for one. */
+  c->user_ctx = srv->base;
   if (srv->cfg.conn_context) {
     nh_conn_info info = {c->id, c->remote, "", sl->index};
     nh_ctx *ctx = srv->cfg.conn_context(srv->base, &info, srv->cfg.conn_context_user);
     if (ctx)
-      c->ctx = ctx;
+      c->user_ctx = ctx;
   }
   nh__conn_set_state(c, NH_CONN_NEW);
   list_move(c, &sl->reading);
@@ -562,8 +598,7 @@ void nh__conns_end_hijacked(nh__srv_loop *sl, int shut) {
       shutdown(c->hijack_fd, SHUT_RDWR);
     list_remove(c);
     NH__STAT_DEC(c->srv, g_hijacked);
-    if (c->ctx && c->ctx != c->srv->base)
-      nh_ctx_free(c->ctx);
+    conn_ctx_free(c);
     free(c);
   }
 }

@@ -52,23 +52,34 @@ struct nh__serve {
   char *buf; /* read buffer: [0, head_end) the current head, then body and
                 pipelined bytes up to len; pos = next unparsed byte */
   size_t cap, len, pos, head_end;
-  nh__h1_req parser;
+  int short_read; /* the last read did not fill the buffer: socket drained */
   nh__h1_field *fields;
   nh_time header_deadline, read_deadline;
   int continue_sent;
   int body_done;
   int body_error;
-  nh__arena arena;
-  char arena_first[1024];
-  nh_request req;
-  nh_response_writer resp;
   char *wbuf; /* body buffer for the response */
   size_t wcap;
   struct nh__wire *rec; /* recorder: bytes go here instead of a socket */
   char *retired; /* the first read buffer, kept while the request's strings
                     point into it after the body needed a bigger one */
   size_t retired_cap;
+  /* Below: set up by their own init functions, not zeroed per request. */
+  nh__h1_req parser;
+  nh__arena arena;
+  char arena_first[1024];
+  nh_request req;
+  nh_response_writer resp;
 };
+
+/* A deadline d from now, on the loop's clock when there is a loop (a
+ * recorder has none). */
+static inline nh_time nh__serve_deadline(const nh__serve *s, nh_dur d) {
+  return s->sl->loop ? nh__loop_deadline(s->sl->loop, d) : nh_deadline_after(d);
+}
+
+/* Zero the part of a serve state that needs it (the rest has init calls). */
+#define NH__SERVE_ZERO(s) memset((s), 0, offsetof(nh__serve, parser))
 
 /* A growable byte buffer the recorder writes to. */
 typedef struct nh__wire {

@@ -40,9 +40,8 @@ struct nh__conn {
   nh_time since;    /* when the current state (or header read) began */
   nh__conn *prev, *next; /* in sl->idle or sl->reading or sl->active */
   nh__conn_list *list;
-  nh_ctx *ctx; /* connection context (ConnContext), owned if != base */
-  struct sockaddr_storage peer;
-  socklen_t peer_len;
+  nh_ctx *ctx;      /* the connection's own context while it serves (owned) */
+  nh_ctx *user_ctx; /* its parent: ConnContext's result (owned if not base) */
   char remote[48];
   nh_time client_wait; /* since when the handler waits on this client's
                           body or its reading of the response; 0 if not */

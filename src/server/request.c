@@ -116,7 +116,15 @@ nh_header *nh_request_header(nh_request *r) { return &r->header; }
 int64_t nh_request_content_length(const nh_request *r) { return r->content_length; }
 const char *nh_request_transfer_encoding(const nh_request *r) { return r->transfer_encoding; }
 const char *nh_request_remote_addr(const nh_request *r) { return r->s->c->remote; }
-nh_ctx *nh_request_ctx(nh_request *r) { return r->ctx; }
+/* Made on first use: most handlers never ask, and a context costs an
+ * allocation. It descends from the connection's, and ends with the
+ * handler (or earlier, when the client leaves or the server shuts down). */
+nh_ctx *nh_request_ctx(nh_request *r) {
+  if (!r->ctx && request_alive(r, "nh_request_ctx") &&
+      nh_ctx_with_cancel(r->s->c->ctx, &r->ctx) == NH_OK)
+    r->s->c->req_ctx = r->ctx;
+  return r->ctx ? r->ctx : nh_ctx_background();
+}
 void *nh_request_handler_data(const nh_request *r) { return r->s->srv->cfg.handler_data; }
 
 int nh_request_proto_at_least(const nh_request *r, int major, int minor) {
@@ -201,7 +209,7 @@ static ssize_t body_read(nh__serve *s, void *out, size_t cap) {
       s->c->closing = 1;
       return s->body_error = (int)n;
     }
-    s->c->client_wait = nh_now();
+    s->c->client_wait = nh__loop_time(s->sl->loop);
     int e = nh_fd_wait(s->c->fd, NH_FD_READ, s->read_deadline);
     s->c->client_wait = 0;
     if (e) {

@@ -37,7 +37,7 @@ void nh__resp_init(nh__serve *s, nh_response_writer *w) {
   nh__header_init(&w->header, &s->arena);
   w->declared_length = -1;
   w->head_request = !strcmp(s->req.method, "HEAD");
-  w->write_deadline = nh_deadline_after(s->srv->cfg.write_timeout);
+  w->write_deadline = nh__serve_deadline(s, s->srv->cfg.write_timeout);
 }
 
 nh_header *nh_resp_header(nh_response_writer *w) { return &w->header; }
@@ -72,7 +72,7 @@ static int send_iov(nh_response_writer *w, struct iovec *iov, int n) {
     w->failed = 1;
     return NH_ECLOSED;
   }
-  s->c->client_wait = nh_now(); /* cleared at once unless the client is slow */
+  s->c->client_wait = nh__serve_deadline(s, 0); /* now; cleared unless the client is slow */
   ssize_t r = nh_fd_writev(s->c->fd, iov, n, w->write_deadline);
   s->c->client_wait = 0;
   if (r >= 0)
@@ -117,11 +117,48 @@ static size_t head_size(const nh_response_writer *w) {
   return n;
 }
 
+/* Number formatting without printf: these run for every response. */
+static size_t fmt_dec(char *out, uint64_t v) {
+  char tmp[24];
+  size_t n = 0;
+  do
+    tmp[n++] = (char)('0' + v % 10);
+  while ((v /= 10));
+  for (size_t i = 0; i < n; i++)
+    out[i] = tmp[n - 1 - i];
+  return n;
+}
+
+/* "1a2b\r\n": a chunk-size line. */
+static size_t fmt_chunk(char *out, size_t v) {
+  char tmp[20];
+  size_t n = 0;
+  do
+    tmp[n++] = "0123456789abcdef"[v & 15];
+  while ((v >>= 4));
+  for (size_t i = 0; i < n; i++)
+    out[i] = tmp[n - 1 - i];
+  out[n] = '\r';
+  out[n + 1] = '\n';
+  return n + 2;
+}
+
 static void status_line(headbuf *h, int status) {
-  char line[64];
   const char *text = nh_status_text(status);
-  int n = snprintf(line, sizeof line, "HTTP/1.1 %03d %s\r\n", status, *text ? text : "status code");
-  hb_put(h, line, (size_t)n);
+  char code[3] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
+                  (char)('0' + status % 10)};
+  hb_put(h, "HTTP/1.1 ", 9);
+  hb_put(h, code, 3);
+  hb_put(h, " ", 1);
+  hb_str(h, *text ? text : "status code");
+  hb_put(h, "\r\n", 2);
+}
+
+static void hb_length(headbuf *h, int64_t n) {
+  char num[24];
+  hb_put(h, "Content-Length: ", 16);
+  hb_put(h, num, fmt_dec(num, (uint64_t)n));
+  hb_put(h, "\r\n", 2);
 }
 
 /* Decide whether the unread request body lets the connection live on. */
@@ -171,10 +208,8 @@ static int build_head(nh_response_writer *w, headbuf *h, int final) {
     hb_field(h, "Content-Type",
              nh_detect_content_type(w->body, w->blen < NH_SNIFF_LEN ? w->blen : NH_SNIFF_LEN));
   if (!w->no_body && w->declared_length < 0) {
-    char len[32];
     if (final) {
-      snprintf(len, sizeof len, "%lld", (long long)w->written);
-      hb_field(h, "Content-Length", len);
+      hb_length(h, w->written);
     } else if (s->parser.minor >= 1) {
       w->chunked = 1;
       hb_str(h, "Transfer-Encoding: chunked\r\n");
@@ -182,9 +217,7 @@ static int build_head(nh_response_writer *w, headbuf *h, int final) {
       w->close_after = 1; /* HTTP/1.0: the end of the body is the close */
     }
   } else if (w->head_request && w->declared_length < 0 && final) {
-    char len[32];
-    snprintf(len, sizeof len, "%lld", (long long)w->written);
-    hb_field(h, "Content-Length", len);
+    hb_length(h, w->written);
   }
   if (want_close(w)) {
     w->close_after = 1;
@@ -214,12 +247,12 @@ static int commit_and_send(nh_response_writer *w, const void *more, size_t nmore
   if (!w->no_body && !w->head_request) {
     if (w->chunked) {
       if (w->blen) {
-        iov[n++] = (struct iovec){chunk_hdr, (size_t)snprintf(chunk_hdr, sizeof chunk_hdr, "%zx\r\n", w->blen)};
+        iov[n++] = (struct iovec){chunk_hdr, fmt_chunk(chunk_hdr, w->blen)};
         iov[n++] = (struct iovec){w->body, w->blen};
         iov[n++] = (struct iovec){(void *)"\r\n", 2};
       }
       if (nmore) {
-        iov[n++] = (struct iovec){chunk_hdr2, (size_t)snprintf(chunk_hdr2, sizeof chunk_hdr2, "%zx\r\n", nmore)};
+        iov[n++] = (struct iovec){chunk_hdr2, fmt_chunk(chunk_hdr2, nmore)};
         iov[n++] = (struct iovec){(void *)more, nmore};
         iov[n++] = (struct iovec){(void *)"\r\n", 2};
       }
@@ -242,7 +275,7 @@ static int send_body(nh_response_writer *w, const void *data, size_t n) {
   if (!w->chunked)
     return send_iov(w, (struct iovec[]){{(void *)data, n}}, 1);
   char hdr[24];
-  struct iovec iov[3] = {{hdr, (size_t)snprintf(hdr, sizeof hdr, "%zx\r\n", n)},
+  struct iovec iov[3] = {{hdr, fmt_chunk(hdr, n)},
                          {(void *)data, n},
                          {(void *)"\r\n", 2}};
   return send_iov(w, iov, 3);
@@ -396,12 +429,11 @@ int nh_resp_sendfile(nh_response_writer *w, int fd, off_t offset, size_t len) {
     return NH_OK;
   if (w->chunked) { /* the handler set no length and wrote before: frame it */
     char hdr[24];
-    int n = snprintf(hdr, sizeof hdr, "%zx\r\n", len);
-    if ((e = send_iov(w, (struct iovec[]){{hdr, (size_t)n}}, 1)))
+    if ((e = send_iov(w, (struct iovec[]){{hdr, fmt_chunk(hdr, len)}}, 1)))
       return e;
   }
   nh__serve *s = w->s;
-  s->c->client_wait = nh_now();
+  s->c->client_wait = nh__serve_deadline(s, 0);
   ssize_t r = s->c->fd ? nh_fd_sendfile(s->c->fd, fd, &offset, len, w->write_deadline) : NH_ECLOSED;
   s->c->client_wait = 0;
   if (r < 0 || (size_t)r != len) {
