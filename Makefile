@@ -46,6 +46,8 @@ test-tsan:
 bench:
 	@scripts/install-deps.sh bench
 	bench/runtime/run.sh
+	RUNS=2 bench/http/run.sh
+	bench/http/idle_memory.sh
 
 fuzz: deps
 	@CC=clang $(CMAKE) -S . -B $(BUILD)/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNH_BUILD_FUZZ=ON \

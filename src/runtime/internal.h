@@ -185,6 +185,8 @@ struct nh_loop {
   /* inbox: the only way in from other threads */
   pthread_mutex_t inbox_lock;
   nh__msg *inbox_head, *inbox_tail;
+  atomic_int inbox_full; /* a hint, read without the lock */
+  nh_time last_poll;     /* when epoll was last asked */
   atomic_int stop;
   /* watchdog's view, written by the loop thread */
   _Atomic int64_t busy_since; /* 0 while waiting in epoll */
