@@ -7,6 +7,7 @@
  * realpath to lie under DIR (so symlinks pointing out are refused too). */
 #include "flags.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -90,6 +91,19 @@ static void fail(nh_response_writer *w, int status, const char *text) {
   nh_resp_write_string(w, text);
 }
 
+/* An error opening a file, as a status: the file's absence is a 404, but
+ * a server out of descriptors is a 503 (try again), not "not found". */
+static void fail_errno(nh_response_writer *w, int err) {
+  if (err == EMFILE || err == ENFILE || err == ENOMEM) {
+    nh_header_set(nh_resp_header(w), "Retry-After", "1");
+    fail(w, 503, "503 service unavailable: out of resources\n");
+  } else if (err == EACCES || err == EPERM) {
+    fail(w, 403, "403 forbidden\n");
+  } else {
+    fail(w, 404, "404 page not found\n");
+  }
+}
+
 static void serve_file(nh_response_writer *w, nh_request *r) {
   file_server *fs = nh_request_handler_data(r);
   const char *m = nh_request_method(r);
@@ -116,15 +130,22 @@ static void serve_file(nh_response_writer *w, nh_request *r) {
     }
     strncat(full, "index.html", sizeof full - strlen(full) - 1);
   }
-  if (!realpath(full, real) || strncmp(real, fs->root, fs->root_len) != 0 ||
+  if (!realpath(full, real)) {
+    fail_errno(w, errno);
+    return;
+  }
+  if (strncmp(real, fs->root, fs->root_len) != 0 ||
       (real[fs->root_len] != '/' && real[fs->root_len] != 0)) {
-    fail(w, 404, "404 page not found\n");
+    fail(w, 404, "404 page not found\n"); /* outside the root: as if absent */
     return;
   }
   int fd = open(real, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    if (fd >= 0)
-      close(fd);
+  if (fd < 0) {
+    fail_errno(w, errno);
+    return;
+  }
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
     fail(w, 404, "404 page not found\n");
     return;
   }

@@ -170,38 +170,40 @@ static void conn_close_now(nh__conn *c) {
   c->fd = NULL;
 }
 
-int nh__conn_shed_one(nh__srv_loop *sl) {
+int nh__conn_shed_one(nh__srv_loop *sl, int desperate) {
   nh_server *srv = sl->srv;
   if (sl->idle.head) {
     NH__STAT_INC(srv, st_shed_idle);
     conn_close_now(sl->idle.head);
     return 1;
   }
-  if (sl->reading.head) {
-    nh__conn *c = sl->reading.head;
-    NH__STAT_INC(srv, st_shed_reading);
-    NH_LOG(srv->log, NH_LOG_DEBUG, "shedding the connection stuck longest reading its request",
-           NH_LSTR("remote", c->remote), NH_LDUR("reading_for", nh_now() - c->since));
-    conn_close_now(c);
-    return 1;
-  }
-  /* Then the oldest request that is waiting on its client right now: a body
-   * that trickles in, a response nobody reads. Age counts from the start of
-   * the request (a trickle of bytes does not make it young again), and a
-   * request younger than a quarter second is never the victim. */
-  nh__conn *worst = NULL;
+  /* Then whichever has kept the server waiting longest: a connection still
+   * reading its head (new, or a slowloris), or a request whose handler waits
+   * on its client (a body that trickles in, a response nobody reads). Age
+   * counts from when that began, so a trickle of bytes does not make it
+   * young again. Anything younger than a quarter second is spared, unless
+   * the server is out of room altogether (desperate): a client that just
+   * connected is most likely a normal one. */
   nh_time now = nh_now();
+  nh_dur min_age = desperate ? 0 : 250 * NH_MSEC;
+  nh__conn *worst = sl->reading.head; /* the list is oldest first */
   for (nh__conn *c = sl->active.head; c; c = c->next)
-    if (c->client_wait && now - c->since > 250 * NH_MSEC && (!worst || c->since < worst->since))
+    if (c->client_wait && (!worst || c->since < worst->since))
       worst = c;
-  if (worst) {
-    NH__STAT_INC(srv, st_shed_reading);
-    NH_LOG(srv->log, NH_LOG_DEBUG, "shedding the oldest request stalled on its client",
-           NH_LSTR("remote", worst->remote), NH_LDUR("age", now - worst->since));
-    conn_close_now(worst);
-    return 1;
+  if (!worst || now - worst->since < min_age)
+    return 0;
+  NH__STAT_INC(srv, st_shed_reading);
+  NH_LOG(srv->log, NH_LOG_DEBUG, "shedding the connection that kept the server waiting longest",
+         NH_LSTR("remote", worst->remote), NH_LDUR("age", now - worst->since),
+         NH_LINT("reading_head", worst->list == &sl->reading));
+  /* Reset, not a graceful close: unsent response bytes would otherwise stay
+   * in the kernel for as long as the slow client takes to read them. */
+  if (worst->fd) {
+    struct linger lg = {1, 0};
+    setsockopt(nh_fd_get(worst->fd), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   }
-  return 0;
+  conn_close_now(worst);
+  return 1;
 }
 
 void nh__conns_close_idle(nh__srv_loop *sl) {

@@ -112,7 +112,7 @@ void nh__conn_set_state(nh__conn *c, nh_conn_state s);
 /* Shed the connection that costs most and serves least on this loop: the
  * oldest idle one, else the one stuck longest reading its headers. Returns 1
  * if one was closed. */
-int nh__conn_shed_one(nh__srv_loop *sl);
+int nh__conn_shed_one(nh__srv_loop *sl, int desperate);
 /* Close every idle connection of the loop (shutdown). */
 void nh__conns_close_idle(nh__srv_loop *sl);
 /* Close every connection of the loop now (close). */
@@ -129,7 +129,7 @@ void nh__acceptors_stop(nh__srv_loop *sl);
 void nh__format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t cap);
 
 /* Connections admitted beyond max_conns when nothing can be shed. */
-#define NH__CONN_GRACE 32
+#define NH__CONN_GRACE 16
 
 /* The default size of a connection's read buffer while it holds a request. */
 #define NH__READ_BUF 8192

@@ -137,8 +137,8 @@ static void accept_loop(void *arg) {
        * margin (the limit keeps 64 descriptors in reserve) admits it anyway;
        * its own read-header deadline still applies. */
       int64_t open_now = atomic_load(&srv->conns);
-      if (open_now >= srv->cfg.max_conns && !nh__conn_shed_one(sl) &&
-          open_now >= srv->cfg.max_conns + NH__CONN_GRACE) {
+      if (open_now >= srv->cfg.max_conns && !nh__conn_shed_one(sl, 0) &&
+          open_now >= srv->cfg.max_conns + NH__CONN_GRACE && !nh__conn_shed_one(sl, 1)) {
         close(fd);
         continue;
       }
@@ -148,7 +148,7 @@ static void accept_loop(void *arg) {
     if (fd == NH_ECLOSED || fd == NH_ECANCELED)
       break;
     NH__STAT_INC(srv, st_accept_errors);
-    if ((fd == NH_EMFILE || fd == NH_ENFILE) && nh__conn_shed_one(sl))
+    if ((fd == NH_EMFILE || fd == NH_ENFILE) && (nh__conn_shed_one(sl, 0) || nh__conn_shed_one(sl, 1)))
       continue; /* a descriptor is free again */
     backoff = backoff ? backoff * 2 : 5 * NH_MSEC;
     if (backoff > NH_SEC)
