@@ -72,6 +72,9 @@ typedef struct nh_server_config {
   size_t max_header_bytes;    /* request line + headers; beyond: 431 */
   int max_header_count;       /* header fields; beyond: 431 */
   int max_conns;              /* 0 = from RLIMIT_NOFILE; beyond: shed (below) */
+  int extra_fds_per_conn;     /* descriptors a request may hold beside its
+                                 socket (a file server: 1, the file it sends);
+                                 the default max_conns leaves room for them */
   size_t max_body_drain;      /* unread body drained after a handler to keep the
                                  connection; beyond: close. 256 KiB */
 
@@ -191,6 +194,37 @@ ssize_t nh_request_read(nh_request *r, void *buf, size_t cap);
 /* nh_request_trailer: trailers of a chunked body, after it was read to the
  * end (NULL before). */
 nh_header *nh_request_trailer(nh_request *r);
+
+/* Request-scoped memory and cleanup: what nh_request_alloc returns is freed
+ * when the request ends; fn(arg) registered with nh_request_on_end runs then
+ * too (after the response is finished), newest first. */
+void *nh_request_alloc(nh_request *r, size_t n);
+char *nh_request_strdup(nh_request *r, const char *s);
+int nh_request_on_end(nh_request *r, void (*fn)(void *arg), void *arg);
+
+/* nh_request_set_ctx replaces the request's context (Go's WithContext, in
+ * place), e.g. to add a value or a deadline in a middleware; blocking calls
+ * of the handler's fiber use it too. ctx is borrowed: keep it alive until
+ * the handler that set it returns, then set the previous one back. */
+void nh_request_set_ctx(nh_request *r, nh_ctx *ctx);
+
+/* Path wildcards (Go's PathValue / SetPathValue): set by a mux for
+ * "{name}" and "{name...}" segments; NULL when there is no such wildcard.
+ * nh_request_pattern is the pattern that matched ("" without a mux). */
+const char *nh_request_path_value(const nh_request *r, const char *name);
+int nh_request_set_path_value(nh_request *r, const char *name, const char *value);
+const char *nh_request_pattern(const nh_request *r);
+void nh_request_set_pattern(nh_request *r, const char *pattern);
+
+/* nh_request_limit_body caps the body at max bytes (Go's MaxBytesReader):
+ * a read past it returns NH_EBODYTOOLARGE, and if the handler then sends no
+ * status of its own the server answers 413; either way the connection
+ * closes after the response. A Content-Length already over the cap fails
+ * the first read at once, before any body byte is read or 100 Continue is
+ * sent. */
+void nh_request_limit_body(nh_request *r, int64_t max);
+/* 1 once a read went past the cap. */
+int nh_request_body_limit_hit(const nh_request *r);
 
 /* ---- Response writer ---- */
 

@@ -212,6 +212,7 @@ int cmd_serve(int argc, char **argv) {
   rc.logger = fs.log;
   nh_runtime *rt = nh_runtime_new(&rc);
   f.cfg.handler = logged;
+  f.cfg.extra_fds_per_conn = 1; /* the file being sent */
   f.cfg.handler_data = &fs;
   f.cfg.logger = fs.log;
   nh_server *srv = rt ? nh_server_new(rt, &f.cfg) : NULL;

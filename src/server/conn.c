@@ -145,6 +145,8 @@ static void conn_free(nh__conn *c) {
   if (c->fd)
     nh_fd_close(c->fd);
   c->fd = NULL;
+  if (c->closed_early)
+    atomic_fetch_sub(&srv->conns_closing, 1);
   if (c->state != NH_CONN_HIJACKED) {
     nh__conn_set_state(c, NH_CONN_CLOSED);
     atomic_fetch_sub(&srv->conns, 1);
@@ -168,6 +170,10 @@ static void conn_close_now(nh__conn *c) {
   if (c->fd)
     nh_fd_close(c->fd);
   c->fd = NULL;
+  if (!c->closed_early) { /* no longer takes room, though not yet freed */
+    c->closed_early = 1;
+    atomic_fetch_add(&c->srv->conns_closing, 1);
+  }
 }
 
 int nh__conn_shed_one(nh__srv_loop *sl, int desperate) {
@@ -428,6 +434,7 @@ static int serve_request(nh__serve *s) {
     if (keep && !s->body_done)
       keep = nh__request_drain(s, srv->cfg.max_body_drain) ? SERVE_KEEP : SERVE_CLOSE;
   }
+  nh__request_end(r);
   r->magic = NH__DEAD_MAGIC;
   s->resp.magic = NH__DEAD_MAGIC;
   nh_fiber_set_ctx(NULL);
@@ -453,6 +460,8 @@ static void serve_panicked(void *arg) {
                               "Internal Server Error\n";
     nh_fd_write(c->fd, msg, sizeof msg - 1, nh_deadline_after(NH_SEC));
   }
+  if (s->req.magic == NH__REQ_MAGIC)
+    nh__request_end(&s->req);
   if (s->req.magic == NH__REQ_MAGIC && s->req.ctx) {
     c->req_ctx = NULL;
     nh_ctx_free(s->req.ctx);

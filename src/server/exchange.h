@@ -12,6 +12,10 @@
 
 typedef struct nh__serve nh__serve;
 
+/* Slots for per-request state of optional layers, made on first use. */
+enum { NH__EXT_FORM, NH__EXT_COOKIES, NH__EXT_QUERY, NH__EXT_LOGGER, NH__EXT_REQUEST_ID,
+       NH__EXT_SPARE1, NH__EXT_SPARE2, NH__EXT_SPARE3, NH__EXT_COUNT };
+
 struct nh_request {
   uint32_t magic;
   nh__serve *s;
@@ -21,6 +25,17 @@ struct nh_request {
   int64_t content_length;
   const char *transfer_encoding;
   nh_ctx *ctx;
+  nh_ctx *user_ctx; /* set by nh_request_set_ctx (borrowed), else NULL */
+  /* Set by a mux: the pattern that matched and its wildcard values. */
+  const char *pattern;
+  struct nh__path_value *path_values;
+  int npath_values, path_values_cap;
+  struct nh__on_end *on_end; /* run when the request ends, newest first */
+  int64_t body_limit;        /* nh_request_limit_body; -1 none */
+  int64_t body_consumed;     /* body bytes handed to the handler */
+  int body_limit_hit;
+  /* State of optional layers (forms, cookies, ...), keyed by NH__EXT_*. */
+  void *ext[NH__EXT_COUNT];
 };
 
 struct nh_response_writer {
@@ -95,6 +110,8 @@ void nh__conn_hijacked(nh__conn *c, int fd);
 
 /* request.c */
 int nh__request_build(nh__serve *s);
+/* The request is over: run its nh_request_on_end callbacks. */
+void nh__request_end(nh_request *r);
 /* Reads and discards what is left of the body, up to limit bytes of
  * input. Returns 1 if the body was consumed to its end, 0 if not. */
 int nh__request_drain(nh__serve *s, size_t limit);

@@ -36,6 +36,7 @@ struct nh__conn {
   int reading_head; /* bytes of a request are in, its head is not complete */
   int has_fiber;
   int closing;      /* close after the current response */
+  int closed_early; /* its descriptor went before its fiber finished */
   nh__timer timer;  /* read-header / idle deadline while no fiber holds it */
   nh_time since;    /* when the current state (or header read) began */
   nh__conn *prev, *next; /* in sl->idle or sl->reading or sl->active */
@@ -97,6 +98,8 @@ struct nh_server {
   nh_chan *done;    /* closed when serve should return */
   nh__hook *hooks;
   _Atomic int64_t conns; /* open connections (not hijacked) */
+  _Atomic int64_t conns_closing; /* of those, closed but their fiber has not
+                                   finished yet: they hold no descriptor */
   atomic_uint_fast64_t next_conn_id;
   /* stats */
   _Atomic int64_t st_accepted, st_closed, st_requests, st_hijacked, st_shed_idle,

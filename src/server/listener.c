@@ -121,6 +121,7 @@ static void accept_loop(void *arg) {
   nh_fiber_set_label("accept");
   nh_fiber_set_ctx(srv->base);
   nh_dur backoff = 0;
+  unsigned burst = 0;
   while (!atomic_load(&srv->shutting_down) && !atomic_load(&srv->closed)) {
     struct sockaddr_storage peer;
     socklen_t plen = sizeof peer;
@@ -136,13 +137,18 @@ static void accept_loop(void *arg) {
        * stalled one. With nothing to shed at this instant, a small grace
        * margin (the limit keeps 64 descriptors in reserve) admits it anyway;
        * its own read-header deadline still applies. */
-      int64_t open_now = atomic_load(&srv->conns);
+      int64_t open_now = atomic_load(&srv->conns) - atomic_load(&srv->conns_closing);
       if (open_now >= srv->cfg.max_conns && !nh__conn_shed_one(sl, 0) &&
           open_now >= srv->cfg.max_conns + NH__CONN_GRACE && !nh__conn_shed_one(sl, 1)) {
         close(fd);
         continue;
       }
       nh__conn_accepted(sl, fd, &peer, plen);
+      /* In a burst, let the new connections read their requests before
+       * accepting more: otherwise the next accepts find them unread and
+       * young, and a flood could shed a normal client before it is heard. */
+      if (++burst % 16 == 0)
+        nh_yield();
       continue;
     }
     if (fd == NH_ECLOSED || fd == NH_ECANCELED)

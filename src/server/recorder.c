@@ -152,6 +152,7 @@ nh_recorder *nh_recorder_serve(nh_handler_fn handler, void *handler_data, const 
   handler(&s->resp, &s->req);
   if (!s->resp.hijacked)
     nh__resp_finish(&s->resp);
+  nh__request_end(&s->req);
   s->req.magic = s->resp.magic = NH__DEAD_MAGIC;
   nh_ctx_free(s->req.ctx);
   nh__arena_dispose(&s->arena);

@@ -98,6 +98,7 @@ int nh__request_build(nh__serve *s) {
   int st = parse_target(s, r, (char *)r->target);
   if (st)
     return st;
+  r->body_limit = -1;
   r->content_length = p->chunked ? -1 : (p->content_length > 0 ? p->content_length : 0);
   r->transfer_encoding = p->chunked ? "chunked" : NULL;
   s->body_done = !nh__h1_has_body(p);
@@ -120,6 +121,8 @@ const char *nh_request_remote_addr(const nh_request *r) { return r->s->c->remote
  * allocation. It descends from the connection's, and ends with the
  * handler (or earlier, when the client leaves or the server shuts down). */
 nh_ctx *nh_request_ctx(nh_request *r) {
+  if (r->user_ctx)
+    return r->user_ctx;
   if (!r->ctx && request_alive(r, "nh_request_ctx") &&
       nh_ctx_with_cancel(r->s->c->ctx, &r->ctx) == NH_OK)
     r->s->c->req_ctx = r->ctx;
@@ -136,7 +139,113 @@ nh_header *nh_request_trailer(nh_request *r) {
   return r->s->body_done && r->trailer ? r->trailer : NULL;
 }
 
+void nh_request_set_ctx(nh_request *r, nh_ctx *ctx) {
+  if (!request_alive(r, "nh_request_set_ctx"))
+    return;
+  if (!ctx && !r->ctx) {
+    r->user_ctx = NULL;
+    nh_fiber_set_ctx(r->s->c->ctx);
+    return;
+  }
+  r->user_ctx = ctx == r->ctx ? NULL : ctx;
+  nh_fiber_set_ctx(ctx);
+}
+
+/* ---- request-scoped memory, cleanup, path values ---- */
+
+struct nh__on_end {
+  void (*fn)(void *arg);
+  void *arg;
+  struct nh__on_end *next;
+};
+
+struct nh__path_value {
+  const char *name, *value;
+};
+
+void *nh_request_alloc(nh_request *r, size_t n) {
+  return request_alive(r, "nh_request_alloc") ? nh__arena_alloc(&r->s->arena, n) : NULL;
+}
+
+char *nh_request_strdup(nh_request *r, const char *str) {
+  return request_alive(r, "nh_request_strdup") ? nh__arena_strdup(&r->s->arena, str) : NULL;
+}
+
+int nh_request_on_end(nh_request *r, void (*fn)(void *arg), void *arg) {
+  struct nh__on_end *e = nh_request_alloc(r, sizeof *e);
+  if (!e)
+    return NH_ENOMEM;
+  e->fn = fn;
+  e->arg = arg;
+  e->next = r->on_end;
+  r->on_end = e;
+  return NH_OK;
+}
+
+void nh__request_end(nh_request *r) {
+  while (r->on_end) {
+    struct nh__on_end *e = r->on_end;
+    r->on_end = e->next;
+    e->fn(e->arg);
+  }
+}
+
+const char *nh_request_path_value(const nh_request *r, const char *name) {
+  for (int i = 0; i < r->npath_values; i++)
+    if (!strcmp(r->path_values[i].name, name))
+      return r->path_values[i].value;
+  return NULL;
+}
+
+int nh_request_set_path_value(nh_request *r, const char *name, const char *value) {
+  if (!request_alive(r, "nh_request_set_path_value"))
+    return NH_EINVAL;
+  nh__arena *a = &r->s->arena;
+  const char *v = nh__arena_strdup(a, value);
+  if (!v)
+    return NH_ENOMEM;
+  for (int i = 0; i < r->npath_values; i++)
+    if (!strcmp(r->path_values[i].name, name)) {
+      r->path_values[i].value = v;
+      return NH_OK;
+    }
+  if (r->npath_values == r->path_values_cap) {
+    int cap = r->path_values_cap ? r->path_values_cap * 2 : 4;
+    struct nh__path_value *pv = nh__arena_alloc(a, (size_t)cap * sizeof *pv);
+    if (!pv)
+      return NH_ENOMEM;
+    if (r->npath_values)
+      memcpy(pv, r->path_values, (size_t)r->npath_values * sizeof *pv);
+    r->path_values = pv;
+    r->path_values_cap = cap;
+  }
+  const char *n = nh__arena_strdup(a, name);
+  if (!n)
+    return NH_ENOMEM;
+  r->path_values[r->npath_values].name = n;
+  r->path_values[r->npath_values++].value = v;
+  return NH_OK;
+}
+
+const char *nh_request_pattern(const nh_request *r) { return r->pattern ? r->pattern : ""; }
+void nh_request_set_pattern(nh_request *r, const char *pattern) { r->pattern = pattern; }
+
 /* ---- the body ---- */
+
+void nh_request_limit_body(nh_request *r, int64_t max) {
+  if (request_alive(r, "nh_request_limit_body"))
+    r->body_limit = max < 0 ? -1 : max;
+}
+
+int nh_request_body_limit_hit(const nh_request *r) { return r->body_limit_hit; }
+
+/* Past the cap: the connection cannot be kept (the rest of the body is
+ * never read), and a handler that sends nothing else gets a 413. */
+static ssize_t body_limit_hit(nh__serve *s) {
+  s->req.body_limit_hit = 1;
+  s->c->closing = 1;
+  return NH_EBODYTOOLARGE;
+}
 
 /* Room for body bytes after the head, which must stay where it is. */
 static int body_room(nh__serve *s) {
@@ -229,6 +338,15 @@ ssize_t nh_request_read(nh_request *r, void *buf, size_t cap) {
   nh__serve *s = r->s;
   if (cap == 0 || s->body_done)
     return 0;
+  if (r->body_limit >= 0) {
+    if (r->body_limit_hit || r->content_length > r->body_limit)
+      return body_limit_hit(s);
+    /* Read one byte more than allowed, to tell "exactly at the cap" from
+     * "over it". */
+    int64_t left = r->body_limit - r->body_consumed + 1;
+    if ((int64_t)cap > left)
+      cap = (size_t)left;
+  }
   /* Expect: 100-continue is answered when the handler first asks for the
    * body, never if it does not (RFC 9110 10.1.1). */
   if (s->parser.expect_continue && !s->continue_sent && !s->resp.committed) {
@@ -237,7 +355,10 @@ ssize_t nh_request_read(nh_request *r, void *buf, size_t cap) {
     if (e)
       return e;
   }
-  return body_read(s, buf, cap);
+  ssize_t n = body_read(s, buf, cap);
+  if (n > 0 && r->body_limit >= 0 && (r->body_consumed += n) > r->body_limit)
+    return body_limit_hit(s);
+  return n;
 }
 
 int nh__request_drain(nh__serve *s, size_t limit) {

@@ -419,6 +419,7 @@ int nh_resp_sendfile(nh_response_writer *w, int fd, off_t offset, size_t len) {
     ssize_t n = pread(fd, head, sizeof head < len ? sizeof head : len, offset);
     if (n > 0)
       nh_header_set(&w->header, "Content-Type", nh_detect_content_type(head, (size_t)n));
+    w->header_version = w->header.version; /* the server's own change */
   }
   int e = w->committed ? send_body(w, w->body, w->blen) : commit_and_send(w, NULL, 0, 0);
   w->blen = 0;
@@ -465,6 +466,14 @@ int nh_resp_flush(nh_response_writer *w) {
 }
 
 int nh__resp_finish(nh_response_writer *w) {
+  if (!w->status && w->s->req.body_limit_hit && !w->written) {
+    /* The handler met nh_request_limit_body's cap and sent nothing. */
+    nh__header_clear(&w->header);
+    nh_header_set(&w->header, "Content-Type", "text/plain; charset=utf-8");
+    nh_header_set(&w->header, "X-Content-Type-Options", "nosniff");
+    nh__resp_write_header(w, 413, __FILE__, __LINE__);
+    nh_resp_write_string(w, "413 request body too large\n");
+  }
   if (!w->status)
     nh__resp_write_header(w, 200, __FILE__, __LINE__);
   if (w->header.version != w->header_version)

@@ -13,7 +13,7 @@
 
 /* Go raises the soft descriptor limit to the hard one at start; so do we,
  * and keep a margin under it for files, listeners and the runtime. */
-static int default_max_conns(void) {
+static int default_max_conns(int extra_fds_per_conn) {
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
     return 1024;
@@ -23,7 +23,7 @@ static int default_max_conns(void) {
     if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
       rl.rlim_cur = want;
   }
-  long n = (long)rl.rlim_cur - 64;
+  long n = ((long)rl.rlim_cur - 64) / (1 + (extra_fds_per_conn > 0 ? extra_fds_per_conn : 0));
   return n < 16 ? 16 : (int)(n > 1000000 ? 1000000 : n);
 }
 
@@ -48,7 +48,7 @@ static void fill_defaults(nh_server_config *c) {
   if (!c->slow_hook_threshold)
     c->slow_hook_threshold = d.slow_hook_threshold;
   if (c->max_conns <= 0)
-    c->max_conns = default_max_conns();
+    c->max_conns = default_max_conns(c->extra_fds_per_conn);
 }
 
 nh_server *nh_server_new(nh_runtime *rt, const nh_server_config *cfg) {
