@@ -56,7 +56,11 @@ extern "C" {
   X(ESERVERCLOSED, -4008, "server closed")                                   \
   X(EBODYTOOLARGE, -4009, "request body too large")                          \
   X(EHIJACKED, -4010, "connection has been hijacked")                        \
-  X(EBADREQUEST, -4011, "malformed HTTP request")
+  X(EBADREQUEST, -4011, "malformed HTTP request")                            \
+  X(ECONFLICT, -4012, "conflicts with an earlier registration")              \
+  X(EBADFORM, -4013, "malformed form or query")                              \
+  X(ENOFILE, -4014, "no such form file")                                     \
+  X(EBADJSON, -4015, "malformed JSON")
 
 typedef enum nh_err {
   NH_OK = 0,

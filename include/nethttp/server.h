@@ -40,6 +40,16 @@ typedef struct nh_response_writer nh_response_writer;
 
 typedef void (*nh_handler_fn)(nh_response_writer *w, nh_request *r);
 
+/* A handler with its data (Go's http.Handler): what muxes, middleware and
+ * file servers take and return. nh_handler_serve calls h.fn with
+ * nh_request_handler_data(r) == h.data for the call, then restores it. */
+typedef struct nh_handler {
+  nh_handler_fn fn;
+  void *data;
+} nh_handler;
+#define NH_HANDLER(fn, data) ((nh_handler){(fn), (data)})
+void nh_handler_serve(nh_handler h, nh_response_writer *w, nh_request *r);
+
 /* Connection states (Go's ConnState). */
 typedef enum nh_conn_state {
   NH_CONN_NEW,      /* accepted, no request byte yet */
@@ -129,9 +139,11 @@ int nh_server_serve(nh_server *srv);
 
 /* nh_server_shutdown stops accepting, closes idle connections, lets
  * in-flight requests finish (their connections close after the response),
- * and waits until none is left. At the deadline it cancels the remaining
- * requests' contexts, waits a moment for them, closes what is left and
- * returns NH_ETIMEDOUT; otherwise 0. Shutdown hooks run first. Any thread or
+ * and waits until none is left, hijacked connections included (until their
+ * owners close them: tell them with nh_server_on_shutdown). At the deadline
+ * it cancels the remaining requests' contexts, waits a moment for them,
+ * closes what is left (shutting hijacked sockets down) and returns
+ * NH_ETIMEDOUT; otherwise 0. Shutdown hooks run first. Any thread or
  * fiber; later calls wait for the same outcome. */
 int nh_server_shutdown(nh_server *srv, nh_time deadline);
 
@@ -184,6 +196,7 @@ const char *nh_request_transfer_encoding(const nh_request *r);
 const char *nh_request_remote_addr(const nh_request *r);
 nh_ctx *nh_request_ctx(nh_request *r);
 void *nh_request_handler_data(const nh_request *r);
+void nh_request_set_handler_data(nh_request *r, void *data);
 
 /* nh_request_read reads body bytes into buf: returns the count, 0 at the end
  * of the body, or an error (NH_ETIMEDOUT at the read deadline, NH_EBODYTOOLARGE

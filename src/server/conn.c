@@ -601,15 +601,35 @@ void nh__conn_hijacked(nh__conn *c, int fd) {
 
 /* At close: shut down hijacked sockets their owners still hold (checking the
  * descriptor still names the same socket), then forget them. */
+static int hijacked_still_open(const nh__conn *c) {
+  struct stat st;
+  return c->hijack_ino && fstat(c->hijack_fd, &st) == 0 && st.st_ino == c->hijack_ino;
+}
+
+static void hijacked_forget(nh__conn *c) {
+  list_remove(c);
+  NH__STAT_DEC(c->srv, g_hijacked);
+  conn_ctx_free(c);
+  free(c);
+}
+
 void nh__conns_end_hijacked(nh__srv_loop *sl, int shut) {
   while (sl->hijacked.head) {
     nh__conn *c = sl->hijacked.head;
-    struct stat st;
-    if (shut && c->hijack_ino && fstat(c->hijack_fd, &st) == 0 && st.st_ino == c->hijack_ino)
+    if (shut && hijacked_still_open(c))
       shutdown(c->hijack_fd, SHUT_RDWR);
-    list_remove(c);
-    NH__STAT_DEC(c->srv, g_hijacked);
-    conn_ctx_free(c);
-    free(c);
+    hijacked_forget(c);
   }
+}
+
+void nh__conns_reap_hijacked(nh__srv_loop *sl) {
+  int64_t open = 0;
+  for (nh__conn *c = sl->hijacked.head, *next; c; c = next) {
+    next = c->next;
+    if (hijacked_still_open(c))
+      open++;
+    else
+      hijacked_forget(c);
+  }
+  atomic_fetch_add(&sl->srv->hijacked_open, open);
 }

@@ -26,6 +26,8 @@ struct nh_request {
   const char *transfer_encoding;
   nh_ctx *ctx;
   nh_ctx *user_ctx; /* set by nh_request_set_ctx (borrowed), else NULL */
+  void *handler_data; /* the running nh_handler's data */
+  int has_handler_data;
   /* Set by a mux: the pattern that matched and its wildcard values. */
   const char *pattern;
   struct nh__path_value *path_values;

@@ -98,6 +98,7 @@ struct nh_server {
   nh_chan *done;    /* closed when serve should return */
   nh__hook *hooks;
   _Atomic int64_t conns; /* open connections (not hijacked) */
+  _Atomic int64_t hijacked_open; /* counted by nh__conns_reap_hijacked */
   _Atomic int64_t conns_closing; /* of those, closed but their fiber has not
                                    finished yet: they hold no descriptor */
   atomic_uint_fast64_t next_conn_id;
@@ -122,6 +123,9 @@ void nh__conns_close_idle(nh__srv_loop *sl);
 void nh__conns_close_all(nh__srv_loop *sl);
 /* Forget hijacked connections, shutting their sockets down if shut. */
 void nh__conns_end_hijacked(nh__srv_loop *sl, int shut);
+/* Forget hijacked connections whose owners closed them; add the number
+ * still open to srv->hijacked_open. */
+void nh__conns_reap_hijacked(nh__srv_loop *sl);
 char *nh__buf_get(nh__srv_loop *sl, size_t *cap);
 void nh__buf_put(nh__srv_loop *sl, char *buf, size_t cap);
 

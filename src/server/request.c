@@ -128,7 +128,22 @@ nh_ctx *nh_request_ctx(nh_request *r) {
     r->s->c->req_ctx = r->ctx;
   return r->ctx ? r->ctx : nh_ctx_background();
 }
-void *nh_request_handler_data(const nh_request *r) { return r->s->srv->cfg.handler_data; }
+void *nh_request_handler_data(const nh_request *r) {
+  return r->has_handler_data ? r->handler_data : r->s->srv->cfg.handler_data;
+}
+void nh_request_set_handler_data(nh_request *r, void *data) {
+  r->handler_data = data;
+  r->has_handler_data = 1;
+}
+
+void nh_handler_serve(nh_handler h, nh_response_writer *w, nh_request *r) {
+  void *saved = r->handler_data;
+  int had = r->has_handler_data;
+  nh_request_set_handler_data(r, h.data);
+  h.fn(w, r);
+  r->handler_data = saved;
+  r->has_handler_data = had;
+}
 
 int nh_request_proto_at_least(const nh_request *r, int major, int minor) {
   const nh__h1_req *p = &r->s->parser;

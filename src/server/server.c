@@ -223,6 +223,14 @@ static void finish(nh_server *srv) {
   nh_chan_close(srv->done);
 }
 
+static int64_t hijacked_open(nh_server *srv) {
+  if (!srv->started)
+    return 0;
+  atomic_store(&srv->hijacked_open, 0);
+  on_every_loop(srv, nh__conns_reap_hijacked);
+  return atomic_load(&srv->hijacked_open);
+}
+
 int nh_server_shutdown(nh_server *srv, nh_time deadline) {
   pthread_mutex_lock(&srv->mu);
   int first = !atomic_exchange(&srv->shutting_down, 1);
@@ -236,11 +244,13 @@ int nh_server_shutdown(nh_server *srv, nh_time deadline) {
   }
   close_listeners(srv);
   /* Active connections close themselves after their response; idle ones
-   * that were mid-transition are closed on the next pass. Poll like Go,
-   * from 1 ms up to 100 ms between looks. */
+   * that were mid-transition are closed on the next pass. Hijacked ones
+   * are waited for too, until their owners close them (told by the
+   * shutdown hooks), and shut down at the deadline. Poll like Go, from 1 ms
+   * up to 100 ms between looks. */
   nh_dur pause = NH_MSEC;
   int result = NH_OK;
-  while (atomic_load(&srv->conns) > 0) {
+  while (atomic_load(&srv->conns) > 0 || hijacked_open(srv) > 0) {
     if (nh_now() >= deadline) {
       result = NH_ETIMEDOUT;
       break;
@@ -261,7 +271,7 @@ int nh_server_shutdown(nh_server *srv, nh_time deadline) {
     while (atomic_load(&srv->conns) > 0 && nh_now() < grace)
       nh_sleep(5 * NH_MSEC);
     if (srv->started)
-      on_every_loop(srv, job_close_all);
+      on_every_loop(srv, job_close_all); /* hijacked sockets are shut down too */
   }
   finish(srv);
   return result;

@@ -1,0 +1,167 @@
+/* Edges of the server's life: hijacked connections at shutdown and close,
+ * and the accept loop's back-off when descriptors run out. */
+#include "harness.h"
+#include "rawclient.h"
+#include "runtime/support.h"
+
+#include <nethttp.h>
+#include <nethttp/httptest.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+
+static void ok(nh_response_writer *w, nh_request *r) { nh_resp_write_string(w, "ok"); }
+
+/* A handler that takes the socket and keeps it, like a WebSocket would. */
+static atomic_int hijacked_fd = -1;
+static void keep_socket(nh_response_writer *w, nh_request *r) {
+  int fd;
+  char *rest;
+  size_t nrest;
+  CHECK_EQ(nh_resp_hijack(w, &fd, &rest, &nrest), NH_OK);
+  free(rest);
+  atomic_store(&hijacked_fd, fd);
+}
+
+static int hijack_one(int port) {
+  int fd = raw_connect(port);
+  raw_sends(fd, "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n");
+  for (int i = 0; i < 2000 && atomic_load(&hijacked_fd) < 0; i++)
+    usleep(1000);
+  CHECK(atomic_load(&hijacked_fd) >= 0);
+  return fd;
+}
+
+/* Milliseconds until the peer closes fd (EOF or reset), at most wait_ms. */
+static long ms_until_closed(int fd, int wait_ms) {
+  raw_conn c = {.fd = fd};
+  nh_time t0 = nh_now();
+  if (!raw_closed(&c, wait_ms))
+    return -1;
+  return (long)((nh_now() - t0) / NH_MSEC);
+}
+
+typedef struct shutdown_call {
+  nh_server *srv;
+  nh_dur timeout;
+  int result;
+  nh_time took;
+} shutdown_call;
+
+static void *shutdown_thread(void *p) {
+  shutdown_call *sc = p;
+  nh_time t0 = nh_now();
+  sc->result = nh_server_shutdown(sc->srv, nh_deadline_after(sc->timeout));
+  sc->took = nh_now() - t0;
+  return NULL;
+}
+
+/* Shutdown waits for a hijacked socket its owner keeps, and shuts it down
+ * at the deadline: the client sees the end then, and shutdown says it had
+ * to force. */
+NH_TEST(shutdown_ends_kept_hijacked_socket_at_deadline) {
+  atomic_store(&hijacked_fd, -1);
+  nh_test_server *ts = nh_test_server_new(keep_socket, NULL, 1);
+  int client = hijack_one(nh_test_server_port(ts));
+  shutdown_call sc = {nh_test_server_server(ts), 300 * NH_MSEC, 0, 0};
+  pthread_t th;
+  pthread_create(&th, NULL, shutdown_thread, &sc);
+  long ms = ms_until_closed(client, 3000);
+  pthread_join(th, NULL);
+  CHECK(ms >= 250 && ms < 2000);
+  CHECK_EQ(sc.result, NH_ETIMEDOUT);
+  close(client);
+  close(atomic_load(&hijacked_fd));
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+}
+
+/* Told by a shutdown hook, the owner closes its socket: shutdown returns
+ * as soon as it notices, with no error. */
+static void owner_closes(void *arg) {
+  (void)arg;
+  int fd = atomic_exchange(&hijacked_fd, -1);
+  if (fd >= 0)
+    close(fd);
+}
+
+NH_TEST(shutdown_waits_for_owner_to_close_hijacked_socket) {
+  atomic_store(&hijacked_fd, -1);
+  nh_test_server *ts = nh_test_server_new(keep_socket, NULL, 1);
+  int client = hijack_one(nh_test_server_port(ts));
+  nh_server_on_shutdown(nh_test_server_server(ts), owner_closes, NULL);
+  shutdown_call sc = {nh_test_server_server(ts), 5 * NH_SEC, 0, 0};
+  shutdown_thread(&sc);
+  CHECK_EQ(sc.result, NH_OK);
+  CHECK(sc.took < NH_SEC);
+  CHECK(ms_until_closed(client, 1000) >= 0);
+  close(client);
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+}
+
+/* nh_server_close shuts a hijacked socket down at once. */
+NH_TEST(close_shuts_hijacked_socket_down) {
+  atomic_store(&hijacked_fd, -1);
+  nh_test_server *ts = nh_test_server_new(keep_socket, NULL, 1);
+  int client = hijack_one(nh_test_server_port(ts));
+  nh_server_close(nh_test_server_server(ts));
+  long ms = ms_until_closed(client, 2000);
+  CHECK(ms >= 0 && ms < 500);
+  close(client);
+  close(atomic_load(&hijacked_fd));
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+}
+
+/* With every descriptor taken and nothing to shed, accept backs off (5 ms,
+ * doubling), logs each retry, and serves the waiting client once
+ * descriptors are free again. */
+NH_TEST(accept_backs_off_when_descriptors_run_out) {
+  capture_log *cap = capture_log_new(NH_LOG_DEBUG);
+  nh_server_config cfg = NH_SERVER_CONFIG_DEFAULT;
+  cfg.logger = &cap->base;
+  nh_test_server *ts = nh_test_server_new(ok, &cfg, 1);
+  int port = nh_test_server_port(ts);
+  struct rlimit saved;
+  getrlimit(RLIMIT_NOFILE, &saved);
+  struct rlimit low = {256, saved.rlim_max};
+  CHECK_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0); /* before filling */
+  CHECK(client >= 0);
+  int fillers[256], nfill = 0;
+  while (nfill < 256) {
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      break;
+    fillers[nfill++] = fd;
+  }
+  CHECK(nfill > 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  CHECK_EQ(connect(client, (struct sockaddr *)&a, sizeof a), 0); /* the kernel queues it */
+  raw_sends(client, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  usleep(120 * 1000); /* 5 + 10 + 20 + 40 ms of back-off fit in this */
+  nh_server_stats st;
+  nh_server_stats_get(nh_test_server_server(ts), &st);
+  CHECK(st.accept_errors >= 3);
+  while (nfill)
+    close(fillers[--nfill]);
+  setrlimit(RLIMIT_NOFILE, &saved);
+  nh_time t0 = nh_now();
+  raw_conn c = {.fd = client};
+  raw_resp r;
+  CHECK_EQ(raw_read(&c, &r, 0), 0);
+  CHECK_EQ(r.status, 200);
+  CHECK(nh_now() - t0 < 600 * NH_MSEC); /* at most one back-off step later */
+  raw_resp_free(&r);
+  close(client);
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+  char *text = capture_log_text(cap);
+  CHECK_CONTAINS(text, "accept error; retrying");
+  CHECK_CONTAINS(text, "too many open files");
+  CHECK_CONTAINS(text, "delay=5ms");
+  CHECK_CONTAINS(text, "delay=10ms");
+  free(text);
+  capture_log_free(cap);
+}
+
+NH_TEST_MAIN()
