@@ -16,6 +16,15 @@
 #include "nethttp/offload.h"
 #include "nethttp/header.h"
 #include "nethttp/server.h"
+#include "nethttp/handlers.h"
+#include "nethttp/middleware.h"
+#include "nethttp/mux.h"
+#include "nethttp/fileserver.h"
+#include "nethttp/base64.h"
+#include "nethttp/url.h"
+#include "nethttp/cookie.h"
+#include "nethttp/form.h"
+#include "nethttp/json.h"
 
 #define NETHTTP_VERSION "0.1.0"
 

@@ -60,7 +60,10 @@ extern "C" {
   X(ECONFLICT, -4012, "conflicts with an earlier registration")              \
   X(EBADFORM, -4013, "malformed form or query")                              \
   X(ENOFILE, -4014, "no such form file")                                     \
-  X(EBADJSON, -4015, "malformed JSON")
+  X(EBADJSON, -4015, "malformed JSON")                                       \
+  X(EBADRESPONSE, -4016, "malformed HTTP response")                          \
+  X(ETOOMANYREDIRECTS, -4017, "stopped after too many redirects")            \
+  X(ENOHOST, -4018, "no such host")
 
 typedef enum nh_err {
   NH_OK = 0,

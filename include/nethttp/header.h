@@ -38,6 +38,16 @@ int nh_header_add(nh_header *h, const char *key, const char *value);
 /* nh_header_del removes every value of key; returns how many. */
 size_t nh_header_del(nh_header *h, const char *key);
 
+/* The same, recording the caller's file:line, so a change made too late
+ * (after a response's header was sent) is reported where it was made. The
+ * macros below route every call through them. */
+int nh_header_set_at(nh_header *h, const char *key, const char *value, const char *file, int line);
+int nh_header_add_at(nh_header *h, const char *key, const char *value, const char *file, int line);
+size_t nh_header_del_at(nh_header *h, const char *key, const char *file, int line);
+#define nh_header_set(h, k, v) nh_header_set_at((h), (k), (v), __FILE__, __LINE__)
+#define nh_header_add(h, k, v) nh_header_add_at((h), (k), (v), __FILE__, __LINE__)
+#define nh_header_del(h, k) nh_header_del_at((h), (k), __FILE__, __LINE__)
+
 /* Iteration in insertion order: entries 0 .. nh_header_len()-1. */
 size_t nh_header_len(const nh_header *h);
 int nh_header_at(const nh_header *h, size_t i, const char **key, const char **value);

@@ -228,6 +228,9 @@ const char *nh_request_path_value(const nh_request *r, const char *name);
 int nh_request_set_path_value(nh_request *r, const char *name, const char *value);
 const char *nh_request_pattern(const nh_request *r);
 void nh_request_set_pattern(nh_request *r, const char *pattern);
+/* nh_request_set_path replaces the path handlers see (StripPrefix); the
+ * target and query stay as sent. path is copied. 0 or NH_ENOMEM. */
+int nh_request_set_path(nh_request *r, const char *path);
 
 /* nh_request_limit_body caps the body at max bytes (Go's MaxBytesReader):
  * a read past it returns NH_EBODYTOOLARGE, and if the handler then sends no
@@ -289,6 +292,23 @@ int nh_resp_set_write_deadline(nh_response_writer *w, nh_time deadline);
 /* Status sent (0 if none yet) and body bytes written, for logging. */
 int nh_resp_status(const nh_response_writer *w);
 int64_t nh_resp_written(const nh_response_writer *w);
+/* 1 once the status line and headers went out (nothing can change them
+ * any more); 1 after nh_resp_hijack. */
+int nh_resp_committed(const nh_response_writer *w);
+int nh_resp_hijacked(const nh_response_writer *w);
+
+/* A buffered response (the fix for "status decided too early"): after
+ * nh_resp_buffer, status, headers and body are held until the handler
+ * returns, the body passes max_bytes, or nh_resp_flush / nh_resp_sendfile;
+ * until then a later nh_resp_write_header replaces the status and header
+ * changes still count. Past max_bytes it commits and streams as usual.
+ * Returns 0, NH_EINVAL (max_bytes 0), NH_ENOTSUP if already committed. */
+int nh_resp_buffer(nh_response_writer *w, size_t max_bytes);
+/* nh_resp_reset discards the status, headers and body not yet sent, so the
+ * handler can answer something else (an error). Works on any writer that
+ * has not committed (a plain one holds up to 16 KiB before it must).
+ * Returns 0 or NH_ENOTSUP once committed. */
+int nh_resp_reset(nh_response_writer *w);
 
 #ifdef __cplusplus
 }

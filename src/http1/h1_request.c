@@ -42,6 +42,12 @@ static int on_url(llhttp_t *ll, const char *at, size_t n) {
   return 0;
 }
 
+static int on_status(llhttp_t *ll, const char *at, size_t n) {
+  nh__h1_req *p = req_of(ll);
+  grow_span(p, &p->reason_phrase, at, n);
+  return 0;
+}
+
 static int on_header_field(llhttp_t *ll, const char *at, size_t n) {
   nh__h1_req *p = req_of(ll);
   if (p->phase == NH__H1_BODY) { /* a trailer name: copy, the buffer moves on */
@@ -94,12 +100,45 @@ static int on_header_value(llhttp_t *ll, const char *at, size_t n) {
   return 0;
 }
 
+/* A response's head: framing checks as Go's client makes them. */
+static int check_response_head(nh__h1_req *p) {
+  p->status_code = p->ll.status_code;
+  if (p->status_code < 100 || p->status_code > 999)
+    return fail(p, 502, "malformed status code");
+  int te = 0;
+  for (int i = 0; i < p->nfields; i++) {
+    nh__h1_field *f = &p->fields[i];
+    char *name = nh__h1_at(p, f->name);
+    if (!nh_valid_header_name(name, f->name.len))
+      return fail(p, 502, "invalid header name");
+    char *v = nh__h1_at(p, f->value);
+    while (f->value.len && (v[f->value.len - 1] == ' ' || v[f->value.len - 1] == '\t'))
+      f->value.len--;
+    if (f->name.len == 17 && strncasecmp(name, "transfer-encoding", 17) == 0) {
+      if (f->value.len != 7 || strncasecmp(v, "chunked", 7) != 0)
+        return fail(p, 502, "unsupported transfer encoding");
+      te = 1;
+    }
+  }
+  int bodiless = p->head_request || p->status_code < 200 || p->status_code == 204 ||
+                 p->status_code == 304;
+  p->chunked = te && !bodiless;
+  p->content_length = (p->ll.flags & F_CONTENT_LENGTH) ? (int64_t)p->ll.content_length : -1;
+  p->until_close = !bodiless && !te && p->content_length < 0;
+  if (bodiless)
+    p->content_length = p->status_code < 200 || p->status_code == 204 ? 0 : p->content_length;
+  p->keep_alive = llhttp_should_keep_alive(&p->ll) && !p->until_close;
+  return 0;
+}
+
 /* Checks llhttp leaves to us, run once the whole head is in. */
 static int check_head(nh__h1_req *p) {
   p->major = p->ll.http_major;
   p->minor = p->ll.http_minor;
   if (p->major != 1)
     return fail(p, 505, "unsupported HTTP version");
+  if (p->is_response)
+    return check_response_head(p);
   const char *te = NULL;
   int host = 0;
   for (int i = 0; i < p->nfields; i++) {
@@ -174,6 +213,7 @@ static void settings_init(void) {
   llhttp_settings_init(&settings);
   settings.on_method = on_method;
   settings.on_url = on_url;
+  settings.on_status = on_status;
   settings.on_header_field = on_header_field;
   settings.on_header_value = on_header_value;
   settings.on_headers_complete = on_headers_complete;
@@ -189,7 +229,8 @@ static pthread_once_t settings_once = PTHREAD_ONCE_INIT;
 
 static void clear_head(nh__h1_req *p) {
   p->phase = NH__H1_HEAD;
-  p->method = p->target = (nh__h1_span){0, 0};
+  p->method = p->target = p->reason_phrase = (nh__h1_span){0, 0};
+  p->status_code = p->until_close = 0;
   p->nfields = 0;
   p->last_was_value = 0;
   p->content_length = -1;
@@ -210,11 +251,19 @@ void nh__h1_req_init(nh__h1_req *p, nh__h1_field *fields, int max_fields) {
   clear_head(p);
 }
 
+void nh__h1_resp_init(nh__h1_req *p, nh__h1_field *fields, int max_fields) {
+  nh__h1_req_init(p, fields, max_fields);
+  llhttp_init(&p->ll, HTTP_RESPONSE, &settings);
+  p->ll.data = p;
+  p->is_response = 1;
+}
+
 void nh__h1_req_next(nh__h1_req *p) {
   llhttp_reset(&p->ll);
   p->ll.data = p;
   p->trailer = NULL;
   p->trailer_arena = NULL;
+  p->head_request = 0;
   clear_head(p);
 }
 
@@ -260,7 +309,26 @@ int nh__h1_parse_head(nh__h1_req *p, char *buf, size_t *pos, size_t len) {
   return -1;
 }
 
-int nh__h1_has_body(const nh__h1_req *p) { return p->chunked || p->content_length > 0; }
+int nh__h1_has_body(const nh__h1_req *p) {
+  if (p->is_response && (p->head_request || p->status_code < 200 || p->status_code == 204 ||
+                         p->status_code == 304))
+    return 0;
+  return p->chunked || p->content_length > 0 || p->until_close;
+}
+
+int nh__h1_finish(nh__h1_req *p) {
+  if (p->phase == NH__H1_DONE)
+    return 0;
+  if (p->phase != NH__H1_BODY || !p->until_close)
+    return -1;
+  p->out = NULL;
+  p->out_len = 0;
+  llhttp_errno_t e = llhttp_finish(&p->ll);
+  if (e != HPE_OK && !(e == HPE_PAUSED && p->phase == NH__H1_DONE))
+    return -1;
+  p->phase = NH__H1_DONE;
+  return 0;
+}
 
 long nh__h1_parse_body(nh__h1_req *p, char *buf, size_t *pos, size_t len, char *out, size_t cap) {
   if (p->phase != NH__H1_BODY)

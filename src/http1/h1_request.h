@@ -1,4 +1,5 @@
 /* HTTP/1.x request parsing: bytes in, a request head and body bytes out.
+ * Responses too (nh__h1_resp_init), for the client.
  * No I/O: the server feeds it what it read, so it can be unit-tested and
  * fuzzed on its own. Built on llhttp (strict mode), plus the checks llhttp
  * leaves to its user (RFC 9112): obs-fold, header-name tokens, trailing
@@ -51,12 +52,25 @@ typedef struct nh__h1_req {
   nh_header *trailer; /* NULL: trailers are dropped */
   nh__arena *trailer_arena;
   const char *trailer_key; /* pending trailer name (copied) */
+  /* responses (a client's parser, nh__h1_resp_init) */
+  int is_response;
+  int head_request;  /* the request was HEAD: no body follows the head */
+  int status_code;   /* of the response */
+  nh__h1_span reason_phrase;
+  int until_close;   /* no length given: the body ends when the connection does */
   /* failure */
   int status;         /* HTTP status to answer with when FAILED */
   const char *reason; /* short static description */
 } nh__h1_req;
 
 void nh__h1_req_init(nh__h1_req *p, nh__h1_field *fields, int max_fields);
+/* The same parser for responses (a client reading a server's answer).
+ * Before each response, nh__h1_req_next, then set head_request if the
+ * request was HEAD. A 1xx response is a head alone: parse the next head. */
+void nh__h1_resp_init(nh__h1_req *p, nh__h1_field *fields, int max_fields);
+/* The connection ended: completes a body that runs until close. Returns 0
+ * if the message is now complete, -1 if it was cut short. */
+int nh__h1_finish(nh__h1_req *p);
 /* Ready for the next message on the same connection. */
 void nh__h1_req_next(nh__h1_req *p);
 
@@ -65,7 +79,8 @@ void nh__h1_req_next(nh__h1_req *p);
  * in buf), or -1 on error (p->status, p->reason say what to answer). */
 int nh__h1_parse_head(nh__h1_req *p, char *buf, size_t *pos, size_t len);
 
-/* Does the message have a body to read? (after the head) */
+/* Does the message have a body to read? (after the head; for a response
+ * this includes a body that runs until the connection closes) */
 int nh__h1_has_body(const nh__h1_req *p);
 
 /* Decode body bytes from buf[*pos, len) into out (at most cap bytes of

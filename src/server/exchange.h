@@ -60,6 +60,11 @@ struct nh_response_writer {
   char *body;   /* buffered body bytes not yet sent */
   size_t blen, bcap;
   nh_time write_deadline;
+  /* Holding the response back (nh_resp_buffer, or a detached writer). */
+  size_t buffer_max; /* nh_resp_buffer: body bytes held before committing; 0 off */
+  int own_body;      /* body is this writer's malloc'd buffer, freed at request end */
+  int detached;      /* never sends: its owner copies the result (TimeoutHandler) */
+  int fail_err;      /* a detached writer whose owner gave up: calls fail with it */
 };
 
 struct nh__serve {
@@ -131,5 +136,17 @@ void nh__resp_send_error(nh__serve *s, int status, const char *reason);
 void nh__conn_linger(nh__conn *c);
 /* Send 100 Continue now. */
 int nh__resp_send_continue(nh__serve *s);
+/* A second writer for w's request that holds status, headers and body in
+ * memory and never sends (request arena; Go's timeoutWriter). */
+nh_response_writer *nh__resp_detached(nh_response_writer *w);
+/* From now on, calls on detached writer d fail with err (after its owner
+ * answered on its own). */
+void nh__resp_detached_fail(nh_response_writer *d, int err);
+/* Send what detached writer d holds through w: its headers replace w's of
+ * the same name, then its status (200 if none) and its body. */
+void nh__resp_detached_copy(nh_response_writer *d, nh_response_writer *w);
+/* A committed response that cannot be completed: leave its body unfinished
+ * and close the connection, so the client sees a truncated response. */
+void nh__resp_abort(nh_response_writer *w);
 
 #endif

@@ -242,6 +242,16 @@ int nh_request_set_path_value(nh_request *r, const char *name, const char *value
   return NH_OK;
 }
 
+int nh_request_set_path(nh_request *r, const char *path) {
+  if (!request_alive(r, "nh_request_set_path"))
+    return NH_EINVAL;
+  const char *p = nh__arena_strdup(&r->s->arena, path);
+  if (!p)
+    return NH_ENOMEM;
+  r->path = p;
+  return NH_OK;
+}
+
 const char *nh_request_pattern(const nh_request *r) { return r->pattern ? r->pattern : ""; }
 void nh_request_set_pattern(nh_request *r, const char *pattern) { r->pattern = pattern; }
 
@@ -351,10 +361,12 @@ ssize_t nh_request_read(nh_request *r, void *buf, size_t cap) {
   if (!request_alive(r, "nh_request_read"))
     return NH_EINVAL;
   nh__serve *s = r->s;
+  if (r->body_limit_hit) /* sticky, even if the body's end was read */
+    return NH_EBODYTOOLARGE;
   if (cap == 0 || s->body_done)
     return 0;
   if (r->body_limit >= 0) {
-    if (r->body_limit_hit || r->content_length > r->body_limit)
+    if (r->content_length > r->body_limit)
       return body_limit_hit(s);
     /* Read one byte more than allowed, to tell "exactly at the cap" from
      * "over it". */
@@ -371,8 +383,14 @@ ssize_t nh_request_read(nh_request *r, void *buf, size_t cap) {
       return e;
   }
   ssize_t n = body_read(s, buf, cap);
-  if (n > 0 && r->body_limit >= 0 && (r->body_consumed += n) > r->body_limit)
-    return body_limit_hit(s);
+  if (n > 0 && r->body_limit >= 0 && (r->body_consumed += n) > r->body_limit) {
+    /* The bytes up to the cap are the handler's (Go returns them with the
+     * error); the error comes with the next read. */
+    ssize_t within = n - (ssize_t)(r->body_consumed - r->body_limit);
+    body_limit_hit(s);
+    r->body_consumed = r->body_limit;
+    return within > 0 ? within : NH_EBODYTOOLARGE;
+  }
   return n;
 }
 

@@ -14,6 +14,9 @@ void nh__header_init(nh_header *h, nh__arena *arena) {
   h->len = 0;
   h->cap = sizeof h->inline_items / sizeof h->inline_items[0];
   h->version = 0;
+  h->frozen = 0;
+  h->changed_file = NULL;
+  h->changed_line = 0;
   h->arena = arena;
 }
 
@@ -75,10 +78,32 @@ int nh__header_append_raw(nh_header *h, const char *key, uint32_t klen, const ch
     return NH_ENOMEM;
   h->items[h->len++] = (nh__hentry){key, value, klen, vlen};
   h->version++;
+  h->changed_file = NULL; /* unknown unless an _at call says */
   return NH_OK;
 }
 
+static void changed_at(nh_header *h, const char *file, int line) {
+  h->changed_file = file;
+  h->changed_line = line;
+}
+
+/* The functions behind the macros, for callers that take their address. */
+#undef nh_header_set
+#undef nh_header_add
+#undef nh_header_del
+
+/* A change to a frozen map is noted, not made. */
+static int frozen_change(nh_header *h) {
+  if (!h->frozen)
+    return 0;
+  h->version++;
+  h->changed_file = NULL;
+  return 1;
+}
+
 int nh_header_add(nh_header *h, const char *key, const char *value) {
+  if (frozen_change(h))
+    return NH_OK;
   size_t klen = strlen(key), vlen = strlen(value);
   if (!nh_valid_header_name(key, klen) || !nh_valid_header_value(value, vlen))
     return NH_EINVAL;
@@ -91,6 +116,8 @@ int nh_header_add(nh_header *h, const char *key, const char *value) {
 }
 
 size_t nh_header_del(nh_header *h, const char *key) {
+  if (frozen_change(h))
+    return 0;
   size_t klen = strlen(key), removed = 0;
   uint32_t out = 0;
   for (uint32_t i = 0; i < h->len; i++) {
@@ -100,8 +127,10 @@ size_t nh_header_del(nh_header *h, const char *key) {
       h->items[out++] = h->items[i];
   }
   h->len = out;
-  if (removed)
+  if (removed) {
     h->version++;
+    h->changed_file = NULL;
+  }
   return removed;
 }
 
@@ -128,4 +157,27 @@ int nh_header_has_token(const nh_header *h, const char *key, const char *token) 
     if (key_eq(&h->items[i], key, klen) && nh_token_list_has(h->items[i].value, token))
       return 1;
   return 0;
+}
+
+int nh_header_set_at(nh_header *h, const char *key, const char *value, const char *file, int line) {
+  uint32_t v = h->version;
+  int e = nh_header_set(h, key, value);
+  if (h->version != v)
+    changed_at(h, file, line);
+  return e;
+}
+
+int nh_header_add_at(nh_header *h, const char *key, const char *value, const char *file, int line) {
+  uint32_t v = h->version;
+  int e = nh_header_add(h, key, value);
+  if (h->version != v)
+    changed_at(h, file, line);
+  return e;
+}
+
+size_t nh_header_del_at(nh_header *h, const char *key, const char *file, int line) {
+  size_t n = nh_header_del(h, key);
+  if (n)
+    changed_at(h, file, line);
+  return n;
 }

@@ -17,6 +17,10 @@ struct nh_header {
   nh__hentry *items;
   uint32_t len, cap;
   uint32_t version; /* bumped by every change: detects late edits */
+  int frozen; /* changes are counted (version, changed_*) but not made: a
+                 response header after it was decided */
+  const char *changed_file; /* where the last change was made, if known */
+  int changed_line;
   nh__arena *arena; /* where copies and growth go */
   nh__arena own;    /* used by standalone maps (nh_header_new) */
   nh__hentry inline_items[16];

@@ -164,4 +164,34 @@ NH_TEST(accept_backs_off_when_descriptors_run_out) {
   capture_log_free(cap);
 }
 
+/* A header changed after the status was sent is ignored on the wire and
+ * reported with the file:line of the change, not only of WriteHeader. */
+static int late_line;
+static void late_header(nh_response_writer *w, nh_request *r) {
+  nh_resp_write_header(w, 202);
+  late_line = __LINE__ + 1;
+  nh_header_set(nh_resp_header(w), "X-Late", "1");
+  nh_resp_write_string(w, "accepted");
+}
+
+NH_TEST(late_header_change_reported_where_it_was_made) {
+  capture_log *cap = capture_log_new(NH_LOG_DEBUG);
+  nh_server_config cfg = NH_SERVER_CONFIG_DEFAULT;
+  cfg.logger = &cap->base;
+  nh_test_server *ts = nh_test_server_new(late_header, &cfg, 1);
+  raw_resp r = raw_roundtrip(nh_test_server_port(ts), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK_EQ(r.status, 202);
+  CHECK(raw_header(&r, "X-Late") == NULL);
+  raw_resp_free(&r);
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+  char *text = capture_log_text(cap);
+  char want[64];
+  snprintf(want, sizeof want, "changed_line=%d", late_line);
+  CHECK_CONTAINS(text, "response headers changed after nh_resp_write_header were ignored");
+  CHECK_CONTAINS(text, "test_edges.c");
+  CHECK_CONTAINS(text, want);
+  free(text);
+  capture_log_free(cap);
+}
+
 NH_TEST_MAIN()

@@ -1,0 +1,152 @@
+/* nethttp httpbin — parsers shared by the endpoints: query values as JSON,
+ * durations, numbers, seeds, and the request body under the service's
+ * size limit. */
+#include "httpbin.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+json_t *hb_values_json(const nh_values *v) {
+  json_t *obj = json_object();
+  for (size_t i = 0; i < nh_values_len(v); i++) {
+    const char *key, *value;
+    size_t vlen;
+    if (nh_values_at_n(v, i, &key, NULL, &value, &vlen) == 0)
+      hb_json_append(obj, key, hb_json_bytes(value, vlen));
+  }
+  return obj;
+}
+
+int hb_parse_duration(const char *s, nh_dur *out) {
+  if (!s || !*s)
+    return -1;
+  if (nh_dur_parse(s, out) == NH_OK)
+    return 0;
+  char *end;
+  double secs = strtod(s, &end);
+  if (*end || !isfinite(secs) || fabs(secs) > 1e9)
+    return -1;
+  *out = (nh_dur)(secs * 1000) * NH_MSEC; /* millisecond precision, as go-httpbin */
+  return 0;
+}
+
+int hb_bounded_duration(nh_response_writer *w, const char *what, const char *s, nh_dur min,
+                        nh_dur max, nh_dur *out) {
+  char a[32], b[32];
+  if (hb_parse_duration(s, out) != 0) {
+    hb_error(w, 400, "%s: %s", what, s);
+    return -1;
+  }
+  if (*out > max) {
+    hb_error(w, 400, "%s: duration %s longer than %s", what, nh_dur_format(*out, a, sizeof a),
+             nh_dur_format(max, b, sizeof b));
+    return -1;
+  }
+  if (*out < min) {
+    hb_error(w, 400, "%s: duration %s shorter than %s", what, nh_dur_format(*out, a, sizeof a),
+             nh_dur_format(min, b, sizeof b));
+    return -1;
+  }
+  return 0;
+}
+
+int hb_parse_int(const char *s, int64_t min, int64_t max, int64_t *out) {
+  if (!s || !*s)
+    return -1;
+  char *end;
+  long long v = strtoll(s, &end, 10);
+  if (*end || v < min || v > max)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+uint64_t hb_rand_next(uint64_t *state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+int hb_parse_seed(nh_response_writer *w, nh_request *r, uint64_t *seed) {
+  const char *s = hb_arg(r, "seed");
+  if (s) {
+    int64_t v;
+    if (hb_parse_int(s, INT64_MIN, INT64_MAX, &v) != 0) {
+      hb_error(w, 400, "invalid seed: %s", s);
+      return -1;
+    }
+    *seed = (uint64_t)v;
+    return 0;
+  }
+  if (getrandom(seed, sizeof *seed, 0) != (ssize_t)sizeof *seed)
+    *seed = (uint64_t)nh_now();
+  return 0;
+}
+
+int hb_sleep(nh_response_writer *w, nh_dur d) {
+  if (d <= 0)
+    return 0;
+  if (nh_sleep(d) != NH_OK) {
+    nh_resp_write_header(w, 499); /* "client closed request", as go-httpbin */
+    return -1;
+  }
+  return 0;
+}
+
+void hb_extend_write_deadline(nh_response_writer *w, const httpbin *hb, nh_dur d) {
+  if (hb->write_timeout == NH_NO_TIMEOUT)
+    nh_resp_set_write_deadline(w, NH_NO_DEADLINE);
+  else
+    nh_resp_set_write_deadline(w, nh_now() + d + hb->write_timeout);
+}
+
+int hb_read_body(nh_response_writer *w, nh_request *r, char **body, size_t *n) {
+  httpbin *hb = nh_request_handler_data(r);
+  int64_t declared = nh_request_content_length(r);
+  size_t cap = declared > 0 && declared <= hb->max_body ? (size_t)declared + 1 : 4096;
+  char *buf = malloc(cap);
+  size_t len = 0;
+  if (!buf) {
+    hb_error(w, 500, "out of memory");
+    return -1;
+  }
+  for (;;) {
+    if (len + 1 >= cap) {
+      char *bigger = realloc(buf, cap * 2);
+      if (!bigger) {
+        free(buf);
+        hb_error(w, 500, "out of memory");
+        return -1;
+      }
+      buf = bigger;
+      cap *= 2;
+    }
+    ssize_t got = nh_request_read(r, buf + len, cap - len - 1);
+    if (got == 0)
+      break;
+    if (got < 0) {
+      free(buf);
+      if (got == NH_EBODYTOOLARGE)
+        hb_error(w, 413, "request body too large: more than %lld bytes", (long long)hb->max_body);
+      else
+        hb_error(w, 400, "error reading request body: %s", nh_strerror((int)got));
+      return -1;
+    }
+    len += (size_t)got;
+  }
+  buf[len] = 0;
+  char *copy = nh_request_alloc(r, len + 1);
+  if (copy)
+    memcpy(copy, buf, len + 1);
+  free(buf);
+  if (!copy) {
+    hb_error(w, 500, "out of memory");
+    return -1;
+  }
+  *body = copy;
+  *n = len;
+  return 0;
+}

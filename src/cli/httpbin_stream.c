@@ -1,0 +1,170 @@
+/* nethttp httpbin — slow and streamed answers: /delay/{n}, /drip,
+ * /stream/{n}, /sse. Every wait parks the handler's fiber (and ends early
+ * when the client leaves); each response's write deadline is moved to
+ * cover the slowness asked for, so the server's write timeout still
+ * guards the transfer itself without cutting a long stream short. */
+#include "httpbin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Server-Timing entries, as go-httpbin sends them. */
+static void server_timing(nh_response_writer *w, const char *const *names,
+                          const nh_dur *durs, const char *const *descs, int n) {
+  char buf[512];
+  size_t k = 0;
+  for (int i = 0; i < n && k < sizeof buf; i++)
+    k += (size_t)snprintf(buf + k, sizeof buf - k, "%s%s;dur=%.2f;desc=\"%s\"", i ? ", " : "",
+                          names[i], (double)durs[i] / (double)NH_MSEC, descs[i]);
+  nh_header_set(nh_resp_header(w), "Server-Timing", buf);
+}
+
+void hb_delay(nh_response_writer *w, nh_request *r) {
+  httpbin *hb = nh_request_handler_data(r);
+  nh_dur d;
+  if (hb_bounded_duration(w, "invalid duration", nh_request_path_value(r, "n"), 0,
+                          hb->max_duration, &d) != 0)
+    return;
+  hb_extend_write_deadline(w, hb, d);
+  if (hb_sleep(w, d) != 0)
+    return;
+  server_timing(w, (const char *[]){"initial_delay"}, (nh_dur[]){d},
+                (const char *[]){"initial delay"}, 1);
+  hb_body_echo(w, r);
+}
+
+/* numbytes '*' bytes spread over duration, after delay, with status code;
+ * a Content-Length, not chunks, as a slow server would send. */
+void hb_drip(nh_response_writer *w, nh_request *r) {
+  httpbin *hb = nh_request_handler_data(r);
+  nh_dur duration = 2 * NH_SEC, delay = 2 * NH_SEC;
+  int64_t numbytes = 10, code = 200;
+  const char *v;
+  if ((v = hb_arg(r, "duration")) &&
+      hb_bounded_duration(w, "invalid duration", v, 0, hb->max_duration, &duration) != 0)
+    return;
+  if ((v = hb_arg(r, "delay")) &&
+      hb_bounded_duration(w, "invalid delay", v, 0, hb->max_duration, &delay) != 0)
+    return;
+  if ((v = hb_arg(r, "numbytes")) && hb_parse_int(v, 1, hb->max_body, &numbytes) != 0) {
+    hb_error(w, 400, "invalid numbytes: %s not in range [1, %lld]", v, (long long)hb->max_body);
+    return;
+  }
+  if ((v = hb_arg(r, "code")) && hb_parse_int(v, 100, 599, &code) != 0) {
+    hb_error(w, 400, "invalid status code: %s not in range [100, 599]", v);
+    return;
+  }
+  if (duration + delay > hb->max_duration) {
+    char a[32], b[32], c[32];
+    hb_error(w, 400, "too much time: %s+%s > %s", nh_dur_format(duration, a, sizeof a),
+             nh_dur_format(delay, b, sizeof b), nh_dur_format(hb->max_duration, c, sizeof c));
+    return;
+  }
+  nh_dur pause = numbytes > 1 ? duration / (numbytes - 1) : duration;
+  hb_extend_write_deadline(w, hb, delay + duration);
+  if (hb_sleep(w, delay) != 0)
+    return;
+  char len[24];
+  snprintf(len, sizeof len, "%lld", (long long)numbytes);
+  nh_header *h = nh_resp_header(w);
+  nh_header_set(h, "Content-Type", HB_TEXT_TYPE);
+  nh_header_set(h, "Content-Length", len);
+  server_timing(w,
+                (const char *[]){"total_duration", "initial_delay", "write_duration",
+                                 "pause_per_write"},
+                (nh_dur[]){delay + duration, delay, duration, pause},
+                (const char *[]){"total request duration", "initial delay",
+                                 "duration of writes after initial delay",
+                                 "computed pause between writes"},
+                4);
+  nh_resp_write_header(w, (int)code);
+  if (pause == 0) {
+    char *body = malloc((size_t)numbytes);
+    if (body) {
+      memset(body, '*', (size_t)numbytes);
+      nh_resp_write(w, body, (size_t)numbytes);
+      free(body);
+    }
+    return;
+  }
+  nh_time start = nh_now();
+  for (int64_t i = 0; i < numbytes; i++) {
+    if (nh_resp_write(w, "*", 1) < 0 || nh_resp_flush(w) != NH_OK)
+      return;
+    if (i < numbytes - 1 && nh_sleep_until(start + (i + 1) * pause) != NH_OK)
+      return; /* the client left */
+  }
+}
+
+/* min(max(n, 1), 100) lines of JSON, one flush each. */
+void hb_stream(nh_response_writer *w, nh_request *r) {
+  const char *raw = nh_request_path_value(r, "n");
+  int64_t n;
+  if (hb_parse_int(raw, INT64_MIN, INT64_MAX, &n) != 0) {
+    hb_error(w, 400, "invalid count: %s", raw ? raw : "");
+    return;
+  }
+  n = n > 100 ? 100 : n < 1 ? 1 : n;
+  json_t *line = json_object();
+  json_object_set_new(line, "args", hb_values_json(nh_request_query_values(r)));
+  json_object_set_new(line, "headers", hb_headers_json(r));
+  json_object_set_new(line, "origin", hb_json_bytes(hb_origin(r), strlen(hb_origin(r))));
+  json_object_set_new(line, "url", hb_json_bytes(hb_url(r), strlen(hb_url(r))));
+  nh_header_set(nh_resp_header(w), "Content-Type", HB_JSON_TYPE);
+  for (int64_t i = 0; i < n; i++) {
+    json_object_set_new(line, "id", json_integer(i));
+    char *text = json_dumps(line, JSON_COMPACT | JSON_SORT_KEYS);
+    int ok = text && nh_resp_write(w, text, strlen(text)) >= 0 && nh_resp_write(w, "\n", 1) >= 0 &&
+             nh_resp_flush(w) == NH_OK;
+    free(text);
+    if (!ok)
+      break;
+  }
+  json_decref(line);
+}
+
+static int64_t unix_millis(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* count "ping" events over duration after delay (defaults 10, 5s, 0). */
+void hb_sse(nh_response_writer *w, nh_request *r) {
+  httpbin *hb = nh_request_handler_data(r);
+  int64_t count = 10;
+  nh_dur duration = 5 * NH_SEC, delay = 0;
+  const char *v;
+  if ((v = hb_arg(r, "count")) && hb_parse_int(v, 1, HB_MAX_SSE_COUNT, &count) != 0) {
+    hb_error(w, 400, "invalid count: must be in range [1, %d]", HB_MAX_SSE_COUNT);
+    return;
+  }
+  if ((v = hb_arg(r, "duration")) &&
+      hb_bounded_duration(w, "invalid duration", v, 1, hb->max_duration, &duration) != 0)
+    return;
+  if ((v = hb_arg(r, "delay")) &&
+      hb_bounded_duration(w, "invalid delay", v, 0, hb->max_duration, &delay) != 0)
+    return;
+  if (duration + delay > hb->max_duration) {
+    hb_write_body(w, 400, HB_TEXT_TYPE, "Too much time\n", 14);
+    return;
+  }
+  nh_dur pause = count > 1 ? duration / (count - 1) : duration;
+  hb_extend_write_deadline(w, hb, delay + duration);
+  if (hb_sleep(w, delay) != 0)
+    return;
+  nh_header_set(nh_resp_header(w), "Content-Type", "text/event-stream; charset=utf-8");
+  nh_header_set(nh_resp_header(w), "Cache-Control", "no-cache");
+  nh_resp_write_header(w, 200);
+  nh_time start = nh_now();
+  for (int64_t i = 0; i < count; i++) {
+    if (nh_resp_printf(w, "event: ping\ndata: {\"id\":%lld,\"timestamp\":%lld}\n\n", (long long)i,
+                       (long long)unix_millis()) < 0 ||
+        nh_resp_flush(w) != NH_OK)
+      return;
+    if (i < count - 1 && nh_sleep_until(start + (i + 1) * pause) != NH_OK)
+      return;
+  }
+}

@@ -1,0 +1,100 @@
+/* JSON helpers: a body read with a cap and decoded by jansson, and
+ * responses encoded by it. */
+#include "nethttp/json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "exchange.h"
+
+int nh_request_json(nh_request *r, size_t max_bytes, json_t **out) {
+  *out = NULL;
+  if (!r || r->magic != NH__REQ_MAGIC)
+    return NH_EINVAL;
+  if (max_bytes == 0)
+    max_bytes = NH_JSON_DEFAULT_MAX;
+  if ((uint64_t)max_bytes > (uint64_t)INT64_MAX)
+    max_bytes = (size_t)INT64_MAX;
+  if (r->body_limit < 0 || r->body_limit > (int64_t)max_bytes)
+    nh_request_limit_body(r, (int64_t)max_bytes);
+  size_t cap = r->content_length >= 0 && r->content_length <= r->body_limit
+                   ? (size_t)r->content_length + 1
+                   : 4096;
+  char *buf = malloc(cap);
+  if (!buf)
+    return NH_ENOMEM;
+  size_t len = 0;
+  int e = 0;
+  for (;;) {
+    if (len == cap) {
+      char *nb = realloc(buf, cap * 2);
+      if (!nb) {
+        e = NH_ENOMEM;
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    /* The body limit turns a read past max_bytes into NH_EBODYTOOLARGE. */
+    ssize_t n = nh_request_read(r, buf + len, cap - len);
+    if (n < 0) {
+      e = (int)n;
+      break;
+    }
+    if (n == 0)
+      break;
+    len += (size_t)n;
+  }
+  if (!e) {
+    json_error_t jerr;
+    *out = json_loadb(buf, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    if (!*out)
+      e = NH_EBADJSON;
+  }
+  free(buf);
+  return e;
+}
+
+static void set_type(nh_response_writer *w) {
+  nh_header *h = nh_resp_header(w);
+  if (!nh_header_get(h, "Content-Type"))
+    nh_header_set(h, "Content-Type", "application/json");
+}
+
+static int send_text(nh_response_writer *w, int status, const char *s, size_t n) {
+  set_type(w);
+  nh__resp_write_header(w, status, __FILE__, __LINE__);
+  ssize_t k = nh__resp_write(w, s, n, __FILE__, __LINE__);
+  if (k < 0)
+    return (int)k;
+  k = nh__resp_write(w, "\n", 1, __FILE__, __LINE__);
+  return k < 0 ? (int)k : 0;
+}
+
+int nh_resp_json_flags(nh_response_writer *w, int status, const json_t *v, size_t flags) {
+  if (!v)
+    return NH_EINVAL;
+  char *s = json_dumps(v, flags | JSON_ENCODE_ANY);
+  if (!s)
+    return NH_EINVAL;
+  int e = send_text(w, status, s, strlen(s));
+  free(s);
+  return e;
+}
+
+int nh_resp_json(nh_response_writer *w, int status, const json_t *v) {
+  return nh_resp_json_flags(w, status, v, JSON_COMPACT);
+}
+
+int nh_resp_json_string(nh_response_writer *w, int status, const char *json) {
+  return json ? send_text(w, status, json, strlen(json)) : NH_EINVAL;
+}
+
+int nh_resp_json_error(nh_response_writer *w, int status, const char *message) {
+  json_t *v = json_pack("{s:s}", "error", message ? message : "");
+  if (!v)
+    return NH_ENOMEM;
+  int e = nh_resp_json(w, status, v);
+  json_decref(v);
+  return e;
+}

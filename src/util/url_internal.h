@@ -1,0 +1,44 @@
+/* Percent-encoding shared by url.c, values.c and the cookie code. */
+#ifndef NH_UTIL_URL_INTERNAL_H
+#define NH_UTIL_URL_INTERNAL_H
+
+#include <stddef.h>
+
+/* Go's url.encoding modes: what shouldEscape and unescape do depends on the
+ * URL component. */
+typedef enum nh__enc {
+  NH__ENC_PATH = 1,
+  NH__ENC_PATH_SEGMENT,
+  NH__ENC_HOST,
+  NH__ENC_ZONE,
+  NH__ENC_USER_PASSWORD,
+  NH__ENC_QUERY_COMPONENT,
+  NH__ENC_FRAGMENT,
+} nh__enc;
+
+/* Growable byte string, always NUL-terminated when p != NULL. */
+typedef struct nh__sb {
+  char *p;
+  size_t len, cap;
+  int oom;
+} nh__sb;
+void nh__sb_putn(nh__sb *b, const char *s, size_t n);
+void nh__sb_puts(nh__sb *b, const char *s);
+void nh__sb_putc(nh__sb *b, char c);
+/* Returns the string (malloc'd, "" when empty) or NULL if an append failed. */
+char *nh__sb_take(nh__sb *b);
+
+int nh__should_escape(unsigned char c, nh__enc mode);
+/* Append s[0..n) escaped for mode. */
+void nh__escape_into(nh__sb *b, const char *s, size_t n, nh__enc mode);
+/* Decode s[0..n) for mode: 0 with *out malloc'd (+ *outlen), NH_EINVAL,
+ * NH_ENOMEM. */
+int nh__unescape(const char *s, size_t n, nh__enc mode, char **out, size_t *outlen);
+
+/* Shared empty lists, returned instead of NULL when memory runs out. */
+struct nh_values;
+struct nh_cookies;
+const struct nh_values *nh__values_empty(void);
+const struct nh_cookies *nh__cookies_empty(void);
+
+#endif

@@ -1,0 +1,3 @@
+module nethttp.test/httpbin_goclient
+
+go 1.19
