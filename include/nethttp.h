@@ -13,6 +13,7 @@
 #include "nethttp/ctx.h"
 #include "nethttp/sync.h"
 #include "nethttp/netpoll.h"
+#include "nethttp/dial.h"
 #include "nethttp/offload.h"
 #include "nethttp/header.h"
 #include "nethttp/server.h"
