@@ -19,6 +19,7 @@
 #include "nethttp/server.h"
 #include "nethttp/handlers.h"
 #include "nethttp/middleware.h"
+#include "nethttp/client.h"
 #include "nethttp/mux.h"
 #include "nethttp/fileserver.h"
 #include "nethttp/base64.h"

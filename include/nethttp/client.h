@@ -1,0 +1,186 @@
+/* nethttp/client.h — the HTTP client (Go's http.Client and http.Transport).
+ *
+ *   nh_client *c = nh_client_new(NULL);            // production defaults
+ *   nh_response *resp;
+ *   int e = nh_client_get(c, "http://127.0.0.1:8080/x", &resp);
+ *   if (e == 0) {
+ *     char buf[4096];
+ *     ssize_t n;
+ *     while ((n = nh_response_read(resp, buf, sizeof buf)) > 0)
+ *       fwrite(buf, 1, (size_t)n, stdout);
+ *     nh_response_close(resp);                     // always, even after EOF
+ *   }
+ *   nh_client_free(c);
+ *
+ * Works from a fiber (the calls park it) and from a plain thread (they block
+ * it). A connection goes back to the pool the moment its response body has
+ * been read to the end; nh_response_close drains a bounded amount of an
+ * unread body (256 KiB, 1 s) to keep the connection, or closes it. A
+ * response never closed is reported with the file:line of the request that
+ * made it (nh_transport_leak_report, and when the transport is freed).
+ *
+ * No request can hang forever with the defaults: dial 30 s, response header
+ * 30 s, and a body read that stalls for 30 s ends with NH_ETIMEDOUT; a total
+ * timeout per client and a context per request cut any phase at once (on a
+ * plain thread a context ends waits through its deadline only). */
+#ifndef NETHTTP_CLIENT_H
+#define NETHTTP_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "nethttp/ctx.h"
+#include "nethttp/header.h"
+#include "nethttp/time.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nh_transport nh_transport;
+typedef struct nh_client nh_client;
+typedef struct nh_client_request nh_client_request;
+typedef struct nh_response nh_response;
+
+/* ---- Transport: connections and their pool ---- */
+
+typedef struct nh_transport_config {
+  nh_dur dial_timeout;            /* TCP connect (all addresses); 30 s */
+  nh_dur tls_handshake_timeout;   /* 10 s (for when TLS is used) */
+  nh_dur response_header_timeout; /* request fully sent -> response head; 30 s */
+  nh_dur body_stall_timeout;      /* no body byte for this long: NH_ETIMEDOUT; 30 s */
+  nh_dur expect_continue_timeout; /* wait for 100 Continue before sending anyway; 1 s */
+  nh_dur idle_conn_timeout;       /* an idle pooled connection is closed after; 90 s */
+  nh_dur tcp_keepalive;           /* TCP keep-alive probe interval; 15 s */
+  int max_idle_conns;             /* idle connections kept in all; 100 */
+  int max_idle_conns_per_host;    /* idle connections kept per host; 16 */
+  int max_conns_per_host;         /* 0 = no limit; beyond, callers wait (their context bounds it) */
+  int disable_keepalives;         /* one request per connection */
+  int disable_compression;        /* do not ask for gzip on the caller's behalf */
+  size_t max_response_header_bytes; /* 1 MiB, as Go */
+  /* Identifies the TLS configuration; part of every pool key, so two
+   * transports (or clones) with different trust never share a connection.
+   * Filled by the TLS layer; "" means plain TCP only. Copied. */
+  const char *tls_config_key;
+  /* Proxy: "" = direct; NULL = from the environment (HTTP_PROXY...). */
+  const char *proxy_url;
+} nh_transport_config;
+
+#define NH_TRANSPORT_CONFIG_DEFAULT                                                            \
+  {                                                                                            \
+    .dial_timeout = 30 * NH_SEC, .tls_handshake_timeout = 10 * NH_SEC,                         \
+    .response_header_timeout = 30 * NH_SEC, .body_stall_timeout = 30 * NH_SEC,                \
+    .expect_continue_timeout = NH_SEC, .idle_conn_timeout = 90 * NH_SEC,                      \
+    .tcp_keepalive = 15 * NH_SEC, .max_idle_conns = 100, .max_idle_conns_per_host = 16,       \
+    .max_response_header_bytes = 1 << 20, .proxy_url = "",                                    \
+  }
+
+/* cfg is copied (NULL = defaults; zero fields take their default, use
+ * NH_NO_TIMEOUT to turn a timeout off on purpose). */
+nh_transport *nh_transport_new(const nh_transport_config *cfg);
+/* A new transport with the same configuration and an empty pool. */
+nh_transport *nh_transport_clone(const nh_transport *t);
+/* Closes idle connections; reports responses never closed (to the default
+ * logger) and frees. Responses still open must not be used afterwards. */
+void nh_transport_free(nh_transport *t);
+void nh_transport_close_idle(nh_transport *t);
+/* Writes one line per response made through t and never closed, with the
+ * file:line that made its request. Returns how many. */
+int nh_transport_leak_report(nh_transport *t, FILE *out);
+
+typedef struct nh_transport_stats {
+  int64_t dials, reused, requests, retries;
+  int64_t idle_now, open_now; /* gauges */
+  int64_t closed_idle_timeout, closed_pool_full, closed_unread_body;
+  int64_t unclosed_responses; /* gauge: responses not yet closed */
+} nh_transport_stats;
+void nh_transport_stats_get(const nh_transport *t, nh_transport_stats *out);
+
+/* ---- Requests ---- */
+
+/* NULL if the URL is not an absolute http:// URL (https needs TLS). */
+nh_client_request *nh_client_request_new(const char *method, const char *url);
+void nh_client_request_free(nh_client_request *req);
+nh_header *nh_client_request_header(nh_client_request *req);
+/* The context bounds the whole exchange, body reading included (borrowed:
+ * keep it alive until the response is closed). Default: the calling fiber's. */
+void nh_client_request_set_ctx(nh_client_request *req, nh_ctx *ctx);
+
+/* Bodies. Content-Length is known for bytes, strings and files; a reader
+ * may give it or -1 (chunked). The body can be replayed (redirects 307/308,
+ * retries) when it is bytes, a string, a file, or a reader with a rewind
+ * function (Go's GetBody). No Content-Type is ever guessed: set it, or use
+ * the post helpers. */
+int nh_client_request_set_body(nh_client_request *req, const void *data, size_t len); /* copied */
+int nh_client_request_set_body_string(nh_client_request *req, const char *s);
+int nh_client_request_set_body_file(nh_client_request *req, const char *path);
+typedef ssize_t (*nh_body_read_fn)(void *arg, void *buf, size_t cap); /* 0 at end, <0 error */
+typedef int (*nh_body_rewind_fn)(void *arg);                             /* 0 or error */
+int nh_client_request_set_body_reader(nh_client_request *req, nh_body_read_fn read,
+                                      nh_body_rewind_fn rewind, void *arg, int64_t length);
+
+/* ---- Responses ---- */
+
+int nh_response_status(const nh_response *resp);
+const char *nh_response_proto(const nh_response *resp); /* "HTTP/1.1" */
+nh_header *nh_response_header(nh_response *resp);
+/* Trailers of a chunked body, once it was read to the end (NULL before). */
+nh_header *nh_response_trailer(nh_response *resp);
+int64_t nh_response_content_length(const nh_response *resp); /* -1 unknown */
+/* Was the body transparently decompressed (the client asked for gzip)? */
+int nh_response_uncompressed(const nh_response *resp);
+/* The URL finally answered (after redirects). */
+const char *nh_response_url(const nh_response *resp);
+
+/* Reads body bytes: count, 0 at the end (the connection goes back to the
+ * pool right then), or an error (NH_ETIMEDOUT on a stall, NH_ECANCELED...). */
+ssize_t nh_response_read(nh_response *resp, void *buf, size_t cap);
+/* Reads the whole body (at most max bytes: NH_EBODYTOOLARGE beyond) into a
+ * malloc'd NUL-terminated buffer. */
+int nh_response_read_all(nh_response *resp, size_t max, char **out, size_t *len);
+/* Ends the response and frees it: pools the connection if the body was read
+ * to its end or a short drain finishes it; closes it otherwise. */
+void nh_response_close(nh_response *resp);
+
+/* ---- Client: redirects, total timeout, convenience ---- */
+
+/* What a redirect policy sees: the request about to be made and how many
+ * were made before. Return 0 to follow, NH_ECANCELED (or any error) to stop
+ * and get the redirect response itself. */
+typedef int (*nh_redirect_policy)(const char *method, const char *url, int redirects, void *user);
+
+typedef struct nh_client_config {
+  nh_transport *transport; /* borrowed; NULL = the client makes its own */
+  nh_dur timeout;          /* total per request, body included; 0 = none (phase timeouts still hold) */
+  int max_redirects;       /* 10 */
+  nh_redirect_policy check_redirect; /* NULL = follow up to max_redirects */
+  void *check_redirect_user;
+} nh_client_config;
+
+#define NH_CLIENT_CONFIG_DEFAULT {.transport = NULL, .timeout = 0, .max_redirects = 10}
+
+nh_client *nh_client_new(const nh_client_config *cfg);
+void nh_client_free(nh_client *c);
+nh_transport *nh_client_transport(nh_client *c);
+
+/* nh_client_do sends req (the client does not take it: free it after the
+ * response is closed) and returns the response head; the body is read with
+ * nh_response_read. Errors: NH_ETIMEDOUT, NH_ECANCELED, NH_ECONNREFUSED,
+ * NH_ECONNRESET, NH_EBADRESPONSE, NH_ETOOMANYREDIRECTS... */
+#define nh_client_do(c, req, out) nh_client_do_at((c), (req), (out), __FILE__, __LINE__)
+#define nh_client_get(c, url, out) nh_client_get_at((c), (url), (out), __FILE__, __LINE__)
+#define nh_client_post(c, url, type, body, len, out)                                           \
+  nh_client_post_at((c), (url), (type), (body), (len), (out), __FILE__, __LINE__)
+int nh_client_do_at(nh_client *c, nh_client_request *req, nh_response **out, const char *file,
+                    int line);
+int nh_client_get_at(nh_client *c, const char *url, nh_response **out, const char *file, int line);
+/* POST with an explicit Content-Type (never guessed). */
+int nh_client_post_at(nh_client *c, const char *url, const char *content_type, const void *body,
+                      size_t len, nh_response **out, const char *file, int line);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

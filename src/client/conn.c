@@ -1,0 +1,258 @@
+/* One client connection on the wire: dial, send a request, read the
+ * response head (1xx skipped), read body bytes. */
+#include "internal.h"
+#include "nethttp/dial.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int nh__conn_dial(nh_transport *t, nh__host *h, const char *host, int port, nh_time deadline,
+                  nh__cconn **out) {
+  nh__cconn *c = calloc(1, sizeof *c);
+  if (!c || !(c->buf = malloc(NH__CLIENT_BUF))) {
+    free(c);
+    return NH_ENOMEM;
+  }
+  c->cap = NH__CLIENT_BUF;
+  nh_dial_options opt = {.keep_alive = t->cfg.tcp_keepalive};
+  nh_time dl = t->cfg.dial_timeout == NH_NO_TIMEOUT ? deadline
+                                                     : nh_deadline_after(t->cfg.dial_timeout);
+  if (deadline < dl)
+    dl = deadline;
+  int e = nh_dial_tcp(host, port, dl, &opt, &c->fd);
+  if (e) {
+    free(c->buf);
+    free(c);
+    return e;
+  }
+  c->t = t;
+  c->host = h;
+  c->idle_fd = -1;
+  nh__arena_init(&c->arena, NULL, 0);
+  nh__h1_resp_init(&c->parser, c->fields, NH__CLIENT_MAX_FIELDS);
+  pthread_mutex_lock(&t->mu);
+  h->open++;
+  pthread_mutex_unlock(&t->mu);
+  atomic_fetch_add(&t->st_open, 1);
+  atomic_fetch_add(&t->st_dials, 1);
+  *out = c;
+  return NH_OK;
+}
+
+/* ---- sending ---- */
+
+typedef struct headbuf {
+  char *p;
+  size_t len, cap;
+  int oom;
+} headbuf;
+
+static void hb_put(headbuf *b, const char *s, size_t n) {
+  if (b->oom)
+    return;
+  if (b->len + n > b->cap) {
+    size_t cap = (b->cap ? b->cap * 2 : 1024);
+    while (cap < b->len + n)
+      cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+      b->oom = 1;
+      return;
+    }
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+}
+
+static void hb_str(headbuf *b, const char *s) { hb_put(b, s, strlen(s)); }
+
+static void hb_field(headbuf *b, const char *k, const char *v) {
+  hb_str(b, k);
+  hb_put(b, ": ", 2);
+  hb_str(b, v);
+  hb_put(b, "\r\n", 2);
+}
+
+/* Go sends "Content-Length: 0" for an empty body only when the method
+ * normally has one. */
+static int method_wants_length(const char *m) {
+  return !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH");
+}
+
+static int build_head(nh__cconn *c, nh_client_request *req, headbuf *b) {
+  nh_transport *t = c->t;
+  char *uri = nh_url_request_uri(req->url);
+  if (!uri)
+    return NH_ENOMEM;
+  hb_str(b, req->method);
+  hb_put(b, " ", 1);
+  hb_str(b, uri);
+  hb_str(b, " HTTP/1.1\r\n");
+  free(uri);
+  const char *host = nh_header_get(req->header, "Host");
+  hb_field(b, "Host", host ? host : req->url->host);
+  if (!nh_header_get(req->header, "User-Agent"))
+    hb_field(b, "User-Agent", "nethttp/" NH__CLIENT_VERSION);
+  if (req->wire_gzip)
+    hb_field(b, "Accept-Encoding", "gzip");
+  if (req->length > 0 || (req->length == 0 && (req->body != BODY_NONE || method_wants_length(req->method)))) {
+    char n[32];
+    snprintf(n, sizeof n, "%lld", (long long)req->length);
+    hb_field(b, "Content-Length", n);
+  } else if (req->length < 0) {
+    hb_field(b, "Transfer-Encoding", "chunked");
+  }
+  if (t->cfg.disable_keepalives && !nh_header_get(req->header, "Connection"))
+    hb_field(b, "Connection", "close");
+  for (size_t i = 0; i < nh_header_len(req->header); i++) {
+    const char *k, *v;
+    nh_header_at(req->header, i, &k, &v);
+    if (!strcasecmp(k, "Host") || !strcasecmp(k, "Content-Length") ||
+        !strcasecmp(k, "Transfer-Encoding"))
+      continue;
+    hb_field(b, k, v);
+  }
+  hb_put(b, "\r\n", 2);
+  return b->oom ? NH_ENOMEM : NH_OK;
+}
+
+int nh__conn_send_head(nh__cconn *c, nh_client_request *req, nh_time deadline, int *sent_any) {
+  headbuf b = {0};
+  int e = build_head(c, req, &b);
+  if (!e) {
+    ssize_t n = nh_fd_write(c->fd, b.p, b.len, deadline);
+    if (n < 0)
+      e = (int)n;
+    /* A write to a socket the server had closed fails at once: nothing of
+     * the request reached the server, so it may be retried. */
+    *sent_any = n > 0;
+  }
+  free(b.p);
+  return e;
+}
+
+int nh__conn_send_body(nh__cconn *c, nh_client_request *req, nh_time deadline) {
+  if (req->body == BODY_NONE)
+    return NH_OK;
+  char buf[16384 + 32];
+  off_t off = 0;
+  int chunked = req->length < 0;
+  int64_t sent = 0;
+  for (;;) {
+    char *data = buf + (chunked ? 16 : 0);
+    ssize_t n = nh__creq_body_read(req, data, 16384, &off);
+    if (n < 0)
+      return (int)n;
+    if (n == 0)
+      break;
+    size_t len = (size_t)n;
+    char *start = data;
+    if (chunked) { /* frame it: size line before, CRLF after */
+      char hex[16];
+      int h = snprintf(hex, sizeof hex, "%zx\r\n", len);
+      start = data - h;
+      memcpy(start, hex, (size_t)h);
+      memcpy(data + len, "\r\n", 2);
+      len += (size_t)h + 2;
+    }
+    ssize_t w = nh_fd_write(c->fd, start, len, deadline);
+    if (w < 0)
+      return (int)w;
+    sent += n;
+    if (!chunked && sent >= req->length)
+      break;
+  }
+  if (chunked) {
+    ssize_t w = nh_fd_write(c->fd, "0\r\n\r\n", 5, deadline);
+    if (w < 0)
+      return (int)w;
+  } else if (sent != req->length) {
+    return NH_EINVAL; /* the body was shorter than its declared length */
+  }
+  return NH_OK;
+}
+
+/* ---- reading ---- */
+
+static int fill(nh__cconn *c, nh_time deadline) {
+  if (c->pos == c->len && c->parser.phase != NH__H1_HEAD)
+    c->pos = c->len = 0; /* body bytes were all consumed: start over */
+  if (c->len == c->cap) {
+    size_t max = c->t->cfg.max_response_header_bytes + 4096;
+    if (c->cap >= max)
+      return NH_EBADRESPONSE; /* head too large */
+    size_t cap = c->cap * 2;
+    char *b = realloc(c->buf, cap);
+    if (!b)
+      return NH_ENOMEM;
+    c->buf = b;
+    c->cap = cap;
+  }
+  ssize_t n = nh_fd_read(c->fd, c->buf + c->len, c->cap - c->len, deadline);
+  if (n < 0)
+    return (int)n;
+  if (n == 0)
+    return NH_EEOF;
+  c->len += (size_t)n;
+  return NH_OK;
+}
+
+int nh__conn_read_head(nh__cconn *c, int head_request, int stop_at_100, nh_time deadline,
+                       int *got_any) {
+  *got_any = 0;
+  for (;;) {
+    nh__h1_req_next(&c->parser);
+    c->parser.head_request = head_request;
+    size_t start = c->pos;
+    for (;;) {
+      int r = nh__h1_parse_head(&c->parser, c->buf, &c->pos, c->len);
+      if (r < 0)
+        return NH_EBADRESPONSE;
+      if (r == 1)
+        break;
+      if (c->len - start > c->t->cfg.max_response_header_bytes)
+        return NH_EBADRESPONSE;
+      int e = fill(c, deadline);
+      if (e == NH_EEOF)
+        return c->len > start ? NH_EBADRESPONSE : NH_ECONNRESET;
+      if (e)
+        return e;
+      *got_any = 1;
+    }
+    *got_any = 1;
+    int st = c->parser.status_code;
+    if (st == 100 && stop_at_100)
+      return NH_OK;
+    if (st >= 100 && st < 200 && st != 101)
+      continue; /* 100 Continue, 103 Early Hints: the real answer follows */
+    return NH_OK;
+  }
+}
+
+ssize_t nh__conn_read_body(nh__cconn *c, void *out, size_t cap, nh_time deadline) {
+  nh__h1_req *p = &c->parser;
+  for (;;) {
+    if (p->phase == NH__H1_DONE)
+      return 0;
+    if (c->pos < c->len) {
+      long n = nh__h1_parse_body(p, c->buf, &c->pos, c->len, out, cap);
+      if (n < 0)
+        return NH_EBADRESPONSE;
+      if (n > 0 || p->phase == NH__H1_DONE)
+        return n;
+      continue;
+    }
+    int e = fill(c, deadline);
+    if (e == NH_EEOF) {
+      /* The end of a body that runs until close; anything else was cut. */
+      return nh__h1_finish(p) == 0 ? 0 : NH_ECONNRESET;
+    }
+    if (e)
+      return e;
+  }
+}

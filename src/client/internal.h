@@ -1,0 +1,165 @@
+/* The client's internals: requests, pooled connections, responses.
+ *
+ * While a request uses a connection, its nh_fd belongs to the caller's
+ * loop (or to the calling plain thread). In the pool it is a bare
+ * descriptor, registered with no loop: any caller of any loop can take it,
+ * and anyone can close it. */
+#ifndef NH_CLIENT_INTERNAL_H
+#define NH_CLIENT_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <zlib.h>
+
+#include "http1/h1_request.h"
+#include "nethttp/client.h"
+#include "nethttp/errors.h"
+#include "nethttp/log.h"
+#include "nethttp/runtime.h"
+#include "nethttp/netpoll.h"
+#include "nethttp/sync.h"
+#include "nethttp/url.h"
+#include "util/arena.h"
+#include "util/header_internal.h"
+
+#define NH__CLIENT_VERSION "0.1.0"
+#define NH__CLIENT_BUF 16384
+#define NH__CLIENT_MAX_FIELDS 256
+#define NH__DRAIN_MAX (256 * 1024)
+#define NH__DRAIN_TIME NH_SEC
+
+/* ---- requests ---- */
+
+typedef enum { BODY_NONE, BODY_BYTES, BODY_FILE, BODY_READER } nh__body_kind;
+
+struct nh_client_request {
+  char *method;
+  nh_url *url;
+  nh_header *header;
+  nh_ctx *ctx;
+  nh__body_kind body;
+  char *bytes; /* BODY_BYTES */
+  size_t nbytes;
+  int fd; /* BODY_FILE */
+  nh_body_read_fn read;
+  nh_body_rewind_fn rewind;
+  void *arg;
+  int64_t length; /* -1 unknown: chunked */
+  int body_started; /* some of it was read: a replay needs a rewind */
+  int wire_gzip;    /* the transport asks for gzip on the caller's behalf */
+  int borrowed_body; /* a redirect hop using its first request's body */
+};
+
+/* The request as one hop of a redirect chain sees it. */
+int nh__creq_replayable(const nh_client_request *req);
+int nh__creq_rewind(nh_client_request *req);
+ssize_t nh__creq_body_read(nh_client_request *req, void *buf, size_t cap, off_t *file_off);
+
+/* ---- pooled connections ---- */
+
+typedef struct nh__host nh__host;
+typedef struct nh__cconn nh__cconn;
+
+struct nh__cconn {
+  nh_transport *t;
+  nh__host *host;
+  nh_fd *fd;    /* while in use; NULL in the pool */
+  int idle_fd;  /* the bare descriptor while in the pool */
+  char *buf;
+  size_t cap, len, pos;
+  nh__h1_req parser;
+  nh__h1_field fields[NH__CLIENT_MAX_FIELDS];
+  nh__arena arena; /* the response head's strings */
+  nh_time idle_since;
+  int requests; /* served so far: a reused connection may be stale */
+  nh__cconn *prev, *next; /* in the transport's idle list */
+};
+
+struct nh__host {
+  char *key; /* "scheme|host|port|proxy|tls" */
+  int idle, open;
+  nh_sem *limit; /* max_conns_per_host, or NULL */
+  nh__host *next;
+};
+
+struct nh_transport {
+  nh_transport_config cfg;
+  char *tls_key, *proxy;
+  pthread_mutex_t mu;
+  nh__cconn *idle_head, *idle_tail; /* oldest first */
+  int idle;
+  nh__host *hosts;
+  struct nh_response *open_responses; /* for the leak report */
+  _Atomic int64_t st_dials, st_reused, st_requests, st_retries, st_open, st_closed_idle,
+      st_closed_full, st_closed_unread, st_unclosed;
+};
+
+/* pool.c */
+nh__host *nh__host_get(nh_transport *t, const char *key);
+/* An idle connection for host, newest first, or NULL. Expired and dead
+ * ones met on the way are closed. */
+nh__cconn *nh__pool_take(nh_transport *t, nh__host *h);
+/* Back to the pool after a complete response, or closed if it cannot be
+ * kept (pool full, keep-alive off). */
+void nh__pool_put(nh__cconn *c);
+/* Close and forget a connection that is not in the pool. */
+void nh__conn_discard(nh__cconn *c);
+
+/* conn.c */
+int nh__conn_dial(nh_transport *t, nh__host *h, const char *host, int port, nh_time deadline,
+                  nh__cconn **out);
+/* Sends the request head; *sent_any tells whether a byte of it reached the
+ * socket (a failure before that may be retried). Then the body. */
+int nh__conn_send_head(nh__cconn *c, nh_client_request *req, nh_time deadline, int *sent_any);
+int nh__conn_send_body(nh__cconn *c, nh_client_request *req, nh_time deadline);
+/* Reads a response head, skipping 1xx (but returning a 100 if asked).
+ * *got_any: a byte of a response came. */
+int nh__conn_read_head(nh__cconn *c, int head_request, int stop_at_100, nh_time deadline,
+                       int *got_any);
+/* One read of body bytes: count, 0 at the end, or an error. */
+ssize_t nh__conn_read_body(nh__cconn *c, void *out, size_t cap, nh_time deadline);
+
+/* ---- responses ---- */
+
+struct nh_response {
+  nh_transport *t;
+  nh__cconn *conn; /* NULL once the body is done and the connection given back */
+  nh_client_request *req;
+  nh_client_request *owned_req;   /* a redirect hop's request, freed with it */
+  nh_client_request *adopted_req; /* a convenience call's request, likewise */
+  int status;
+  char proto[12];
+  nh_header *header;
+  nh_header *trailer;
+  int64_t content_length;
+  int body_done;
+  int body_error;
+  int keep_alive;
+  char *url;
+  nh_time total_deadline; /* the client's total timeout, body included */
+  /* transparent gzip */
+  int gzip;
+  z_stream z;
+  int z_init, z_end;
+  char *zin;
+  size_t zin_len, zin_pos;
+  /* leak report */
+  const char *file;
+  int line;
+  struct nh_response *prev_open, *next_open;
+};
+
+/* response.c */
+void nh__response_adopt_request(nh_response *r, nh_client_request *req);
+nh_response *nh__response_new(nh_transport *t, nh__cconn *c, nh_client_request *req,
+                              int gzip_added, const char *file, int line);
+
+/* transport.c: one request on one connection (retried once on a stale
+ * pooled connection). */
+int nh__transport_round_trip(nh_transport *t, nh_client_request *req, nh_time deadline,
+                             nh_response **out, const char *file, int line);
+
+/* Earliest of a deadline and the context's. */
+nh_time nh__client_deadline(nh_ctx *ctx, nh_time d);
+
+#endif

@@ -1,0 +1,236 @@
+/* The Transport: one request on one connection, taken from the pool or
+ * dialed, with Go's retry of a request that met a pooled connection the
+ * server had already closed. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static void fill_defaults(nh_transport_config *c) {
+  nh_transport_config d = NH_TRANSPORT_CONFIG_DEFAULT;
+  /* Zero means "the default": a zeroed configuration is a safe one. */
+  if (!c->dial_timeout)
+    c->dial_timeout = d.dial_timeout;
+  if (!c->tls_handshake_timeout)
+    c->tls_handshake_timeout = d.tls_handshake_timeout;
+  if (!c->response_header_timeout)
+    c->response_header_timeout = d.response_header_timeout;
+  if (!c->body_stall_timeout)
+    c->body_stall_timeout = d.body_stall_timeout;
+  if (!c->expect_continue_timeout)
+    c->expect_continue_timeout = d.expect_continue_timeout;
+  if (!c->idle_conn_timeout)
+    c->idle_conn_timeout = d.idle_conn_timeout;
+  if (!c->tcp_keepalive)
+    c->tcp_keepalive = d.tcp_keepalive;
+  if (c->max_idle_conns <= 0)
+    c->max_idle_conns = d.max_idle_conns;
+  if (c->max_idle_conns_per_host <= 0)
+    c->max_idle_conns_per_host = d.max_idle_conns_per_host;
+  if (!c->max_response_header_bytes)
+    c->max_response_header_bytes = d.max_response_header_bytes;
+}
+
+nh_transport *nh_transport_new(const nh_transport_config *cfg) {
+  nh_transport *t = calloc(1, sizeof *t);
+  if (!t)
+    return NULL;
+  nh_transport_config d = NH_TRANSPORT_CONFIG_DEFAULT;
+  t->cfg = cfg ? *cfg : d;
+  fill_defaults(&t->cfg);
+  /* Copies: a caller changing its strings later changes nothing here. */
+  t->tls_key = strdup(t->cfg.tls_config_key ? t->cfg.tls_config_key : "");
+  t->proxy = t->cfg.proxy_url ? strdup(t->cfg.proxy_url) : NULL;
+  if (!t->tls_key || (t->cfg.proxy_url && !t->proxy)) {
+    free(t->tls_key);
+    free(t->proxy);
+    free(t);
+    return NULL;
+  }
+  t->cfg.tls_config_key = t->tls_key;
+  t->cfg.proxy_url = t->proxy;
+  pthread_mutex_init(&t->mu, NULL);
+  return t;
+}
+
+nh_transport *nh_transport_clone(const nh_transport *t) { return nh_transport_new(&t->cfg); }
+
+int nh_transport_leak_report(nh_transport *t, FILE *out) {
+  int n = 0;
+  pthread_mutex_lock(&t->mu);
+  for (nh_response *r = t->open_responses; r; r = r->next_open, n++)
+    if (out)
+      fprintf(out, "nethttp: response %d %s never closed; its request was made at %s:%d\n",
+              r->status, r->url ? r->url : "", r->file ? r->file : "?", r->line);
+  pthread_mutex_unlock(&t->mu);
+  return n;
+}
+
+void nh_transport_free(nh_transport *t) {
+  if (!t)
+    return;
+  int leaked = nh_transport_leak_report(t, NULL);
+  if (leaked) {
+    pthread_mutex_lock(&t->mu);
+    for (nh_response *r = t->open_responses; r; r = r->next_open)
+      NH_LOG(NULL, NH_LOG_ERROR, "response body never closed (connection leaked)",
+             NH_LINT("status", r->status), NH_LSTR("url", r->url ? r->url : ""),
+             NH_LSTR("request_at", r->file ? r->file : "?"), NH_LINT("line", r->line));
+    pthread_mutex_unlock(&t->mu);
+  }
+  nh_transport_close_idle(t);
+  while (t->hosts) {
+    nh__host *h = t->hosts;
+    t->hosts = h->next;
+    nh_sem_free(h->limit);
+    free(h->key);
+    free(h);
+  }
+  pthread_mutex_destroy(&t->mu);
+  free(t->tls_key);
+  free(t->proxy);
+  free(t);
+}
+
+void nh_transport_stats_get(const nh_transport *tc, nh_transport_stats *out) {
+  nh_transport *t = (nh_transport *)tc;
+  out->dials = atomic_load(&t->st_dials);
+  out->reused = atomic_load(&t->st_reused);
+  out->requests = atomic_load(&t->st_requests);
+  out->retries = atomic_load(&t->st_retries);
+  out->open_now = atomic_load(&t->st_open);
+  out->closed_idle_timeout = atomic_load(&t->st_closed_idle);
+  out->closed_pool_full = atomic_load(&t->st_closed_full);
+  out->closed_unread_body = atomic_load(&t->st_closed_unread);
+  out->unclosed_responses = atomic_load(&t->st_unclosed);
+  pthread_mutex_lock(&t->mu);
+  out->idle_now = t->idle;
+  pthread_mutex_unlock(&t->mu);
+}
+
+/* ---- one round trip ---- */
+
+static int idempotent(const char *m) {
+  return !strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "OPTIONS") ||
+         !strcmp(m, "TRACE") || !strcmp(m, "PUT") || !strcmp(m, "DELETE");
+}
+
+/* A pooled connection the server closed while it was idle fails before
+ * any byte of a response arrives: the request never reached a handler. */
+static int stale_conn_error(int e) {
+  return e == NH_ECONNRESET || e == NH_EPIPE || e == NH_ECONNABORTED;
+}
+
+static int pool_key(nh_transport *t, nh_client_request *req, char *host, size_t hcap, int *port,
+                    char *key, size_t kcap) {
+  if (nh_url_hostname(req->url, host, hcap) <= 0)
+    return NH_EINVAL;
+  const char *p = nh_url_port(req->url);
+  *port = p && *p ? atoi(p) : 80;
+  if (*port <= 0 || *port > 65535)
+    return NH_EINVAL;
+  int n = snprintf(key, kcap, "%s|%s|%d|%s|%s", req->url->scheme, host, *port,
+                   t->proxy ? t->proxy : "", t->tls_key);
+  return n > 0 && (size_t)n < kcap ? NH_OK : NH_EINVAL;
+}
+
+static int exchange(nh_transport *t, nh__cconn *c, nh_client_request *req, nh_time deadline,
+                    int *sent_any, int *got_any) {
+  int head_req = !strcmp(req->method, "HEAD");
+  nh_time rh = t->cfg.response_header_timeout == NH_NO_TIMEOUT
+                   ? NH_NO_DEADLINE
+                   : nh_deadline_after(t->cfg.response_header_timeout);
+  int e = nh__conn_send_head(c, req, deadline, sent_any);
+  if (e)
+    return e;
+  int expect = req->body != BODY_NONE && req->length != 0 &&
+               nh_header_has_token(req->header, "Expect", "100-continue");
+  if (expect) {
+    /* Wait a little for 100 Continue (or a final answer that spares the
+     * body); then send the body anyway, as Go does. */
+    nh_time wait = nh_deadline_after(t->cfg.expect_continue_timeout);
+    e = nh__conn_read_head(c, head_req, 1, wait < deadline ? wait : deadline, got_any);
+    if (e == NH_OK && c->parser.status_code != 100) {
+      c->parser.keep_alive = 0; /* the body was never sent: do not reuse */
+      return NH_OK;
+    }
+    if (e != NH_OK && !(e == NH_ETIMEDOUT && nh_now() < deadline))
+      return e;
+  }
+  e = nh__conn_send_body(c, req, deadline);
+  if (e)
+    return e;
+  return nh__conn_read_head(c, head_req, 0, rh < deadline ? rh : deadline, got_any);
+}
+
+/* A connection slot of a host at max_conns_per_host. A slot can also be
+ * held by an idle connection: while waiting, look for one now and then
+ * (the caller then reuses it instead of dialing). */
+static int acquire_slot(nh_transport *t, nh__host *h, nh_time deadline, nh__cconn **idle) {
+  nh_dur pause = NH_MSEC;
+  for (;;) {
+    if (nh_sem_try_acquire(h->limit) == NH_OK)
+      return NH_OK;
+    if ((*idle = nh__pool_take(t, h)))
+      return NH_OK;
+    nh_time until = nh_deadline_after(pause);
+    int e = nh_sem_acquire(h->limit, until < deadline ? until : deadline);
+    if (e != NH_ETIMEDOUT || nh_now() >= deadline)
+      return e;
+    pause = pause * 2 > 20 * NH_MSEC ? 20 * NH_MSEC : pause * 2;
+  }
+}
+
+int nh__transport_round_trip(nh_transport *t, nh_client_request *req, nh_time deadline,
+                             nh_response **out, const char *file, int line) {
+  char host[256], key[1024];
+  int port;
+  int e = pool_key(t, req, host, sizeof host, &port, key, sizeof key);
+  if (e)
+    return e;
+  nh__host *h = nh__host_get(t, key);
+  if (!h)
+    return NH_ENOMEM;
+  atomic_fetch_add(&t->st_requests, 1);
+  req->wire_gzip = !t->cfg.disable_compression && !nh_header_get(req->header, "Accept-Encoding") &&
+                   !nh_header_get(req->header, "Range") && strcmp(req->method, "HEAD") != 0;
+  deadline = nh__client_deadline(req->ctx, deadline);
+  nh_ctx *saved = nh_fiber_ctx();
+  if (req->ctx)
+    nh_fiber_set_ctx(req->ctx);
+  for (int attempt = 0;; attempt++) {
+    nh__cconn *c = nh__pool_take(t, h);
+    if (!c && h->limit && (e = acquire_slot(t, h, deadline, &c)) != NH_OK)
+      break;
+    int reused = c != NULL;
+    if (reused) {
+      atomic_fetch_add(&t->st_reused, 1);
+    } else {
+      if ((e = nh__conn_dial(t, h, host, port, deadline, &c)) != NH_OK) {
+        if (h->limit)
+          nh_sem_release(h->limit);
+        break;
+      }
+    }
+    int sent_any = 0, got_any = 0;
+    e = exchange(t, c, req, deadline, &sent_any, &got_any);
+    if (e == NH_OK) {
+      *out = nh__response_new(t, c, req, req->wire_gzip, file, line);
+      if (!*out) {
+        nh__conn_discard(c);
+        e = NH_ENOMEM;
+      }
+      break;
+    }
+    nh__conn_discard(c);
+    int replay = idempotent(req->method) || nh__creq_replayable(req);
+    if (!(reused && attempt == 0 && !got_any && stale_conn_error(e) && replay &&
+          nh__creq_rewind(req) == NH_OK))
+      break;
+    atomic_fetch_add(&t->st_retries, 1);
+  }
+  if (req->ctx)
+    nh_fiber_set_ctx(saved);
+  return e;
+}
