@@ -64,7 +64,11 @@ typedef struct nh_transport_config {
    * transports (or clones) with different trust never share a connection.
    * Filled by the TLS layer; "" means plain TCP only. Copied. */
   const char *tls_config_key;
-  /* Proxy: "" = direct; NULL = from the environment (HTTP_PROXY...). */
+  /* Proxy: NULL = from the environment when the transport is made
+   * (HTTP_PROXY, HTTPS_PROXY, NO_PROXY, as Go's ProxyFromEnvironment;
+   * loopback is never proxied), "" = direct, or a fixed "http://[user:pass@]
+   * host:port" for every request. Plain-HTTP requests go to the proxy in
+   * absolute form; CONNECT tunnels come with TLS. */
   const char *proxy_url;
 } nh_transport_config;
 
@@ -74,7 +78,7 @@ typedef struct nh_transport_config {
     .response_header_timeout = 30 * NH_SEC, .body_stall_timeout = 30 * NH_SEC,                \
     .expect_continue_timeout = NH_SEC, .idle_conn_timeout = 90 * NH_SEC,                      \
     .tcp_keepalive = 15 * NH_SEC, .max_idle_conns = 100, .max_idle_conns_per_host = 16,       \
-    .max_response_header_bytes = 1 << 20, .proxy_url = "",                                    \
+    .max_response_header_bytes = 1 << 20, .proxy_url = NULL,                                  \
   }
 
 /* cfg is copied (NULL = defaults; zero fields take their default, use
@@ -151,8 +155,14 @@ void nh_response_close(nh_response *resp);
  * and get the redirect response itself. */
 typedef int (*nh_redirect_policy)(const char *method, const char *url, int redirects, void *user);
 
+typedef struct nh_cookie_jar nh_cookie_jar; /* nethttp/cookiejar.h */
+
 typedef struct nh_client_config {
   nh_transport *transport; /* borrowed; NULL = the client makes its own */
+  /* Borrowed; NULL = no cookies kept. Before each request and redirect hop
+   * its cookies for the URL join the Cookie header; every response's
+   * Set-Cookie lines, redirects included, are stored in it. */
+  nh_cookie_jar *jar;
   nh_dur timeout;          /* total per request, body included; 0 = none (phase timeouts still hold) */
   int max_redirects;       /* 10 */
   nh_redirect_policy check_redirect; /* NULL = follow up to max_redirects */

@@ -84,9 +84,26 @@ static int method_wants_length(const char *m) {
   return !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH");
 }
 
+static char *absolute_uri(const nh_url *u) {
+  nh_url *copy = nh_url_dup(u);
+  if (!copy)
+    return NULL;
+  free(copy->fragment);
+  free(copy->raw_fragment);
+  copy->fragment = strdup(""); /* fields other than userinfo are never NULL */
+  copy->raw_fragment = strdup("");
+  free(copy->user);
+  free(copy->password);
+  copy->user = copy->password = NULL;
+  char *s = nh_url_string(copy);
+  nh_url_free(copy);
+  return s;
+}
+
 static int build_head(nh__cconn *c, nh_client_request *req, headbuf *b) {
   nh_transport *t = c->t;
-  char *uri = nh_url_request_uri(req->url);
+  /* To a proxy, the absolute form (RFC 9112 3.2.2), without a fragment. */
+  char *uri = c->proxied ? absolute_uri(req->url) : nh_url_request_uri(req->url);
   if (!uri)
     return NH_ENOMEM;
   hb_str(b, req->method);
@@ -100,6 +117,8 @@ static int build_head(nh__cconn *c, nh_client_request *req, headbuf *b) {
     hb_field(b, "User-Agent", "nethttp/" NH__CLIENT_VERSION);
   if (req->wire_gzip)
     hb_field(b, "Accept-Encoding", "gzip");
+  if (c->proxy_auth && !nh_header_get(req->header, "Proxy-Authorization"))
+    hb_field(b, "Proxy-Authorization", c->proxy_auth);
   if (req->length > 0 || (req->length == 0 && (req->body != BODY_NONE || method_wants_length(req->method)))) {
     char n[32];
     snprintf(n, sizeof n, "%lld", (long long)req->length);

@@ -13,6 +13,7 @@
 
 #include "http1/h1_request.h"
 #include "nethttp/client.h"
+#include "nethttp/dial.h"
 #include "nethttp/errors.h"
 #include "nethttp/log.h"
 #include "nethttp/runtime.h"
@@ -64,6 +65,8 @@ struct nh__cconn {
   nh_transport *t;
   nh__host *host;
   nh_fd *fd;    /* while in use; NULL in the pool */
+  int proxied;  /* talks to a proxy: requests in absolute form */
+  char *proxy_auth; /* Proxy-Authorization value, or NULL */
   int idle_fd;  /* the bare descriptor while in the pool */
   char *buf;
   size_t cap, len, pos;
@@ -84,7 +87,8 @@ struct nh__host {
 
 struct nh_transport {
   nh_transport_config cfg;
-  char *tls_key, *proxy;
+  char *tls_key, *proxy;   /* proxy: fixed, "" direct, NULL from env */
+  nh_proxy_config env_proxy; /* the environment when the transport was made */
   pthread_mutex_t mu;
   nh__cconn *idle_head, *idle_tail; /* oldest first */
   int idle;

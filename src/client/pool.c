@@ -68,6 +68,7 @@ void nh__conn_discard(nh__cconn *c) {
   if (c->host->limit)
     nh_sem_release(c->host->limit);
   nh__arena_dispose(&c->arena);
+  free(c->proxy_auth);
   free(c->buf);
   free(c);
 }

@@ -2,6 +2,7 @@
  * dialed, with Go's retry of a request that met a pooled connection the
  * server had already closed. */
 #include "internal.h"
+#include "nethttp/cookie.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,11 @@ nh_transport *nh_transport_new(const nh_transport_config *cfg) {
   }
   t->cfg.tls_config_key = t->tls_key;
   t->cfg.proxy_url = t->proxy;
+  if (!t->proxy && nh_proxy_config_from_env(&t->env_proxy) != NH_OK) {
+    free(t->tls_key);
+    free(t);
+    return NULL;
+  }
   pthread_mutex_init(&t->mu, NULL);
   return t;
 }
@@ -88,6 +94,7 @@ void nh_transport_free(nh_transport *t) {
     free(h);
   }
   pthread_mutex_destroy(&t->mu);
+  nh_proxy_config_clear(&t->env_proxy);
   free(t->tls_key);
   free(t->proxy);
   free(t);
@@ -122,17 +129,67 @@ static int stale_conn_error(int e) {
   return e == NH_ECONNRESET || e == NH_EPIPE || e == NH_ECONNABORTED;
 }
 
-static int pool_key(nh_transport *t, nh_client_request *req, char *host, size_t hcap, int *port,
-                    char *key, size_t kcap) {
-  if (nh_url_hostname(req->url, host, hcap) <= 0)
+/* Where a request goes: the target, or its proxy (fixed, or chosen from
+ * the environment by scheme, host and NO_PROXY). */
+typedef struct route {
+  char host[256]; /* the target's */
+  int port;
+  char proxy[512]; /* "" = direct */
+  char key[1024];  /* the pool key */
+} route;
+
+static int route_for(nh_transport *t, nh_client_request *req, route *rt) {
+  if (nh_url_hostname(req->url, rt->host, sizeof rt->host) <= 0)
     return NH_EINVAL;
   const char *p = nh_url_port(req->url);
-  *port = p && *p ? atoi(p) : 80;
-  if (*port <= 0 || *port > 65535)
+  rt->port = p && *p ? atoi(p) : 80;
+  if (rt->port <= 0 || rt->port > 65535)
     return NH_EINVAL;
-  int n = snprintf(key, kcap, "%s|%s|%d|%s|%s", req->url->scheme, host, *port,
-                   t->proxy ? t->proxy : "", t->tls_key);
-  return n > 0 && (size_t)n < kcap ? NH_OK : NH_EINVAL;
+  rt->proxy[0] = 0;
+  if (t->proxy) {
+    if (strlen(t->proxy) >= sizeof rt->proxy)
+      return NH_EINVAL;
+    strcpy(rt->proxy, t->proxy);
+  } else {
+    int e = nh_proxy_for(&t->env_proxy, req->url->scheme, rt->host, rt->port, rt->proxy,
+                         sizeof rt->proxy);
+    if (e == NH_EPERM)
+      rt->proxy[0] = 0; /* a CGI environment's HTTP_PROXY is not trusted: direct */
+    else if (e)
+      return e;
+  }
+  int n = snprintf(rt->key, sizeof rt->key, "%s|%s|%d|%s|%s", req->url->scheme, rt->host,
+                   rt->port, rt->proxy, t->tls_key);
+  return n > 0 && (size_t)n < sizeof rt->key ? NH_OK : NH_EINVAL;
+}
+
+/* Dial the target, or the proxy in front of it. */
+static int dial_route(nh_transport *t, nh__host *h, const route *rt, nh_time deadline,
+                      nh__cconn **out) {
+  if (!rt->proxy[0])
+    return nh__conn_dial(t, h, rt->host, rt->port, deadline, out);
+  nh_url *pu = NULL;
+  char phost[256];
+  if (nh_url_parse(rt->proxy, &pu) != NH_OK || nh_url_hostname(pu, phost, sizeof phost) <= 0) {
+    nh_url_free(pu);
+    return NH_EINVAL;
+  }
+  if (strcmp(pu->scheme, "http") != 0) { /* https and socks proxies: not yet */
+    nh_url_free(pu);
+    return NH_ENOTSUP;
+  }
+  const char *pp = nh_url_port(pu);
+  int e = nh__conn_dial(t, h, phost, pp && *pp ? atoi(pp) : 80, deadline, out);
+  if (!e) {
+    (*out)->proxied = 1;
+    if (pu->user) {
+      char auth[1024];
+      if (nh_basic_auth_header(pu->user, pu->password ? pu->password : "", auth, sizeof auth) > 0)
+        (*out)->proxy_auth = strdup(auth);
+    }
+  }
+  nh_url_free(pu);
+  return e;
 }
 
 static int exchange(nh_transport *t, nh__cconn *c, nh_client_request *req, nh_time deadline,
@@ -184,12 +241,11 @@ static int acquire_slot(nh_transport *t, nh__host *h, nh_time deadline, nh__ccon
 
 int nh__transport_round_trip(nh_transport *t, nh_client_request *req, nh_time deadline,
                              nh_response **out, const char *file, int line) {
-  char host[256], key[1024];
-  int port;
-  int e = pool_key(t, req, host, sizeof host, &port, key, sizeof key);
+  route rt;
+  int e = route_for(t, req, &rt);
   if (e)
     return e;
-  nh__host *h = nh__host_get(t, key);
+  nh__host *h = nh__host_get(t, rt.key);
   if (!h)
     return NH_ENOMEM;
   atomic_fetch_add(&t->st_requests, 1);
@@ -207,7 +263,7 @@ int nh__transport_round_trip(nh_transport *t, nh_client_request *req, nh_time de
     if (reused) {
       atomic_fetch_add(&t->st_reused, 1);
     } else {
-      if ((e = nh__conn_dial(t, h, host, port, deadline, &c)) != NH_OK) {
+      if ((e = dial_route(t, h, &rt, deadline, &c)) != NH_OK) {
         if (h->limit)
           nh_sem_release(h->limit);
         break;

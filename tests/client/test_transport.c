@@ -656,4 +656,78 @@ NH_TEST(pool_key_separates_tls_configurations) {
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 
+/* Through a proxy: requests go to it in absolute form with the proxy's
+ * credentials; connections to it are pooled under the proxy's key. */
+static void proxy_server(int fd, int i, void *arg) {
+  capture *cap = arg;
+  char buf[4096];
+  long n;
+  while ((n = script_read_request(fd, buf, sizeof buf)) > 0) {
+    memcpy(cap->req, buf, (size_t)n + 1 < sizeof cap->req ? (size_t)n + 1 : sizeof cap->req);
+    cap->len = n;
+    script_send(fd, "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nproxied");
+  }
+}
+
+NH_TEST(plain_http_through_a_proxy) {
+  capture cap = {0};
+  scripted *proxy = scripted_start(proxy_server, &cap);
+  char purl[128];
+  snprintf(purl, sizeof purl, "http://user:pa%%20ss@127.0.0.1:%d", proxy->port);
+  nh_transport_config cfg = NH_TRANSPORT_CONFIG_DEFAULT;
+  cfg.proxy_url = purl;
+  nh_transport *t = nh_transport_new(&cfg);
+  nh_client_config cc = NH_CLIENT_CONFIG_DEFAULT;
+  cc.transport = t;
+  nh_client *c = nh_client_new(&cc);
+  int st;
+  char *body = get_body(c, "http://example.invalid:8080/a/b?q=1#frag", &st);
+  CHECK_EQ(st, 200);
+  CHECK_STR(body, "proxied");
+  free(body);
+  CHECK_CONTAINS(cap.req, "GET http://example.invalid:8080/a/b?q=1 HTTP/1.1\r\n");
+  CHECK_CONTAINS(cap.req, "Host: example.invalid:8080\r\n");
+  CHECK_CONTAINS(cap.req, "Proxy-Authorization: Basic dXNlcjpwYSBzcw==\r\n"); /* user:pa ss */
+  body = get_body(c, "http://other.invalid/x", &st);
+  CHECK_EQ(st, 200);
+  free(body);
+  CHECK_CONTAINS(cap.req, "GET http://other.invalid/x HTTP/1.1\r\n");
+  nh_transport_stats ts;
+  nh_transport_stats_get(t, &ts);
+  CHECK_EQ(ts.dials, 2); /* pooled per target behind the proxy, as Go */
+  nh_client_free(c);
+  nh_transport_free(t);
+  scripted_stop(proxy);
+}
+
+/* From the environment: loopback is never proxied, other hosts are. */
+NH_TEST(proxy_from_environment) {
+  capture cap = {0};
+  scripted *proxy = scripted_start(proxy_server, &cap);
+  nh_test_server *ts = nh_test_server_new(hello, NULL, 1);
+  char purl[64];
+  snprintf(purl, sizeof purl, "127.0.0.1:%d", proxy->port); /* no scheme: http:// */
+  setenv("HTTP_PROXY", purl, 1);
+  unsetenv("NO_PROXY");
+  unsetenv("no_proxy");
+  nh_transport_config cfg = {0}; /* proxy_url NULL: the environment, read now */
+  nh_transport *t = nh_transport_new(&cfg);
+  unsetenv("HTTP_PROXY");
+  nh_client_config cc = NH_CLIENT_CONFIG_DEFAULT;
+  cc.transport = t;
+  nh_client *c = nh_client_new(&cc);
+  int st;
+  char *body = get_body(c, nh_test_server_url(ts), &st);
+  CHECK_STR(body, "hello"); /* direct */
+  free(body);
+  body = get_body(c, "http://far.invalid/p", &st);
+  CHECK_STR(body, "proxied");
+  free(body);
+  CHECK_CONTAINS(cap.req, "GET http://far.invalid/p HTTP/1.1\r\n");
+  nh_client_free(c);
+  nh_transport_free(t);
+  scripted_stop(proxy);
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+}
+
 NH_TEST_MAIN()
