@@ -25,6 +25,7 @@ struct nh_fd {
   int closed;
   int not_socket; /* a pipe or file: writev, not sendmsg */
   int rd_edge;    /* readable edge seen since the last read attempt */
+  int more;       /* the next write is followed at once by more (MSG_MORE) */
   nh_loop *loop;   /* set on first registration */
   nh__waiter *rd;  /* parked reader, if any */
   nh__waiter *wr;  /* parked writer, if any */
@@ -247,6 +248,8 @@ ssize_t nh_fd_read(nh_fd *f, void *buf, size_t n, nh_time deadline) {
   }
 }
 
+void nh__fd_more(nh_fd *f, int more) { f->more = more; }
+
 ssize_t nh_fd_writev(nh_fd *f, const struct iovec *iov_in, int iovcnt, nh_time deadline) {
   struct iovec local[64];
   struct iovec *iov = local;
@@ -268,7 +271,7 @@ ssize_t nh_fd_writev(nh_fd *f, const struct iovec *iov_in, int iovcnt, nh_time d
     ssize_t w;
     if (!f->not_socket) { /* sendmsg: MSG_NOSIGNAL, no SIGPIPE */
       struct msghdr mh = {.msg_iov = iov + i, .msg_iovlen = (size_t)cnt};
-      w = sendmsg(f->fd, &mh, MSG_NOSIGNAL);
+      w = sendmsg(f->fd, &mh, MSG_NOSIGNAL | (f->more ? MSG_MORE : 0));
       if (w < 0 && errno == ENOTSOCK) {
         f->not_socket = 1;
         continue;

@@ -9,6 +9,9 @@
 struct nh_loop;
 /* Called by the loop for each epoll event of a registered nh_fd. */
 void nh__netpoll_event(nh_fd *f, uint32_t events);
+/* Writes on f are followed at once by more data (a response head before
+ * its sendfile body): send them with MSG_MORE so they share packets. */
+void nh__fd_more(nh_fd *f, int more);
 /* Frees nh_fd structs closed since the last call. Closing can happen while
  * an epoll batch still holds pointers to them, so the free waits until the
  * batch is done. */

@@ -9,6 +9,7 @@
  * to max_body_drain) so the connection can be kept; otherwise the response
  * says Connection: close (Go's rule). */
 #include "exchange.h"
+#include "runtime/netpoll_internal.h"
 #include "nethttp/httpdate.h"
 #include "nethttp/sniff.h"
 #include "nethttp/status.h"
@@ -640,19 +641,26 @@ int nh_resp_sendfile(nh_response_writer *w, int fd, off_t offset, size_t len) {
     w->header.frozen = frozen;
     w->header_version = w->header.version;
   }
+  /* The head (and any chunk header) goes out with the file's first bytes,
+   * not in a packet of its own. */
+  nh__serve *s = w->s;
+  nh_fd *sock = s->rec ? NULL : s->c->fd;
+  int more = sock && !w->head_request && len > 0;
+  if (more)
+    nh__fd_more(sock, 1);
   int e = w->committed ? send_body(w, w->body, w->blen) : commit_and_send(w, NULL, 0, 0);
   w->blen = 0;
-  if (e)
-    return e;
-  w->written += (int64_t)len;
-  if (w->head_request || len == 0)
-    return NH_OK;
-  if (w->chunked) { /* the handler set no length and wrote before: frame it */
-    char hdr[24];
-    if ((e = send_iov(w, (struct iovec[]){{hdr, fmt_chunk(hdr, len)}}, 1)))
-      return e;
+  if (!e) {
+    w->written += (int64_t)len;
+    if (w->chunked && !w->head_request && len > 0) { /* no length set, wrote before: frame it */
+      char hdr[24];
+      e = send_iov(w, (struct iovec[]){{hdr, fmt_chunk(hdr, len)}}, 1);
+    }
   }
-  nh__serve *s = w->s;
+  if (more && s->c->fd == sock)
+    nh__fd_more(sock, 0);
+  if (e || w->head_request || len == 0)
+    return e;
   s->c->client_wait = nh__serve_deadline(s, 0);
   ssize_t r = s->c->fd ? nh_fd_sendfile(s->c->fd, fd, &offset, len, w->write_deadline) : NH_ECLOSED;
   s->c->client_wait = 0;
