@@ -1,25 +1,16 @@
 /* URL paths to file names: percent-decoding that refuses what could change
  * which file is meant, and Go's path.Clean. */
 #include "files_internal.h"
+#include "util/url_internal.h"
 
 #include <string.h>
-
-static int hexval(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 int nh__path_unescape(const char *in, char *out, size_t cap) {
   size_t n = 0;
   for (const char *p = in; *p; p++) {
     char c = *p;
     if (c == '%') {
-      int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+      int hi = nh__hexval(p[1]), lo = hi < 0 ? -1 : nh__hexval(p[2]);
       if (lo < 0)
         return -1;
       c = (char)(hi * 16 + lo);

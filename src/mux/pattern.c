@@ -2,6 +2,7 @@
  * for rule so that registrations accepted, refused and ranked here are the
  * ones Go accepts, refuses and ranks. */
 #include "mux/pattern.h"
+#include "util/url_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,16 +12,6 @@
 #include "nethttp/errors.h"
 
 /* ---- paths ---- */
-
-static int unhex(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 size_t nh__mux_unescape(const char *s, size_t n, char *out) {
   size_t w = 0;
@@ -34,7 +25,7 @@ size_t nh__mux_unescape(const char *s, size_t n, char *out) {
       out[n] = 0;
       return n;
     }
-    int a = unhex(s[i + 1]), b = unhex(s[i + 2]);
+    int a = nh__hexval(s[i + 1]), b = nh__hexval(s[i + 2]);
     if (a < 0 || b < 0) {
       memcpy(out, s, n);
       out[n] = 0;

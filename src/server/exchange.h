@@ -117,6 +117,9 @@ void nh__conn_hijacked(nh__conn *c, int fd);
 
 /* request.c */
 int nh__request_build(nh__serve *s);
+/* Reads the whole body, at most cap bytes (NH_EBODYTOOLARGE beyond), into
+ * a malloc'd buffer. */
+int nh__request_read_all(nh_request *r, size_t cap, char **out, size_t *len);
 /* The request is over: run its nh_request_on_end callbacks. */
 void nh__request_end(nh_request *r);
 /* Reads and discards what is left of the body, up to limit bytes of

@@ -113,38 +113,9 @@ static int read_urlencoded(nh_request *r, nh_values *post) {
       return (int)nh_request_read(r, &b, 1);
     return NH_EBODYTOOLARGE;
   }
-  size_t bcap = r->content_length >= 0 && r->content_length <= cap
-                    ? (size_t)r->content_length + 1
-                    : 4096;
-  char *buf = malloc(bcap);
-  if (!buf)
-    return NH_ENOMEM;
-  size_t len = 0;
-  int e = 0;
-  for (;;) {
-    if (len == bcap) {
-      size_t ncap = bcap * 2 > (size_t)cap + 1 ? (size_t)cap + 1 : bcap * 2;
-      char *nb = ncap > bcap ? realloc(buf, ncap) : NULL;
-      if (!nb) {
-        e = ncap > bcap ? NH_ENOMEM : NH_EBODYTOOLARGE;
-        break;
-      }
-      buf = nb;
-      bcap = ncap;
-    }
-    ssize_t n = nh_request_read(r, buf + len, bcap - len);
-    if (n < 0) {
-      e = (int)n;
-      break;
-    }
-    if (n == 0)
-      break;
-    len += (size_t)n;
-    if (len > (size_t)cap) {
-      e = NH_EBODYTOOLARGE;
-      break;
-    }
-  }
+  char *buf;
+  size_t len;
+  int e = nh__request_read_all(r, (size_t)cap, &buf, &len);
   if (!e)
     e = nh_values_parse_query_n(post, buf, len);
   free(buf);

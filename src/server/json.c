@@ -17,34 +17,11 @@ int nh_request_json(nh_request *r, size_t max_bytes, json_t **out) {
     max_bytes = (size_t)INT64_MAX;
   if (r->body_limit < 0 || r->body_limit > (int64_t)max_bytes)
     nh_request_limit_body(r, (int64_t)max_bytes);
-  size_t cap = r->content_length >= 0 && r->content_length <= r->body_limit
-                   ? (size_t)r->content_length + 1
-                   : 4096;
-  char *buf = malloc(cap);
-  if (!buf)
-    return NH_ENOMEM;
-  size_t len = 0;
-  int e = 0;
-  for (;;) {
-    if (len == cap) {
-      char *nb = realloc(buf, cap * 2);
-      if (!nb) {
-        e = NH_ENOMEM;
-        break;
-      }
-      buf = nb;
-      cap *= 2;
-    }
-    /* The body limit turns a read past max_bytes into NH_EBODYTOOLARGE. */
-    ssize_t n = nh_request_read(r, buf + len, cap - len);
-    if (n < 0) {
-      e = (int)n;
-      break;
-    }
-    if (n == 0)
-      break;
-    len += (size_t)n;
-  }
+  /* The body limit also turns a read past max_bytes into NH_EBODYTOOLARGE
+   * (a 413 from the server if the handler sends nothing else). */
+  char *buf;
+  size_t len;
+  int e = nh__request_read_all(r, (size_t)r->body_limit, &buf, &len);
   if (!e) {
     json_error_t jerr;
     *out = json_loadb(buf, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);

@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #endif
 #include "multipart.h"
+#include "util/url_internal.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -308,13 +309,6 @@ static size_t take_token(const char **s, char **o, int lower) {
   return n;
 }
 
-static int hexval(int c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  c = tolower(c);
-  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* RFC 2231 "charset'lang'pct-encoded", decoded in place. 0 or -1 (then
  * the parameter is dropped, as Go does). */
 static int decode_2231(char *v) {
@@ -329,7 +323,7 @@ static int decode_2231(char *v) {
   char *o = v;
   for (char *p = q2 + 1; *p; p++) {
     if (*p == '%') {
-      int hi = hexval((unsigned char)p[1]), lo = hi < 0 ? -1 : hexval((unsigned char)p[2]);
+      int hi = nh__hexval((unsigned char)p[1]), lo = hi < 0 ? -1 : nh__hexval((unsigned char)p[2]);
       if (lo < 0)
         return -1;
       *o++ = (char)(hi * 16 + lo);

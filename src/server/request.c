@@ -430,3 +430,51 @@ int nh__request_drain(nh__serve *s, size_t limit) {
          NH_LSTR("method", r->method), NH_LSTR("path", r->path));
   return 0;
 }
+
+int nh__request_read_all(nh_request *r, size_t cap, char **out, size_t *len_out) {
+  *out = NULL;
+  *len_out = 0;
+  /* Sized from the declared length when it fits; grown by doubling
+   * otherwise, never past cap + 1 (one byte to see it was exceeded). */
+  size_t bcap = r->content_length >= 0 && (uint64_t)r->content_length <= cap
+                    ? (size_t)r->content_length + 1
+                    : 4096;
+  if (bcap > cap + 1)
+    bcap = cap + 1;
+  char *buf = malloc(bcap);
+  if (!buf)
+    return NH_ENOMEM;
+  size_t len = 0;
+  int e = 0;
+  for (;;) {
+    if (len == bcap) {
+      size_t ncap = bcap > (cap + 1) / 2 ? cap + 1 : bcap * 2;
+      char *nb = ncap > bcap ? realloc(buf, ncap) : NULL;
+      if (!nb) {
+        e = ncap > bcap ? NH_ENOMEM : NH_EBODYTOOLARGE;
+        break;
+      }
+      buf = nb;
+      bcap = ncap;
+    }
+    ssize_t n = nh_request_read(r, buf + len, bcap - len);
+    if (n < 0) {
+      e = (int)n;
+      break;
+    }
+    if (n == 0)
+      break;
+    len += (size_t)n;
+    if (len > cap) {
+      e = NH_EBODYTOOLARGE;
+      break;
+    }
+  }
+  if (e) {
+    free(buf);
+    return e;
+  }
+  *out = buf;
+  *len_out = len;
+  return NH_OK;
+}

@@ -64,14 +64,6 @@ static int ishex(unsigned char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-static int unhex(unsigned char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  return c - 'A' + 10;
-}
-
 int nh__should_escape(unsigned char c, nh__enc mode) {
   if (is_alnum(c))
     return 0;
@@ -133,11 +125,11 @@ int nh__unescape(const char *s, size_t n, nh__enc mode, char **out, size_t *outl
     if (c == '%') {
       if (i + 2 >= n || !ishex((unsigned char)s[i + 1]) || !ishex((unsigned char)s[i + 2]))
         return NH_EINVAL;
-      int v = unhex((unsigned char)s[i + 1]) << 4 | unhex((unsigned char)s[i + 2]);
+      int v = nh__hexval((unsigned char)s[i + 1]) << 4 | nh__hexval((unsigned char)s[i + 2]);
       int pct25 = s[i + 1] == '2' && s[i + 2] == '5';
       /* RFC 3986: a host %-encodes only non-ASCII bytes; RFC 6874 adds %25
        * for the zone of a scoped IPv6 literal. */
-      if (mode == NH__ENC_HOST && unhex((unsigned char)s[i + 1]) < 8 && !pct25)
+      if (mode == NH__ENC_HOST && nh__hexval((unsigned char)s[i + 1]) < 8 && !pct25)
         return NH_EINVAL;
       /* A zone may escape only what could be written plainly (and space). */
       if (mode == NH__ENC_ZONE && !pct25 && v != ' ' &&
@@ -157,7 +149,7 @@ int nh__unescape(const char *s, size_t n, nh__enc mode, char **out, size_t *outl
   size_t j = 0;
   for (size_t i = 0; i < n;) {
     if (s[i] == '%') {
-      d[j++] = (char)(unhex((unsigned char)s[i + 1]) << 4 | unhex((unsigned char)s[i + 2]));
+      d[j++] = (char)(nh__hexval((unsigned char)s[i + 1]) << 4 | nh__hexval((unsigned char)s[i + 2]));
       i += 3;
     } else if (s[i] == '+' && mode == NH__ENC_QUERY_COMPONENT) {
       d[j++] = ' ';

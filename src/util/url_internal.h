@@ -4,6 +4,17 @@
 
 #include <stddef.h>
 
+/* The value of a hex digit, or -1: one copy for every percent-decoder. */
+static inline int nh__hexval(int c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
 /* Go's url.encoding modes: what shouldEscape and unescape do depends on the
  * URL component. */
 typedef enum nh__enc {
