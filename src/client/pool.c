@@ -11,6 +11,7 @@
  * closed while it sat idle is noticed (EOF pending) before it is handed
  * out. */
 #include "internal.h"
+#include "runtime/netpoll_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -120,11 +121,11 @@ nh__cconn *nh__pool_take(nh_transport *t, nh__host *h) {
     discard_list(dead);
     if (!got)
       return NULL;
-    if (!idle_conn_dead(got->idle_fd) && nh_fd_open(got->idle_fd, &got->fd) == NH_OK) {
+    if (!idle_conn_dead(got->idle_fd) && nh__fd_adopt(got->idle_fd, &got->fd) == NH_OK) {
       got->idle_fd = -1;
       return got;
     }
-    got->idle_fd = got->fd ? -1 : got->idle_fd; /* nh_fd_open closes on failure */
+    got->idle_fd = got->fd ? -1 : got->idle_fd; /* nh__fd_adopt closes on failure */
     nh__conn_discard(got);
   }
 }

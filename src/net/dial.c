@@ -8,6 +8,7 @@
  * addresses are tried one after another, each with its share of the time
  * left, as Go does without a dual-stack race. */
 #include "net_internal.h"
+#include "runtime/netpoll_internal.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -36,7 +37,7 @@ int nh__connect_addr(const nh_addr *a, int port, nh_time deadline, nh_fd **out) 
   if (s < 0)
     return -errno;
   nh_fd *f;
-  int e = nh_fd_open(s, &f);
+  int e = nh__fd_adopt(s, &f); /* made non-blocking above */
   if (e)
     return e;
   e = nh_fd_connect(f, &to.u.sa, to.len, deadline);

@@ -50,6 +50,10 @@ int nh_fd_open(int fd, nh_fd **out) {
     close(fd);
     return e;
   }
+  return nh__fd_adopt(fd, out);
+}
+
+int nh__fd_adopt(int fd, nh_fd **out) {
   nh_fd *f = calloc(1, sizeof *f);
   if (!f) {
     close(fd);

@@ -18,6 +18,7 @@
  * one stuck longest reading its head: slow clients cannot lock out the
  * others. */
 #include "exchange.h"
+#include "runtime/netpoll_internal.h"
 #include "nethttp/status.h"
 
 #include <stdio.h>
@@ -553,7 +554,7 @@ void nh__conn_accepted(nh__srv_loop *sl, int fd, const struct sockaddr_storage *
     close(fd);
     return;
   }
-  if (nh_fd_open(fd, &c->fd) != NH_OK) {
+  if (nh__fd_adopt(fd, &c->fd) != NH_OK) { /* accept4 made it non-blocking */
     free(c);
     return;
   }

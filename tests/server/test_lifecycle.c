@@ -32,7 +32,7 @@ NH_TEST(read_header_and_idle_timeouts) {
   raw_resp_free(&r);
   CHECK(raw_closed(c, 1000));
   nh_dur took = since(t0);
-  CHECK(took >= 200 * NH_MSEC && took < 800 * NH_MSEC);
+  CHECK(took >= 200 * NH_MSEC && took < 1500 * NH_MSEC);
   close(c->fd);
   /* A new connection that never sends a byte is closed at the same
    * read-header deadline (no 408: there was no request). */
@@ -41,7 +41,7 @@ NH_TEST(read_header_and_idle_timeouts) {
   t0 = nh_now();
   CHECK(raw_closed(c, 2000));
   took = since(t0);
-  CHECK(took >= 200 * NH_MSEC && took < 800 * NH_MSEC);
+  CHECK(took >= 200 * NH_MSEC && took < 1500 * NH_MSEC);
   close(c->fd);
   /* Idle: one request, then silence. */
   c->fd = raw_connect(port);
@@ -51,7 +51,7 @@ NH_TEST(read_header_and_idle_timeouts) {
   t0 = nh_now();
   CHECK(raw_closed(c, 2000));
   took = since(t0);
-  CHECK(took >= 300 * NH_MSEC && took < 900 * NH_MSEC);
+  CHECK(took >= 300 * NH_MSEC && took < 1600 * NH_MSEC);
   close(c->fd);
   free(c);
   nh_server_stats st;
