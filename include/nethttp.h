@@ -25,6 +25,7 @@
 #include "nethttp/base64.h"
 #include "nethttp/url.h"
 #include "nethttp/cookie.h"
+#include "nethttp/cookiejar.h"
 #include "nethttp/form.h"
 #include "nethttp/json.h"
 

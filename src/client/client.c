@@ -5,6 +5,7 @@
  * stop there if it cannot be replayed). Authorization and cookies are not
  * sent to another host unless it is the same domain or a subdomain. */
 #include "internal.h"
+#include "jar_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +106,9 @@ int nh_client_do_at(nh_client *c, nh_client_request *req, nh_response **out, con
   nh_client_request *cur = req;
   for (int redirects = 0;; redirects++) {
     nh_response *resp;
-    int e = nh__transport_round_trip(c->cfg.transport, cur, deadline, &resp, file, line);
+    int e = c->cfg.jar
+                ? nh__jar_round_trip(c->cfg.jar, c->cfg.transport, cur, deadline, &resp, file, line)
+                : nh__transport_round_trip(c->cfg.transport, cur, deadline, &resp, file, line);
     if (e) {
       if (cur != req)
         nh_client_request_free(cur);
