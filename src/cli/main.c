@@ -51,12 +51,16 @@ static void demo_main(void *arg) {
 
 int cmd_serve(int argc, char **argv);
 int cmd_httpbin(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_load(int argc, char **argv);
 
 static int usage(FILE *out) {
   fprintf(out, "usage: nethttp <command> [options]\n\n"
                "commands:\n"
                "  serve [DIR]    serve the files under DIR (see nethttp serve --help)\n"
                "  httpbin        an httpbin-compatible test service (see nethttp httpbin --help)\n"
+               "  get URL        one HTTP request, like curl (see nethttp get --help)\n"
+               "  load URL       a load generator, like hey (see nethttp load --help)\n"
                "  runtime-demo   run fibers on every loop and print a fiber dump\n"
                "  version        print the version\n");
   return out == stderr ? 2 : 0;
@@ -73,6 +77,10 @@ int main(int argc, char **argv) {
     return cmd_serve(argc - 1, argv + 1);
   if (!strcmp(argv[1], "httpbin"))
     return cmd_httpbin(argc - 1, argv + 1);
+  if (!strcmp(argv[1], "get"))
+    return cmd_get(argc - 1, argv + 1);
+  if (!strcmp(argv[1], "load"))
+    return cmd_load(argc - 1, argv + 1);
   if (!strcmp(argv[1], "runtime-demo"))
     return nh_run(NULL, demo_main, NULL) == NH_OK ? 0 : 1;
   if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help"))

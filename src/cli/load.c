@@ -1,0 +1,515 @@
+/* nethttp load URL — a load generator like hey, on the library's client:
+ * N callers are fibers spread over a runtime of one loop per core, each
+ * loop with its own keep-alive pool (a connection never changes loops).
+ * Every caller keeps its own histogram and tallies, touched by nothing
+ * else while it runs, so recording costs no lock and no shared cache line;
+ * they are merged once at the end. The main thread only watches: a live
+ * line on a terminal, Ctrl-C to stop early with the results so far. */
+#include "get_args.h"
+#include "load_stats.h"
+#include "progress.h"
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+typedef struct load_opts {
+  char *url;
+  const char *method;
+  nh_header *hdr;
+  char *body;
+  size_t body_len;
+  int has_body;
+  long concurrency, requests; /* requests -1 with a duration */
+  nh_dur duration, timeout;
+  double rate; /* requests per second in all; 0 = as fast as possible */
+  int threads, json, disable_keepalive;
+} load_opts;
+
+typedef struct load_run load_run;
+
+typedef struct worker {
+  _Alignas(64) _Atomic uint64_t done; /* read by the progress line only */
+  load_run *run;
+  int loop;
+  int64_t quota; /* -1: until the run's context ends */
+  nh_time ended;
+  lat_hist hist;
+  tally t;
+} worker;
+
+struct load_run {
+  const load_opts *o;
+  nh_client **clients; /* one per loop */
+  nh_ctx *ctx;         /* ends the run: the -z deadline, or Ctrl-C */
+  nh_dur interval;     /* between a caller's requests under -q */
+  _Atomic int finished;
+};
+
+static void load_usage(FILE *out) {
+  fprintf(out,
+          "usage: nethttp load [flags] URL\n\n"
+          "Sends requests from concurrent callers and reports latency and throughput.\n\n"
+          "  -n N                  requests in all (default 200)\n"
+          "  -z DURATION           send for this long instead (10s, 1m); overrides -n\n"
+          "  -c N                  concurrent callers (default 50)\n"
+          "  -q RATE               at most RATE requests per second in all\n"
+          "  -m METHOD             request method (default GET)\n"
+          "  -H 'K: V'             add a header (repeatable)\n"
+          "  -d DATA               request body (@FILE reads it from FILE)\n"
+          "  -T TYPE               Content-Type of the body\n"
+          "  -t TIMEOUT            per-request timeout (default 20s; none = no timeout)\n"
+          "  --threads N           event loops (default: one per CPU)\n"
+          "  --disable-keepalive   a new connection for every request\n"
+          "  --json                results as one JSON object on stdout\n\n"
+          "Latencies are of complete responses (head and body). A request cut by the\n"
+          "end of a -z run or by Ctrl-C is not counted.\n");
+}
+
+static void worker_main(void *arg) {
+  worker *w = arg;
+  load_run *r = w->run;
+  const load_opts *o = r->o;
+  nh_client *c = r->clients[w->loop];
+  nh_fiber_set_ctx(r->ctx); /* requests and -q sleeps end with the run */
+  nh_fiber_set_label("load caller");
+  char buf[16 * 1024];
+  nh_time next = nh_now();
+  for (int64_t i = 0; (w->quota < 0 || i < w->quota) && !nh_ctx_err(r->ctx); i++) {
+    if (r->interval) {
+      next += r->interval;
+      if (nh_sleep_until(next))
+        break;
+    }
+    nh_client_request *req = nh_client_request_new(o->method, o->url);
+    if (!req) {
+      tally_error(&w->t, NH_ENOMEM);
+      continue;
+    }
+    nh_header *h = nh_client_request_header(req);
+    for (size_t k = 0; k < nh_header_len(o->hdr); k++) {
+      const char *key, *v;
+      nh_header_at(o->hdr, k, &key, &v);
+      nh_header_add(h, key, v);
+    }
+    int e = o->has_body ? nh_client_request_set_body(req, o->body, o->body_len) : NH_OK;
+    nh_time t0 = nh_now();
+    nh_response *resp = NULL;
+    if (!e)
+      e = nh_client_do(c, req, &resp);
+    uint64_t bytes = 0;
+    int status = 0;
+    if (!e) {
+      status = nh_response_status(resp);
+      ssize_t n;
+      while ((n = nh_response_read(resp, buf, sizeof buf)) > 0)
+        bytes += (uint64_t)n;
+      if (n < 0)
+        e = (int)n;
+      nh_response_close(resp);
+    }
+    nh_dur took = nh_now() - t0;
+    nh_client_request_free(req);
+    if (e && nh_ctx_err(r->ctx))
+      break; /* cut by the end of the run: not the server's doing */
+    if (e) {
+      tally_error(&w->t, e);
+    } else {
+      tally_status(&w->t, status, bytes);
+      lat_hist_record(&w->hist, took);
+    }
+    atomic_fetch_add_explicit(&w->done, 1, memory_order_relaxed);
+  }
+  w->ended = nh_now();
+  atomic_fetch_add_explicit(&r->finished, 1, memory_order_release);
+}
+
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig) {
+  (void)sig;
+  interrupted = 1;
+}
+
+static int bad_usage(const char *fmt, const char *arg) {
+  fprintf(stderr, "nethttp load: ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, " (see nethttp load --help)\n");
+  return 2;
+}
+
+static int parse_long(const char *v, long min, long *out) {
+  char *end;
+  long n = strtol(v, &end, 10);
+  if (!*v || *end || n < min)
+    return -1;
+  *out = n;
+  return 0;
+}
+
+/* Returns -1 to go on, or an exit code. */
+static int parse_args(load_opts *o, int argc, char **argv) {
+  const char *url = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v;
+    int missing = 0;
+    long n;
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      load_usage(stdout);
+      return 0;
+    }
+    if (!strcmp(a, "--json")) {
+      o->json = 1;
+      continue;
+    }
+    if (!strcmp(a, "--disable-keepalive")) {
+      o->disable_keepalive = 1;
+      continue;
+    }
+    if ((v = cli_flag_value("-n", NULL, argc, argv, &i, &missing))) {
+      if (parse_long(v, 1, &o->requests))
+        return bad_usage("-n wants a positive number, not %s", v);
+      continue;
+    }
+    if ((v = cli_flag_value("-c", NULL, argc, argv, &i, &missing))) {
+      if (parse_long(v, 1, &o->concurrency) || o->concurrency > 100000)
+        return bad_usage("-c wants 1 to 100000, not %s", v);
+      continue;
+    }
+    if ((v = cli_flag_value("-z", NULL, argc, argv, &i, &missing))) {
+      if (cli_parse_dur(v, &o->duration))
+        return bad_usage("-z wants a duration like 10s, not %s", v);
+      continue;
+    }
+    if ((v = cli_flag_value("-q", NULL, argc, argv, &i, &missing))) {
+      char *end;
+      o->rate = strtod(v, &end);
+      if (!*v || *end || !(o->rate > 0))
+        return bad_usage("-q wants a positive rate, not %s", v);
+      continue;
+    }
+    if ((v = cli_flag_value("-t", NULL, argc, argv, &i, &missing))) {
+      if (!strcmp(v, "none") || !strcmp(v, "0"))
+        o->timeout = 0;
+      else if (cli_parse_dur(v, &o->timeout))
+        return bad_usage("-t wants a duration like 5s (or none), not %s", v);
+      continue;
+    }
+    if ((v = cli_flag_value("-m", NULL, argc, argv, &i, &missing))) {
+      o->method = v;
+      continue;
+    }
+    if ((v = cli_flag_value("-H", NULL, argc, argv, &i, &missing))) {
+      if (cli_add_header(o->hdr, v))
+        return bad_usage("-H wants 'Name: value', not %s", v);
+      continue;
+    }
+    if ((v = cli_flag_value("-T", NULL, argc, argv, &i, &missing))) {
+      nh_header_set(o->hdr, "Content-Type", v);
+      continue;
+    }
+    if ((v = cli_flag_value("-d", NULL, argc, argv, &i, &missing))) {
+      free(o->body);
+      o->body = NULL;
+      if (v[0] == '@') {
+        int e = cli_read_file(v + 1, &o->body, &o->body_len);
+        if (e) {
+          fprintf(stderr, "nethttp load: cannot read %s: %s\n", v + 1, nh_strerror(e));
+          return 2;
+        }
+      } else if (!(o->body = strdup(v))) {
+        return 2;
+      } else {
+        o->body_len = strlen(v);
+      }
+      o->has_body = 1;
+      continue;
+    }
+    if ((v = cli_flag_value(NULL, "--threads", argc, argv, &i, &missing))) {
+      if (parse_long(v, 1, &n) || n > 1024)
+        return bad_usage("--threads wants 1 to 1024, not %s", v);
+      o->threads = (int)n;
+      continue;
+    }
+    if (missing)
+      return bad_usage("%s needs a value", a);
+    if (a[0] == '-' && a[1])
+      return bad_usage("unknown flag %s", a);
+    if (url)
+      return bad_usage("one URL only; %s is one too many", a);
+    url = a;
+  }
+  if (!url)
+    return bad_usage("%s", "no URL given");
+  if (!(o->url = cli_url_with_scheme(url)))
+    return 2;
+  if (o->duration)
+    o->requests = -1;
+  else if (o->requests < o->concurrency)
+    o->concurrency = o->requests; /* no caller without work */
+  return -1;
+}
+
+/* The JSON key of an error kind: "ECONNREFUSED"; 0 collects the rest. */
+static const char *err_key(int code) {
+  if (!code)
+    return "other";
+  const char *name = nh_err_name(code);
+  return strncmp(name, "NH_", 3) ? name : name + 3;
+}
+
+static double ms(nh_dur d) { return (double)d / (double)NH_MSEC; }
+
+static void report_json(const load_opts *o, int loops, nh_dur total, const lat_hist *h,
+                        const tally *t, int64_t dials, int stopped_early) {
+  double secs = (double)total / (double)NH_SEC;
+  uint64_t finished = t->responses + t->errors;
+  printf("{\"url\":\"");
+  for (const char *p = o->url; *p; p++) /* URLs have no control bytes, but quotes must not break JSON */
+    printf(*p == '"' || *p == '\\' ? "\\%c" : "%c", *p);
+  printf("\",\"method\":\"%s\",\"concurrency\":%ld,\"loops\":%d,\"interrupted\":%s,", o->method,
+         o->concurrency, loops, stopped_early ? "true" : "false");
+  printf("\"total_seconds\":%.6f,\"requests\":%llu,\"responses\":%llu,\"errors\":%llu,", secs,
+         (unsigned long long)finished, (unsigned long long)t->responses,
+         (unsigned long long)t->errors);
+  printf("\"requests_per_second\":%.3f,\"bytes\":%llu,\"connections_opened\":%lld,",
+         secs > 0 ? (double)finished / secs : 0.0, (unsigned long long)t->bytes, (long long)dials);
+  printf("\"latency_ms\":{\"min\":%.4f,\"mean\":%.4f,\"p50\":%.4f,\"p90\":%.4f,\"p99\":%.4f,"
+         "\"p99.9\":%.4f,\"max\":%.4f},",
+         ms(h->n ? h->min : 0), h->n ? h->sum / (double)h->n / (double)NH_MSEC : 0.0,
+         ms(lat_hist_quantile(h, 0.5)), ms(lat_hist_quantile(h, 0.9)),
+         ms(lat_hist_quantile(h, 0.99)), ms(lat_hist_quantile(h, 0.999)), ms(h->n ? h->max : 0));
+  printf("\"histogram\":[");
+  int first = 1;
+  for (int i = 0; i < LAT_BUCKETS; i++) {
+    if (!h->count[i])
+      continue;
+    nh_dur upper = i + 1 < LAT_BUCKETS ? lat_bucket_low(i + 1) : h->max;
+    printf("%s{\"le_ms\":%.4f,\"count\":%llu}", first ? "" : ",", ms(upper),
+           (unsigned long long)h->count[i]);
+    first = 0;
+  }
+  printf("],\"status\":{");
+  first = 1;
+  for (int s = 0; s < TALLY_STATUS; s++) {
+    if (!t->status[s])
+      continue;
+    if (s)
+      printf("%s\"%d\":%llu", first ? "" : ",", s, (unsigned long long)t->status[s]);
+    else
+      printf("%s\"other\":%llu", first ? "" : ",", (unsigned long long)t->status[s]);
+    first = 0;
+  }
+  printf("},\"errors_by_kind\":{");
+  first = 1;
+  for (int k = 0; k <= TALLY_ERR_KINDS; k++) {
+    if (!t->err[k].n)
+      continue;
+    printf("%s\"%s\":%llu", first ? "" : ",", err_key(t->err[k].code), (unsigned long long)t->err[k].n);
+    first = 0;
+  }
+  printf("}}\n");
+}
+
+static void report_text(nh_dur total, const lat_hist *h, const tally *t, int64_t dials,
+                        int stopped_early) {
+  double secs = (double)total / (double)NH_SEC;
+  uint64_t finished = t->responses + t->errors;
+  char b[32];
+  printf("\nSummary:%s\n", stopped_early ? " (interrupted)" : "");
+  printf("  Total:        %.4f secs\n", secs);
+  if (h->n) {
+    printf("  Slowest:      %s\n", lat_format(h->max, b, sizeof b));
+    printf("  Fastest:      %s\n", lat_format(h->min, b, sizeof b));
+    printf("  Average:      %s\n", lat_format((nh_dur)(h->sum / (double)h->n), b, sizeof b));
+  }
+  printf("  Requests/sec: %.2f\n", secs > 0 ? (double)finished / secs : 0.0);
+  printf("  Total data:   %llu bytes\n", (unsigned long long)t->bytes);
+  printf("  Connections:  %lld opened\n", (long long)dials);
+  printf("  Requests:     %llu (%llu responses, %llu errors)\n", (unsigned long long)finished,
+         (unsigned long long)t->responses, (unsigned long long)t->errors);
+  if (h->n) {
+    printf("\nResponse time histogram:\n");
+    lat_hist_print(h, stdout);
+    printf("\nLatency distribution:\n");
+    static const struct {
+      const char *name;
+      double q;
+    } qs[] = {{"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}, {"p99.9", 0.999}, {"max", 1}};
+    for (size_t i = 0; i < sizeof qs / sizeof *qs; i++)
+      printf("  %-6s %s\n", qs[i].name, lat_format(lat_hist_quantile(h, qs[i].q), b, sizeof b));
+  }
+  if (t->responses) {
+    printf("\nStatus code distribution:\n");
+    for (int s = 0; s < TALLY_STATUS; s++)
+      if (t->status[s])
+        printf("  [%s%.0d] %llu responses\n", s ? "" : "other", s, (unsigned long long)t->status[s]);
+  }
+  if (t->errors) {
+    printf("\nError distribution:\n");
+    for (int k = 0; k <= TALLY_ERR_KINDS; k++)
+      if (t->err[k].n)
+        printf("  [%llu] %s (%s)\n", (unsigned long long)t->err[k].n,
+               t->err[k].code ? nh_strerror(t->err[k].code) : "other errors", err_key(t->err[k].code));
+  }
+}
+
+static void live_line(worker *ws, long n, nh_time start, long total) {
+  uint64_t done = 0;
+  for (long i = 0; i < n; i++)
+    done += atomic_load_explicit(&ws[i].done, memory_order_relaxed);
+  double secs = (double)(nh_now() - start) / (double)NH_SEC;
+  if (total > 0)
+    progress_line("%.1fs  %llu/%ld requests (%.0f%%)  %.0f req/s", secs, (unsigned long long)done, total,
+                  100.0 * (double)done / (double)total, secs > 0 ? (double)done / secs : 0.0);
+  else
+    progress_line("%.1fs  %llu requests  %.0f req/s", secs, (unsigned long long)done,
+                  secs > 0 ? (double)done / secs : 0.0);
+}
+
+static int run(load_opts *o) {
+  if (strncasecmp(o->url, "http://", 7)) {
+    fprintf(stderr, "nethttp load: only http:// URLs: %s\n", o->url);
+    return 1;
+  }
+  nh_client_request *probe = nh_client_request_new(o->method, o->url);
+  if (!probe) {
+    fprintf(stderr, "nethttp load: malformed URL: %s\n", o->url);
+    return 2;
+  }
+  nh_client_request_free(probe);
+  if (!nh_header_get(o->hdr, "User-Agent"))
+    nh_header_set(o->hdr, "User-Agent", "nethttp-load/" NETHTTP_VERSION);
+
+  nh_runtime_config rc = NH_RUNTIME_CONFIG_DEFAULT;
+  rc.loops = o->threads;
+  nh_runtime *rt = nh_runtime_new(&rc);
+  if (!rt) {
+    fprintf(stderr, "nethttp load: cannot start the runtime\n");
+    return 1;
+  }
+  int loops = nh_runtime_loops(rt);
+  long n = o->concurrency;
+  long per_loop = (n + loops - 1) / loops;
+  load_run run = {.o = o};
+  worker *ws = NULL; /* aligned as its type asks: each caller's counter on its own cache line */
+  if (posix_memalign((void **)&ws, _Alignof(worker), (size_t)n * sizeof *ws) == 0)
+    memset(ws, 0, (size_t)n * sizeof *ws);
+  else
+    ws = NULL;
+  run.clients = calloc((size_t)loops, sizeof *run.clients);
+  nh_transport **ts = calloc((size_t)loops, sizeof *ts);
+  int rcode = 1;
+  if (!ws || !run.clients || !ts)
+    goto out;
+  for (int l = 0; l < loops; l++) {
+    nh_transport_config tc = NH_TRANSPORT_CONFIG_DEFAULT;
+    tc.max_idle_conns = tc.max_idle_conns_per_host = (int)per_loop + 1; /* every caller keeps its connection */
+    tc.disable_keepalives = o->disable_keepalive;
+    tc.disable_compression = 1; /* measure the server, not gzip */
+    nh_client_config cc = NH_CLIENT_CONFIG_DEFAULT;
+    cc.timeout = o->timeout;
+    if (!(ts[l] = nh_transport_new(&tc)))
+      goto out;
+    cc.transport = ts[l];
+    if (!(run.clients[l] = nh_client_new(&cc)))
+      goto out;
+  }
+  if (o->rate > 0)
+    run.interval = (nh_dur)((double)n * (double)NH_SEC / o->rate);
+  nh_time start = nh_now();
+  if ((o->duration ? nh_ctx_with_deadline(NULL, start + o->duration, &run.ctx)
+                   : nh_ctx_with_cancel(NULL, &run.ctx)) != NH_OK)
+    goto out;
+  struct sigaction sa = {.sa_handler = on_sigint}, old;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old);
+  long started = 0;
+  for (long i = 0; i < n; i++) {
+    worker *w = &ws[i];
+    w->run = &run;
+    w->loop = (int)(i % loops);
+    w->quota = o->requests < 0 ? -1 : o->requests / n + (i < o->requests % n);
+    w->hist.min = INT64_MAX; /* the rest is zeroed above */
+    if (nh_runtime_go(rt, w->loop, worker_main, w) != NH_OK) {
+      fprintf(stderr, "nethttp load: cannot start caller %ld\n", i);
+      nh_ctx_cancel(run.ctx);
+      break;
+    }
+    started++;
+  }
+  int live = progress_tty();
+  nh_time last_draw = 0;
+  while (atomic_load_explicit(&run.finished, memory_order_acquire) < started) {
+    struct timespec nap = {0, 20 * 1000 * 1000};
+    nanosleep(&nap, NULL);
+    if (interrupted)
+      nh_ctx_cancel(run.ctx);
+    if (live && nh_now() - last_draw >= 200 * NH_MSEC) {
+      live_line(ws, started, start, o->requests);
+      last_draw = nh_now();
+    }
+  }
+  if (live)
+    progress_line_clear();
+  nh_runtime_free(rt);
+  rt = NULL;
+  sigaction(SIGINT, &old, NULL);
+
+  nh_time ended = start;
+  lat_hist *h = malloc(sizeof *h);
+  tally *t = calloc(1, sizeof *t);
+  if (!h || !t) {
+    free(h);
+    free(t);
+    goto out;
+  }
+  lat_hist_init(h);
+  for (long i = 0; i < started; i++) {
+    lat_hist_merge(h, &ws[i].hist);
+    tally_merge(t, &ws[i].t);
+    if (ws[i].ended > ended)
+      ended = ws[i].ended;
+  }
+  if (o->duration && ended > start + o->duration)
+    ended = start + o->duration; /* requests cut at the deadline are not counted */
+  int64_t dials = 0;
+  for (int l = 0; l < loops; l++) {
+    nh_transport_stats st;
+    nh_transport_stats_get(ts[l], &st);
+    dials += st.dials;
+  }
+  if (o->json)
+    report_json(o, loops, ended - start, h, t, dials, interrupted);
+  else
+    report_text(ended - start, h, t, dials, interrupted);
+  rcode = interrupted ? 130 : 0;
+  free(h);
+  free(t);
+out:
+  nh_runtime_free(rt);
+  for (int l = 0; run.clients && l < loops; l++)
+    nh_client_free(run.clients[l]);
+  for (int l = 0; ts && l < loops; l++)
+    nh_transport_free(ts[l]);
+  nh_ctx_free(run.ctx);
+  free(run.clients);
+  free(ts);
+  free(ws);
+  return rcode;
+}
+
+int cmd_load(int argc, char **argv) {
+  load_opts o = {.method = "GET", .concurrency = 50, .requests = 200, .timeout = 20 * NH_SEC};
+  o.hdr = nh_header_new();
+  int rc = o.hdr ? parse_args(&o, argc, argv) : 2;
+  if (rc < 0)
+    rc = run(&o);
+  nh_header_free(o.hdr);
+  free(o.body);
+  free(o.url);
+  return rc;
+}
