@@ -14,6 +14,7 @@
 #include "nethttp/sync.h"
 #include "nethttp/netpoll.h"
 #include "nethttp/dial.h"
+#include "nethttp/tls.h"
 #include "nethttp/offload.h"
 #include "nethttp/header.h"
 #include "nethttp/server.h"

@@ -63,7 +63,9 @@ extern "C" {
   X(EBADJSON, -4015, "malformed JSON")                                       \
   X(EBADRESPONSE, -4016, "malformed HTTP response")                          \
   X(ETOOMANYREDIRECTS, -4017, "stopped after too many redirects")            \
-  X(ENOHOST, -4018, "no such host")
+  X(ENOHOST, -4018, "no such host")                                          \
+  X(ETLS, -4040, "TLS protocol error")                                       \
+  X(ECERT, -4041, "TLS certificate verification failed")
 
 typedef enum nh_err {
   NH_OK = 0,
