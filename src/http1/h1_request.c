@@ -77,14 +77,18 @@ static int on_header_field(llhttp_t *ll, const char *at, size_t n) {
 
 static int on_header_value(llhttp_t *ll, const char *at, size_t n) {
   nh__h1_req *p = req_of(ll);
-  if (p->phase == NH__H1_BODY) {
-    if (p->trailer && p->trailer_key && nh_valid_header_name(p->trailer_key, strlen(p->trailer_key))) {
-      char *v = nh__arena_strndup(p->trailer_arena, at, n);
-      if (!v)
-        return fail(p, 500, "out of memory");
-      nh_header_add(p->trailer, p->trailer_key, v);
-    }
-    p->trailer_key = NULL;
+  if (p->phase == NH__H1_BODY) { /* a trailer value piece: gather, added when complete */
+    if (!p->trailer || !p->trailer_key)
+      return 0;
+    size_t old = p->trailer_value ? strlen(p->trailer_value) : 0;
+    char *v = nh__arena_alloc(p->trailer_arena, old + n + 1);
+    if (!v)
+      return fail(p, 500, "out of memory");
+    if (old)
+      memcpy(v, p->trailer_value, old);
+    memcpy(v + old, at, n);
+    v[old + n] = 0;
+    p->trailer_value = v;
     return 0;
   }
   if (p->nfields == 0)
@@ -97,6 +101,16 @@ static int on_header_value(llhttp_t *ll, const char *at, size_t n) {
     return fail(p, 400, "obsolete line folding");
   grow_span(p, &f->value, at, n);
   p->last_was_value = 1;
+  return 0;
+}
+
+static int on_header_value_complete(llhttp_t *ll) {
+  nh__h1_req *p = req_of(ll);
+  if (p->phase != NH__H1_BODY)
+    return 0;
+  if (p->trailer && p->trailer_key && nh_valid_header_name(p->trailer_key, strlen(p->trailer_key)))
+    nh_header_add(p->trailer, p->trailer_key, p->trailer_value ? p->trailer_value : "");
+  p->trailer_key = p->trailer_value = NULL;
   return 0;
 }
 
@@ -127,6 +141,8 @@ static int check_response_head(nh__h1_req *p) {
   p->until_close = !bodiless && !te && p->content_length < 0;
   if (bodiless)
     p->content_length = p->status_code < 200 || p->status_code == 204 ? 0 : p->content_length;
+  if (bodiless) /* llhttp cannot know a HEAD's answer ends at its head */
+    p->ll.flags |= F_SKIPBODY;
   p->keep_alive = llhttp_should_keep_alive(&p->ll) && !p->until_close;
   return 0;
 }
@@ -216,6 +232,7 @@ static void settings_init(void) {
   settings.on_status = on_status;
   settings.on_header_field = on_header_field;
   settings.on_header_value = on_header_value;
+  settings.on_header_value_complete = on_header_value_complete;
   settings.on_headers_complete = on_headers_complete;
   settings.on_body = on_body;
   settings.on_chunk_header = on_chunk_header;
@@ -236,7 +253,7 @@ static void clear_head(nh__h1_req *p) {
   p->content_length = -1;
   p->chunked = p->keep_alive = p->expect_continue = 0;
   p->ext_bytes = 0;
-  p->trailer_key = NULL;
+  p->trailer_key = p->trailer_value = NULL;
   p->status = 0;
   p->reason = NULL;
 }

@@ -52,6 +52,7 @@ typedef struct nh__h1_req {
   nh_header *trailer; /* NULL: trailers are dropped */
   nh__arena *trailer_arena;
   const char *trailer_key; /* pending trailer name (copied) */
+  const char *trailer_value; /* pending trailer value (copied) */
   /* responses (a client's parser, nh__h1_resp_init) */
   int is_response;
   int head_request;  /* the request was HEAD: no body follows the head */

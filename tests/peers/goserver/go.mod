@@ -1,0 +1,3 @@
+module nethttp.test/goserver
+
+go 1.19
