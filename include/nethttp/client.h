@@ -40,6 +40,7 @@ extern "C" {
 #endif
 
 typedef struct nh_transport nh_transport;
+struct nh_tls_config;
 typedef struct nh_client nh_client;
 typedef struct nh_client_request nh_client_request;
 typedef struct nh_response nh_response;
@@ -60,9 +61,14 @@ typedef struct nh_transport_config {
   int disable_keepalives;         /* one request per connection */
   int disable_compression;        /* do not ask for gzip on the caller's behalf */
   size_t max_response_header_bytes; /* 1 MiB, as Go */
-  /* Identifies the TLS configuration; part of every pool key, so two
-   * transports (or clones) with different trust never share a connection.
-   * Filled by the TLS layer; "" means plain TCP only. Copied. */
+  /* HTTPS: the TLS configuration (nethttp/tls.h), copied into the
+   * transport's own TLS context when the transport is made; NULL = system
+   * roots with verification, made on the first https request. */
+  const struct nh_tls_config *tls;
+  /* Identifies the TLS configuration in every pool key, so two transports
+   * (or clones) with different trust never share a connection. Set from
+   * the TLS context's key (a hash of its settings and files); a caller may
+   * add its own. Copied. */
   const char *tls_config_key;
   /* Proxy: NULL = from the environment when the transport is made
    * (HTTP_PROXY, HTTPS_PROXY, NO_PROXY, as Go's ProxyFromEnvironment;

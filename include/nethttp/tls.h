@@ -169,6 +169,10 @@ const char *nh_tls_server_name(const nh_tls_conn *c);
 /* The underlying descriptor (borrowed), e.g. for nh_fd_on_readable when
  * nh_tls_pending is 0. */
 nh_fd *nh_tls_fd(const nh_tls_conn *c);
+/* nh_tls_set_fd gives c a new wrapper of the same socket (the old one was
+ * released, e.g. by a connection pool handing c to a fiber of another
+ * loop); c then owns fd. Between the two, c must not be used. */
+void nh_tls_set_fd(nh_tls_conn *c, nh_fd *fd);
 
 /* OpenSSL's reason for the last failure of c (or, with c NULL, of the last
  * failed handshake on this thread), "" if none. Borrowed until the next

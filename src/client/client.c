@@ -120,7 +120,7 @@ int nh_client_do_at(nh_client *c, nh_client_request *req, nh_response **out, con
     const char *loc = nh_header_get(resp->header, "Location");
     nh_url *next = NULL;
     if (!is_redirect(resp->status) || !loc || nh_url_parse_ref(cur->url, loc, &next) != NH_OK ||
-        strcmp(next->scheme, "http") != 0) {
+        (strcmp(next->scheme, "http") != 0 && strcmp(next->scheme, "https") != 0)) {
       nh_url_free(next);
       *out = resp;
       return NH_OK;

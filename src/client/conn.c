@@ -42,6 +42,24 @@ int nh__conn_dial(nh_transport *t, nh__host *h, const char *host, int port, nh_t
   return NH_OK;
 }
 
+int nh__conn_tls(nh__cconn *c, nh_tls_ctx *ctx, const char *host, nh_time deadline) {
+  nh_transport *t = c->t;
+  if (t->cfg.tls_handshake_timeout != NH_NO_TIMEOUT) {
+    nh_time hs = nh_deadline_after(t->cfg.tls_handshake_timeout);
+    if (hs < deadline)
+      deadline = hs;
+  }
+  return nh_tls_client(ctx, c->fd, host, deadline, &c->tls);
+}
+
+ssize_t nh__conn_io_read(nh__cconn *c, void *buf, size_t n, nh_time deadline) {
+  return c->tls ? nh_tls_read(c->tls, buf, n, deadline) : nh_fd_read(c->fd, buf, n, deadline);
+}
+
+ssize_t nh__conn_io_write(nh__cconn *c, const void *buf, size_t n, nh_time deadline) {
+  return c->tls ? nh_tls_write(c->tls, buf, n, deadline) : nh_fd_write(c->fd, buf, n, deadline);
+}
+
 /* ---- sending ---- */
 
 typedef struct headbuf {
@@ -144,7 +162,7 @@ int nh__conn_send_head(nh__cconn *c, nh_client_request *req, nh_time deadline, i
   headbuf b = {0};
   int e = build_head(c, req, &b);
   if (!e) {
-    ssize_t n = nh_fd_write(c->fd, b.p, b.len, deadline);
+    ssize_t n = nh__conn_io_write(c, b.p, b.len, deadline);
     if (n < 0)
       e = (int)n;
     /* A write to a socket the server had closed fails at once: nothing of
@@ -179,7 +197,7 @@ int nh__conn_send_body(nh__cconn *c, nh_client_request *req, nh_time deadline) {
       memcpy(data + len, "\r\n", 2);
       len += (size_t)h + 2;
     }
-    ssize_t w = nh_fd_write(c->fd, start, len, deadline);
+    ssize_t w = nh__conn_io_write(c, start, len, deadline);
     if (w < 0)
       return (int)w;
     sent += n;
@@ -187,7 +205,7 @@ int nh__conn_send_body(nh__cconn *c, nh_client_request *req, nh_time deadline) {
       break;
   }
   if (chunked) {
-    ssize_t w = nh_fd_write(c->fd, "0\r\n\r\n", 5, deadline);
+    ssize_t w = nh__conn_io_write(c, "0\r\n\r\n", 5, deadline);
     if (w < 0)
       return (int)w;
   } else if (sent != req->length) {
@@ -212,7 +230,7 @@ static int fill(nh__cconn *c, nh_time deadline) {
     c->buf = b;
     c->cap = cap;
   }
-  ssize_t n = nh_fd_read(c->fd, c->buf + c->len, c->cap - c->len, deadline);
+  ssize_t n = nh__conn_io_read(c, c->buf + c->len, c->cap - c->len, deadline);
   if (n < 0)
     return (int)n;
   if (n == 0)

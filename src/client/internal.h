@@ -14,6 +14,7 @@
 #include "http1/h1_request.h"
 #include "nethttp/client.h"
 #include "nethttp/dial.h"
+#include "nethttp/tls.h"
 #include "nethttp/errors.h"
 #include "nethttp/log.h"
 #include "nethttp/runtime.h"
@@ -56,6 +57,12 @@ int nh__creq_replayable(const nh_client_request *req);
 int nh__creq_rewind(nh_client_request *req);
 ssize_t nh__creq_body_read(nh_client_request *req, void *buf, size_t cap, off_t *file_off);
 
+/* A TLS context shared by a transport and its clones. */
+typedef struct nh__tls_shared {
+  nh_tls_ctx *ctx;
+  _Atomic int refs;
+} nh__tls_shared;
+
 /* ---- pooled connections ---- */
 
 typedef struct nh__host nh__host;
@@ -66,6 +73,7 @@ struct nh__cconn {
   nh__host *host;
   nh_fd *fd;    /* while in use; NULL in the pool */
   int proxied;  /* talks to a proxy: requests in absolute form */
+  nh_tls_conn *tls; /* https: the TLS stream over fd, or NULL */
   char *proxy_auth; /* Proxy-Authorization value, or NULL */
   int idle_fd;  /* the bare descriptor while in the pool */
   char *buf;
@@ -89,6 +97,9 @@ struct nh_transport {
   nh_transport_config cfg;
   char *tls_key, *proxy;   /* proxy: fixed, "" direct, NULL from env */
   nh_proxy_config env_proxy; /* the environment when the transport was made */
+  struct nh__tls_shared *tls; /* made with the transport (a given config) or
+                                on first https use (system roots); clones share it */
+  pthread_mutex_t tls_mu;
   pthread_mutex_t mu;
   nh__cconn *idle_head, *idle_tail; /* oldest first */
   int idle;
@@ -112,6 +123,11 @@ void nh__conn_discard(nh__cconn *c);
 /* conn.c */
 int nh__conn_dial(nh_transport *t, nh__host *h, const char *host, int port, nh_time deadline,
                   nh__cconn **out);
+/* Over a dialed connection, the TLS handshake for host (https). */
+int nh__conn_tls(nh__cconn *c, nh_tls_ctx *ctx, const char *host, nh_time deadline);
+/* Reads and writes of the connection, through TLS when it has it. */
+ssize_t nh__conn_io_read(nh__cconn *c, void *buf, size_t n, nh_time deadline);
+ssize_t nh__conn_io_write(nh__cconn *c, const void *buf, size_t n, nh_time deadline);
 /* Sends the request head; *sent_any tells whether a byte of it reached the
  * socket (a failure before that may be retried). Then the body. */
 int nh__conn_send_head(nh__cconn *c, nh_client_request *req, nh_time deadline, int *sent_any);

@@ -62,10 +62,19 @@ void nh__conn_discard(nh__cconn *c) {
   c->host->open--;
   pthread_mutex_unlock(&t->mu);
   atomic_fetch_sub(&t->st_open, 1);
-  if (c->fd)
+  if (c->tls) { /* the TLS stream owns the descriptor */
+    nh_fd *f = c->fd;
+    if (!f && c->idle_fd >= 0 && nh__fd_adopt(c->idle_fd, &f) != NH_OK)
+      f = NULL;
+    if (f) {
+      nh_tls_set_fd(c->tls, f);
+      nh_tls_abort(c->tls);
+    }
+  } else if (c->fd) {
     nh_fd_close(c->fd);
-  else if (c->idle_fd >= 0)
+  } else if (c->idle_fd >= 0) {
     close(c->idle_fd);
+  }
   if (c->host->limit)
     nh_sem_release(c->host->limit);
   nh__arena_dispose(&c->arena);
@@ -100,9 +109,12 @@ static void discard_list(nh__cconn *dead) {
 
 /* Did the server close (or write to) this idle connection? Either way it
  * cannot carry a new request. */
-static int idle_conn_dead(int fd) {
+static int idle_conn_dead(const nh__cconn *c) {
   char b;
-  ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  ssize_t n = recv(c->idle_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0 && c->tls)
+    return 0; /* a TLS record (a session ticket, or a close_notify the
+                 request will meet and then retry) */
   return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
 }
 
@@ -121,12 +133,19 @@ nh__cconn *nh__pool_take(nh_transport *t, nh__host *h) {
     discard_list(dead);
     if (!got)
       return NULL;
-    if (!idle_conn_dead(got->idle_fd) && nh__fd_adopt(got->idle_fd, &got->fd) == NH_OK) {
-      got->idle_fd = -1;
-      return got;
+    if (idle_conn_dead(got)) {
+      nh__conn_discard(got);
+      continue;
     }
-    got->idle_fd = got->fd ? -1 : got->idle_fd; /* nh__fd_adopt closes on failure */
-    nh__conn_discard(got);
+    int fd = got->idle_fd;
+    got->idle_fd = -1;
+    if (nh__fd_adopt(fd, &got->fd) != NH_OK) { /* it closes fd when it fails */
+      nh__conn_discard(got);
+      continue;
+    }
+    if (got->tls)
+      nh_tls_set_fd(got->tls, got->fd);
+    return got;
   }
 }
 

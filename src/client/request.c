@@ -15,7 +15,8 @@ nh_client_request *nh_client_request_new(const char *method, const char *url) {
   nh_url *u = NULL;
   if (!method || !*method || !url || nh_url_parse(url, &u) != NH_OK)
     return NULL;
-  if (strcmp(u->scheme, "http") != 0 || !u->host || !*u->host) {
+  if ((strcmp(u->scheme, "http") != 0 && strcmp(u->scheme, "https") != 0) || !u->host ||
+      !*u->host) {
     nh_url_free(u);
     return NULL;
   }

@@ -33,6 +33,70 @@ static void fill_defaults(nh_transport_config *c) {
     c->max_response_header_bytes = d.max_response_header_bytes;
 }
 
+/* The transport's TLS context from a configuration (copied by the TLS
+ * layer); its identity joins the pool key. */
+static int tls_make(nh_transport *t, const nh_tls_config *given) {
+  nh_tls_config c = *given;
+  c.role = NH_TLS_CLIENT;
+  if (!c.alpn)
+    c.alpn = "http/1.1";
+  nh__tls_shared *sh = calloc(1, sizeof *sh);
+  char *err = NULL;
+  if (!sh || nh_tls_config_new(&c, &sh->ctx, &err) != NH_OK) {
+    if (err)
+      NH_LOG(NULL, NH_LOG_ERROR, "TLS configuration refused", NH_LSTR("error", err));
+    free(err);
+    free(sh);
+    return NH_EINVAL;
+  }
+  atomic_store(&sh->refs, 1);
+  const char *k = nh_tls_ctx_key(sh->ctx);
+  size_t n = strlen(k) + strlen(t->tls_key) + 2;
+  char *key = malloc(n);
+  if (!key) {
+    nh_tls_ctx_free(sh->ctx);
+    free(sh);
+    return NH_ENOMEM;
+  }
+  snprintf(key, n, "%s%s%s", k, *t->tls_key ? "+" : "", t->tls_key);
+  free(t->tls_key);
+  t->tls_key = key;
+  t->cfg.tls_config_key = key;
+  t->tls = sh;
+  return NH_OK;
+}
+
+static void tls_release(nh__tls_shared *sh) {
+  if (sh && atomic_fetch_sub(&sh->refs, 1) == 1) {
+    nh_tls_ctx_free(sh->ctx);
+    free(sh);
+  }
+}
+
+/* The context for an https request: the transport's, or the default one
+ * (system roots, verification on), made once on first use. */
+static nh_tls_ctx *tls_ctx_for(nh_transport *t) {
+  pthread_mutex_lock(&t->tls_mu);
+  if (!t->tls) {
+    nh_tls_config d = {0};
+    nh__tls_shared *sh = calloc(1, sizeof *sh);
+    char *err = NULL;
+    d.role = NH_TLS_CLIENT;
+    d.alpn = "http/1.1";
+    if (sh && nh_tls_config_new(&d, &sh->ctx, &err) == NH_OK) {
+      atomic_store(&sh->refs, 1);
+      t->tls = sh;
+    } else {
+      NH_LOG(NULL, NH_LOG_ERROR, "default TLS configuration failed", NH_LSTR("error", err ? err : ""));
+      free(sh);
+    }
+    free(err);
+  }
+  nh_tls_ctx *ctx = t->tls ? t->tls->ctx : NULL;
+  pthread_mutex_unlock(&t->tls_mu);
+  return ctx;
+}
+
 nh_transport *nh_transport_new(const nh_transport_config *cfg) {
   nh_transport *t = calloc(1, sizeof *t);
   if (!t)
@@ -51,6 +115,14 @@ nh_transport *nh_transport_new(const nh_transport_config *cfg) {
   }
   t->cfg.tls_config_key = t->tls_key;
   t->cfg.proxy_url = t->proxy;
+  pthread_mutex_init(&t->tls_mu, NULL);
+  if (t->cfg.tls && tls_make(t, t->cfg.tls) != NH_OK) {
+    free(t->tls_key);
+    free(t->proxy);
+    free(t);
+    return NULL;
+  }
+  t->cfg.tls = NULL; /* copied into the context: the caller's struct may go */
   if (!t->proxy && nh_proxy_config_from_env(&t->env_proxy) != NH_OK) {
     free(t->tls_key);
     free(t);
@@ -60,7 +132,27 @@ nh_transport *nh_transport_new(const nh_transport_config *cfg) {
   return t;
 }
 
-nh_transport *nh_transport_clone(const nh_transport *t) { return nh_transport_new(&t->cfg); }
+nh_transport *nh_transport_clone(const nh_transport *tc) {
+  nh_transport *t = (nh_transport *)tc;
+  nh_transport *n = nh_transport_new(&t->cfg);
+  if (!n)
+    return NULL;
+  /* The same TLS context (and so the same identity), shared. */
+  pthread_mutex_lock(&t->tls_mu);
+  if (t->tls) {
+    atomic_fetch_add(&t->tls->refs, 1);
+    n->tls = t->tls;
+    free(n->tls_key);
+    n->tls_key = strdup(t->tls_key);
+    n->cfg.tls_config_key = n->tls_key;
+  }
+  pthread_mutex_unlock(&t->tls_mu);
+  if (!n->tls_key) {
+    nh_transport_free(n);
+    return NULL;
+  }
+  return n;
+}
 
 int nh_transport_leak_report(nh_transport *t, FILE *out) {
   int n = 0;
@@ -95,6 +187,8 @@ void nh_transport_free(nh_transport *t) {
   }
   pthread_mutex_destroy(&t->mu);
   nh_proxy_config_clear(&t->env_proxy);
+  tls_release(t->tls);
+  pthread_mutex_destroy(&t->tls_mu);
   free(t->tls_key);
   free(t->proxy);
   free(t);
@@ -134,6 +228,7 @@ static int stale_conn_error(int e) {
 typedef struct route {
   char host[256]; /* the target's */
   int port;
+  int tls; /* https */
   char proxy[512]; /* "" = direct */
   char key[1024];  /* the pool key */
 } route;
@@ -142,7 +237,8 @@ static int route_for(nh_transport *t, nh_client_request *req, route *rt) {
   if (nh_url_hostname(req->url, rt->host, sizeof rt->host) <= 0)
     return NH_EINVAL;
   const char *p = nh_url_port(req->url);
-  rt->port = p && *p ? atoi(p) : 80;
+  rt->tls = !strcmp(req->url->scheme, "https");
+  rt->port = p && *p ? atoi(p) : rt->tls ? 443 : 80;
   if (rt->port <= 0 || rt->port > 65535)
     return NH_EINVAL;
   rt->proxy[0] = 0;
@@ -166,6 +262,19 @@ static int route_for(nh_transport *t, nh_client_request *req, route *rt) {
 /* Dial the target, or the proxy in front of it. */
 static int dial_route(nh_transport *t, nh__host *h, const route *rt, nh_time deadline,
                       nh__cconn **out) {
+  if (rt->tls) {
+    if (rt->proxy[0])
+      return NH_ENOTSUP; /* https through a proxy needs CONNECT: not yet */
+    nh_tls_ctx *ctx = tls_ctx_for(t);
+    if (!ctx)
+      return NH_EINVAL;
+    int e = nh__conn_dial(t, h, rt->host, rt->port, deadline, out);
+    if (!e && (e = nh__conn_tls(*out, ctx, rt->host, deadline)) != NH_OK) {
+      nh__conn_discard(*out);
+      *out = NULL;
+    }
+    return e;
+  }
   if (!rt->proxy[0])
     return nh__conn_dial(t, h, rt->host, rt->port, deadline, out);
   nh_url *pu = NULL;

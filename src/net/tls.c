@@ -390,6 +390,7 @@ int nh_tls_read_pending(const nh_tls_conn *c) {
 }
 const char *nh_tls_alpn(const nh_tls_conn *c) { return c->alpn; }
 nh_fd *nh_tls_fd(const nh_tls_conn *c) { return c->fd; }
+void nh_tls_set_fd(nh_tls_conn *c, nh_fd *fd) { c->fd = fd; } /* the BIO reads c->fd */
 nh_tls_ctx *nh__tls_conn_ctx(const nh_tls_conn *c) { return c->ctx; }
 int nh_tls_session_reused(const nh_tls_conn *c) { return SSL_session_reused(c->ssl) == 1; }
 const char *nh_tls_version(const nh_tls_conn *c) { return SSL_get_version(c->ssl); }
