@@ -74,7 +74,7 @@ typedef struct nh_transport_config {
    * (HTTP_PROXY, HTTPS_PROXY, NO_PROXY, as Go's ProxyFromEnvironment;
    * loopback is never proxied), "" = direct, or a fixed "http://[user:pass@]
    * host:port" for every request. Plain-HTTP requests go to the proxy in
-   * absolute form; CONNECT tunnels come with TLS. */
+   * absolute form; https goes through a CONNECT tunnel. */
   const char *proxy_url;
 } nh_transport_config;
 

@@ -42,6 +42,34 @@ int nh__conn_dial(nh_transport *t, nh__host *h, const char *host, int port, nh_t
   return NH_OK;
 }
 
+int nh__conn_connect_tunnel(nh__cconn *c, const char *host, int port, nh_time deadline) {
+  char req[1536];
+  const char *lb = strchr(host, ':') ? "[" : "", *rb = *lb ? "]" : "";
+  int n = snprintf(req, sizeof req, "CONNECT %s%s%s:%d HTTP/1.1\r\nHost: %s%s%s:%d\r\n%s%s%s\r\n",
+                   lb, host, rb, port, lb, host, rb, port, c->proxy_auth ? "Proxy-Authorization: " : "",
+                   c->proxy_auth ? c->proxy_auth : "", c->proxy_auth ? "\r\n" : "");
+  if (n <= 0 || (size_t)n >= sizeof req)
+    return NH_EINVAL;
+  ssize_t w = nh_fd_write(c->fd, req, (size_t)n, deadline);
+  if (w < 0)
+    return (int)w;
+  nh_time rh = c->t->cfg.response_header_timeout == NH_NO_TIMEOUT
+                   ? deadline
+                   : nh_deadline_after(c->t->cfg.response_header_timeout);
+  int got;
+  /* A CONNECT answer has no body: read it as a head alone. */
+  int e = nh__conn_read_head(c, 1, 0, rh < deadline ? rh : deadline, &got);
+  if (e)
+    return e;
+  int st = c->parser.status_code;
+  c->pos = c->len = 0;
+  if (st < 200 || st > 299) {
+    NH_LOG(NULL, NH_LOG_WARN, "proxy refused CONNECT", NH_LINT("status", st), NH_LSTR("host", host));
+    return NH_ECONNREFUSED;
+  }
+  return NH_OK;
+}
+
 int nh__conn_tls(nh__cconn *c, nh_tls_ctx *ctx, const char *host, nh_time deadline) {
   nh_transport *t = c->t;
   if (t->cfg.tls_handshake_timeout != NH_NO_TIMEOUT) {

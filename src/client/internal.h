@@ -123,6 +123,8 @@ void nh__conn_discard(nh__cconn *c);
 /* conn.c */
 int nh__conn_dial(nh_transport *t, nh__host *h, const char *host, int port, nh_time deadline,
                   nh__cconn **out);
+/* Over a connection to a proxy: a CONNECT tunnel to host:port (2xx). */
+int nh__conn_connect_tunnel(nh__cconn *c, const char *host, int port, nh_time deadline);
 /* Over a dialed connection, the TLS handshake for host (https). */
 int nh__conn_tls(nh__cconn *c, nh_tls_ctx *ctx, const char *host, nh_time deadline);
 /* Reads and writes of the connection, through TLS when it has it. */

@@ -260,26 +260,13 @@ static int route_for(nh_transport *t, nh_client_request *req, route *rt) {
 }
 
 /* Dial the target, or the proxy in front of it. */
-static int dial_route(nh_transport *t, nh__host *h, const route *rt, nh_time deadline,
+/* Dial the proxy of a route: requests through it go in absolute form, with
+ * its credentials. */
+static int dial_proxy(nh_transport *t, nh__host *h, const char *proxy, nh_time deadline,
                       nh__cconn **out) {
-  if (rt->tls) {
-    if (rt->proxy[0])
-      return NH_ENOTSUP; /* https through a proxy needs CONNECT: not yet */
-    nh_tls_ctx *ctx = tls_ctx_for(t);
-    if (!ctx)
-      return NH_EINVAL;
-    int e = nh__conn_dial(t, h, rt->host, rt->port, deadline, out);
-    if (!e && (e = nh__conn_tls(*out, ctx, rt->host, deadline)) != NH_OK) {
-      nh__conn_discard(*out);
-      *out = NULL;
-    }
-    return e;
-  }
-  if (!rt->proxy[0])
-    return nh__conn_dial(t, h, rt->host, rt->port, deadline, out);
   nh_url *pu = NULL;
   char phost[256];
-  if (nh_url_parse(rt->proxy, &pu) != NH_OK || nh_url_hostname(pu, phost, sizeof phost) <= 0) {
+  if (nh_url_parse(proxy, &pu) != NH_OK || nh_url_hostname(pu, phost, sizeof phost) <= 0) {
     nh_url_free(pu);
     return NH_EINVAL;
   }
@@ -298,6 +285,33 @@ static int dial_route(nh_transport *t, nh__host *h, const route *rt, nh_time dea
     }
   }
   nh_url_free(pu);
+  return e;
+}
+
+/* Dial the target, or the proxy in front of it; for https through a proxy
+ * a CONNECT tunnel first; then the TLS handshake with the target. */
+static int dial_route(nh_transport *t, nh__host *h, const route *rt, nh_time deadline,
+                      nh__cconn **out) {
+  nh_tls_ctx *ctx = NULL;
+  if (rt->tls && !(ctx = tls_ctx_for(t)))
+    return NH_EINVAL;
+  *out = NULL;
+  int e;
+  if (!rt->proxy[0]) {
+    e = nh__conn_dial(t, h, rt->host, rt->port, deadline, out);
+  } else {
+    e = dial_proxy(t, h, rt->proxy, deadline, out);
+    if (!e && rt->tls) {
+      e = nh__conn_connect_tunnel(*out, rt->host, rt->port, deadline);
+      (*out)->proxied = 0; /* inside the tunnel: origin-form requests */
+    }
+  }
+  if (!e && rt->tls)
+    e = nh__conn_tls(*out, ctx, rt->host, deadline);
+  if (e && *out) {
+    nh__conn_discard(*out);
+    *out = NULL;
+  }
   return e;
 }
 

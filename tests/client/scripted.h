@@ -33,7 +33,7 @@ typedef struct script_conn {
   int fd, index;
 } script_conn;
 
-static void *script_conn_main(void *p) {
+static inline void *script_conn_main(void *p) {
   script_conn *c = p;
   c->s->fn(c->fd, c->index, c->s->arg);
   close(c->fd);
@@ -41,7 +41,7 @@ static void *script_conn_main(void *p) {
   return NULL;
 }
 
-static void *script_accept_main(void *p) {
+static inline void *script_accept_main(void *p) {
   scripted *s = p;
   while (!atomic_load(&s->stop)) {
     struct pollfd pfd = {s->lfd, POLLIN, 0};
@@ -64,7 +64,7 @@ static void *script_accept_main(void *p) {
 
 /* backlog 0 and never accepting (fn NULL, accept_too 0) makes a blackhole
  * that completes handshakes but never reads. */
-static scripted *scripted_start(script_fn fn, void *arg) {
+static inline scripted *scripted_start(script_fn fn, void *arg) {
   scripted *s = calloc(1, sizeof *s);
   s->fn = fn;
   s->arg = arg;
@@ -84,7 +84,7 @@ static scripted *scripted_start(script_fn fn, void *arg) {
 
 /* Waits for every connection's script to end (scripts must end by
  * themselves: on EOF from the client at the latest). */
-static void scripted_stop(scripted *s) {
+static inline void scripted_stop(scripted *s) {
   atomic_store(&s->stop, 1);
   if (s->fn)
     pthread_join(s->acceptor, NULL);
@@ -95,7 +95,7 @@ static void scripted_stop(scripted *s) {
   free(s);
 }
 
-static char *scripted_url(scripted *s, const char *path) {
+static inline char *scripted_url(scripted *s, const char *path) {
   static __thread char buf[256];
   snprintf(buf, sizeof buf, "http://127.0.0.1:%d%s", s->port, path);
   return buf;
@@ -103,7 +103,7 @@ static char *scripted_url(scripted *s, const char *path) {
 
 /* Reads one request (head and a Content-Length body) into buf; returns its
  * length, 0 on EOF before any byte, -1 on error or timeout (2 s). */
-static long script_read_request(int fd, char *buf, size_t cap) {
+static inline long script_read_request(int fd, char *buf, size_t cap) {
   size_t len = 0;
   long need = -1;
   for (;;) {
@@ -130,10 +130,10 @@ static long script_read_request(int fd, char *buf, size_t cap) {
   }
 }
 
-static void script_send(int fd, const char *s) { send(fd, s, strlen(s), MSG_NOSIGNAL); }
+static inline void script_send(int fd, const char *s) { send(fd, s, strlen(s), MSG_NOSIGNAL); }
 
 /* Waits until the client closes (EOF) or 2 s pass. */
-static void script_wait_eof(int fd) {
+static inline void script_wait_eof(int fd) {
   char b[4096];
   struct pollfd pfd = {fd, POLLIN, 0};
   while (poll(&pfd, 1, 2000) > 0 && recv(fd, b, sizeof b, 0) > 0)

@@ -3,9 +3,11 @@
  * two servers that take the same host and port in turn, never share a
  * connection and each accepts only the server it trusts. */
 #include "harness.h"
+#include "scripted.h"
 
 #include <arpa/inet.h>
 #include <nethttp.h>
+#include <poll.h>
 #include <nethttp/tls.h>
 #include <stdatomic.h>
 #include <unistd.h>
@@ -249,6 +251,76 @@ NH_TEST(tls_connections_reused_across_loops) {
   CHECK(st.dials <= 8);
   CHECK(st.reused >= 8 * 25 - 8);
   nh_transport_free(f.t);
+  tls_server_stop(s);
+  nh_tls_testcert_free(tc);
+}
+
+/* https through a proxy: a CONNECT tunnel, then TLS with the target. */
+typedef struct tunnel_log {
+  char connect[1024];
+} tunnel_log;
+
+static void tunnel_proxy(int fd, int i, void *arg) {
+  tunnel_log *log = arg;
+  char buf[4096];
+  long n = script_read_request(fd, buf, sizeof buf);
+  if (n <= 0)
+    return;
+  if (i == 0)
+    memcpy(log->connect, buf, (size_t)n < sizeof log->connect ? (size_t)n : sizeof log->connect - 1);
+  int port = 0;
+  if (sscanf(buf, "CONNECT 127.0.0.1:%d ", &port) != 1) {
+    script_send(fd, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    return;
+  }
+  int up = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  if (connect(up, (struct sockaddr *)&a, sizeof a) != 0) {
+    script_send(fd, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+    close(up);
+    return;
+  }
+  script_send(fd, "HTTP/1.1 200 Connection established\r\n\r\n");
+  struct pollfd p[2] = {{fd, POLLIN, 0}, {up, POLLIN, 0}};
+  while (poll(p, 2, 3000) > 0) { /* splice both ways until either side ends */
+    int from = (p[0].revents & (POLLIN | POLLHUP)) ? 0 : 1;
+    ssize_t k = recv(p[from].fd, buf, sizeof buf, 0);
+    if (k <= 0 || send(p[1 - from].fd, buf, (size_t)k, MSG_NOSIGNAL) != k)
+      break;
+  }
+  close(up);
+}
+
+NH_TEST(https_through_a_connect_proxy) {
+  nh_tls_testcert *tc;
+  CHECK_EQ(nh_tls_testcert_new(NULL, &tc), NH_OK);
+  tls_server *s = tls_server_start(tc, "server-a", 0);
+  tunnel_log log = {{0}};
+  scripted *proxy = scripted_start(tunnel_proxy, &log);
+  char purl[128], url[128], *body;
+  snprintf(purl, sizeof purl, "http://u:p@127.0.0.1:%d", proxy->port);
+  nh_tls_config tls = {0};
+  tls.ca_file = tc->ca_pem;
+  nh_transport_config cfg = NH_TRANSPORT_CONFIG_DEFAULT;
+  cfg.tls = &tls;
+  cfg.proxy_url = purl;
+  nh_transport *t = nh_transport_new(&cfg);
+  snprintf(url, sizeof url, "https://127.0.0.1:%d/in/tunnel", s->port);
+  for (int i = 0; i < 3; i++) {
+    CHECK_EQ(get(t, url, &body), NH_OK);
+    CHECK_STR(body, "server-a");
+    free(body);
+  }
+  char want[128];
+  snprintf(want, sizeof want, "CONNECT 127.0.0.1:%d HTTP/1.1\r\n", s->port);
+  CHECK_CONTAINS(log.connect, want);
+  CHECK_CONTAINS(log.connect, "Proxy-Authorization: Basic dTpw\r\n"); /* u:p */
+  nh_transport_stats st;
+  nh_transport_stats_get(t, &st);
+  CHECK_EQ(st.dials, 1); /* the tunnel is pooled like any connection */
+  nh_transport_free(t);
+  scripted_stop(proxy);
   tls_server_stop(s);
   nh_tls_testcert_free(tc);
 }
