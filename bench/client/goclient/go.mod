@@ -1,0 +1,3 @@
+module nethttp.bench/goclient
+
+go 1.19
