@@ -112,8 +112,9 @@ struct nh_transport {
 /* pool.c */
 nh__host *nh__host_get(nh_transport *t, const char *key);
 /* An idle connection for host, newest first, or NULL. Expired and dead
- * ones met on the way are closed. */
-nh__cconn *nh__pool_take(nh_transport *t, nh__host *h);
+ * ones met on the way are closed; can_retry: the request can be sent again
+ * if the connection turns out closed (a fresh one is then not checked). */
+nh__cconn *nh__pool_take(nh_transport *t, nh__host *h, int can_retry);
 /* Back to the pool after a complete response, or closed if it cannot be
  * kept (pool full, keep-alive off). */
 void nh__pool_put(nh__cconn *c);

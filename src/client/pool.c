@@ -118,7 +118,13 @@ static int idle_conn_dead(const nh__cconn *c) {
   return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
 }
 
-nh__cconn *nh__pool_take(nh_transport *t, nh__host *h) {
+/* Servers close idle keep-alive connections after seconds, not within
+ * moments of an answer: a connection idle for less than this is trusted
+ * without a look (a request that meets a closed one anyway is retried when
+ * it can be). */
+#define FRESH_IDLE (250 * NH_MSEC)
+
+nh__cconn *nh__pool_take(nh_transport *t, nh__host *h, int can_retry) {
   for (;;) {
     nh__cconn *dead = NULL, *got = NULL;
     pthread_mutex_lock(&t->mu);
@@ -133,7 +139,7 @@ nh__cconn *nh__pool_take(nh_transport *t, nh__host *h) {
     discard_list(dead);
     if (!got)
       return NULL;
-    if (idle_conn_dead(got)) {
+    if ((!can_retry || nh_now() - got->idle_since >= FRESH_IDLE) && idle_conn_dead(got)) {
       nh__conn_discard(got);
       continue;
     }

@@ -347,12 +347,13 @@ static int exchange(nh_transport *t, nh__cconn *c, nh_client_request *req, nh_ti
 /* A connection slot of a host at max_conns_per_host. A slot can also be
  * held by an idle connection: while waiting, look for one now and then
  * (the caller then reuses it instead of dialing). */
-static int acquire_slot(nh_transport *t, nh__host *h, nh_time deadline, nh__cconn **idle) {
+static int acquire_slot(nh_transport *t, nh__host *h, nh_time deadline, int can_retry,
+                        nh__cconn **idle) {
   nh_dur pause = NH_MSEC;
   for (;;) {
     if (nh_sem_try_acquire(h->limit) == NH_OK)
       return NH_OK;
-    if ((*idle = nh__pool_take(t, h)))
+    if ((*idle = nh__pool_take(t, h, can_retry)))
       return NH_OK;
     nh_time until = nh_deadline_after(pause);
     int e = nh_sem_acquire(h->limit, until < deadline ? until : deadline);
@@ -379,8 +380,9 @@ int nh__transport_round_trip(nh_transport *t, nh_client_request *req, nh_time de
   if (req->ctx)
     nh_fiber_set_ctx(req->ctx);
   for (int attempt = 0;; attempt++) {
-    nh__cconn *c = nh__pool_take(t, h);
-    if (!c && h->limit && (e = acquire_slot(t, h, deadline, &c)) != NH_OK)
+    int can_retry = attempt == 0 && (idempotent(req->method) || nh__creq_replayable(req));
+    nh__cconn *c = nh__pool_take(t, h, can_retry);
+    if (!c && h->limit && (e = acquire_slot(t, h, deadline, can_retry, &c)) != NH_OK)
       break;
     int reused = c != NULL;
     if (reused) {

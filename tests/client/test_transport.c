@@ -361,7 +361,7 @@ NH_TEST(idle_connection_closed_by_server_is_not_reused) {
   nh_client *c = nh_client_new(NULL);
   int st;
   free(get_body(c, scripted_url(s, "/1"), &st));
-  usleep(100 * 1000);
+  usleep(300 * 1000); /* idle long enough to be looked at before reuse */
   free(get_body(c, scripted_url(s, "/2"), &st));
   CHECK_EQ(st, 200);
   nh_transport_stats ts;
