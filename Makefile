@@ -48,6 +48,9 @@ bench:
 	bench/runtime/run.sh
 	RUNS=2 bench/http/run.sh
 	bench/http/idle_memory.sh
+	bench/mux/run.sh
+	bench/files/run.sh
+	RUNS=2 bench/client/run.sh
 
 fuzz: deps
 	@CC=clang $(CMAKE) -S . -B $(BUILD)/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNH_BUILD_FUZZ=ON \
