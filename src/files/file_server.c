@@ -3,6 +3,7 @@
  * so a request can never reach outside it. A request holds at most one
  * descriptor at a time (the server's extra_fds_per_conn = 1). */
 #include "files_internal.h"
+#include "util/url_internal.h"
 
 #include <nethttp/httpdate.h>
 
@@ -212,8 +213,10 @@ static void file_server_serve(nh_response_writer *w, nh_request *r) {
   }
   if (nh__has_dotdot(url))
     goto bad;
-  memcpy(name, url, strlen(url) + 1);
-  nh__path_clean(name);
+  nh__clean_path(url, name);
+  size_t nlen = strlen(name);
+  if (nlen > 1 && name[nlen - 1] == '/')
+    name[nlen - 1] = 0; /* path.Clean keeps no trailing slash */
   if (!fs->opts.allow_dotfiles && has_dot_segment(name)) {
     nh__file_error(w, 404, "404 page not found");
     return;

@@ -65,7 +65,5 @@ int nh__open_beneath(int rootfd, const char *root, const char *rel);
 int nh__path_unescape(const char *in, char *out, size_t cap);
 /* 1 if a '/'-separated path has a ".." segment. */
 int nh__has_dotdot(const char *path);
-/* Go's path.Clean for a path starting with '/', in place. */
-void nh__path_clean(char *path);
 
 #endif

@@ -39,38 +39,3 @@ int nh__has_dotdot(const char *path) {
   return 0;
 }
 
-void nh__path_clean(char *path) {
-  /* Rooted: out always starts with '/'; r reads, w writes. */
-  size_t n = strlen(path), r = 0, w = 1;
-  char *out = path;
-  if (n == 0 || path[0] != '/') { /* make it rooted (caller leaves room) */
-    memmove(path + 1, path, n + 1);
-    path[0] = '/';
-    n++;
-  }
-  r = 1;
-  while (r < n) {
-    if (path[r] == '/') {
-      r++;
-    } else if (path[r] == '.' && (r + 1 == n || path[r + 1] == '/')) {
-      r++;
-    } else if (path[r] == '.' && path[r + 1] == '.' && (r + 2 == n || path[r + 2] == '/')) {
-      r += 2;
-      if (w > 1) { /* back up to the previous slash */
-        w--;
-        while (w > 1 && out[w - 1] != '/')
-          w--;
-        if (w > 1)
-          w--;
-      }
-    } else {
-      if (w > 1)
-        out[w++] = '/';
-      while (r < n && path[r] != '/')
-        out[w++] = path[r++];
-    }
-  }
-  out[w] = 0;
-  if (w == 1)
-    out[0] = '/';
-}

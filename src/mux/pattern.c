@@ -56,34 +56,6 @@ int nh__mux_path_is_clean(const char *p) {
   }
 }
 
-/* Go's path.Clean for a rooted path, then cleanPath's trailing slash. */
-void nh__mux_path_clean(const char *path, char *out) {
-  size_t n = strlen(path), w = 1, r = 0;
-  out[0] = '/';
-  while (r < n) {
-    if (path[r] == '/') {
-      r++;
-    } else if (path[r] == '.' && (r + 1 == n || path[r + 1] == '/')) {
-      r++;
-    } else if (path[r] == '.' && path[r + 1] == '.' && (r + 2 == n || path[r + 2] == '/')) {
-      r += 2;
-      if (w > 1) {
-        w--;
-        while (w > 1 && out[w] != '/')
-          w--;
-      }
-    } else {
-      if (w != 1)
-        out[w++] = '/';
-      for (; r < n && path[r] != '/'; r++)
-        out[w++] = path[r];
-    }
-  }
-  if (n && path[n - 1] == '/' && w != 1)
-    out[w++] = '/';
-  out[w] = 0;
-}
-
 /* ---- parsing ---- */
 
 static int is_tchar(unsigned char c) {
@@ -106,14 +78,6 @@ static int valid_wildcard_name(const char *s, size_t n) {
   return 1;
 }
 
-static char *dupn(const char *s, size_t n) {
-  char *d = malloc(n + 1);
-  if (d) {
-    memcpy(d, s, n);
-    d[n] = 0;
-  }
-  return d;
-}
 
 void nh__pattern_free(nh__pattern *p) {
   if (!p)
@@ -161,12 +125,12 @@ nh__pattern *nh__pattern_parse(const char *s, char *err, size_t cap) {
   nh__pattern *p = calloc(1, sizeof *p);
   if (!p)
     return fail(NULL, err, cap, 0, "out of memory");
-  p->str = dupn(s, slen);
+  p->str = strndup(s, slen);
   const char *rest = s;
   size_t mlen = strcspn(s, " \t");
   int found = s[mlen] != 0;
   if (found) {
-    p->method = dupn(s, mlen);
+    p->method = strndup(s, mlen);
     rest = s + mlen + 1;
     rest += strspn(rest, " \t");
     off = (size_t)(rest - s);
@@ -174,12 +138,12 @@ nh__pattern *nh__pattern_parse(const char *s, char *err, size_t cap) {
       if (!is_tchar((unsigned char)s[i]))
         return fail(p, err, cap, 0, "invalid method \"%s\"", p->method);
   } else {
-    p->method = dupn("", 0);
+    p->method = strndup("", 0);
   }
   const char *slash = strchr(rest, '/');
   if (!slash)
     return fail(p, err, cap, off, "host/path missing /");
-  p->host = dupn(rest, (size_t)(slash - rest));
+  p->host = strndup(rest, (size_t)(slash - rest));
   if (!p->str || !p->method || !p->host)
     return fail(p, err, cap, 0, "out of memory");
   const char *brace = strchr(p->host, '{');

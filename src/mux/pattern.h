@@ -73,8 +73,5 @@ void nh__pattern_difference_path(const nh__pattern *p1, const nh__pattern *p2, c
 size_t nh__mux_unescape(const char *s, size_t n, char *out);
 /* 1 if path is what Go's cleanPath would return for it. */
 int nh__mux_path_is_clean(const char *path);
-/* Go's cleanPath (path.Clean keeping a trailing slash) into out (room for
- * strlen(path) + 2). */
-void nh__mux_path_clean(const char *path, char *out);
 
 #endif

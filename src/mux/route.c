@@ -1,6 +1,7 @@
 /* Routing one request: clean the path, match, then Go's fallbacks in Go's
  * order — trailing-slash redirect, clean-path redirect, 405, 404. */
 #include "mux/route.h"
+#include "util/url_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +66,7 @@ void nh__route_find(const nh__rnode *root, const char *method, const char *host,
   if (clean)
     memcpy(cp, path, plen + 1);
   else
-    nh__mux_path_clean(path, cp);
+    nh__clean_path(path, cp);
   size_t cl = strlen(cp);
 
   o->mm = (nh__mmatch){.path = cp, .plen = cl, .buf = buf};
@@ -79,7 +80,7 @@ void nh__route_find(const nh__rnode *root, const char *method, const char *host,
     const nh__rnode *l2 = match(root, h, hlen, method, &pm);
     if (nh__tree_exact(l2, cp, cl + 1)) {
       if (connect)
-        nh__mux_path_clean(cp, loc);
+        nh__clean_path(cp, loc);
       else
         memcpy(loc, cp, cl + 2);
       size_t ll = strlen(loc);

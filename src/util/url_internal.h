@@ -15,6 +15,11 @@ static inline int nh__hexval(int c) {
   return -1;
 }
 
+/* Go's path.Clean of a rooted path ("/" is prepended if missing), keeping
+ * one trailing slash if path had one (the mux's cleanPath). out needs
+ * strlen(path) + 2 bytes. */
+void nh__clean_path(const char *path, char *out);
+
 /* Go's url.encoding modes: what shouldEscape and unescape do depends on the
  * URL component. */
 typedef enum nh__enc {

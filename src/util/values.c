@@ -36,14 +36,6 @@ void nh_values_free(nh_values *v) {
   free(v);
 }
 
-static char *dupn(const char *s, size_t n) {
-  char *d = malloc(n + 1);
-  if (d) {
-    memcpy(d, s, n);
-    d[n] = 0;
-  }
-  return d;
-}
 
 static int key_is(const pair *p, const char *key, size_t klen) {
   return p->klen == klen && memcmp(p->key, key, klen) == 0;
@@ -68,7 +60,7 @@ static int push(nh_values *v, char *k, size_t klen, char *val, size_t vlen) {
 
 int nh_values_add_n(nh_values *v, const char *key, size_t klen, const char *value,
                     size_t vlen) {
-  char *k = dupn(key, klen), *val = dupn(value, vlen);
+  char *k = strndup(key, klen), *val = strndup(value, vlen);
   if (!k || !val) {
     free(k);
     free(val);

@@ -1,6 +1,7 @@
 /* Patterns: parsing, precedence relations, conflicts and how they are
  * described. The tables follow Go's net/http pattern_test.go. */
 #include "harness.h"
+#include "util/url_internal.h"
 
 #include <nethttp.h>
 
@@ -426,7 +427,7 @@ NH_TEST(clean_path) {
   };
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
     char out[64];
-    nh__mux_path_clean(tests[i][0], out);
+    nh__clean_path(tests[i][0], out);
     if (strcmp(out, tests[i][1]) != 0)
       NH_FAIL("clean(%s) = %s, want %s", tests[i][0], out, tests[i][1]);
     CHECK(nh__mux_path_is_clean(out));
