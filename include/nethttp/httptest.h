@@ -37,6 +37,21 @@ const char *nh_test_server_url(const nh_test_server *ts);
  * is deliberately not freed, since freeing waits for the leaked fibers. */
 int nh_test_server_close(nh_test_server *ts, FILE *report);
 
+/* nh_test_server_new_tls is nh_test_server_new serving HTTPS (Go's
+ * NewTLSServer): a throwaway CA and a certificate for 127.0.0.1, ::1 and
+ * localhost are made for it (nh_tls_testcert_new), cfg->tls is replaced
+ * by a context serving that certificate, and the URL is
+ * "https://127.0.0.1:PORT". Clients trust nh_test_server_ca_file(ts).
+ * Closing the server removes the files and frees the context. */
+nh_test_server *nh_test_server_new_tls(nh_handler_fn handler, const nh_server_config *cfg,
+                                       int loops);
+/* The CA certificate file clients should trust (NULL for a plain server). */
+const char *nh_test_server_ca_file(const nh_test_server *ts);
+/* The server's TLS context and its throwaway certificates (NULL if plain),
+ * e.g. to sign more leaves with nh_tls_testcert_leaf. */
+nh_tls_ctx *nh_test_server_tls(nh_test_server *ts);
+nh_tls_testcert *nh_test_server_testcert(nh_test_server *ts);
+
 /* ---- Calling a handler without a socket (Go's httptest.NewRequest and
  * ResponseRecorder). The request goes through the server's own parser and
  * the response through its own writer; the recorder keeps the bytes that

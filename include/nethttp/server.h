@@ -29,6 +29,7 @@
 #include "nethttp/log.h"
 #include "nethttp/runtime.h"
 #include "nethttp/time.h"
+#include "nethttp/tls.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -103,6 +104,15 @@ typedef struct nh_server_config {
   nh_ctx *base_context;
   nh_ctx *(*conn_context)(nh_ctx *base, const nh_conn_info *c, void *user);
   void *conn_context_user;
+
+  /* HTTPS: a server context (role NH_TLS_SERVER) made with
+   * nh_tls_config_new, borrowed: keep it until nh_server_free. Every
+   * connection then starts with the TLS handshake on its fiber, within
+   * read_header_timeout (and the context's handshake_timeout). Its ALPN
+   * list must offer "http/1.1" (NULL alpn, the default, does). Handshake
+   * failures are logged at DEBUG and counted (tls_handshake_errors).
+   * Hijacking is refused (NH_ENOTSUP) on TLS connections. NULL = plain. */
+  nh_tls_ctx *tls;
 } nh_server_config;
 
 #define NH_SERVER_CONFIG_DEFAULT                                                               \
@@ -166,9 +176,17 @@ typedef struct nh_server_stats {
   int64_t bad_requests;            /* answered 4xx/5xx by the server itself */
   int64_t bodies_drained, bodies_too_large_closed;
   int64_t accept_errors, slow_hooks, handler_panics;
+  int64_t tls_handshake_errors;
   int64_t conns_new, conns_active, conns_idle, conns_hijacked; /* gauges */
 } nh_server_stats;
 void nh_server_stats_get(const nh_server *srv, nh_server_stats *out);
+
+/* nh_server_reload_tls reads the TLS context's certificate and key files
+ * again (nh_tls_ctx_reload): new connections use them, established ones
+ * keep theirs. On failure the old ones stay and the reason is logged.
+ * Returns 0, NH_EINVAL without TLS, or nh_tls_ctx_reload's error. Any
+ * thread (e.g. on SIGHUP). */
+int nh_server_reload_tls(nh_server *srv);
 
 /* nh_server_run is the production template in one call: listen on addr,
  * serve until SIGINT or SIGTERM, then shut down gracefully within

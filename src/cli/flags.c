@@ -88,6 +88,14 @@ int server_flags_parse(server_flags *f, int argc, char **argv, int *i) {
       f->threads = (int)n;
     return r;
   }
+  if ((v = flag_value("--tls-cert", argc, argv, i))) {
+    f->tls_cert = v;
+    return 1;
+  }
+  if ((v = flag_value("--tls-key", argc, argv, i))) {
+    f->tls_key = v;
+    return 1;
+  }
   if ((v = flag_value("--log-format", argc, argv, i))) {
     if (strcmp(v, "text") && strcmp(v, "json")) {
       fprintf(stderr, "nethttp: --log-format: text or json, not %s\n", v);
@@ -130,5 +138,29 @@ void server_flags_usage(FILE *out) {
           "  --shutdown-timeout D        graceful shutdown on SIGINT/SIGTERM (default 30s)\n"
           "  --threads N                 event loops (default: one per CPU)\n"
           "  --log-format text|json      (default json)\n"
-          "  --log-level debug|info|warn|error (default info)\n");
+          "  --log-level debug|info|warn|error (default info)\n"
+          "  --tls-cert FILE --tls-key FILE  serve HTTPS with this PEM certificate chain\n"
+          "                              and key (SIGHUP reads them again)\n");
+}
+
+int server_flags_tls(server_flags *f, nh_tls_ctx **out) {
+  *out = NULL;
+  if (!f->tls_cert && !f->tls_key)
+    return 0;
+  if (!f->tls_cert || !f->tls_key) {
+    fprintf(stderr, "nethttp: --tls-cert and --tls-key go together\n");
+    return -1;
+  }
+  nh_tls_cert_file cert = {f->tls_cert, f->tls_key};
+  nh_tls_config cfg = {.role = NH_TLS_SERVER, .certs = &cert, .ncerts = 1};
+  char *err = NULL;
+  int e = nh_tls_config_new(&cfg, out, &err);
+  if (e != NH_OK) {
+    fprintf(stderr, "nethttp: TLS: %s\n", err ? err : nh_strerror(e));
+    free(err);
+    *out = NULL;
+    return -1;
+  }
+  f->cfg.tls = *out;
+  return 0;
 }

@@ -15,6 +15,7 @@ typedef struct server_flags {
   const char *log_format; /* "text" or "json" */
   nh_log_level log_level;
   int threads; /* event loops; 0 = one per CPU */
+  const char *tls_cert, *tls_key; /* --tls-cert, --tls-key: serve HTTPS */
 } server_flags;
 
 void server_flags_init(server_flags *f, const char *default_addr);
@@ -27,5 +28,10 @@ int server_flags_parse(server_flags *f, int argc, char **argv, int *i);
 nh_logger *server_flags_logger(const server_flags *f);
 
 void server_flags_usage(FILE *out);
+
+/* With --tls-cert and --tls-key: makes the server's TLS context into
+ * *out and sets f->cfg.tls (free it after the server). *out is NULL
+ * without them. Returns 0, or -1 after printing why. */
+int server_flags_tls(server_flags *f, nh_tls_ctx **out);
 
 #endif

@@ -2,11 +2,15 @@
  * under DIR with ranges, conditional requests and ETags, index.html or a
  * listing for directories, JSON access logs, graceful shutdown on
  * SIGINT/SIGTERM. The serving is the library's nh_file_server, which
- * guarantees a request never leaves DIR (see nethttp/fileserver.h). */
+ * guarantees a request never leaves DIR (see nethttp/fileserver.h).
+ * With --tls-cert/--tls-key it serves HTTPS, and SIGHUP reads the
+ * certificate and key again (new connections get them). */
 #include "flags.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +28,27 @@ static void logged(nh_response_writer *w, nh_request *r) {
          NH_LSTR("path", nh_request_path(r)), NH_LINT("status", nh_resp_status(w)),
          NH_LINT("bytes", nh_resp_written(w)), NH_LDUR("duration", nh_now() - t0),
          NH_LSTR("remote", nh_request_remote_addr(r)));
+}
+
+/* SIGHUP is blocked in every thread and taken here with sigwait, so a
+ * reload runs on an ordinary thread rather than in a signal handler. */
+typedef struct reloader {
+  nh_server *srv;
+  pthread_t th;
+  volatile int stop;
+} reloader;
+
+static void *reload_on_hup(void *arg) {
+  reloader *rl = arg;
+  sigset_t hup;
+  sigemptyset(&hup);
+  sigaddset(&hup, SIGHUP);
+  for (;;) {
+    int sig;
+    if (sigwait(&hup, &sig) != 0 || rl->stop)
+      return NULL;
+    nh_server_reload_tls(rl->srv); /* logs the outcome */
+  }
 }
 
 static void serve_usage(FILE *out) {
@@ -72,6 +97,17 @@ int cmd_serve(int argc, char **argv) {
   char root[PATH_MAX];
   if (!realpath(dir, root))
     snprintf(root, sizeof root, "%s", dir);
+  nh_tls_ctx *tls;
+  if (server_flags_tls(&f, &tls) != 0) {
+    nh_file_server_free(st.files);
+    return 1;
+  }
+  /* Before any thread starts, so that all of them inherit the mask. */
+  sigset_t hup;
+  sigemptyset(&hup);
+  sigaddset(&hup, SIGHUP);
+  if (tls)
+    pthread_sigmask(SIG_BLOCK, &hup, NULL);
   st.log = server_flags_logger(&f);
   nh_log_set_default(st.log);
   nh_runtime_config rc = NH_RUNTIME_CONFIG_DEFAULT;
@@ -86,14 +122,24 @@ int cmd_serve(int argc, char **argv) {
   if (!srv) {
     fprintf(stderr, "nethttp serve: could not start\n");
     nh_file_server_free(st.files);
+    nh_tls_ctx_free(tls);
     return 1;
   }
-  NH_LOG(st.log, NH_LOG_INFO, "nethttp serve", NH_LSTR("dir", root), NH_LSTR("addr", f.addr));
+  NH_LOG(st.log, NH_LOG_INFO, "nethttp serve", NH_LSTR("dir", root), NH_LSTR("addr", f.addr),
+         NH_LSTR("scheme", tls ? "https" : "http"));
+  reloader rl = {srv, 0, 0};
+  int reloading = tls && pthread_create(&rl.th, NULL, reload_on_hup, &rl) == 0;
   int r = nh_server_run(srv, f.addr, f.shutdown_timeout);
+  if (reloading) {
+    rl.stop = 1;
+    pthread_kill(rl.th, SIGHUP);
+    pthread_join(rl.th, NULL);
+  }
   if (r != NH_OK && r != NH_ETIMEDOUT)
     NH_LOG(st.log, NH_LOG_ERROR, "serve failed", NH_LSTR("addr", f.addr), NH_LSTR("error", nh_strerror(r)));
   nh_server_free(srv);
   nh_runtime_free(rt);
+  nh_tls_ctx_free(tls);
   nh_file_server_free(st.files);
   nh_log_set_default(NULL);
   nh_logger_free(st.log);

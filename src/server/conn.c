@@ -18,6 +18,7 @@
  * one stuck longest reading its head: slow clients cannot lock out the
  * others. */
 #include "exchange.h"
+#include "tls_io.h"
 #include "runtime/netpoll_internal.h"
 #include "nethttp/status.h"
 
@@ -143,7 +144,9 @@ static void conn_free(nh__conn *c) {
   list_remove(c);
   if (nh__timer_armed(&c->timer))
     nh__timer_stop(c->sl->loop, &c->timer);
-  if (c->fd)
+  if (c->tls)
+    nh__tls_io_abort(c);
+  else if (c->fd)
     nh_fd_close(c->fd);
   c->fd = NULL;
   if (c->closed_early)
@@ -168,6 +171,7 @@ static void conn_close_now(nh__conn *c) {
   list_remove(c);
   if (c->ctx)
     nh_ctx_cancel(c->ctx); /* the request's context descends from it */
+  nh__conn_forget_fd(c);
   if (c->fd)
     nh_fd_close(c->fd);
   c->fd = NULL;
@@ -216,12 +220,15 @@ int nh__conn_shed_one(nh__srv_loop *sl, int desperate) {
 void nh__conns_close_idle(nh__srv_loop *sl) {
   while (sl->idle.head)
     conn_free(sl->idle.head);
-  /* New connections that have not sent a byte are idle too (no fiber). */
+  /* New connections that have not sent a byte are idle too (no fiber),
+   * and so are those still in the TLS handshake: no request is lost. */
   nh__conn *c = sl->reading.head;
   while (c) {
     nh__conn *next = c->next;
     if (!c->has_fiber)
       conn_free(c);
+    else if (c->handshaking)
+      conn_close_now(c);
     c = next;
   }
 }
@@ -342,7 +349,7 @@ static int read_head(nh__serve *s) {
       return -NH_STATUS_REQUEST_HEADER_FIELDS_TOO_LARGE;
     if (!c->fd)
       return CONN_GONE;
-    ssize_t n = nh_fd_try_read(c->fd, s->buf + s->len, s->cap - s->len);
+    ssize_t n = nh__conn_try_read(c, s->buf + s->len, s->cap - s->len);
     s->short_read = n >= 0 && (size_t)n < s->cap - s->len;
     if (n > 0) {
       if (!started) {
@@ -459,7 +466,7 @@ static void serve_panicked(void *arg) {
     static const char msg[] = "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain; "
                               "charset=utf-8\r\nContent-Length: 22\r\nConnection: close\r\n\r\n"
                               "Internal Server Error\n";
-    nh_fd_write(c->fd, msg, sizeof msg - 1, nh_deadline_after(NH_SEC));
+    nh__conn_write(c, msg, sizeof msg - 1, nh_deadline_after(NH_SEC));
   }
   if (s->req.magic == NH__REQ_MAGIC)
     nh__request_end(&s->req);
@@ -478,6 +485,11 @@ static void serve_panicked(void *arg) {
 static void conn_serve(void *arg) {
   nh__conn *c = arg;
   nh_server *srv = c->srv;
+  if (NH__UNLIKELY(srv->cfg.tls) && !c->tls && nh__tls_io_handshake(c) != NH_OK) {
+    c->has_fiber = 0;
+    conn_free(c);
+    return;
+  }
   nh__serve s;
   NH__SERVE_ZERO(&s);
   s.c = c;
@@ -526,7 +538,7 @@ static void conn_serve(void *arg) {
     /* Nothing buffered, the socket was drained by a short read and no
      * readiness edge came since: a read now would only say EAGAIN. Go idle
      * straight away (edge-triggered epoll reports the next bytes). */
-    if (s.len == 0 && s.short_read && !nh_fd_read_pending(c->fd)) {
+    if (s.len == 0 && nh__conn_drained(c, s.short_read)) {
       outcome = GO_IDLE;
       break;
     }
@@ -538,10 +550,13 @@ static void conn_serve(void *arg) {
   c->has_fiber = 0;
   if (outcome == SERVE_HIJACKED)
     return; /* the handler owns it now; the record stays for close */
-  if (outcome == GO_IDLE && c->fd && !atomic_load(&srv->shutting_down))
+  if (outcome == GO_IDLE && c->fd && !atomic_load(&srv->shutting_down)) {
     conn_wait(c);
-  else
-    conn_free(c);
+    return;
+  }
+  if (c->tls && c->fd)
+    nh__tls_io_close(c); /* close_notify, from the fiber: it may wait */
+  conn_free(c);
 }
 
 /* ---- accepting ---- */

@@ -12,6 +12,8 @@ struct nh_test_server {
   nh_leak_baseline *baseline;
   int port;
   char url[64];
+  nh_tls_testcert *tc; /* HTTPS: owned with tls */
+  nh_tls_ctx *tls;
 };
 
 nh_test_server *nh_test_server_new(nh_handler_fn handler, const nh_server_config *cfg,
@@ -43,6 +45,45 @@ nh_test_server *nh_test_server_new(nh_handler_fn handler, const nh_server_config
   return ts;
 }
 
+nh_test_server *nh_test_server_new_tls(nh_handler_fn handler, const nh_server_config *cfg,
+                                       int loops) {
+  nh_tls_testcert *tc = NULL;
+  if (nh_tls_testcert_new(NULL, &tc) != NH_OK)
+    return NULL;
+  nh_tls_cert_file cert = {tc->cert_pem, tc->key_pem};
+  nh_tls_config tcfg = {.role = NH_TLS_SERVER, .certs = &cert, .ncerts = 1};
+  nh_tls_ctx *tls = NULL;
+  if (nh_tls_config_new(&tcfg, &tls, NULL) != NH_OK) {
+    nh_tls_testcert_free(tc);
+    return NULL;
+  }
+  nh_server_config sc = NH_SERVER_CONFIG_DEFAULT;
+  if (cfg)
+    sc = *cfg;
+  sc.tls = tls;
+  nh_test_server *ts = nh_test_server_new(handler, &sc, loops);
+  if (!ts) {
+    nh_tls_ctx_free(tls);
+    nh_tls_testcert_free(tc);
+    return NULL;
+  }
+  ts->tc = tc;
+  ts->tls = tls;
+  snprintf(ts->url, sizeof ts->url, "https://127.0.0.1:%d", ts->port);
+  return ts;
+}
+
+const char *nh_test_server_ca_file(const nh_test_server *ts) {
+  return ts->tc ? ts->tc->ca_pem : NULL;
+}
+nh_tls_ctx *nh_test_server_tls(nh_test_server *ts) { return ts->tls; }
+nh_tls_testcert *nh_test_server_testcert(nh_test_server *ts) { return ts->tc; }
+
+static void tls_free(nh_test_server *ts) {
+  nh_tls_ctx_free(ts->tls);
+  nh_tls_testcert_free(ts->tc);
+}
+
 nh_server *nh_test_server_server(nh_test_server *ts) { return ts->srv; }
 nh_runtime *nh_test_server_runtime(nh_test_server *ts) { return ts->rt; }
 int nh_test_server_port(const nh_test_server *ts) { return ts->port; }
@@ -53,10 +94,12 @@ int nh_test_server_close(nh_test_server *ts, FILE *report) {
   nh_server_free(ts->srv);
   int leaks = nh_leak_check(ts->baseline, 2 * NH_SEC, report);
   if (leaks != NH_OK) {
+    tls_free(ts);
     free(ts);
     return leaks;
   }
   nh_runtime_free(ts->rt);
+  tls_free(ts);
   free(ts);
   return r;
 }

@@ -15,6 +15,7 @@
 #include "nethttp/netpoll.h"
 #include "nethttp/server.h"
 #include "nethttp/sync.h"
+#include "nethttp/tls.h"
 #include "runtime/internal.h"
 #include "util/arena.h"
 #include "util/header_internal.h"
@@ -31,6 +32,8 @@ struct nh__conn {
   nh_server *srv;
   nh__srv_loop *sl;
   nh_fd *fd;
+  nh_tls_conn *tls; /* HTTPS: the stream over fd (owns it); NULL for plain */
+  int handshaking;  /* its fiber is in the TLS handshake */
   uint64_t id;
   nh_conn_state state;
   int reading_head; /* bytes of a request are in, its head is not complete */
@@ -105,7 +108,7 @@ struct nh_server {
   /* stats */
   _Atomic int64_t st_accepted, st_closed, st_requests, st_hijacked, st_shed_idle,
       st_shed_reading, st_to_header, st_to_idle, st_to_read, st_to_write, st_bad, st_drained,
-      st_too_large_closed, st_accept_errors, st_slow_hooks, st_panics;
+      st_too_large_closed, st_accept_errors, st_slow_hooks, st_panics, st_tls_handshake_errors;
   _Atomic int64_t g_new, g_active, g_idle, g_hijacked;
 };
 

@@ -6,6 +6,7 @@
  * absolute-form ("http://host/path"), authority-form ("host:port", CONNECT
  * only) or asterisk-form ("*", OPTIONS only). */
 #include "exchange.h"
+#include "tls_io.h"
 #include "nethttp/status.h"
 #include "nethttp/textproto.h"
 
@@ -329,7 +330,7 @@ static ssize_t body_read(nh__serve *s, void *out, size_t cap) {
       return NH_ECLOSED;
     if (!body_room(s))
       return NH_ENOMEM;
-    ssize_t n = nh_fd_try_read(s->c->fd, s->buf + s->len, s->cap - s->len);
+    ssize_t n = nh__conn_try_read(s->c, s->buf + s->len, s->cap - s->len);
     if (n > 0) {
       s->len += (size_t)n;
       continue;

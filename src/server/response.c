@@ -9,6 +9,7 @@
  * to max_body_drain) so the connection can be kept; otherwise the response
  * says Connection: close (Go's rule). */
 #include "exchange.h"
+#include "tls_io.h"
 #include "runtime/netpoll_internal.h"
 #include "nethttp/httpdate.h"
 #include "nethttp/sniff.h"
@@ -229,7 +230,7 @@ static int send_iov(nh_response_writer *w, struct iovec *iov, int n) {
     return NH_ECLOSED;
   }
   s->c->client_wait = nh__serve_deadline(s, 0); /* now; cleared unless the client is slow */
-  ssize_t r = nh_fd_writev(s->c->fd, iov, n, w->write_deadline);
+  ssize_t r = nh__conn_writev(s->c, iov, n, w->write_deadline);
   s->c->client_wait = 0;
   if (r >= 0)
     return NH_OK;
@@ -662,7 +663,7 @@ int nh_resp_sendfile(nh_response_writer *w, int fd, off_t offset, size_t len) {
   if (e || w->head_request || len == 0)
     return e;
   s->c->client_wait = nh__serve_deadline(s, 0);
-  ssize_t r = s->c->fd ? nh_fd_sendfile(s->c->fd, fd, &offset, len, w->write_deadline) : NH_ECLOSED;
+  ssize_t r = s->c->fd ? nh__conn_sendfile(s->c, fd, &offset, len, w->write_deadline) : NH_ECLOSED;
   s->c->client_wait = 0;
   if (r < 0 || (size_t)r != len) {
     w->failed = 1;
@@ -738,7 +739,7 @@ int nh__resp_send_continue(nh__serve *s) {
   static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
   if (!s->c->fd)
     return NH_ECLOSED;
-  ssize_t r = nh_fd_write(s->c->fd, msg, sizeof msg - 1, nh_deadline_after(s->srv->cfg.write_timeout));
+  ssize_t r = nh__conn_write(s->c, msg, sizeof msg - 1, nh_deadline_after(s->srv->cfg.write_timeout));
   return r < 0 ? (int)r : NH_OK;
 }
 
@@ -756,7 +757,7 @@ void nh__resp_send_error(nh__serve *s, int status, const char *reason) {
                    "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
                    "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
                    status, text, blen, body);
-  nh_fd_write(c->fd, msg, (size_t)n, nh_deadline_after(NH_SEC));
+  nh__conn_write(c, msg, (size_t)n, nh_deadline_after(NH_SEC));
   nh__conn_linger(c);
 }
 
@@ -784,8 +785,8 @@ int nh_resp_hijack(nh_response_writer *w, int *fd, char **buffered, size_t *nbuf
   if (!resp_alive(w, "nh_resp_hijack", NULL, 0))
     return NH_EINVAL;
   nh__serve *s = w->s;
-  if (w->committed || w->hijacked || w->detached || !s->c->fd)
-    return NH_ENOTSUP;
+  if (w->committed || w->hijacked || w->detached || !s->c->fd || s->c->tls)
+    return NH_ENOTSUP; /* TLS: the raw socket would be of no use */
   size_t n = s->len - s->pos;
   char *copy = malloc(n ? n : 1);
   if (!copy)

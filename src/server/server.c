@@ -336,7 +336,22 @@ void nh_server_stats_get(const nh_server *srv, nh_server_stats *o) {
       .timeouts_read = L(st_to_read), .timeouts_write = L(st_to_write), .bad_requests = L(st_bad),
       .bodies_drained = L(st_drained), .bodies_too_large_closed = L(st_too_large_closed),
       .accept_errors = L(st_accept_errors), .slow_hooks = L(st_slow_hooks),
-      .handler_panics = L(st_panics), .conns_new = L(g_new), .conns_active = L(g_active),
+      .handler_panics = L(st_panics),
+      .tls_handshake_errors = L(st_tls_handshake_errors), .conns_new = L(g_new), .conns_active = L(g_active),
       .conns_idle = L(g_idle), .conns_hijacked = L(g_hijacked)};
 #undef L
+}
+
+int nh_server_reload_tls(nh_server *srv) {
+  if (!srv->cfg.tls)
+    return NH_EINVAL;
+  char *err = NULL;
+  int e = nh_tls_ctx_reload(srv->cfg.tls, &err);
+  if (e)
+    NH_LOG(srv->log, NH_LOG_ERROR, "TLS reload failed; the old certificates stay in use",
+           NH_LSTR("error", err ? err : nh_strerror(e)));
+  else
+    NH_LOG(srv->log, NH_LOG_INFO, "TLS certificates reloaded");
+  free(err);
+  return e;
 }
