@@ -282,6 +282,14 @@ int nh__conn_read_head(nh__cconn *c, int head_request, int stop_at_100, nh_time 
         break;
       if (c->len - start > c->t->cfg.max_response_header_bytes)
         return NH_EBADRESPONSE;
+      /* Right after a request nothing has come back yet: wait first
+       * rather than pay for a read that finds nothing. (TLS may hold
+       * bytes already; its reads handle that.) */
+      if (!*got_any && c->pos == c->len && !c->tls) {
+        int w = nh_fd_wait(c->fd, NH_FD_READ, deadline);
+        if (w)
+          return w;
+      }
       int e = fill(c, deadline);
       if (e == NH_EEOF)
         return c->len > start ? NH_EBADRESPONSE : NH_ECONNRESET;
