@@ -1,0 +1,3 @@
+module nethttp.test/goside
+
+go 1.19
