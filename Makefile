@@ -51,6 +51,7 @@ bench:
 	bench/mux/run.sh
 	bench/files/run.sh
 	RUNS=2 bench/client/run.sh
+	RUNS=2 bench/https/run.sh
 
 fuzz: deps
 	@CC=clang $(CMAKE) -S . -B $(BUILD)/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNH_BUILD_FUZZ=ON \
