@@ -51,6 +51,10 @@ const char *nh_test_server_ca_file(const nh_test_server *ts);
  * e.g. to sign more leaves with nh_tls_testcert_leaf. */
 nh_tls_ctx *nh_test_server_tls(nh_test_server *ts);
 nh_tls_testcert *nh_test_server_testcert(nh_test_server *ts);
+/* A client for this server (Go's Server.Client): for an HTTPS server its
+ * transport already trusts the throwaway CA. Made on first call, owned by
+ * ts and freed by nh_test_server_close (responses must be closed first). */
+struct nh_client *nh_test_server_client(nh_test_server *ts);
 
 /* ---- Calling a handler without a socket (Go's httptest.NewRequest and
  * ResponseRecorder). The request goes through the server's own parser and

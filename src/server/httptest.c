@@ -1,6 +1,7 @@
 /* The test server: a real server on an ephemeral loopback port, with a
  * leak check when it closes (see httptest.h). */
 #include "internal.h"
+#include "nethttp/client.h"
 #include "nethttp/httptest.h"
 
 #include <stdio.h>
@@ -14,6 +15,8 @@ struct nh_test_server {
   char url[64];
   nh_tls_testcert *tc; /* HTTPS: owned with tls */
   nh_tls_ctx *tls;
+  nh_transport *client_transport; /* nh_test_server_client's */
+  nh_client *client;
 };
 
 nh_test_server *nh_test_server_new(nh_handler_fn handler, const nh_server_config *cfg,
@@ -89,7 +92,29 @@ nh_runtime *nh_test_server_runtime(nh_test_server *ts) { return ts->rt; }
 int nh_test_server_port(const nh_test_server *ts) { return ts->port; }
 const char *nh_test_server_url(const nh_test_server *ts) { return ts->url; }
 
+nh_client *nh_test_server_client(nh_test_server *ts) {
+  if (ts->client)
+    return ts->client;
+  nh_tls_config tls = {0};
+  nh_transport_config tc = NH_TRANSPORT_CONFIG_DEFAULT;
+  tc.proxy_url = ""; /* a test server is always reached directly */
+  if (ts->tc) {
+    tls.ca_file = ts->tc->ca_pem;
+    tc.tls = &tls;
+  }
+  nh_client_config cc = NH_CLIENT_CONFIG_DEFAULT;
+  if (!(ts->client_transport = nh_transport_new(&tc)))
+    return NULL;
+  cc.transport = ts->client_transport;
+  ts->client = nh_client_new(&cc);
+  return ts->client;
+}
+
 int nh_test_server_close(nh_test_server *ts, FILE *report) {
+  /* The client's pooled connections go first, or they would count as the
+   * server's idle connections and as leaked descriptors. */
+  nh_client_free(ts->client);
+  nh_transport_free(ts->client_transport);
   int r = nh_server_shutdown(ts->srv, nh_deadline_after(5 * NH_SEC));
   nh_server_free(ts->srv);
   int leaks = nh_leak_check(ts->baseline, 2 * NH_SEC, report);

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <nethttp.h>
 #include <poll.h>
+#include <nethttp/httptest.h>
 #include <nethttp/tls.h>
 #include <stdatomic.h>
 #include <unistd.h>
@@ -323,6 +324,37 @@ NH_TEST(https_through_a_connect_proxy) {
   scripted_stop(proxy);
   tls_server_stop(s);
   nh_tls_testcert_free(tc);
+}
+
+/* Go's NewTLSServer + Server.Client: an HTTPS test server and a client
+ * that already trusts it. */
+static void hello_tls(nh_response_writer *w, nh_request *r) { nh_resp_write_string(w, "secure hello"); }
+
+NH_TEST(test_server_client_trusts_its_server) {
+  nh_test_server *ts = nh_test_server_new_tls(hello_tls, NULL, 1);
+  CHECK(ts);
+  CHECK(!strncmp(nh_test_server_url(ts), "https://", 8));
+  nh_client *c = nh_test_server_client(ts);
+  CHECK(c);
+  CHECK(c == nh_test_server_client(ts));
+  for (int i = 0; i < 3; i++) {
+    nh_response *r;
+    CHECK_EQ(nh_client_get(c, nh_test_server_url(ts), &r), NH_OK);
+    char *body;
+    CHECK_EQ(nh_response_read_all(r, 100, &body, NULL), NH_OK);
+    CHECK_STR(body, "secure hello");
+    free(body);
+    nh_response_close(r);
+  }
+  nh_transport_stats st;
+  nh_transport_stats_get(nh_client_transport(c), &st);
+  CHECK_EQ(st.dials, 1);
+  /* Another client, with the system roots, does not trust it. */
+  nh_client *other = nh_client_new(NULL);
+  nh_response *r;
+  CHECK_EQ(nh_client_get(other, nh_test_server_url(ts), &r), NH_ECERT);
+  nh_client_free(other);
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 
 NH_TEST_MAIN()
