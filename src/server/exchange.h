@@ -126,6 +126,13 @@ void nh__request_end(nh_request *r);
  * input. Returns 1 if the body was consumed to its end, 0 if not. */
 int nh__request_drain(nh__serve *s, size_t limit);
 
+/* response.c: a writer still in use (else the misuse is logged). */
+int nh__resp_alive(const nh_response_writer *w, const char *what, const char *file, int line);
+/* response_held.c: holding a response back. */
+int nh__resp_holding(const nh_response_writer *w);
+void nh__resp_settle_held(nh_response_writer *w);
+int nh__resp_hold_room(nh_response_writer *w, size_t need);
+int nh__resp_sendfile_held(nh_response_writer *w, int fd, off_t offset, size_t len);
 /* response.c */
 void nh__resp_init(nh__serve *s, nh_response_writer *w);
 /* After the handler: send whatever is left and the end of the body.

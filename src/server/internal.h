@@ -143,6 +143,7 @@ void nh__format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t
 
 /* The default size of a connection's read buffer while it holds a request. */
 #define NH__READ_BUF 8192
+#define NH__WRITE_BUF 16384 /* a response body buffer */
 
 #define NH__STAT_INC(srv, field) atomic_fetch_add_explicit(&(srv)->field, 1, memory_order_relaxed)
 #define NH__STAT_DEC(srv, field) atomic_fetch_sub_explicit(&(srv)->field, 1, memory_order_relaxed)

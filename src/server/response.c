@@ -22,9 +22,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define NH__WRITE_BUF 16384
 
-static int resp_alive(const nh_response_writer *w, const char *what, const char *file, int line) {
+int nh__resp_alive(const nh_response_writer *w, const char *what, const char *file, int line) {
   if (w && w->magic == NH__RESP_MAGIC)
     return 1;
   NH_LOG(NULL, NH_LOG_ERROR, "response writer used after its handler returned",
@@ -48,152 +47,6 @@ int64_t nh_resp_written(const nh_response_writer *w) { return w->written; }
 int nh_resp_committed(const nh_response_writer *w) { return w->committed; }
 int nh_resp_hijacked(const nh_response_writer *w) { return w->hijacked; }
 
-/* ---- holding the response back (nh_resp_buffer, detached writers) ---- */
-
-/* Status, headers and body stay changeable: nothing has gone out. */
-static int holding(const nh_response_writer *w) {
-  return (w->buffer_max || w->detached) && !w->committed;
-}
-
-/* The Content-Length a handler set, as a number (-1: none or invalid, and
- * an invalid one is dropped: framing is ours to decide then). */
-static int64_t header_length(nh_response_writer *w) {
-  const char *cl = nh_header_get(&w->header, "Content-Length");
-  if (!cl)
-    return -1;
-  char *end;
-  long long v = strtoll(cl, &end, 10);
-  if (*cl && !*end && v >= 0)
-    return v;
-  nh_header_del(&w->header, "Content-Length");
-  return -1;
-}
-
-/* A held response is decided when it commits: the status and headers as
- * they are then. A Content-Length that does not fit the bytes already
- * accepted is dropped (the body's framing then comes from its real size). */
-static void settle_held(nh_response_writer *w) {
-  w->no_body = w->status == 204 || w->status == 304;
-  w->declared_length = w->no_body ? -1 : header_length(w);
-  if (w->declared_length >= 0 && w->declared_length < w->written) {
-    NH_LOG(w->s->srv->log, NH_LOG_WARN, "buffered response longer than its Content-Length: dropped it",
-           NH_LINT("declared", w->declared_length), NH_LINT("written", w->written));
-    nh_header_del(&w->header, "Content-Length");
-    w->declared_length = -1;
-  }
-  w->header_version = w->header.version;
-}
-
-static void free_own_body(void *arg) {
-  nh_response_writer *w = arg;
-  if (w->own_body)
-    free(w->body);
-  w->own_body = 0;
-  w->body = NULL;
-  w->blen = w->bcap = 0;
-}
-
-/* Room for need body bytes in a held response: the connection's write
- * buffer while it fits (never for a detached writer, which shares the
- * connection with the real one), then a buffer of the writer's own. */
-static int hold_room(nh_response_writer *w, size_t need) {
-  nh__serve *s = w->s;
-  if (!w->own_body && !w->detached) {
-    if (!s->wbuf) {
-      s->wbuf = malloc(NH__WRITE_BUF);
-      s->wcap = s->wbuf ? NH__WRITE_BUF : 0;
-    }
-    w->body = s->wbuf;
-    w->bcap = s->wcap;
-  }
-  if (w->body && need <= w->bcap)
-    return NH_OK;
-  size_t cap = w->bcap > 4096 ? w->bcap : 4096;
-  while (cap < need)
-    cap *= 2;
-  char *p = w->own_body ? realloc(w->body, cap) : malloc(cap);
-  if (!p)
-    return NH_ENOMEM;
-  if (!w->own_body) {
-    if (w->blen)
-      memcpy(p, w->body, w->blen);
-    if (nh_request_on_end(&s->req, free_own_body, w) != NH_OK) {
-      free(p);
-      return NH_ENOMEM;
-    }
-    w->own_body = 1;
-  }
-  w->body = p;
-  w->bcap = cap;
-  return NH_OK;
-}
-
-int nh_resp_buffer(nh_response_writer *w, size_t max_bytes) {
-  if (!resp_alive(w, "nh_resp_buffer", NULL, 0))
-    return NH_EINVAL;
-  if (w->committed || w->hijacked)
-    return NH_ENOTSUP;
-  if (max_bytes == 0)
-    return NH_EINVAL;
-  if (!w->detached)
-    w->buffer_max = max_bytes;
-  return NH_OK;
-}
-
-int nh_resp_reset(nh_response_writer *w) {
-  if (!resp_alive(w, "nh_resp_reset", NULL, 0))
-    return NH_EINVAL;
-  if (w->fail_err)
-    return w->fail_err;
-  if (w->committed || w->hijacked)
-    return NH_ENOTSUP;
-  w->status = 0;
-  w->no_body = 0;
-  w->declared_length = -1;
-  w->written = 0;
-  w->blen = 0;
-  w->wh_file = NULL;
-  w->wh_line = 0;
-  w->header.frozen = 0;
-  nh__header_clear(&w->header);
-  w->header_version = w->header.version;
-  return NH_OK;
-}
-
-nh_response_writer *nh__resp_detached(nh_response_writer *w) {
-  nh__serve *s = w->s;
-  nh_response_writer *d = nh__arena_alloc(&s->arena, sizeof *d);
-  if (!d)
-    return NULL;
-  memset(d, 0, sizeof *d);
-  d->magic = NH__RESP_MAGIC;
-  d->s = s;
-  nh__header_init(&d->header, &s->arena);
-  d->declared_length = -1;
-  d->head_request = w->head_request;
-  d->write_deadline = w->write_deadline;
-  d->detached = 1;
-  return d;
-}
-
-void nh__resp_detached_fail(nh_response_writer *d, int err) { d->fail_err = err; }
-
-void nh__resp_detached_copy(nh_response_writer *d, nh_response_writer *w) {
-  nh_header *src = &d->header, *dst = &w->header;
-  for (uint32_t i = 0; i < src->len; i++) {
-    int first = 1; /* Go: dst[k] = vv, so the first value of a key replaces */
-    for (uint32_t j = 0; j < i && first; j++)
-      first = strcasecmp(src->items[j].key, src->items[i].key) != 0;
-    if (first)
-      nh_header_del(dst, src->items[i].key);
-    nh_header_add(dst, src->items[i].key, src->items[i].value);
-  }
-  nh__resp_write_header(w, d->status ? d->status : 200, d->wh_file ? d->wh_file : __FILE__,
-                        d->wh_file ? d->wh_line : __LINE__);
-  if (d->blen && !w->no_body)
-    nh__resp_write(w, d->body, d->blen, __FILE__, __LINE__);
-}
-
 void nh__resp_abort(nh_response_writer *w) {
   w->failed = 1;
   w->close_after = 1;
@@ -202,14 +55,14 @@ void nh__resp_abort(nh_response_writer *w) {
 }
 
 int nh_resp_set_read_deadline(nh_response_writer *w, nh_time deadline) {
-  if (!resp_alive(w, "nh_resp_set_read_deadline", NULL, 0))
+  if (!nh__resp_alive(w, "nh_resp_set_read_deadline", NULL, 0))
     return NH_EINVAL;
   w->s->read_deadline = deadline;
   return NH_OK;
 }
 
 int nh_resp_set_write_deadline(nh_response_writer *w, nh_time deadline) {
-  if (!resp_alive(w, "nh_resp_set_write_deadline", NULL, 0))
+  if (!nh__resp_alive(w, "nh_resp_set_write_deadline", NULL, 0))
     return NH_EINVAL;
   w->write_deadline = deadline;
   return NH_OK;
@@ -392,7 +245,7 @@ static int build_head(nh_response_writer *w, headbuf *h, int final) {
 /* Commit the head and send it with the buffered body (and more, if given). */
 static int commit_and_send(nh_response_writer *w, const void *more, size_t nmore, int final) {
   if (w->buffer_max) {
-    settle_held(w);
+    nh__resp_settle_held(w);
     w->buffer_max = 0; /* from here on it streams */
   }
   settle_request_body(w);
@@ -461,7 +314,7 @@ static void send_informational(nh_response_writer *w, int status) {
 }
 
 void nh__resp_write_header(nh_response_writer *w, int status, const char *file, int line) {
-  if (!resp_alive(w, "nh_resp_write_header", file, line))
+  if (!nh__resp_alive(w, "nh_resp_write_header", file, line))
     return;
   if (w->hijacked)
     return;
@@ -505,13 +358,13 @@ void nh__resp_write_header(nh_response_writer *w, int status, const char *file, 
   /* Go sends the header as it was at WriteHeader: later changes are
    * noted (and reported at the end) but do not reach the wire. A held
    * response (nh_resp_buffer, TimeoutHandler) decides when it commits. */
-  if (!holding(w))
+  if (!nh__resp_holding(w))
     w->header.frozen = 1;
 }
 
 ssize_t nh__resp_write(nh_response_writer *w, const void *data, size_t n, const char *file,
                        int line) {
-  if (!resp_alive(w, "nh_resp_write", file, line))
+  if (!nh__resp_alive(w, "nh_resp_write", file, line))
     return NH_EINVAL;
   if (w->hijacked)
     return NH_EHIJACKED;
@@ -523,16 +376,16 @@ ssize_t nh__resp_write(nh_response_writer *w, const void *data, size_t n, const 
     return NH_ENOTSUP; /* Go's ErrBodyNotAllowed */
   if (w->failed)
     return NH_EPIPE;
-  if (holding(w)) {
+  if (nh__resp_holding(w)) {
     if (w->detached || w->blen + n <= w->buffer_max) {
-      if (hold_room(w, w->blen + n) != NH_OK)
+      if (nh__resp_hold_room(w, w->blen + n) != NH_OK)
         return NH_ENOMEM;
       memcpy(w->body + w->blen, data, n);
       w->blen += n;
       w->written += (int64_t)n;
       return (ssize_t)n;
     }
-    settle_held(w); /* past the limit: decide now, then stream */
+    nh__resp_settle_held(w); /* past the limit: decide now, then stream */
     w->buffer_max = 0;
   }
   if (w->declared_length >= 0 && w->written + (int64_t)n > w->declared_length)
@@ -593,30 +446,15 @@ ssize_t nh_resp_printf(nh_response_writer *w, const char *fmt, ...) {
 }
 
 /* A detached writer holds everything in memory: the file is read into it. */
-static int sendfile_held(nh_response_writer *w, int fd, off_t offset, size_t len) {
-  char chunk[16384];
-  while (len) {
-    ssize_t n = pread(fd, chunk, len < sizeof chunk ? len : sizeof chunk, offset);
-    if (n <= 0)
-      return NH_EIO; /* a read error, or the file is shorter than len */
-    ssize_t r = nh__resp_write(w, chunk, (size_t)n, __FILE__, __LINE__);
-    if (r < 0)
-      return (int)r;
-    offset += n;
-    len -= (size_t)n;
-  }
-  return NH_OK;
-}
-
 int nh_resp_sendfile(nh_response_writer *w, int fd, off_t offset, size_t len) {
-  if (!resp_alive(w, "nh_resp_sendfile", NULL, 0))
+  if (!nh__resp_alive(w, "nh_resp_sendfile", NULL, 0))
     return NH_EINVAL;
   if (w->hijacked)
     return NH_EHIJACKED;
   if (w->fail_err)
     return w->fail_err;
   if (w->detached)
-    return sendfile_held(w, fd, offset, len);
+    return nh__resp_sendfile_held(w, fd, offset, len);
   if (!w->status) {
     if (!w->written && !nh_header_get(&w->header, "Content-Length")) {
       char n[32];
@@ -678,7 +516,7 @@ int nh_resp_sendfile(nh_response_writer *w, int fd, off_t offset, size_t len) {
 }
 
 int nh_resp_flush(nh_response_writer *w) {
-  if (!resp_alive(w, "nh_resp_flush", NULL, 0))
+  if (!nh__resp_alive(w, "nh_resp_flush", NULL, 0))
     return NH_EINVAL;
   if (w->hijacked)
     return NH_EHIJACKED;
@@ -708,7 +546,7 @@ int nh__resp_finish(nh_response_writer *w) {
   }
   if (!w->status)
     nh__resp_write_header(w, 200, __FILE__, __LINE__);
-  if (w->header.version != w->header_version && !holding(w))
+  if (w->header.version != w->header_version && !nh__resp_holding(w))
     NH_LOG(w->s->srv->log, NH_LOG_WARN,
            "response headers changed after nh_resp_write_header were ignored",
            NH_LSTR("changed_at", w->header.changed_file ? w->header.changed_file : "?"),
@@ -782,7 +620,7 @@ void nh__conn_linger(nh__conn *c) {
 /* ---- hijack ---- */
 
 int nh_resp_hijack(nh_response_writer *w, int *fd, char **buffered, size_t *nbuffered) {
-  if (!resp_alive(w, "nh_resp_hijack", NULL, 0))
+  if (!nh__resp_alive(w, "nh_resp_hijack", NULL, 0))
     return NH_EINVAL;
   nh__serve *s = w->s;
   if (w->committed || w->hijacked || w->detached || !s->c->fd || s->c->tls)
