@@ -109,9 +109,9 @@ int nh__waiter_park(nh__waiter *w, const char *reason, nh_time deadline, nh_ctx 
   nh__waiter cw; /* a second handle on the same park, queued on the ctx */
   int watching = 0;
   if (ctx && ctx != nh_ctx_background()) {
-    cw = *w;
-    cw.prev = cw.next = NULL;
-    cw.linked = 0;
+    /* Only the fields that are ours: w is already queued, and others may
+     * be linking to it or granting it under the queue's lock. */
+    cw = (nh__waiter){.fiber = w->fiber, .parker = w->parker, .gen = w->gen};
     int err = nh__ctx_watch(ctx, &cw);
     if (err) {
       waiter_expire(w);

@@ -22,6 +22,7 @@ typedef struct tls_server {
   int port;
   const char *name;
   atomic_int handshakes;
+  atomic_int listening; /* set by the loop once lfd and port are */
 } tls_server;
 
 typedef struct tls_client_conn {
@@ -94,6 +95,7 @@ static void open_listener(void *arg) {
   getsockname(fd, (struct sockaddr *)&a, &len);
   s->port = ntohs(a.sin_port);
   CHECK_EQ(nh_fd_open(fd, &s->lfd), NH_OK);
+  atomic_store(&s->listening, 1);
   nh_go(accept_loop, s);
 }
 
@@ -115,9 +117,9 @@ static tls_server *tls_server_start(const nh_tls_testcert *tc, const char *name,
   rc.loops = 1;
   s->rt = nh_runtime_new(&rc);
   nh_runtime_go(s->rt, 0, open_listener, s);
-  for (int i = 0; i < 2000 && !s->lfd; i++)
+  for (int i = 0; i < 2000 && !atomic_load(&s->listening); i++)
     usleep(1000);
-  CHECK(s->lfd != NULL);
+  CHECK(atomic_load(&s->listening));
   return s;
 }
 
