@@ -56,6 +56,7 @@ struct nh_response_writer {
   int64_t written;         /* body bytes accepted from the handler */
   uint32_t header_version; /* header map version at WriteHeader */
   const char *wh_file;     /* where WriteHeader was called */
+  const char *sniffed_type; /* a file body's sniffed type, sent if none was set */
   int wh_line;
   char *body;   /* buffered body bytes not yet sent */
   size_t blen, bcap;

@@ -219,6 +219,8 @@ static int build_head(nh_response_writer *w, headbuf *h, int final) {
   if (!has_type && !w->no_body && w->blen > 0)
     hb_field(h, "Content-Type",
              nh_detect_content_type(w->body, w->blen < NH_SNIFF_LEN ? w->blen : NH_SNIFF_LEN));
+  else if (!has_type && !w->no_body && w->sniffed_type)
+    hb_field(h, "Content-Type", w->sniffed_type);
   if (!w->no_body && w->declared_length < 0) {
     if (final) {
       hb_length(h, w->written);
@@ -473,12 +475,8 @@ int nh_resp_sendfile(nh_response_writer *w, int fd, off_t offset, size_t len) {
   if (!w->committed && !nh_header_get(&w->header, "Content-Type") && !w->blen) {
     char head[NH_SNIFF_LEN];
     ssize_t n = pread(fd, head, sizeof head < len ? sizeof head : len, offset);
-    int frozen = w->header.frozen;
-    w->header.frozen = 0; /* the server's own change */
-    if (n > 0)
-      nh_header_set(&w->header, "Content-Type", nh_detect_content_type(head, (size_t)n));
-    w->header.frozen = frozen;
-    w->header_version = w->header.version;
+    if (n > 0) /* the head adds it, as it does for a buffered body */
+      w->sniffed_type = nh_detect_content_type(head, (size_t)n);
   }
   /* The head (and any chunk header) goes out with the file's first bytes,
    * not in a packet of its own. */
