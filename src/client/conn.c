@@ -2,6 +2,7 @@
  * response head (1xx skipped), read body bytes. */
 #include "internal.h"
 #include "nethttp/dial.h"
+#include "util/url_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -90,38 +91,11 @@ ssize_t nh__conn_io_write(nh__cconn *c, const void *buf, size_t n, nh_time deadl
 
 /* ---- sending ---- */
 
-typedef struct headbuf {
-  char *p;
-  size_t len, cap;
-  int oom;
-} headbuf;
-
-static void hb_put(headbuf *b, const char *s, size_t n) {
-  if (b->oom)
-    return;
-  if (b->len + n > b->cap) {
-    size_t cap = (b->cap ? b->cap * 2 : 1024);
-    while (cap < b->len + n)
-      cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-      b->oom = 1;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-}
-
-static void hb_str(headbuf *b, const char *s) { hb_put(b, s, strlen(s)); }
-
-static void hb_field(headbuf *b, const char *k, const char *v) {
-  hb_str(b, k);
-  hb_put(b, ": ", 2);
-  hb_str(b, v);
-  hb_put(b, "\r\n", 2);
+static void hb_field(nh__sb *b, const char *k, const char *v) {
+  nh__sb_puts(b, k);
+  nh__sb_putn(b, ": ", 2);
+  nh__sb_puts(b, v);
+  nh__sb_putn(b, "\r\n", 2);
 }
 
 /* Go sends "Content-Length: 0" for an empty body only when the method
@@ -146,16 +120,16 @@ static char *absolute_uri(const nh_url *u) {
   return s;
 }
 
-static int build_head(nh__cconn *c, nh_client_request *req, headbuf *b) {
+static int build_head(nh__cconn *c, nh_client_request *req, nh__sb *b) {
   nh_transport *t = c->t;
   /* To a proxy, the absolute form (RFC 9112 3.2.2), without a fragment. */
   char *uri = c->proxied ? absolute_uri(req->url) : nh_url_request_uri(req->url);
   if (!uri)
     return NH_ENOMEM;
-  hb_str(b, req->method);
-  hb_put(b, " ", 1);
-  hb_str(b, uri);
-  hb_str(b, " HTTP/1.1\r\n");
+  nh__sb_puts(b, req->method);
+  nh__sb_putn(b, " ", 1);
+  nh__sb_puts(b, uri);
+  nh__sb_puts(b, " HTTP/1.1\r\n");
   free(uri);
   const char *host = nh_header_get(req->header, "Host");
   hb_field(b, "Host", host ? host : req->url->host);
@@ -182,12 +156,12 @@ static int build_head(nh__cconn *c, nh_client_request *req, headbuf *b) {
       continue;
     hb_field(b, k, v);
   }
-  hb_put(b, "\r\n", 2);
+  nh__sb_putn(b, "\r\n", 2);
   return b->oom ? NH_ENOMEM : NH_OK;
 }
 
 int nh__conn_send_head(nh__cconn *c, nh_client_request *req, nh_time deadline, int *sent_any) {
-  headbuf b = {0};
+  nh__sb b = {0};
   int e = build_head(c, req, &b);
   if (!e) {
     ssize_t n = nh__conn_io_write(c, b.p, b.len, deadline);
