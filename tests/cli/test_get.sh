@@ -5,6 +5,7 @@
 # connection (7).
 # Usage: test_get.sh NETHTTP_BINARY
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 bin=$1
 work=$(mktemp -d)
 pid=
@@ -14,8 +15,7 @@ fail() { echo "FAIL: $*"; echo "--- server log (tail):"; tail -5 "$work/log" || 
 
 "$bin" httpbin --addr 127.0.0.1:0 --threads 1 --max-duration 5s --log-format json >"$work/log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do grep -q '"msg":"serving"' "$work/log" 2>/dev/null && break; sleep 0.05; done
-port=$(sed -n 's/.*"msg":"serving","addr":"127.0.0.1:\([0-9]*\)".*/\1/p' "$work/log" | head -1)
+port=$(serving_port "$work/log")
 [ -n "$port" ] || fail "server did not start"
 base="http://127.0.0.1:$port"
 

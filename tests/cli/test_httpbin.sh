@@ -7,6 +7,7 @@
 # and event streams of 1.5-2 s outlast.
 # Usage: test_httpbin.sh NETHTTP_BINARY BUILD_DIR
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 bin=$1
 build=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,8 +22,7 @@ fail() { echo "FAIL: $*"; echo "--- server log (tail):"; tail -20 "$work/log" ||
 "$bin" httpbin --addr 127.0.0.1:0 --threads 1 --write-timeout 1s --max-duration 3s \
   --max-body-size 100000 --shutdown-timeout 5s --log-format json >"$work/log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do grep -q '"msg":"serving"' "$work/log" 2>/dev/null && break; sleep 0.05; done
-port=$(sed -n 's/.*"msg":"serving","addr":"127.0.0.1:\([0-9]*\)".*/\1/p' "$work/log" | head -1)
+port=$(serving_port "$work/log")
 [ -n "$port" ] || fail "server did not start"
 base="http://127.0.0.1:$port"
 

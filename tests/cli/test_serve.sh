@@ -5,6 +5,7 @@
 # hidden, keep-alive reuse, flags, JSON access logs, graceful shutdown on
 # SIGTERM with a request in flight. Usage: test_serve.sh NETHTTP_BINARY
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 bin=$1
 work=$(mktemp -d)
 pid=
@@ -28,8 +29,7 @@ printf 'SECRET=1\n' > "$work/www/.env"
 "$bin" serve "$work/www" --addr 127.0.0.1:0 --log-format json --read-header-timeout 2s \
   --idle-timeout 5s --shutdown-timeout 5s >"$work/log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do grep -q '"msg":"serving"' "$work/log" 2>/dev/null && break; sleep 0.05; done
-port=$(sed -n 's/.*"msg":"serving","addr":"127.0.0.1:\([0-9]*\)".*/\1/p' "$work/log" | head -1)
+port=$(serving_port "$work/log")
 [ -n "$port" ] || fail "server did not start"
 base="http://127.0.0.1:$port"
 

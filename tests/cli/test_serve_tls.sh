@@ -4,6 +4,7 @@
 # keep-alive reuse, plain HTTP refused, SIGHUP reloading the certificate
 # for new connections, graceful shutdown. Usage: test_serve_tls.sh NETHTTP_BINARY
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 bin=$1
 work=$(mktemp -d)
 pid=
@@ -45,8 +46,7 @@ fi
   --tls-cert "$work/live/cert.pem" --tls-key "$work/live/key.pem" --shutdown-timeout 5s \
   >"$work/log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do grep -q '"msg":"serving"' "$work/log" 2>/dev/null && break; sleep 0.05; done
-port=$(sed -n 's/.*"msg":"serving","addr":"127.0.0.1:\([0-9]*\)".*/\1/p' "$work/log" | head -1)
+port=$(serving_port "$work/log")
 [ -n "$port" ] || fail "server did not start"
 base="https://127.0.0.1:$port"
 ca1=(--cacert "$work/one/ca.pem")

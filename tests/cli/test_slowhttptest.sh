@@ -4,6 +4,7 @@
 # connections (twice the limit), while curl keeps sending normal requests.
 # Every normal request must succeed. Usage: test_slowhttptest.sh NETHTTP_BINARY
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 bin=$1
 command -v slowhttptest >/dev/null || { echo "slowhttptest not installed (scripts/install-deps.sh bench)"; exit 1; }
 work=$(mktemp -d)
@@ -23,8 +24,7 @@ bash -c "ulimit -n 256; exec '$bin' serve '$work' --addr 127.0.0.1:0 --log-forma
   --log-level info --read-header-timeout 2s --read-timeout 3s --write-timeout 3s" \
   >"$work/log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do grep -q '"msg":"serving"' "$work/log" 2>/dev/null && break; sleep 0.05; done
-port=$(sed -n 's/.*"msg":"serving","addr":"127.0.0.1:\([0-9]*\)".*/\1/p' "$work/log" | head -1)
+port=$(serving_port "$work/log")
 [ -n "$port" ] || { echo "server did not start"; cat "$work/log"; exit 1; }
 url="http://127.0.0.1:$port/probe.txt"
 target="http://127.0.0.1:$port/big.bin"
