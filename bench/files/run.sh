@@ -15,7 +15,7 @@
 #
 # Env: CONNS (16), DURATION seconds (10), WARMUP seconds (2), SIZE bytes
 #      (1048576), SERVER_CPU (1), CLIENT_CPU (0), NETHTTP_BIN (a release
-#      build of the nethttp program; built into build/files-release when
+#      build of the nethttp program; brought up to date in build/files-release
 #      missing). Raw wrk output: build/bench/files-last/.
 set -uo pipefail
 . "$(dirname "$0")/../http/lib.sh"
@@ -34,12 +34,7 @@ declare -A FLABEL=([nethttp]="nethttp serve" [nginx]="nginx (tcp_nopush on)"
 
 need wrk; need curl; need taskset; need cmp
 [ -x /usr/sbin/nginx ] || die "/usr/sbin/nginx missing: run scripts/install-deps.sh bench"
-if [ ! -x "$NETHTTP_BIN" ]; then
-  log "building $NETHTTP_BIN (release)"
-  dir=$(dirname "$NETHTTP_BIN")
-  cmake -G Ninja -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DNH_BUILD_BENCH=OFF >/dev/null \
-    && cmake --build "$dir" --target nethttp >/dev/null || die "nethttp build failed"
-fi
+ensure_built "$NETHTTP_BIN" nethttp
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 mkdir -p "$OUT"; rm -rf "$RESULTS"; mkdir -p "$RESULTS"
 
@@ -75,11 +70,7 @@ http {
   access_log off;
   sendfile on;
   tcp_nopush $2;
-  client_body_temp_path $t/nginx-temp/body;
-  proxy_temp_path $t/nginx-temp/proxy;
-  fastcgi_temp_path $t/nginx-temp/fastcgi;
-  uwsgi_temp_path $t/nginx-temp/uwsgi;
-  scgi_temp_path $t/nginx-temp/scgi;
+$(nginx_temp_paths "$t")
   server {
     listen 127.0.0.1:$1;
     root $WWW;
@@ -89,29 +80,15 @@ CONF
   spawn taskset -c "$SERVER_CPU" /usr/sbin/nginx -p "$t" -e "$t/error.log" -c "$t/nginx.conf"
 }
 
-# Starts one server and waits until it returns the file intact.
-start_files_server() {
-  local name=$1 port=${FPORT[$1]} i
-  SERVER_TMP=$(mktemp -d "/tmp/nethttp-bench-$name.XXXXXX")
-  TMPDIRS+=("$SERVER_TMP")
-  if curl -s --max-time 1 -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then
-    log "$name: port $port is already in use by something else"; return 1
-  fi
-  "start_files_$name" "$port" >"$SERVER_TMP/out.log" 2>&1
-  SERVER_PID=$BG_PID
-  for i in $(seq 100); do
-    alive "$SERVER_PID" || break
-    if curl -s --max-time 2 -o "$SERVER_TMP/got" "http://127.0.0.1:$port/file.bin" 2>/dev/null; then
-      cmp -s "$SERVER_TMP/got" "$WWW/file.bin" && return 0
-      log "$name: the file came back different"; stop_server; return 1
-    fi
-    sleep 0.1
-  done
-  log "$name: did not answer; its output:"
-  tail -n 8 "$SERVER_TMP/out.log" "$SERVER_TMP/error.log" 2>/dev/null >&2
-  stop_server
-  return 1
+# The file must come back intact.
+check_file() {
+  curl -s --max-time 2 -o "$SERVER_TMP/got" "http://127.0.0.1:$1/file.bin" 2>/dev/null \
+    || { CHECK_ERR="no answer"; return 1; }
+  cmp -s "$SERVER_TMP/got" "$WWW/file.bin" || { CHECK_ERR="the file came back different"; return 1; }
 }
+
+# Starts one server and waits until it returns the file intact.
+start_files_server() { start_checked "$1" "${FPORT[$1]}" "start_files_$1" check_file; }
 
 to_ms() {
   awk -v v="$1" 'BEGIN { n = v + 0

@@ -8,7 +8,7 @@
 # The servers, all answering "GET /" with "hello, world\n" as text/plain on
 # 127.0.0.1, each with one thread / worker / process doing the work:
 #   limit    bench/peers/limit/limit_server.c: raw epoll, the ceiling
-#   nethttp  build/release/hello --threads 1 (skipped until it exists)
+#   nethttp  build/release/hello --threads 1 (rebuilt first if out of date)
 #   go       bench/peers/go/hello.go, GOMAXPROCS=1
 #   nginx    generated config, worker_processes 1, return 200
 #   h2o      generated config, num-threads 1, a 13-byte static file
@@ -159,9 +159,26 @@ need() { command -v "$1" >/dev/null 2>&1 || die "$1 not found: run scripts/insta
 # Rebuilds OUT/NAME when a source is newer than it (a tiny make).
 stale() { local out=$1; shift; [ ! -e "$out" ] || [ -n "$(find "$@" -newer "$out" 2>/dev/null)" ]; }
 
+# ensure_built BINARY TARGET: brings TARGET up to date in BINARY's build
+# directory (configured as a release build if it is new), so a run never
+# measures a binary older than the sources. A binary outside build/ is
+# used as it is.
+ensure_built() {
+  local bin=$1 target=$2 dir
+  dir=$(dirname "$bin")
+  case "$bin" in "$ROOT"/build/*) ;; *) return 0 ;; esac
+  need cmake
+  if [ ! -f "$dir/CMakeCache.txt" ]; then
+    cmake -G Ninja -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNH_BUILD_TESTS=OFF \
+      >/dev/null || die "cmake configure of $dir failed"
+  fi
+  cmake --build "$dir" --target "$target" >/dev/null || die "building $target in $dir failed"
+}
+
 build_peers() {
   need cc; need curl; need taskset
   mkdir -p "$OUT"
+  ensure_built "$NETHTTP_HELLO" hello
   if stale "$OUT/limit_server" "$ROOT/bench/peers/limit/limit_server.c"; then
     log "building limit_server"
     cc -O2 -Wall -o "$OUT/limit_server" "$ROOT/bench/peers/limit/limit_server.c" || die "limit_server build failed"
@@ -215,6 +232,14 @@ start_go() {
   spawn env GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$OUT/hello_go" -addr "127.0.0.1:$1"
 }
 
+# The nginx temp-file directives, all under $1/nginx-temp (nginx runs
+# without root, so nothing may go to its compiled-in paths).
+nginx_temp_paths() {
+  local d=$1/nginx-temp
+  printf '  %s_temp_path %s;\n' client_body "$d/body" proxy "$d/proxy" fastcgi "$d/fastcgi" \
+    uwsgi "$d/uwsgi" scgi "$d/scgi"
+}
+
 start_nginx() {
   # One worker, stock keep-alive settings (keepalive_requests 1000,
   # keepalive_timeout 75s), no access log, nothing written outside SERVER_TMP.
@@ -233,11 +258,7 @@ events {
 http {
   default_type text/plain;
   access_log off;
-  client_body_temp_path $t/nginx-temp/body;
-  proxy_temp_path $t/nginx-temp/proxy;
-  fastcgi_temp_path $t/nginx-temp/fastcgi;
-  uwsgi_temp_path $t/nginx-temp/uwsgi;
-  scgi_temp_path $t/nginx-temp/scgi;
+$(nginx_temp_paths "$t")
   server {
     listen 127.0.0.1:$1;
     location / {
@@ -296,18 +317,20 @@ check_hello() {
   fi
 }
 
-# Starts server $1 and waits (up to 10 s) until it answers correctly.
-# Sets SERVER_PID and SERVER_TMP. Returns 1 (server stopped, message logged)
-# if it does not come up.
-start_server() {
-  local name=$1 port=${PORT[$1]} i
+# start_checked NAME PORT STARTER CHECK [SCHEME]: runs "STARTER PORT" and
+# waits (up to 10 s) until "CHECK PORT" passes. A CHECK returns 1 with its
+# reason in CHECK_ERR ("no answer" means: not up yet, keep waiting). Sets
+# SERVER_PID and SERVER_TMP. Returns 1 (server stopped, message logged) if
+# it does not come up right.
+start_checked() {
+  local name=$1 port=$2 starter=$3 check=$4 scheme=${5:-http} i
   SERVER_TMP=$(mktemp -d "/tmp/nethttp-bench-$name.XXXXXX")
   TMPDIRS+=("$SERVER_TMP")
-  if curl -s --max-time 1 -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then
+  if curl -sk --max-time 1 -o /dev/null "$scheme://127.0.0.1:$port/" 2>/dev/null; then
     log "$name: port $port is already in use by something else"
     return 1
   fi
-  "start_$name" "$port" >"$SERVER_TMP/out.log" 2>&1
+  "$starter" "$port" >"$SERVER_TMP/out.log" 2>&1
   SERVER_PID=$BG_PID
   for i in $(seq 100); do
     if ! alive "$SERVER_PID"; then
@@ -316,7 +339,7 @@ start_server() {
       stop_server
       return 1
     fi
-    if check_hello "$port"; then return 0; fi
+    if "$check" "$port"; then return 0; fi
     [ "$CHECK_ERR" = "no answer" ] || break
     sleep 0.1
   done
@@ -324,6 +347,9 @@ start_server() {
   stop_server
   return 1
 }
+
+# Starts hello-world server $1 (start_$1) on its port, checked with check_hello.
+start_server() { start_checked "$1" "${PORT[$1]}" "start_$1" check_hello; }
 
 stop_server() {
   [ -n "$SERVER_PID" ] && kill_tree "$SERVER_PID"

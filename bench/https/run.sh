@@ -137,11 +137,7 @@ http {
   default_type text/plain;
   access_log off;
   keepalive_requests 100000000;
-  client_body_temp_path $t/nginx-temp/body;
-  proxy_temp_path $t/nginx-temp/proxy;
-  fastcgi_temp_path $t/nginx-temp/fastcgi;
-  uwsgi_temp_path $t/nginx-temp/uwsgi;
-  scgi_temp_path $t/nginx-temp/scgi;
+$(nginx_temp_paths "$t")
   server {
     listen 127.0.0.1:$1 ssl;
     ssl_certificate $CERT;
@@ -183,27 +179,7 @@ check_https_hello() {
 }
 
 # Starts server $1 and waits (up to 10 s) until it answers over HTTPS.
-start_tls_server() {
-  local name=$1 port=${TLS_PORT[$1]} i
-  SERVER_TMP=$(mktemp -d "/tmp/nethttp-bench-https-$name.XXXXXX")
-  TMPDIRS+=("$SERVER_TMP")
-  if curl -sk --max-time 1 -o /dev/null "https://127.0.0.1:$port/" 2>/dev/null; then
-    log "$name: port $port is already in use by something else"; return 1
-  fi
-  "start_tls_$name" "$port" >"$SERVER_TMP/out.log" 2>&1
-  SERVER_PID=$BG_PID
-  for i in $(seq 100); do
-    if ! alive "$SERVER_PID"; then
-      log "$name: exited before answering on port $port; its output:"
-      sed 's/^/    /' "$SERVER_TMP/out.log" "$SERVER_TMP/error.log" 2>/dev/null | tail -n 8 >&2
-      stop_server; return 1
-    fi
-    if check_https_hello "$port"; then return 0; fi
-    [ "$CHECK_ERR" = "no answer" ] || break
-    sleep 0.1
-  done
-  log "$name: $CHECK_ERR"; stop_server; return 1
-}
+start_tls_server() { start_checked "$1" "${TLS_PORT[$1]}" "start_tls_$1" check_https_hello https; }
 
 # "TLSv1.3 TLS_AES_256_GCM_SHA384 X25519": what OpenSSL's default client
 # offer (wrk's too) gets from the server.
