@@ -16,7 +16,7 @@
 # Env: CONNS (16), DURATION seconds (10), WARMUP seconds (2), SIZE bytes
 #      (1048576), SERVER_CPU (1), CLIENT_CPU (0), NETHTTP_BIN (a release
 #      build of the nethttp program; brought up to date in build/files-release
-#      missing). Raw wrk output: build/bench/files-last/.
+#      first). Raw wrk output: build/bench/files-last/.
 set -uo pipefail
 . "$(dirname "$0")/../http/lib.sh"
 
