@@ -19,8 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
+
+#include "closed_loop.h"
 
 typedef struct bench {
   nh_client *client;
@@ -58,52 +59,17 @@ static void *caller_thread(void *arg) {
   return NULL;
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 static void sleep_s(double s) {
   struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
   while (nanosleep(&ts, &ts) != 0) {
   }
 }
 
-static void usage(void) {
-  fprintf(stderr, "usage: bench_client --url URL [--conns N] [--duration S] [--warmup S] [--thread]\n");
-  exit(2);
-}
-
 int main(int argc, char **argv) {
-  const char *url = NULL;
-  int conns = 1, on_thread = 0;
-  double duration = 5, warmup = 1;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--thread"))
-      on_thread = 1;
-    else if (i + 1 >= argc)
-      usage();
-    else if (!strcmp(argv[i], "--url"))
-      url = argv[++i];
-    else if (!strcmp(argv[i], "--conns"))
-      conns = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--duration"))
-      duration = atof(argv[++i]);
-    else if (!strcmp(argv[i], "--warmup"))
-      warmup = atof(argv[++i]);
-    else
-      usage();
-  }
-  if (!url || conns < 1 || duration <= 0 || warmup < 0 || (on_thread && conns != 1))
-    usage();
+  bench_args args = bench_parse(argc, argv, "bench_client", "--thread");
+  const char *url = args.url;
+  int conns = args.conns, on_thread = args.one_caller;
+  double duration = args.duration, warmup = args.warmup;
 
   /* Every caller may keep its connection idle between requests, as the
    * other clients are configured (Go's MaxIdleConnsPerHost, curl's cache). */
@@ -159,10 +125,8 @@ int main(int argc, char **argv) {
   nh_transport_stats_get(t, &st);
   long long n = r1 - r0;
   double secs = t1 - t0, cpu = c1 - c0;
-  printf("client=%s conns=%d requests=%lld errors=%lld seconds=%.3f cpu_seconds=%.3f rps=%.0f "
-         "cpu_us_per_req=%.2f dials=%lld\n",
-         on_thread ? "nethttp-thread" : "nethttp-fiber", conns, n, e1 - e0, secs, cpu, n / secs,
-         n ? cpu * 1e6 / (double)n : 0.0, (long long)st.dials);
+  bench_report(on_thread ? "nethttp-thread" : "nethttp-fiber", conns, n, e1 - e0, secs, cpu);
+  printf(" dials=%lld\n", (long long)st.dials);
   nh_client_free(b.client);
   nh_transport_free(t);
   return n > 0 && e1 == e0 ? 0 : 1;

@@ -13,21 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
+#include "closed_loop.h"
 
 /* The body is read and dropped, as the other clients do. */
 static size_t discard(char *p, size_t size, size_t n, void *arg) { return size * n; }
@@ -68,33 +56,11 @@ static int window_tick(window *w, double now) {
   return w->measuring && now >= w->end;
 }
 
-static void usage(void) {
-  fprintf(stderr, "usage: curl_client --url URL [--conns N] [--duration S] [--warmup S] [--easy]\n");
-  exit(2);
-}
-
 int main(int argc, char **argv) {
-  const char *url = NULL;
-  int conns = 1, easy = 0;
-  double duration = 5, warmup = 1;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--easy"))
-      easy = 1;
-    else if (i + 1 >= argc)
-      usage();
-    else if (!strcmp(argv[i], "--url"))
-      url = argv[++i];
-    else if (!strcmp(argv[i], "--conns"))
-      conns = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--duration"))
-      duration = atof(argv[++i]);
-    else if (!strcmp(argv[i], "--warmup"))
-      warmup = atof(argv[++i]);
-    else
-      usage();
-  }
-  if (!url || conns < 1 || duration <= 0 || warmup < 0 || (easy && conns != 1))
-    usage();
+  bench_args args = bench_parse(argc, argv, "curl_client", "--easy");
+  const char *url = args.url;
+  int conns = args.conns, easy = args.one_caller;
+  double duration = args.duration, warmup = args.warmup;
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
   double start = now_s();
@@ -148,10 +114,8 @@ int main(int argc, char **argv) {
 
   double secs = now_s() - w.t0, cpu = cpu_s() - w.c0;
   long long n = w.requests;
-  printf("client=%s conns=%d requests=%lld errors=%lld seconds=%.3f cpu_seconds=%.3f rps=%.0f "
-         "cpu_us_per_req=%.2f\n",
-         easy ? "curl-easy" : "curl-multi", conns, n, w.errors, secs, cpu, secs > 0 ? n / secs : 0.0,
-         n ? cpu * 1e6 / (double)n : 0.0);
+  bench_report(easy ? "curl-easy" : "curl-multi", conns, n, w.errors, secs, cpu);
+  printf("\n");
   for (int i = 0; i < conns; i++)
     curl_easy_cleanup(hs[i]);
   free(hs);
