@@ -69,6 +69,7 @@ struct nh__srv_loop {
   int index;
   nh__conn_list idle, reading, active, hijacked;
   nh_fd **accept_fds; /* one per listener, dup'd for this loop */
+  int *accept_dups;   /* those duplicates, made by nh_server_start */
   int naccept;
   int acceptors_running;
   char **free_bufs; /* read buffers kept for reuse */

@@ -9,6 +9,7 @@
 #include "internal.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
@@ -172,11 +173,14 @@ static void start_on_loop(nh_loop *l, void *arg) {
   nh__srv_loop *sl = arg;
   nh_server *srv = sl->srv;
   for (int i = 0; i < srv->nlisteners; i++) {
-    int fd = fcntl(srv->listeners[i].fd, F_DUPFD_CLOEXEC, 0);
+    int fd = sl->accept_dups[i];
     nh_fd *f;
     acceptor *a = malloc(sizeof *a);
-    if (fd < 0 || !a || nh_fd_open(fd, &f) != NH_OK) {
+    if (!a || nh_fd_open(fd, &f) != NH_OK) { /* nh_fd_open closes fd when it fails */
+      if (!a)
+        close(fd);
       free(a);
+      NH_LOG(srv->log, NH_LOG_ERROR, "cannot start accepting on a loop", NH_LINT("loop", sl->index));
       nh_wg_done(srv->acceptors);
       continue;
     }
@@ -187,15 +191,54 @@ static void start_on_loop(nh_loop *l, void *arg) {
     if (nh__fiber_spawn(l, accept_loop, a) != NH_OK)
       nh_wg_done(srv->acceptors);
   }
+  free(sl->accept_dups);
+  sl->accept_dups = NULL;
 }
 
+static void close_dups(nh_server *srv) {
+  for (int i = 0; i < srv->nloops; i++) {
+    nh__srv_loop *sl = &srv->loops[i];
+    for (int j = 0; sl->accept_dups && j < srv->nlisteners; j++)
+      if (sl->accept_dups[j] >= 0)
+        close(sl->accept_dups[j]);
+    free(sl->accept_dups);
+    sl->accept_dups = NULL;
+  }
+}
+
+/* Each loop's duplicates of the listeners are made here, on the caller's
+ * thread, so that running out of descriptors is nh_server_start's error
+ * rather than a loop that silently never accepts. */
 int nh__acceptors_start(nh_server *srv) {
-  nh_wg_add(srv->acceptors, (long)srv->nloops * srv->nlisteners);
   for (int i = 0; i < srv->nloops; i++) {
     nh__srv_loop *sl = &srv->loops[i];
     sl->accept_fds = calloc((size_t)srv->nlisteners, sizeof(nh_fd *));
-    if (!sl->accept_fds || nh__loop_post(sl->loop, start_on_loop, sl) != NH_OK)
+    sl->accept_dups = malloc((size_t)srv->nlisteners * sizeof(int));
+    if (!sl->accept_fds || !sl->accept_dups) {
+      close_dups(srv);
       return NH_ENOMEM;
+    }
+    for (int j = 0; j < srv->nlisteners; j++)
+      sl->accept_dups[j] = -1;
+    for (int j = 0; j < srv->nlisteners; j++)
+      if ((sl->accept_dups[j] = fcntl(srv->listeners[j].fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+        int e = -errno;
+        close_dups(srv);
+        return e;
+      }
+  }
+  nh_wg_add(srv->acceptors, (long)srv->nloops * srv->nlisteners);
+  for (int i = 0; i < srv->nloops; i++) {
+    nh__srv_loop *sl = &srv->loops[i];
+    if (nh__loop_post(sl->loop, start_on_loop, sl) == NH_OK)
+      continue;
+    NH_LOG(srv->log, NH_LOG_ERROR, "cannot start accepting on a loop", NH_LINT("loop", i));
+    for (int j = 0; j < srv->nlisteners; j++) {
+      close(sl->accept_dups[j]);
+      nh_wg_done(srv->acceptors);
+    }
+    free(sl->accept_dups);
+    sl->accept_dups = NULL;
   }
   return NH_OK;
 }

@@ -136,6 +136,8 @@ int nh_server_start(nh_server *srv) {
   else if (!srv->started) {
     srv->started = 1;
     e = nh__acceptors_start(srv);
+    if (e)
+      srv->started = 0; /* nothing was started: the caller may free it */
   }
   pthread_mutex_unlock(&srv->mu);
   return e;
