@@ -14,7 +14,7 @@ typedef struct nh__serve nh__serve;
 
 /* Slots for per-request state of optional layers, made on first use. */
 enum { NH__EXT_FORM, NH__EXT_COOKIES, NH__EXT_QUERY, NH__EXT_LOGGER, NH__EXT_REQUEST_ID,
-       NH__EXT_SPARE1, NH__EXT_SPARE2, NH__EXT_SPARE3, NH__EXT_COUNT };
+       NH__EXT_COUNT };
 
 struct nh_request {
   uint32_t magic;
