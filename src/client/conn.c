@@ -31,7 +31,6 @@ int nh__conn_dial(nh_transport *t, nh__host *h, const char *host, int port, nh_t
   }
   c->t = t;
   c->host = h;
-  c->idle_fd = -1;
   nh__arena_init(&c->arena, NULL, 0);
   nh__h1_resp_init(&c->parser, c->fields, NH__CLIENT_MAX_FIELDS);
   pthread_mutex_lock(&t->mu);

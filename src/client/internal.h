@@ -71,11 +71,10 @@ typedef struct nh__cconn nh__cconn;
 struct nh__cconn {
   nh_transport *t;
   nh__host *host;
-  nh_fd *fd;    /* while in use; NULL in the pool */
+  nh_fd *fd;    /* parked while in the pool (see pool.c) */
   int proxied;  /* talks to a proxy: requests in absolute form */
   nh_tls_conn *tls; /* https: the TLS stream over fd, or NULL */
   char *proxy_auth; /* Proxy-Authorization value, or NULL */
-  int idle_fd;  /* the bare descriptor while in the pool */
   char *buf;
   size_t cap, len, pos;
   nh__h1_req parser;

@@ -3,10 +3,11 @@
  *
  * The key holds scheme, host, port, proxy and the TLS configuration's
  * identity, so connections made under different trust are never shared.
- * A pooled connection is a bare descriptor: its nh_fd is released from the
- * caller's loop when it goes idle and made anew for whoever takes it, so a
- * fiber of any loop, or a plain thread, can reuse it, and expiring or
- * evicting it needs no loop. Idle connections expire lazily: every take
+ * A pooled connection keeps its nh_fd parked: still registered with the
+ * loop that last used it, so the next request from that loop costs no
+ * epoll_ctl, while a fiber of another loop or a plain thread can still take
+ * it (netpoll then moves it), and expiring or evicting it needs no loop.
+ * Idle connections expire lazily: every take
  * and put closes those that outlived idle_conn_timeout, and one the server
  * closed while it sat idle is noticed (EOF pending) before it is handed
  * out. */
@@ -63,17 +64,13 @@ void nh__conn_discard(nh__cconn *c) {
   pthread_mutex_unlock(&t->mu);
   atomic_fetch_sub(&t->st_open, 1);
   if (c->tls) { /* the TLS stream owns the descriptor */
-    nh_fd *f = c->fd;
-    if (!f && c->idle_fd >= 0 && nh__fd_adopt(c->idle_fd, &f) != NH_OK)
-      f = NULL;
+    nh_fd *f = c->fd ? nh__fd_unpark(c->fd) : NULL;
     if (f) {
       nh_tls_set_fd(c->tls, f);
       nh_tls_abort(c->tls);
     }
-  } else if (c->fd) {
+  } else {
     nh_fd_close(c->fd);
-  } else if (c->idle_fd >= 0) {
-    close(c->idle_fd);
   }
   if (c->host->limit)
     nh_sem_release(c->host->limit);
@@ -111,7 +108,7 @@ static void discard_list(nh__cconn *dead) {
  * cannot carry a new request. */
 static int idle_conn_dead(const nh__cconn *c) {
   char b;
-  ssize_t n = recv(c->idle_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  ssize_t n = recv(nh_fd_get(c->fd), &b, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n > 0 && c->tls)
     return 0; /* a TLS record (a session ticket, or a close_notify the
                  request will meet and then retry) */
@@ -143,14 +140,15 @@ nh__cconn *nh__pool_take(nh_transport *t, nh__host *h, int can_retry) {
       nh__conn_discard(got);
       continue;
     }
-    int fd = got->idle_fd;
-    got->idle_fd = -1;
-    if (nh__fd_adopt(fd, &got->fd) != NH_OK) { /* it closes fd when it fails */
+    nh_fd *f = nh__fd_unpark(got->fd);
+    if (!f) { /* the descriptor is closed already */
+      got->fd = NULL;
       nh__conn_discard(got);
       continue;
     }
-    if (got->tls)
-      nh_tls_set_fd(got->tls, got->fd);
+    if (f != got->fd && got->tls)
+      nh_tls_set_fd(got->tls, f);
+    got->fd = f;
     return got;
   }
 }
@@ -163,8 +161,12 @@ void nh__pool_put(nh__cconn *c) {
   c->idle_since = nh_now();
   c->len = c->pos = 0;
   nh__arena_reset(&c->arena);
-  c->idle_fd = nh_fd_release(c->fd); /* leaves the caller's loop */
-  c->fd = NULL;
+  nh_fd *f = nh__fd_park(c->fd);
+  if (f != c->fd && c->tls && f)
+    nh_tls_set_fd(c->tls, f);
+  c->fd = f;
+  if (!f)
+    keep = 0;
   pthread_mutex_lock(&t->mu);
   collect_expired(t, c->idle_since, &dead);
   if (keep && h->idle >= t->cfg.max_idle_conns_per_host)

@@ -165,7 +165,8 @@ struct nh_loop {
   nh_runtime *rt;
   int index;
   pthread_t thread;
-  int epfd;
+  int epfd;                 /* poller->epfd */
+  struct nh__poller *poller; /* the epoll instance, counted (netpoll_park.c) */
   int evfd;
   void *sched_sp;
   const void *sched_stack_bottom; /* for ASan */

@@ -119,13 +119,13 @@ int nh__loop_init(nh_loop *l, nh_runtime *rt, int index) {
   memset(l, 0, sizeof *l);
   l->rt = rt;
   l->index = index;
-  l->epfd = epoll_create1(EPOLL_CLOEXEC);
-  if (l->epfd < 0)
-    return -errno;
+  int e = nh__poller_new(l);
+  if (e)
+    return e;
   l->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (l->evfd < 0) {
-    int e = -errno;
-    close(l->epfd);
+    e = -errno;
+    nh__poller_detach(l);
     return e;
   }
   struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
@@ -148,7 +148,7 @@ void nh__loop_dispose(nh_loop *l) {
   nh__fiber_pool_dispose(l);
   nh__heap_dispose(&l->timers);
   nh__netpoll_reap(l);
-  close(l->epfd);
+  nh__poller_detach(l); /* parked descriptors may keep the epoll a while */
   close(l->evfd);
   pthread_mutex_destroy(&l->inbox_lock);
   pthread_mutex_destroy(&l->label_lock);

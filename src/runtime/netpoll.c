@@ -8,6 +8,7 @@
  * epoll. Off-fiber the same calls wait in poll(2). */
 #include "internal.h"
 #include "netpoll_internal.h"
+#include "netpoll_fd.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -18,23 +19,6 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-struct nh_fd {
-  int fd;
-  int registered;
-  int closed;
-  int not_socket; /* a pipe or file: writev, not sendmsg */
-  int rd_edge;    /* readable edge seen since the last read attempt */
-  int more;       /* the next write is followed at once by more (MSG_MORE) */
-  nh_loop *loop;   /* set on first registration */
-  nh__waiter *rd;  /* parked reader, if any */
-  nh__waiter *wr;  /* parked writer, if any */
-  void (*on_readable)(nh_fd *f, void *arg);
-  void *on_readable_arg;
-  void (*on_hangup)(nh_fd *f, void *arg);
-  void *on_hangup_arg;
-  nh_fd *reap_next;
-};
 
 /* Marks a waiter whose descriptor was closed under it (in w->granted). */
 #define CLOSED_UNDER_WAITER (-1)
@@ -97,7 +81,7 @@ static void fd_retire(nh_fd *f) {
 }
 
 void nh_fd_close(nh_fd *f) {
-  if (!f)
+  if (!f || !(f = nh__fd_unpark(f)))
     return;
   close(f->fd); /* also drops the epoll registration */
   f->fd = -1;
@@ -105,6 +89,8 @@ void nh_fd_close(nh_fd *f) {
 }
 
 int nh_fd_release(nh_fd *f) {
+  if (!(f = nh__fd_unpark(f)))
+    return NH_ENOMEM;
   int fd = f->fd;
   if (f->registered)
     epoll_ctl(f->loop->epfd, EPOLL_CTL_DEL, fd, NULL);
@@ -114,7 +100,7 @@ int nh_fd_release(nh_fd *f) {
 }
 
 void nh__netpoll_reap(nh_loop *l) {
-  (void)l;
+  nh__poller_reap(l);
   while (reap_list) {
     nh_fd *f = reap_list;
     reap_list = f->reap_next;

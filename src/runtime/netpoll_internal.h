@@ -20,4 +20,23 @@ void nh__fd_more(nh_fd *f, int more);
  * batch is done. */
 void nh__netpoll_reap(struct nh_loop *l);
 
+/* A loop's epoll instance, counted (netpoll_park.c): made with the loop
+ * (sets l->epfd and l->poller), let go of when the loop is disposed. */
+int nh__poller_new(struct nh_loop *l);
+void nh__poller_detach(struct nh_loop *l);
+
+/* Parking keeps an idle descriptor (a pooled client connection) registered
+ * with its loop's epoll, so taking it again on the same loop costs no
+ * system call. nh__fd_park returns the nh_fd to keep: f itself, or, when f
+ * is registered with a loop other than the caller's, a fresh unregistered
+ * one for the same descriptor (NULL if that allocation failed: the
+ * descriptor is then closed). nh__fd_unpark makes a parked nh_fd usable by
+ * the calling fiber or thread: f itself on f's own loop, else a fresh nh_fd
+ * (f is taken out of its old epoll and freed by its loop once that loop's
+ * current batch of events, which may still name it, is done), or NULL as
+ * above. Both are callable from any thread; unparking an nh_fd that is not
+ * parked returns it unchanged. nh_fd_close and nh_fd_release unpark first. */
+nh_fd *nh__fd_park(nh_fd *f);
+nh_fd *nh__fd_unpark(nh_fd *f);
+
 #endif
