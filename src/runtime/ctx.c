@@ -61,15 +61,18 @@ static int ctx_new(nh_ctx *parent, nh_time deadline, const void *key, void *valu
                    nh_ctx **out) {
   if (!parent)
     parent = &background;
-  nh_ctx *c = calloc(1, sizeof *c);
+  /* malloc and a struct assignment, not calloc (nor malloc + memset, which
+   * compilers turn into calloc): glibc's calloc skips the per-thread cache,
+   * and the server makes one of these for every request. */
+  nh_ctx *c = malloc(sizeof *c);
   if (!c)
     return NH_ENOMEM;
+  *c = (nh_ctx){.parent = parent,
+                .deadline = deadline < parent->deadline ? deadline : parent->deadline,
+                .key = key,
+                .value = value};
   atomic_init(&c->refs, 1);
   pthread_mutex_init(&c->mu, NULL);
-  c->key = key;
-  c->value = value;
-  c->deadline = deadline < parent->deadline ? deadline : parent->deadline;
-  c->parent = parent;
   if (!parent->is_background) {
     atomic_fetch_add(&parent->refs, 1);
     pthread_mutex_lock(&parent->mu);

@@ -60,9 +60,22 @@ static void list_move(nh__conn *c, nh__conn_list *l) {
   c->since = nh__loop_time(c->sl->loop);
 }
 
-/* ---- read buffers, pooled per loop ---- */
+/* ---- read and write buffers, pooled per loop ---- */
 
-enum { MAX_FREE_BUFS = 64 };
+/* Write buffers are pooled too: at 16 KiB they are past malloc's per-thread
+ * cache, and a fresh one per request cost more than a hello-world handler.
+ * Fewer are kept: a small response touches one page of one. */
+enum { MAX_FREE_BUFS = 64, MAX_FREE_WBUFS = 16 };
+
+/* Keep buf in a pool of at most max; 0 if it is full (or out of memory). */
+static int pool_put(char ***pool, int *n, int max, char *buf) {
+  if (*n >= max)
+    return 0;
+  if (!*pool && !(*pool = malloc((size_t)max * sizeof(char *))))
+    return 0;
+  (*pool)[(*n)++] = buf;
+  return 1;
+}
 
 char *nh__buf_get(nh__srv_loop *sl, size_t *cap) {
   *cap = NH__READ_BUF;
@@ -72,15 +85,19 @@ char *nh__buf_get(nh__srv_loop *sl, size_t *cap) {
 }
 
 void nh__buf_put(nh__srv_loop *sl, char *buf, size_t cap) {
-  if (cap == NH__READ_BUF && sl->nfree_bufs < MAX_FREE_BUFS) {
-    if (!sl->free_bufs)
-      sl->free_bufs = malloc(MAX_FREE_BUFS * sizeof(char *));
-    if (sl->free_bufs) {
-      sl->free_bufs[sl->nfree_bufs++] = buf;
-      return;
-    }
-  }
-  free(buf);
+  if (cap != NH__READ_BUF || !pool_put(&sl->free_bufs, &sl->nfree_bufs, MAX_FREE_BUFS, buf))
+    free(buf);
+}
+
+char *nh__wbuf_get(nh__srv_loop *sl) {
+  if (sl->nfree_wbufs)
+    return sl->free_wbufs[--sl->nfree_wbufs];
+  return malloc(NH__WRITE_BUF);
+}
+
+void nh__wbuf_put(nh__srv_loop *sl, char *buf) {
+  if (buf && !pool_put(&sl->free_wbufs, &sl->nfree_wbufs, MAX_FREE_WBUFS, buf))
+    free(buf);
 }
 
 void nh__serve_release_retired(nh__serve *s) {
@@ -452,7 +469,6 @@ static int serve_request(nh__serve *s) {
   r->ctx = NULL;
   nh__arena_reset(&s->arena);
   nh__serve_release_retired(s);
-  nh_fiber_set_label("");
   return keep;
 }
 
@@ -477,7 +493,7 @@ static void serve_panicked(void *arg) {
   nh__arena_dispose(&s->arena);
   nh__serve_release_retired(s);
   nh__buf_put(s->sl, s->buf, s->cap);
-  free(s->wbuf);
+  nh__wbuf_put(s->sl, s->wbuf);
   c->has_fiber = 0;
   conn_free(c);
 }
@@ -525,6 +541,16 @@ static void conn_serve(void *arg) {
       break;
     }
     outcome = serve_request(&s);
+    /* Nothing buffered, the socket was drained by a short read and no
+     * readiness edge came since: a read now would only say EAGAIN. Go idle
+     * straight away (edge-triggered epoll reports the next bytes). The
+     * fiber ends without waiting on anything, so its label (cleared by the
+     * next spawn) and parser need no reset: the common keep-alive path. */
+    if (outcome == SERVE_KEEP && c->fd && s.pos == s.len && nh__conn_drained(c, s.short_read)) {
+      outcome = GO_IDLE;
+      break;
+    }
+    nh_fiber_set_label("");
     if (outcome == SERVE_CLOSE && !s.body_done && c->fd)
       nh__conn_linger(c); /* the client may still be sending the body */
     if (outcome != SERVE_KEEP || !c->fd)
@@ -535,17 +561,10 @@ static void conn_serve(void *arg) {
     s.pos = s.head_end = 0;
     s.body_done = s.continue_sent = s.body_error = 0;
     nh__h1_req_next(&s.parser);
-    /* Nothing buffered, the socket was drained by a short read and no
-     * readiness edge came since: a read now would only say EAGAIN. Go idle
-     * straight away (edge-triggered epoll reports the next bytes). */
-    if (s.len == 0 && nh__conn_drained(c, s.short_read)) {
-      outcome = GO_IDLE;
-      break;
-    }
   }
   nh__fiber_on_panic(NULL, NULL);
   nh__buf_put(c->sl, s.buf, s.cap);
-  free(s.wbuf);
+  nh__wbuf_put(c->sl, s.wbuf);
   nh__arena_dispose(&s.arena);
   c->has_fiber = 0;
   if (outcome == SERVE_HIJACKED)

@@ -101,6 +101,16 @@ static inline nh_time nh__serve_deadline(const nh__serve *s, nh_dur d) {
   return s->sl->loop ? nh__loop_deadline(s->sl->loop, d) : nh_deadline_after(d);
 }
 
+/* Zero a request or response writer but for its header map: the map's
+ * inline entries are most of the struct, nh__header_init sets up the rest,
+ * and this runs for every request. */
+#define NH__ZERO_BUT_HEADER(p, type)                                                           \
+  do {                                                                                         \
+    size_t hdr_at_ = offsetof(type, header), hdr_end_ = hdr_at_ + sizeof(nh_header);           \
+    memset((p), 0, hdr_at_);                                                                   \
+    memset((char *)(p) + hdr_end_, 0, sizeof(type) - hdr_end_);                                \
+  } while (0)
+
 /* Zero the part of a serve state that needs it (the rest has init calls). */
 #define NH__SERVE_ZERO(s) memset((s), 0, offsetof(nh__serve, parser))
 

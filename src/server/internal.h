@@ -74,6 +74,8 @@ struct nh__srv_loop {
   int acceptors_running;
   char **free_bufs; /* read buffers kept for reuse */
   int nfree_bufs;
+  char **free_wbufs; /* write buffers (NH__WRITE_BUF) kept for reuse */
+  int nfree_wbufs;
 };
 
 enum { NH__MAX_LISTENERS = 8 };
@@ -132,6 +134,10 @@ void nh__conns_end_hijacked(nh__srv_loop *sl, int shut);
 void nh__conns_reap_hijacked(nh__srv_loop *sl);
 char *nh__buf_get(nh__srv_loop *sl, size_t *cap);
 void nh__buf_put(nh__srv_loop *sl, char *buf, size_t cap);
+/* A response body buffer of NH__WRITE_BUF bytes (NULL when out of memory);
+ * put accepts NULL. */
+char *nh__wbuf_get(nh__srv_loop *sl);
+void nh__wbuf_put(nh__srv_loop *sl, char *buf);
 
 /* listener.c */
 int nh__listener_open(nh__listener *l, const char *addr);

@@ -69,7 +69,7 @@ int nh__request_build(nh__serve *s) {
   nh__h1_req *p = &s->parser;
   nh_request *r = &s->req;
   char *b = s->buf;
-  memset(r, 0, sizeof *r);
+  NH__ZERO_BUT_HEADER(r, nh_request);
   r->magic = NH__REQ_MAGIC;
   r->s = s;
   /* Each span is followed by a delimiter llhttp has already consumed (' '
@@ -81,6 +81,7 @@ int nh__request_build(nh__serve *s) {
   r->target = b + p->target.off;
   r->proto = p->minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
   nh__header_init(&r->header, &s->arena);
+  const char *host = NULL;
   for (int i = 0; i < p->nfields; i++) {
     nh__h1_field *f = &p->fields[i];
     char *name = b + f->name.off;
@@ -93,8 +94,11 @@ int nh__request_build(nh__serve *s) {
     }
     if (nh__header_append_raw(&r->header, name, f->name.len, value, f->value.len) != NH_OK)
       return NH_STATUS_SERVICE_UNAVAILABLE;
+    /* The Host header, found on the way rather than by a lookup after
+     * (the key is canonical now; the parser refused a second one). */
+    if (f->name.len == 4 && !memcmp(name, "Host", 4) && !host)
+      host = value;
   }
-  const char *host = nh_header_get(&r->header, "Host");
   r->host = host ? host : "";
   int st = parse_target(s, r, (char *)r->target);
   if (st)

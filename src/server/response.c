@@ -32,12 +32,12 @@ int nh__resp_alive(const nh_response_writer *w, const char *what, const char *fi
 }
 
 void nh__resp_init(nh__serve *s, nh_response_writer *w) {
-  memset(w, 0, sizeof *w);
+  NH__ZERO_BUT_HEADER(w, nh_response_writer);
   w->magic = NH__RESP_MAGIC;
   w->s = s;
   nh__header_init(&w->header, &s->arena);
   w->declared_length = -1;
-  w->head_request = !strcmp(s->req.method, "HEAD");
+  w->head_request = s->req.method[0] == 'H' && !strcmp(s->req.method, "HEAD");
   w->write_deadline = nh__serve_deadline(s, s->srv->cfg.write_timeout);
 }
 
@@ -113,11 +113,14 @@ static void hb_put(headbuf *h, const char *s, size_t n) {
   }
 }
 static void hb_str(headbuf *h, const char *s) { hb_put(h, s, strlen(s)); }
-static void hb_field(headbuf *h, const char *k, const char *v) {
-  hb_str(h, k);
+static void hb_field_n(headbuf *h, const char *k, size_t klen, const char *v, size_t vlen) {
+  hb_put(h, k, klen);
   hb_put(h, ": ", 2);
-  hb_str(h, v);
+  hb_put(h, v, vlen);
   hb_put(h, "\r\n", 2);
+}
+static void hb_field(headbuf *h, const char *k, const char *v) {
+  hb_field_n(h, k, strlen(k), v, strlen(v));
 }
 
 static size_t head_size(const nh_response_writer *w) {
@@ -154,6 +157,10 @@ static size_t fmt_chunk(char *out, size_t v) {
 }
 
 static void status_line(headbuf *h, int status) {
+  if (status == NH_STATUS_OK) { /* most responses: no lookup, no digits */
+    hb_put(h, "HTTP/1.1 200 OK\r\n", 17);
+    return;
+  }
   const char *text = nh_status_text(status);
   char code[3] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
                   (char)('0' + status % 10)};
@@ -165,10 +172,12 @@ static void status_line(headbuf *h, int status) {
 }
 
 static void hb_length(headbuf *h, int64_t n) {
-  char num[24];
-  hb_put(h, "Content-Length: ", 16);
-  hb_put(h, num, fmt_dec(num, (uint64_t)n));
-  hb_put(h, "\r\n", 2);
+  char line[48]; /* the whole line, then one copy */
+  memcpy(line, "Content-Length: ", 16);
+  size_t len = 16 + fmt_dec(line + 16, (uint64_t)n);
+  line[len++] = '\r';
+  line[len++] = '\n';
+  hb_put(h, line, len);
 }
 
 /* Decide whether the unread request body lets the connection live on. */
@@ -180,6 +189,11 @@ static void settle_request_body(nh_response_writer *w) {
    * cap, a read error) is not worth a drain that may wait on the client. */
   if (s->c->closing || !nh__request_drain(s, s->srv->cfg.max_body_drain))
     w->close_after = 1;
+}
+
+/* The entry's key is name (length first: a mismatch costs no compare). */
+static int key_is(const nh__hentry *e, const char *name, size_t len) {
+  return e->klen == len && !strcasecmp(e->key, name);
 }
 
 static int want_close(const nh_response_writer *w) {
@@ -202,19 +216,19 @@ static int build_head(nh_response_writer *w, headbuf *h, int final) {
   for (uint32_t i = 0; i < w->header.len; i++) {
     const nh__hentry *e = &w->header.items[i];
     /* Framing is ours to decide. */
-    if (!strcasecmp(e->key, "Transfer-Encoding") ||
-        (!strcasecmp(e->key, "Content-Length") && (w->no_body && w->status != 304)))
+    if (key_is(e, "Transfer-Encoding", 17) ||
+        (key_is(e, "Content-Length", 14) && (w->no_body && w->status != 304)))
       continue;
-    if (!strcasecmp(e->key, "Date"))
+    if (key_is(e, "Date", 4))
       has_date = 1;
-    if (!strcasecmp(e->key, "Content-Type"))
+    if (key_is(e, "Content-Type", 12))
       has_type = 1;
-    hb_field(h, e->key, e->value);
+    hb_field_n(h, e->key, e->klen, e->value, e->vlen);
   }
   if (!has_date) {
     char date[32];
     nh_http_date_now(date);
-    hb_field(h, "Date", date);
+    hb_field_n(h, "Date", 4, date, strlen(date));
   }
   if (!has_type && !w->no_body && w->blen > 0)
     hb_field(h, "Content-Type",
@@ -399,7 +413,7 @@ ssize_t nh__resp_write(nh_response_writer *w, const void *data, size_t n, const 
     return e ? e : (ssize_t)n;
   }
   if (!w->s->wbuf) {
-    w->s->wbuf = malloc(NH__WRITE_BUF);
+    w->s->wbuf = nh__wbuf_get(w->s->sl);
     w->s->wcap = w->s->wbuf ? NH__WRITE_BUF : 0;
   }
   w->body = w->s->wbuf;

@@ -205,6 +205,11 @@ static void job_forget(nh__srv_loop *sl) {
   free(sl->free_bufs);
   sl->free_bufs = NULL;
   sl->nfree_bufs = 0;
+  for (int i = 0; i < sl->nfree_wbufs; i++)
+    free(sl->free_wbufs[i]);
+  free(sl->free_wbufs);
+  sl->free_wbufs = NULL;
+  sl->nfree_wbufs = 0;
   free(sl->accept_fds);
   sl->accept_fds = NULL;
 }

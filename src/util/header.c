@@ -101,24 +101,47 @@ static int frozen_change(nh_header *h) {
   return 1;
 }
 
+/* Copy a key already checked to be a token, canonicalizing it on the way:
+ * one pass instead of a copy plus nh_canonical_header_key's two. */
+static char *canonical_dup(nh__arena *a, const char *key, size_t klen) {
+  char *k = nh__arena_alloc(a, klen + 1);
+  if (!k)
+    return NULL;
+  int upper = 1;
+  for (size_t i = 0; i < klen; i++) {
+    char c = key[i];
+    /* Of token bytes, only letters land in a-z when OR-ed with 0x20. */
+    if ((unsigned)((c | 0x20) - 'a') < 26)
+      c = upper ? (char)(c & ~0x20) : (char)(c | 0x20);
+    k[i] = c;
+    upper = c == '-';
+  }
+  k[klen] = 0;
+  return k;
+}
+
+int nh__header_add_checked(nh_header *h, const char *key, size_t klen, const char *value,
+                           size_t vlen) {
+  char *k = canonical_dup(h->arena, key, klen);
+  char *v = nh__arena_strndup(h->arena, value, vlen);
+  if (!k || !v)
+    return NH_ENOMEM;
+  return nh__header_append_raw(h, k, (uint32_t)klen, v, (uint32_t)vlen);
+}
+
 int nh_header_add(nh_header *h, const char *key, const char *value) {
   if (frozen_change(h))
     return NH_OK;
   size_t klen = strlen(key), vlen = strlen(value);
   if (!nh_valid_header_name(key, klen) || !nh_valid_header_value(value, vlen))
     return NH_EINVAL;
-  char *k = nh__arena_strndup(h->arena, key, klen);
-  char *v = nh__arena_strndup(h->arena, value, vlen);
-  if (!k || !v)
-    return NH_ENOMEM;
-  nh_canonical_header_key(k, klen);
-  return nh__header_append_raw(h, k, (uint32_t)klen, v, (uint32_t)vlen);
+  return nh__header_add_checked(h, key, klen, value, vlen);
 }
 
-size_t nh_header_del(nh_header *h, const char *key) {
+static size_t del_len(nh_header *h, const char *key, size_t klen) {
   if (frozen_change(h))
     return 0;
-  size_t klen = strlen(key), removed = 0;
+  size_t removed = 0;
   uint32_t out = 0;
   for (uint32_t i = 0; i < h->len; i++) {
     if (key_eq(&h->items[i], key, klen))
@@ -134,11 +157,18 @@ size_t nh_header_del(nh_header *h, const char *key) {
   return removed;
 }
 
+size_t nh_header_del(nh_header *h, const char *key) { return del_len(h, key, strlen(key)); }
+
+/* Runs for nearly every response (Content-Type): the key and value are
+ * measured and checked once, not again by a nested nh_header_add. */
 int nh_header_set(nh_header *h, const char *key, const char *value) {
-  if (!nh_valid_header_name(key, strlen(key)) || !nh_valid_header_value(value, strlen(value)))
+  size_t klen = strlen(key), vlen = strlen(value);
+  if (!nh_valid_header_name(key, klen) || !nh_valid_header_value(value, vlen))
     return NH_EINVAL;
-  nh_header_del(h, key);
-  return nh_header_add(h, key, value);
+  del_len(h, key, klen);
+  if (frozen_change(h))
+    return NH_OK;
+  return nh__header_add_checked(h, key, klen, value, vlen);
 }
 
 size_t nh_header_len(const nh_header *h) { return h->len; }

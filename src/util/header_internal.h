@@ -30,6 +30,10 @@ struct nh_header {
 void nh__header_init(nh_header *h, nh__arena *arena);
 /* Append without copying or checking: key/value must outlive the map and
  * already be valid and canonical (the parser guarantees it). */
+/* Appends copies of a key that is a valid token (made canonical on the
+ * way) and a valid value: for callers that checked them already. */
+int nh__header_add_checked(nh_header *h, const char *key, size_t klen, const char *value,
+                           size_t vlen);
 int nh__header_append_raw(nh_header *h, const char *key, uint32_t klen, const char *value,
                           uint32_t vlen);
 /* Drop every entry, keep the arena. */

@@ -45,12 +45,14 @@ int nh_valid_header_name(const char *s, size_t len) {
   return 1;
 }
 
+/* Bytes a header value must not hold: controls but HTAB, and DEL. A table,
+ * as for names: one load per byte instead of three compares. */
+static const uint8_t value_ctl[256] = {[0 ... 8] = 1, [10 ... 31] = 1, [127] = 1};
+
 int nh_valid_header_value(const char *s, size_t len) {
-  for (size_t i = 0; i < len; i++) {
-    uint8_t b = (uint8_t)s[i];
-    if ((b < ' ' && b != '\t') || b == 0x7f)
+  for (size_t i = 0; i < len; i++)
+    if (value_ctl[(uint8_t)s[i]])
       return 0;
-  }
   return 1;
 }
 
