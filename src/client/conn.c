@@ -121,15 +121,18 @@ static char *absolute_uri(const nh_url *u) {
 
 static int build_head(nh__cconn *c, nh_client_request *req, nh__sb *b) {
   nh_transport *t = c->t;
-  /* To a proxy, the absolute form (RFC 9112 3.2.2), without a fragment. */
-  char *uri = c->proxied ? absolute_uri(req->url) : nh_url_request_uri(req->url);
-  if (!uri)
-    return NH_ENOMEM;
   nh__sb_puts(b, req->method);
   nh__sb_putn(b, " ", 1);
-  nh__sb_puts(b, uri);
+  if (c->proxied) { /* to a proxy, the absolute form (RFC 9112 3.2.2), without a fragment */
+    char *uri = absolute_uri(req->url);
+    if (!uri)
+      return NH_ENOMEM;
+    nh__sb_puts(b, uri);
+    free(uri);
+  } else {
+    nh__url_put_request_uri(b, req->url);
+  }
   nh__sb_puts(b, " HTTP/1.1\r\n");
-  free(uri);
   const char *host = nh_header_get(req->header, "Host");
   hb_field(b, "Host", host ? host : req->url->host);
   if (!nh_header_get(req->header, "User-Agent"))
@@ -160,7 +163,12 @@ static int build_head(nh__cconn *c, nh_client_request *req, nh__sb *b) {
 }
 
 int nh__conn_send_head(nh__cconn *c, nh_client_request *req, nh_time deadline, int *sent_any) {
-  nh__sb b = {0};
+  /* Room for a usual head up front: one allocation, not a string of
+   * doublings. */
+  nh__sb b = {.p = malloc(512), .cap = 512};
+  if (!b.p)
+    return NH_ENOMEM;
+  b.p[0] = 0;
   int e = build_head(c, req, &b);
   if (!e) {
     ssize_t n = nh__conn_io_write(c, b.p, b.len, deadline);

@@ -37,7 +37,7 @@ typedef enum { BODY_NONE, BODY_BYTES, BODY_FILE, BODY_READER } nh__body_kind;
 struct nh_client_request {
   char *method;
   nh_url *url;
-  nh_header *header;
+  nh_header *header; /* &header_map */
   nh_ctx *ctx;
   nh__body_kind body;
   char *bytes; /* BODY_BYTES */
@@ -50,6 +50,12 @@ struct nh_client_request {
   int body_started; /* some of it was read: a replay needs a rewind */
   int wire_gzip;    /* the transport asks for gzip on the caller's behalf */
   int borrowed_body; /* a redirect hop using its first request's body */
+  /* Last, and not zeroed on creation (nh__header_init sets them up): the
+   * header map and its strings live in the request, with no allocation
+   * of their own for a usual set of headers. */
+  nh_header header_map;
+  nh__arena header_arena;
+  char header_first[512];
 };
 
 /* The request as one hop of a redirect chain sees it. */
@@ -151,7 +157,7 @@ struct nh_response {
   nh_client_request *adopted_req; /* a convenience call's request, likewise */
   int status;
   char proto[12];
-  nh_header *header;
+  nh_header *header; /* &header_map */
   nh_header *trailer;
   int64_t content_length;
   int body_done;
@@ -169,6 +175,12 @@ struct nh_response {
   const char *file;
   int line;
   struct nh_response *prev_open, *next_open;
+  /* Last, and not zeroed on creation (nh__header_init sets them up): the
+   * head's map and its strings live in the response, so a usual head
+   * costs no allocation of its own. */
+  nh_header header_map;
+  nh__arena header_arena;
+  char header_first[1024];
 };
 
 /* response.c */

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,15 +21,17 @@ nh_client_request *nh_client_request_new(const char *method, const char *url) {
     nh_url_free(u);
     return NULL;
   }
-  nh_client_request *req = calloc(1, sizeof *req);
-  if (!req || !(req->method = strdup(method)) || !(req->header = nh_header_new())) {
-    if (req) {
-      free(req->method);
-      free(req);
-    }
+  nh_client_request *req = malloc(sizeof *req);
+  if (req)
+    memset(req, 0, offsetof(nh_client_request, header_map)); /* the rest is set up below */
+  if (!req || !(req->method = strdup(method))) {
+    free(req);
     nh_url_free(u);
     return NULL;
   }
+  nh__arena_init(&req->header_arena, req->header_first, sizeof req->header_first);
+  nh__header_init(&req->header_map, &req->header_arena);
+  req->header = &req->header_map;
   req->url = u;
   req->fd = -1;
   req->length = 0;
@@ -60,7 +63,7 @@ void nh_client_request_free(nh_client_request *req) {
     return;
   body_clear(req);
   nh_url_free(req->url);
-  nh_header_free(req->header);
+  nh__arena_dispose(&req->header_arena);
   free(req->method);
   free(req);
 }

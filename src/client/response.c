@@ -4,8 +4,11 @@
  * open response is listed on its transport with the file:line that made
  * the request, for the leak report. */
 #include "internal.h"
+#include "nethttp/textproto.h"
 #include "runtime/internal.h"
 
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -62,11 +65,13 @@ static void body_failed(nh_response *r, int e) {
 
 nh_response *nh__response_new(nh_transport *t, nh__cconn *c, nh_client_request *req,
                               int gzip_added, const char *file, int line) {
-  nh_response *r = calloc(1, sizeof *r);
-  if (!r || !(r->header = nh_header_new())) {
-    free(r);
+  nh_response *r = malloc(sizeof *r);
+  if (!r)
     return NULL;
-  }
+  memset(r, 0, offsetof(nh_response, header_map)); /* the rest is set up below */
+  nh__arena_init(&r->header_arena, r->header_first, sizeof r->header_first);
+  nh__header_init(&r->header_map, &r->header_arena);
+  r->header = &r->header_map;
   nh__h1_req *p = &c->parser;
   r->t = t;
   r->conn = c;
@@ -74,16 +79,23 @@ nh_response *nh__response_new(nh_transport *t, nh__cconn *c, nh_client_request *
   r->file = file;
   r->line = line;
   r->status = p->status_code;
-  snprintf(r->proto, sizeof r->proto, "HTTP/%d.%d", p->major, p->minor);
+  if (p->major >= 0 && p->major <= 9 && p->minor >= 0 && p->minor <= 9) { /* always: no printf */
+    memcpy(r->proto, "HTTP/x.y", 9);
+    r->proto[5] = (char)('0' + p->major);
+    r->proto[7] = (char)('0' + p->minor);
+  } else {
+    snprintf(r->proto, sizeof r->proto, "HTTP/%d.%d", p->major, p->minor);
+  }
   for (int i = 0; i < p->nfields; i++) {
     nh__h1_field *f = &p->fields[i];
-    char *name = nh__h1_at(p, f->name), *value = nh__h1_at(p, f->value);
-    char saved_n = name[f->name.len], saved_v = value[f->value.len];
-    name[f->name.len] = 0;
-    value[f->value.len] = 0;
-    nh_header_add(r->header, name, value); /* invalid values are dropped */
-    name[f->name.len] = saved_n;
-    value[f->value.len] = saved_v;
+    const char *value = nh__h1_at(p, f->value);
+    if (!nh_valid_header_value(value, f->value.len))
+      continue; /* invalid values are dropped */
+    /* The parser checked the name is a token: copies (the buffer is
+     * reused), the name made canonical, as nh_header_add would. */
+    if (nh__header_add_checked(r->header, nh__h1_at(p, f->name), f->name.len, value,
+                               f->value.len) != NH_OK)
+      break;
   }
   r->content_length = p->chunked || p->until_close ? -1 : p->content_length;
   if (req && !strcmp(req->method, "HEAD"))
@@ -263,7 +275,7 @@ void nh_response_close(nh_response *r) {
   if (r->z_init)
     inflateEnd(&r->z);
   free(r->zin);
-  nh_header_free(r->header);
+  nh__arena_dispose(&r->header_arena);
   nh_header_free(r->trailer);
   nh_client_request_free(r->owned_req); /* before the request it borrows from */
   nh_client_request_free(r->adopted_req);

@@ -233,6 +233,33 @@ typedef struct route {
   char key[1024];  /* the pool key */
 } route;
 
+/* Appends s to the key at *at; 0 when it does not fit. Building the key
+ * by hand keeps printf off the path every request takes. */
+static int key_put(route *rt, size_t *at, const char *s, size_t n) {
+  if (n >= sizeof rt->key - *at)
+    return 0;
+  memcpy(rt->key + *at, s, n);
+  *at += n;
+  rt->key[*at] = 0;
+  return 1;
+}
+
+/* "scheme|host|port|proxy|tls" */
+static int route_key(const nh_transport *t, const nh_client_request *req, route *rt) {
+  char port[8];
+  int np = 0;
+  for (int v = rt->port; v; v /= 10) /* 1..65535: at least one digit */
+    np++;
+  for (int v = rt->port, i = np; i > 0; v /= 10)
+    port[--i] = (char)('0' + v % 10);
+  size_t at = 0;
+  return key_put(rt, &at, req->url->scheme, strlen(req->url->scheme)) && key_put(rt, &at, "|", 1) &&
+         key_put(rt, &at, rt->host, strlen(rt->host)) && key_put(rt, &at, "|", 1) &&
+         key_put(rt, &at, port, (size_t)np) && key_put(rt, &at, "|", 1) &&
+         key_put(rt, &at, rt->proxy, strlen(rt->proxy)) && key_put(rt, &at, "|", 1) &&
+         key_put(rt, &at, t->tls_key, strlen(t->tls_key));
+}
+
 static int route_for(nh_transport *t, nh_client_request *req, route *rt) {
   if (nh_url_hostname(req->url, rt->host, sizeof rt->host) <= 0)
     return NH_EINVAL;
@@ -254,9 +281,7 @@ static int route_for(nh_transport *t, nh_client_request *req, route *rt) {
     else if (e)
       return e;
   }
-  int n = snprintf(rt->key, sizeof rt->key, "%s|%s|%d|%s|%s", req->url->scheme, rt->host,
-                   rt->port, rt->proxy, t->tls_key);
-  return n > 0 && (size_t)n < sizeof rt->key ? NH_OK : NH_EINVAL;
+  return route_key(t, req, rt) ? NH_OK : NH_EINVAL;
 }
 
 /* Dial the target, or the proxy in front of it. */

@@ -68,9 +68,15 @@ int nh__should_escape(unsigned char c, nh__enc mode) {
   if (is_alnum(c))
     return 0;
   if (mode == NH__ENC_HOST || mode == NH__ENC_ZONE) {
-    /* RFC 3986 3.2.2 sub-delims, plus what hosts carry in practice. */
-    if (strchr("!$&'()*+,;=:[]<>\"", c) && c)
+    /* RFC 3986 3.2.2 sub-delims, plus what hosts carry in practice. (A
+     * switch, not strchr: every byte of every host printed comes here.) */
+    switch (c) {
+    case '!': case '$': case '&': case '\'': case '(': case ')': case '*': case '+': case ',':
+    case ';': case '=': case ':': case '[': case ']': case '<': case '>': case '"':
       return 0;
+    default:
+      break;
+    }
   }
   switch (c) {
   case '-': case '_': case '.': case '~':
@@ -100,6 +106,17 @@ int nh__should_escape(unsigned char c, nh__enc mode) {
 void nh__escape_into(nh__sb *b, const char *s, size_t n, nh__enc mode) {
   static const char hex[] = "0123456789ABCDEF";
   for (size_t i = 0; i < n; i++) {
+    /* Bytes that stay as they are go in one append per run: most URLs
+     * have nothing to escape at all. (A space is always escaped.) */
+    size_t run = i;
+    while (run < n && (is_alnum((unsigned char)s[run]) || !nh__should_escape((unsigned char)s[run], mode)))
+      run++;
+    if (run > i) {
+      nh__sb_putn(b, s + i, run - i);
+      i = run;
+      if (i == n)
+        break;
+    }
     unsigned char c = (unsigned char)s[i];
     if (c == ' ' && mode == NH__ENC_QUERY_COMPONENT) {
       nh__sb_putc(b, '+');
@@ -120,8 +137,15 @@ static char *escape_str(const char *s, size_t n, nh__enc mode) {
 
 int nh__unescape(const char *s, size_t n, nh__enc mode, char **out, size_t *outlen) {
   /* First pass validates, as Go does, so nothing is allocated for bad input. */
+  int plain = 1; /* nothing to decode: a copy will do */
   for (size_t i = 0; i < n;) {
     unsigned char c = (unsigned char)s[i];
+    if (is_alnum(c)) {
+      i++;
+      continue;
+    }
+    if (c == '%' || (c == '+' && mode == NH__ENC_QUERY_COMPONENT))
+      plain = 0;
     if (c == '%') {
       if (i + 2 >= n || !ishex((unsigned char)s[i + 1]) || !ishex((unsigned char)s[i + 2]))
         return NH_EINVAL;
@@ -146,6 +170,14 @@ int nh__unescape(const char *s, size_t n, nh__enc mode, char **out, size_t *outl
   char *d = malloc(n + 1);
   if (!d)
     return NH_ENOMEM;
+  if (plain) {
+    memcpy(d, s, n);
+    d[n] = 0;
+    *out = d;
+    if (outlen)
+      *outlen = n;
+    return 0;
+  }
   size_t j = 0;
   for (size_t i = 0; i < n;) {
     if (s[i] == '%') {
@@ -255,8 +287,28 @@ static int valid_encoded(const char *s, nh__enc mode) {
   return 1;
 }
 
+/* Nothing in s[0..n) is escaped or would be: decoding and re-encoding
+ * both give it back unchanged. */
+static int plain_for(const char *s, size_t n, nh__enc mode) {
+  for (size_t i = 0; i < n; i++)
+    if (!is_alnum((unsigned char)s[i]) && (s[i] == '%' || nh__should_escape((unsigned char)s[i], mode)))
+      return 0;
+  return 1;
+}
+
 /* The raw form is kept only when it differs from the default encoding. */
 static int set_encoded(const char *p, size_t n, nh__enc mode, char **dec, char **raw) {
+  if (plain_for(p, n, mode)) { /* the common case: skip the round trip */
+    char *d = strndup(p, n), *r = strdup("");
+    if (!d || !r) {
+      free(d);
+      free(r);
+      return NH_ENOMEM;
+    }
+    set_field(dec, d);
+    set_field(raw, r);
+    return 0;
+  }
   char *d;
   size_t dlen;
   int err = nh__unescape(p, n, mode, &d, &dlen);
@@ -282,21 +334,42 @@ static int set_path(nh_url *u, const char *p, size_t n) {
   return set_encoded(p, n, NH__ENC_PATH, &u->path, &u->raw_path);
 }
 
-/* Go's EscapedPath / EscapedFragment. */
-static char *escaped_form(const char *raw, const char *dec, nh__enc mode) {
+/* Go's EscapedPath / EscapedFragment, appended to b (no string of its
+ * own: printing a URL builds it in one buffer). */
+static void escaped_form_into(nh__sb *b, const char *raw, const char *dec, nh__enc mode) {
   if (raw && *raw && valid_encoded(raw, mode)) {
     char *d;
     size_t dlen;
     if (nh__unescape(raw, strlen(raw), mode, &d, &dlen) == 0) {
       int same = dlen == strlen(S(dec)) && memcmp(d, S(dec), dlen) == 0;
       free(d);
-      if (same)
-        return strdup(raw);
+      if (same) {
+        nh__sb_puts(b, raw);
+        return;
+      }
     }
   }
-  if (mode == NH__ENC_PATH && !strcmp(S(dec), "*"))
-    return strdup("*");
-  return escape_str(S(dec), strlen(S(dec)), mode);
+  if (mode == NH__ENC_PATH && !strcmp(S(dec), "*")) {
+    nh__sb_putc(b, '*');
+    return;
+  }
+  nh__escape_into(b, S(dec), strlen(S(dec)), mode);
+}
+
+static char *escaped_form(const char *raw, const char *dec, nh__enc mode) {
+  nh__sb b = {0};
+  escaped_form_into(&b, raw, dec, mode);
+  return nh__sb_take(&b);
+}
+
+/* Inserts s[0..n) at offset at of b. */
+static void sb_insert(nh__sb *b, size_t at, const char *s, size_t n) {
+  size_t tail = b->len - at;
+  nh__sb_putn(b, s, n); /* makes the room */
+  if (b->oom)
+    return;
+  memmove(b->p + at + n, b->p + at, tail);
+  memcpy(b->p + at, s, n);
 }
 
 char *nh_url_escaped_path(const nh_url *u) {
@@ -517,7 +590,9 @@ static int parse_top(const char *raw, int via_request, nh_url **out) {
   *out = NULL;
   if (has_ctl(raw))
     return NH_EINVAL;
-  nh_url *u = nh_url_new();
+  /* Fields the parse leaves unset become "" after it, not before: no
+   * empty string is made only to be replaced. */
+  nh_url *u = calloc(1, sizeof *u);
   if (!u)
     return NH_ENOMEM;
   size_t n = strlen(raw);
@@ -526,6 +601,8 @@ static int parse_top(const char *raw, int via_request, nh_url **out) {
   if (!err && hash)
     err = set_encoded(hash + 1, strlen(hash + 1), NH__ENC_FRAGMENT, &u->fragment,
                       &u->raw_fragment);
+  if (!err)
+    err = url_fill_empty(u);
   if (err) {
     nh_url_free(u);
     return err;
@@ -565,20 +642,19 @@ char *nh_url_string(const nh_url *u) {
         nh__escape_into(&b, host, strlen(host), NH__ENC_HOST);
       }
     }
-    char *path = nh_url_escaped_path(u);
-    if (!path) {
-      b.oom = 1;
-    } else {
-      if (*path && path[0] != '/' && *host)
-        nh__sb_putc(&b, '/');
-      if (b.len == 0) {
+    size_t at = b.len;
+    escaped_form_into(&b, u->raw_path, u->path, NH__ENC_PATH);
+    if (!b.oom && b.len > at) {
+      const char *path = b.p + at;
+      size_t plen = b.len - at;
+      if (path[0] != '/' && *host) {
+        sb_insert(&b, at, "/", 1);
+      } else if (at == 0) {
         /* RFC 3986 4.2: "this:that" as a first segment needs "./". */
-        size_t seg = strcspn(path, "/");
-        if (memchr(path, ':', seg))
-          nh__sb_puts(&b, "./");
+        const char *slash = memchr(path, '/', plen);
+        if (memchr(path, ':', slash ? (size_t)(slash - path) : plen))
+          sb_insert(&b, 0, "./", 2);
       }
-      nh__sb_puts(&b, path);
-      free(path);
     }
   }
   if (u->force_query || *S(u->raw_query)) {
@@ -597,26 +673,29 @@ char *nh_url_string(const nh_url *u) {
   return nh__sb_take(&b);
 }
 
-char *nh_url_request_uri(const nh_url *u) {
-  nh__sb b = {0};
+void nh__url_put_request_uri(nh__sb *b, const nh_url *u) {
   const char *op = S(u->opaque);
   if (!*op) {
-    char *p = nh_url_escaped_path(u);
-    if (!p)
-      return NULL;
-    nh__sb_puts(&b, *p ? p : "/");
-    free(p);
+    size_t at = b->len;
+    escaped_form_into(b, u->raw_path, u->path, NH__ENC_PATH);
+    if (b->len == at)
+      nh__sb_putc(b, '/');
   } else {
     if (op[0] == '/' && op[1] == '/') {
-      nh__sb_puts(&b, S(u->scheme));
-      nh__sb_putc(&b, ':');
+      nh__sb_puts(b, S(u->scheme));
+      nh__sb_putc(b, ':');
     }
-    nh__sb_puts(&b, op);
+    nh__sb_puts(b, op);
   }
   if (u->force_query || *S(u->raw_query)) {
-    nh__sb_putc(&b, '?');
-    nh__sb_puts(&b, S(u->raw_query));
+    nh__sb_putc(b, '?');
+    nh__sb_puts(b, S(u->raw_query));
   }
+}
+
+char *nh_url_request_uri(const nh_url *u) {
+  nh__sb b = {0};
+  nh__url_put_request_uri(&b, u);
   return nh__sb_take(&b);
 }
 

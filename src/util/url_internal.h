@@ -44,6 +44,10 @@ void nh__sb_putc(nh__sb *b, char c);
 /* Returns the string (malloc'd, "" when empty) or NULL if an append failed. */
 char *nh__sb_take(nh__sb *b);
 
+/* nh_url_request_uri appended to b (b->oom if memory ran out). */
+struct nh_url;
+void nh__url_put_request_uri(nh__sb *b, const struct nh_url *u);
+
 int nh__should_escape(unsigned char c, nh__enc mode);
 /* Append s[0..n) escaped for mode. */
 void nh__escape_into(nh__sb *b, const char *s, size_t n, nh__enc mode);
