@@ -55,6 +55,12 @@ typedef struct nh_transport_config {
   nh_dur expect_continue_timeout; /* wait for 100 Continue before sending anyway; 1 s */
   nh_dur idle_conn_timeout;       /* an idle pooled connection is closed after; 90 s */
   nh_dur tcp_keepalive;           /* TCP keep-alive probe interval; 15 s */
+  /* Once a request is sent, look for the answer this long without letting
+   * the thread sleep: a nearby server answers within tens of microseconds,
+   * and a sleep and wake-up cost more CPU and time than that. At most this
+   * much CPU per request when the answer is slow. 50 us; NH_NO_TIMEOUT =
+   * sleep at once. */
+  nh_dur reply_spin;
   int max_idle_conns;             /* idle connections kept in all; 100 */
   int max_idle_conns_per_host;    /* idle connections kept per host; 16 */
   int max_conns_per_host;         /* 0 = no limit; beyond, callers wait (their context bounds it) */
@@ -83,7 +89,7 @@ typedef struct nh_transport_config {
     .dial_timeout = 30 * NH_SEC, .tls_handshake_timeout = 10 * NH_SEC,                         \
     .response_header_timeout = 30 * NH_SEC, .body_stall_timeout = 30 * NH_SEC,                \
     .expect_continue_timeout = NH_SEC, .idle_conn_timeout = 90 * NH_SEC,                      \
-    .tcp_keepalive = 15 * NH_SEC, .max_idle_conns = 100, .max_idle_conns_per_host = 16,       \
+    .tcp_keepalive = 15 * NH_SEC, .reply_spin = 50 * NH_USEC, .max_idle_conns = 100, .max_idle_conns_per_host = 16,       \
     .max_response_header_bytes = 1 << 20, .proxy_url = NULL,                                  \
   }
 

@@ -3,6 +3,7 @@
  * server had already closed. */
 #include "internal.h"
 #include "nethttp/cookie.h"
+#include "runtime/netpoll_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,8 @@ static void fill_defaults(nh_transport_config *c) {
     c->idle_conn_timeout = d.idle_conn_timeout;
   if (!c->tcp_keepalive)
     c->tcp_keepalive = d.tcp_keepalive;
+  if (!c->reply_spin)
+    c->reply_spin = d.reply_spin;
   if (c->max_idle_conns <= 0)
     c->max_idle_conns = d.max_idle_conns;
   if (c->max_idle_conns_per_host <= 0)
@@ -366,6 +369,7 @@ static int exchange(nh_transport *t, nh__cconn *c, nh_client_request *req, nh_ti
   e = nh__conn_send_body(c, req, deadline);
   if (e)
     return e;
+  nh__netpoll_spin(t->cfg.reply_spin);
   return nh__conn_read_head(c, head_req, 0, rh < deadline ? rh : deadline, got_any);
 }
 

@@ -188,6 +188,7 @@ struct nh_loop {
   nh__msg *inbox_head, *inbox_tail;
   atomic_int inbox_full; /* a hint, read without the lock */
   nh_time last_poll;     /* when epoll was last asked */
+  nh_time spin_until;    /* poll epoll without sleeping until then */
   atomic_int stop;
   /* watchdog's view, written by the loop thread */
   _Atomic int64_t busy_since; /* 0 while waiting in epoll */

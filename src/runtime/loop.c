@@ -157,6 +157,17 @@ void nh__loop_dispose(nh_loop *l) {
 static int wait_events(nh_loop *l, struct epoll_event *evs, int max, nh_time next) {
   if (l->runq_head)
     return epoll_wait(l->epfd, evs, max, 0);
+  /* An answer is due any moment (nh__netpoll_spin): ask without sleeping
+   * until it comes, the spin ends or a timer is due. */
+  if (l->spin_until > l->now) {
+    nh_time until = l->spin_until < next ? l->spin_until : next;
+    for (nh_time now = nh_now(); now < until; now = nh_now()) {
+      int n = epoll_wait(l->epfd, evs, max, 0);
+      if (n != 0)
+        return n;
+    }
+    l->spin_until = 0;
+  }
   if (next == NH_NO_DEADLINE)
     return epoll_wait(l->epfd, evs, max, -1);
   nh_dur d = next - nh_now();

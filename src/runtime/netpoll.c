@@ -136,8 +136,27 @@ void nh__netpoll_event(nh_fd *f, uint32_t ev) {
   }
 }
 
+/* Plain threads: spin until then in poll_wait (nh__netpoll_spin). */
+static __thread nh_time thread_spin_until;
+
+void nh__netpoll_spin(nh_dur d) {
+  if (d <= 0)
+    return;
+  nh_loop *l = nh__loop_current();
+  nh_time until = (l ? l->now : nh_now()) + d;
+  if (!l)
+    thread_spin_until = until;
+  else if (until > l->spin_until)
+    l->spin_until = until;
+}
+
 static int poll_wait(nh_fd *f, int what, nh_time deadline) {
   struct pollfd p = {.fd = f->fd, .events = what == NH_FD_READ ? POLLIN : POLLOUT};
+  nh_time spin_until = thread_spin_until < deadline ? thread_spin_until : deadline;
+  thread_spin_until = 0; /* one spin per nh__netpoll_spin */
+  while (nh_now() < spin_until)
+    if (poll(&p, 1, 0) > 0)
+      return NH_OK;
   for (;;) {
     int ms = -1;
     if (deadline != NH_NO_DEADLINE) {

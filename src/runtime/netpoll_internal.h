@@ -20,6 +20,13 @@ void nh__fd_more(nh_fd *f, int more);
  * batch is done. */
 void nh__netpoll_reap(struct nh_loop *l);
 
+/* An answer is expected on some descriptor within about d (a request was
+ * just sent): until then the calling loop, or the plain thread's next
+ * poll, checks for readiness without going to sleep. Sleeping in epoll and
+ * being woken costs the kernel more than a short spin when the answer
+ * comes that soon, and delays it more. d <= 0 does nothing. */
+void nh__netpoll_spin(nh_dur d);
+
 /* A loop's epoll instance, counted (netpoll_park.c): made with the loop
  * (sets l->epfd and l->poller), let go of when the loop is disposed. */
 int nh__poller_new(struct nh_loop *l);

@@ -64,13 +64,19 @@ static void run_on_entry(void *p) {
   free(a);
 }
 
-/* Start fn(arg) on rt; done (already nh_wg_add'ed) is released after it. */
-static inline void run_on(nh_runtime *rt, nh_fiber_fn fn, void *arg, nh_wg *done) {
+/* Start fn(arg) on loop `loop` of rt; done (already nh_wg_add'ed) is
+ * released after it. */
+static inline void run_on_loop(nh_runtime *rt, int loop, nh_fiber_fn fn, void *arg, nh_wg *done) {
   run_on_args *a = malloc(sizeof *a);
   a->fn = fn;
   a->arg = arg;
   a->done = done;
-  nh_runtime_go(rt, 0, run_on_entry, a);
+  nh_runtime_go(rt, loop, run_on_entry, a);
+}
+
+/* The same on loop 0. */
+static inline void run_on(nh_runtime *rt, nh_fiber_fn fn, void *arg, nh_wg *done) {
+  run_on_loop(rt, 0, fn, arg, done);
 }
 
 #endif

@@ -4,6 +4,7 @@
  * and freed, after their runtime is gone. Registration is checked in the
  * kernel's own list of the epoll's descriptors (/proc/self/fdinfo). */
 #include "harness.h"
+#include "support.h"
 
 #include "runtime/internal.h"
 #include "runtime/netpoll_internal.h"
@@ -41,25 +42,13 @@ typedef struct park_case {
   ssize_t n;
 } park_case;
 
-typedef struct on_loop_call {
-  nh_fiber_fn fn;
-  void *arg;
-  nh_wg *wg;
-} on_loop_call;
-
-static void on_loop_entry(void *p) {
-  on_loop_call *c = p;
-  c->fn(c->arg);
-  nh_wg_done(c->wg);
-}
-
 /* Runs fn(arg) on a fiber of loop `loop` and waits for it. */
-static void run_on_loop(nh_runtime *rt, int loop, nh_fiber_fn fn, void *arg) {
-  on_loop_call c = {fn, arg, nh_wg_new()};
-  nh_wg_add(c.wg, 1);
-  CHECK_EQ(nh_runtime_go(rt, loop, on_loop_entry, &c), NH_OK);
-  nh_wg_wait(c.wg, NH_NO_DEADLINE);
-  nh_wg_free(c.wg);
+static void run_and_wait(nh_runtime *rt, int loop, nh_fiber_fn fn, void *arg) {
+  nh_wg *wg = nh_wg_new();
+  nh_wg_add(wg, 1);
+  run_on_loop(rt, loop, fn, arg, wg);
+  nh_wg_wait(wg, NH_NO_DEADLINE);
+  nh_wg_free(wg);
 }
 
 /* Opens a socket pair, registers one end with this loop (a read that finds
@@ -100,14 +89,14 @@ static void close_on_loop(void *arg) { close_both(arg); }
 NH_TEST(parked_descriptor_is_reused_as_it_is_on_its_own_loop) {
   nh_runtime *rt = nh_runtime_new(NULL);
   park_case pc = {0};
-  run_on_loop(rt, 0, open_and_park, &pc);
+  run_and_wait(rt, 0, open_and_park, &pc);
   CHECK_EQ(pc.registered_while_parked, 1);
-  run_on_loop(rt, 0, take_and_read, &pc);
+  run_and_wait(rt, 0, take_and_read, &pc);
   CHECK(pc.taken == pc.f);
   CHECK_EQ(pc.registered_after_take, 1); /* no epoll_ctl on either side */
   CHECK_EQ(pc.n, 4);
   CHECK_EQ(memcmp(pc.got, "ping", 4), 0);
-  run_on_loop(rt, 0, close_on_loop, &pc); /* registered there again */
+  run_and_wait(rt, 0, close_on_loop, &pc); /* registered there again */
   nh_runtime_free(rt);
 }
 
@@ -116,20 +105,20 @@ NH_TEST(parked_descriptor_moves_to_another_loop) {
   cfg.loops = 2;
   nh_runtime *rt = nh_runtime_new(&cfg);
   park_case pc = {0};
-  run_on_loop(rt, 0, open_and_park, &pc);
+  run_and_wait(rt, 0, open_and_park, &pc);
   CHECK_EQ(pc.registered_while_parked, 1);
-  run_on_loop(rt, 1, take_and_read, &pc);
+  run_and_wait(rt, 1, take_and_read, &pc);
   CHECK(pc.taken != NULL);
   CHECK_EQ(pc.registered_after_take, 0); /* out of loop 0's epoll */
   CHECK_EQ(pc.n, 4);                     /* woken by loop 1's */
-  run_on_loop(rt, 1, close_on_loop, &pc);
+  run_and_wait(rt, 1, close_on_loop, &pc);
   nh_runtime_free(rt); /* loop 0 frees the old struct (ASan: no leak) */
 }
 
 NH_TEST(parked_descriptor_taken_by_a_plain_thread) {
   nh_runtime *rt = nh_runtime_new(NULL);
   park_case pc = {0};
-  run_on_loop(rt, 0, open_and_park, &pc);
+  run_and_wait(rt, 0, open_and_park, &pc);
   take_and_read(&pc); /* this thread: poll(2) */
   CHECK(pc.taken != NULL);
   CHECK_EQ(pc.registered_after_take, 0);
@@ -141,7 +130,7 @@ NH_TEST(parked_descriptor_taken_by_a_plain_thread) {
 NH_TEST(parked_descriptor_outlives_its_runtime) {
   nh_runtime *rt = nh_runtime_new(NULL);
   park_case pc = {0};
-  run_on_loop(rt, 0, open_and_park, &pc);
+  run_and_wait(rt, 0, open_and_park, &pc);
   nh_runtime_free(rt); /* the epoll stays open for the parked descriptor */
   CHECK_EQ(epoll_has(pc.epfd, pc.fd), 1);
   take_and_read(&pc);
@@ -156,8 +145,8 @@ NH_TEST(parked_descriptor_outlives_its_runtime) {
 NH_TEST(closing_a_parked_descriptor_from_elsewhere_frees_it) {
   nh_runtime *rt = nh_runtime_new(NULL);
   park_case a = {0}, b = {0};
-  run_on_loop(rt, 0, open_and_park, &a);
-  run_on_loop(rt, 0, open_and_park, &b);
+  run_and_wait(rt, 0, open_and_park, &a);
+  run_and_wait(rt, 0, open_and_park, &b);
   nh_fd_close(a.f); /* from this thread while its loop runs */
   CHECK_EQ(epoll_has(a.epfd, a.fd), 0);
   close(a.peer);
