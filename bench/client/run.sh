@@ -231,14 +231,14 @@ table() { # table BASE_ID BASE_NAME ID...: one row per ID, ratios against BASE_I
   done
 }
 
-verdict() {
-  local r c
-  r=$(awk -v a="${RPS[conc_nh]:-}" -v b="${RPS[conc_go]:-}" 'BEGIN { if (a == "" || b == "" || b == 0) print ""; else printf "%.2f", a / b }')
-  c=$(awk -v a="${CPU_US[conc_nh]:-}" -v b="${CPU_US[conc_go]:-}" 'BEGIN { if (a == "" || b == "" || b == 0) print ""; else printf "%.2f", a / b }')
-  if [ -z "$r" ] || [ -z "$c" ]; then echo "- target (nethttp ≥ 2× Go's requests/s at ≤ 0.5× its CPU per request): not measured"; return; fi
+verdict() { # verdict NH_ID GO_ID WHAT: the target line for one pair of rows
+  local nh=$1 go=$2 what=$3 r c
+  r=$(awk -v a="${RPS[$nh]:-}" -v b="${RPS[$go]:-}" 'BEGIN { if (a == "" || b == "" || b == 0) print ""; else printf "%.2f", a / b }')
+  c=$(awk -v a="${CPU_US[$nh]:-}" -v b="${CPU_US[$go]:-}" 'BEGIN { if (a == "" || b == "" || b == 0) print ""; else printf "%.2f", a / b }')
+  if [ -z "$r" ] || [ -z "$c" ]; then echo "- target (nethttp ≥ 2× Go's requests/s at ≤ 0.5× its CPU per request, $what): not measured"; return; fi
   local met="not met"
   awk -v r="$r" -v c="$c" 'BEGIN { exit !(r >= 2 && c <= 0.5) }' && met="met"
-  echo "- target (nethttp ≥ 2× Go's requests/s at ≤ 0.5× its CPU per request, $CONNS callers): **$met** — ${r}× the requests/s at ${c}× the CPU per request"
+  echo "- target (nethttp ≥ 2× Go's requests/s at ≤ 0.5× its CPU per request, $what): **$met** — ${r}× the requests/s at ${c}× the CPU per request"
 }
 
 echo
@@ -256,11 +256,14 @@ echo "### 1. One caller, sequential keep-alive requests"
 echo
 table seq_go Go seq_nh_thread seq_nh_fiber seq_go seq_curl
 echo
+verdict seq_nh_fiber seq_go "one fiber"
+verdict seq_nh_thread seq_go "a plain thread"
+echo
 echo "### 2. $CONNS concurrent callers on one core"
 echo
 table conc_go Go conc_nh conc_go conc_curl
 echo
-verdict
+verdict conc_nh conc_go "$CONNS callers"
 echo
 echo "### 3. Load generators, -c $CONNS, one core each"
 echo
