@@ -143,7 +143,7 @@ void nh__netpoll_spin(nh_dur d) {
   if (d <= 0)
     return;
   nh_loop *l = nh__loop_current();
-  nh_time until = (l ? l->now : nh_now()) + d;
+  nh_time until = nh_now() + d; /* not the loop's clock: the request's send took time */
   if (!l)
     thread_spin_until = until;
   else if (until > l->spin_until)
