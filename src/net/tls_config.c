@@ -390,6 +390,20 @@ static int ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv, EV
   return enc ? 1 : 2;
 }
 
+/* Handshakes on several loops verify against the same CA certificates,
+ * and OpenSSL fills a certificate's cache of extension data (its key
+ * identifiers, among others) on first use: under the certificate's lock,
+ * but read without it once filled. Fill it now, before the context is
+ * shared between threads. */
+static void warm_ca_certs(SSL_CTX *s) {
+  STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(s));
+  for (int i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+    X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+    if (x)
+      X509_check_purpose(x, -1, 0);
+  }
+}
+
 static int build_client(nh_tls_ctx *ctx, SSL_CTX *s, char **err) {
   const nh_tls_config *c = &ctx->cfg;
   if (c->ca_file || c->ca_dir) {
@@ -399,6 +413,7 @@ static int build_client(nh_tls_ctx *ctx, SSL_CTX *s, char **err) {
   } else if (SSL_CTX_set_default_verify_paths(s) != 1) {
     return ossl_fail(err, "tls: system roots", NULL);
   }
+  warm_ca_certs(s);
   /* Skipping verification still verifies, to tell nh_tls_peer_verified. */
   SSL_CTX_set_verify(
       s, c->insecure_skip_verify_FOR_TESTING_ONLY ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
