@@ -271,14 +271,23 @@ static void clear_head(nh__h1_req *p) {
   p->reason = NULL;
 }
 
+/* A fresh request parser, made once: a server sets one up every time a
+ * connection wakes from idle, and a struct copy is several times cheaper
+ * than a memset, llhttp_init and clear_head. */
+static nh__h1_req req_template;
+
+static void template_init(void) {
+  settings_init();
+  llhttp_init(&req_template.ll, HTTP_REQUEST, &settings);
+  clear_head(&req_template);
+}
+
 void nh__h1_req_init(nh__h1_req *p, nh__h1_field *fields, int max_fields) {
-  pthread_once(&settings_once, settings_init);
-  memset(p, 0, sizeof *p);
-  llhttp_init(&p->ll, HTTP_REQUEST, &settings);
+  pthread_once(&settings_once, template_init);
+  *p = req_template;
   p->ll.data = p;
   p->fields = fields;
   p->max_fields = max_fields;
-  clear_head(p);
 }
 
 void nh__h1_resp_init(nh__h1_req *p, nh__h1_field *fields, int max_fields) {

@@ -132,6 +132,11 @@ void nh_ctx_free(nh_ctx *c) {
   ctx_release(c);
 }
 
+int nh__ctx_reusable(nh_ctx *c) {
+  return c && !c->is_background && !c->key && atomic_load(&c->refs) == 1 &&
+         !atomic_load_explicit(&c->done, memory_order_acquire);
+}
+
 int nh_ctx_err(nh_ctx *c) {
   if (!c || c->is_background)
     return NH_OK;

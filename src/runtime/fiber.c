@@ -301,6 +301,25 @@ void nh_fiber_set_label(const char *label) {
   pthread_mutex_unlock(&f->loop->label_lock);
 }
 
+void nh__fiber_set_label2(const char *a, size_t alen, const char *b, size_t blen) {
+  nh_fiber *f = nh__fiber_current();
+  if (!f)
+    return;
+  size_t max = sizeof f->label - 1;
+  if (alen > max)
+    alen = max;
+  if (blen > max - alen - (alen < max))
+    blen = max - alen - (alen < max);
+  pthread_mutex_lock(&f->loop->label_lock); /* the watchdog reads it */
+  memcpy(f->label, a, alen);
+  size_t n = alen;
+  if (n < max)
+    f->label[n++] = ' ';
+  memcpy(f->label + n, b, blen);
+  f->label[n + blen] = 0;
+  pthread_mutex_unlock(&f->loop->label_lock);
+}
+
 nh_ctx *nh_fiber_ctx(void) {
   nh_fiber *f = nh__fiber_current();
   return f && f->ctx ? f->ctx : nh_ctx_background();

@@ -251,6 +251,9 @@ void nh__crash_install(void);
 
 /* Frame-pointer walk of a switched-out fiber's stack. */
 int nh__fiber_frames(const nh_fiber *f, void **frames, int max);
+/* nh_fiber_set_label(a + " " + b), cut to the label's size, written in
+ * place: the server labels every request "METHOD /path". */
+void nh__fiber_set_label2(const char *a, size_t alen, const char *b, size_t blen);
 /* Symbol of a function pointer, for labels. */
 void nh__symbol_name(const void *addr, char *buf, size_t cap, int with_offset);
 
@@ -259,5 +262,9 @@ void nh__symbol_name(const void *addr, char *buf, size_t cap, int with_offset);
  * is already done (w not registered). */
 int nh__ctx_watch(nh_ctx *ctx, nh__waiter *w);
 void nh__ctx_unwatch(nh_ctx *ctx, nh__waiter *w);
+/* Only its owner holds c (no child, no waiter: each holds a reference) and
+ * it was never cancelled: the owner may keep it to reuse as a fresh
+ * nh_ctx_with_cancel of the same parent. Asked by the owner's thread. */
+int nh__ctx_reusable(nh_ctx *c);
 
 #endif

@@ -282,11 +282,38 @@ static void conn_readable(nh_fd *f, void *arg) {
   }
 }
 
+/* The connection's serving context, for its next activation: one taken
+ * from the loop's pool when its parent is the server's base (see
+ * nh__srv_loop), else a new one. */
+static int conn_ctx_get(nh__conn *c) {
+  nh__srv_loop *sl = c->sl;
+  if (c->user_ctx == c->srv->base && sl->nfree_ctxs) {
+    c->ctx = sl->free_ctxs[--sl->nfree_ctxs];
+    return NH_OK;
+  }
+  if (nh_ctx_with_cancel(c->user_ctx, &c->ctx) != NH_OK) {
+    c->ctx = NULL;
+    return NH_ENOMEM;
+  }
+  return NH_OK;
+}
+
+/* Back to the pool if nothing else holds it and nothing cancelled it (a
+ * hangup or a shutdown did: then it is freed). */
+static void conn_ctx_put(nh__conn *c) {
+  nh__srv_loop *sl = c->sl;
+  if (c->ctx && c->user_ctx == c->srv->base && sl->nfree_ctxs < NH__MAX_FREE_CTXS &&
+      nh__ctx_reusable(c->ctx))
+    sl->free_ctxs[sl->nfree_ctxs++] = c->ctx;
+  else
+    nh_ctx_free(c->ctx);
+  c->ctx = NULL;
+}
+
 /* No fiber, no buffer, no context: a timer and a readiness callback. */
 static void conn_wait(nh__conn *c) {
   nh_server *srv = c->srv;
-  nh_ctx_free(c->ctx);
-  c->ctx = NULL;
+  conn_ctx_put(c);
   nh_dur limit;
   if (c->state == NH_CONN_NEW) {
     list_move(c, &c->sl->reading);
@@ -399,19 +426,11 @@ static void client_gone(nh_fd *f, void *arg) {
     nh_ctx_cancel(c->ctx); /* the handler's blocking calls end at once */
 }
 
-/* "METHOD /path" for dumps and the watchdog, without snprintf. */
-static void set_label(const nh_request *r) {
-  char label[64];
-  size_t m = strlen(r->method), p = strlen(r->path);
-  if (m > 16)
-    m = 16;
-  if (p > sizeof label - m - 2)
-    p = sizeof label - m - 2;
-  memcpy(label, r->method, m);
-  label[m] = ' ';
-  memcpy(label + m + 1, r->path, p);
-  label[m + 1 + p] = 0;
-  nh_fiber_set_label(label);
+/* "METHOD /path" for dumps and the watchdog, written straight into the
+ * fiber's label (the method's length is the parser's). */
+static void set_label(const nh__serve *s) {
+  size_t m = s->parser.method.len;
+  nh__fiber_set_label2(s->req.method, m > 16 ? 16 : m, s->req.path, strlen(s->req.path));
 }
 
 enum { SERVE_CLOSE = 10, SERVE_KEEP = 11, SERVE_HIJACKED = 12 };
@@ -432,15 +451,14 @@ static int serve_request(nh__serve *s) {
   /* The handler's blocking calls run under the connection's context (a
    * client that leaves, or a shutdown deadline, cancels it); the request's
    * own context is made only if the handler asks for it. */
-  if (!c->ctx && nh_ctx_with_cancel(c->user_ctx, &c->ctx) != NH_OK) {
-    c->ctx = NULL;
+  if (!c->ctx && conn_ctx_get(c) != NH_OK) {
     nh__resp_send_error(s, NH_STATUS_SERVICE_UNAVAILABLE, "out of memory");
     return SERVE_CLOSE;
   }
-  nh_fiber_set_ctx(c->ctx);
+  s->fiber->ctx = c->ctx; /* nh_fiber_set_ctx */
   if (c->fd)
     nh_fd_on_hangup(c->fd, client_gone, c);
-  set_label(r);
+  set_label(s);
 
   srv->cfg.handler(&s->resp, r);
 
@@ -462,7 +480,7 @@ static int serve_request(nh__serve *s) {
   nh__request_end(r);
   r->magic = NH__DEAD_MAGIC;
   s->resp.magic = NH__DEAD_MAGIC;
-  nh_fiber_set_ctx(NULL);
+  s->fiber->ctx = NULL;
   c->req_ctx = NULL;
   if (r->ctx) /* Go: the request's context ends with its handler */
     nh_ctx_free(r->ctx);
@@ -511,6 +529,7 @@ static void conn_serve(void *arg) {
   s.c = c;
   s.sl = c->sl;
   s.srv = srv;
+  s.fiber = nh__fiber_current();
   s.buf = nh__buf_get(c->sl, &s.cap);
   nh__h1_field fields[srv->cfg.max_header_count > 0 ? srv->cfg.max_header_count : 1];
   s.fields = fields;
@@ -521,7 +540,8 @@ static void conn_serve(void *arg) {
     conn_free(c);
     return;
   }
-  nh__fiber_on_panic(serve_panicked, &s);
+  s.fiber->on_panic = serve_panicked; /* nh__fiber_on_panic */
+  s.fiber->on_panic_arg = &s;
 
   int outcome = SERVE_CLOSE;
   for (;;) {
@@ -562,7 +582,7 @@ static void conn_serve(void *arg) {
     s.body_done = s.continue_sent = s.body_error = 0;
     nh__h1_req_next(&s.parser);
   }
-  nh__fiber_on_panic(NULL, NULL);
+  s.fiber->on_panic = NULL;
   nh__buf_put(c->sl, s.buf, s.cap);
   nh__wbuf_put(c->sl, s.wbuf);
   nh__arena_dispose(&s.arena);

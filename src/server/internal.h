@@ -56,6 +56,8 @@ struct nh__conn {
   unsigned long hijack_ino;
 };
 
+enum { NH__MAX_FREE_CTXS = 64 };
+
 typedef struct nh__listener {
   int fd;               /* the listening socket */
   struct sockaddr_storage addr;
@@ -76,6 +78,12 @@ struct nh__srv_loop {
   int nfree_bufs;
   char **free_wbufs; /* write buffers (NH__WRITE_BUF) kept for reuse */
   int nfree_wbufs;
+  /* Serving contexts (children of srv->base) kept for reuse: making and
+   * freeing one per activation took four lock pairs, two of them on the
+   * base all loops share. A kept one stays linked under srv->base, so a
+   * shutdown that cancels the base reaches it too. */
+  nh_ctx *free_ctxs[NH__MAX_FREE_CTXS];
+  int nfree_ctxs;
 };
 
 enum { NH__MAX_LISTENERS = 8 };

@@ -210,6 +210,8 @@ static void job_forget(nh__srv_loop *sl) {
   free(sl->free_wbufs);
   sl->free_wbufs = NULL;
   sl->nfree_wbufs = 0;
+  while (sl->nfree_ctxs)
+    nh_ctx_free(sl->free_ctxs[--sl->nfree_ctxs]);
   free(sl->accept_fds);
   sl->accept_fds = NULL;
 }

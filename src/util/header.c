@@ -101,12 +101,9 @@ static int frozen_change(nh_header *h) {
   return 1;
 }
 
-/* Copy a key already checked to be a token, canonicalizing it on the way:
- * one pass instead of a copy plus nh_canonical_header_key's two. */
-static char *canonical_dup(nh__arena *a, const char *key, size_t klen) {
-  char *k = nh__arena_alloc(a, klen + 1);
-  if (!k)
-    return NULL;
+/* Copy a key already checked to be a token into k, canonicalizing it on
+ * the way: one pass instead of a copy plus nh_canonical_header_key's two. */
+static void canonical_copy(char *k, const char *key, size_t klen) {
   int upper = 1;
   for (size_t i = 0; i < klen; i++) {
     char c = key[i];
@@ -117,15 +114,45 @@ static char *canonical_dup(nh__arena *a, const char *key, size_t klen) {
     upper = c == '-';
   }
   k[klen] = 0;
-  return k;
+}
+
+/* Names set on most responses, spelled canonically. A key given exactly so
+ * (as code nearly always writes it) is stored as this static string: no
+ * validity check, no canonicalizing copy. NULL for any other key. */
+static const char *known_key(const char *key, size_t klen) {
+  static const struct {
+    const char *name;
+    size_t len;
+  } known[] = {{"Content-Type", 12}, {"Content-Length", 14}, {"Cache-Control", 13},
+               {"Location", 8},      {"Set-Cookie", 10},     {"Last-Modified", 13},
+               {"Etag", 4},          {"Vary", 4},            {"Content-Encoding", 16}};
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+    if (known[i].len == klen && !memcmp(known[i].name, key, klen))
+      return known[i].name;
+  return NULL;
+}
+
+/* A value copy, and the key's unless it is a known one. */
+static int add_known_or_checked(nh_header *h, const char *known, const char *key, size_t klen,
+                                const char *value, size_t vlen) {
+  if (!known)
+    return nh__header_add_checked(h, key, klen, value, vlen);
+  char *v = nh__arena_strndup(h->arena, value, vlen);
+  if (!v)
+    return NH_ENOMEM;
+  return nh__header_append_raw(h, known, (uint32_t)klen, v, (uint32_t)vlen);
 }
 
 int nh__header_add_checked(nh_header *h, const char *key, size_t klen, const char *value,
                            size_t vlen) {
-  char *k = canonical_dup(h->arena, key, klen);
-  char *v = nh__arena_strndup(h->arena, value, vlen);
-  if (!k || !v)
+  /* Key and value share one allocation: it runs for nearly every response. */
+  char *k = nh__arena_alloc(h->arena, klen + 1 + vlen + 1);
+  if (!k)
     return NH_ENOMEM;
+  canonical_copy(k, key, klen);
+  char *v = k + klen + 1;
+  memcpy(v, value, vlen);
+  v[vlen] = 0;
   return nh__header_append_raw(h, k, (uint32_t)klen, v, (uint32_t)vlen);
 }
 
@@ -133,9 +160,10 @@ int nh_header_add(nh_header *h, const char *key, const char *value) {
   if (frozen_change(h))
     return NH_OK;
   size_t klen = strlen(key), vlen = strlen(value);
-  if (!nh_valid_header_name(key, klen) || !nh_valid_header_value(value, vlen))
+  const char *known = known_key(key, klen);
+  if ((!known && !nh_valid_header_name(key, klen)) || !nh_valid_header_value(value, vlen))
     return NH_EINVAL;
-  return nh__header_add_checked(h, key, klen, value, vlen);
+  return add_known_or_checked(h, known, key, klen, value, vlen);
 }
 
 static size_t del_len(nh_header *h, const char *key, size_t klen) {
@@ -163,12 +191,13 @@ size_t nh_header_del(nh_header *h, const char *key) { return del_len(h, key, str
  * measured and checked once, not again by a nested nh_header_add. */
 int nh_header_set(nh_header *h, const char *key, const char *value) {
   size_t klen = strlen(key), vlen = strlen(value);
-  if (!nh_valid_header_name(key, klen) || !nh_valid_header_value(value, vlen))
+  const char *known = known_key(key, klen);
+  if ((!known && !nh_valid_header_name(key, klen)) || !nh_valid_header_value(value, vlen))
     return NH_EINVAL;
   del_len(h, key, klen);
   if (frozen_change(h))
     return NH_OK;
-  return nh__header_add_checked(h, key, klen, value, vlen);
+  return add_known_or_checked(h, known, key, klen, value, vlen);
 }
 
 size_t nh_header_len(const nh_header *h) { return h->len; }
