@@ -16,8 +16,8 @@
 # requests per CPU-second = requests completed / server CPU seconds.
 #
 # On a shared or virtual machine the figures move by 10-30% from run to run
-# (see the steal column); RUNS=N measures each server N times and keeps the
-# run with the most requests per CPU-second.
+# (see the steal column); RUNS=N runs N rounds, each server once per round,
+# and keeps each server's run with the most requests per CPU-second.
 #
 # Env: CONNS (64), DURATION seconds (10), WARMUP seconds (2), RUNS (1), SERVERS,
 #      SERVER_CPU (1), CLIENT_CPU (0), NETHTTP_HELLO (build/release/hello).
@@ -50,22 +50,17 @@ now_s() { date +%s.%N; }
 
 declare -A RPS P99 CPU_PCT RPCPU REQS ERRS STEAL NOTE
 
-# Warms up, then measures one server that is already running (SERVER_PID)
-# RUNS times, keeping the best run.
-measure() {
-  local name=$1 run
-  local wrk=(taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" --latency)
-  # Warm-up: page in code, grow buffers and pools, let Go's heap settle.
-  fg_run "${wrk[@]}" -d"${WARMUP}s" "http://127.0.0.1:${PORT[$name]}/" >/dev/null 2>&1
-  for run in $(seq "$RUNS"); do
-    measure_once "$name" "$run" || return 1
-  done
+# Warms up the server that is already running (SERVER_PID): page in code,
+# grow buffers and pools, let Go's heap settle.
+warm_up() {
+  fg_run taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${WARMUP}s" "http://127.0.0.1:${PORT[$1]}/" >/dev/null 2>&1
 }
 
 # One wrk run; its figures replace the kept ones if it has more requests per
 # CPU-second.
 measure_once() {
   local name=$1 run=$2 url="http://127.0.0.1:${PORT[$1]}/" pids t0 t1 c0 c1 s0 s1 out
+  local wrk=(taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" --latency)
   pids=$(tree_pids "$SERVER_PID")   # nginx master + worker, etc.
   out=$RESULTS/$name.$run.wrk
   s0=$(cpu_stat "$SERVER_CPU"); c0=$(cpu_ticks $pids); t0=$(now_s)
@@ -91,14 +86,24 @@ measure_once() {
   fi
 }
 
-for name in $SERVERS; do
-  if ! server_available "$name"; then
-    log "$name: skipped: $SKIP_REASON"; NOTE[$name]="skipped: $SKIP_REASON"; continue
-  fi
-  log "$name: starting on 127.0.0.1:${PORT[$name]} (core $SERVER_CPU)"
-  if ! start_server "$name"; then NOTE[$name]="did not start or answer correctly (see above)"; continue; fi
-  measure "$name"
-  stop_server
+# Rounds: each round runs every server once, so a machine whose speed
+# drifts over minutes (a VM's neighbours) weighs on all servers alike
+# rather than on whichever ran during a slow spell. Best run per server.
+declare -A GAVE_UP
+for run in $(seq "$RUNS"); do
+  for name in $SERVERS; do
+    [ -n "${GAVE_UP[$name]:-}" ] && continue
+    if ! server_available "$name"; then
+      log "$name: skipped: $SKIP_REASON"; NOTE[$name]="skipped: $SKIP_REASON"; GAVE_UP[$name]=1; continue
+    fi
+    log "$name: starting on 127.0.0.1:${PORT[$name]} (core $SERVER_CPU), run $run of $RUNS"
+    if ! start_server "$name"; then
+      NOTE[$name]="did not start or answer correctly (see above)"; GAVE_UP[$name]=1; continue
+    fi
+    warm_up "$name"
+    measure_once "$name" "$run" || GAVE_UP[$name]=1
+    stop_server
+  done
 done
 
 # ---- report ----
@@ -114,7 +119,7 @@ echo "## HTTP/1.1 hello world (13-byte body), one server thread"
 echo
 echo "- command: \`CONNS=$CONNS DURATION=$DURATION WARMUP=$WARMUP RUNS=$RUNS SERVERS=\"$SERVERS\" bench/http/run.sh\`"
 echo "  (load: \`taskset -c $CLIENT_CPU wrk -t1 -c$CONNS -d${DURATION}s --latency\`; servers on core $SERVER_CPU;"
-echo "  $([ "$RUNS" -gt 1 ] && echo "best of $RUNS runs per server by requests per CPU-second" || echo "one run per server"))"
+echo "  $([ "$RUNS" -gt 1 ] && echo "best of $RUNS rounds (each server once per round) by requests per CPU-second" || echo "one run per server"))"
 echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "- machine: $(machine_line)"
 echo "- before the run: $BUSY_BEFORE"
