@@ -278,9 +278,14 @@ ssize_t nh_fd_writev(nh_fd *f, const struct iovec *iov_in, int iovcnt, nh_time d
     }
     int cnt = iovcnt - i > IOV_MAX ? IOV_MAX : iovcnt - i;
     ssize_t w;
-    if (!f->not_socket) { /* sendmsg: MSG_NOSIGNAL, no SIGPIPE */
-      struct msghdr mh = {.msg_iov = iov + i, .msg_iovlen = (size_t)cnt};
-      w = sendmsg(f->fd, &mh, MSG_NOSIGNAL | (f->more ? MSG_MORE : 0));
+    if (!f->not_socket) { /* send(msg): MSG_NOSIGNAL, no SIGPIPE */
+      int flags = MSG_NOSIGNAL | (f->more ? MSG_MORE : 0);
+      if (cnt == 1) { /* one buffer: send spares the kernel a message header */
+        w = send(f->fd, iov[i].iov_base, iov[i].iov_len, flags);
+      } else {
+        struct msghdr mh = {.msg_iov = iov + i, .msg_iovlen = (size_t)cnt};
+        w = sendmsg(f->fd, &mh, flags);
+      }
       if (w < 0 && errno == ENOTSOCK) {
         f->not_socket = 1;
         continue;

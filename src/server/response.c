@@ -108,7 +108,7 @@ typedef struct headbuf {
 } headbuf;
 
 static void hb_put(headbuf *h, const char *s, size_t n) {
-  if (h->len + n <= h->cap) {
+  if (n && h->len + n <= h->cap) { /* n: a NULL source may come with 0 */
     memcpy(h->p + h->len, s, n);
     h->len += n;
   }
@@ -214,9 +214,9 @@ static int want_close(const nh_response_writer *w, int conn_close) {
 
 /* Serialize the status line and headers. final: the whole body is buffered
  * (so its length is known). */
-static int build_head(nh_response_writer *w, headbuf *h, int final) {
+static int build_head(nh_response_writer *w, headbuf *h, int final, size_t room) {
   nh__serve *s = w->s;
-  h->cap = head_size(w);
+  h->cap = head_size(w) + room;
   h->p = nh__arena_alloc(&s->arena, h->cap);
   h->len = 0;
   if (!h->p)
@@ -271,24 +271,38 @@ static int build_head(nh_response_writer *w, headbuf *h, int final) {
 }
 
 /* Commit the head and send it with the buffered body (and more, if given). */
+/* Bodies up to this size are copied behind the head (see commit_and_send). */
+#define INLINE_BODY_MAX 2048
+
 static int commit_and_send(nh_response_writer *w, const void *more, size_t nmore, int final) {
   if (w->buffer_max) {
     nh__resp_settle_held(w);
     w->buffer_max = 0; /* from here on it streams */
   }
   settle_request_body(w);
+  /* A small body goes right after the head, in the same buffer: one
+   * contiguous send, which costs the kernel less than a vector. Room is
+   * made before build_head decides the framing; only a body sent as it is
+   * (not chunked) goes there. */
+  int has_body = !w->no_body && !w->head_request;
+  size_t room = has_body && w->blen + nmore <= INLINE_BODY_MAX ? w->blen + nmore : 0;
   headbuf h;
-  int e = build_head(w, &h, final);
+  int e = build_head(w, &h, final, room);
   if (e) {
     w->failed = 1;
     return e;
   }
   w->committed = 1;
+  if (room && !w->chunked) {
+    hb_put(&h, w->body, w->blen);
+    hb_put(&h, more, nmore);
+    has_body = 0;
+  }
   struct iovec iov[8];
   int n = 0;
   iov[n++] = (struct iovec){h.p, h.len};
   char chunk_hdr[24], chunk_hdr2[24];
-  if (!w->no_body && !w->head_request) {
+  if (has_body) {
     if (w->chunked) {
       if (w->blen) {
         iov[n++] = (struct iovec){chunk_hdr, fmt_chunk(chunk_hdr, w->blen)};
