@@ -126,6 +126,49 @@ void nh__fiber_resume(nh_fiber *f) {
 
 /* ---- creation and recycling ---- */
 
+/* A fiber's id, entry and label are written by its loop's thread only,
+ * and read by the watchdog's: a sequence lock instead of a mutex, as the
+ * server relabels a fiber for every request. The writer makes the count
+ * odd, stores with release (each store orders the odd count before it),
+ * then makes it even again; a reader that saw any of the new stores sees
+ * the count moved, and tries again (nh__fiber_peek). Atomic accesses
+ * throughout, so no data race even while a copy is torn. */
+static uint32_t label_begin(nh_fiber *f) {
+  uint32_t seq = atomic_load_explicit(&f->label_seq, memory_order_relaxed) + 1;
+  atomic_store_explicit(&f->label_seq, seq, memory_order_relaxed);
+  return seq;
+}
+
+static void label_end(nh_fiber *f, uint32_t seq) {
+  atomic_store_explicit(&f->label_seq, seq + 1, memory_order_release);
+}
+
+/* The label from buf: its first n bytes and a NUL (buf has 64 bytes). */
+static void label_store(nh_fiber *f, const char *buf, size_t n) {
+  uint32_t seq = label_begin(f);
+  for (size_t i = 0; i * 8 <= n; i++) {
+    uint64_t w;
+    memcpy(&w, buf + i * 8, 8);
+    __atomic_store_n(&f->label_words[i], w, __ATOMIC_RELEASE);
+  }
+  label_end(f, seq);
+}
+
+void nh__fiber_peek(nh_fiber *f, uint64_t *id, nh_fiber_fn *fn, char label[64]) {
+  uint64_t words[8];
+  for (int tries = 0; tries < 16; tries++) {
+    uint32_t seq = atomic_load_explicit(&f->label_seq, memory_order_acquire);
+    *id = __atomic_load_n(&f->id, __ATOMIC_ACQUIRE);
+    *fn = __atomic_load_n(&f->fn, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < 8; i++)
+      words[i] = __atomic_load_n(&f->label_words[i], __ATOMIC_ACQUIRE);
+    if (!(seq & 1) && atomic_load_explicit(&f->label_seq, memory_order_relaxed) == seq)
+      break;
+  }
+  memcpy(label, words, 64);
+  label[63] = 0;
+}
+
 int nh__fiber_spawn(nh_loop *l, nh_fiber_fn fn, void *arg) {
   nh_fiber *f = l->pool;
   if (f) {
@@ -153,12 +196,14 @@ int nh__fiber_spawn(nh_loop *l, nh_fiber_fn fn, void *arg) {
   f->panicked = 0;
   f->wait_reason = NULL;
   f->parked_at = 0;
-  /* What the watchdog reads about a running fiber changes under label_lock. */
-  pthread_mutex_lock(&l->label_lock);
-  f->id = atomic_fetch_add_explicit(&next_fiber_id, 1, memory_order_relaxed) + 1;
-  f->fn = fn;
-  f->label[0] = 0;
-  pthread_mutex_unlock(&l->label_lock);
+  /* What the watchdog reads about a running fiber changes inside a
+   * sequence-lock section (see label_begin). */
+  uint32_t seq = label_begin(f);
+  __atomic_store_n(&f->id, atomic_fetch_add_explicit(&next_fiber_id, 1, memory_order_relaxed) + 1,
+                   __ATOMIC_RELEASE);
+  __atomic_store_n(&f->fn, fn, __ATOMIC_RELEASE);
+  __atomic_store_n(&f->label_words[0], 0, __ATOMIC_RELEASE);
+  label_end(f, seq);
   f->sp = nh__stack_init_frame(f->stack_lo + f->stack_size, fiber_entry, f);
   if (!f->tsan_fiber)
     f->tsan_fiber = nh__tsan_create();
@@ -294,11 +339,11 @@ void nh_fiber_set_label(const char *label) {
   nh_fiber *f = nh__fiber_current();
   if (!f)
     return;
-  size_t n = label ? strnlen(label, sizeof f->label - 1) : 0;
-  pthread_mutex_lock(&f->loop->label_lock); /* the watchdog reads it */
-  memcpy(f->label, label ? label : "", n);
-  f->label[n] = 0;
-  pthread_mutex_unlock(&f->loop->label_lock);
+  char buf[64] = "";
+  size_t n = label ? strnlen(label, sizeof buf - 1) : 0;
+  memcpy(buf, label ? label : "", n);
+  buf[n] = 0;
+  label_store(f, buf, n); /* the watchdog reads it */
 }
 
 void nh__fiber_set_label2(const char *a, size_t alen, const char *b, size_t blen) {
@@ -310,14 +355,14 @@ void nh__fiber_set_label2(const char *a, size_t alen, const char *b, size_t blen
     alen = max;
   if (blen > max - alen - (alen < max))
     blen = max - alen - (alen < max);
-  pthread_mutex_lock(&f->loop->label_lock); /* the watchdog reads it */
-  memcpy(f->label, a, alen);
+  char buf[64];
+  memcpy(buf, a, alen);
   size_t n = alen;
   if (n < max)
-    f->label[n++] = ' ';
-  memcpy(f->label + n, b, blen);
-  f->label[n + blen] = 0;
-  pthread_mutex_unlock(&f->loop->label_lock);
+    buf[n++] = ' ';
+  memcpy(buf + n, b, blen);
+  buf[n + blen] = 0;
+  label_store(f, buf, n + blen); /* the watchdog reads it */
 }
 
 nh_ctx *nh_fiber_ctx(void) {
@@ -430,10 +475,9 @@ void nh_panic(const char *fmt, ...) {
     abort();
   }
   nh_loop *l = f->loop;
-  char label[64];
-  pthread_mutex_lock(&l->label_lock);
+  char label[64]; /* its own label: this thread is the only writer */
   memcpy(label, f->label, sizeof label);
-  pthread_mutex_unlock(&l->label_lock);
+  label[sizeof label - 1] = 0;
   NH_LOG(nh__rt_logger(l->rt), NH_LOG_ERROR, "fiber panicked", NH_LSTR("panic", msg),
          NH_LINT("fiber", f->id), NH_LSTR("label", label), NH_LINT("loop", l->index),
          NH_LSTR("backtrace", trace));

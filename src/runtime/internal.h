@@ -119,7 +119,15 @@ struct nh_fiber {
   nh__defer_node *defers;
   void (*on_panic)(void *arg); /* internal, allocation-free panic cleanup */
   void *on_panic_arg;
-  char label[64]; /* guarded by loop->label_lock for the watchdog's reads */
+  /* Written only by the loop's thread, a word at a time with atomic stores
+   * between two bumps of label_seq (a sequence lock: odd while writing), so
+   * the watchdog can copy it, with id and fn, without a lock on the hot
+   * path. See nh__fiber_peek. */
+  union {
+    char label[64];
+    uint64_t label_words[8];
+  };
+  _Atomic uint32_t label_seq;
   nh_fiber *run_next;
   nh_fiber *live_prev, *live_next;
   nh_fiber *pool_next;
@@ -194,7 +202,6 @@ struct nh_loop {
   _Atomic int64_t busy_since; /* 0 while waiting in epoll */
   _Atomic(nh_fiber *) running;
   atomic_uint_fast64_t resumes; /* fibers switched in so far */
-  pthread_mutex_t label_lock;
   /* watchdog thread only */
   int64_t stall_reported;  /* busy_since already reported */
   uint64_t seen_resumes;   /* resumes at the previous tick */
@@ -254,6 +261,9 @@ int nh__fiber_frames(const nh_fiber *f, void **frames, int max);
 /* nh_fiber_set_label(a + " " + b), cut to the label's size, written in
  * place: the server labels every request "METHOD /path". */
 void nh__fiber_set_label2(const char *a, size_t alen, const char *b, size_t blen);
+/* From another thread: f's id, entry and label (64 bytes, NUL-terminated),
+ * a consistent copy unless f kept changing them (then the last try). */
+void nh__fiber_peek(nh_fiber *f, uint64_t *id, nh_fiber_fn *fn, char label[64]);
 /* Symbol of a function pointer, for labels. */
 void nh__symbol_name(const void *addr, char *buf, size_t cap, int with_offset);
 

@@ -131,7 +131,6 @@ int nh__loop_init(nh_loop *l, nh_runtime *rt, int index) {
   struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
   epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->evfd, &ev);
   pthread_mutex_init(&l->inbox_lock, NULL);
-  pthread_mutex_init(&l->label_lock, NULL);
   return NH_OK;
 }
 
@@ -151,7 +150,6 @@ void nh__loop_dispose(nh_loop *l) {
   nh__poller_detach(l); /* parked descriptors may keep the epoll a while */
   close(l->evfd);
   pthread_mutex_destroy(&l->inbox_lock);
-  pthread_mutex_destroy(&l->label_lock);
 }
 
 static int wait_events(nh_loop *l, struct epoll_event *evs, int max, nh_time next) {

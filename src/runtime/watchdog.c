@@ -20,16 +20,14 @@ static void report_fiber(nh_runtime *rt, nh_loop *l, nh_dur held) {
   uint64_t id = 0;
   char label[64] = "", entry[96] = "";
   /* The fiber struct outlives its run (structs are pooled per loop), so
-   * reading it under the label lock is safe even if it just finished. */
-  pthread_mutex_lock(&l->label_lock);
+   * reading it is safe even if it just finished; nh__fiber_peek copies a
+   * consistent id, entry and label without a lock. */
   nh_fiber *f = atomic_load_explicit(&l->running, memory_order_relaxed);
   if (f) {
-    id = f->id;
-    memcpy(label, f->label, sizeof label);
-    label[sizeof label - 1] = 0;
-    nh__symbol_name((const void *)f->fn, entry, sizeof entry, 0);
+    nh_fiber_fn fn;
+    nh__fiber_peek(f, &id, &fn, label);
+    nh__symbol_name((const void *)fn, entry, sizeof entry, 0);
   }
-  pthread_mutex_unlock(&l->label_lock);
   if (f)
     NH_LOG(nh__rt_logger(rt), NH_LOG_WARN, "loop stalled: a fiber ran without parking",
            NH_LINT("loop", l->index), NH_LDUR("stalled_for", held), NH_LINT("fiber", id),

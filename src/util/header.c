@@ -194,7 +194,8 @@ int nh_header_set(nh_header *h, const char *key, const char *value) {
   const char *known = known_key(key, klen);
   if ((!known && !nh_valid_header_name(key, klen)) || !nh_valid_header_value(value, vlen))
     return NH_EINVAL;
-  del_len(h, key, klen);
+  if (h->len || h->frozen) /* an empty map (a fresh response's) has nothing to delete */
+    del_len(h, key, klen);
   if (frozen_change(h))
     return NH_OK;
   return add_known_or_checked(h, known, key, klen, value, vlen);
