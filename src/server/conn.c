@@ -270,6 +270,12 @@ static void conn_serve(void *arg);
 
 static void conn_timer_fired(nh__timer *t) {
   nh__conn *c = (nh__conn *)((char *)t - offsetof(nh__conn, timer));
+  if (c->has_fiber)
+    return; /* serving again: its fiber's deadlines apply; conn_wait re-arms */
+  if (c->deadline > t->when) { /* armed for an earlier wait: wait on */
+    nh__timer_start(c->sl->loop, t, c->deadline);
+    return;
+  }
   if (c->state == NH_CONN_IDLE)
     NH__STAT_INC(c->srv, st_to_idle);
   else
@@ -279,8 +285,10 @@ static void conn_timer_fired(nh__timer *t) {
 
 static void conn_readable(nh_fd *f, void *arg) {
   nh__conn *c = arg;
-  if (nh__timer_armed(&c->timer))
-    nh__timer_stop(c->sl->loop, &c->timer);
+  /* The wait's timer stays armed: it does nothing while a fiber serves,
+   * and the next wait moves its deadline only later, where the timer,
+   * firing, re-arms itself (conn_timer_fired). Keep-alive requests then
+   * cost no timer heap operation. */
   c->has_fiber = 1;
   if (nh__fiber_spawn(c->sl->loop, conn_serve, c) != NH_OK) {
     c->has_fiber = 0;
@@ -330,8 +338,12 @@ static void conn_wait(nh__conn *c) {
     limit = srv->cfg.idle_timeout;
   }
   if (limit >= 0) {
+    c->deadline = nh__loop_deadline(c->sl->loop, limit);
     c->timer.cb = conn_timer_fired;
-    nh__timer_start(c->sl->loop, &c->timer, nh__loop_deadline(c->sl->loop, limit));
+    if (!nh__timer_armed(&c->timer) || c->timer.when > c->deadline)
+      nh__timer_start(c->sl->loop, &c->timer, c->deadline);
+  } else if (nh__timer_armed(&c->timer)) {
+    nh__timer_stop(c->sl->loop, &c->timer);
   }
   if (nh_fd_on_readable(c->fd, conn_readable, c) != NH_OK)
     conn_free(c);
@@ -593,12 +605,15 @@ static void conn_serve(void *arg) {
   nh__wbuf_put(c->sl, s.wbuf);
   nh__arena_dispose(&s.arena);
   c->has_fiber = 0;
-  if (outcome == SERVE_HIJACKED)
-    return; /* the handler owns it now; the record stays for close */
   if (outcome == GO_IDLE && c->fd && !atomic_load(&srv->shutting_down)) {
     conn_wait(c);
     return;
   }
+  /* No more waits: an earlier wait's timer, still armed, must not fire. */
+  if (nh__timer_armed(&c->timer))
+    nh__timer_stop(c->sl->loop, &c->timer);
+  if (outcome == SERVE_HIJACKED)
+    return; /* the handler owns it now; the record stays for close */
   if (c->tls && c->fd)
     nh__tls_io_close(c); /* close_notify, from the fiber: it may wait */
   conn_free(c);

@@ -40,7 +40,9 @@ struct nh__conn {
   int has_fiber;
   int closing;      /* close after the current response */
   int closed_early; /* its descriptor went before its fiber finished */
-  nh__timer timer;  /* read-header / idle deadline while no fiber holds it */
+  nh__timer timer;  /* read-header / idle deadline while no fiber holds it;
+                       may be armed earlier than deadline (see conn_wait) */
+  nh_time deadline; /* when the current read-header or idle wait ends */
   nh_time since;    /* when the current state (or header read) began */
   nh__conn *prev, *next; /* in sl->idle or sl->reading or sl->active */
   nh__conn_list *list;

@@ -61,6 +61,41 @@ NH_TEST(read_header_and_idle_timeouts) {
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 
+/* The idle timeout counts from the last response, however many requests
+ * came before: requests 200 ms apart keep a connection with a 300 ms idle
+ * timeout open past several timeouts' worth of time, and it closes 300 ms
+ * after the last answer. */
+NH_TEST(idle_timeout_counts_from_the_last_response) {
+  nh_server_config cfg = NH_SERVER_CONFIG_DEFAULT;
+  cfg.idle_timeout = 300 * NH_MSEC;
+  nh_test_server *ts = nh_test_server_new(ok, &cfg, 1);
+  raw_conn *c = calloc(1, sizeof *c);
+  c->fd = raw_connect(nh_test_server_port(ts));
+  nh_time first = nh_now();
+  nh_time last = first;
+  for (int i = 0; i < 5; i++) {
+    if (i)
+      usleep(200 * 1000);
+    last = nh_now(); /* before the request: idleness starts after the answer */
+    raw_sends(c->fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    raw_resp r;
+    CHECK_EQ(raw_read(c, &r, 0), 0); /* still open: answered */
+    CHECK_EQ(r.status, 200);
+    raw_resp_free(&r);
+  }
+  CHECK(nh_now() - first >= 800 * NH_MSEC); /* well past the first timeout */
+  CHECK(raw_closed(c, 2000));
+  nh_dur took = since(last);
+  CHECK(took >= 300 * NH_MSEC && took < 1600 * NH_MSEC);
+  close(c->fd);
+  free(c);
+  nh_server_stats st;
+  nh_server_stats_get(nh_test_server_server(ts), &st);
+  CHECK_EQ(st.timeouts_idle, 1);
+  CHECK_EQ(st.requests, 5);
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+}
+
 /* Read timeout on a slow body; the handler gets NH_ETIMEDOUT. */
 static atomic_int body_result;
 static void slow_body(nh_response_writer *w, nh_request *r) {
