@@ -83,7 +83,14 @@ static void fd_retire(nh_fd *f) {
 void nh_fd_close(nh_fd *f) {
   if (!f || !(f = nh__fd_unpark(f)))
     return;
-  close(f->fd); /* also drops the epoll registration */
+  /* close alone drops the registration only if no other descriptor names
+   * the same socket, and a child between fork and exec (a process the
+   * program spawns) holds copies of them all: the epoll would go on
+   * reporting events for a record freed after this batch. (Off its loop,
+   * which may be gone, the record is freed at once anyway.) */
+  if (f->registered && nh__loop_current() == f->loop)
+    epoll_ctl(f->loop->epfd, EPOLL_CTL_DEL, f->fd, NULL);
+  close(f->fd);
   f->fd = -1;
   fd_retire(f);
 }
