@@ -213,8 +213,8 @@ int nh__fiber_spawn(nh_loop *l, nh_fiber_fn fn, void *arg) {
     l->live->live_prev = f;
   l->live = f;
   l->nlive++;
-  atomic_fetch_add_explicit(&l->rt->fibers_live, 1, memory_order_relaxed);
-  atomic_fetch_add_explicit(&l->rt->fibers_started, 1, memory_order_relaxed);
+  nh__loop_count(&l->fibers_live, 1);
+  nh__loop_count(&l->fibers_started, 1);
   f->state = NH__F_RUNNABLE;
   nh__runq_push(l, f);
   return NH_OK;
@@ -244,7 +244,7 @@ void nh__fiber_recycle(nh_fiber *f) {
   if (f->live_next)
     f->live_next->live_prev = f->live_prev;
   l->nlive--;
-  atomic_fetch_sub_explicit(&l->rt->fibers_live, 1, memory_order_relaxed);
+  nh__loop_count(&l->fibers_live, -1);
   f->state = NH__F_FREE;
   f->ctx = NULL;
   f->sp = NULL;

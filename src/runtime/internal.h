@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "nethttp/ctx.h"
@@ -202,6 +203,11 @@ struct nh_loop {
   _Atomic int64_t busy_since; /* 0 while waiting in epoll */
   _Atomic(nh_fiber *) running;
   atomic_uint_fast64_t resumes; /* fibers switched in so far */
+  /* Counters this loop's thread alone writes (nh__loop_count), summed over
+   * the loops for nh_runtime_stats_get and leak checks. */
+  _Atomic int64_t fibers_live;
+  _Atomic int64_t fibers_started;
+  _Atomic int64_t timers_armed;
   /* watchdog thread only */
   int64_t stall_reported;  /* busy_since already reported */
   uint64_t seen_resumes;   /* resumes at the previous tick */
@@ -210,6 +216,13 @@ struct nh_loop {
 };
 
 nh_loop *nh__loop_current(void);
+/* Adds d to a counter of l's that only l's thread writes: a plain add, not
+ * a locked one, on a line no other loop writes (these change with every
+ * fiber and timer). */
+static inline void nh__loop_count(_Atomic int64_t *c, int64_t d) {
+  atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d,
+                        memory_order_relaxed);
+}
 static inline nh_time nh__loop_time(const nh_loop *l) { return l->now; }
 /* A deadline d from the loop's clock (NH_NO_DEADLINE for a negative d). */
 static inline nh_time nh__loop_deadline(const nh_loop *l, nh_dur d) {
@@ -231,11 +244,8 @@ struct nh_runtime {
   int nloops;
   nh_loop *loops;
   atomic_uint next_loop;
-  _Atomic int64_t fibers_live;
-  _Atomic int64_t fibers_started;
   _Atomic int64_t panics;
   _Atomic int64_t stalls;
-  _Atomic int64_t timers_armed;
   _Atomic int64_t stacks_mapped;
   /* watchdog thread */
   pthread_t watchdog;
@@ -248,6 +258,10 @@ struct nh_runtime {
 };
 
 nh_logger *nh__rt_logger(const nh_runtime *rt);
+/* The sum over rt's loops of one of their counters (NH__LOOPS_SUM(rt,
+ * fibers_live)). */
+int64_t nh__loops_sum(const nh_runtime *rt, size_t counter_offset);
+#define NH__LOOPS_SUM(rt, counter) nh__loops_sum((rt), offsetof(nh_loop, counter))
 int nh__watchdog_start(nh_runtime *rt);
 void nh__watchdog_stop(nh_runtime *rt);
 void nh__offload_stop(nh_runtime *rt);

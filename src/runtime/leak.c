@@ -80,7 +80,7 @@ nh_leak_baseline *nh_leak_baseline_take(nh_runtime *rt) {
     for (size_t i = 0; b->fibers && i < n; i++)
       b->fibers[b->nfibers++] = items[i].id;
     free(items);
-    b->timers = atomic_load(&b->rt->timers_armed);
+    b->timers = NH__LOOPS_SUM(b->rt, timers_armed);
   }
   b->fds = list_fds(&b->nfds);
   return b;
@@ -95,9 +95,9 @@ static void free_baseline(nh_leak_baseline *b) {
 /* Quick test: 1 when everything is back to the baseline. */
 static int settled(const nh_leak_baseline *b) {
   if (b->rt) {
-    if (atomic_load(&b->rt->fibers_live) > (int64_t)b->nfibers)
+    if (NH__LOOPS_SUM(b->rt, fibers_live) > (int64_t)b->nfibers)
       return 0;
-    if (atomic_load(&b->rt->timers_armed) > b->timers)
+    if (NH__LOOPS_SUM(b->rt, timers_armed) > b->timers)
       return 0;
   }
   size_t n;
@@ -142,7 +142,7 @@ int nh_leak_check(nh_leak_baseline *b, nh_dur grace, FILE *report) {
       }
     }
     free(items);
-    int64_t t = atomic_load(&b->rt->timers_armed);
+    int64_t t = NH__LOOPS_SUM(b->rt, timers_armed);
     if (t > b->timers)
       fprintf(report, "  %lld timer(s) armed beyond the baseline\n", (long long)(t - b->timers));
   }

@@ -121,14 +121,23 @@ int nh_runtime_go(nh_runtime *rt, int loop, nh_fiber_fn fn, void *arg) {
   return r;
 }
 
+int64_t nh__loops_sum(const nh_runtime *rt, size_t counter_offset) {
+  int64_t n = 0;
+  for (int i = 0; i < rt->nloops; i++) {
+    _Atomic int64_t *c = (_Atomic int64_t *)((char *)&rt->loops[i] + counter_offset);
+    n += atomic_load_explicit(c, memory_order_relaxed);
+  }
+  return n;
+}
+
 void nh_runtime_stats_get(const nh_runtime *rt, nh_runtime_stats *s) {
   memset(s, 0, sizeof *s);
   s->loops = rt->nloops;
-  s->fibers_live = atomic_load(&((nh_runtime *)rt)->fibers_live);
-  s->fibers_started = atomic_load(&((nh_runtime *)rt)->fibers_started);
+  s->fibers_live = NH__LOOPS_SUM(rt, fibers_live);
+  s->fibers_started = NH__LOOPS_SUM(rt, fibers_started);
   s->panics = atomic_load(&((nh_runtime *)rt)->panics);
   s->stalls = atomic_load(&((nh_runtime *)rt)->stalls);
-  s->timers_armed = atomic_load(&((nh_runtime *)rt)->timers_armed);
+  s->timers_armed = NH__LOOPS_SUM(rt, timers_armed);
   s->stacks_mapped = atomic_load(&((nh_runtime *)rt)->stacks_mapped);
 }
 

@@ -69,14 +69,14 @@ void nh__timer_start(nh_loop *l, nh__timer *t, nh_time when) {
   t->when = when;
   place(h, h->len++, t);
   sift_up(h, t->slot);
-  atomic_fetch_add_explicit(&l->rt->timers_armed, 1, memory_order_relaxed);
+  nh__loop_count(&l->timers_armed, 1);
 }
 
 void nh__timer_stop(nh_loop *l, nh__timer *t) {
   if (!nh__timer_armed(t))
     return;
   heap_remove(&l->timers, t->slot);
-  atomic_fetch_sub_explicit(&l->rt->timers_armed, 1, memory_order_relaxed);
+  nh__loop_count(&l->timers_armed, -1);
 }
 
 nh_time nh__timers_run(nh_loop *l, nh_time now) {
@@ -84,7 +84,7 @@ nh_time nh__timers_run(nh_loop *l, nh_time now) {
   while (h->len && h->items[0]->when <= now) {
     nh__timer *t = h->items[0];
     heap_remove(h, 0);
-    atomic_fetch_sub_explicit(&l->rt->timers_armed, 1, memory_order_relaxed);
+    nh__loop_count(&l->timers_armed, -1);
     t->cb(t); /* may start or stop other timers, or re-arm itself */
   }
   return h->len ? h->items[0]->when : NH_NO_DEADLINE;

@@ -108,19 +108,13 @@ void nh__serve_release_retired(nh__serve *s) {
 
 /* ---- state and hooks ---- */
 
-static _Atomic int64_t *gauge(nh_server *srv, nh_conn_state s) {
-  switch (s) {
-  case NH_CONN_NEW:
-    return &srv->g_new;
-  case NH_CONN_ACTIVE:
-    return &srv->g_active;
-  case NH_CONN_IDLE:
-    return &srv->g_idle;
-  case NH_CONN_HIJACKED:
-    return &srv->g_hijacked;
-  default:
-    return NULL;
-  }
+/* The loop's count of connections in state s (none for CLOSED) moves by
+ * d: a plain add, this loop's thread being the only writer. */
+static void gauge_add(nh__srv_loop *sl, nh_conn_state s, int64_t d) {
+  if (s < NH_CONN_NEW || s > NH_CONN_HIJACKED)
+    return;
+  _Atomic int64_t *g = &sl->gauges[s - NH_CONN_NEW];
+  atomic_store_explicit(g, atomic_load_explicit(g, memory_order_relaxed) + d, memory_order_relaxed);
 }
 
 /* The user's hook, apart from the gauges: kept out of line so that the
@@ -143,11 +137,8 @@ void nh__conn_set_state(nh__conn *c, nh_conn_state s) {
   nh_server *srv = c->srv;
   if (c->state == s)
     return;
-  _Atomic int64_t *old = gauge(srv, c->state), *now = gauge(srv, s);
-  if (old)
-    atomic_fetch_sub_explicit(old, 1, memory_order_relaxed);
-  if (now)
-    atomic_fetch_add_explicit(now, 1, memory_order_relaxed);
+  gauge_add(c->sl, c->state, -1);
+  gauge_add(c->sl, s, 1);
   c->state = s;
   if (srv->cfg.conn_state)
     conn_state_hook(c, s);
@@ -684,7 +675,7 @@ static int hijacked_still_open(const nh__conn *c) {
 
 static void hijacked_forget(nh__conn *c) {
   list_remove(c);
-  NH__STAT_DEC(c->srv, g_hijacked);
+  gauge_add(c->sl, NH_CONN_HIJACKED, -1);
   conn_ctx_free(c);
   free(c);
 }

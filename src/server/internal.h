@@ -72,6 +72,10 @@ struct nh__srv_loop {
   nh_loop *loop;
   int index;
   nh__conn_list idle, reading, active, hijacked;
+  /* Connections by state on this loop (new, active, idle, hijacked): only
+   * this loop's thread writes them, two changes per keep-alive request, so
+   * each loop counts apart and nh_server_stats_get adds them up. */
+  _Atomic int64_t gauges[4];
   nh_fd **accept_fds; /* one per listener, dup'd for this loop */
   int *accept_dups;   /* those duplicates, made by nh_server_start */
   int naccept;
@@ -122,7 +126,6 @@ struct nh_server {
   _Atomic int64_t st_accepted, st_closed, st_requests, st_hijacked, st_shed_idle,
       st_shed_reading, st_to_header, st_to_idle, st_to_read, st_to_write, st_bad, st_drained,
       st_too_large_closed, st_accept_errors, st_slow_hooks, st_panics, st_tls_handshake_errors;
-  _Atomic int64_t g_new, g_active, g_idle, g_hijacked;
 };
 
 /* conn.c */

@@ -346,9 +346,12 @@ void nh_server_stats_get(const nh_server *srv, nh_server_stats *o) {
       .bodies_drained = L(st_drained), .bodies_too_large_closed = L(st_too_large_closed),
       .accept_errors = L(st_accept_errors), .slow_hooks = L(st_slow_hooks),
       .handler_panics = L(st_panics),
-      .tls_handshake_errors = L(st_tls_handshake_errors), .conns_new = L(g_new), .conns_active = L(g_active),
-      .conns_idle = L(g_idle), .conns_hijacked = L(g_hijacked)};
+      .tls_handshake_errors = L(st_tls_handshake_errors)};
 #undef L
+  int64_t *by_state[] = {&o->conns_new, &o->conns_active, &o->conns_idle, &o->conns_hijacked};
+  for (int i = 0; i < s->nloops; i++)
+    for (int k = 0; k < 4; k++)
+      *by_state[k] += atomic_load_explicit(&s->loops[i].gauges[k], memory_order_relaxed);
 }
 
 int nh_server_reload_tls(nh_server *srv) {

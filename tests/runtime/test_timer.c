@@ -46,12 +46,12 @@ NH_TEST(heap_order_under_churn) {
   long armed = 0;
   for (int i = 0; i < N; i++)
     armed += nh__timer_armed(&probes[i].t);
-  CHECK_EQ(atomic_load(&rt.timers_armed), armed);
+  CHECK_EQ(atomic_load(&loop.timers_armed), armed);
   CHECK_EQ(nh__timers_run(&loop, INT64_MAX - 1), NH_NO_DEADLINE);
   CHECK_EQ(fired_count, armed);
   for (int i = 0; i < N; i++)
     CHECK(probes[i].fired <= 1 && !nh__timer_armed(&probes[i].t));
-  CHECK_EQ(atomic_load(&rt.timers_armed), 0);
+  CHECK_EQ(atomic_load(&loop.timers_armed), 0);
   nh__heap_dispose(&loop.timers);
 }
 
