@@ -11,6 +11,7 @@
 #include "h1_request.h"
 #include "nethttp/errors.h"
 #include "nethttp/textproto.h"
+#include "util/textproto_internal.h"
 
 #include <string.h>
 #include <strings.h>
@@ -114,19 +115,6 @@ static int on_header_value_complete(llhttp_t *ll) {
   return 0;
 }
 
-/* Is name (already checked to be a token) lit, ignoring case? lit is
- * lowercase letters and '-'. On token bytes OR-ing 0x20 lowercases letters,
- * keeps '-', and makes nothing else a letter or '-': a byte loop cheaper
- * than a strncasecmp call, for every header of every request. */
-static int name_is(const char *name, uint32_t len, const char *lit, uint32_t litlen) {
-  if (len != litlen)
-    return 0;
-  for (uint32_t i = 0; i < len; i++)
-    if ((name[i] | 0x20) != lit[i])
-      return 0;
-  return 1;
-}
-
 /* A response's head: framing checks as Go's client makes them. */
 static int check_response_head(nh__h1_req *p) {
   p->status_code = p->ll.status_code;
@@ -141,7 +129,7 @@ static int check_response_head(nh__h1_req *p) {
     char *v = nh__h1_at(p, f->value);
     while (f->value.len && (v[f->value.len - 1] == ' ' || v[f->value.len - 1] == '\t'))
       f->value.len--;
-    if (name_is(name, f->name.len, "transfer-encoding", 17)) {
+    if (nh__token_is(name, f->name.len, "transfer-encoding", 17)) {
       if (f->value.len != 7 || strncasecmp(v, "chunked", 7) != 0)
         return fail(p, 502, "unsupported transfer encoding");
       te = 1;
@@ -179,15 +167,15 @@ static int check_head(nh__h1_req *p) {
     char *v = nh__h1_at(p, f->value);
     while (f->value.len && (v[f->value.len - 1] == ' ' || v[f->value.len - 1] == '\t'))
       f->value.len--;
-    if (name_is(name, f->name.len, "host", 4)) {
+    if (nh__token_is(name, f->name.len, "host", 4)) {
       if (host++)
         return fail(p, 400, "duplicate Host header");
-    } else if (name_is(name, f->name.len, "transfer-encoding", 17)) {
+    } else if (nh__token_is(name, f->name.len, "transfer-encoding", 17)) {
       te = v;
       /* Only "chunked", alone, as Go: anything else is not implemented. */
       if (f->value.len != 7 || strncasecmp(v, "chunked", 7) != 0)
         return fail(p, 501, "unsupported transfer encoding");
-    } else if (name_is(name, f->name.len, "expect", 6)) {
+    } else if (nh__token_is(name, f->name.len, "expect", 6)) {
       if (f->value.len == 12 && strncasecmp(v, "100-continue", 12) == 0)
         p->expect_continue = 1;
       else

@@ -267,22 +267,6 @@ ssize_t nh_fd_read(nh_fd *f, void *buf, size_t n, nh_time deadline) {
 void nh__fd_more(nh_fd *f, int more) { f->more = more; }
 
 ssize_t nh_fd_writev(nh_fd *f, const struct iovec *iov_in, int iovcnt, nh_time deadline) {
-  /* One buffer to a socket (most responses): try it straight away, without
-   * copying the vector. A short write, EAGAIN or anything unusual goes on
-   * in the general loop below. */
-  if (iovcnt == 1 && !f->closed && !f->not_socket) {
-    size_t len = iov_in[0].iov_len;
-    ssize_t w = send(f->fd, iov_in[0].iov_base, len, MSG_NOSIGNAL | (f->more ? MSG_MORE : 0));
-    if (w == (ssize_t)len)
-      return w;
-    if (w > 0) {
-      struct iovec rest = {(char *)iov_in[0].iov_base + w, len - (size_t)w};
-      ssize_t r = nh_fd_writev(f, &rest, 1, deadline);
-      return r < 0 ? r : w + r;
-    }
-    if (w < 0 && errno != EAGAIN && errno != EINTR && errno != ENOTSOCK)
-      return -errno;
-  }
   struct iovec local[64];
   struct iovec *iov = local;
   if (iovcnt > 64) {

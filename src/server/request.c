@@ -9,6 +9,7 @@
 #include "tls_io.h"
 #include "nethttp/status.h"
 #include "nethttp/textproto.h"
+#include "util/textproto_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -66,19 +67,6 @@ static int parse_target(nh__serve *s, nh_request *r, char *target) {
   return r->path && r->host ? 0 : NH_STATUS_SERVICE_UNAVAILABLE;
 }
 
-/* nh_canonical_header_key for a name the parser checked to be a token, in
- * one pass instead of its two: of token bytes, only letters land in a-z
- * when OR-ed with 0x20. */
-static void canonicalize(char *name, size_t len) {
-  int upper = 1;
-  for (size_t i = 0; i < len; i++) {
-    char c = name[i];
-    if ((unsigned)((c | 0x20) - 'a') < 26)
-      name[i] = c = upper ? (char)(c & ~0x20) : (char)(c | 0x20);
-    upper = c == '-';
-  }
-}
-
 int nh__request_build(nh__serve *s) {
   nh__h1_req *p = &s->parser;
   nh_request *r = &s->req;
@@ -100,7 +88,7 @@ int nh__request_build(nh__serve *s) {
     nh__h1_field *f = &p->fields[i];
     char *name = b + f->name.off;
     name[f->name.len] = 0;
-    canonicalize(name, f->name.len);
+    nh__token_canonical_copy(name, name, f->name.len);
     const char *value = "";
     if (f->value.len) {
       b[f->value.off + f->value.len] = 0;

@@ -15,6 +15,7 @@
 #include "nethttp/sniff.h"
 #include "nethttp/status.h"
 #include "nethttp/textproto.h"
+#include "util/textproto_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -201,31 +202,10 @@ static void settle_request_body(nh_response_writer *w) {
     w->close_after = 1;
 }
 
-/* The entry's key is lower, given in lowercase (length first: a mismatch
- * costs no compare). Keys are tokens, and of token bytes OR-ing 0x20
- * lowercases letters and turns nothing else into a letter or '-': a byte
- * loop cheaper than strcasecmp, for every header of every response. */
-static uint64_t load8(const char *p) {
-  uint64_t v;
-  memcpy(&v, p, 8);
-  return v;
-}
-
+/* The entry's key is lower, given in lowercase: for every header of every
+ * response, cheaper than strcasecmp. */
 static int key_is(const nh__hentry *e, const char *lower, size_t len) {
-  if (e->klen != len)
-    return 0;
-  /* Eight bytes at a time (the last eight may overlap the ones before). */
-  const uint64_t fold = 0x2020202020202020u;
-  if (len >= 8) {
-    for (size_t i = 0; i + 8 < len; i += 8)
-      if ((load8(e->key + i) | fold) != load8(lower + i))
-        return 0;
-    return (load8(e->key + len - 8) | fold) == load8(lower + len - 8);
-  }
-  for (size_t i = 0; i < len; i++)
-    if ((e->key[i] | 0x20) != lower[i])
-      return 0;
-  return 1;
+  return nh__token_is(e->key, e->klen, lower, len);
 }
 
 /* conn_close: the handler's headers say "Connection: close". */

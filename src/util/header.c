@@ -4,6 +4,7 @@
 #include "header_internal.h"
 #include "nethttp/errors.h"
 #include "nethttp/textproto.h"
+#include "textproto_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -101,21 +102,6 @@ static int frozen_change(nh_header *h) {
   return 1;
 }
 
-/* Copy a key already checked to be a token into k, canonicalizing it on
- * the way: one pass instead of a copy plus nh_canonical_header_key's two. */
-static void canonical_copy(char *k, const char *key, size_t klen) {
-  int upper = 1;
-  for (size_t i = 0; i < klen; i++) {
-    char c = key[i];
-    /* Of token bytes, only letters land in a-z when OR-ed with 0x20. */
-    if ((unsigned)((c | 0x20) - 'a') < 26)
-      c = upper ? (char)(c & ~0x20) : (char)(c | 0x20);
-    k[i] = c;
-    upper = c == '-';
-  }
-  k[klen] = 0;
-}
-
 /* Names set on most responses, spelled canonically. A key given exactly so
  * (as code nearly always writes it) is stored as this static string: no
  * validity check, no canonicalizing copy. NULL for any other key. */
@@ -149,7 +135,8 @@ int nh__header_add_checked(nh_header *h, const char *key, size_t klen, const cha
   char *k = nh__arena_alloc(h->arena, klen + 1 + vlen + 1);
   if (!k)
     return NH_ENOMEM;
-  canonical_copy(k, key, klen);
+  nh__token_canonical_copy(k, key, klen); /* one pass: copy and canonicalize */
+  k[klen] = 0;
   char *v = k + klen + 1;
   memcpy(v, value, vlen);
   v[vlen] = 0;

@@ -1,6 +1,7 @@
 /* Header-name canonicalization and validity checks, by table lookup so the
  * request parser can run them on every header byte cheaply. */
 #include "nethttp/textproto.h"
+#include "util/textproto_internal.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -24,16 +25,44 @@ void nh_canonical_header_key(char *key, size_t len) {
   for (size_t i = 0; i < len; i++)
     if (!tchar[(uint8_t)key[i]])
       return; /* not a token: leave it as it came */
+  nh__token_canonical_copy(key, key, len);
+}
+
+/* Of token bytes, only letters land in a-z when OR-ed with 0x20, and OR-ing
+ * 0x20 turns nothing else into a letter or '-': both helpers below rest on
+ * that. */
+void nh__token_canonical_copy(char *dst, const char *src, size_t len) {
   int upper = 1;
   for (size_t i = 0; i < len; i++) {
-    char c = key[i];
-    if (upper && c >= 'a' && c <= 'z')
-      c = (char)(c - ('a' - 'A'));
-    else if (!upper && c >= 'A' && c <= 'Z')
-      c = (char)(c + ('a' - 'A'));
-    key[i] = c;
+    char c = src[i];
+    if ((unsigned)((c | 0x20) - 'a') < 26)
+      c = upper ? (char)(c & ~0x20) : (char)(c | 0x20);
+    dst[i] = c;
     upper = c == '-';
   }
+}
+
+static uint64_t load8(const char *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+
+int nh__token_is(const char *name, size_t len, const char *lower, size_t lower_len) {
+  if (len != lower_len)
+    return 0;
+  /* Eight bytes at a time (the last eight may overlap the ones before). */
+  const uint64_t fold = 0x2020202020202020u;
+  if (len >= 8) {
+    for (size_t i = 0; i + 8 < len; i += 8)
+      if ((load8(name + i) | fold) != load8(lower + i))
+        return 0;
+    return (load8(name + len - 8) | fold) == load8(lower + len - 8);
+  }
+  for (size_t i = 0; i < len; i++)
+    if ((name[i] | 0x20) != lower[i])
+      return 0;
+  return 1;
 }
 
 int nh_valid_header_name(const char *s, size_t len) {

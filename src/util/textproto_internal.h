@@ -1,0 +1,17 @@
+/* Header-name helpers for names already checked to be tokens (the HTTP/1
+ * parser checks every name): cheaper than the general calls, which must
+ * also cope with names that are not tokens. */
+#ifndef NH_UTIL_TEXTPROTO_INTERNAL_H
+#define NH_UTIL_TEXTPROTO_INTERNAL_H
+
+#include <stddef.h>
+
+/* Copies the token src[0..len) to dst in canonical form ("content-type" ->
+ * "Content-Type") in one pass; dst may be src. No terminating NUL. */
+void nh__token_canonical_copy(char *dst, const char *src, size_t len);
+
+/* Is the token name[0..len) equal to lower[0..lower_len), ignoring case?
+ * lower is in lowercase. */
+int nh__token_is(const char *name, size_t len, const char *lower, size_t lower_len);
+
+#endif
