@@ -56,28 +56,13 @@ start_files_nginx() { start_nginx_files "$1" on; }
 start_files_nginx_nopush_off() { start_nginx_files "$1" off; }
 
 start_nginx_files() {
-  local t=${SERVER_TMP:?}
-  mkdir -p "$t/nginx-temp"
-  cat > "$t/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-worker_rlimit_nofile 20000;
-pid $t/nginx.pid;
-error_log $t/error.log warn;
-events { worker_connections 16384; }
-http {
-  default_type application/octet-stream;
-  access_log off;
+  spawn_nginx "${SERVER_TMP:?}" "  default_type application/octet-stream;
   sendfile on;
   tcp_nopush $2;
-$(nginx_temp_paths "$t")
   server {
     listen 127.0.0.1:$1;
     root $WWW;
-  }
-}
-CONF
-  spawn taskset -c "$SERVER_CPU" /usr/sbin/nginx -p "$t" -e "$t/error.log" -c "$t/nginx.conf"
+  }"
 }
 
 # The file must come back intact.

@@ -240,11 +240,11 @@ nginx_temp_paths() {
     uwsgi "$d/uwsgi" scgi "$d/scgi"
 }
 
-start_nginx() {
-  # One worker, stock keep-alive settings (keepalive_requests 1000,
-  # keepalive_timeout 75s), no access log, nothing written outside SERVER_TMP.
-  # worker_connections is raised from 512 so the idle test's 10,000 fit.
-  local t=${SERVER_TMP:?}
+# Starts nginx on the server core with one worker, no access log and
+# nothing written outside $1 (SERVER_TMP); $2 is the rest of its http block
+# (directives and the server block), which each benchmark writes itself.
+spawn_nginx() {
+  local t=$1
   mkdir -p "$t/nginx-temp"
   cat > "$t/nginx.conf" <<EOF
 daemon off;
@@ -256,19 +256,26 @@ events {
   worker_connections 16384;
 }
 http {
-  default_type text/plain;
   access_log off;
 $(nginx_temp_paths "$t")
-  server {
-    listen 127.0.0.1:$1;
-    location / {
-      return 200 "hello, world\n";
-    }
-  }
+$2
 }
 EOF
   # -e: the error log before the config is read; -p: the prefix for relative paths.
   spawn taskset -c "$SERVER_CPU" /usr/sbin/nginx -p "$t" -e "$t/error.log" -c "$t/nginx.conf"
+}
+
+start_nginx() {
+  # Stock keep-alive settings (keepalive_requests 1000, keepalive_timeout
+  # 75s); worker_connections (above) is raised from 512 so the idle test's
+  # 10,000 fit.
+  spawn_nginx "${SERVER_TMP:?}" "  default_type text/plain;
+  server {
+    listen 127.0.0.1:$1;
+    location / {
+      return 200 \"hello, world\\n\";
+    }
+  }"
 }
 
 start_h2o() {

@@ -121,23 +121,10 @@ start_tls_nginx() {
   # plus ssl with TLS 1.3 only, and keepalive_requests raised from 1000 so
   # that, like the other two, nginx never closes a busy keep-alive
   # connection (which would add handshakes to the keep-alive measure).
-  local t=${SERVER_TMP:?} resume=""
+  local resume=""
   [ "$NO_RESUME" = 1 ] && resume="ssl_session_tickets off; ssl_session_cache off;"
-  mkdir -p "$t/nginx-temp"
-  cat > "$t/nginx.conf" <<EOF
-daemon off;
-worker_processes 1;
-worker_rlimit_nofile 20000;
-pid $t/nginx.pid;
-error_log $t/error.log warn;
-events {
-  worker_connections 16384;
-}
-http {
-  default_type text/plain;
-  access_log off;
+  spawn_nginx "${SERVER_TMP:?}" "  default_type text/plain;
   keepalive_requests 100000000;
-$(nginx_temp_paths "$t")
   server {
     listen 127.0.0.1:$1 ssl;
     ssl_certificate $CERT;
@@ -145,12 +132,9 @@ $(nginx_temp_paths "$t")
     ssl_protocols TLSv1.3;
     $resume
     location / {
-      return 200 "hello, world\n";
+      return 200 \"hello, world\\n\";
     }
-  }
-}
-EOF
-  spawn taskset -c "$SERVER_CPU" /usr/sbin/nginx -p "$t" -e "$t/error.log" -c "$t/nginx.conf"
+  }"
 }
 
 tls_server_available() {
