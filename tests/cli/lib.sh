@@ -7,3 +7,32 @@ serving_port() {
   for _ in $(seq 100); do grep -q '"msg":"serving"' "$log" 2>/dev/null && break; sleep 0.05; done
   sed -n 's/.*"msg":"serving","addr":"127.0.0.1:\([0-9]*\)".*/\1/p' "$log" | head -1
 }
+
+# cli_test_setup: a scratch directory in $work (removed at exit), $pid for
+# the server a test starts (killed at exit), and fail MESSAGE, which
+# prints the server log's tail ($LOG_TAIL lines, 20 by default) and exits.
+cli_test_setup() {
+  work=$(mktemp -d)
+  pid=
+  trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+}
+fail() { echo "FAIL: $*"; echo "--- server log (tail):"; tail -"${LOG_TAIL:-20}" "$work/log" || true; exit 1; }
+
+# start_httpbin BIN [FLAGS...]: `BIN httpbin` on a free loopback port with
+# JSON logs in $work/log, its pid in $pid; sets $port and $base.
+start_httpbin() {
+  local bin=$1
+  shift
+  "$bin" httpbin --addr 127.0.0.1:0 --log-format json "$@" >"$work/log" 2>&1 &
+  pid=$!
+  port=$(serving_port "$work/log")
+  [ -n "$port" ] || fail "server did not start"
+  base="http://127.0.0.1:$port"
+}
+
+# json FILE EXPR: a python expression over the parsed JSON body j; fails
+# the test, showing the body, when it is false.
+json() {
+  python3 -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$1" \
+    || fail "json check ($2) on $(head -c 1500 "$1")"
+}

@@ -7,22 +7,12 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 bin=$1
-work=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- server log (tail):"; tail -5 "$work/log" || true; exit 1; }
+cli_test_setup
+LOG_TAIL=5
 
-"$bin" httpbin --addr 127.0.0.1:0 --threads 1 --max-duration 5s --log-format json >"$work/log" 2>&1 &
-pid=$!
-port=$(serving_port "$work/log")
-[ -n "$port" ] || fail "server did not start"
-base="http://127.0.0.1:$port"
+start_httpbin "$bin" --threads 1 --max-duration 5s
 
 G() { timeout 20 "$bin" get "$@"; }
-# json FILE EXPR: a python expression over the parsed body j.
-json() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$1" \
-  || fail "json check ($2) on $(head -c 600 "$1")"; }
 # rc EXPECTED CMD...: runs CMD, fails unless it exits with EXPECTED.
 rc() { local want=$1 got=0; shift; "$@" || got=$?; [ "$got" = "$want" ] || fail "$*: exit $got, want $want"; }
 

@@ -11,26 +11,16 @@ set -euo pipefail
 bin=$1
 build=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
-work=$(mktemp -d)
+cli_test_setup
 [ -n "$build" ] || build=$work
 mkdir -p "$build" && build=$(cd "$build" && pwd) # go wants absolute paths
-pid=
-cleanup() { [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- server log (tail):"; tail -20 "$work/log" || true; exit 1; }
+LOG_TAIL=20
 
-"$bin" httpbin --addr 127.0.0.1:0 --threads 1 --write-timeout 1s --max-duration 3s \
-  --max-body-size 100000 --shutdown-timeout 5s --log-format json >"$work/log" 2>&1 &
-pid=$!
-port=$(serving_port "$work/log")
-[ -n "$port" ] || fail "server did not start"
-base="http://127.0.0.1:$port"
+start_httpbin "$bin" --threads 1 --write-timeout 1s --max-duration 3s \
+  --max-body-size 100000 --shutdown-timeout 5s
 
 C() { curl -s --max-time 10 "$@"; }
 code() { curl -s --max-time 10 -o /dev/null -w '%{http_code}' "$@"; }
-# json FILE EXPR: evaluates a python expression over the parsed body j.
-json() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$1" \
-  || fail "json check ($2) on $(head -c 600 "$1")"; }
 hdr() { tr -d '\r' < "$1" | grep -qi "^$2" || fail "header $2 missing in $(cat "$1")"; }
 get() { # get PATH [curl args...]: body in $work/b, headers in $work/h, status echoed
   local p=$1; shift

@@ -7,21 +7,12 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 bin=$1
-work=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- server log (tail):"; tail -3 "$work/log" || true; exit 1; }
+cli_test_setup
+LOG_TAIL=3
 
-"$bin" httpbin --addr 127.0.0.1:0 --threads 2 --max-duration 5s --log-format json >"$work/log" 2>&1 &
-pid=$!
-port=$(serving_port "$work/log")
-[ -n "$port" ] || fail "server did not start"
-base="http://127.0.0.1:$port"
+start_httpbin "$bin" --threads 2 --max-duration 5s
 
 L() { timeout 40 "$bin" load --threads 2 --json "$@"; }
-json() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$1" \
-  || fail "json check ($2) on $(head -c 1500 "$1")"; }
 # The shape every report has: percentiles in order, the histogram adding up.
 sane() {
   json "$1" "(lambda l: l['min'] <= l['p50'] <= l['p90'] <= l['p99'] <= l['p99.9'] <= l['max'] \
