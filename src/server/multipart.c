@@ -83,6 +83,19 @@ static int after_delim(const char *q, size_t n) {
 
 static int fail(nh__mp *m, int e) { return m->err = e; }
 
+/* A field value from `from` to the end of its line, without the blanks
+ * around it, in [*v, *vend); 0 if it holds a byte a value may not. */
+static int field_value(char *from, char *eol, char **v, char **vend) {
+  char *b = from, *e = eol;
+  while (b < e && (*b == ' ' || *b == '\t'))
+    b++;
+  while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+    e--;
+  *v = b;
+  *vend = e;
+  return nh_valid_header_value(b, (size_t)(e - b));
+}
+
 /* Parse the header block [p, p + n) (lines ending in CRLF, without the
  * final empty line) in place and call part_begin. */
 static int parse_headers(nh__mp *m, char *p, size_t n) {
@@ -97,13 +110,8 @@ static int parse_headers(nh__mp *m, char *p, size_t n) {
        * ends before this line, so moving bytes down stays in bounds. */
       if (nf == 0)
         return fail(m, NH_EBADFORM);
-      char *v = p;
-      while (v < eol && (*v == ' ' || *v == '\t'))
-        v++;
-      char *vend = eol;
-      while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t'))
-        vend--;
-      if (!nh_valid_header_value(v, (size_t)(vend - v)))
+      char *v, *vend;
+      if (!field_value(p, eol, &v, &vend))
         return fail(m, NH_EBADFORM);
       char *prev = (char *)m->fields[nf - 1].value;
       char *dst = prev + strlen(prev);
@@ -119,13 +127,8 @@ static int parse_headers(nh__mp *m, char *p, size_t n) {
     char *colon = memchr(p, ':', (size_t)(eol - p));
     if (!colon || !nh_valid_header_name(p, (size_t)(colon - p)))
       return fail(m, NH_EBADFORM);
-    char *v = colon + 1;
-    while (v < eol && (*v == ' ' || *v == '\t'))
-      v++;
-    char *vend = eol;
-    while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t'))
-      vend--;
-    if (!nh_valid_header_value(v, (size_t)(vend - v)))
+    char *v, *vend;
+    if (!field_value(colon + 1, eol, &v, &vend))
       return fail(m, NH_EBADFORM);
     if (nf == NH__MP_PART_FIELDS || ++m->nheaders > m->lim.max_headers)
       return fail(m, NH_EBADFORM);
