@@ -5,6 +5,7 @@
 
 #include <nethttp.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +78,21 @@ static inline void run_on_loop(nh_runtime *rt, int loop, nh_fiber_fn fn, void *a
 /* The same on loop 0. */
 static inline void run_on(nh_runtime *rt, nh_fiber_fn fn, void *arg, nh_wg *done) {
   run_on_loop(rt, 0, fn, arg, done);
+}
+
+/* Is fd in the interest list of the epoll instance epfd? */
+static inline int epoll_has(int epfd, int fd) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/self/fdinfo/%d", epfd);
+  FILE *fp = fopen(path, "r");
+  if (!fp)
+    return -1;
+  int found = 0, tfd;
+  while (fgets(line, sizeof line, fp))
+    if (sscanf(line, "tfd: %d", &tfd) == 1 && tfd == fd)
+      found = 1;
+  fclose(fp);
+  return found;
 }
 
 #endif

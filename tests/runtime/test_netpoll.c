@@ -4,6 +4,8 @@
 #include "harness.h"
 #include "support.h"
 
+#include "runtime/internal.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <nethttp.h>
@@ -355,6 +357,34 @@ static void idle_main(void *arg) {
 NH_TEST(on_readable_callback_without_fiber) {
   idle_case c = {0};
   CHECK_EQ(nh_run(NULL, idle_main, &c), NH_OK);
+}
+
+/* Closing a registered descriptor takes it out of its loop's epoll even
+ * when another descriptor names the same socket (a dup, or the copies a
+ * child holds between fork and exec): otherwise the epoll would go on
+ * reporting events for the freed record. */
+static void close_with_a_copy(void *arg) {
+  int *out = arg;
+  int sv[2];
+  CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  nh_fd *f;
+  CHECK_EQ(nh_fd_open(sv[0], &f), NH_OK);
+  char b;
+  CHECK_EQ(nh_fd_read(f, &b, 1, nh_deadline_after(NH_MSEC)), NH_ETIMEDOUT); /* registers */
+  int epfd = nh__loop_current()->epfd;
+  CHECK_EQ(epoll_has(epfd, sv[0]), 1);
+  int copy = dup(sv[0]);
+  int fd = sv[0];
+  nh_fd_close(f);
+  out[0] = epoll_has(epfd, fd);
+  close(copy);
+  close(sv[1]);
+}
+
+NH_TEST(close_leaves_epoll_while_a_copy_stays_open) {
+  int registered = -1;
+  CHECK_EQ(nh_run(NULL, close_with_a_copy, &registered), NH_OK);
+  CHECK_EQ(registered, 0);
 }
 
 NH_TEST_MAIN()

@@ -16,21 +16,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Is fd in the interest list of the epoll instance epfd? */
-static int epoll_has(int epfd, int fd) {
-  char path[64], line[256];
-  snprintf(path, sizeof path, "/proc/self/fdinfo/%d", epfd);
-  FILE *fp = fopen(path, "r");
-  if (!fp)
-    return -1;
-  int found = 0, tfd;
-  while (fgets(line, sizeof line, fp))
-    if (sscanf(line, "tfd: %d", &tfd) == 1 && tfd == fd)
-      found = 1;
-  fclose(fp);
-  return found;
-}
-
 typedef struct park_case {
   int peer;     /* the other end of the socket pair, plain */
   nh_fd *f;     /* the parked side */
