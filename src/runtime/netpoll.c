@@ -9,6 +9,7 @@
 #include "internal.h"
 #include "netpoll_internal.h"
 #include "netpoll_fd.h"
+#include "sanitizer.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -18,7 +19,25 @@
 #include <sys/epoll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+/* The read and send of every request go through syscall(2): glibc's read
+ * and send are thread-cancellation points and pay two atomic operations on
+ * the thread per call for it, and nethttp never cancels a thread. Sanitizer
+ * builds keep the libc calls, which the sanitizers intercept to check the
+ * buffers and to see the synchronisation. */
+#if defined(NH_ASAN) || defined(NH_TSAN)
+#define sys_read read
+#define sys_send send
+#else
+static inline ssize_t sys_read(int fd, void *buf, size_t n) {
+  return syscall(SYS_read, fd, buf, n);
+}
+static inline ssize_t sys_send(int fd, const void *buf, size_t n, int flags) {
+  return syscall(SYS_sendto, fd, buf, n, flags, NULL, 0);
+}
+#endif
 
 /* Marks a waiter whose descriptor was closed under it (in w->granted). */
 #define CLOSED_UNDER_WAITER (-1)
@@ -243,7 +262,7 @@ int nh_fd_read_pending(const nh_fd *f) { return f->rd_edge; }
 ssize_t nh_fd_try_read(nh_fd *f, void *buf, size_t n) {
   f->rd_edge = 0; /* anything arriving from now on is a new edge */
   for (;;) {
-    ssize_t r = read(f->fd, buf, n);
+    ssize_t r = sys_read(f->fd, buf, n);
     if (r >= 0)
       return r;
     if (errno != EINTR)
@@ -251,7 +270,16 @@ ssize_t nh_fd_try_read(nh_fd *f, void *buf, size_t n) {
   }
 }
 
-ssize_t nh_fd_read(nh_fd *f, void *buf, size_t n, nh_time deadline) {
+/* The blocking calls stay whole functions even under link-time
+ * optimisation, so a fiber dump of a release build names the call a fiber
+ * waits in (nh_fd_read, nh_fd_write), as it does in a debug build. */
+#ifdef __clang__
+#define NAMED_IN_DUMPS __attribute__((noinline))
+#else
+#define NAMED_IN_DUMPS __attribute__((noipa))
+#endif
+
+NAMED_IN_DUMPS ssize_t nh_fd_read(nh_fd *f, void *buf, size_t n, nh_time deadline) {
   for (;;) {
     if (f->closed)
       return NH_ECLOSED;
@@ -288,7 +316,7 @@ ssize_t nh_fd_writev(nh_fd *f, const struct iovec *iov_in, int iovcnt, nh_time d
     if (!f->not_socket) { /* send(msg): MSG_NOSIGNAL, no SIGPIPE */
       int flags = MSG_NOSIGNAL | (f->more ? MSG_MORE : 0);
       if (cnt == 1) { /* one buffer: send spares the kernel a message header */
-        w = send(f->fd, iov[i].iov_base, iov[i].iov_len, flags);
+        w = sys_send(f->fd, iov[i].iov_base, iov[i].iov_len, flags);
       } else {
         struct msghdr mh = {.msg_iov = iov + i, .msg_iovlen = (size_t)cnt};
         w = sendmsg(f->fd, &mh, flags);
@@ -329,7 +357,7 @@ ssize_t nh_fd_writev(nh_fd *f, const struct iovec *iov_in, int iovcnt, nh_time d
   return result < 0 ? result : total;
 }
 
-ssize_t nh_fd_write(nh_fd *f, const void *buf, size_t n, nh_time deadline) {
+NAMED_IN_DUMPS ssize_t nh_fd_write(nh_fd *f, const void *buf, size_t n, nh_time deadline) {
   struct iovec iov = {(void *)buf, n};
   return nh_fd_writev(f, &iov, 1, deadline);
 }
