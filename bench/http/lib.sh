@@ -64,6 +64,17 @@ cpu_ticks() {
   echo "$total"
 }
 
+# The user-space part of cpu_ticks (utime only).
+user_ticks() {
+  local p total=0 rest f
+  for p in "$@"; do
+    rest=$(cat /proc/"$p"/stat 2>/dev/null) || continue
+    read -ra f <<<"${rest##*) }"
+    total=$((total + f[11]))
+  done
+  echo "$total"
+}
+
 # VmRSS of these processes summed, in KiB.
 rss_kib() {
   local p total=0 v

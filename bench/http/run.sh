@@ -49,6 +49,7 @@ to_ms() {
 now_s() { date +%s.%N; }
 
 declare -A RPS P99 CPU_PCT RPCPU REQS ERRS STEAL NOTE
+declare -A ALL_RPCPU ALL_P99 ALL_USER ALL_SYS   # every round's figures, for the medians
 
 # Warms up the server that is already running (SERVER_PID): page in code,
 # grow buffers and pools, let Go's heap settle.
@@ -59,13 +60,13 @@ warm_up() {
 # One wrk run; its figures replace the kept ones if it has more requests per
 # CPU-second.
 measure_once() {
-  local name=$1 run=$2 url="http://127.0.0.1:${PORT[$1]}/" pids t0 t1 c0 c1 s0 s1 out
+  local name=$1 run=$2 url="http://127.0.0.1:${PORT[$1]}/" pids t0 t1 c0 c1 u0 u1 s0 s1 out
   local wrk=(taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" --latency)
   pids=$(tree_pids "$SERVER_PID")   # nginx master + worker, etc.
   out=$RESULTS/$name.$run.wrk
-  s0=$(cpu_stat "$SERVER_CPU"); c0=$(cpu_ticks $pids); t0=$(now_s)
+  s0=$(cpu_stat "$SERVER_CPU"); c0=$(cpu_ticks $pids); u0=$(user_ticks $pids); t0=$(now_s)
   fg_run "${wrk[@]}" -d"${DURATION}s" "$url" >"$out" 2>&1
-  c1=$(cpu_ticks $pids); t1=$(now_s); s1=$(cpu_stat "$SERVER_CPU")
+  c1=$(cpu_ticks $pids); u1=$(user_ticks $pids); t1=$(now_s); s1=$(cpu_stat "$SERVER_CPU")
   # A VM's vCPU can lose time to the host: stolen time slows everything and
   # makes the run less comparable, so it is shown beside the figures.
   local busy steal reqs rps p99 errs pct rpcpu
@@ -80,6 +81,11 @@ measure_once() {
   read -r pct rpcpu < <(awk -v c="$((c1 - c0))" -v hz="$CLK_TCK" -v t0="$t0" -v t1="$t1" \
     -v n="${reqs:-0}" 'BEGIN { s = c / hz; printf "%.0f %.0f\n", 100 * s / (t1 - t0), (s > 0 ? n / s : 0) }')
   log "$name: run $run: $rps req/s, p99 $p99 ms, server CPU $pct%, $rpcpu req/CPU-s, steal $steal%"
+  # Server CPU per request, split into user space and kernel (microseconds).
+  local us_user us_sys
+  read -r us_user us_sys < <(awk -v u="$((u1 - u0))" -v c="$((c1 - c0))" -v hz="$CLK_TCK" -v n="${reqs:-0}" \
+    'BEGIN { if (n > 0) printf "%.2f %.2f\n", 1e6 * u / hz / n, 1e6 * (c - u) / hz / n; else print "0 0" }')
+  ALL_RPCPU[$name]+="$rpcpu " ALL_P99[$name]+="$p99 " ALL_USER[$name]+="$us_user " ALL_SYS[$name]+="$us_sys "
   if [ -z "${RPCPU[$name]:-}" ] || [ "$rpcpu" -gt "${RPCPU[$name]}" ]; then
     REQS[$name]=$reqs RPS[$name]=$rps P99[$name]=$p99 ERRS[$name]=$errs
     CPU_PCT[$name]=$pct RPCPU[$name]=$rpcpu STEAL[$name]=$steal
@@ -139,3 +145,26 @@ echo "server CPU: the server's utime+stime during the wrk run over wall time (10
 echo "vs limit / vs Go: ratios of requests per CPU-second; errors: wrk socket errors + non-2xx answers;"
 echo "steal: share of the server core's time taken by the hypervisor during the run (0 on bare metal)."
 echo "Raw wrk output of every run: build/bench/http-last/."
+
+# Medians over the rounds: less swayed than the best run by one lucky or
+# unlucky spell of the machine. CPU per request is split into user space
+# (the server's own code) and kernel (sockets, TCP, epoll).
+median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else printf "%.2f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+if [ "$RUNS" -gt 1 ]; then
+  declare -A MED
+  for name in $SERVERS; do MED[$name]=$(median <<<"${ALL_RPCPU[$name]:-}"); done
+  echo
+  echo "Medians over the $RUNS rounds:"
+  echo
+  echo "| server | requests per CPU-second | vs limit | vs Go | p99 ms | user µs per request | kernel µs per request |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  for name in $SERVERS; do
+    [ -z "${MED[$name]:-}" ] && continue
+    echo "| ${LABEL[$name]} | $(thousands "${MED[$name]}") | $(ratio "${MED[$name]}" "${MED[limit]:-}") | $(ratio "${MED[$name]}" "${MED[go]:-}") | $(median <<<"${ALL_P99[$name]}") | $(median <<<"${ALL_USER[$name]}") | $(median <<<"${ALL_SYS[$name]}") |"
+  done
+  echo
+  echo "Per round, requests per CPU-second:"
+  for name in $SERVERS; do
+    [ -n "${ALL_RPCPU[$name]:-}" ] && echo "- ${LABEL[$name]}: $(for v in ${ALL_RPCPU[$name]}; do thousands "$v"; echo; done | paste -sd/ | sed 's|/| / |g')"
+  done
+fi
