@@ -202,7 +202,9 @@ static int on_headers_complete(llhttp_t *ll) {
 
 static int on_body(llhttp_t *ll, const char *at, size_t n) {
   nh__h1_req *p = req_of(ll);
-  memcpy(p->out + p->out_len, at, n); /* fits: input fed <= room left */
+  char *to = p->out + p->out_len; /* fits: input fed <= room left */
+  if (to != at) /* bytes read straight into out are already in place */
+    memcpy(to, at, n);
   p->out_len += n;
   return 0;
 }
@@ -355,6 +357,17 @@ int nh__h1_finish(nh__h1_req *p) {
     return -1;
   p->phase = NH__H1_DONE;
   return 0;
+}
+
+uint64_t nh__h1_body_left(const nh__h1_req *p) {
+  if (p->phase != NH__H1_BODY || p->chunked || p->until_close)
+    return 0;
+  return p->ll.content_length; /* llhttp counts it down as the body passes */
+}
+
+long nh__h1_parse_body_in_place(nh__h1_req *p, char *body, size_t n) {
+  size_t pos = 0;
+  return nh__h1_parse_body(p, body, &pos, n, body, n);
 }
 
 long nh__h1_parse_body(nh__h1_req *p, char *buf, size_t *pos, size_t len, char *out, size_t cap) {

@@ -91,6 +91,15 @@ int nh__h1_has_body(const nh__h1_req *p);
  * included). */
 long nh__h1_parse_body(nh__h1_req *p, char *buf, size_t *pos, size_t len, char *out, size_t cap);
 
+/* Bytes left of a body framed by Content-Length, once its head is parsed;
+ * 0 for a chunked body, one that runs to the close, or none. */
+uint64_t nh__h1_body_left(const nh__h1_req *p);
+
+/* Account for n body bytes the caller read straight into body (at most
+ * nh__h1_body_left of them): the parser counts them, nothing is copied.
+ * Returns n, or -1 as nh__h1_parse_body. */
+long nh__h1_parse_body_in_place(nh__h1_req *p, char *body, size_t n);
+
 /* The span as a pointer into base. */
 static inline char *nh__h1_at(const nh__h1_req *p, nh__h1_span s) { return p->base + s.off; }
 

@@ -303,6 +303,19 @@ static int body_room(nh__serve *s) {
   return 1;
 }
 
+/* What decoding body bytes gave: the bytes, or a framing error, which
+ * ends the connection. */
+static ssize_t body_decoded(nh__serve *s, long n) {
+  if (n < 0) {
+    s->body_error = NH_EBADREQUEST;
+    s->c->closing = 1;
+    return s->body_error;
+  }
+  if (s->parser.phase == NH__H1_DONE)
+    s->body_done = 1;
+  return n;
+}
+
 /* One read of body bytes: from what is buffered, or from the socket.
  * Returns bytes, 0 at the end, or an error. */
 static ssize_t body_read(nh__serve *s, void *out, size_t cap) {
@@ -320,23 +333,28 @@ static ssize_t body_read(nh__serve *s, void *out, size_t cap) {
   }
   for (;;) {
     if (s->pos < s->len) {
-      long n = nh__h1_parse_body(&s->parser, s->buf, &s->pos, s->len, out, cap);
-      if (n < 0) {
-        s->body_error = NH_EBADREQUEST;
-        s->c->closing = 1;
-        return s->body_error;
-      }
-      if (s->parser.phase == NH__H1_DONE)
-        s->body_done = 1;
-      if (n > 0 || s->body_done)
+      ssize_t n = body_decoded(s, nh__h1_parse_body(&s->parser, s->buf, &s->pos, s->len, out, cap));
+      if (n != 0 || s->body_done)
         return n;
       continue;
     }
     if (!s->c->fd)
       return NH_ECLOSED;
-    if (!body_room(s))
+    /* Nothing buffered and a read as large as the buffer: a body framed by
+     * Content-Length goes from the socket straight to the caller (Go's
+     * bufio does the same), never more than is left of it, so no byte of
+     * a next request lands there. */
+    uint64_t left = nh__h1_body_left(&s->parser);
+    int direct = left && cap >= NH__READ_BUF;
+    if (!direct && !body_room(s))
       return NH_ENOMEM;
-    ssize_t n = nh__conn_try_read(s->c, s->buf + s->len, s->cap - s->len);
+    size_t want = direct ? (cap < left ? cap : (size_t)left) : s->cap - s->len;
+    ssize_t n = nh__conn_try_read(s->c, direct ? out : s->buf + s->len, want);
+    /* Whether the socket had no more: after the handler, the server goes
+     * idle only then, as the bytes of a next request may already wait. */
+    s->short_read = n >= 0 && (size_t)n < want;
+    if (n > 0 && direct)
+      return body_decoded(s, nh__h1_parse_body_in_place(&s->parser, out, (size_t)n));
     if (n > 0) {
       s->len += (size_t)n;
       continue;

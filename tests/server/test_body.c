@@ -60,6 +60,79 @@ NH_TEST(content_length_and_chunked_bodies) {
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 
+/* Reads with a buffer larger than the server's, so a Content-Length body
+ * comes from the socket straight into it; answers with the byte count and
+ * a hash of the bytes. */
+static uint32_t fnv1a(uint32_t h, const char *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (uint8_t)p[i]) * 16777619u;
+  return h;
+}
+
+static void hashes_body(nh_response_writer *w, nh_request *r) {
+  if (!strcmp(nh_request_path(r), "/next")) {
+    nh_resp_write_string(w, "next");
+    return;
+  }
+  size_t cap = 65536;
+  char *buf = malloc(cap);
+  ssize_t n;
+  long total = 0;
+  uint32_t h = 2166136261u;
+  while ((n = nh_request_read(r, buf, cap)) > 0) {
+    h = fnv1a(h, buf, (size_t)n);
+    total += n;
+  }
+  free(buf);
+  nh_resp_printf(w, "%zd %ld %08x", n, total, h);
+}
+
+/* The body's last bytes and a whole next request arrive in one write: the
+ * large reads take exactly the body, and the next request is answered. */
+NH_TEST(large_reads_take_the_body_and_leave_the_next_request) {
+  nh_test_server *ts = nh_test_server_new(hashes_body, NULL, 1);
+  raw_conn *c = calloc(1, sizeof *c);
+  c->fd = raw_connect(nh_test_server_port(ts));
+  int blen = 300001;
+  char *body = malloc((size_t)blen);
+  for (int i = 0; i < blen; i++)
+    body[i] = (char)(i * 7 + i / 251);
+  char want[64];
+  snprintf(want, sizeof want, "0 %d %08x", blen, fnv1a(2166136261u, body, (size_t)blen));
+  for (int round = 0; round < 2; round++) {
+    /* Some body bytes come with the head (they are buffered), the rest in
+     * large writes, the last of them with the next request behind it. */
+    char head[128];
+    int hlen = snprintf(head, sizeof head, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", blen);
+    const char next[] = "GET /next HTTP/1.1\r\nHost: x\r\n\r\n";
+    int first = round == 0 ? 1000 : 0, tail = 777;
+    char *msg = malloc((size_t)hlen + (size_t)blen + sizeof next);
+    memcpy(msg, head, (size_t)hlen);
+    memcpy(msg + hlen, body, (size_t)blen);
+    memcpy(msg + hlen + blen, next, sizeof next - 1);
+    CHECK(raw_send(c->fd, msg, (size_t)hlen + (size_t)first) == 0);
+    usleep(20000);
+    CHECK(raw_send(c->fd, msg + hlen + first, (size_t)(blen - first - tail)) == 0);
+    usleep(20000);
+    CHECK(raw_send(c->fd, msg + hlen + blen - tail, (size_t)tail + sizeof next - 1) == 0);
+    raw_resp r;
+    CHECK_EQ(raw_read(c, &r, 0), 0);
+    CHECK_EQ(r.status, 200);
+    CHECK_STR(r.body, want);
+    raw_resp_free(&r);
+    CHECK_EQ(raw_read(c, &r, 0), 0);
+    CHECK_EQ(r.status, 200);
+    CHECK_STR(r.body, "next");
+    raw_resp_free(&r);
+    free(msg);
+  }
+  CHECK(!raw_closed(c, 50));
+  close(c->fd);
+  free(c);
+  free(body);
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+}
+
 /* 100 Continue: sent the first time the handler reads, never otherwise. */
 static void reads_body(nh_response_writer *w, nh_request *r) {
   if (!strcmp(nh_request_path(r), "/ignore")) {
