@@ -297,8 +297,19 @@ int nh_resp_flush(nh_response_writer *w);
  * (non-blocking; the caller closes it), and the bytes the server had read
  * past the request are copied to *buffered (malloc'd, free it) / *nbuffered.
  * The server forgets the connection except to close it at nh_server_close.
- * Returns 0, or NH_ENOTSUP after the header was sent. */
+ * Returns 0, or NH_ENOTSUP after the header was sent or on an HTTPS
+ * connection (nh_resp_hijack_tls). */
 int nh_resp_hijack(nh_response_writer *w, int *fd, char **buffered, size_t *nbuffered);
+
+/* nh_resp_hijack_tls is nh_resp_hijack for an HTTPS connection (where
+ * nh_resp_hijack returns NH_ENOTSUP): *tls is the TLS stream, the caller's
+ * to read, write and nh_tls_close (which closes the socket); bytes the TLS
+ * layer holds come with its reads, bytes the server had decrypted past the
+ * request come in *buffered as above. Its descriptor stays with this
+ * loop's fibers (nh_tls_set_fd hands it to another). Returns 0, or
+ * NH_ENOTSUP on a plain connection or after the header was sent. */
+int nh_resp_hijack_tls(nh_response_writer *w, nh_tls_conn **tls, char **buffered,
+                       size_t *nbuffered);
 
 /* Per-request deadlines (Go's ResponseController): move or clear
  * (NH_NO_DEADLINE) this request's read or write deadline, e.g. for a long

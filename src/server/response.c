@@ -663,29 +663,54 @@ void nh__conn_linger(nh__conn *c) {
 
 /* ---- hijack ---- */
 
-int nh_resp_hijack(nh_response_writer *w, int *fd, char **buffered, size_t *nbuffered) {
-  if (!nh__resp_alive(w, "nh_resp_hijack", NULL, 0))
+/* What both hijacks share: the checks (plain or TLS as the caller expects),
+ * the bytes read past the request, and the end of the hangup watch. */
+static int hijack_begin(nh_response_writer *w, const char *fn, int tls, char **buffered,
+                        size_t *nbuffered) {
+  if (!nh__resp_alive(w, fn, NULL, 0))
     return NH_EINVAL;
   nh__serve *s = w->s;
-  if (w->committed || w->hijacked || w->detached || !s->c->fd || s->c->tls)
-    return NH_ENOTSUP; /* TLS: the raw socket would be of no use */
+  if (w->committed || w->hijacked || w->detached || !s->c->fd || !s->c->tls != !tls)
+    return NH_ENOTSUP;
   size_t n = s->len - s->pos;
-  char *copy = malloc(n ? n : 1);
-  if (!copy)
-    return NH_ENOMEM;
-  memcpy(copy, s->buf + s->pos, n);
-  s->pos = s->len;
-  nh_fd_on_hangup(s->c->fd, NULL, NULL);
-  int raw = nh_fd_release(s->c->fd);
-  s->c->fd = NULL;
-  w->hijacked = 1;
-  nh__conn_hijacked(s->c, raw);
-  *fd = raw;
   if (buffered) {
+    char *copy = malloc(n ? n : 1);
+    if (!copy)
+      return NH_ENOMEM;
+    memcpy(copy, s->buf + s->pos, n);
     *buffered = copy;
     *nbuffered = n;
-  } else {
-    free(copy);
   }
+  s->pos = s->len;
+  nh_fd_on_hangup(s->c->fd, NULL, NULL);
+  return NH_OK;
+}
+
+/* The server keeps only the socket's number, to shut it down at close. */
+static void hijack_end(nh_response_writer *w, int raw) {
+  w->s->c->fd = NULL;
+  w->hijacked = 1;
+  nh__conn_hijacked(w->s->c, raw);
+}
+
+int nh_resp_hijack(nh_response_writer *w, int *fd, char **buffered, size_t *nbuffered) {
+  int e = hijack_begin(w, "nh_resp_hijack", 0, buffered, nbuffered);
+  if (e)
+    return e;
+  int raw = nh_fd_release(w->s->c->fd);
+  hijack_end(w, raw);
+  *fd = raw;
+  return NH_OK;
+}
+
+int nh_resp_hijack_tls(nh_response_writer *w, nh_tls_conn **tls, char **buffered,
+                       size_t *nbuffered) {
+  int e = hijack_begin(w, "nh_resp_hijack_tls", 1, buffered, nbuffered);
+  if (e)
+    return e;
+  nh__conn *c = w->s->c;
+  *tls = c->tls; /* it owns the descriptor, which stays on this loop */
+  c->tls = NULL;
+  hijack_end(w, nh_fd_get(c->fd));
   return NH_OK;
 }

@@ -396,6 +396,66 @@ NH_TEST(openssl_s_client_peer) {
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 
+/* ---- hijack ---- */
+
+/* Takes the TLS stream as a WebSocket server would: answers 101 itself,
+ * echoes the bytes that came with the request, then echoes until the
+ * client ends the stream. */
+static void tls_upgrade(nh_response_writer *w, nh_request *r) {
+  int fd = -1;
+  CHECK_EQ(nh_resp_hijack(w, &fd, NULL, NULL), NH_ENOTSUP); /* the raw socket: no use */
+  nh_tls_conn *tls = NULL, *again = NULL;
+  char *rest = NULL;
+  size_t nrest = 0;
+  CHECK_EQ(nh_resp_hijack_tls(w, &tls, &rest, &nrest), NH_OK);
+  CHECK_EQ(nh_resp_hijack_tls(w, &again, NULL, NULL), NH_ENOTSUP);
+  CHECK(nh_resp_hijacked(w));
+  const char *head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n";
+  nh_time dl = nh_deadline_after(5 * NH_SEC);
+  CHECK_EQ(nh_tls_write(tls, head, strlen(head), dl), (long long)strlen(head));
+  CHECK_EQ(nh_tls_write(tls, rest, nrest, dl), (long long)nrest);
+  free(rest);
+  char buf[256];
+  ssize_t n;
+  while ((n = nh_tls_read(tls, buf, sizeof buf, dl)) > 0)
+    CHECK_EQ(nh_tls_write(tls, buf, (size_t)n, dl), n);
+  nh_tls_close(tls);
+}
+
+/* Reads until the client's buffer holds want; 1 if it came in time. */
+static int tconn_wait_for(tconn *c, const char *want) {
+  for (;;) {
+    c->buf[c->len] = 0;
+    if (strstr(c->buf, want))
+      return 1;
+    ssize_t n = nh_tls_read(c->tls, c->buf + c->len, sizeof c->buf - 1 - c->len,
+                            nh_deadline_after(5 * NH_SEC));
+    if (n <= 0)
+      return 0;
+    c->len += (size_t)n;
+  }
+}
+
+NH_TEST(hijack_hands_over_the_tls_stream) {
+  nh_test_server *ts = nh_test_server_new_tls(tls_upgrade, NULL, 1);
+  CHECK(ts);
+  tconn *c = malloc(sizeof *c);
+  CHECK_EQ(tconn_open(c, nh_test_server_ca_file(ts), "127.0.0.1", nh_test_server_port(ts)), NH_OK);
+  /* Bytes for the new protocol ride in the same record as the request:
+   * the server has decrypted them and hands them over as buffered. */
+  tconn_send(c, "GET /up HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nearly;");
+  CHECK(tconn_wait_for(c, "\r\n\r\nearly;"));
+  CHECK(!strncmp(c->buf, "HTTP/1.1 101 Switching Protocols\r\n", 34));
+  CHECK(!strstr(c->buf, "Content-Length")); /* the server wrote nothing of its own */
+  tconn_send(c, "ping;");
+  CHECK(tconn_wait_for(c, "early;ping;"));
+  tconn_send(c, "pong;");
+  CHECK(tconn_wait_for(c, "early;ping;pong;"));
+  tconn_close(c); /* close_notify: the handler's read ends, it closes */
+  free(c);
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+}
+
 /* ---- SNI and reload ---- */
 
 static nh_tls_ctx *server_ctx(const nh_tls_cert_file *certs, size_t n) {
