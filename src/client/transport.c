@@ -215,9 +215,23 @@ void nh_transport_stats_get(const nh_transport *tc, nh_transport_stats *out) {
 
 /* ---- one round trip ---- */
 
-static int idempotent(const char *m) {
-  return !strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "OPTIONS") ||
-         !strcmp(m, "TRACE") || !strcmp(m, "PUT") || !strcmp(m, "DELETE");
+/* Go's Request.isReplayable: the body can be sent again, and the method is
+ * GET, HEAD, OPTIONS or TRACE, or an Idempotency-Key (X-Idempotency-Key)
+ * header says the request may be repeated. PUT and DELETE are idempotent
+ * by RFC 9110 but, as in Go, not sent twice on their own. */
+static int replayable(const nh_client_request *req) {
+  const char *m = req->method;
+  return nh__creq_replayable(req) &&
+         (!strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "OPTIONS") ||
+          !strcmp(m, "TRACE") || nh_header_get(req->header, "Idempotency-Key") ||
+          nh_header_get(req->header, "X-Idempotency-Key"));
+}
+
+/* After a pooled connection failed: a request of which no byte went out
+ * never reached the server and may always go again (if its body can); one
+ * that went out only if it is replayable (Go's shouldRetryRequest). */
+static int may_resend(const nh_client_request *req, int sent_any) {
+  return sent_any ? replayable(req) : nh__creq_replayable(req);
 }
 
 /* A pooled connection the server closed while it was idle fails before
@@ -409,7 +423,7 @@ int nh__transport_round_trip(nh_transport *t, nh_client_request *req, nh_time de
   if (req->ctx)
     nh_fiber_set_ctx(req->ctx);
   for (int attempt = 0;; attempt++) {
-    int can_retry = attempt == 0 && (idempotent(req->method) || nh__creq_replayable(req));
+    int can_retry = attempt == 0 && replayable(req);
     nh__cconn *c = nh__pool_take(t, h, can_retry);
     if (!c && h->limit && (e = acquire_slot(t, h, deadline, can_retry, &c)) != NH_OK)
       break;
@@ -434,8 +448,7 @@ int nh__transport_round_trip(nh_transport *t, nh_client_request *req, nh_time de
       break;
     }
     nh__conn_discard(c);
-    int replay = idempotent(req->method) || nh__creq_replayable(req);
-    if (!(reused && attempt == 0 && !got_any && stale_conn_error(e) && replay &&
+    if (!(reused && attempt == 0 && !got_any && stale_conn_error(e) && may_resend(req, sent_any) &&
           nh__creq_rewind(req) == NH_OK))
       break;
     atomic_fetch_add(&t->st_retries, 1);
