@@ -396,6 +396,61 @@ NH_TEST(openssl_s_client_peer) {
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 
+/* ---- a large upload read in large pieces ---- */
+
+/* Reads with a buffer larger than the server's (the body then goes from
+ * the TLS layer straight into it); answers "<bytes> <sum of the bytes>". */
+static void sums_body(nh_response_writer *w, nh_request *r) {
+  if (!strcmp(nh_request_path(r), "/next")) {
+    nh_resp_write_string(w, "next");
+    return;
+  }
+  size_t cap = 1 << 16;
+  unsigned char *buf = malloc(cap);
+  ssize_t n;
+  long total = 0, sum = 0;
+  while ((n = nh_request_read(r, buf, cap)) > 0) {
+    for (ssize_t i = 0; i < n; i++)
+      sum += buf[i];
+    total += n;
+  }
+  free(buf);
+  nh_resp_printf(w, "%ld %ld", total, sum);
+}
+
+NH_TEST(https_large_upload_then_pipelined_request) {
+  nh_test_server *ts = nh_test_server_new_tls(sums_body, NULL, 1);
+  CHECK(ts);
+  tconn *c = malloc(sizeof *c);
+  CHECK_EQ(tconn_open(c, nh_test_server_ca_file(ts), "127.0.0.1", nh_test_server_port(ts)), NH_OK);
+  int blen = 200003;
+  long sum = 0;
+  char head[128];
+  int hlen = snprintf(head, sizeof head, "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", blen);
+  const char next[] = "GET /next HTTP/1.1\r\nHost: x\r\n\r\n";
+  size_t mlen = (size_t)hlen + (size_t)blen + sizeof next - 1;
+  char *msg = malloc(mlen + 1);
+  memcpy(msg, head, (size_t)hlen);
+  for (int i = 0; i < blen; i++) {
+    msg[hlen + i] = (char)('a' + i % 26);
+    sum += 'a' + i % 26;
+  }
+  memcpy(msg + hlen + blen, next, sizeof next - 1);
+  msg[mlen] = 0;
+  /* One write: the body's end and the next request share a TLS record. */
+  CHECK_EQ(nh_tls_write(c->tls, msg, mlen, nh_deadline_after(5 * NH_SEC)), (long long)mlen);
+  char body[128], want[64];
+  snprintf(want, sizeof want, "%d %ld", blen, sum);
+  CHECK_EQ(tconn_read(c, body, sizeof body), 200);
+  CHECK_STR(body, want);
+  CHECK_EQ(tconn_read(c, body, sizeof body), 200);
+  CHECK_STR(body, "next");
+  free(msg);
+  tconn_close(c);
+  free(c);
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+}
+
 /* ---- hijack ---- */
 
 /* Takes the TLS stream as a WebSocket server would: answers 101 itself,
