@@ -59,7 +59,7 @@ test-release:
 bench:
 	@scripts/install-deps.sh bench
 	bench/runtime/run.sh
-	RUNS=2 bench/http/run.sh
+	RUNS=5 bench/http/run.sh
 	bench/http/idle_memory.sh
 	bench/mux/run.sh
 	bench/files/run.sh
