@@ -111,10 +111,8 @@ void nh__serve_release_retired(nh__serve *s) {
 /* The loop's count of connections in state s (none for CLOSED) moves by
  * d: a plain add, this loop's thread being the only writer. */
 static void gauge_add(nh__srv_loop *sl, nh_conn_state s, int64_t d) {
-  if (s < NH_CONN_NEW || s > NH_CONN_HIJACKED)
-    return;
-  _Atomic int64_t *g = &sl->gauges[s - NH_CONN_NEW];
-  atomic_store_explicit(g, atomic_load_explicit(g, memory_order_relaxed) + d, memory_order_relaxed);
+  if (s >= NH_CONN_NEW && s <= NH_CONN_HIJACKED)
+    nh__loop_count(&sl->gauges[s - NH_CONN_NEW], d);
 }
 
 /* The user's hook, apart from the gauges: kept out of line so that the
@@ -464,7 +462,7 @@ static int serve_request(nh__serve *s) {
     nh__resp_send_error(s, NH_STATUS_SERVICE_UNAVAILABLE, "out of memory");
     return SERVE_CLOSE;
   }
-  s->fiber->ctx = c->ctx; /* nh_fiber_set_ctx */
+  nh_fiber_set_ctx(c->ctx);
   if (c->fd)
     nh_fd_on_hangup(c->fd, client_gone, c);
   set_label(s);
@@ -489,7 +487,7 @@ static int serve_request(nh__serve *s) {
   nh__request_end(r);
   r->magic = NH__DEAD_MAGIC;
   s->resp.magic = NH__DEAD_MAGIC;
-  s->fiber->ctx = NULL;
+  nh_fiber_set_ctx(NULL);
   c->req_ctx = NULL;
   if (r->ctx) /* Go: the request's context ends with its handler */
     nh_ctx_free(r->ctx);
@@ -538,7 +536,6 @@ static void conn_serve(void *arg) {
   s.c = c;
   s.sl = c->sl;
   s.srv = srv;
-  s.fiber = nh__fiber_current();
   s.buf = nh__buf_get(c->sl, &s.cap);
   nh__h1_field fields[srv->cfg.max_header_count > 0 ? srv->cfg.max_header_count : 1];
   s.fields = fields;
@@ -549,8 +546,7 @@ static void conn_serve(void *arg) {
     conn_free(c);
     return;
   }
-  s.fiber->on_panic = serve_panicked; /* nh__fiber_on_panic */
-  s.fiber->on_panic_arg = &s;
+  nh__fiber_on_panic(serve_panicked, &s);
 
   int outcome = SERVE_CLOSE;
   for (;;) {
@@ -591,7 +587,7 @@ static void conn_serve(void *arg) {
     s.body_done = s.continue_sent = s.body_error = 0;
     nh__h1_req_next(&s.parser);
   }
-  s.fiber->on_panic = NULL;
+  nh__fiber_on_panic(NULL, NULL);
   nh__buf_put(c->sl, s.buf, s.cap);
   nh__wbuf_put(c->sl, s.wbuf);
   nh__arena_dispose(&s.arena);

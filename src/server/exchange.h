@@ -69,8 +69,6 @@ struct nh_response_writer {
 };
 
 struct nh__serve {
-  nh_fiber *fiber; /* the serving fiber: its context and panic hook are set
-                      for every request, without a lookup each time */
   nh__conn *c;
   nh__srv_loop *sl;
   nh_server *srv;
