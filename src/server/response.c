@@ -174,15 +174,6 @@ static void status_line(headbuf *h, int status) {
 }
 
 static void hb_length(headbuf *h, int64_t n) {
-  if (h->len + 16 + 20 + 2 <= h->cap) { /* nearly always: straight in, no copy */
-    char *p = h->p + h->len;
-    memcpy(p, "Content-Length: ", 16);
-    size_t len = 16 + fmt_dec(p + 16, (uint64_t)n);
-    p[len++] = '\r';
-    p[len++] = '\n';
-    h->len += len;
-    return;
-  }
   char line[48]; /* the whole line, then one copy */
   memcpy(line, "Content-Length: ", 16);
   size_t len = 16 + fmt_dec(line + 16, (uint64_t)n);
@@ -391,10 +382,7 @@ void nh__resp_write_header(nh_response_writer *w, int status, const char *file, 
   w->wh_line = line;
   w->header_version = w->header.version;
   w->no_body = w->status == 204 || w->status == 304;
-  const char *cl = NULL; /* nh_header_get's first match, without its strlen and strncasecmp */
-  for (uint32_t i = 0; i < w->header.len && !cl; i++)
-    if (key_is(&w->header.items[i], "content-length", 14))
-      cl = w->header.items[i].value;
+  const char *cl = nh__header_get_lower(&w->header, "content-length", 14);
   if (cl && !w->no_body) {
     char *end;
     long long v = strtoll(cl, &end, 10);

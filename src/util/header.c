@@ -51,6 +51,13 @@ const char *nh_header_get(const nh_header *h, const char *key) {
   return NULL;
 }
 
+const char *nh__header_get_lower(const nh_header *h, const char *lower, size_t len) {
+  for (uint32_t i = 0; i < h->len; i++)
+    if (nh__token_is(h->items[i].key, h->items[i].klen, lower, len))
+      return h->items[i].value;
+  return NULL;
+}
+
 size_t nh_header_values(const nh_header *h, const char *key, const char **vals, size_t max) {
   size_t klen = strlen(key), n = 0;
   for (uint32_t i = 0; i < h->len; i++)

@@ -28,14 +28,17 @@ struct nh_header {
 
 /* Set up a map whose memory comes from arena (a request's). */
 void nh__header_init(nh_header *h, nh__arena *arena);
-/* Append without copying or checking: key/value must outlive the map and
- * already be valid and canonical (the parser guarantees it). */
 /* Appends copies of a key that is a valid token (made canonical on the
  * way) and a valid value: for callers that checked them already. */
 int nh__header_add_checked(nh_header *h, const char *key, size_t klen, const char *value,
                            size_t vlen);
+/* Append without copying or checking: key/value must outlive the map and
+ * already be valid and canonical (the parser guarantees it). */
 int nh__header_append_raw(nh_header *h, const char *key, uint32_t klen, const char *value,
                           uint32_t vlen);
+/* nh_header_get for a name given in lowercase with its length: no strlen
+ * and no strncasecmp, for lookups made on every response. */
+const char *nh__header_get_lower(const nh_header *h, const char *lower, size_t len);
 /* Drop every entry, keep the arena. */
 void nh__header_clear(nh_header *h);
 
