@@ -346,33 +346,32 @@ static int send_once(nh_client *c, const char *method, const char *url, const ch
   return e;
 }
 
+/* The transport's resends and dials so far. */
+static void check_retries_and_dials(nh_client *c, int64_t retries, int64_t dials) {
+  nh_transport_stats ts;
+  nh_transport_stats_get(nh_client_transport(c), &ts);
+  CHECK_EQ(ts.retries, retries);
+  CHECK_EQ(ts.dials, dials);
+}
+
 NH_TEST(stale_pooled_connection_retried_only_when_replayable) {
   scripted *s = scripted_start(one_then_hang_up, NULL);
   nh_client *c = nh_client_new(NULL);
-  nh_transport_stats ts;
-  /* Connection 1: /1 answered; /2 meets the hang-up and is retried (2). */
+  /* Connection 1: /1 answered; /2 meets the hang-up and goes again on connection 2. */
   CHECK_EQ(send_once(c, "GET", scripted_url(s, "/1"), NULL), 200);
   CHECK_EQ(send_once(c, "GET", scripted_url(s, "/2"), NULL), 200);
-  nh_transport_stats_get(nh_client_transport(c), &ts);
-  CHECK_EQ(ts.retries, 1);
-  CHECK_EQ(ts.dials, 2);
+  check_retries_and_dials(c, 1, 2);
   /* A POST on connection 2 meets the hang-up: not sent again. */
   CHECK_EQ(send_once(c, "POST", scripted_url(s, "/3"), NULL), NH_ECONNRESET);
-  nh_transport_stats_get(nh_client_transport(c), &ts);
-  CHECK_EQ(ts.retries, 1);
-  CHECK_EQ(ts.dials, 2);
+  check_retries_and_dials(c, 1, 2);
   /* Connection 3: /4 answered; a POST with an Idempotency-Key meets the
    * hang-up and is sent again on connection 4. */
   CHECK_EQ(send_once(c, "GET", scripted_url(s, "/4"), NULL), 200);
   CHECK_EQ(send_once(c, "POST", scripted_url(s, "/5"), "k-5"), 200);
-  nh_transport_stats_get(nh_client_transport(c), &ts);
-  CHECK_EQ(ts.retries, 2);
-  CHECK_EQ(ts.dials, 4);
+  check_retries_and_dials(c, 2, 4);
   /* A PUT (idempotent by RFC 9110, not retried by Go) on connection 4. */
   CHECK_EQ(send_once(c, "PUT", scripted_url(s, "/6"), NULL), NH_ECONNRESET);
-  nh_transport_stats_get(nh_client_transport(c), &ts);
-  CHECK_EQ(ts.retries, 2);
-  CHECK_EQ(ts.dials, 4);
+  check_retries_and_dials(c, 2, 4);
   nh_client_free(c);
   scripted_stop(s);
 }

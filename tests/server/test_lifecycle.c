@@ -13,6 +13,15 @@ static void ok(nh_response_writer *w, nh_request *r) { nh_resp_write_string(w, "
 
 static nh_dur since(nh_time t0) { return nh_now() - t0; }
 
+/* The server closes c (within wait_ms) between lo and hi ms after t0; then
+ * the socket is closed here too. */
+static void check_closed_between(raw_conn *c, nh_time t0, int wait_ms, int lo, int hi) {
+  CHECK(raw_closed(c, wait_ms));
+  nh_dur took = since(t0);
+  CHECK(took >= lo * NH_MSEC && took < hi * NH_MSEC);
+  close(c->fd);
+}
+
 /* Read-header timeout: a client that sends half a head is answered 408 and
  * closed at the deadline; idle timeout closes a quiet keep-alive
  * connection. */
@@ -30,29 +39,20 @@ NH_TEST(read_header_and_idle_timeouts) {
   CHECK_EQ(raw_read(c, &r, 0), 0);
   CHECK_EQ(r.status, 408);
   raw_resp_free(&r);
-  CHECK(raw_closed(c, 1000));
-  nh_dur took = since(t0);
-  CHECK(took >= 200 * NH_MSEC && took < 1500 * NH_MSEC);
-  close(c->fd);
+  check_closed_between(c, t0, 1000, 200, 1500);
   /* A new connection that never sends a byte is closed at the same
    * read-header deadline (no 408: there was no request). */
   t0 = nh_now(); /* before the connect: the deadline starts at the accept */
   c->fd = raw_connect(port);
   c->len = 0;
-  CHECK(raw_closed(c, 2000));
-  took = since(t0);
-  CHECK(took >= 200 * NH_MSEC && took < 1500 * NH_MSEC);
-  close(c->fd);
+  check_closed_between(c, t0, 2000, 200, 1500);
   /* Idle: one request, then silence. */
   c->fd = raw_connect(port);
   t0 = nh_now(); /* before the request: idleness starts after the answer */
   raw_sends(c->fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK_EQ(raw_read(c, &r, 0), 0);
   raw_resp_free(&r);
-  CHECK(raw_closed(c, 2000));
-  took = since(t0);
-  CHECK(took >= 300 * NH_MSEC && took < 1600 * NH_MSEC);
-  close(c->fd);
+  check_closed_between(c, t0, 2000, 300, 1600);
   free(c);
   nh_server_stats st;
   nh_server_stats_get(nh_test_server_server(ts), &st);
@@ -84,10 +84,7 @@ NH_TEST(idle_timeout_counts_from_the_last_response) {
     raw_resp_free(&r);
   }
   CHECK(nh_now() - first >= 800 * NH_MSEC); /* well past the first timeout */
-  CHECK(raw_closed(c, 2000));
-  nh_dur took = since(last);
-  CHECK(took >= 300 * NH_MSEC && took < 1600 * NH_MSEC);
-  close(c->fd);
+  check_closed_between(c, last, 2000, 300, 1600);
   free(c);
   nh_server_stats st;
   nh_server_stats_get(nh_test_server_server(ts), &st);
