@@ -1,5 +1,6 @@
 /* Fuzz target: request bytes into the server's whole HTTP/1 connection code
- * (head reading, pipelining, bodies, drain, responses), over a socketpair
+ * (head reading, pipelining, bodies read in small and in large pieces,
+ * drain, responses), over a socketpair
  * handed straight to a live server loop. The input is written in two
  * pieces, split at an offset taken from its first byte; whatever comes back
  * must be HTTP/1.1 responses and the connection must end (no hang). */
@@ -14,13 +15,17 @@
 
 static void handler(nh_response_writer *w, nh_request *r) {
   const char *p = nh_request_path(r);
-  char buf[512];
+  /* /b...: reads as large as the server's buffer, which a Content-Length
+   * body answers from the socket straight into buf (the direct path). */
+  size_t cap = p[0] == '/' && p[1] == 'b' ? 16384 : 512;
+  char *buf = malloc(cap);
   ssize_t n, total = 0;
-  if (p[0] == '/' && p[1] == 'i') /* /i...: ignore the body (drain path) */
+  if (!buf || (p[0] == '/' && p[1] == 'i')) /* /i...: ignore the body (drain path) */
     n = 0;
   else
-    while ((n = nh_request_read(r, buf, sizeof buf)) > 0)
+    while ((n = nh_request_read(r, buf, cap)) > 0)
       total += n;
+  free(buf);
   if (p[1] == 'n')
     nh_resp_write_header(w, 204);
   else if (p[1] == 'f') {
