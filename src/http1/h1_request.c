@@ -1,7 +1,9 @@
 /* HTTP/1.x request parser (see h1_request.h).
  *
- * Head: llhttp reports each piece of the request line and header fields as
- * a span of the caller's buffer. The buffer keeps every byte of the head
+ * Head: the request line is parsed here (h1_request_line.c) and llhttp is
+ * fed a stand-in line of the same version, so that any token method and
+ * any HTTP/1.x version reach the server as Go has them. llhttp then
+ * reports each piece of the header fields as a span of the caller's buffer. The buffer keeps every byte of the head
  * until it is complete, so pieces of one field that arrive in different
  * reads are adjacent and a span simply grows. Spans are stored as offsets,
  * so the buffer may be reallocated between feeds. llhttp pauses at the end
@@ -9,6 +11,7 @@
  * which pauses again at the end of the message so pipelined bytes stay for
  * the next request. */
 #include "h1_request.h"
+#include "h1_request_line.h"
 #include "nethttp/errors.h"
 #include "nethttp/textproto.h"
 #include "util/textproto_internal.h"
@@ -31,18 +34,6 @@ static void grow_span(nh__h1_req *p, nh__h1_span *s, const char *at, size_t n) {
   s->len = off + (uint32_t)n - s->off; /* adjacent pieces: extend */
 }
 
-static int on_method(llhttp_t *ll, const char *at, size_t n) {
-  nh__h1_req *p = req_of(ll);
-  grow_span(p, &p->method, at, n);
-  return 0;
-}
-
-static int on_url(llhttp_t *ll, const char *at, size_t n) {
-  nh__h1_req *p = req_of(ll);
-  grow_span(p, &p->target, at, n);
-  return 0;
-}
-
 static int on_status(llhttp_t *ll, const char *at, size_t n) {
   nh__h1_req *p = req_of(ll);
   grow_span(p, &p->reason_phrase, at, n);
@@ -52,6 +43,8 @@ static int on_status(llhttp_t *ll, const char *at, size_t n) {
 static int on_header_field(llhttp_t *ll, const char *at, size_t n) {
   nh__h1_req *p = req_of(ll);
   if (p->phase == NH__H1_BODY) { /* a trailer name: copy, the buffer moves on */
+    if ((p->trailer_bytes += n) > NH__H1_MAX_TRAILER_BYTES)
+      return fail(p, 400, "trailer section too large");
     if (!p->trailer)
       return 0;
     size_t old = p->trailer_key ? strlen(p->trailer_key) : 0;
@@ -79,6 +72,8 @@ static int on_header_field(llhttp_t *ll, const char *at, size_t n) {
 static int on_header_value(llhttp_t *ll, const char *at, size_t n) {
   nh__h1_req *p = req_of(ll);
   if (p->phase == NH__H1_BODY) { /* a trailer value piece: gather, added when complete */
+    if ((p->trailer_bytes += n) > NH__H1_MAX_TRAILER_BYTES)
+      return fail(p, 400, "trailer section too large");
     if (!p->trailer || !p->trailer_key)
       return 0;
     size_t old = p->trailer_value ? strlen(p->trailer_value) : 0;
@@ -148,14 +143,19 @@ static int check_response_head(nh__h1_req *p) {
   return 0;
 }
 
+static int method_is(const nh__h1_req *p, const char *m, uint32_t len) {
+  return p->method.len == len && !memcmp(p->base + p->method.off, m, len);
+}
+
 /* Checks llhttp leaves to us, run once the whole head is in. */
 static int check_head(nh__h1_req *p) {
-  p->major = p->ll.http_major;
-  p->minor = p->ll.http_minor;
-  if (p->major != 1)
-    return fail(p, 505, "unsupported HTTP version");
-  if (p->is_response)
+  if (p->is_response) {
+    p->major = p->ll.http_major;
+    p->minor = p->ll.http_minor;
+    if (p->major != 1)
+      return fail(p, 505, "unsupported HTTP version");
     return check_response_head(p);
+  }
   const char *te = NULL;
   int host = 0;
   for (int i = 0; i < p->nfields; i++) {
@@ -169,21 +169,28 @@ static int check_head(nh__h1_req *p) {
       f->value.len--;
     if (nh__token_is(name, f->name.len, "host", 4)) {
       if (host++)
-        return fail(p, 400, "duplicate Host header");
+        return fail(p, 400, "more than one Host field (RFC 9112 3.2)");
+      if (!nh__valid_host(v, f->value.len))
+        return fail(p, 400, "invalid Host: not a host and optional port (RFC 9112 3.2, RFC 3986 3.2.2)");
     } else if (nh__token_is(name, f->name.len, "transfer-encoding", 17)) {
       te = v;
+      /* An HTTP/1.0 message with Transfer-Encoding has faulty framing. */
+      if (p->minor == 0)
+        return fail(p, 400, "Transfer-Encoding in an HTTP/1.0 request (RFC 9112 6.1)");
       /* Only "chunked", alone, as Go: anything else is not implemented. */
       if (f->value.len != 7 || strncasecmp(v, "chunked", 7) != 0)
-        return fail(p, 501, "unsupported transfer encoding");
+        return fail(p, 501, "unsupported transfer coding (RFC 9112 6.1)");
     } else if (nh__token_is(name, f->name.len, "expect", 6)) {
+      /* 100-continue means nothing to an HTTP/1.0 client (RFC 9110 10.1.1). */
       if (f->value.len == 12 && strncasecmp(v, "100-continue", 12) == 0)
-        p->expect_continue = 1;
+        p->expect_continue = p->minor >= 1;
       else
-        return fail(p, 417, "unsupported expectation");
+        return fail(p, 417, "unsupported expectation (RFC 9110 10.1.1)");
     }
   }
-  if (!host && p->minor >= 1)
-    return fail(p, 400, "missing Host header");
+  /* CONNECT names its authority in the target; Go asks no Host of it. */
+  if (!host && p->minor >= 1 && !method_is(p, "CONNECT", 7))
+    return fail(p, 400, "missing Host header (RFC 9112 3.2)");
   p->chunked = te != NULL;
   p->content_length = (p->ll.flags & F_CONTENT_LENGTH) ? (int64_t)p->ll.content_length : -1;
   p->keep_alive = llhttp_should_keep_alive(&p->ll);
@@ -209,9 +216,15 @@ static int on_body(llhttp_t *ll, const char *at, size_t n) {
   return 0;
 }
 
+/* A chunk's size line is complete: its size must fit an int64, and the
+ * parser pauses so nh__h1_parse_body can count the line's bytes. */
 static int on_chunk_header(llhttp_t *ll) {
-  req_of(ll)->ext_bytes = 0;
-  return 0;
+  nh__h1_req *p = req_of(ll);
+  p->ext_bytes = 0;
+  if (ll->content_length > (uint64_t)INT64_MAX)
+    return fail(p, 400, "chunk size does not fit in 63 bits (RFC 9112 7.1)");
+  p->chunk_paused = 1;
+  return HPE_PAUSED;
 }
 
 static int on_chunk_ext(llhttp_t *ll, const char *at, size_t n) {
@@ -230,8 +243,6 @@ static int on_message_complete(llhttp_t *ll) {
 static llhttp_settings_t settings;
 static void settings_init(void) {
   llhttp_settings_init(&settings);
-  settings.on_method = on_method;
-  settings.on_url = on_url;
   settings.on_status = on_status;
   settings.on_header_field = on_header_field;
   settings.on_header_value = on_header_value;
@@ -256,6 +267,12 @@ static void clear_head(nh__h1_req *p) {
   p->content_length = -1;
   p->chunked = p->keep_alive = p->expect_continue = 0;
   p->ext_bytes = 0;
+  p->line_state = 0;
+  p->line_start = p->line_scan = 0;
+  p->chunk_paused = 0;
+  p->body_in = p->data_end = 0;
+  p->chunk_excess = 0;
+  p->trailer_bytes = 0;
   p->trailer_key = p->trailer_value = NULL;
   p->status = 0;
   p->reason = NULL;
@@ -301,27 +318,68 @@ static void llhttp_failure(nh__h1_req *p, llhttp_errno_t e) {
   if (p->status)
     return; /* our own check failed, status already chosen */
   p->reason = llhttp_get_error_reason(&p->ll);
-  switch (e) {
-  case HPE_INVALID_VERSION: {
-    /* "HTTP/3.0" is well-formed but unsupported; "HTTP/x" is garbage. */
-    p->status = 400;
-    break;
+  p->status = e == HPE_INVALID_TRANSFER_ENCODING ? 501 : 400;
+}
+
+static int line_failed(nh__h1_req *p, int status, const char *reason) {
+  p->status = status;
+  p->reason = reason;
+  p->phase = NH__H1_FAILED;
+  return -1;
+}
+
+/* The request line: waits for its LF (leading empty lines skipped, RFC 9112
+ * 2.2), parses it, then feeds llhttp a stand-in line of the same version.
+ * Returns 1 when the line is done (*pos past it), 0 for more input (all of
+ * it consumed: the bytes stay in buf, where the spans point), -1 on error. */
+static int request_line(nh__h1_req *p, char *buf, size_t *pos, size_t len) {
+  if (p->line_state == 0) {
+    size_t i = *pos;
+    while (i < len && (buf[i] == '\r' || buf[i] == '\n'))
+      i++;
+    *pos = i;
+    if (i == len)
+      return 0;
+    p->line_state = 1;
+    p->line_start = p->line_scan = (uint32_t)i;
   }
-  case HPE_INVALID_TRANSFER_ENCODING:
-    p->status = 501;
-    break;
-  case HPE_INVALID_METHOD:
-    p->status = 400; /* llhttp knows every registered method */
-    break;
-  default:
-    p->status = 400;
+  const char *why;
+  char *lf = memchr(buf + p->line_scan, '\n', len - p->line_scan);
+  if (!lf) {
+    p->line_scan = (uint32_t)len;
+    *pos = len;
+    int st = nh__h1_request_line_prefix(buf, p->line_start, (uint32_t)len, &why);
+    return st ? line_failed(p, st, why) : 0;
   }
+  nh__h1_line line;
+  int st = nh__h1_request_line(buf, p->line_start, (uint32_t)(lf - buf), &line, &why);
+  if (st)
+    return line_failed(p, st, why);
+  p->method = (nh__h1_span){line.method_off, line.method_len};
+  p->target = (nh__h1_span){line.target_off, line.target_len};
+  p->major = line.major;
+  p->minor = line.minor;
+  /* HTTP/1.2 and up are served as HTTP/1.1 (RFC 9110 2.5). */
+  static const char v10[] = "GET / HTTP/1.0\r\n", v11[] = "GET / HTTP/1.1\r\n";
+  llhttp_errno_t e = llhttp_execute(&p->ll, line.minor ? v11 : v10, sizeof v10 - 1);
+  if (e != HPE_OK)
+    return line_failed(p, 400, "request line refused");
+  p->line_state = 2;
+  *pos = (size_t)(lf - buf) + 1;
+  return 1;
 }
 
 int nh__h1_parse_head(nh__h1_req *p, char *buf, size_t *pos, size_t len) {
   p->base = buf;
   if (*pos >= len)
     return 0;
+  if (!p->is_response && p->line_state != 2) {
+    int r = request_line(p, buf, pos, len);
+    if (r <= 0)
+      return r;
+    if (*pos >= len)
+      return 0;
+  }
   llhttp_errno_t e = llhttp_execute(&p->ll, buf + *pos, len - *pos);
   if (e == HPE_OK) {
     *pos = len;
@@ -370,6 +428,26 @@ long nh__h1_parse_body_in_place(nh__h1_req *p, char *body, size_t n) {
   return nh__h1_parse_body(p, body, &pos, n, body, n);
 }
 
+/* A chunk's size line ended at input offset at (llhttp paused there): its
+ * bytes, with the CRLF ending the chunk before, are overhead. Go's rule
+ * (CVE-2023-39326): 16 bytes and twice the chunk's data are free; the
+ * rest adds up, and more than 16 KiB of it is refused. */
+static int count_chunk_overhead(nh__h1_req *p, uint64_t at) {
+  uint64_t size = p->ll.content_length;
+  int64_t line = (int64_t)(at - p->data_end);
+  int64_t free_bytes = NH__H1_CHUNK_FREE_OVERHEAD + 2 * (int64_t)(size < INT32_MAX ? size : INT32_MAX);
+  p->chunk_excess += line - free_bytes;
+  if (p->chunk_excess < 0)
+    p->chunk_excess = 0;
+  if (p->chunk_excess > NH__H1_MAX_CHUNK_EXCESS) {
+    p->status = 400;
+    p->reason = "chunked body is mostly chunk overhead (RFC 9112 7.1, Go CVE-2023-39326)";
+    return -1;
+  }
+  p->data_end = at + size;
+  return 0;
+}
+
 long nh__h1_parse_body(nh__h1_req *p, char *buf, size_t *pos, size_t len, char *out, size_t cap) {
   if (p->phase != NH__H1_BODY)
     return p->phase == NH__H1_DONE ? 0 : -1;
@@ -379,12 +457,32 @@ long nh__h1_parse_body(nh__h1_req *p, char *buf, size_t *pos, size_t len, char *
   size_t feed = len - *pos < cap ? len - *pos : cap;
   if (feed == 0)
     return 0;
-  llhttp_errno_t e = llhttp_execute(&p->ll, buf + *pos, feed);
-  if (e == HPE_OK) {
-    *pos += feed;
-  } else if (e == HPE_PAUSED && p->phase == NH__H1_DONE) {
-    *pos = (size_t)(llhttp_get_error_pos(&p->ll) - buf);
-  } else {
+  const char *at = buf + *pos;
+  for (;;) {
+    llhttp_errno_t e = llhttp_execute(&p->ll, at, feed);
+    if (e == HPE_OK) {
+      p->body_in += feed;
+      *pos = (size_t)(at + feed - buf);
+      break;
+    }
+    if (e == HPE_PAUSED && p->chunk_paused) {
+      const char *stop = llhttp_get_error_pos(&p->ll);
+      p->chunk_paused = 0;
+      p->body_in += (uint64_t)(stop - at);
+      feed -= (size_t)(stop - at);
+      at = stop;
+      llhttp_resume(&p->ll);
+      if (count_chunk_overhead(p, p->body_in) == 0)
+        continue;
+      p->phase = NH__H1_FAILED;
+      return -1;
+    }
+    if (e == HPE_PAUSED && p->phase == NH__H1_DONE) {
+      const char *stop = llhttp_get_error_pos(&p->ll);
+      p->body_in += (uint64_t)(stop - at);
+      *pos = (size_t)(stop - buf);
+      break;
+    }
     llhttp_failure(p, e);
     p->phase = NH__H1_FAILED;
     return -1;

@@ -18,6 +18,13 @@
 
 /* Cap on chunk-extension bytes per chunk (Go's CVE-2023-39326 class). */
 #define NH__H1_MAX_CHUNK_EXT 4096
+/* Chunked overhead as a whole (Go's fix for CVE-2023-39326): each chunk may
+ * carry 16 bytes of size line and extensions plus twice its data; past
+ * that the excess adds up, and 16 KiB of it ends the body. */
+#define NH__H1_CHUNK_FREE_OVERHEAD 16
+#define NH__H1_MAX_CHUNK_EXCESS (16 * 1024)
+/* Cap on the trailer section of a chunked body. */
+#define NH__H1_MAX_TRAILER_BYTES (64 * 1024)
 
 typedef struct nh__h1_span {
   uint32_t off, len; /* offsets into the connection's buffer */
@@ -36,6 +43,8 @@ typedef struct nh__h1_req {
   /* limits */
   int max_fields;
   /* head */
+  int line_state; /* requests: 0 no byte yet, 1 in the request line, 2 line parsed */
+  uint32_t line_start, line_scan; /* where the line starts; where to look for its LF */
   nh__h1_span method, target;
   nh__h1_field *fields; /* caller-provided array of max_fields */
   int nfields;
@@ -49,6 +58,11 @@ typedef struct nh__h1_req {
   char *out; /* where on_body copies (body phase) */
   size_t out_len;
   size_t ext_bytes;
+  int chunk_paused;       /* llhttp stopped at a chunk's size line */
+  uint64_t body_in;       /* body bytes of input consumed before this feed */
+  uint64_t data_end;      /* input offset where the last chunk's data ended */
+  int64_t chunk_excess;   /* overhead beyond the free allowance */
+  size_t trailer_bytes;
   nh_header *trailer; /* NULL: trailers are dropped */
   nh__arena *trailer_arena;
   const char *trailer_key; /* pending trailer name (copied) */

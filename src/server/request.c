@@ -81,7 +81,12 @@ int nh__request_build(nh__serve *s) {
   b[p->target.off + p->target.len] = 0;
   r->method = b + p->method.off;
   r->target = b + p->target.off;
-  r->proto = p->minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+  /* As sent: Go keeps "HTTP/1.2" and serves it as 1.1 (the parser took
+   * one digit each). */
+  static const char *const protos[10] = {"HTTP/1.0", "HTTP/1.1", "HTTP/1.2", "HTTP/1.3",
+                                         "HTTP/1.4", "HTTP/1.5", "HTTP/1.6", "HTTP/1.7",
+                                         "HTTP/1.8", "HTTP/1.9"};
+  r->proto = protos[p->minor >= 0 && p->minor <= 9 ? p->minor : 1];
   nh__header_init(&r->header, &s->arena);
   const char *host = NULL;
   for (int i = 0; i < p->nfields; i++) {
@@ -309,6 +314,9 @@ static ssize_t body_decoded(nh__serve *s, long n) {
   if (n < 0) {
     s->body_error = NH_EBADREQUEST;
     s->c->closing = 1;
+    NH_LOG(s->srv->log, NH_LOG_DEBUG, "refused a request body",
+           NH_LSTR("reason", s->parser.reason ? s->parser.reason : "malformed body"),
+           NH_LSTR("remote", s->c->remote));
     return s->body_error;
   }
   if (s->parser.phase == NH__H1_DONE)

@@ -576,6 +576,15 @@ int nh__resp_finish(nh_response_writer *w) {
     nh__resp_write_header(w, 413, __FILE__, __LINE__);
     nh_resp_write_string(w, "413 request body too large\n");
   }
+  if (!w->status && w->s->body_error == NH_EBADREQUEST && !w->written) {
+    /* The handler met a malformed body (bad chunk framing) and sent
+     * nothing: the client hears why, and the connection closes. */
+    nh__header_clear(&w->header);
+    nh_header_set(&w->header, "Content-Type", "text/plain; charset=utf-8");
+    nh_header_set(&w->header, "X-Content-Type-Options", "nosniff");
+    nh__resp_write_header(w, 400, __FILE__, __LINE__);
+    nh_resp_write_string(w, "400 Bad Request: malformed request body\n");
+  }
   if (!w->status)
     nh__resp_write_header(w, 200, __FILE__, __LINE__);
   if (w->header.version != w->header_version && !nh__resp_holding(w))

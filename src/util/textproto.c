@@ -74,6 +74,19 @@ int nh_valid_header_name(const char *s, size_t len) {
   return 1;
 }
 
+static const uint8_t host_byte[256] = {
+    ['!'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['('] = 1, [')'] = 1, ['*'] = 1,
+    ['+'] = 1, [','] = 1, ['-'] = 1, ['.'] = 1, [':'] = 1, [';'] = 1, ['='] = 1, ['['] = 1,
+    [']'] = 1, ['_'] = 1, ['~'] = 1, ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
+};
+
+int nh__valid_host(const char *host, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if (!host_byte[(uint8_t)host[i]])
+      return 0;
+  return 1;
+}
+
 /* Bytes a header value must not hold: controls but HTAB, and DEL. A table,
  * as for names: one load per byte instead of three compares. */
 static const uint8_t value_ctl[256] = {[0 ... 8] = 1, [10 ... 31] = 1, [127] = 1};

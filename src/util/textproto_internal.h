@@ -14,4 +14,10 @@ void nh__token_canonical_copy(char *dst, const char *src, size_t len);
  * lower is in lowercase. */
 int nh__token_is(const char *name, size_t len, const char *lower, size_t lower_len);
 
+/* Is host[0..len) a valid Host field value, as Go's server checks it
+ * (httpguts.ValidHostHeader): RFC 3986 reg-name or IP-literal characters
+ * and an optional port, i.e. letters, digits and !$%&'()*+,-.:;=[]_~ only.
+ * No control, space, byte >= 0x80, '{' or '/'. Empty is valid. */
+int nh__valid_host(const char *host, size_t len);
+
 #endif
