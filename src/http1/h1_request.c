@@ -283,10 +283,24 @@ static void clear_head(nh__h1_req *p) {
  * than a memset, llhttp_init and clear_head. */
 static nh__h1_req req_template;
 
+/* llhttp's state just after a stand-in request line of HTTP/1.0 and 1.1:
+ * copied in place of parsing one for every request. Valid only if no
+ * span was left open (then nothing in it points into a buffer). */
+static llhttp_t after_line[2];
+static int after_line_ok;
+
 static void template_init(void) {
   settings_init();
   llhttp_init(&req_template.ll, HTTP_REQUEST, &settings);
   clear_head(&req_template);
+  static const char *const lines[2] = {"GET / HTTP/1.0\r\n", "GET / HTTP/1.1\r\n"};
+  after_line_ok = 1;
+  for (int v = 0; v < 2; v++) {
+    llhttp_init(&after_line[v], HTTP_REQUEST, &settings);
+    if (llhttp_execute(&after_line[v], lines[v], strlen(lines[v])) != HPE_OK ||
+        after_line[v]._span_pos0)
+      after_line_ok = 0;
+  }
 }
 
 void nh__h1_req_init(nh__h1_req *p, nh__h1_field *fields, int max_fields) {
@@ -305,8 +319,11 @@ void nh__h1_resp_init(nh__h1_req *p, nh__h1_field *fields, int max_fields) {
 }
 
 void nh__h1_req_next(nh__h1_req *p) {
-  llhttp_reset(&p->ll);
-  p->ll.data = p;
+  /* A request's llhttp state is replaced at its request line. */
+  if (p->is_response || !after_line_ok) {
+    llhttp_reset(&p->ll);
+    p->ll.data = p;
+  }
   p->trailer = NULL;
   p->trailer_arena = NULL;
   p->head_request = 0;
@@ -360,10 +377,14 @@ static int request_line(nh__h1_req *p, char *buf, size_t *pos, size_t len) {
   p->major = line.major;
   p->minor = line.minor;
   /* HTTP/1.2 and up are served as HTTP/1.1 (RFC 9110 2.5). */
-  static const char v10[] = "GET / HTTP/1.0\r\n", v11[] = "GET / HTTP/1.1\r\n";
-  llhttp_errno_t e = llhttp_execute(&p->ll, line.minor ? v11 : v10, sizeof v10 - 1);
-  if (e != HPE_OK)
-    return line_failed(p, 400, "request line refused");
+  if (after_line_ok) {
+    p->ll = after_line[line.minor ? 1 : 0];
+    p->ll.data = p;
+  } else {
+    static const char v10[] = "GET / HTTP/1.0\r\n", v11[] = "GET / HTTP/1.1\r\n";
+    if (llhttp_execute(&p->ll, line.minor ? v11 : v10, sizeof v10 - 1) != HPE_OK)
+      return line_failed(p, 400, "request line refused");
+  }
   p->line_state = 2;
   *pos = (size_t)(lf - buf) + 1;
   return 1;
