@@ -296,9 +296,13 @@ int nh_resp_flush(nh_response_writer *w);
 /* nh_resp_hijack hands the connection to the caller: *fd is the socket
  * (non-blocking; the caller closes it), and the bytes the server had read
  * past the request are copied to *buffered (malloc'd, free it) / *nbuffered.
- * The server forgets the connection except to close it at nh_server_close.
- * Returns 0, or NH_ENOTSUP after the header was sent or on an HTTPS
- * connection (nh_resp_hijack_tls). */
+ * The server forgets the connection except to wait for it at shutdown and
+ * shut it down at nh_server_close. The socket belongs to the calling fiber
+ * and to the fibers it then starts with nh_go: if one of them ends by
+ * nh_panic, the socket is shut down, and closed (counting as hijacked no
+ * more) once none of them is left; a wrapper the owner made with
+ * nh_fd_open is the owner's to free. Returns 0, or NH_ENOTSUP after the
+ * header was sent or on an HTTPS connection (nh_resp_hijack_tls). */
 int nh_resp_hijack(nh_response_writer *w, int *fd, char **buffered, size_t *nbuffered);
 
 /* nh_resp_hijack_tls is nh_resp_hijack for an HTTPS connection (where
@@ -306,8 +310,9 @@ int nh_resp_hijack(nh_response_writer *w, int *fd, char **buffered, size_t *nbuf
  * to read, write and nh_tls_close (which closes the socket); bytes the TLS
  * layer holds come with its reads, bytes the server had decrypted past the
  * request come in *buffered as above. Its descriptor stays with this
- * loop's fibers (nh_tls_set_fd hands it to another). Returns 0, or
- * NH_ENOTSUP on a plain connection or after the header was sent. */
+ * loop's fibers (nh_tls_set_fd hands it to another). Owned as above: after
+ * a panic of its last owner the stream is aborted (nh_tls_abort). Returns
+ * 0, or NH_ENOTSUP on a plain connection or after the header was sent. */
 int nh_resp_hijack_tls(nh_response_writer *w, nh_tls_conn **tls, char **buffered,
                        size_t *nbuffered);
 

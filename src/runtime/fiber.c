@@ -87,9 +87,24 @@ static void run_defers(nh_fiber *f) {
   }
 }
 
+/* The fiber no longer owns what it owned: a panicking owner says so first
+ * (its socket is in an unknown state), the last owner releases. */
+static void drop_owned(nh_fiber *f) {
+  for (int i = 0; i < f->nowned; i++) {
+    nh__owned *o = f->owned[i];
+    int last = --o->owners == 0;
+    if (f->panicked && o->panicked)
+      o->panicked(o, last);
+    if (last && o->released)
+      o->released(o);
+  }
+  f->nowned = 0;
+}
+
 /* The last switch of a fiber: it never comes back. */
 __attribute__((noreturn)) static void fiber_exit(nh_fiber *f) {
   run_defers(f);
+  drop_owned(f);
   f->state = NH__F_DEAD;
   nh_loop *l = f->loop;
   nh__tsan_switch(l->tsan_sched);
@@ -169,7 +184,7 @@ void nh__fiber_peek(nh_fiber *f, uint64_t *id, nh_fiber_fn *fn, char label[64]) 
   label[63] = 0;
 }
 
-int nh__fiber_spawn(nh_loop *l, nh_fiber_fn fn, void *arg) {
+static int spawn(nh_loop *l, nh_fiber_fn fn, void *arg, nh_fiber **out) {
   nh_fiber *f = l->pool;
   if (f) {
     l->pool = f->pool_next;
@@ -193,6 +208,7 @@ int nh__fiber_spawn(nh_loop *l, nh_fiber_fn fn, void *arg) {
   f->ctx = NULL;
   f->defers = NULL;
   f->on_panic = NULL;
+  f->nowned = 0;
   f->panicked = 0;
   f->wait_reason = NULL;
   f->parked_at = 0;
@@ -217,7 +233,13 @@ int nh__fiber_spawn(nh_loop *l, nh_fiber_fn fn, void *arg) {
   nh__loop_count(&l->fibers_started, 1);
   f->state = NH__F_RUNNABLE;
   nh__runq_push(l, f);
+  *out = f;
   return NH_OK;
+}
+
+int nh__fiber_spawn(nh_loop *l, nh_fiber_fn fn, void *arg) {
+  nh_fiber *f;
+  return spawn(l, fn, arg, &f);
 }
 
 /* Once a second, pooled stacks beyond the warm ones give their touched
@@ -325,7 +347,15 @@ int nh_go(nh_fiber_fn fn, void *arg) {
   nh_fiber *f = nh__fiber_current();
   if (!f)
     return NH_ENOTFIBER;
-  return nh__fiber_spawn(f->loop, fn, arg);
+  nh_fiber *child;
+  int e = spawn(f->loop, fn, arg, &child);
+  if (e)
+    return e;
+  for (int i = 0; i < f->nowned; i++) { /* what the parent owns, it shares */
+    child->owned[child->nowned++] = f->owned[i];
+    f->owned[i]->owners++;
+  }
+  return NH_OK;
 }
 
 int nh_in_fiber(void) { return nh__fiber_current() != NULL; }
@@ -413,6 +443,17 @@ void nh__fiber_on_panic(void (*fn)(void *), void *arg) {
     f->on_panic = fn;
     f->on_panic_arg = arg;
   }
+}
+
+int nh__fiber_own(nh__owned *o) {
+  nh_fiber *f = nh__fiber_current();
+  if (!f)
+    return NH_ENOTFIBER;
+  if (f->nowned == NH__FIBER_OWNED)
+    return NH_ENOMEM;
+  f->owned[f->nowned++] = o;
+  o->owners++;
+  return NH_OK;
 }
 
 nh_deferred *nh_defer(void (*fn)(void *), void *arg) {

@@ -97,6 +97,20 @@ enum { NH__F_FREE, NH__F_RUNNABLE, NH__F_RUNNING, NH__F_PARKED, NH__F_DEAD };
 
 typedef struct nh__defer_node nh__defer_node;
 
+/* Something fibers own, such as a hijacked socket: the fiber that takes it
+ * owns it, and so do the fibers that owner starts with nh_go afterwards
+ * (the usual hand-off of a hijacked connection to its reader). When an
+ * owner ends by nh_panic, panicked(o, last) runs on it after its deferred
+ * cleanups (last: no other owner is left); when the last owner ends, either
+ * way, released(o) runs next. Loop thread of its owners only. */
+typedef struct nh__owned nh__owned;
+struct nh__owned {
+  int owners;
+  void (*panicked)(nh__owned *o, int last);
+  void (*released)(nh__owned *o);
+};
+enum { NH__FIBER_OWNED = 4 }; /* per fiber; more are not tracked */
+
 struct nh_fiber {
   void *sp; /* saved stack pointer while switched out */
   char *map_base;
@@ -120,6 +134,8 @@ struct nh_fiber {
   nh__defer_node *defers;
   void (*on_panic)(void *arg); /* internal, allocation-free panic cleanup */
   void *on_panic_arg;
+  nh__owned *owned[NH__FIBER_OWNED]; /* see nh__owned */
+  int nowned;
   /* Written only by the loop's thread, a word at a time with atomic stores
    * between two bumps of label_seq (a sequence lock: odd while writing), so
    * the watchdog can copy it, with id and fn, without a lock on the hot
@@ -149,6 +165,9 @@ int nh__fiber_park(const char *reason, nh_time deadline);
 /* Run fn(arg) if the calling fiber panics (one slot; NULL clears). For the
  * library's own hot paths, where nh_defer's allocation would show. */
 void nh__fiber_on_panic(void (*fn)(void *), void *arg);
+/* Make the calling fiber an owner of o (see nh__owned). Returns 0,
+ * NH_ENOTFIBER, or NH_ENOMEM when the fiber owns too many things already. */
+int nh__fiber_own(nh__owned *o);
 /* The loop's clock, read once per turn: cheap, and precise enough for
  * timeouts of milliseconds and more. */
 static inline nh_time nh__loop_time(const nh_loop *l);

@@ -520,6 +520,11 @@ static void serve_panicked(void *arg) {
   nh__buf_put(s->sl, s->buf, s->cap);
   nh__wbuf_put(s->sl, s->wbuf);
   c->has_fiber = 0;
+  if (c->state == NH_CONN_HIJACKED) {
+    if (nh__timer_armed(&c->timer))
+      nh__timer_stop(c->sl->loop, &c->timer);
+    return; /* its owners' now: see hijack_owner_panicked, which runs next */
+  }
   conn_free(c);
 }
 
@@ -649,31 +654,84 @@ void nh__conn_accepted(nh__srv_loop *sl, int fd, const struct sockaddr_storage *
   }
 }
 
-/* ---- hijacked connections ---- */
+/* ---- hijacked connections ----
+ *
+ * After a hijack the server keeps a record of the socket (on the loop's
+ * hijacked list) to wait for it at shutdown and shut it down at close. The
+ * socket belongs to the handler's fiber and to the fibers it starts with
+ * nh_go afterwards (nh__owned). When one of them panics, the connection is
+ * in an unknown state: it is shut down for everyone, and closed if no other
+ * owner is left, so no socket is left open that nobody holds. */
 
-void nh__conn_hijacked(nh__conn *c, int fd) {
-  nh_server *srv = c->srv;
-  struct stat st;
-  c->hijack_fd = fd;
-  c->hijack_ino = fstat(fd, &st) == 0 ? st.st_ino : 0;
-  nh__conn_set_state(c, NH_CONN_HIJACKED);
-  atomic_fetch_sub(&srv->conns, 1);
-  NH__STAT_INC(srv, st_hijacked);
-  list_move(c, &c->sl->hijacked);
-}
-
-/* At close: shut down hijacked sockets their owners still hold (checking the
- * descriptor still names the same socket), then forget them. */
+/* Is the hijacked descriptor still the socket it was (not closed by its
+ * owner, its number not reused)? */
 static int hijacked_still_open(const nh__conn *c) {
   struct stat st;
   return c->hijack_ino && fstat(c->hijack_fd, &st) == 0 && st.st_ino == c->hijack_ino;
 }
 
-static void hijacked_forget(nh__conn *c) {
+/* Off the loop's list and out of the gauge. */
+static void hijacked_unlist(nh__conn *c) {
+  if (c->forgotten)
+    return;
   list_remove(c);
   gauge_add(c->sl, NH_CONN_HIJACKED, -1);
   conn_ctx_free(c);
-  free(c);
+  c->forgotten = 1;
+}
+
+/* The server is done with the record: it goes now, or when its last owner
+ * ends (hijack_released). */
+static void hijacked_forget(nh__conn *c) {
+  hijacked_unlist(c);
+  if (!c->own.owners)
+    free(c);
+}
+
+static void hijack_owner_panicked(nh__owned *o, int last) {
+  nh__conn *c = (nh__conn *)((char *)o - offsetof(nh__conn, own));
+  if (!hijacked_still_open(c)) {
+    c->hijack_ino = 0;
+    if (last)
+      hijacked_unlist(c); /* hijack_released frees it next */
+    return;
+  }
+  if (!c->forgotten)
+    NH_LOG(c->srv->log, NH_LOG_WARN,
+           last ? "closing a hijacked connection: its owner panicked"
+                : "shutting down a hijacked connection: one of its owners panicked",
+           NH_LSTR("remote", c->remote), NH_LINT("conn", (int64_t)c->id));
+  shutdown(c->hijack_fd, SHUT_RDWR); /* the other owners read the end */
+  if (!last)
+    return;
+  if (c->hijack_tls)
+    nh_tls_abort(c->hijack_tls);
+  else
+    close(c->hijack_fd);
+  c->hijack_ino = 0;
+  c->hijack_tls = NULL;
+  hijacked_unlist(c); /* hijack_released frees it next */
+}
+
+static void hijack_released(nh__owned *o) {
+  nh__conn *c = (nh__conn *)((char *)o - offsetof(nh__conn, own));
+  if (c->forgotten)
+    free(c);
+}
+
+void nh__conn_hijacked(nh__conn *c, int fd, nh_tls_conn *tls) {
+  nh_server *srv = c->srv;
+  struct stat st;
+  c->hijack_fd = fd;
+  c->hijack_ino = fstat(fd, &st) == 0 ? st.st_ino : 0;
+  c->hijack_tls = tls;
+  nh__conn_set_state(c, NH_CONN_HIJACKED);
+  atomic_fetch_sub(&srv->conns, 1);
+  NH__STAT_INC(srv, st_hijacked);
+  list_move(c, &c->sl->hijacked);
+  c->own.panicked = hijack_owner_panicked;
+  c->own.released = hijack_released;
+  nh__fiber_own(&c->own); /* if the fiber owns too much, shutdown still waits */
 }
 
 void nh__conns_end_hijacked(nh__srv_loop *sl, int shut) {

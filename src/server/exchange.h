@@ -123,8 +123,9 @@ int nh__wire_append(nh__wire *w, const void *data, size_t n);
 
 /* conn.c: end of a request's use of a retired buffer. */
 void nh__serve_release_retired(nh__serve *s);
-/* conn.c: the handler took the connection. */
-void nh__conn_hijacked(nh__conn *c, int fd);
+/* conn.c: the handler took the connection: socket fd, or the TLS stream tls
+ * over it (NULL for a plain one). The calling fiber owns it (nh__owned). */
+void nh__conn_hijacked(nh__conn *c, int fd, nh_tls_conn *tls);
 
 /* request.c */
 int nh__request_build(nh__serve *s);

@@ -56,6 +56,9 @@ struct nh__conn {
   int hijack_fd; /* after a hijack: the socket and its inode, to shut it
                     down at close only if it is still the same socket */
   unsigned long hijack_ino;
+  nh_tls_conn *hijack_tls; /* a TLS hijack: the stream the handler took */
+  nh__owned own;  /* the fibers that hold the hijacked socket */
+  int forgotten;  /* off the server's lists; freed when its owners end */
 };
 
 enum { NH__MAX_FREE_CTXS = 64 };

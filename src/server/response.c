@@ -684,10 +684,10 @@ static int hijack_begin(nh_response_writer *w, const char *fn, int tls, char **b
 }
 
 /* The server keeps only the socket's number, to shut it down at close. */
-static void hijack_end(nh_response_writer *w, int raw) {
+static void hijack_end(nh_response_writer *w, int raw, nh_tls_conn *tls) {
   w->s->c->fd = NULL;
   w->hijacked = 1;
-  nh__conn_hijacked(w->s->c, raw);
+  nh__conn_hijacked(w->s->c, raw, tls);
 }
 
 int nh_resp_hijack(nh_response_writer *w, int *fd, char **buffered, size_t *nbuffered) {
@@ -695,7 +695,7 @@ int nh_resp_hijack(nh_response_writer *w, int *fd, char **buffered, size_t *nbuf
   if (e)
     return e;
   int raw = nh_fd_release(w->s->c->fd);
-  hijack_end(w, raw);
+  hijack_end(w, raw, NULL);
   *fd = raw;
   return NH_OK;
 }
@@ -708,6 +708,6 @@ int nh_resp_hijack_tls(nh_response_writer *w, nh_tls_conn **tls, char **buffered
   nh__conn *c = w->s->c;
   *tls = c->tls; /* it owns the descriptor, which stays on this loop */
   c->tls = NULL;
-  hijack_end(w, nh_fd_get(c->fd));
+  hijack_end(w, nh_fd_get(c->fd), *tls);
   return NH_OK;
 }

@@ -9,6 +9,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
 #include <sys/resource.h>
 
 static void ok(nh_response_writer *w, nh_request *r) { nh_resp_write_string(w, "ok"); }
@@ -110,6 +112,122 @@ NH_TEST(close_shuts_hijacked_socket_down) {
   close(client);
   close(atomic_load(&hijacked_fd));
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+}
+
+/* A handler panics after taking the socket, like the WebSocket handler of
+ * Go's seed that forgot to close its connection: the panic ends that fiber
+ * only, the socket nobody holds any more is closed (the client sees the
+ * end), the hijacked gauge drops, and shutdown has nothing to wait for. */
+static void hijack_then_panic(nh_response_writer *w, nh_request *r) {
+  int fd;
+  CHECK_EQ(nh_resp_hijack(w, &fd, NULL, NULL), NH_OK);
+  static const char hi[] = "hello";
+  CHECK_EQ(send(fd, hi, 5, MSG_NOSIGNAL), 5);
+  nh_panic("oops after hijack");
+}
+
+/* Waits (bounded) until the server's hijacked gauge is back to want. */
+static int64_t hijacked_gauge_settles(nh_server *srv, int64_t want) {
+  nh_server_stats st;
+  for (int i = 0; i < 2000; i++) {
+    nh_server_stats_get(srv, &st);
+    if (st.conns_hijacked == want)
+      break;
+    usleep(1000);
+  }
+  return st.conns_hijacked;
+}
+
+/* Reads exactly n bytes from a blocking test socket (at most 5 s). */
+static void read_exactly(int fd, char *buf, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    struct pollfd p = {fd, POLLIN, 0};
+    CHECK(poll(&p, 1, 5000) == 1);
+    ssize_t k = recv(fd, buf + got, n - got, 0);
+    CHECK(k > 0);
+    got += (size_t)k;
+  }
+}
+
+static void check_shutdown_is_clean(nh_test_server *ts) {
+  nh_server *srv = nh_test_server_server(ts);
+  nh_server_stats st;
+  nh_server_stats_get(srv, &st);
+  CHECK_EQ(st.hijacked, 1);
+  /* Nothing is left for shutdown to wait for: a kept socket would hold it
+   * until the deadline and make it return NH_ETIMEDOUT. */
+  shutdown_call sc = {srv, 10 * NH_SEC, 0, 0};
+  shutdown_thread(&sc);
+  CHECK_EQ(sc.result, NH_OK);
+  /* The leak check finds no descriptor left behind. */
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+}
+
+NH_TEST(panic_after_hijack_closes_the_socket) {
+  nh_test_server *ts = nh_test_server_new(hijack_then_panic, NULL, 1);
+  int client = raw_connect(nh_test_server_port(ts));
+  raw_sends(client, "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n");
+  char got[6] = "";
+  read_exactly(client, got, 5);
+  CHECK_STR(got, "hello");
+  CHECK(ms_until_closed(client, 5000) >= 0);
+  close(client);
+  nh_server *srv = nh_test_server_server(ts);
+  CHECK_EQ(hijacked_gauge_settles(srv, 0), 0);
+  nh_server_stats st;
+  nh_server_stats_get(srv, &st);
+  CHECK_EQ(st.handler_panics, 1);
+  check_shutdown_is_clean(ts);
+}
+
+/* The handler hands the socket to a fiber it starts (a WebSocket reader);
+ * that fiber owns it now, and panics: the socket is closed all the same. */
+static void echo_once_then_panic(void *arg) {
+  int fd = (int)(intptr_t)arg;
+  char buf[16];
+  ssize_t n = -1;
+  for (int i = 0; i < 5000 && n <= 0; i++) {
+    n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n <= 0)
+      nh_sleep(NH_MSEC);
+  }
+  CHECK(n > 0);
+  CHECK_EQ(send(fd, buf, (size_t)n, MSG_NOSIGNAL), n);
+  nh_panic("oops in the reader");
+}
+
+static void hijack_to_reader(nh_response_writer *w, nh_request *r) {
+  int fd;
+  CHECK_EQ(nh_resp_hijack(w, &fd, NULL, NULL), NH_OK);
+  CHECK_EQ(nh_go(echo_once_then_panic, (void *)(intptr_t)fd), NH_OK);
+}
+
+NH_TEST(panic_in_fiber_that_owns_hijacked_socket_closes_it) {
+  nh_test_server *ts = nh_test_server_new(hijack_to_reader, NULL, 1);
+  int client = raw_connect(nh_test_server_port(ts));
+  raw_sends(client, "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n");
+  nh_server *srv = nh_test_server_server(ts);
+  /* The handler has returned: the socket is the reader's alone. */
+  nh_server_stats st;
+  for (int i = 0; i < 2000; i++) {
+    nh_server_stats_get(srv, &st);
+    if (st.hijacked == 1)
+      break;
+    usleep(1000);
+  }
+  CHECK_EQ(st.hijacked, 1);
+  raw_sends(client, "ping");
+  char got[5] = "";
+  read_exactly(client, got, 4);
+  CHECK_STR(got, "ping");
+  CHECK(ms_until_closed(client, 5000) >= 0);
+  close(client);
+  CHECK_EQ(hijacked_gauge_settles(srv, 0), 0);
+  nh_runtime_stats rs;
+  nh_runtime_stats_get(nh_test_server_runtime(ts), &rs);
+  CHECK_EQ(rs.panics, 1);
+  check_shutdown_is_clean(ts);
 }
 
 /* With every descriptor taken and nothing to shed, accept backs off (5 ms,

@@ -511,6 +511,42 @@ NH_TEST(hijack_hands_over_the_tls_stream) {
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 
+/* A handler that takes the TLS stream and panics with it: the stream
+ * nobody holds any more is aborted (the client sees the end), it no longer
+ * counts as hijacked, and the leak check finds nothing left. */
+static void tls_hijack_then_panic(nh_response_writer *w, nh_request *r) {
+  nh_tls_conn *tls = NULL;
+  CHECK_EQ(nh_resp_hijack_tls(w, &tls, NULL, NULL), NH_OK);
+  const char *head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\n\r\n";
+  CHECK_EQ(nh_tls_write(tls, head, strlen(head), nh_deadline_after(5 * NH_SEC)),
+           (long long)strlen(head));
+  nh_panic("oops with the TLS stream");
+}
+
+NH_TEST(panic_after_tls_hijack_aborts_the_stream) {
+  nh_test_server *ts = nh_test_server_new_tls(tls_hijack_then_panic, NULL, 1);
+  CHECK(ts);
+  tconn *c = malloc(sizeof *c);
+  CHECK_EQ(tconn_open(c, nh_test_server_ca_file(ts), "127.0.0.1", nh_test_server_port(ts)), NH_OK);
+  tconn_send(c, "GET /up HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n");
+  CHECK(tconn_wait_for(c, "\r\n\r\n"));
+  CHECK(tconn_closed(c, 5000));
+  tconn_close(c);
+  free(c);
+  nh_server *srv = nh_test_server_server(ts);
+  nh_server_stats st;
+  for (int i = 0; i < 2000; i++) {
+    nh_server_stats_get(srv, &st);
+    if (st.conns_hijacked == 0)
+      break;
+    usleep(1000);
+  }
+  CHECK_EQ(st.conns_hijacked, 0);
+  CHECK_EQ(st.hijacked, 1);
+  CHECK_EQ(nh_server_shutdown(srv, nh_deadline_after(10 * NH_SEC)), NH_OK);
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+}
+
 /* ---- SNI and reload ---- */
 
 static nh_tls_ctx *server_ctx(const nh_tls_cert_file *certs, size_t n) {
