@@ -2,8 +2,10 @@
  *
  * nh_test_server runs a real server on an ephemeral loopback port with its
  * own runtime. Closing it shuts the server down and then checks that
- * nothing leaked while it ran: no fiber, timer or descriptor is left (seed
- * bug 8 of Go: a test server never closed). */
+ * nothing it made leaked: no fiber or timer of its runtime, no connection
+ * of its port, is left (Go's bug of a test server never closed). A test
+ * server never closed is reported on stderr when the process exits, with
+ * its URL and the file:line that made it. */
 #ifndef NETHTTP_HTTPTEST_H
 #define NETHTTP_HTTPTEST_H
 
@@ -20,9 +22,17 @@ typedef struct nh_test_server nh_test_server;
 /* nh_test_server_new starts a server for handler on 127.0.0.1:0 with the
  * default configuration (cfg NULL) or cfg (its handler is replaced by
  * handler if handler is not NULL), on a runtime of `loops` loops (0 = 2).
- * NULL on failure. Call from a plain thread (a test's main). */
+ * NULL on failure. Call from a plain thread (a test's main). The macro
+ * records the caller's file:line for the report of a server never closed;
+ * (nh_test_server_new)(...) calls the function without it. */
 nh_test_server *nh_test_server_new(nh_handler_fn handler, const nh_server_config *cfg,
                                    int loops);
+/* nh_test_server_new_at is nh_test_server_new made at file:line (file is
+ * borrowed: a string literal such as __FILE__). */
+nh_test_server *nh_test_server_new_at(nh_handler_fn handler, const nh_server_config *cfg,
+                                      int loops, const char *file, int line);
+#define nh_test_server_new(handler, cfg, loops)                                               \
+  nh_test_server_new_at((handler), (cfg), (loops), __FILE__, __LINE__)
 
 /* The server, its runtime, its port and its URL ("http://127.0.0.1:PORT"). */
 nh_server *nh_test_server_server(nh_test_server *ts);
@@ -32,9 +42,14 @@ const char *nh_test_server_url(const nh_test_server *ts);
 
 /* nh_test_server_close shuts down (deadline 5 s), frees the server, checks
  * for leaks (waiting up to 2 s for stragglers) and frees the runtime.
+ * The check counts what this server made: its runtime's fibers and timers,
+ * and the sockets of its port (either end); while no other test server
+ * runs at the same time, any other descriptor opened since it started too.
  * Returns 0, NH_ETIMEDOUT if shutdown had to force, or NH_EBUSY after
- * writing a leak report to report (NULL = stderr); in that case the runtime
- * is deliberately not freed, since freeing waits for the leaked fibers. */
+ * writing a leak report to report (NULL = stderr) that names each leftover
+ * ("socket 127.0.0.1:34671 -> 127.0.0.1:51234", "fiber 'conn ...' parked in
+ * IO wait: read"). If fibers are left the runtime is deliberately not
+ * freed, since freeing waits for them. */
 int nh_test_server_close(nh_test_server *ts, FILE *report);
 
 /* nh_test_server_new_tls is nh_test_server_new serving HTTPS (Go's
@@ -45,6 +60,10 @@ int nh_test_server_close(nh_test_server *ts, FILE *report);
  * Closing the server removes the files and frees the context. */
 nh_test_server *nh_test_server_new_tls(nh_handler_fn handler, const nh_server_config *cfg,
                                        int loops);
+nh_test_server *nh_test_server_new_tls_at(nh_handler_fn handler, const nh_server_config *cfg,
+                                          int loops, const char *file, int line);
+#define nh_test_server_new_tls(handler, cfg, loops)                                           \
+  nh_test_server_new_tls_at((handler), (cfg), (loops), __FILE__, __LINE__)
 /* The CA certificate file clients should trust (NULL for a plain server). */
 const char *nh_test_server_ca_file(const nh_test_server *ts);
 /* The server's TLS context and its throwaway certificates (NULL if plain),

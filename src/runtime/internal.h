@@ -289,6 +289,15 @@ int nh__crash_thread_init(nh_loop *l);
 void nh__crash_thread_dispose(nh_loop *l);
 void nh__crash_install(void);
 
+/* leak.c: nh_leak_check counting only the new descriptors for which
+ * mine(fd, arg) says 1 (all if mine is NULL); *fibers_left (may be NULL)
+ * tells whether fibers were among the leftovers. */
+int nh__leak_check_scoped(nh_leak_baseline *b, nh_dur grace, FILE *report,
+                          int (*mine)(int fd, void *arg), void *arg, int *fibers_left);
+/* What descriptor fd is: "socket 127.0.0.1:80 -> 127.0.0.1:5555",
+ * "socket 127.0.0.1:80 (listening)", or its /proc link ("/tmp/f"). */
+void nh__fd_describe(int fd, char *buf, size_t cap);
+
 /* Frame-pointer walk of a switched-out fiber's stack. */
 int nh__fiber_frames(const nh_fiber *f, void **frames, int max);
 /* nh_fiber_set_label(a + " " + b), cut to the label's size, written in

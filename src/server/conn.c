@@ -414,6 +414,8 @@ static int read_head(nh__serve *s) {
       return CONN_GONE; /* end of stream or reset */
     if (!started)
       return GO_IDLE;
+    /* Parked on a partial head: say whose, for dumps and leak reports. */
+    nh__fiber_set_label2("conn", 4, c->remote, strlen(c->remote));
     nh_time dl = s->header_deadline < s->read_deadline ? s->header_deadline : s->read_deadline;
     int e = nh_fd_wait(c->fd, NH_FD_READ, dl);
     if (e == NH_ETIMEDOUT) {
