@@ -8,12 +8,15 @@ set -euo pipefail
 
 build=(build-essential cmake ninja-build pkg-config git
        node-llhttp libnghttp2-dev libssl-dev libc-ares-dev zlib1g-dev libpsl-dev libjansson-dev)
+# Linked into the library: libbacktrace (with libgcc-12-dev) names the
+# functions in panic and crash backtraces.
+run=(libgcc-12-dev)
 test=(clang libclang-rt-14-dev llvm curl openssl python3 procps iproute2 golang-go
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user slowhttptest nginx-light)
 bench=(wrk hey nghttp2-client golang-go nginx-light h2o libmicrohttpd-dev slowhttptest
        libcurl4-openssl-dev)
 
-want=("${build[@]}" "${test[@]}")
+want=("${build[@]}" "${run[@]}" "${test[@]}")
 if [ "${1:-}" = bench ]; then want+=("${bench[@]}"); fi
 
 missing=()

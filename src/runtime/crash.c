@@ -6,8 +6,10 @@
  * overflowed stack. So each loop thread has an alternate signal stack, and
  * the handler says which fiber overflowed and by how much room it had, then
  * hands the signal to the previous handler (the default action, or a
- * sanitizer's) so the process still dies with a core. Memory faults cannot
- * be recovered from in C: this is a report, not isolation. */
+ * sanitizer's) so the process still dies with a core. Before that it
+ * writes the faulting thread's backtrace with function names
+ * (symbolize.c: async-signal-safe lookups). Memory faults cannot be
+ * recovered from in C: this is a report, not isolation. */
 #include "internal.h"
 
 #include <signal.h>
@@ -46,6 +48,11 @@ static void on_fault(int sig, siginfo_t *si, void *uc) {
              strsignal(sig), si->si_addr);
   }
   write_str(buf);
+  /* Only the first fault prints a backtrace: a fault inside the walk
+   * itself must not loop. */
+  static atomic_int walking;
+  if (!atomic_exchange(&walking, 1))
+    nh__crash_backtrace();
   /* Hand over to whoever handled it before us; returning re-runs the
    * faulting instruction, which then meets that handler. */
   sigaction(sig, sig == SIGSEGV ? &old_segv : &old_bus, NULL);
@@ -73,6 +80,7 @@ static void ignore_sigpipe(void) {
 
 void nh__crash_install(void) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
+  nh__symbolize_init(); /* before any fault: the handler cannot make it */
   pthread_once(&once, install);
   ignore_sigpipe();
 }

@@ -494,10 +494,12 @@ void nh_panic(const char *fmt, ...) {
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
 
-  /* The backtrace of the panicking fiber, one "sym+off" per line. */
+  /* The backtrace of the panicking fiber: "fn+0xoff (file.c:line)" for
+   * each frame, named from the debug information (symbolize.c). */
+  nh__symbolize_init();
   void *bt[24];
   int n = backtrace(bt, 24);
-  char trace[2048];
+  char trace[4096];
   size_t len = 0;
   trace[0] = 0;
   for (int i = 1; i < n && len + 1 < sizeof trace; i++) {

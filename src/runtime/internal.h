@@ -308,6 +308,17 @@ void nh__fiber_set_label2(const char *a, size_t alen, const char *b, size_t blen
 void nh__fiber_peek(nh_fiber *f, uint64_t *id, nh_fiber_fn *fn, char label[64]);
 /* Symbol of a function pointer, for labels. */
 void nh__symbol_name(const void *addr, char *buf, size_t cap, int with_offset);
+/* The debug-information symbolizer (symbolize.c), once started; stack.c
+ * falls back to dladdr without it. Returns 0 if it knows nothing of
+ * lookup_addr. */
+typedef int (*nh__symbolizer_fn)(const void *lookup_addr, const void *print_addr, char *buf,
+                                 size_t cap, int with_offset);
+extern nh__symbolizer_fn nh__symbolizer;
+/* Start the symbolizer (once; not from a signal handler). */
+void nh__symbolize_init(void);
+/* Write the calling thread's backtrace, with names, to stderr: for the
+ * crash handler (async-signal-safe once the symbolizer is started). */
+void nh__crash_backtrace(void);
 
 /* ---- ctx internals (ctx.c) used by park ---- */
 /* Register w to be woken when ctx ends. Returns 0, or the ctx error when it

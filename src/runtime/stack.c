@@ -85,9 +85,16 @@ int nh__fiber_frames(const nh_fiber *f, void **frames, int max) {
   return n;
 }
 
-/* Looks up lookup_addr, prints the offset of print_addr from the symbol. */
+nh__symbolizer_fn nh__symbolizer;
+
+/* Looks up lookup_addr, prints the offset of print_addr from the symbol:
+ * with the debug-information symbolizer once the runtime has started one
+ * (symbolize.c), else with dladdr, which knows exported symbols only. */
 static void symbolize(const void *lookup_addr, const void *print_addr, char *buf, size_t cap,
                       int with_offset) {
+  nh__symbolizer_fn debug = __atomic_load_n(&nh__symbolizer, __ATOMIC_ACQUIRE);
+  if (debug && debug(lookup_addr, print_addr, buf, cap, with_offset))
+    return;
   Dl_info info;
   if (dladdr(lookup_addr, &info) && info.dli_sname) {
     if (with_offset)

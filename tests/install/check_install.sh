@@ -29,7 +29,7 @@ echo "pkg-config --cflags --libs nethttp: $flags"
 cc "$work/consumer.c" -o "$work/consumer-pc" $flags
 LD_LIBRARY_PATH="$work/prefix/lib" "$work/consumer-pc"
 cc "$work/consumer.c" -o "$work/consumer-static" $(pkg-config --cflags nethttp) \
-  "$work/prefix/lib/libnethttp.a" -lpthread -ldl
+  "$work/prefix/lib/libnethttp.a" -lpthread -ldl -lbacktrace
 "$work/consumer-static"
 
 mkdir -p "$work/cm"

@@ -1,0 +1,102 @@
+/* Backtraces name functions, static ones included, from the debug
+ * information: in a panic's log line and in the crash handler's report.
+ * Built twice, against the static and the shared library. */
+#include "harness.h"
+#include "runtime/support.h"
+
+#include <nethttp.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int panic_line;
+
+/* Static and not exported: dladdr alone could not name it. */
+static __attribute__((noinline)) void explode_in_named_function(int code) {
+  panic_line = __LINE__ + 1;
+  nh_panic("boom %d", code);
+}
+
+static void panicker(void *arg) {
+  explode_in_named_function(2);
+  nh_fiber_set_label("not reached"); /* keeps the call from being a tail call */
+}
+
+static void panic_main(void *arg) {
+  nh_go(panicker, NULL);
+  nh_sleep(50 * NH_MSEC);
+}
+
+NH_TEST(panic_backtrace_names_the_function) {
+  capture_log *cap = capture_log_new(NH_LOG_DEBUG);
+  nh_runtime_config cfg = NH_RUNTIME_CONFIG_DEFAULT;
+  cfg.loops = 1;
+  cfg.logger = &cap->base;
+  CHECK_EQ(nh_run(&cfg, panic_main, NULL), NH_OK);
+  char *text = capture_log_text(cap);
+  fprintf(stderr, "%s", text);
+  CHECK_CONTAINS(text, "fiber panicked");
+  /* The panicking frame, by name, with its source line. */
+  char want[128];
+  snprintf(want, sizeof want, "nh_panic+0x");
+  CHECK_CONTAINS(text, want);
+  snprintf(want, sizeof want, "explode_in_named_function+0x");
+  CHECK_CONTAINS(text, want);
+  snprintf(want, sizeof want, "(test_symbolize.c:%d)", panic_line);
+  CHECK_CONTAINS(text, want);
+  CHECK_CONTAINS(text, "panicker+0x");
+  free(text);
+  capture_log_free(cap);
+}
+
+/* A memory fault: the crash handler's report names the faulting function.
+ * The process dies, so it is a child's. */
+static __attribute__((noinline)) void fault_in_named_function(volatile int *p) { *p = 1; }
+
+static void faulter(void *arg) {
+  nh_fiber_set_label("faulty handler");
+  /* A page nobody may touch: a fault the sanitizers do not catch first. */
+  void *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHECK(page != MAP_FAILED);
+  fault_in_named_function(page);
+}
+
+static void crash_main(void *arg) {
+  nh_go(faulter, NULL);
+  nh_sleep(10 * NH_SEC);
+}
+
+NH_TEST(crash_backtrace_names_the_function) {
+  int pipefd[2];
+  CHECK_EQ(pipe(pipefd), 0);
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    dup2(pipefd[1], 2);
+    close(pipefd[0]);
+    nh_runtime_config cfg = NH_RUNTIME_CONFIG_DEFAULT;
+    cfg.loops = 1;
+    nh_run(&cfg, crash_main, NULL);
+    _exit(0); /* reaching here means no fault happened */
+  }
+  close(pipefd[1]);
+  char out[32768];
+  size_t len = 0;
+  ssize_t n;
+  while ((n = read(pipefd[0], out + len, sizeof out - 1 - len)) > 0)
+    len += (size_t)n;
+  out[len] = 0;
+  close(pipefd[0]);
+  int status;
+  CHECK_EQ(waitpid(pid, &status, 0), pid);
+  fprintf(stderr, "child said:\n%.3000s\n", out);
+  CHECK(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0));
+  CHECK_CONTAINS(out, "\"faulty handler\"");
+  const char *bt = strstr(out, "nethttp: backtrace of the faulting thread");
+  CHECK(bt);
+  CHECK_CONTAINS(bt, "  fault_in_named_function (test_symbolize.c:");
+  CHECK_CONTAINS(bt, "  faulter (test_symbolize.c:");
+}
+
+NH_TEST_MAIN()
