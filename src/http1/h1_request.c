@@ -133,6 +133,8 @@ static int check_response_head(nh__h1_req *p) {
   int bodiless = p->head_request || p->status_code < 200 || p->status_code == 204 ||
                  p->status_code == 304;
   p->chunked = te && !bodiless;
+  if ((p->ll.flags & F_CONTENT_LENGTH) && p->ll.content_length > (uint64_t)INT64_MAX)
+    return fail(p, 502, "Content-Length does not fit in 63 bits");
   p->content_length = (p->ll.flags & F_CONTENT_LENGTH) ? (int64_t)p->ll.content_length : -1;
   p->until_close = !bodiless && !te && p->content_length < 0;
   if (bodiless)
@@ -191,6 +193,10 @@ static int check_head(nh__h1_req *p) {
   /* CONNECT names its authority in the target; Go asks no Host of it. */
   if (!host && p->minor >= 1 && !method_is(p, "CONNECT", 7))
     return fail(p, 400, "missing Host header (RFC 9112 3.2)");
+  /* A length read as negative would frame no body, and the body's bytes
+   * would be read as the next request. */
+  if ((p->ll.flags & F_CONTENT_LENGTH) && p->ll.content_length > (uint64_t)INT64_MAX)
+    return fail(p, 400, "Content-Length does not fit in 63 bits (RFC 9110 8.6)");
   p->chunked = te != NULL;
   p->content_length = (p->ll.flags & F_CONTENT_LENGTH) ? (int64_t)p->ll.content_length : -1;
   p->keep_alive = llhttp_should_keep_alive(&p->ll);
@@ -273,6 +279,7 @@ static void clear_head(nh__h1_req *p) {
   p->body_in = p->data_end = 0;
   p->chunk_excess = 0;
   p->trailer_bytes = 0;
+  p->last_byte = 0;
   p->trailer_key = p->trailer_value = NULL;
   p->status = 0;
   p->reason = NULL;
@@ -408,6 +415,11 @@ int nh__h1_parse_head(nh__h1_req *p, char *buf, size_t *pos, size_t len) {
   }
   if (e == HPE_PAUSED && p->phase == NH__H1_HEAD) {
     *pos = (size_t)(llhttp_get_error_pos(&p->ll) - buf);
+    /* llhttp takes a bare LF as the empty line that ends the head, though
+     * it refuses one after a field: refuse it here too (the request line
+     * before it ended in CRLF, so buf[*pos - 2] is in this head). */
+    if (!p->is_response && buf[*pos - 2] != '\r')
+      return line_failed(p, 400, "bare LF ends the head (RFC 9112 2.2)");
     llhttp_resume(&p->ll);
     p->phase = nh__h1_has_body(p) ? NH__H1_BODY : NH__H1_DONE;
     return 1;
@@ -483,12 +495,15 @@ long nh__h1_parse_body(nh__h1_req *p, char *buf, size_t *pos, size_t len, char *
     llhttp_errno_t e = llhttp_execute(&p->ll, at, feed);
     if (e == HPE_OK) {
       p->body_in += feed;
+      if (feed)
+        p->last_byte = at[feed - 1];
       *pos = (size_t)(at + feed - buf);
       break;
     }
     if (e == HPE_PAUSED && p->chunk_paused) {
       const char *stop = llhttp_get_error_pos(&p->ll);
       p->chunk_paused = 0;
+      p->last_byte = stop[-1];
       p->body_in += (uint64_t)(stop - at);
       feed -= (size_t)(stop - at);
       at = stop;
@@ -500,6 +515,15 @@ long nh__h1_parse_body(nh__h1_req *p, char *buf, size_t *pos, size_t len, char *
     }
     if (e == HPE_PAUSED && p->phase == NH__H1_DONE) {
       const char *stop = llhttp_get_error_pos(&p->ll);
+      /* A chunked body ends with an empty line: CRLF, not a bare LF (the
+       * CR may have come with the previous feed). */
+      char before_lf = stop - at >= 2 ? stop[-2] : p->last_byte;
+      if (p->chunked && !p->is_response && before_lf != '\r') {
+        p->status = 400;
+        p->reason = "bare LF ends the chunked body (RFC 9112 7.1)";
+        p->phase = NH__H1_FAILED;
+        return -1;
+      }
       p->body_in += (uint64_t)(stop - at);
       *pos = (size_t)(stop - buf);
       break;

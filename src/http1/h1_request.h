@@ -63,6 +63,7 @@ typedef struct nh__h1_req {
   uint64_t data_end;      /* input offset where the last chunk's data ended */
   int64_t chunk_excess;   /* overhead beyond the free allowance */
   size_t trailer_bytes;
+  char last_byte;         /* the last byte of the previous body feed */
   nh_header *trailer; /* NULL: trailers are dropped */
   nh__arena *trailer_arena;
   const char *trailer_key; /* pending trailer name (copied) */

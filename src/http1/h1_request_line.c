@@ -33,7 +33,10 @@ int nh__h1_request_line_prefix(const char *buf, uint32_t start, uint32_t end, co
 
 int nh__h1_request_line(const char *buf, uint32_t start, uint32_t lf, nh__h1_line *out,
                         const char **reason) {
-  uint32_t end = lf > start && buf[lf - 1] == '\r' ? lf - 1 : lf;
+  /* CRLF: a bare LF is refused here as it is after a field line. */
+  if (lf == start || buf[lf - 1] != '\r')
+    return refuse(reason, "request line: bare LF without CR (RFC 9112 2.2)");
+  uint32_t end = lf - 1;
   uint32_t m = method_end(buf, start, end);
   if (m == start || m == end || buf[m] != ' ')
     return refuse(reason, "request line: method is not a token followed by one SP (RFC 9112 3)");

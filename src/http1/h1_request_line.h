@@ -15,8 +15,8 @@ typedef struct nh__h1_line {
   int major, minor;
 } nh__h1_line;
 
-/* Parses the request line buf[start, lf), where buf[lf] is its LF (a CR
- * before it is the CRLF's). Exactly `method SP target SP HTTP/D.D`:
+/* Parses the request line buf[start, lf), where buf[lf] is its LF, which
+ * must follow a CR. Exactly `method SP target SP HTTP/D.D`:
  * method a token, target non-empty without controls or spaces. Returns 0,
  * or the status to answer with (400, or 505 for a version other than 1.x)
  * and *reason, a static text naming the rule. */
