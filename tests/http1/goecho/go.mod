@@ -1,0 +1,3 @@
+module nethttp.test/goecho
+
+go 1.19
