@@ -114,17 +114,17 @@ def is_head(v):
 # ---- over a socket (nethttp, Go) ----
 
 def parse_responses(buf, head_req, eof):
-    """[(status, interim, body)] of the final responses in buf, and whether
-    the bytes after them are not a response."""
+    """[(status, interim, body)] of the final responses in buf, and what is
+    wrong with the bytes after them (None: nothing)."""
     out, off, interim = [], 0, ""
     while off < len(buf):
         end = buf.find(b"\r\n\r\n", off)
         if end < 0:
             if not buf.startswith(b"HTTP/1."[:len(buf) - off], off):
-                return out, True
+                return out, "bytes that are not a response"
             break
         if not re.match(rb"HTTP/1\.[01] \d\d\d", buf[off:end]):
-            return out, True
+            return out, "bytes that are not a response"
         head = buf[off:end + 2].decode("latin-1")
         status = int(head[9:12])
         hdr = {}
@@ -133,6 +133,8 @@ def parse_responses(buf, head_req, eof):
                 k, _, val = l.partition(":")
                 hdr.setdefault(k.lower(), val.strip())
         p = end + 4
+        if (status // 100 == 1 or status == 204) and ("content-length" in hdr or "transfer-encoding" in hdr):
+            return out, "%d with a length" % status
         bodiless = (head_req and not out) or status // 100 == 1 or status in (204, 304)
         body = b""
         if bodiless:
@@ -142,33 +144,33 @@ def parse_responses(buf, head_req, eof):
             while True:
                 eol = buf.find(b"\r\n", p)
                 if eol < 0:
-                    return out, False
+                    return out, None
                 size = int(buf[p:eol].split(b";")[0], 16)
                 p = eol + 2
                 if size == 0:
                     while True:
                         eol = buf.find(b"\r\n", p)
                         if eol < 0:
-                            return out, False
+                            return out, None
                         n = eol - p
                         p = eol + 2
                         if n == 0:
                             break
                     break
                 if len(buf) < p + size + 2:
-                    return out, False
+                    return out, None
                 total += buf[p:p + size]
                 p += size + 2
             body = bytes(total)
         elif "content-length" in hdr:
             n = int(hdr["content-length"])
             if len(buf) < p + n:
-                return out, False
+                return out, None
             body = buf[p:p + n]
             p += n
         else:
             if not eof:
-                return out, False
+                return out, None
             body = buf[p:]
             p = len(buf)
         off = p
@@ -177,7 +179,7 @@ def parse_responses(buf, head_req, eof):
                 interim += " +%d" % status
             continue
         out.append((status, interim, body))
-    return out, False
+    return out, None
 
 
 def over_socket(port, data, head_req):
@@ -214,7 +216,7 @@ def over_socket(port, data, head_req):
     s.close()
     resps, garbage = parse_responses(buf, head_req, eof)
     if garbage:
-        return "garbage after %d response(s)" % len(resps), True
+        return "%s after %d response(s)" % (garbage, len(resps)), True
     if not resps:
         return outcome(0, "hang" if hang else "closed", "", None), True
     status, interim, body = resps[0]
