@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void hv_handler(nh_response_writer *w, nh_request *r) {
+static inline void hv_handler(nh_response_writer *w, nh_request *r) {
   const char *path = nh_request_path(r);
   if (!strncmp(path, "/status/", 8)) {
     nh_resp_write_header(w, atoi(path + 8));

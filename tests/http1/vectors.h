@@ -27,7 +27,7 @@ typedef struct hv_vector {
   int has_host, has_x, has_trailer;
 } hv_vector;
 
-static void hv_put(hv_bytes *b, const char *s, size_t n) {
+static inline void hv_put(hv_bytes *b, const char *s, size_t n) {
   if (!b->p || b->len + n + 1 > b->cap) {
     b->cap = (b->len + n + 1) * 2;
     b->p = realloc(b->p, b->cap);
@@ -39,7 +39,7 @@ static void hv_put(hv_bytes *b, const char *s, size_t n) {
 
 /* A quoted C-escaped string at s (after optional spaces) appended to out;
  * returns the text after the closing quote, or NULL. */
-static const char *hv_unquote(const char *s, hv_bytes *out) {
+static inline const char *hv_unquote(const char *s, hv_bytes *out) {
   while (*s == ' ')
     s++;
   if (*s != '"')
@@ -69,7 +69,7 @@ static const char *hv_unquote(const char *s, hv_bytes *out) {
 }
 
 /* A field value: a quoted string, "-" (absent) or the bare rest of line. */
-static int hv_value(const char *s, hv_bytes *out) {
+static inline int hv_value(const char *s, hv_bytes *out) {
   free(out->p);
   *out = (hv_bytes){0, 0, 0};
   hv_put(out, "", 0);
@@ -82,7 +82,7 @@ static int hv_value(const char *s, hv_bytes *out) {
 }
 
 /* Reads every vector of the file; exits on a malformed file. */
-static hv_vector *hv_load(const char *path, int *count) {
+static inline hv_vector *hv_load(const char *path, int *count) {
   FILE *f = fopen(path, "r");
   if (!f) {
     perror(path);
@@ -181,7 +181,7 @@ static hv_vector *hv_load(const char *path, int *count) {
 
 /* ---- the echo line ---- */
 
-static uint32_t hv_fnv(const char *p, size_t n) {
+static inline uint32_t hv_fnv(const char *p, size_t n) {
   uint32_t h = 2166136261u;
   for (size_t i = 0; i < n; i++)
     h = (h ^ (uint8_t)p[i]) * 16777619u;
@@ -189,7 +189,7 @@ static uint32_t hv_fnv(const char *p, size_t n) {
 }
 
 /* Printable ASCII as is, anything else as \xHH. */
-static void hv_escape(char *out, size_t cap, const char *p, size_t n) {
+static inline void hv_escape(char *out, size_t cap, const char *p, size_t n) {
   size_t o = 0;
   for (size_t i = 0; i < n && o + 5 < cap; i++) {
     unsigned char c = (unsigned char)p[i];
@@ -203,7 +203,7 @@ static void hv_escape(char *out, size_t cap, const char *p, size_t n) {
 
 /* "METHOD TARGET v=1.1 host=H x=X body=LEN:BYTES trailer=T": a field that is
  * absent is "-"; a body over 32 bytes is given by its FNV-1a hash. */
-static void hv_echo_line(char *out, size_t cap, const char *method, const char *target,
+static inline void hv_echo_line(char *out, size_t cap, const char *method, const char *target,
                          const char *version, const char *host, size_t host_len, const char *x,
                          size_t x_len, const char *body, size_t body_len, const char *trailer,
                          size_t trailer_len) {
@@ -223,7 +223,7 @@ static void hv_echo_line(char *out, size_t cap, const char *method, const char *
 }
 
 /* The echo line a vector's request should produce. */
-static void hv_expected_echo(const hv_vector *v, char *out, size_t cap) {
+static inline void hv_expected_echo(const hv_vector *v, char *out, size_t cap) {
   hv_echo_line(out, cap, v->method, v->target, v->version, v->has_host ? v->host.p : NULL,
                v->host.len, v->has_x ? v->x.p : NULL, v->x.len, v->body.p, v->body.len,
                v->has_trailer ? v->trailer.p : NULL, v->trailer.len);

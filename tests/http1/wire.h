@@ -32,7 +32,7 @@ typedef struct hw_result {
 } hw_result;
 
 /* A header's value in head (lines ending in CRLF), or NULL. */
-static const char *hw_header(const char *head, size_t hlen, const char *name, char *val, size_t cap) {
+static inline const char *hw_header(const char *head, size_t hlen, const char *name, char *val, size_t cap) {
   size_t n = strlen(name);
   for (const char *p = head; p && p < head + hlen;) {
     const char *eol = memmem(p, (size_t)(head + hlen - p), "\r\n", 2);
@@ -57,7 +57,7 @@ static const char *hw_header(const char *head, size_t hlen, const char *name, ch
 /* Parses one response at buf[*off, len). Returns 1 with it consumed, 0 if
  * incomplete (until_eof: a body without length runs to the end), -1 if the
  * bytes are not a response. */
-static int hw_parse_one(const char *buf, size_t len, size_t *off, int head_req, int eof,
+static inline int hw_parse_one(const char *buf, size_t len, size_t *off, int head_req, int eof,
                         int *status, const char **body, size_t *blen, char *err, size_t errcap) {
   const char *s = buf + *off;
   size_t avail = len - *off;
@@ -130,7 +130,7 @@ static int hw_parse_one(const char *buf, size_t len, size_t *off, int head_req, 
 
 /* Parses what was received so far into r; returns 1 when nothing more is
  * needed (two final responses, or one for an alone vector and the end). */
-static int hw_parse(hw_result *r, const char *buf, size_t len, int head_req, int eof) {
+static inline int hw_parse(hw_result *r, const char *buf, size_t len, int head_req, int eof) {
   size_t off = 0;
   r->answered = 0;
   r->interim[0] = 0;
@@ -172,7 +172,7 @@ static int hw_parse(hw_result *r, const char *buf, size_t len, int head_req, int
 }
 
 /* Sends req (len bytes) to 127.0.0.1:port while reading; fills r. */
-static void hw_exchange(int port, const char *req, size_t len, int head_req, hw_result *r) {
+static inline void hw_exchange(int port, const char *req, size_t len, int head_req, hw_result *r) {
   memset(r, 0, sizeof *r);
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
@@ -223,7 +223,7 @@ static void hw_exchange(int port, const char *req, size_t len, int head_req, hw_
 }
 
 /* "STATUS kept|closed[ +1xx]" as the vectors write it. */
-static void hw_outcome(const hw_result *r, char *out, size_t cap) {
+static inline void hw_outcome(const hw_result *r, char *out, size_t cap) {
   const char *how = r->hang ? "hang" : r->answered >= 2 ? "kept" : r->closed ? "closed" : "?";
   snprintf(out, cap, "%d %s%s", r->status, how, r->interim);
 }
