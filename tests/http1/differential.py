@@ -294,7 +294,12 @@ def main():
             print("FAIL %s: nethttp answered %r, the vector expects %r (see test_vectors)" %
                   (v["name"], ours, expected))
             failed += 1
-            continue
+            # The peer is still compared, with what the vector expects.
+            echo = None
+            if v["status"] == 200 and not head_req and not v["wire"]:
+                echo = echo_line(v["method"], v["target"], v["version"] == "1.1", v["host"],
+                                 v["x"], v["body"] or b"", v["trailer"])
+            ours = outcome(v["status"], "kept" if v["kept"] else "closed", v["interim"], echo)
         if peer == "h11" and v["wire"]:
             continue  # a server's behaviour, not the parser's
         if peer == "h11":

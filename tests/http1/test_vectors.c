@@ -119,13 +119,17 @@ static void run_parser(const hv_vector *v, size_t step, parsed *out) {
     snprintf(method, sizeof method, "%.*s", (int)p.method.len, nh__h1_at(&p, p.method));
     snprintf(target, sizeof target, "%.*s", (int)p.target.len, nh__h1_at(&p, p.target));
     int v11 = p.major == 1 && p.minor >= 1;
-    /* Host as the server gives it: from an absolute-form target if any. */
+    /* Host as the server gives it (as Go): the authority of an absolute-
+     * or authority-form (CONNECT) target, else the Host field. */
     const char *abs = strstr(target, "://");
     char ahost[256];
     if (abs && target[0] != '/') {
       snprintf(ahost, sizeof ahost, "%.*s", (int)strcspn(abs + 3, "/?"), abs + 3);
       host = ahost;
       hl = strlen(ahost);
+    } else if (!strcmp(method, "CONNECT") && target[0] != '/') {
+      host = target;
+      hl = strlen(target);
     }
     hv_echo_line(out->echo, sizeof out->echo, method, target, v11 ? "1.1" : "1.0",
                  host ? host : "", hl, x, xl, body.p, body.len, t, t ? strlen(t) : 0);
