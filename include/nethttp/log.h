@@ -22,12 +22,29 @@ typedef enum nh_log_level {
   NH_LOG_ERROR = 8,
 } nh_log_level;
 
-typedef enum nh_log_kind { NH_LOGF_STR, NH_LOGF_INT, NH_LOGF_FLOAT, NH_LOGF_DUR } nh_log_kind;
+typedef enum nh_log_kind {
+  NH_LOGF_STR,
+  NH_LOGF_INT,
+  NH_LOGF_FLOAT,
+  NH_LOGF_DUR,
+  NH_LOGF_LOC,
+} nh_log_kind;
 
-/* One key/value field. Strings are borrowed for the duration of the call. */
+/* One key/value field. Strings are borrowed for the duration of the call.
+ *
+ * How each kind is written (text | JSON):
+ *   STR   path=/a or path="a b"       | "path":"a b"
+ *   INT   status=404                  | "status":404
+ *   FLOAT ratio=0.5                   | "ratio":0.5
+ *   DUR   took=1.5ms                  | "took_ms":1.5   (a number of
+ *         milliseconds; the key gets "_ms" so the unit is in the name)
+ *   LOC   caller=app.c:42             | "caller":"app.c:42"   (a source
+ *         location as one token, the file's last path element, so a log can
+ *         be searched for "app.c:42"; "?" when the file is unknown) */
 typedef struct nh_log_field {
   const char *key;
   nh_log_kind kind;
+  int line; /* NH_LOGF_LOC: the line; the file is v.s */
   union {
     const char *s;
     int64_t i;
@@ -39,6 +56,10 @@ typedef struct nh_log_field {
 #define NH_LINT(k, val) ((nh_log_field){.key = (k), .kind = NH_LOGF_INT, .v.i = (int64_t)(val)})
 #define NH_LFLOAT(k, val) ((nh_log_field){.key = (k), .kind = NH_LOGF_FLOAT, .v.f = (double)(val)})
 #define NH_LDUR(k, val) ((nh_log_field){.key = (k), .kind = NH_LOGF_DUR, .v.i = (int64_t)(val)})
+/* NH_LLOC(key, file, line): a source location, e.g. the call that made a
+ * mistake: NH_LLOC("caller", file, line) -> caller=app.c:42. */
+#define NH_LLOC(k, file, ln)                                                             \
+  ((nh_log_field){.key = (k), .kind = NH_LOGF_LOC, .line = (int)(ln), .v.s = (file)})
 
 typedef struct nh_log_record {
   nh_log_level level;

@@ -266,32 +266,55 @@ int nh_request_body_limit_hit(const nh_request *r);
  * sent are ignored (and logged with the caller's file:line). */
 nh_header *nh_resp_header(nh_response_writer *w);
 
+/* The calls below that send or commit a response are macros that pass the
+ * caller's __FILE__ and __LINE__ to an nh__ function, so a warning they
+ * cause (a second status, a header changed too late) names the caller's
+ * line. Functions with the public names exist too, for taking an address:
+ * they report a location inside the library. */
+
 /* nh_resp_write_header sends the status line and headers (Go's
  * WriteHeader). A second call is ignored and logged with the caller's
  * file:line. 1xx codes other than 101 may be sent several times before the
  * final status. */
-#define nh_resp_write_header(w, status) nh__resp_write_header((w), (status), __FILE__, __LINE__)
+void nh_resp_write_header(nh_response_writer *w, int status);
 void nh__resp_write_header(nh_response_writer *w, int status, const char *file, int line);
+#define nh_resp_write_header(w, status) nh__resp_write_header((w), (status), __FILE__, __LINE__)
 
 /* nh_resp_write writes body bytes (an implicit 200 first); returns n or an
  * error (NH_ETIMEDOUT at the write deadline, NH_EPIPE when the client left,
  * NH_ENOTSUP for a status that has no body). Output is buffered: a response
  * that fits the buffer gets a Content-Length, a longer one is chunked. */
-#define nh_resp_write(w, buf, n) nh__resp_write((w), (buf), (n), __FILE__, __LINE__)
+ssize_t nh_resp_write(nh_response_writer *w, const void *buf, size_t n);
 ssize_t nh__resp_write(nh_response_writer *w, const void *buf, size_t n, const char *file,
                        int line);
+#define nh_resp_write(w, buf, n) nh__resp_write((w), (buf), (n), __FILE__, __LINE__)
+
+/* nh_resp_write_string and nh_resp_printf are nh_resp_write of a string,
+ * of printf's output. */
 ssize_t nh_resp_write_string(nh_response_writer *w, const char *s);
+ssize_t nh__resp_write_string(nh_response_writer *w, const char *s, const char *file, int line);
+#define nh_resp_write_string(w, s) nh__resp_write_string((w), (s), __FILE__, __LINE__)
 ssize_t nh_resp_printf(nh_response_writer *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+ssize_t nh__resp_printf(nh_response_writer *w, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define nh_resp_printf(w, ...) nh__resp_printf((w), __FILE__, __LINE__, __VA_ARGS__)
 
 /* nh_resp_sendfile sends len bytes of file fd from offset as the body
  * with sendfile(2) (an implicit 200 first). The response gets a
  * Content-Length of len unless the handler set one or already wrote body
  * bytes. Returns 0 or an error; parks the fiber. */
 int nh_resp_sendfile(nh_response_writer *w, int fd, off_t offset, size_t len);
+int nh__resp_sendfile(nh_response_writer *w, int fd, off_t offset, size_t len, const char *file,
+                      int line);
+#define nh_resp_sendfile(w, fd, offset, len)                                               \
+  nh__resp_sendfile((w), (fd), (offset), (len), __FILE__, __LINE__)
 
-/* nh_resp_flush sends what is buffered now (streaming, server-sent events). */
+/* nh_resp_flush sends what is buffered now (streaming, server-sent events);
+ * an implicit 200 first. */
 int nh_resp_flush(nh_response_writer *w);
+int nh__resp_flush(nh_response_writer *w, const char *file, int line);
+#define nh_resp_flush(w) nh__resp_flush((w), __FILE__, __LINE__)
 
 /* nh_resp_hijack hands the connection to the caller: *fd is the socket
  * (non-blocking; the caller closes it), and the bytes the server had read

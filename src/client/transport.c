@@ -177,7 +177,7 @@ void nh_transport_free(nh_transport *t) {
     for (nh_response *r = t->open_responses; r; r = r->next_open)
       NH_LOG(NULL, NH_LOG_ERROR, "response body never closed (connection leaked)",
              NH_LINT("status", r->status), NH_LSTR("url", r->url ? r->url : ""),
-             NH_LSTR("request_at", r->file ? r->file : "?"), NH_LINT("line", r->line));
+             NH_LLOC("request_at", r->file, r->line));
     pthread_mutex_unlock(&t->mu);
   }
   nh_transport_close_idle(t);

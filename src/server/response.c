@@ -29,7 +29,7 @@ int nh__resp_alive(const nh_response_writer *w, const char *what, const char *fi
   if (w && w->magic == NH__RESP_MAGIC)
     return 1;
   NH_LOG(NULL, NH_LOG_ERROR, "response writer used after its handler returned",
-         NH_LSTR("call", what), NH_LSTR("caller", file ? file : "?"), NH_LINT("line", line));
+         NH_LSTR("call", what), NH_LLOC("caller", file, line));
   return 0;
 }
 
@@ -367,9 +367,8 @@ void nh__resp_write_header(nh_response_writer *w, int status, const char *file, 
   }
   if (w->status) {
     NH_LOG(w->s->srv->log, NH_LOG_WARN, "superfluous nh_resp_write_header call ignored",
-           NH_LINT("status", status), NH_LINT("sent", w->status), NH_LSTR("caller", file),
-           NH_LINT("line", line), NH_LSTR("first_caller", w->wh_file ? w->wh_file : "?"),
-           NH_LINT("first_line", w->wh_line));
+           NH_LINT("status", status), NH_LINT("sent", w->status), NH_LLOC("caller", file, line),
+           NH_LLOC("first_caller", w->wh_file, w->wh_line));
     return;
   }
   if (status >= 100 && status < 200 && status != 101) {
@@ -456,34 +455,43 @@ ssize_t nh__resp_write(nh_response_writer *w, const void *data, size_t n, const 
   return e ? e : (ssize_t)n;
 }
 
-ssize_t nh_resp_write_string(nh_response_writer *w, const char *s) {
-  return nh__resp_write(w, s, strlen(s), __FILE__, __LINE__);
+ssize_t nh__resp_write_string(nh_response_writer *w, const char *s, const char *file, int line) {
+  return nh__resp_write(w, s, strlen(s), file, line);
 }
 
-ssize_t nh_resp_printf(nh_response_writer *w, const char *fmt, ...) {
+static ssize_t resp_vprintf(nh_response_writer *w, const char *file, int line, const char *fmt,
+                            va_list ap) {
   char small[512];
-  va_list ap;
-  va_start(ap, fmt);
+  va_list again;
+  va_copy(again, ap);
   int n = vsnprintf(small, sizeof small, fmt, ap);
-  va_end(ap);
-  if (n < 0)
-    return NH_EINVAL;
-  if ((size_t)n < sizeof small)
-    return nh__resp_write(w, small, (size_t)n, __FILE__, __LINE__);
+  if (n < 0 || (size_t)n < sizeof small) {
+    va_end(again);
+    return n < 0 ? NH_EINVAL : nh__resp_write(w, small, (size_t)n, file, line);
+  }
   char *big = malloc((size_t)n + 1);
+  if (big)
+    vsnprintf(big, (size_t)n + 1, fmt, again);
+  va_end(again);
   if (!big)
     return NH_ENOMEM;
-  va_start(ap, fmt);
-  vsnprintf(big, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  ssize_t r = nh__resp_write(w, big, (size_t)n, __FILE__, __LINE__);
+  ssize_t r = nh__resp_write(w, big, (size_t)n, file, line);
   free(big);
   return r;
 }
 
+ssize_t nh__resp_printf(nh_response_writer *w, const char *file, int line, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  ssize_t r = resp_vprintf(w, file, line, fmt, ap);
+  va_end(ap);
+  return r;
+}
+
 /* A detached writer holds everything in memory: the file is read into it. */
-int nh_resp_sendfile(nh_response_writer *w, int fd, off_t offset, size_t len) {
-  if (!nh__resp_alive(w, "nh_resp_sendfile", NULL, 0))
+int nh__resp_sendfile(nh_response_writer *w, int fd, off_t offset, size_t len, const char *file,
+                      int line) {
+  if (!nh__resp_alive(w, "nh_resp_sendfile", file, line))
     return NH_EINVAL;
   if (w->hijacked)
     return NH_EHIJACKED;
@@ -497,7 +505,7 @@ int nh_resp_sendfile(nh_response_writer *w, int fd, off_t offset, size_t len) {
       snprintf(n, sizeof n, "%zu", len);
       nh_header_set(&w->header, "Content-Length", n);
     }
-    nh__resp_write_header(w, 200, __FILE__, __LINE__);
+    nh__resp_write_header(w, 200, file, line);
   }
   if (w->no_body)
     return NH_ENOTSUP;
@@ -547,8 +555,8 @@ int nh_resp_sendfile(nh_response_writer *w, int fd, off_t offset, size_t len) {
   return NH_OK;
 }
 
-int nh_resp_flush(nh_response_writer *w) {
-  if (!nh__resp_alive(w, "nh_resp_flush", NULL, 0))
+int nh__resp_flush(nh_response_writer *w, const char *file, int line) {
+  if (!nh__resp_alive(w, "nh_resp_flush", file, line))
     return NH_EINVAL;
   if (w->hijacked)
     return NH_EHIJACKED;
@@ -557,7 +565,7 @@ int nh_resp_flush(nh_response_writer *w) {
   if (w->detached)
     return NH_ENOTSUP; /* its owner sends; Go's timeout writer cannot flush either */
   if (!w->status)
-    nh__resp_write_header(w, 200, __FILE__, __LINE__);
+    nh__resp_write_header(w, 200, file, line);
   if (w->failed)
     return NH_EPIPE;
   if (!w->committed)
@@ -590,9 +598,8 @@ int nh__resp_finish(nh_response_writer *w) {
   if (w->header.version != w->header_version && !nh__resp_holding(w))
     NH_LOG(w->s->srv->log, NH_LOG_WARN,
            "response headers changed after nh_resp_write_header were ignored",
-           NH_LSTR("changed_at", w->header.changed_file ? w->header.changed_file : "?"),
-           NH_LINT("changed_line", w->header.changed_line),
-           NH_LSTR("write_header_at", w->wh_file ? w->wh_file : "?"), NH_LINT("line", w->wh_line));
+           NH_LLOC("changed_at", w->header.changed_file, w->header.changed_line),
+           NH_LLOC("write_header_at", w->wh_file, w->wh_line));
   if (w->failed)
     return NH_EPIPE;
   int e;
@@ -711,3 +718,38 @@ int nh_resp_hijack_tls(nh_response_writer *w, nh_tls_conn **tls, char **buffered
   hijack_end(w, nh_fd_get(c->fd), *tls);
   return NH_OK;
 }
+
+/* The functions behind the macros of server.h, for callers that take their
+ * address. */
+#undef nh_resp_write_header
+#undef nh_resp_write
+#undef nh_resp_write_string
+#undef nh_resp_printf
+#undef nh_resp_sendfile
+#undef nh_resp_flush
+
+void nh_resp_write_header(nh_response_writer *w, int status) {
+  nh__resp_write_header(w, status, __FILE__, __LINE__);
+}
+
+ssize_t nh_resp_write(nh_response_writer *w, const void *buf, size_t n) {
+  return nh__resp_write(w, buf, n, __FILE__, __LINE__);
+}
+
+ssize_t nh_resp_write_string(nh_response_writer *w, const char *s) {
+  return nh__resp_write(w, s, strlen(s), __FILE__, __LINE__);
+}
+
+ssize_t nh_resp_printf(nh_response_writer *w, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  ssize_t r = resp_vprintf(w, __FILE__, __LINE__, fmt, ap);
+  va_end(ap);
+  return r;
+}
+
+int nh_resp_sendfile(nh_response_writer *w, int fd, off_t offset, size_t len) {
+  return nh__resp_sendfile(w, fd, offset, len, __FILE__, __LINE__);
+}
+
+int nh_resp_flush(nh_response_writer *w) { return nh__resp_flush(w, __FILE__, __LINE__); }

@@ -95,8 +95,32 @@ static void put_text_value(sbuf *b, const char *s) {
     put_json_string(b, s);
 }
 
+/* "app.c:42": the file's last path element and the line, or "?". */
+static void format_loc(const char *file, int line, char *out, size_t cap) {
+  if (!file || !*file) {
+    snprintf(out, cap, "?");
+    return;
+  }
+  const char *base = strrchr(file, '/');
+  snprintf(out, cap, "%s:%d", base ? base + 1 : file, line);
+}
+
+static void put_key(sbuf *b, const nh_log_field *f, int json) {
+  if (!json) {
+    putf(b, " %s=", f->key);
+    return;
+  }
+  put(b, ",", 1);
+  put_json_string(b, f->key);
+  if (f->kind == NH_LOGF_DUR) { /* the unit goes in the name: "took_ms" */
+    b->len -= b->len && b->p[b->len - 1] == '"';
+    put(b, "_ms\"", 4);
+  }
+  put(b, ":", 1);
+}
+
 static void put_field_value(sbuf *b, const nh_log_field *f, int json) {
-  char d[48];
+  char d[256];
   switch (f->kind) {
   case NH_LOGF_STR:
     if (json)
@@ -111,11 +135,27 @@ static void put_field_value(sbuf *b, const nh_log_field *f, int json) {
     putf(b, "%g", f->v.f);
     break;
   case NH_LOGF_DUR:
-    nh_dur_format(f->v.i, d, sizeof d);
+    if (json) { /* milliseconds, to the nanosecond: 1.5, 0.000123 */
+      int64_t ns = f->v.i;
+      uint64_t a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+      int n = snprintf(d, sizeof d, "%s%llu.%06llu", ns < 0 ? "-" : "",
+                       (unsigned long long)(a / 1000000), (unsigned long long)(a % 1000000));
+      while (n > 0 && d[n - 1] == '0') /* 1.500000 -> 1.5, 2.000000 -> 2 */
+        n--;
+      if (n > 0 && d[n - 1] == '.')
+        n--;
+      put(b, d, (size_t)n);
+    } else {
+      nh_dur_format(f->v.i, d, sizeof d);
+      put(b, d, strlen(d));
+    }
+    break;
+  case NH_LOGF_LOC:
+    format_loc(f->v.s, f->line, d, sizeof d);
     if (json)
       put_json_string(b, d);
     else
-      put(b, d, strlen(d));
+      put_text_value(b, d);
     break;
   }
 }
@@ -128,12 +168,13 @@ size_t nh_log_format_text(const nh_log_record *rec, char *buf, size_t cap) {
   putf(&b, " %s ", level_name(rec->level));
   put_text_value(&b, rec->msg);
   for (size_t i = 0; i < rec->nfields; i++) {
-    putf(&b, " %s=", rec->fields[i].key);
+    put_key(&b, &rec->fields[i], 0);
     put_field_value(&b, &rec->fields[i], 0);
   }
   if (rec->file) {
-    const char *base = strrchr(rec->file, '/');
-    putf(&b, " source=%s:%d", base ? base + 1 : rec->file, rec->line);
+    nh_log_field src = NH_LLOC("source", rec->file, rec->line);
+    put_key(&b, &src, 0);
+    put_field_value(&b, &src, 0);
   }
   put(&b, "\n", 1);
   return b.len;
@@ -148,17 +189,13 @@ size_t nh_log_format_json(const nh_log_record *rec, char *buf, size_t cap) {
   putf(&b, "\",\"level\":\"%s\",\"msg\":", level_name(rec->level));
   put_json_string(&b, rec->msg);
   for (size_t i = 0; i < rec->nfields; i++) {
-    put(&b, ",", 1);
-    put_json_string(&b, rec->fields[i].key);
-    put(&b, ":", 1);
+    put_key(&b, &rec->fields[i], 1);
     put_field_value(&b, &rec->fields[i], 1);
   }
   if (rec->file) {
-    const char *base = strrchr(rec->file, '/');
-    put(&b, ",\"source\":", 10);
-    char loc[256];
-    snprintf(loc, sizeof loc, "%s:%d", base ? base + 1 : rec->file, rec->line);
-    put_json_string(&b, loc);
+    nh_log_field src = NH_LLOC("source", rec->file, rec->line);
+    put_key(&b, &src, 1);
+    put_field_value(&b, &src, 1);
   }
   /* Keep the line valid JSON even when truncated: reserve room for "}\n". */
   if (b.len + 3 > cap && cap >= 3)

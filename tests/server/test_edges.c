@@ -309,12 +309,68 @@ NH_TEST(late_header_change_reported_where_it_was_made) {
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
   char *text = capture_log_text(cap);
   char want[64];
-  snprintf(want, sizeof want, "changed_line=%d", late_line);
+  snprintf(want, sizeof want, "changed_at=test_edges.c:%d", late_line);
   CHECK_CONTAINS(text, "response headers changed after nh_resp_write_header were ignored");
-  CHECK_CONTAINS(text, "test_edges.c");
+  CHECK_CONTAINS(text, want);
+  snprintf(want, sizeof want, "write_header_at=test_edges.c:%d", late_line - 2);
   CHECK_CONTAINS(text, want);
   free(text);
   capture_log_free(cap);
+}
+
+/* The status sent implicitly by a body write is blamed on the line that
+ * wrote, whichever call it was: nh_resp_write_string, nh_resp_printf,
+ * nh_resp_flush, nh_resp_sendfile. The log is also searchable as JSON. */
+static atomic_int implicit_kind, implicit_line;
+static void implicit_status(nh_response_writer *w, nh_request *r) {
+  switch (atomic_load(&implicit_kind)) {
+  case 0:
+    atomic_store(&implicit_line, __LINE__ + 1);
+    nh_resp_write_string(w, "hello");
+    break;
+  case 1:
+    atomic_store(&implicit_line, __LINE__ + 1);
+    nh_resp_printf(w, "%s", "hello");
+    break;
+  case 2:
+    atomic_store(&implicit_line, __LINE__ + 1);
+    nh_resp_flush(w);
+    break;
+  default: {
+    int fd = open("/proc/self/exe", O_RDONLY);
+    atomic_store(&implicit_line, __LINE__ + 1);
+    nh_resp_sendfile(w, fd, 0, 5);
+    close(fd);
+  }
+  }
+  nh_header_set(nh_resp_header(w), "X-Late", "1");
+}
+
+NH_TEST(implicit_status_blamed_on_the_writing_line) {
+  for (int kind = 0; kind < 4; kind++) {
+    char *out = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&out, &len);
+    nh_logger *lg = nh_logger_json_new(mem, NH_LOG_DEBUG);
+    nh_server_config cfg = NH_SERVER_CONFIG_DEFAULT;
+    cfg.logger = lg;
+    atomic_store(&implicit_kind, kind);
+    nh_test_server *ts = nh_test_server_new(implicit_status, &cfg, 1);
+    raw_resp r = raw_roundtrip(nh_test_server_port(ts), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK_EQ(r.status, 200);
+    CHECK(raw_header(&r, "X-Late") == NULL);
+    raw_resp_free(&r);
+    CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+    fclose(mem);
+    char want[80];
+    snprintf(want, sizeof want, "\"write_header_at\":\"test_edges.c:%d\"",
+             atomic_load(&implicit_line));
+    CHECK_CONTAINS(out, "response headers changed after nh_resp_write_header were ignored");
+    CHECK_CONTAINS(out, want);
+    CHECK(!strstr(out, "_at\":\"response.c:")); /* not the library's own line */
+    free(out);
+    nh_logger_free(lg);
+  }
 }
 
 NH_TEST_MAIN()

@@ -60,15 +60,19 @@ NH_TEST(error_names) {
 
 NH_TEST(log_text_and_json) {
   nh_log_field f[] = {NH_LSTR("path", "/a b"), NH_LINT("status", 404), NH_LDUR("took", 1500 * NH_MSEC),
-                      NH_LSTR("q", "say \"hi\"\n")};
-  nh_log_record rec = {NH_LOG_WARN, 0, "bad request", f, 4, "/x/server.c", 12};
+                      NH_LSTR("q", "say \"hi\"\n"), NH_LLOC("caller", "/src/app.c", 42),
+                      NH_LDUR("short", 1234567), NH_LLOC("where", NULL, 0)};
+  nh_log_record rec = {NH_LOG_WARN, 0, "bad request", f, 7, "/x/server.c", 12};
   char buf[512];
   nh_log_format_text(&rec, buf, sizeof buf);
   CHECK_STR(buf, "1970-01-01T00:00:00.000Z WARN \"bad request\" path=\"/a b\" status=404 took=1.5s "
-                 "q=\"say \\\"hi\\\"\\n\" source=server.c:12\n");
+                 "q=\"say \\\"hi\\\"\\n\" caller=app.c:42 short=1.234567ms where=? "
+                 "source=server.c:12\n");
+  /* JSON: a location is one string, a duration a number of milliseconds. */
   nh_log_format_json(&rec, buf, sizeof buf);
   CHECK_STR(buf, "{\"time\":\"1970-01-01T00:00:00.000Z\",\"level\":\"WARN\",\"msg\":\"bad request\","
-                 "\"path\":\"/a b\",\"status\":404,\"took\":\"1.5s\",\"q\":\"say \\\"hi\\\"\\n\","
+                 "\"path\":\"/a b\",\"status\":404,\"took_ms\":1500,\"q\":\"say \\\"hi\\\"\\n\","
+                 "\"caller\":\"app.c:42\",\"short_ms\":1.234567,\"where\":\"?\","
                  "\"source\":\"server.c:12\"}\n");
   /* Truncation keeps a JSON line well-formed. */
   char small[40];
