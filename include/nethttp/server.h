@@ -60,6 +60,39 @@ typedef enum nh_conn_state {
   NH_CONN_CLOSED,
 } nh_conn_state;
 
+/* nh_conn_state_name: "new", "active", "idle", "hijacked", "closed" (the
+ * words log records use for state=), "unknown" for any other value. */
+const char *nh_conn_state_name(nh_conn_state s);
+
+/* Why the server let go of a connection. Each connection counts once, under
+ * the first reason that applied (a read timeout answered with an error
+ * counts as the timeout), in nh_server_stats.closes[]. */
+typedef enum nh_close_reason {
+  NH_CLOSE_DONE,           /* the exchange ended it: Connection: close, HTTP/1.0,
+                              a close-delimited body, a body left unfinished */
+  NH_CLOSE_CLIENT,         /* the client closed or reset it, or a write failed */
+  NH_CLOSE_ERROR_REPLY,    /* the server answered a bad request itself (400,
+                              413, 431, 501, 505...) and closed */
+  NH_CLOSE_BODY_TOO_LARGE, /* a read passed nh_request_limit_body's cap */
+  NH_CLOSE_DRAIN_OVERFLOW, /* an unread body was over max_body_drain */
+  NH_CLOSE_SHED,           /* closed to make room (max_conns, descriptors) */
+  NH_CLOSE_TIMEOUT_HEADER, /* read_header_timeout (or the TLS handshake's) */
+  NH_CLOSE_TIMEOUT_READ,   /* read_timeout, reading the body */
+  NH_CLOSE_TIMEOUT_WRITE,  /* write_timeout */
+  NH_CLOSE_TIMEOUT_IDLE,   /* idle_timeout between requests */
+  NH_CLOSE_HIJACKED,       /* handed over by nh_resp_hijack */
+  NH_CLOSE_SHUTDOWN,       /* nh_server_shutdown / nh_server_close */
+  NH_CLOSE_PANIC,          /* its handler panicked unrecovered */
+  NH_CLOSE_TLS_HANDSHAKE,  /* the TLS handshake failed */
+  NH_CLOSE_ERROR,          /* a local failure: out of memory, a poller error */
+  NH_CLOSE__COUNT
+} nh_close_reason;
+
+/* nh_close_reason_name: the reason as a word ("client", "timeout_read",
+ * "drain_overflow"...): the enum's name after NH_CLOSE_, lowercase;
+ * "unknown" for any other value. */
+const char *nh_close_reason_name(nh_close_reason r);
+
 /* What hooks learn about a connection. Borrowed for the call. */
 typedef struct nh_conn_info {
   uint64_t id;
@@ -178,6 +211,10 @@ typedef struct nh_server_stats {
   int64_t accept_errors, slow_hooks, handler_panics;
   int64_t tls_handshake_errors;
   int64_t conns_new, conns_active, conns_idle, conns_hijacked; /* gauges */
+  /* Connections let go of, by reason (nh_close_reason): every accepted
+   * connection counts once, when it closes or is hijacked, so these add up
+   * to closed + hijacked. */
+  int64_t closes[NH_CLOSE__COUNT];
 } nh_server_stats;
 void nh_server_stats_get(const nh_server *srv, nh_server_stats *out);
 

@@ -126,7 +126,7 @@ static __attribute__((noinline)) void conn_state_hook(nh__conn *c, nh_conn_state
   if (took > srv->cfg.slow_hook_threshold) {
     NH__STAT_INC(srv, st_slow_hooks);
     NH_LOG(srv->log, NH_LOG_WARN, "slow connection-state hook", NH_LDUR("took", took),
-           NH_LINT("conn", (int64_t)c->id), NH_LINT("state", s),
+           NH_LINT("conn", (int64_t)c->id), NH_LSTR("state", nh_conn_state_name(s)),
            NH_LSTR("hint", "the hook runs synchronously on the loop; keep it short"));
   }
 }
@@ -151,6 +151,18 @@ static void conn_ctx_free(nh__conn *c) {
   c->ctx = c->user_ctx = NULL;
 }
 
+/* Count the connection under its close reason (a local failure if none was
+ * noted) and say so at DEBUG. */
+static void conn_count_close(nh__conn *c) {
+  nh_server *srv = c->srv;
+  nh_close_reason why = c->close_why ? (nh_close_reason)(c->close_why - 1) : NH_CLOSE_ERROR;
+  NH__STAT_INC(srv, st_closes[why]);
+  if (nh_log_enabled(srv->log, NH_LOG_DEBUG))
+    NH_LOG(srv->log, NH_LOG_DEBUG, "connection closed", NH_LINT("conn", (int64_t)c->id),
+           NH_LSTR("remote", c->remote), NH_LSTR("state", nh_conn_state_name(c->state)),
+           NH_LSTR("reason", nh_close_reason_name(why)));
+}
+
 static void conn_free(nh__conn *c) {
   nh_server *srv = c->srv;
   list_remove(c);
@@ -164,6 +176,7 @@ static void conn_free(nh__conn *c) {
   if (c->closed_early)
     atomic_fetch_sub(&srv->conns_closing, 1);
   if (c->state != NH_CONN_HIJACKED) {
+    conn_count_close(c);
     nh__conn_set_state(c, NH_CONN_CLOSED);
     atomic_fetch_sub(&srv->conns, 1);
   }
@@ -197,6 +210,7 @@ int nh__conn_shed_one(nh__srv_loop *sl, int desperate) {
   nh_server *srv = sl->srv;
   if (sl->idle.head) {
     NH__STAT_INC(srv, st_shed_idle);
+    nh__conn_close_why(sl->idle.head, NH_CLOSE_SHED);
     conn_close_now(sl->idle.head);
     return 1;
   }
@@ -216,6 +230,7 @@ int nh__conn_shed_one(nh__srv_loop *sl, int desperate) {
   if (!worst || now - worst->since < min_age)
     return 0;
   NH__STAT_INC(srv, st_shed_reading);
+  nh__conn_close_why(worst, NH_CLOSE_SHED);
   NH_LOG(srv->log, NH_LOG_DEBUG, "shedding the connection that kept the server waiting longest",
          NH_LSTR("remote", worst->remote), NH_LDUR("age", now - worst->since),
          NH_LINT("reading_head", worst->list == &sl->reading));
@@ -230,13 +245,17 @@ int nh__conn_shed_one(nh__srv_loop *sl, int desperate) {
 }
 
 void nh__conns_close_idle(nh__srv_loop *sl) {
-  while (sl->idle.head)
+  while (sl->idle.head) {
+    nh__conn_close_why(sl->idle.head, NH_CLOSE_SHUTDOWN);
     conn_free(sl->idle.head);
+  }
   /* New connections that have not sent a byte are idle too (no fiber),
    * and so are those still in the TLS handshake: no request is lost. */
   nh__conn *c = sl->reading.head;
   while (c) {
     nh__conn *next = c->next;
+    if (!c->has_fiber || c->handshaking)
+      nh__conn_close_why(c, NH_CLOSE_SHUTDOWN);
     if (!c->has_fiber)
       conn_free(c);
     else if (c->handshaking)
@@ -249,8 +268,10 @@ void nh__conns_close_all(nh__srv_loop *sl) {
   nh__conns_close_idle(sl);
   nh__conn_list *lists[] = {&sl->reading, &sl->active};
   for (int i = 0; i < 2; i++)
-    while (lists[i]->head)
+    while (lists[i]->head) {
+      nh__conn_close_why(lists[i]->head, NH_CLOSE_SHUTDOWN);
       conn_close_now(lists[i]->head);
+    }
 }
 
 /* ---- waiting without a fiber ---- */
@@ -269,6 +290,7 @@ static void conn_timer_fired(nh__timer *t) {
     NH__STAT_INC(c->srv, st_to_idle);
   else
     NH__STAT_INC(c->srv, st_to_header);
+  nh__conn_close_why(c, c->state == NH_CONN_IDLE ? NH_CLOSE_TIMEOUT_IDLE : NH_CLOSE_TIMEOUT_HEADER);
   conn_free(c);
 }
 
@@ -410,8 +432,10 @@ static int read_head(nh__serve *s) {
       s->len += (size_t)n;
       continue;
     }
-    if (n != NH_EAGAIN)
+    if (n != NH_EAGAIN) {
+      nh__conn_close_why(c, NH_CLOSE_CLIENT);
       return CONN_GONE; /* end of stream or reset */
+    }
     if (!started)
       return GO_IDLE;
     /* Parked on a partial head: say whose, for dumps and leak reports. */
@@ -420,10 +444,13 @@ static int read_head(nh__serve *s) {
     int e = nh_fd_wait(c->fd, NH_FD_READ, dl);
     if (e == NH_ETIMEDOUT) {
       NH__STAT_INC(srv, st_to_header);
+      nh__conn_close_why(c, NH_CLOSE_TIMEOUT_HEADER);
       return -NH_STATUS_REQUEST_TIMEOUT;
     }
-    if (e)
+    if (e) {
+      nh__conn_close_why(c, NH_CLOSE_CLIENT);
       return CONN_GONE;
+    }
   }
 }
 
@@ -431,6 +458,7 @@ static int read_head(nh__serve *s) {
 
 static void client_gone(nh_fd *f, void *arg) {
   nh__conn *c = arg;
+  nh__conn_close_why(c, NH_CLOSE_CLIENT);
   if (c->ctx)
     nh_ctx_cancel(c->ctx); /* the handler's blocking calls end at once */
 }
@@ -461,6 +489,7 @@ static int serve_request(nh__serve *s) {
    * client that leaves, or a shutdown deadline, cancels it); the request's
    * own context is made only if the handler asks for it. */
   if (!c->ctx && conn_ctx_get(c) != NH_OK) {
+    nh__conn_close_why(c, NH_CLOSE_ERROR);
     nh__resp_send_error(s, NH_STATUS_SERVICE_UNAVAILABLE, "out of memory");
     return SERVE_CLOSE;
   }
@@ -505,6 +534,7 @@ static void serve_panicked(void *arg) {
   nh__serve *s = arg;
   nh__conn *c = s->c;
   NH__STAT_INC(s->srv, st_panics);
+  nh__conn_close_why(c, NH_CLOSE_PANIC);
   if (s->resp.magic == NH__RESP_MAGIC && !s->resp.committed && c->fd) {
     static const char msg[] = "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain; "
                               "charset=utf-8\r\nContent-Length: 22\r\nConnection: close\r\n\r\n"
@@ -608,6 +638,7 @@ static void conn_serve(void *arg) {
     nh__timer_stop(c->sl->loop, &c->timer);
   if (outcome == SERVE_HIJACKED)
     return; /* the handler owns it now; the record stays for close */
+  nh__conn_close_why(c, atomic_load(&srv->shutting_down) ? NH_CLOSE_SHUTDOWN : NH_CLOSE_DONE);
   if (c->tls && c->fd)
     nh__tls_io_close(c); /* close_notify, from the fiber: it may wait */
   conn_free(c);
@@ -730,6 +761,7 @@ void nh__conn_hijacked(nh__conn *c, int fd, nh_tls_conn *tls) {
   nh__conn_set_state(c, NH_CONN_HIJACKED);
   atomic_fetch_sub(&srv->conns, 1);
   NH__STAT_INC(srv, st_hijacked);
+  NH__STAT_INC(srv, st_closes[NH_CLOSE_HIJACKED]);
   list_move(c, &c->sl->hijacked);
   c->own.panicked = hijack_owner_panicked;
   c->own.released = hijack_released;

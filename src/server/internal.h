@@ -40,6 +40,7 @@ struct nh__conn {
   int has_fiber;
   int closing;      /* close after the current response */
   int closed_early; /* its descriptor went before its fiber finished */
+  int close_why;    /* 1 + the first nh_close_reason that applied; 0: none yet */
   nh__timer timer;  /* read-header / idle deadline while no fiber holds it;
                        may be armed earlier than deadline (see conn_wait) */
   nh_time deadline; /* when the current read-header or idle wait ends */
@@ -129,6 +130,7 @@ struct nh_server {
   _Atomic int64_t st_accepted, st_closed, st_requests, st_hijacked, st_shed_idle,
       st_shed_reading, st_to_header, st_to_idle, st_to_read, st_to_write, st_bad, st_drained,
       st_too_large_closed, st_accept_errors, st_slow_hooks, st_panics, st_tls_handshake_errors;
+  _Atomic int64_t st_closes[NH_CLOSE__COUNT];
 };
 
 /* conn.c */
@@ -169,6 +171,12 @@ void nh__format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t
 #define NH__WRITE_BUF 16384 /* a response body buffer */
 
 #define NH__STAT_INC(srv, field) atomic_fetch_add_explicit(&(srv)->field, 1, memory_order_relaxed)
+/* Note why c will close: the first reason given is the one counted. */
+static inline void nh__conn_close_why(nh__conn *c, nh_close_reason r) {
+  if (c && !c->close_why)
+    c->close_why = (int)r + 1;
+}
+
 #define NH__STAT_DEC(srv, field) atomic_fetch_sub_explicit(&(srv)->field, 1, memory_order_relaxed)
 
 #endif

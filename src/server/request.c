@@ -279,6 +279,7 @@ int nh_request_body_limit_hit(const nh_request *r) { return r->body_limit_hit; }
 /* Past the cap: the connection cannot be kept (the rest of the body is
  * never read), and a handler that sends nothing else gets a 413. */
 static ssize_t body_limit_hit(nh__serve *s) {
+  nh__conn_close_why(s->c, NH_CLOSE_BODY_TOO_LARGE);
   s->req.body_limit_hit = 1;
   s->c->closing = 1;
   return NH_EBODYTOOLARGE;
@@ -313,6 +314,7 @@ static int body_room(nh__serve *s) {
 static ssize_t body_decoded(nh__serve *s, long n) {
   if (n < 0) {
     s->body_error = NH_EBADREQUEST;
+    nh__conn_close_why(s->c, NH_CLOSE_ERROR_REPLY);
     s->c->closing = 1;
     NH_LOG(s->srv->log, NH_LOG_DEBUG, "refused a request body",
            NH_LSTR("reason", s->parser.reason ? s->parser.reason : "malformed body"),
@@ -369,10 +371,12 @@ static ssize_t body_read(nh__serve *s, void *out, size_t cap) {
     }
     if (n == 0) { /* the client stopped sending mid-body */
       s->body_error = NH_ECONNRESET;
+      nh__conn_close_why(s->c, NH_CLOSE_CLIENT);
       s->c->closing = 1;
       return s->body_error;
     }
     if (n != NH_EAGAIN) {
+      nh__conn_close_why(s->c, NH_CLOSE_CLIENT);
       s->c->closing = 1;
       return s->body_error = (int)n;
     }
@@ -380,8 +384,10 @@ static ssize_t body_read(nh__serve *s, void *out, size_t cap) {
     int e = nh_fd_wait(s->c->fd, NH_FD_READ, s->read_deadline);
     s->c->client_wait = 0;
     if (e) {
-      if (e == NH_ETIMEDOUT)
+      if (e == NH_ETIMEDOUT) {
         NH__STAT_INC(s->srv, st_to_read);
+        nh__conn_close_why(s->c, NH_CLOSE_TIMEOUT_READ);
+      }
       s->c->closing = 1;
       if (e != NH_ECANCELED)
         s->body_error = e;
@@ -439,6 +445,7 @@ int nh__request_drain(nh__serve *s, size_t limit) {
     return 0;
   if (r->content_length > (int64_t)limit) {
     NH__STAT_INC(s->srv, st_too_large_closed);
+    nh__conn_close_why(s->c, NH_CLOSE_DRAIN_OVERFLOW);
     NH_LOG(s->srv->log, NH_LOG_DEBUG, "unread request body too large to drain: closing",
            NH_LSTR("method", r->method), NH_LSTR("path", r->path),
            NH_LINT("content_length", r->content_length));
@@ -459,6 +466,7 @@ int nh__request_drain(nh__serve *s, size_t limit) {
     total += (size_t)n;
   }
   NH__STAT_INC(s->srv, st_too_large_closed);
+  nh__conn_close_why(s->c, NH_CLOSE_DRAIN_OVERFLOW);
   NH_LOG(s->srv->log, NH_LOG_DEBUG, "unread request body too large to drain: closing",
          NH_LSTR("method", r->method), NH_LSTR("path", r->path));
   return 0;

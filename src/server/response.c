@@ -91,6 +91,7 @@ static int send_iov(nh_response_writer *w, struct iovec *iov, int n) {
     return NH_OK;
   w->failed = 1;
   s->c->closing = 1;
+  nh__conn_close_why(s->c, r == NH_ETIMEDOUT ? NH_CLOSE_TIMEOUT_WRITE : NH_CLOSE_CLIENT);
   if (r == NH_ETIMEDOUT && s->c->fd) {
     NH__STAT_INC(s->srv, st_to_write);
     /* Abortive close: the unsent bytes would otherwise keep the socket (and
@@ -546,6 +547,7 @@ int nh__resp_sendfile(nh_response_writer *w, int fd, off_t offset, size_t len, c
   if (r < 0 || (size_t)r != len) {
     w->failed = 1;
     s->c->closing = 1;
+    nh__conn_close_why(s->c, r == NH_ETIMEDOUT ? NH_CLOSE_TIMEOUT_WRITE : NH_CLOSE_CLIENT);
     if (r == NH_ETIMEDOUT)
       NH__STAT_INC(s->srv, st_to_write);
     return r < 0 ? (int)r : NH_EIO;
@@ -631,6 +633,7 @@ int nh__resp_send_continue(nh__serve *s) {
 
 void nh__resp_send_error(nh__serve *s, int status, const char *reason) {
   nh__conn *c = s->c;
+  nh__conn_close_why(c, NH_CLOSE_ERROR_REPLY);
   if (!c->fd)
     return;
   char body[256], msg[512];

@@ -347,6 +347,8 @@ void nh_server_stats_get(const nh_server *srv, nh_server_stats *o) {
       .accept_errors = L(st_accept_errors), .slow_hooks = L(st_slow_hooks),
       .handler_panics = L(st_panics),
       .tls_handshake_errors = L(st_tls_handshake_errors)};
+  for (int i = 0; i < NH_CLOSE__COUNT; i++)
+    o->closes[i] = L(st_closes[i]);
 #undef L
   int64_t *by_state[] = {&o->conns_new, &o->conns_active, &o->conns_idle, &o->conns_hijacked};
   for (int i = 0; i < s->nloops; i++)

@@ -68,6 +68,7 @@ int nh__tls_io_handshake(nh__conn *c) {
   NH__STAT_INC(srv, st_tls_handshake_errors);
   if (e == NH_ETIMEDOUT)
     NH__STAT_INC(srv, st_to_header);
+  nh__conn_close_why(c, e == NH_ETIMEDOUT ? NH_CLOSE_TIMEOUT_HEADER : NH_CLOSE_TLS_HANDSHAKE);
   /* Scanners and probes fail handshakes all day: not worth more than DEBUG. */
   NH_LOG(srv->log, NH_LOG_DEBUG, "TLS handshake failed", NH_LSTR("remote", c->remote),
          NH_LSTR("error", nh_strerror(e)), NH_LSTR("reason", nh_tls_last_error(NULL)));
