@@ -157,13 +157,18 @@ typedef struct nh_server_config {
   }
 
 /* nh_server_new makes a server that will run its connections on rt's loops.
- * cfg is copied. NULL on bad configuration (no handler) or no memory. */
+ * cfg is copied. NULL on bad configuration (no runtime, no handler) or no
+ * memory; a bad configuration is logged at ERROR (cfg->logger, else the
+ * default logger) naming what is missing. */
 nh_server *nh_server_new(nh_runtime *rt, const nh_server_config *cfg);
 
 /* nh_server_listen opens a listening socket: "HOST:PORT", ":PORT" (all
  * IPv4 and IPv6 addresses), "[::1]:PORT", or "unix:/path". Port 0 picks a
  * free port (see nh_server_addr). Several calls listen on several
- * addresses. Returns 0 or -errno / NH_EINVAL. */
+ * addresses. Returns 0 or -errno (NH_EADDRINUSE, NH_EACCES...) / NH_EINVAL
+ * (a malformed address or port, an unknown host, after start); a failure
+ * is logged at ERROR with the address and the reason: msg="cannot listen"
+ * addr=127.0.0.1:8080 error="address already in use". */
 int nh_server_listen(nh_server *srv, const char *addr);
 /* nh_server_listen_fd serves an already listening socket (systemd socket
  * activation, a parent process); the server takes ownership. */
@@ -229,7 +234,10 @@ int nh_server_reload_tls(nh_server *srv);
  * serve until SIGINT or SIGTERM, then shut down gracefully within
  * shutdown_timeout, then force-close. Returns 0 after a clean shutdown,
  * NH_ETIMEDOUT if it had to force, or the listen error. Plain thread only
- * (it blocks the signals on the calling thread to wait for them). */
+ * (it blocks the signals on the calling thread to wait for them). Each
+ * failure is logged with its reason before it returns (see
+ * nh_server_listen); srv NULL (nh_server_new failed) gives NH_EINVAL. So
+ * main() can return "r == NH_OK ? 0 : 1" and leave the why to the log. */
 int nh_server_run(nh_server *srv, const char *addr, nh_dur shutdown_timeout);
 
 /* ---- Requests ---- */

@@ -52,13 +52,21 @@ static int wait_signal(nh_server *srv, int timeout_ms) {
 }
 
 int nh_server_run(nh_server *srv, const char *addr, nh_dur shutdown_timeout) {
+  if (!srv) {
+    NH_LOG(NULL, NH_LOG_ERROR, "nh_server_run: no server (did nh_server_new fail?)");
+    return NH_EINVAL;
+  }
   if (addr && *addr) {
-    int e = nh_server_listen(srv, addr);
+    int e = nh_server_listen(srv, addr); /* it logs why it could not */
     if (e)
       return e;
   }
-  if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
-    return -errno;
+  if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+    int e = -errno;
+    NH_LOG(srv->log, NH_LOG_ERROR, "nh_server_run: no pipe for signals",
+           NH_LSTR("error", nh_strerror(e)));
+    return e;
+  }
   struct sigaction sa, old_int, old_term;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
@@ -95,6 +103,10 @@ int nh_server_run(nh_server *srv, const char *addr, nh_dur shutdown_timeout) {
       else
         NH_LOG(srv->log, NH_LOG_INFO, "shut down cleanly");
     }
+  } else {
+    NH_LOG(srv->log, NH_LOG_ERROR, "cannot start serving", NH_LSTR("addr", where),
+           NH_LSTR("error", srv->nlisteners ? nh_strerror(result) : "no address to listen on"),
+           NH_LSTR("code", nh_err_name(result)));
   }
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);

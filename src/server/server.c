@@ -52,8 +52,12 @@ static void fill_defaults(nh_server_config *c) {
 }
 
 nh_server *nh_server_new(nh_runtime *rt, const nh_server_config *cfg) {
-  if (!rt || !cfg || !cfg->handler)
+  const char *missing = !rt ? "no runtime" : !cfg ? "no configuration" : !cfg->handler ? "no handler (cfg.handler is NULL)" : NULL;
+  if (missing) {
+    NH_LOG(cfg ? cfg->logger : NULL, NH_LOG_ERROR, "nh_server_new: cannot make a server",
+           NH_LSTR("problem", missing));
     return NULL;
+  }
   nh_server *srv = calloc(1, sizeof *srv);
   if (!srv)
     return NULL;
@@ -80,12 +84,40 @@ nh_server *nh_server_new(nh_runtime *rt, const nh_server_config *cfg) {
   return srv;
 }
 
+/* What is wrong with the form of an address, or NULL. (The resolver would
+ * take port 70000 as 4464.) */
+static const char *addr_malformed(const char *addr) {
+  if (!strncmp(addr, "unix:", 5))
+    return NULL;
+  const char *colon = strrchr(addr, ':');
+  if (!colon)
+    return "malformed address: want HOST:PORT, :PORT, [::1]:PORT or unix:/path";
+  size_t n = strspn(colon + 1, "0123456789");
+  if (n == 0 || n > 5 || colon[1 + n] || atol(colon + 1) > 65535)
+    return "malformed port: want a number from 0 to 65535";
+  return NULL;
+}
+
 int nh_server_listen(nh_server *srv, const char *addr) {
-  if (srv->nlisteners == NH__MAX_LISTENERS || srv->started)
-    return NH_EINVAL;
-  int e = nh__listener_open(&srv->listeners[srv->nlisteners], addr);
-  if (e == NH_OK)
+  const char *problem = NULL;
+  int e = NH_EINVAL;
+  if (!addr)
+    problem = "no address";
+  else if (srv->started)
+    problem = "the server has already started";
+  else if (srv->nlisteners == NH__MAX_LISTENERS)
+    problem = "too many listeners";
+  else if ((problem = addr_malformed(addr)))
+    e = NH_EINVAL;
+  else if ((e = nh__listener_open(&srv->listeners[srv->nlisteners], addr)) == NH_OK)
     srv->nlisteners++;
+  else if (e == NH_EINVAL)
+    problem = !strncmp(addr, "unix:", 5) ? "socket path too long" : "no such host or address";
+  else
+    problem = nh_strerror(e);
+  if (problem) /* text: listen 127.0.0.1:8080: address already in use */
+    NH_LOG(srv->log, NH_LOG_ERROR, "cannot listen", NH_LSTR("addr", addr ? addr : ""),
+           NH_LSTR("error", problem), NH_LSTR("code", nh_err_name(e)));
   return e;
 }
 
