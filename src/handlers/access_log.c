@@ -1,6 +1,10 @@
 /* The access log (the guide's pattern 4), without wrapping the writer:
  * status and bytes are read from it after the handler, so flushing,
- * sendfile and hijacking work as they do without the log. */
+ * sendfile and hijacking work as they do without the log.
+ *
+ * A handler that panics never returns here. The line is then written when
+ * the request ends (nh_request_on_end), after the 500 went out, whether a
+ * recovery wrapper outside this one answered or the server did. */
 #include <string.h>
 
 #include "nethttp/status.h"
@@ -11,21 +15,33 @@ typedef struct access_wrap {
   nh_logger *log;
 } access_wrap;
 
-static void access_serve(nh__wrap *self, nh_response_writer *w, nh_request *r) {
-  access_wrap *x = (access_wrap *)self;
-  nh_time start = nh_now();
-  const char *method = nh_request_method(r), *path = nh_request_path(r);
-  nh_handler_serve(x->base.next, w, r);
-  nh_dur took = nh_now() - start;
+typedef struct access_entry {
+  access_wrap *x;
+  nh_response_writer *w;
+  nh_request *r;
+  const char *method, *path;
+  nh_time start;
+  int logged;
+} access_entry;
+
+static void access_write(access_entry *e, int panicked) {
+  access_wrap *x = e->x;
+  nh_response_writer *w = e->w;
+  nh_request *r = e->r;
+  const char *method = e->method, *path = e->path;
+  e->logged = 1;
+  nh_dur took = nh_now() - e->start;
   int hijacked = nh_resp_hijacked(w);
   int status = nh_resp_status(w);
-  if (!status && !hijacked) /* what the server will send for it */
+  if (panicked && !nh_resp_committed(w)) /* the server's own 500 went out */
+    status = NH_STATUS_INTERNAL_SERVER_ERROR;
+  else if (!status && !hijacked) /* what the server will send for it */
     status = nh_request_body_limit_hit(r) && !nh_resp_written(w)
                  ? NH_STATUS_REQUEST_ENTITY_TOO_LARGE
                  : NH_STATUS_OK;
   const char *id = nh_request_id(r);
   nh_logger *lg = x->log ? x->log : nh_request_logger(r);
-  nh_log_field f[9];
+  nh_log_field f[10];
   size_t n = 0;
   f[n++] = NH_LSTR("method", method);
   f[n++] = NH_LSTR("path", path);
@@ -37,7 +53,25 @@ static void access_serve(nh__wrap *self, nh_response_writer *w, nh_request *r) {
     f[n++] = NH_LSTR("request_id", id);
   if (hijacked)
     f[n++] = NH_LINT("hijacked", 1);
+  if (panicked)
+    f[n++] = NH_LINT("panicked", 1);
   nh_log_write(lg, NH_LOG_INFO, NULL, 0, "access", f, n);
+}
+
+static void access_at_end(void *arg) {
+  access_entry *e = arg;
+  if (!e->logged) /* the handler panicked */
+    access_write(e, 1);
+}
+
+static void access_serve(nh__wrap *self, nh_response_writer *w, nh_request *r) {
+  access_entry local, *e = nh_request_alloc(r, sizeof *e);
+  if (!e || nh_request_on_end(r, access_at_end, e) != NH_OK)
+    e = &local; /* out of memory: no line if it panics */
+  *e = (access_entry){(access_wrap *)self, w, r, nh_request_method(r), nh_request_path(r),
+                      nh_now(), 0};
+  nh_handler_serve(e->x->base.next, w, r);
+  access_write(e, 0);
 }
 
 nh_handler nh_with_access_log(nh_handler next, nh_logger *lg) {

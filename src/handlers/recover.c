@@ -3,6 +3,7 @@
  * the connection's fiber, answers for it. */
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <strings.h>
 
 #include "server/exchange.h"
 #include "wrap.h"
@@ -12,6 +13,42 @@ typedef struct recover_wrap {
   nh_logger *log;
   _Atomic int64_t panics;
 } recover_wrap;
+
+/* Headers that describe the body the handler meant to send: the 500 has a
+ * body of its own. */
+static int describes_body(const char *key) {
+  static const char *const names[] = {"Etag", "Last-Modified", "Transfer-Encoding", "Trailer",
+                                      "Accept-Ranges"};
+  if (!strncasecmp(key, "Content-", 8))
+    return 1;
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (!strcasecmp(key, names[i]))
+      return 1;
+  return 0;
+}
+
+/* Answer 500 in place of what the handler had not sent, keeping the
+ * headers set before the panic (a request ID, CORS, cookies) except those
+ * about its body. The strings stay in the request's memory after reset. */
+static void answer_500(nh_response_writer *w, nh_request *r) {
+  nh_header *h = nh_resp_header(w);
+  size_t n = nh_header_len(h), k = 0;
+  const char **kept = n ? nh_request_alloc(r, 2 * n * sizeof *kept) : NULL;
+  for (size_t i = 0; kept && i < n; i++) {
+    const char *key, *value;
+    if (nh_header_at(h, i, &key, &value) == NH_OK && !describes_body(key)) {
+      kept[k++] = key;
+      kept[k++] = value;
+    }
+  }
+  if (nh_resp_reset(w) != NH_OK) {
+    nh__resp_abort(w);
+    return;
+  }
+  for (size_t i = 0; i < k; i += 2)
+    nh_header_add(h, kept[i], kept[i + 1]);
+  nh_error(w, "Internal Server Error", 500);
+}
 
 static void recover_serve(nh__wrap *self, nh_response_writer *w, nh_request *r) {
   recover_wrap *x = (recover_wrap *)self;
@@ -42,8 +79,8 @@ static void recover_serve(nh__wrap *self, nh_response_writer *w, nh_request *r) 
   nh_log_write(lg, NH_LOG_ERROR, __FILE__, __LINE__, "handler panicked", f, n);
   if (hijacked)
     return;
-  if (!committed && nh_resp_reset(w) == NH_OK)
-    nh_error(w, "Internal Server Error", 500);
+  if (!committed)
+    answer_500(w, r);
   else
     nh__resp_abort(w);
 }

@@ -62,8 +62,9 @@ NH_TEST(recover_answers_500_and_serves_on) {
   raw_resp_free(&r);
   CHECK(raw_sends(c->fd, "GET /panic-held HTTP/1.1\r\nHost: x\r\n\r\n") == 0);
   CHECK_EQ(raw_read(c, &r, 0), 0);
-  CHECK_EQ(r.status, 500); /* what it had buffered is discarded */
-  CHECK(raw_header(&r, "X-Partial") == NULL);
+  CHECK_EQ(r.status, 500); /* the body it had buffered is discarded, */
+  CHECK_STR(raw_header(&r, "X-Partial"), "1"); /* the headers it had set are not */
+  CHECK_STR(raw_header(&r, "Content-Type"), "text/plain; charset=utf-8");
   CHECK_STR(r.body, "Internal Server Error\n");
   raw_resp_free(&r);
   CHECK(raw_sends(c->fd, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n") == 0);
@@ -98,6 +99,89 @@ NH_TEST(recover_answers_500_and_serves_on) {
   free(text);
   nh_log_set_default(NULL);
   nh_handler_free(h);
+  capture_free(log);
+}
+
+/* A panic with the access log and the request ID on either side of
+ * recovery: the 500 keeps the headers set before the panic (X-Request-Id
+ * whichever side set it, the handler's own) but not those about the body
+ * it meant to send, and the access line is written either way, with the
+ * request's ID and status 500. Without recovery, the server's own 500 is
+ * logged too. */
+static void panics_after_headers(nh_response_writer *w, nh_request *r) {
+  (void)r;
+  nh_header_set(nh_resp_header(w), "X-Custom", "kept");
+  nh_header_set(nh_resp_header(w), "Content-Type", "application/json");
+  nh_header_set(nh_resp_header(w), "Etag", "\"v1\"");
+  nh_resp_write_string(w, "{\"half\":");
+  nh_panic("boom");
+}
+
+NH_TEST(panic_keeps_headers_and_access_line_in_any_order) {
+  capture_log *log = capture_new();
+  nh_log_set_default(&log->base); /* the runtime's panic report goes there */
+  nh_handler app_h = NH_HANDLER(panics_after_headers, NULL);
+  const char *orders[] = {"access,recover,id", "recover,access,id", "id,recover,access",
+                          "recover,id,access", "access,id"};
+  for (int o = 0; o < 5; o++) {
+    /* Build from the innermost: the order lists the outermost first. */
+    char names[64];
+    snprintf(names, sizeof names, "%s", orders[o]);
+    const char *mw[4];
+    int n = 0;
+    for (char *t = strtok(names, ","); t; t = strtok(NULL, ","))
+      mw[n++] = t;
+    nh_handler h = app_h, made[4];
+    for (int i = n; i-- > 0;) {
+      if (!strcmp(mw[i], "access"))
+        h = nh_with_access_log(h, &log->base);
+      else if (!strcmp(mw[i], "recover"))
+        h = nh_with_recover(h, &log->base);
+      else
+        h = nh_with_request_id(h, &log->base);
+      made[i] = h;
+    }
+    int recovered = strstr(orders[o], "recover") != NULL;
+    nh_test_server *ts = serve_handler(h, 1);
+    char extra[64], id[32];
+    snprintf(id, sizeof id, "order-%d", o);
+    snprintf(extra, sizeof extra, "X-Request-Id: %s\r\n", id);
+    raw_resp r = get(ts, "/p", extra);
+    CHECK_EQ(r.status, 500);
+    CHECK_STR(r.body, "Internal Server Error\n");
+    if (recovered) { /* the server's own last-resort 500 carries no headers */
+      CHECK_STR(raw_header(&r, "X-Request-Id"), id);
+      CHECK_STR(raw_header(&r, "X-Custom"), "kept");
+      CHECK_STR(raw_header(&r, "Content-Type"), "text/plain; charset=utf-8");
+      CHECK(raw_header(&r, "Etag") == NULL);
+    }
+    raw_resp_free(&r);
+    char want[96];
+    snprintf(want, sizeof want, "status=500");
+    char *text = capture_wait(log, "INFO access ");
+    free(text);
+    CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+    text = capture_text(log);
+    const char *line = strstr(text, "INFO access ");
+    if (!line)
+      NH_FAIL("order %s: no access line in:\n%s", orders[o], text);
+    const char *eol = strchr(line, '\n');
+    char one[1024];
+    snprintf(one, sizeof one, "%.*s", (int)(eol - line), line);
+    CHECK_CONTAINS(one, "status=500");
+    CHECK_CONTAINS(one, "path=/p");
+    snprintf(want, sizeof want, "request_id=%s", id);
+    CHECK_CONTAINS(one, want);
+    CHECK_EQ(count_of(text, "INFO access "), 1);
+    free(text);
+    pthread_mutex_lock(&log->mu);
+    log->len = 0;
+    log->buf[0] = 0;
+    pthread_mutex_unlock(&log->mu);
+    for (int i = 0; i < n; i++)
+      nh_handler_free(made[i]);
+  }
+  nh_log_set_default(NULL);
   capture_free(log);
 }
 
