@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void server_flags_init(server_flags *f, const char *default_addr) {
   nh_server_config d = NH_SERVER_CONFIG_DEFAULT;
@@ -12,7 +13,7 @@ void server_flags_init(server_flags *f, const char *default_addr) {
   f->addr = default_addr;
   f->cfg = d;
   f->shutdown_timeout = 30 * NH_SEC;
-  f->log_format = "json";
+  f->log_format = "auto";
   f->log_level = NH_LOG_INFO;
 }
 
@@ -97,8 +98,8 @@ int server_flags_parse(server_flags *f, int argc, char **argv, int *i) {
     return 1;
   }
   if ((v = flag_value("--log-format", argc, argv, i))) {
-    if (strcmp(v, "text") && strcmp(v, "json")) {
-      fprintf(stderr, "nethttp: --log-format: text or json, not %s\n", v);
+    if (strcmp(v, "text") && strcmp(v, "json") && strcmp(v, "auto")) {
+      fprintf(stderr, "nethttp: --log-format: auto, text or json, not %s\n", v);
       return -1;
     }
     f->log_format = v;
@@ -120,9 +121,13 @@ int server_flags_parse(server_flags *f, int argc, char **argv, int *i) {
   return 0;
 }
 
+/* auto: text for a person at a terminal, JSON for a file or a pipe (a log
+ * collector). */
 nh_logger *server_flags_logger(const server_flags *f) {
-  return strcmp(f->log_format, "text") ? nh_logger_json_new(stderr, f->log_level)
-                                       : nh_logger_text_new(stderr, f->log_level);
+  int text = !strcmp(f->log_format, "text") ||
+             (!strcmp(f->log_format, "auto") && isatty(fileno(stderr)));
+  return text ? nh_logger_text_new(stderr, f->log_level)
+              : nh_logger_json_new(stderr, f->log_level);
 }
 
 void server_flags_usage(FILE *out) {
@@ -137,7 +142,7 @@ void server_flags_usage(FILE *out) {
           "  --max-conns N               connection limit (default: from the fd limit)\n"
           "  --shutdown-timeout D        graceful shutdown on SIGINT/SIGTERM (default 30s)\n"
           "  --threads N                 event loops (default: one per CPU)\n"
-          "  --log-format text|json      (default json)\n"
+          "  --log-format auto|text|json (default auto: text on a terminal, else JSON)\n"
           "  --log-level debug|info|warn|error (default info)\n"
           "  --tls-cert FILE --tls-key FILE  serve HTTPS with this PEM certificate chain\n"
           "                              and key (SIGHUP reads them again)\n");

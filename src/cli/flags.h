@@ -12,7 +12,7 @@ typedef struct server_flags {
   const char *addr;
   nh_server_config cfg;
   nh_dur shutdown_timeout;
-  const char *log_format; /* "text" or "json" */
+  const char *log_format; /* "auto" (text on a terminal), "text" or "json" */
   nh_log_level log_level;
   int threads; /* event loops; 0 = one per CPU */
   const char *tls_cert, *tls_key; /* --tls-cert, --tls-key: serve HTTPS */
