@@ -19,6 +19,10 @@ extern "C" {
  * "Content-Type: text/plain; charset=utf-8" and "X-Content-Type-Options:
  * nosniff". Headers set earlier stay. */
 void nh_error(nh_response_writer *w, const char *text, int status);
+void nh__error(nh_response_writer *w, const char *text, int status, const char *file, int line);
+/* A macro, like nh_resp_write_header: the caller's line is the one a later
+ * warning about this response names. */
+#define nh_error(w, text, status) nh__error((w), (text), (status), __FILE__, __LINE__)
 
 /* nh_not_found replies "404 page not found" (Go's http.NotFound). */
 void nh_not_found(nh_response_writer *w, nh_request *r);
@@ -30,6 +34,9 @@ void nh_not_found(nh_response_writer *w, nh_request *r);
  * percent-escaped. Unless the handler set a Content-Type, a GET or HEAD gets
  * "text/html; charset=utf-8" and a GET a short HTML body with the link. */
 void nh_redirect(nh_response_writer *w, nh_request *r, const char *url, int code);
+void nh__redirect(nh_response_writer *w, nh_request *r, const char *url, int code, const char *file,
+                  int line);
+#define nh_redirect(w, r, url, code) nh__redirect((w), (r), (url), (code), __FILE__, __LINE__)
 
 /* nh_strip_prefix serves h with prefix removed from the request path (Go's
  * StripPrefix); a path without the prefix gets 404. The target and query

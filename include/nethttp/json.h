@@ -51,6 +51,22 @@ int nh_resp_json_string(nh_response_writer *w, int status, const char *json);
 /* nh_resp_json_error sends {"error": message} with status. */
 int nh_resp_json_error(nh_response_writer *w, int status, const char *message);
 
+/* The four are macros passing the caller's file:line (as nh_resp_write
+ * does), so a warning about the response names the caller's line. */
+int nh__resp_json(nh_response_writer *w, int status, const json_t *v, size_t flags,
+                  const char *file, int line);
+int nh__resp_json_string(nh_response_writer *w, int status, const char *json, const char *file,
+                         int line);
+int nh__resp_json_error(nh_response_writer *w, int status, const char *message, const char *file,
+                        int line);
+#define nh_resp_json(w, status, v) nh__resp_json((w), (status), (v), JSON_COMPACT, __FILE__, __LINE__)
+#define nh_resp_json_flags(w, status, v, flags)                                            \
+  nh__resp_json((w), (status), (v), (flags), __FILE__, __LINE__)
+#define nh_resp_json_string(w, status, json)                                               \
+  nh__resp_json_string((w), (status), (json), __FILE__, __LINE__)
+#define nh_resp_json_error(w, status, message)                                             \
+  nh__resp_json_error((w), (status), (message), __FILE__, __LINE__)
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,14 +7,14 @@
 #include "nethttp/status.h"
 #include "reply.h"
 
-void nh_error(nh_response_writer *w, const char *text, int status) {
+void nh__error(nh_response_writer *w, const char *text, int status, const char *file, int line) {
   nh_header *h = nh_resp_header(w);
   /* A length set for some other content would be a lie about this one. */
-  nh_header_del(h, "Content-Length");
-  nh_header_set(h, "Content-Type", "text/plain; charset=utf-8");
-  nh_header_set(h, "X-Content-Type-Options", "nosniff");
-  nh_resp_write_header(w, status);
-  nh_resp_printf(w, "%s\n", text ? text : "");
+  nh_header_del_at(h, "Content-Length", file, line);
+  nh_header_set_at(h, "Content-Type", "text/plain; charset=utf-8", file, line);
+  nh_header_set_at(h, "X-Content-Type-Options", "nosniff", file, line);
+  nh__resp_write_header(w, status, file, line);
+  nh__resp_printf(w, file, line, "%s\n", text ? text : "");
 }
 
 void nh_not_found(nh_response_writer *w, nh_request *r) {
@@ -152,10 +152,11 @@ char *nh__redirect_resolve(const char *old, const char *url) {
   return out;
 }
 
-void nh_redirect(nh_response_writer *w, nh_request *r, const char *url, int code) {
+void nh__redirect(nh_response_writer *w, nh_request *r, const char *url, int code, const char *file,
+                  int line) {
   char *made = nh__redirect_resolve(nh_request_path(r), url);
   if (!made) {
-    nh_error(w, "out of memory", NH_STATUS_INTERNAL_SERVER_ERROR);
+    nh__error(w, "out of memory", NH_STATUS_INTERNAL_SERVER_ERROR, file, line);
     return;
   }
   const char *loc = made;
@@ -167,7 +168,7 @@ void nh_redirect(nh_response_writer *w, nh_request *r, const char *url, int code
   char *escaped = malloc(llen + extra + 1);
   if (!escaped) {
     free(made);
-    nh_error(w, "out of memory", NH_STATUS_INTERNAL_SERVER_ERROR);
+    nh__error(w, "out of memory", NH_STATUS_INTERNAL_SERVER_ERROR, file, line);
     return;
   }
   size_t e = 0;
@@ -188,10 +189,10 @@ void nh_redirect(nh_response_writer *w, nh_request *r, const char *url, int code
    * Content-Type chose its own body. */
   int had_type = nh_header_values(h, "Content-Type", NULL, 0) > 0;
   const char *method = nh_request_method(r);
-  nh_header_set(h, "Location", escaped);
+  nh_header_set_at(h, "Location", escaped, file, line);
   if (!had_type && (!strcmp(method, "GET") || !strcmp(method, "HEAD")))
-    nh_header_set(h, "Content-Type", "text/html; charset=utf-8");
-  nh_resp_write_header(w, code);
+    nh_header_set_at(h, "Content-Type", "text/html; charset=utf-8", file, line);
+  nh__resp_write_header(w, code, file, line);
   if (!had_type && !strcmp(method, "GET")) {
     /* "<a href=\"" + htmlEscape(url) + "\">" + StatusText(code) + "</a>.\n", then Fprintln */
     size_t cap = 6 * llen + 64;
@@ -215,11 +216,23 @@ void nh_redirect(nh_response_writer *w, nh_request *r, const char *url, int code
           body[b++] = loc[i];
         }
       }
-      nh_resp_write(w, body, b);
-      nh_resp_printf(w, "\">%s</a>.\n\n", nh_status_text(code));
+      nh__resp_write(w, body, b, file, line);
+      nh__resp_printf(w, file, line, "\">%s</a>.\n\n", nh_status_text(code));
       free(body);
     }
   }
   free(escaped);
   free(made);
+}
+
+/* The functions behind the macros, for callers that take their address. */
+#undef nh_error
+#undef nh_redirect
+
+void nh_error(nh_response_writer *w, const char *text, int status) {
+  nh__error(w, text, status, __FILE__, __LINE__);
+}
+
+void nh_redirect(nh_response_writer *w, nh_request *r, const char *url, int code) {
+  nh__redirect(w, r, url, code, __FILE__, __LINE__);
 }

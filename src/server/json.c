@@ -38,40 +38,62 @@ static void set_type(nh_response_writer *w) {
     nh_header_set(h, "Content-Type", "application/json");
 }
 
-static int send_text(nh_response_writer *w, int status, const char *s, size_t n) {
+static int send_text(nh_response_writer *w, int status, const char *s, size_t n, const char *file,
+                     int line) {
   set_type(w);
-  nh__resp_write_header(w, status, __FILE__, __LINE__);
-  ssize_t k = nh__resp_write(w, s, n, __FILE__, __LINE__);
+  nh__resp_write_header(w, status, file, line);
+  ssize_t k = nh__resp_write(w, s, n, file, line);
   if (k < 0)
     return (int)k;
-  k = nh__resp_write(w, "\n", 1, __FILE__, __LINE__);
+  k = nh__resp_write(w, "\n", 1, file, line);
   return k < 0 ? (int)k : 0;
 }
 
-int nh_resp_json_flags(nh_response_writer *w, int status, const json_t *v, size_t flags) {
+int nh__resp_json(nh_response_writer *w, int status, const json_t *v, size_t flags,
+                  const char *file, int line) {
   if (!v)
     return NH_EINVAL;
   char *s = json_dumps(v, flags | JSON_ENCODE_ANY);
   if (!s)
     return NH_EINVAL;
-  int e = send_text(w, status, s, strlen(s));
+  int e = send_text(w, status, s, strlen(s), file, line);
   free(s);
   return e;
 }
 
-int nh_resp_json(nh_response_writer *w, int status, const json_t *v) {
-  return nh_resp_json_flags(w, status, v, JSON_COMPACT);
+int nh__resp_json_string(nh_response_writer *w, int status, const char *json, const char *file,
+                         int line) {
+  return json ? send_text(w, status, json, strlen(json), file, line) : NH_EINVAL;
 }
 
-int nh_resp_json_string(nh_response_writer *w, int status, const char *json) {
-  return json ? send_text(w, status, json, strlen(json)) : NH_EINVAL;
-}
-
-int nh_resp_json_error(nh_response_writer *w, int status, const char *message) {
+int nh__resp_json_error(nh_response_writer *w, int status, const char *message, const char *file,
+                        int line) {
   json_t *v = json_pack("{s:s}", "error", message ? message : "");
   if (!v)
     return NH_ENOMEM;
-  int e = nh_resp_json(w, status, v);
+  int e = nh__resp_json(w, status, v, JSON_COMPACT, file, line);
   json_decref(v);
   return e;
+}
+
+/* The functions behind the macros, for callers that take their address. */
+#undef nh_resp_json
+#undef nh_resp_json_flags
+#undef nh_resp_json_string
+#undef nh_resp_json_error
+
+int nh_resp_json_flags(nh_response_writer *w, int status, const json_t *v, size_t flags) {
+  return nh__resp_json(w, status, v, flags, __FILE__, __LINE__);
+}
+
+int nh_resp_json(nh_response_writer *w, int status, const json_t *v) {
+  return nh__resp_json(w, status, v, JSON_COMPACT, __FILE__, __LINE__);
+}
+
+int nh_resp_json_string(nh_response_writer *w, int status, const char *json) {
+  return nh__resp_json_string(w, status, json, __FILE__, __LINE__);
+}
+
+int nh_resp_json_error(nh_response_writer *w, int status, const char *message) {
+  return nh__resp_json_error(w, status, message, __FILE__, __LINE__);
 }

@@ -320,7 +320,8 @@ NH_TEST(late_header_change_reported_where_it_was_made) {
 
 /* The status sent implicitly by a body write is blamed on the line that
  * wrote, whichever call it was: nh_resp_write_string, nh_resp_printf,
- * nh_resp_flush, nh_resp_sendfile. The log is also searchable as JSON. */
+ * nh_resp_flush, nh_resp_sendfile; and the status of nh_error and
+ * nh_resp_json_error on the line that called them. The log is JSON here. */
 static atomic_int implicit_kind, implicit_line;
 static void implicit_status(nh_response_writer *w, nh_request *r) {
   switch (atomic_load(&implicit_kind)) {
@@ -336,6 +337,14 @@ static void implicit_status(nh_response_writer *w, nh_request *r) {
     atomic_store(&implicit_line, __LINE__ + 1);
     nh_resp_flush(w);
     break;
+  case 3:
+    atomic_store(&implicit_line, __LINE__ + 1);
+    nh_error(w, "no", 400);
+    break;
+  case 4:
+    atomic_store(&implicit_line, __LINE__ + 1);
+    nh_resp_json_error(w, 409, "conflict");
+    break;
   default: {
     int fd = open("/proc/self/exe", O_RDONLY);
     atomic_store(&implicit_line, __LINE__ + 1);
@@ -347,7 +356,8 @@ static void implicit_status(nh_response_writer *w, nh_request *r) {
 }
 
 NH_TEST(implicit_status_blamed_on_the_writing_line) {
-  for (int kind = 0; kind < 4; kind++) {
+  static const int statuses[] = {200, 200, 200, 400, 409, 200};
+  for (int kind = 0; kind < 6; kind++) {
     char *out = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&out, &len);
@@ -357,7 +367,7 @@ NH_TEST(implicit_status_blamed_on_the_writing_line) {
     atomic_store(&implicit_kind, kind);
     nh_test_server *ts = nh_test_server_new(implicit_status, &cfg, 1);
     raw_resp r = raw_roundtrip(nh_test_server_port(ts), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    CHECK_EQ(r.status, 200);
+    CHECK_EQ(r.status, statuses[kind]);
     CHECK(raw_header(&r, "X-Late") == NULL);
     raw_resp_free(&r);
     CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
