@@ -180,10 +180,8 @@ int cmd_httpbin(int argc, char **argv) {
   }
   int r = NH_ENOMEM;
   if (srv) {
-    char dur[32];
     NH_LOG(a.hb.log, NH_LOG_INFO, "nethttp httpbin", NH_LSTR("addr", f.addr),
-           NH_LINT("max_body_size", a.hb.max_body),
-           NH_LSTR("max_duration", nh_dur_format(a.hb.max_duration, dur, sizeof dur)));
+           NH_LINT("max_body_size", a.hb.max_body), NH_LDUR("max_duration", a.hb.max_duration));
     r = nh_server_run(srv, f.addr, f.shutdown_timeout);
     if (r != NH_OK && r != NH_ETIMEDOUT)
       NH_LOG(a.hb.log, NH_LOG_ERROR, "serve failed", NH_LSTR("addr", f.addr),
