@@ -58,8 +58,9 @@ int nh_fd_accept(nh_fd *f, struct sockaddr *addr, socklen_t *len, nh_time deadli
 /* Connects a socket descriptor; returns 0 or an error (NH_ECONNREFUSED...). */
 int nh_fd_connect(nh_fd *f, const struct sockaddr *addr, socklen_t len, nh_time deadline);
 
-/* Waits until readable (NH_FD_READ) or writable (NH_FD_WRITE). Returns 0 or
- * an error. */
+/* Waits until readable (NH_FD_READ) or writable (NH_FD_WRITE), or either
+ * (NH_FD_READ | NH_FD_WRITE: which one is not told, try both). Returns 0
+ * or an error. */
 #define NH_FD_READ 1
 #define NH_FD_WRITE 2
 int nh_fd_wait(nh_fd *f, int what, nh_time deadline);
@@ -84,8 +85,11 @@ int nh_fd_on_hangup(nh_fd *f, void (*cb)(nh_fd *f, void *arg), void *arg);
  * server skips that system call before letting a connection go idle. */
 int nh_fd_read_pending(const nh_fd *f);
 
-/* Non-parking single attempts: NH_EAGAIN when not ready. */
+/* Non-parking single attempts: NH_EAGAIN when not ready. nh_fd_try_write
+ * may write fewer than n bytes (the count is returned); it never raises
+ * SIGPIPE (NH_EPIPE instead). */
 ssize_t nh_fd_try_read(nh_fd *f, void *buf, size_t n);
+ssize_t nh_fd_try_write(nh_fd *f, const void *buf, size_t n);
 
 #ifdef __cplusplus
 }

@@ -140,6 +140,17 @@ ssize_t nh_tls_read(nh_tls_conn *c, void *buf, size_t n, nh_time deadline);
 ssize_t nh_tls_write(nh_tls_conn *c, const void *buf, size_t n, nh_time deadline);
 ssize_t nh_tls_writev(nh_tls_conn *c, const struct iovec *iov, int iovcnt, nh_time deadline);
 
+/* Non-parking single attempts, for a caller that watches both directions
+ * itself (a client reading an early answer while it sends a body):
+ * NH_EAGAIN when the socket is not ready; then wait on nh_tls_fd(c) for
+ * reading or writing (TLS may need either). nh_tls_try_write writes all n
+ * bytes or none that count: after NH_EAGAIN call it again with the same
+ * bytes (OpenSSL's rule) before any other write. A failed try-write ends
+ * writing (a record may be half sent) but not reading: what the peer sent
+ * before it went away can still be read. */
+ssize_t nh_tls_try_read(nh_tls_conn *c, void *buf, size_t n);
+ssize_t nh_tls_try_write(nh_tls_conn *c, const void *buf, size_t n);
+
 /* Decrypted bytes buffered inside the TLS layer: a read returns them
  * without touching the socket, so check this before waiting for the
  * descriptor to become readable. */

@@ -56,7 +56,7 @@ int nh__conn_connect_tunnel(nh__cconn *c, const char *host, int port, nh_time de
   nh_time rh = c->t->cfg.response_header_timeout == NH_NO_TIMEOUT
                    ? deadline
                    : nh_deadline_after(c->t->cfg.response_header_timeout);
-  int got;
+  int got = 0;
   /* A CONNECT answer has no body: read it as a head alone. */
   int e = nh__conn_read_head(c, 1, 0, rh < deadline ? rh : deadline, &got);
   if (e)
@@ -182,50 +182,11 @@ int nh__conn_send_head(nh__cconn *c, nh_client_request *req, nh_time deadline, i
   return e;
 }
 
-int nh__conn_send_body(nh__cconn *c, nh_client_request *req, nh_time deadline) {
-  if (req->body == BODY_NONE)
-    return NH_OK;
-  char buf[16384 + 32];
-  off_t off = 0;
-  int chunked = req->length < 0;
-  int64_t sent = 0;
-  for (;;) {
-    char *data = buf + (chunked ? 16 : 0);
-    ssize_t n = nh__creq_body_read(req, data, 16384, &off);
-    if (n < 0)
-      return (int)n;
-    if (n == 0)
-      break;
-    size_t len = (size_t)n;
-    char *start = data;
-    if (chunked) { /* frame it: size line before, CRLF after */
-      char hex[16];
-      int h = snprintf(hex, sizeof hex, "%zx\r\n", len);
-      start = data - h;
-      memcpy(start, hex, (size_t)h);
-      memcpy(data + len, "\r\n", 2);
-      len += (size_t)h + 2;
-    }
-    ssize_t w = nh__conn_io_write(c, start, len, deadline);
-    if (w < 0)
-      return (int)w;
-    sent += n;
-    if (!chunked && sent >= req->length)
-      break;
-  }
-  if (chunked) {
-    ssize_t w = nh__conn_io_write(c, "0\r\n\r\n", 5, deadline);
-    if (w < 0)
-      return (int)w;
-  } else if (sent != req->length) {
-    return NH_EINVAL; /* the body was shorter than its declared length */
-  }
-  return NH_OK;
-}
-
 /* ---- reading ---- */
 
-static int fill(nh__cconn *c, nh_time deadline) {
+/* Room in the buffer for more input: body bytes all consumed start it
+ * over; a head that does not fit grows it, up to the head limit. */
+static int room(nh__cconn *c) {
   if (c->pos == c->len && c->parser.phase != NH__H1_HEAD)
     c->pos = c->len = 0; /* body bytes were all consumed: start over */
   if (c->len == c->cap) {
@@ -239,6 +200,13 @@ static int fill(nh__cconn *c, nh_time deadline) {
     c->buf = b;
     c->cap = cap;
   }
+  return NH_OK;
+}
+
+static int fill(nh__cconn *c, nh_time deadline) {
+  int e = room(c);
+  if (e)
+    return e;
   ssize_t n = nh__conn_io_read(c, c->buf + c->len, c->cap - c->len, deadline);
   if (n < 0)
     return (int)n;
@@ -248,44 +216,84 @@ static int fill(nh__cconn *c, nh_time deadline) {
   return NH_OK;
 }
 
-int nh__conn_read_head(nh__cconn *c, int head_request, int stop_at_100, nh_time deadline,
-                       int *got_any) {
-  *got_any = 0;
+/* Parses the buffered bytes as the response head, going on with a head
+ * begun earlier; 1xx heads are skipped, a 100 returned if asked. 1: a head
+ * is complete; 0: more bytes are needed; or NH_EBADRESPONSE. */
+static int head_step(nh__cconn *c, int head_request, int stop_at_100) {
   for (;;) {
-    nh__h1_req_next(&c->parser);
-    c->parser.head_request = head_request;
-    size_t start = c->pos;
-    for (;;) {
-      int r = nh__h1_parse_head(&c->parser, c->buf, &c->pos, c->len);
-      if (r < 0)
-        return NH_EBADRESPONSE;
-      if (r == 1)
-        break;
-      if (c->len - start > c->t->cfg.max_response_header_bytes)
-        return NH_EBADRESPONSE;
-      /* Right after a request nothing has come back yet: wait first
-       * rather than pay for a read that finds nothing. (TLS may hold
-       * bytes already; its reads handle that.) */
-      if (!*got_any && c->pos == c->len && !c->tls) {
-        int w = nh_fd_wait(c->fd, NH_FD_READ, deadline);
-        if (w)
-          return w;
-      }
-      int e = fill(c, deadline);
-      if (e == NH_EEOF)
-        return c->len > start ? NH_EBADRESPONSE : NH_ECONNRESET;
-      if (e)
-        return e;
-      *got_any = 1;
+    if (!c->head_open) {
+      nh__h1_req_next(&c->parser);
+      c->parser.head_request = head_request;
+      c->head_open = 1;
+      c->head_start = c->pos;
     }
-    *got_any = 1;
+    int r = nh__h1_parse_head(&c->parser, c->buf, &c->pos, c->len);
+    if (r < 0)
+      return NH_EBADRESPONSE;
+    if (r == 0)
+      return c->len - c->head_start > c->t->cfg.max_response_header_bytes ? NH_EBADRESPONSE : 0;
+    c->head_open = 0;
     int st = c->parser.status_code;
     if (st == 100 && stop_at_100)
-      return NH_OK;
+      return 1;
     if (st >= 100 && st < 200 && st != 101)
       continue; /* 100 Continue, 103 Early Hints: the real answer follows */
-    return NH_OK;
+    return 1;
   }
+}
+
+int nh__conn_read_head(nh__cconn *c, int head_request, int stop_at_100, nh_time deadline,
+                       int *got_any) {
+  for (;;) {
+    int r = head_step(c, head_request, stop_at_100);
+    if (r < 0)
+      return r;
+    if (r == 1) {
+      *got_any = 1;
+      return NH_OK;
+    }
+    /* Right after a request nothing has come back yet: wait first rather
+     * than pay for a read that finds nothing. (TLS may hold bytes
+     * already; its reads handle that.) */
+    if (!*got_any && c->pos == c->len && !c->tls) {
+      int w = nh_fd_wait(c->fd, NH_FD_READ, deadline);
+      if (w)
+        return w;
+    }
+    size_t had = c->len - c->head_start;
+    int e = fill(c, deadline);
+    if (e == NH_EEOF)
+      return had ? NH_EBADRESPONSE : NH_ECONNRESET;
+    if (e)
+      return e;
+    *got_any = 1;
+  }
+}
+
+int nh__conn_poll_head(nh__cconn *c, int head_request, int *got_any) {
+  for (;;) {
+    int r = head_step(c, head_request, 0);
+    if (r)
+      return r;
+    int e = room(c);
+    if (e)
+      return e;
+    size_t cap = c->cap - c->len;
+    ssize_t n = c->tls ? nh_tls_try_read(c->tls, c->buf + c->len, cap)
+                       : nh_fd_try_read(c->fd, c->buf + c->len, cap);
+    if (n == NH_EAGAIN)
+      return 0;
+    if (n == 0) /* the server closed with no whole answer */
+      return c->len > c->head_start ? NH_EBADRESPONSE : NH_ECONNRESET;
+    if (n < 0)
+      return (int)n;
+    c->len += (size_t)n;
+    *got_any = 1;
+  }
+}
+
+ssize_t nh__conn_try_write(nh__cconn *c, const void *buf, size_t n) {
+  return c->tls ? nh_tls_try_write(c->tls, buf, n) : nh_fd_try_write(c->fd, buf, n);
 }
 
 ssize_t nh__conn_read_body(nh__cconn *c, void *out, size_t cap, nh_time deadline) {

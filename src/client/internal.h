@@ -86,6 +86,8 @@ struct nh__cconn {
   nh__h1_req parser;
   nh__h1_field fields[NH__CLIENT_MAX_FIELDS];
   nh__arena arena; /* the response head's strings */
+  int head_open;     /* a response head is being parsed (begun at head_start) */
+  size_t head_start;
   nh_time idle_since;
   int requests; /* served so far: a reused connection may be stale */
   nh__cconn *prev, *next; /* in the transport's idle list */
@@ -137,13 +139,28 @@ int nh__conn_tls(nh__cconn *c, nh_tls_ctx *ctx, const char *host, nh_time deadli
 ssize_t nh__conn_io_read(nh__cconn *c, void *buf, size_t n, nh_time deadline);
 ssize_t nh__conn_io_write(nh__cconn *c, const void *buf, size_t n, nh_time deadline);
 /* Sends the request head; *sent_any tells whether a byte of it reached the
- * socket (a failure before that may be retried). Then the body. */
+ * socket (a failure before that may be retried). */
 int nh__conn_send_head(nh__cconn *c, nh_client_request *req, nh_time deadline, int *sent_any);
-int nh__conn_send_body(nh__cconn *c, nh_client_request *req, nh_time deadline);
-/* Reads a response head, skipping 1xx (but returning a 100 if asked).
- * *got_any: a byte of a response came. */
+/* Reads a response head, skipping 1xx (but returning a 100 if asked); a
+ * head begun earlier is carried on. *got_any is set once a byte of a
+ * response came (the caller clears it first). */
 int nh__conn_read_head(nh__cconn *c, int head_request, int stop_at_100, nh_time deadline,
                        int *got_any);
+/* Without waiting: reads what has arrived and parses it as the response
+ * head (1xx skipped). 1: a final head is complete; 0: not yet (all input
+ * so far consumed); or an error (NH_ECONNRESET if the server closed). */
+int nh__conn_poll_head(nh__cconn *c, int head_request, int *got_any);
+/* One write attempt: the count (TLS: all or NH_EAGAIN, then the same bytes
+ * again), NH_EAGAIN, or an error. */
+ssize_t nh__conn_try_write(nh__cconn *c, const void *buf, size_t n);
+
+/* send.c: the request body. With watch, the answer is looked for while
+ * the socket is full: NH__EARLY_ANSWER when a final answer came first (its
+ * head is parsed; the rest of the body was not sent). Else NH_OK once it
+ * is all sent, or an error (of the body's source, or of the connection). */
+#define NH__EARLY_ANSWER 1
+int nh__conn_send_body(nh__cconn *c, nh_client_request *req, int watch, int head_request,
+                       nh_time deadline, int *got_any);
 /* One read of body bytes: count, 0 at the end, or an error. */
 ssize_t nh__conn_read_body(nh__cconn *c, void *out, size_t cap, nh_time deadline);
 

@@ -357,12 +357,46 @@ static int dial_route(nh_transport *t, nh__host *h, const route *rt, nh_time dea
   return e;
 }
 
+/* How long an answer the server sent before it closed is looked for after
+ * the body's write failed (Go's writeLoop and readLoop race the same way:
+ * the answer wins). The bytes are normally there already. */
+#define EARLY_ANSWER_GRACE (50 * NH_MSEC)
+
+/* Go's Request.wantsClose: this request ends its connection. */
+static int request_closes(const nh_transport *t, const nh_client_request *req) {
+  return t->cfg.disable_keepalives || nh_header_has_token(req->header, "Connection", "close");
+}
+
+/* A write that failed because the server hung up (it may have answered
+ * first). */
+static int hung_up(int e) { return e == NH_EPIPE || e == NH_ECONNRESET || e == NH_ECONNABORTED; }
+
+/* Expect: 100-continue met a final answer instead (RFC 9110 10.1.1). As Go:
+ * when either side closes the connection, the body is never sent;
+ * otherwise the server reads it, so it goes out before the answer is
+ * returned (bounded by the response header timeout: the server already
+ * answered). If that fails, the answer stands and the connection closes. */
+static int answered_before_continue(nh_transport *t, nh__cconn *c, nh_client_request *req,
+                                    int head_req, nh_time deadline, int *got_any) {
+  if (!c->parser.keep_alive || request_closes(t, req)) {
+    c->parser.keep_alive = 0;
+    return NH_OK;
+  }
+  nh_time dl = t->cfg.response_header_timeout == NH_NO_TIMEOUT
+                   ? deadline
+                   : nh_deadline_after(t->cfg.response_header_timeout);
+  if (nh__conn_send_body(c, req, 0, head_req, dl < deadline ? dl : deadline, got_any) != NH_OK)
+    c->parser.keep_alive = 0;
+  return NH_OK;
+}
+
+/* One request and its response head on connection c. A body is sent with
+ * an eye on the answer: a final answer that comes before the body is all
+ * written is the response (the rest is not sent and the connection is not
+ * reused), as is one the server sent before it hung up on the body. */
 static int exchange(nh_transport *t, nh__cconn *c, nh_client_request *req, nh_time deadline,
                     int *sent_any, int *got_any) {
   int head_req = !strcmp(req->method, "HEAD");
-  nh_time rh = t->cfg.response_header_timeout == NH_NO_TIMEOUT
-                   ? NH_NO_DEADLINE
-                   : nh_deadline_after(t->cfg.response_header_timeout);
   int e = nh__conn_send_head(c, req, deadline, sent_any);
   if (e)
     return e;
@@ -373,16 +407,30 @@ static int exchange(nh_transport *t, nh__cconn *c, nh_client_request *req, nh_ti
      * body); then send the body anyway, as Go does. */
     nh_time wait = nh_deadline_after(t->cfg.expect_continue_timeout);
     e = nh__conn_read_head(c, head_req, 1, wait < deadline ? wait : deadline, got_any);
-    if (e == NH_OK && c->parser.status_code != 100) {
-      c->parser.keep_alive = 0; /* the body was never sent: do not reuse */
-      return NH_OK;
-    }
+    if (e == NH_OK && c->parser.status_code != 100)
+      return answered_before_continue(t, c, req, head_req, deadline, got_any);
     if (e != NH_OK && !(e == NH_ETIMEDOUT && nh_now() < deadline))
       return e;
   }
-  e = nh__conn_send_body(c, req, deadline);
+  e = nh__conn_send_body(c, req, 1, head_req, deadline, got_any);
+  if (e == NH__EARLY_ANSWER) {
+    c->parser.keep_alive = 0; /* the body was cut short: the framing is lost */
+    return NH_OK;
+  }
+  if (hung_up(e)) {
+    nh_time grace = nh_deadline_after(EARLY_ANSWER_GRACE);
+    if (nh__conn_read_head(c, head_req, 0, grace < deadline ? grace : deadline, got_any) == NH_OK) {
+      c->parser.keep_alive = 0;
+      return NH_OK;
+    }
+    return e;
+  }
   if (e)
     return e;
+  /* The request is all sent: the response header timeout starts now. */
+  nh_time rh = t->cfg.response_header_timeout == NH_NO_TIMEOUT
+                   ? NH_NO_DEADLINE
+                   : nh_deadline_after(t->cfg.response_header_timeout);
   nh__netpoll_spin(t->cfg.reply_spin);
   return nh__conn_read_head(c, head_req, 0, rh < deadline ? rh : deadline, got_any);
 }

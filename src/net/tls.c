@@ -29,6 +29,7 @@ struct nh_tls_conn {
   nh_tls_ctx *ctx;
   nh__tls_state *st;
   int broken;          /* a fatal error (or failed write): no more I/O, no close_notify */
+  int write_broken;    /* a non-parking write failed: reads may go on */
   int sys_err;         /* the socket's error behind SSL_ERROR_SYSCALL */
   int maybe_more;      /* the last socket read filled its buffer (or saw EOF) */
   char *cache_key;     /* client: where its session is kept */
@@ -323,7 +324,7 @@ ssize_t nh_tls_read(nh_tls_conn *c, void *buf, size_t n, nh_time deadline) {
 }
 
 ssize_t nh_tls_write(nh_tls_conn *c, const void *buf, size_t n, nh_time deadline) {
-  if (c->broken)
+  if (c->broken || c->write_broken)
     return NH_ECONNABORTED;
   if (n == 0)
     return 0;
@@ -340,6 +341,53 @@ ssize_t nh_tls_write(nh_tls_conn *c, const void *buf, size_t n, nh_time deadline
       return e;
     }
   }
+}
+
+/* A failed SSL call that only waits for the socket: NH_EAGAIN. */
+static int try_fail(nh_tls_conn *c, int r) {
+  int se = SSL_get_error(c->ssl, r);
+  if (se == SSL_ERROR_WANT_READ || se == SSL_ERROR_WANT_WRITE)
+    return NH_EAGAIN;
+  return conn_fail(c, se);
+}
+
+ssize_t nh_tls_try_read(nh_tls_conn *c, void *buf, size_t n) {
+  if (c->broken)
+    return NH_ECONNABORTED;
+  if (n == 0)
+    return 0;
+  ERR_clear_error();
+  size_t got = 0;
+  int r = SSL_read_ex(c->ssl, buf, n, &got);
+  if (r == 1)
+    return (ssize_t)got;
+  if (SSL_get_error(c->ssl, r) == SSL_ERROR_ZERO_RETURN)
+    return 0;
+  return try_fail(c, r);
+}
+
+ssize_t nh_tls_try_write(nh_tls_conn *c, const void *buf, size_t n) {
+  if (c->broken || c->write_broken)
+    return NH_ECONNABORTED;
+  if (n == 0)
+    return 0;
+  ERR_clear_error();
+  size_t done = 0;
+  int r = SSL_write_ex(c->ssl, buf, n, &done);
+  if (r == 1)
+    return (ssize_t)n;
+  int se = SSL_get_error(c->ssl, r);
+  if (se == SSL_ERROR_WANT_READ || se == SSL_ERROR_WANT_WRITE)
+    return NH_EAGAIN;
+  /* A record may be half sent: no more writes. Reading stays possible, so
+   * an answer the peer sent before it closed can still be read. */
+  c->write_broken = 1;
+  if (se == SSL_ERROR_SYSCALL) {
+    nh__tls_err_string(c->err, sizeof c->err,
+                       c->sys_err ? nh_strerror(c->sys_err) : "connection closed by peer");
+    return c->sys_err ? c->sys_err : NH_EPIPE;
+  }
+  return conn_fail(c, se);
 }
 
 ssize_t nh_tls_writev(nh_tls_conn *c, const struct iovec *iov, int iovcnt, nh_time deadline) {
@@ -409,7 +457,7 @@ int nh_tls_peer_verified(const nh_tls_conn *c) {
 void nh_tls_close(nh_tls_conn *c) {
   if (!c)
     return;
-  if (!c->broken && SSL_is_init_finished(c->ssl)) {
+  if (!c->broken && !c->write_broken && SSL_is_init_finished(c->ssl)) {
     /* Our close_notify only: waiting for the peer's would let it hold us. */
     nh_time deadline = nh_deadline_after(CLOSE_NOTIFY_WAIT);
     for (;;) {

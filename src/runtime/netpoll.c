@@ -177,7 +177,8 @@ void nh__netpoll_spin(nh_dur d) {
 }
 
 static int poll_wait(nh_fd *f, int what, nh_time deadline) {
-  struct pollfd p = {.fd = f->fd, .events = what == NH_FD_READ ? POLLIN : POLLOUT};
+  struct pollfd p = {.fd = f->fd,
+                     .events = (short)((what & NH_FD_READ ? POLLIN : 0) | (what & NH_FD_WRITE ? POLLOUT : 0))};
   nh_time spin_until = thread_spin_until < deadline ? thread_spin_until : deadline;
   thread_spin_until = 0; /* one spin per nh__netpoll_spin */
   while (nh_now() < spin_until)
@@ -212,18 +213,25 @@ int nh_fd_wait(nh_fd *f, int what, nh_time deadline) {
   } else if (f->loop != cur->loop) {
     return NH_EINVAL; /* descriptors do not migrate between loops */
   }
-  nh__waiter **slot = what == NH_FD_READ ? &f->rd : &f->wr;
-  if (*slot)
+  /* Waiting for either direction puts one waiter in both slots: the first
+   * event wakes it, and a second wake of the same park counts for nothing. */
+  int rd = (what & NH_FD_READ) != 0, wr = (what & NH_FD_WRITE) != 0;
+  if ((rd && f->rd) || (wr && f->wr))
     return NH_EBUSY; /* two fibers reading (or writing) one descriptor */
   nh__waiter w;
   nh__waiter_init(&w);
-  *slot = &w;
-  int r = nh__waiter_park(&w, what == NH_FD_READ ? "IO wait: read" : "IO wait: write", deadline,
-                          NULL);
+  if (rd)
+    f->rd = &w;
+  if (wr)
+    f->wr = &w;
+  int r = nh__waiter_park(&w, rd && wr ? "IO wait: read or write" : rd ? "IO wait: read" : "IO wait: write",
+                          deadline, NULL);
   if (w.granted == CLOSED_UNDER_WAITER)
     return NH_ECLOSED; /* f is gone */
-  if (*slot == &w)
-    *slot = NULL;
+  if (f->rd == &w)
+    f->rd = NULL;
+  if (f->wr == &w)
+    f->wr = NULL;
   return r;
 }
 
@@ -265,6 +273,20 @@ ssize_t nh_fd_try_read(nh_fd *f, void *buf, size_t n) {
     ssize_t r = sys_read(f->fd, buf, n);
     if (r >= 0)
       return r;
+    if (errno != EINTR)
+      return errno == EWOULDBLOCK ? NH_EAGAIN : -errno;
+  }
+}
+
+ssize_t nh_fd_try_write(nh_fd *f, const void *buf, size_t n) {
+  for (;;) {
+    ssize_t w = f->not_socket ? write(f->fd, buf, n) : sys_send(f->fd, buf, n, MSG_NOSIGNAL);
+    if (w >= 0)
+      return w;
+    if (errno == ENOTSOCK && !f->not_socket) {
+      f->not_socket = 1;
+      continue;
+    }
     if (errno != EINTR)
       return errno == EWOULDBLOCK ? NH_EAGAIN : -errno;
   }
