@@ -86,6 +86,7 @@ struct nh__cconn {
   nh__h1_req parser;
   nh__h1_field fields[NH__CLIENT_MAX_FIELDS];
   nh__arena arena; /* the response head's strings */
+  int cut_short;     /* a request body was not all sent: reset on close */
   int head_open;     /* a response head is being parsed (begun at head_start) */
   size_t head_start;
   nh_time idle_since;

@@ -63,6 +63,13 @@ void nh__conn_discard(nh__cconn *c) {
   c->host->open--;
   pthread_mutex_unlock(&t->mu);
   atomic_fetch_sub(&t->st_open, 1);
+  if (c->cut_short && c->fd) {
+    /* Bytes of a body cut short may sit unsent behind a server that no
+     * longer reads: a plain close would leave them (and the FIN after
+     * them) queued for good. Reset instead: the server learns at once. */
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(nh_fd_get(c->fd), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  }
   if (c->tls) { /* the TLS stream owns the descriptor */
     nh_fd *f = c->fd ? nh__fd_unpark(c->fd) : NULL;
     if (f) {

@@ -415,6 +415,7 @@ static int exchange(nh_transport *t, nh__cconn *c, nh_client_request *req, nh_ti
   e = nh__conn_send_body(c, req, 1, head_req, deadline, got_any);
   if (e == NH__EARLY_ANSWER) {
     c->parser.keep_alive = 0; /* the body was cut short: the framing is lost */
+    c->cut_short = 1;
     return NH_OK;
   }
   if (hung_up(e)) {
