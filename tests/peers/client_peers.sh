@@ -42,7 +42,7 @@ wait_listening() {
 
 case "$peer" in
 go)
-  command -v go >/dev/null || { echo "go not installed (scripts/install-deps.sh installs golang-go)"; exit 1; }
+  command -v go >/dev/null || { echo "SKIP: go not installed (scripts/install-deps.sh installs golang-go)"; exit 77; }
   out="$build/peers"
   mkdir -p "$out"
   ( cd "$here/goserver" && GOCACHE="$out/gocache" GOPATH="$out/gopath" GOPROXY=off GOFLAGS=-mod=mod \
@@ -52,14 +52,14 @@ go)
   port=$(wait_port "$work/log")
   ;;
 python)
-  command -v python3 >/dev/null || { echo "python3 not installed"; exit 1; }
+  command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
   python3 "$here/client/pyserver.py" >"$work/log" 2>&1 &
   pid=$!
   port=$(wait_port "$work/log")
   ;;
 nginx)
   nginx=$(command -v nginx || echo /usr/sbin/nginx)
-  [ -x "$nginx" ] || { echo "nginx not installed (scripts/install-deps.sh installs nginx-light)"; exit 1; }
+  [ -x "$nginx" ] || { echo "SKIP: nginx not installed (scripts/install-deps.sh installs nginx-light)"; exit 77; }
   prefix="$work/nginx"
   mkdir -p "$prefix/www" "$prefix/tmp"
   printf '<html><body>nethttp peer index</body></html>\n' >"$prefix/www/index.html"

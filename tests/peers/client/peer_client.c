@@ -138,6 +138,44 @@ static void check_connection_close(nh_client *c, const char *path, const char *w
   CHECK_EQ(stats(c).dials, s0.dials + 1);
 }
 
+/* An upload the server answers without reading it (seeds 3 and 14): the
+ * client returns that answer, status and body exactly, instead of a broken
+ * pipe, and the next request goes on a new connection. */
+typedef struct upload {
+  int64_t size, given;
+} upload;
+
+static ssize_t upload_read(void *arg, void *buf, size_t cap) {
+  upload *u = arg;
+  size_t n = (size_t)(u->size - u->given) < cap ? (size_t)(u->size - u->given) : cap;
+  memset(buf, 'u', n);
+  u->given += (int64_t)n;
+  return (ssize_t)n;
+}
+
+/* Returns how much of the body the client took from its source. */
+static int64_t check_early_answer(nh_client *c, const char *path, int64_t size, int chunked,
+                                  int expect, int want_status, const char *want_body) {
+  upload u = {.size = size};
+  nh_client_request *req = nh_client_request_new("POST", url_of(path));
+  CHECK(req);
+  CHECK_EQ(nh_client_request_set_body_reader(req, upload_read, NULL, &u, chunked ? -1 : size), NH_OK);
+  if (expect)
+    nh_header_set(nh_client_request_header(req), "Expect", "100-continue");
+  result r = exchange(c, req);
+  CHECK_EQ(r.status, want_status);
+  CHECK_EQ(r.len, strlen(want_body));
+  CHECK(!memcmp(r.body, want_body, r.len));
+  result_free(&r);
+  int64_t d = stats(c).dials;
+  r = get(c, "/hello");
+  CHECK_EQ(r.status, 200);
+  CHECK_STR(r.body, "hello");
+  result_free(&r);
+  CHECK_EQ(stats(c).dials, d + 1);
+  return u.given;
+}
+
 /* HEAD: the length a GET would have, no body, the connection kept. */
 static void check_head(nh_client *c, const char *path, int64_t want_length) {
   nh_transport_close_idle(nh_client_transport(c)); /* idle_now counts this check's alone */
@@ -591,6 +629,22 @@ static void go_head_without_length(nh_client *c) {
   CHECK_EQ(stats(c).dials, s0.dials);
 }
 
+/* Go's server answers /reject/CODE without reading, then closes (more
+ * than 256 KiB left unread). */
+static void go_early_answers(nh_client *c) {
+  const int codes[] = {413, 401, 403, 202};
+  for (int i = 0; i < 4; i++) {
+    char path[32], want[64];
+    snprintf(path, sizeof path, "/reject/%d", codes[i]);
+    snprintf(want, sizeof want, "rejected %d without reading\n", codes[i]);
+    check_early_answer(c, path, (5 + i) * (1 << 20), 0, 0, codes[i], want);
+  }
+  check_early_answer(c, "/reject/413", 8 << 20, 1, 0, 413, "rejected 413 without reading\n");
+  /* Expect: 100-continue: no 100 comes, so not a byte of the body goes. */
+  CHECK_EQ(check_early_answer(c, "/reject/413", 8 << 20, 0, 1, 413, "rejected 413 without reading\n"), 0);
+  CHECK_EQ(check_early_answer(c, "/reject/401", 5 << 20, 1, 1, 401, "rejected 401 without reading\n"), 0);
+}
+
 static void run_go(void) {
   nh_client *c = nh_client_new(NULL);
   check_keepalive(c, "/hello", "hello", 50);
@@ -609,6 +663,7 @@ static void run_go(void) {
   check_connection_close(c, "/close", "bye");
   go_informational(c);
   go_close_unread(c);
+  go_early_answers(c);
   CHECK_EQ(stats(c).unclosed_responses, 0);
   nh_client_free(c);
   go_blackhole_times_out();
@@ -803,6 +858,14 @@ static void nginx_redirects(nh_client *c) {
   result_free(&r);
 }
 
+/* nginx refuses /upload bodies over 1k (client_max_body_size) with 413
+ * before reading them, and closes. */
+static void nginx_early_answers(nh_client *c) {
+  for (int i = 0; i < 3; i++)
+    check_early_answer(c, "/upload", (5 + i) * (1 << 20), 0, 0, 413, "too large\n");
+  CHECK_EQ(check_early_answer(c, "/upload", 8 << 20, 0, 1, 413, "too large\n"), 0);
+}
+
 static void run_nginx(void) {
   nh_client *c = nh_client_new(NULL);
   check_keepalive(c, "/hello", "hello", 100);
@@ -815,6 +878,7 @@ static void run_nginx(void) {
   check_bodiless(c, "/status/204", 204);
   nginx_redirects(c);
   check_connection_close(c, "/close", "bye");
+  nginx_early_answers(c);
   check_keepalive(c, "/hello", "hello", 10);
   CHECK_EQ(stats(c).unclosed_responses, 0);
   nh_client_free(c);

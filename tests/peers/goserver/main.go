@@ -1,7 +1,7 @@
 // goserver is Go's net/http server (an independent implementation) for the
 // nethttp client to talk to: echo of the request as JSON, chunked bodies
-// with trailers, gzip, redirects, bodiless statuses, Connection: close, and
-// a handler that never answers. Listens on 127.0.0.1:0, prints "port N",
+// with trailers, gzip, redirects, bodiless statuses, Connection: close,
+// answers to uploads it does not read, and a handler that never answers. Listens on 127.0.0.1:0, prints "port N",
 // and serves until killed.
 package main
 
@@ -97,6 +97,14 @@ func main() {
 		code, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/status/"))
 		w.Header().Set("X-Status", strconv.Itoa(code))
 		w.WriteHeader(code)
+	})
+	// Answers without reading the body (the server then closes: more than
+	// 256 KiB left unread).
+	mux.HandleFunc("/reject/", func(w http.ResponseWriter, r *http.Request) {
+		code, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/reject/"))
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(code)
+		fmt.Fprintf(w, "rejected %d without reading\n", code)
 	})
 	mux.HandleFunc("/close", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Connection", "close")
