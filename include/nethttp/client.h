@@ -34,6 +34,7 @@
 #include "nethttp/ctx.h"
 #include "nethttp/header.h"
 #include "nethttp/time.h"
+#include "nethttp/url.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -137,6 +138,21 @@ typedef int (*nh_body_rewind_fn)(void *arg);                             /* 0 or
 int nh_client_request_set_body_reader(nh_client_request *req, nh_body_read_fn read,
                                       nh_body_rewind_fn rewind, void *arg, int64_t length);
 
+/* Typed bodies: the body is encoded here and Content-Type set to match
+ * (replacing one set before), so a server that checks the type (415
+ * otherwise) gets it. Like the setters above: the body is copied, and
+ * 0, NH_EINVAL or NH_ENOMEM is returned.
+ *
+ * nh_client_request_set_form: v url-encoded as Go's Values.Encode (keys
+ * sorted, values of a key in order; NULL = an empty form), with
+ * Content-Type: application/x-www-form-urlencoded. v is only read.
+ *
+ * nh_client_request_set_json: json, a JSON text sent as is (not checked;
+ * NULL is NH_EINVAL), with Content-Type: application/json. To send a
+ * jansson value, see nh_client_request_set_json_value (nethttp/json.h). */
+int nh_client_request_set_form(nh_client_request *req, const nh_values *v);
+int nh_client_request_set_json(nh_client_request *req, const char *json);
+
 /* ---- Responses ---- */
 
 int nh_response_status(const nh_response *resp);
@@ -201,6 +217,17 @@ int nh_client_get_at(nh_client *c, const char *url, nh_response **out, const cha
 /* POST with an explicit Content-Type (never guessed). */
 int nh_client_post_at(nh_client *c, const char *url, const char *content_type, const void *body,
                       size_t len, nh_response **out, const char *file, int line);
+/* POST of a form (Go's Client.PostForm) or of a JSON text, typed as
+ * nh_client_request_set_form and nh_client_request_set_json do; errors as
+ * nh_client_do. The arguments are only read during the call. */
+#define nh_client_post_form(c, url, values, out)                                               \
+  nh_client_post_form_at((c), (url), (values), (out), __FILE__, __LINE__)
+#define nh_client_post_json(c, url, json, out)                                                 \
+  nh_client_post_json_at((c), (url), (json), (out), __FILE__, __LINE__)
+int nh_client_post_form_at(nh_client *c, const char *url, const nh_values *v, nh_response **out,
+                           const char *file, int line);
+int nh_client_post_json_at(nh_client *c, const char *url, const char *json, nh_response **out,
+                           const char *file, int line);
 
 #ifdef __cplusplus
 }
