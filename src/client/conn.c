@@ -253,9 +253,10 @@ int nh__conn_read_head(nh__cconn *c, int head_request, int stop_at_100, nh_time 
       return NH_OK;
     }
     /* Right after a request nothing has come back yet: wait first rather
-     * than pay for a read that finds nothing. (TLS may hold bytes
-     * already; its reads handle that.) */
-    if (!*got_any && c->pos == c->len && !c->tls) {
+     * than pay for a read that finds nothing, unless a readiness edge came
+     * while the fiber waited for something else (sending a body): it will
+     * not come again. (TLS may hold bytes already; its reads handle that.) */
+    if (!*got_any && c->pos == c->len && !c->tls && !nh_fd_read_pending(c->fd)) {
       int w = nh_fd_wait(c->fd, NH_FD_READ, deadline);
       if (w)
         return w;

@@ -120,9 +120,7 @@ static void next_on_new_connection(nh_client *c, nh_test_server *ts) {
   CHECK_EQ(accepted(ts), a + 1);
 }
 
-static void own_server(int tls) {
-  nh_test_server *ts = tls ? nh_test_server_new_tls(handler, NULL, 1) : nh_test_server_new(handler, NULL, 1);
-  CHECK(ts != NULL);
+static void own_server_checks(nh_test_server *ts) {
   nh_client *c = nh_test_server_client(ts);
   const char *base = nh_test_server_url(ts);
   /* The same upload three times, as the failure was every time. */
@@ -149,12 +147,30 @@ static void own_server(int tls) {
   next_on_new_connection(c, ts);
   CHECK_EQ(post_rejected(c, base, 401, 5 * MIB, 1, 1), 0);
   next_on_new_connection(c, ts);
+}
+
+static void own_server_checks_fiber(void *ts) { own_server_checks(ts); }
+
+/* on_fiber: the client runs on a fiber of its own runtime, where waiting
+ * for either direction parks on the loop's epoll; else on this thread,
+ * where it is poll(2). */
+static void own_server(int tls, int on_fiber) {
+  nh_test_server *ts = tls ? nh_test_server_new_tls(handler, NULL, 1) : nh_test_server_new(handler, NULL, 1);
+  CHECK(ts != NULL);
+  if (on_fiber)
+    CHECK_EQ(nh_run(NULL, own_server_checks_fiber, ts), NH_OK);
+  else
+    own_server_checks(ts);
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 
-NH_TEST(own_server_answers_early_plain) { own_server(0); }
+NH_TEST(own_server_answers_early_plain) { own_server(0, 0); }
 
-NH_TEST(own_server_answers_early_tls) { own_server(1); }
+NH_TEST(own_server_answers_early_tls) { own_server(1, 0); }
+
+NH_TEST(own_server_answers_early_plain_fiber) { own_server(0, 1); }
+
+NH_TEST(own_server_answers_early_tls_fiber) { own_server(1, 1); }
 
 /* ---- a server that never reads the body and never closes ---- */
 
@@ -188,8 +204,7 @@ static void never_reads(int fd, int i, void *arg) {
     script_send(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
 }
 
-static void scripted_early(int chunked) {
-  scripted *s = scripted_start(never_reads, NULL);
+static void scripted_early_on(scripted *s, int chunked) {
   nh_client *c = nh_client_new(NULL);
   source src = {.size = 8 * MIB};
   nh_client_request *req = nh_client_request_new("PUT", scripted_url(s, "/upload"));
@@ -220,12 +235,24 @@ static void scripted_early(int chunked) {
   CHECK_EQ(st.dials, 2);
   nh_client_free(c);
   CHECK_EQ(atomic_load(&s->conns), 2);
+}
+
+static void scripted_early_fiber(void *s) { scripted_early_on(s, 0); }
+
+static void scripted_early(int chunked, int on_fiber) {
+  scripted *s = scripted_start(never_reads, NULL);
+  if (on_fiber)
+    CHECK_EQ(nh_run(NULL, scripted_early_fiber, s), NH_OK);
+  else
+    scripted_early_on(s, chunked);
   scripted_stop(s);
 }
 
-NH_TEST(server_that_never_reads_length_body) { scripted_early(0); }
+NH_TEST(server_that_never_reads_length_body) { scripted_early(0, 0); }
 
-NH_TEST(server_that_never_reads_chunked_body) { scripted_early(1); }
+NH_TEST(server_that_never_reads_chunked_body) { scripted_early(1, 0); }
+
+NH_TEST(server_that_never_reads_from_a_fiber) { scripted_early(0, 1); }
 
 /* ---- Expect: 100-continue met by a final answer that keeps the connection ---- */
 
