@@ -94,7 +94,17 @@ static int on_header_value(llhttp_t *ll, const char *at, size_t n) {
    * piece that is not adjacent skipped a line break: llhttp accepted an
    * obsolete line folding (RFC 9112 5.2), which we refuse. */
   if (f->value.len && at != p->base + f->value.off + f->value.len)
-    return fail(p, 400, "obsolete line folding");
+    return fail(p, 400, "obsolete line folding (RFC 9112 5.2)");
+  /* A first piece must follow the colon and optional whitespace; after a
+   * line break it is a fold of an empty value. The head is all in the
+   * buffer, and the colon is in it, so the look back stays inside. */
+  if (!f->value.len && n) { /* (an empty value comes as a piece of 0 bytes) */
+    const char *q = at;
+    while (q[-1] == ' ' || q[-1] == '\t')
+      q--;
+    if (q[-1] != ':')
+      return fail(p, 400, "obsolete line folding (RFC 9112 5.2)");
+  }
   grow_span(p, &f->value, at, n);
   p->last_was_value = 1;
   return 0;

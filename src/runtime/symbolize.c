@@ -84,6 +84,12 @@ static int symbolize(const void *lookup_addr, const void *print_addr, char *buf,
 }
 
 static void init_once(void) {
+#if defined(__SANITIZE_THREAD__)
+  /* Under ThreadSanitizer libbacktrace (not instrumented, synchronised by
+   * its own atomics) reads as racing through the intercepted calls, and its
+   * first read of the debug information takes seconds: dladdr only. */
+  return;
+#endif
   state = backtrace_create_state(NULL, 1, on_error, NULL);
   if (state)
     __atomic_store_n(&nh__symbolizer, symbolize, __ATOMIC_RELEASE);
