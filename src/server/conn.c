@@ -539,7 +539,8 @@ static void serve_panicked(void *arg) {
     static const char msg[] = "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain; "
                               "charset=utf-8\r\nContent-Length: 22\r\nConnection: close\r\n\r\n"
                               "Internal Server Error\n";
-    nh__conn_write(c, msg, sizeof msg - 1, nh_deadline_after(NH_SEC));
+    size_t n = sizeof msg - 1 - (s->resp.head_request ? 22 : 0); /* HEAD: no body */
+    nh__conn_write(c, msg, n, nh_deadline_after(NH_SEC));
   }
   if (s->req.magic == NH__REQ_MAGIC)
     nh__request_end(&s->req);

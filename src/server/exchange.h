@@ -151,8 +151,12 @@ void nh__resp_init(nh__serve *s, nh_response_writer *w);
  * Returns 0, or an error (the connection must close). */
 int nh__resp_finish(nh_response_writer *w);
 /* The server's own answer to a request it refused (400, 408, 413, 431, 501,
- * 505): short text body, Connection: close. */
+ * 505): short text body, Connection: close; the head alone (with the
+ * body's Content-Length) if the request line was parsed as HEAD. */
 void nh__resp_send_error(nh__serve *s, int status, const char *reason);
+/* Whether the request in s's buffer has HEAD for its method (the method
+ * read whole, even if the rest of the head was refused). */
+int nh__serve_is_head(const nh__serve *s);
 /* Half-close and drain briefly before closing, so the last answer is not
  * lost to a reset. */
 void nh__conn_linger(nh__conn *c);

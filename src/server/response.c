@@ -200,6 +200,14 @@ static int key_is(const nh__hentry *e, const char *lower, size_t len) {
   return nh__token_is(e->key, e->klen, lower, len);
 }
 
+/* Whether body bytes follow the head (RFC 9110 §6.4.1): never for HEAD, 1xx,
+ * 204 or 304, whichever way the response is sent, so no framing (chunked,
+ * close-delimited) is chosen for them and no byte is sent after the head.
+ * A pipelining client would read any such byte as the next response. */
+static int body_follows(const nh_response_writer *w) {
+  return !w->no_body && !w->head_request;
+}
+
 /* conn_close: the handler's headers say "Connection: close". */
 static int want_close(const nh_response_writer *w, int conn_close) {
   nh__serve *s = w->s;
@@ -242,7 +250,7 @@ static int build_head(nh_response_writer *w, headbuf *h, int final, size_t room)
              nh_detect_content_type(w->body, w->blen < NH_SNIFF_LEN ? w->blen : NH_SNIFF_LEN));
   else if (!has_type && !w->no_body && w->sniffed_type)
     hb_field(h, "Content-Type", w->sniffed_type);
-  if (!w->no_body && w->declared_length < 0) {
+  if (body_follows(w) && w->declared_length < 0) {
     if (final) {
       hb_length(h, w->written);
     } else if (s->parser.minor >= 1) {
@@ -251,7 +259,12 @@ static int build_head(nh_response_writer *w, headbuf *h, int final, size_t room)
     } else {
       w->close_after = 1; /* HTTP/1.0: the end of the body is the close */
     }
-  } else if (w->head_request && w->declared_length < 0 && final) {
+  } else if (w->head_request && !w->no_body && w->declared_length < 0 && final && w->written) {
+    /* The length a GET would have had (Go's rule: only if the handler
+     * wrote something). Not final, it is unknown and left out: a HEAD
+     * response has no body to frame, so it is never chunked and never
+     * needs the close to end it, whatever the version (Go's
+     * chunkWriter.writeHeader). */
     hb_length(h, w->written);
   }
   if (want_close(w, conn_close)) {
@@ -279,7 +292,7 @@ static int commit_and_send(nh_response_writer *w, const void *more, size_t nmore
    * contiguous send, which costs the kernel less than a vector. Room is
    * made before build_head decides the framing; only a body sent as it is
    * (not chunked) goes there. */
-  int has_body = !w->no_body && !w->head_request;
+  int has_body = body_follows(w);
   size_t room = has_body && w->blen + nmore <= INLINE_BODY_MAX ? w->blen + nmore : 0;
   headbuf h;
   int e = build_head(w, &h, final, room);
@@ -323,7 +336,7 @@ static int commit_and_send(nh_response_writer *w, const void *more, size_t nmore
 
 /* After the head: send bytes framed as the head said. */
 static int send_body(nh_response_writer *w, const void *data, size_t n) {
-  if (n == 0 || w->no_body || w->head_request)
+  if (n == 0 || !body_follows(w))
     return NH_OK;
   if (!w->chunked)
     return send_iov(w, (struct iovec[]){{(void *)data, n}}, 1);
@@ -336,7 +349,12 @@ static int send_body(nh_response_writer *w, const void *data, size_t n) {
 
 /* ---- the handler's calls ---- */
 
+/* A 1xx head: the handler's headers but the framing ones (a 1xx has no
+ * body, and its Content-Length would be read as the final response's).
+ * Never to an HTTP/1.0 client, which does not know 1xx (RFC 9110 §15.2). */
 static void send_informational(nh_response_writer *w, int status) {
+  if (w->s->parser.major == 1 && w->s->parser.minor == 0)
+    return;
   headbuf h;
   h.cap = head_size(w);
   h.p = nh__arena_alloc(&w->s->arena, h.cap);
@@ -344,8 +362,11 @@ static void send_informational(nh_response_writer *w, int status) {
   if (!h.p)
     return;
   status_line(&h, status);
-  for (uint32_t i = 0; i < w->header.len; i++)
-    hb_field(&h, w->header.items[i].key, w->header.items[i].value);
+  for (uint32_t i = 0; i < w->header.len; i++) {
+    const nh__hentry *e = &w->header.items[i];
+    if (!key_is(e, "content-length", 14) && !key_is(e, "transfer-encoding", 17))
+      hb_field_n(&h, e->key, e->klen, e->value, e->vlen);
+  }
   hb_put(&h, "\r\n", 2);
   send_iov(w, (struct iovec[]){{h.p, h.len}}, 1);
 }
@@ -631,6 +652,12 @@ int nh__resp_send_continue(nh__serve *s) {
   return r < 0 ? (int)r : NH_OK;
 }
 
+int nh__serve_is_head(const nh__serve *s) {
+  const nh__h1_req *p = &s->parser;
+  return p->method.len == 4 && p->method.off + 4 < s->len &&
+         !memcmp(s->buf + p->method.off, "HEAD ", 5);
+}
+
 void nh__resp_send_error(nh__serve *s, int status, const char *reason) {
   nh__conn *c = s->c;
   nh__conn_close_why(c, NH_CLOSE_ERROR_REPLY);
@@ -646,6 +673,8 @@ void nh__resp_send_error(nh__serve *s, int status, const char *reason) {
                    "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
                    "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
                    status, text, blen, body);
+  if (nh__serve_is_head(s))
+    n -= blen; /* the length of the answer a GET would get, and no body */
   nh__conn_write(c, msg, (size_t)n, nh_deadline_after(NH_SEC));
   nh__conn_linger(c);
 }
