@@ -31,10 +31,17 @@
 
 /* ---- lists ---- */
 
+/* The idle list's head changed: tell the acceptors (see idle_since). */
+static void idle_publish(nh__srv_loop *sl) {
+  nh__conn *h = sl->idle.head;
+  atomic_store_explicit(&sl->idle_since, h ? h->since + 1 : 0, memory_order_relaxed);
+}
+
 static void list_remove(nh__conn *c) {
   nh__conn_list *l = c->list;
   if (!l)
     return;
+  int idle_head = l == &c->sl->idle && !c->prev;
   if (c->prev)
     c->prev->next = c->next;
   else
@@ -45,6 +52,8 @@ static void list_remove(nh__conn *c) {
     l->tail = c->prev;
   c->prev = c->next = NULL;
   c->list = NULL;
+  if (idle_head)
+    idle_publish(c->sl);
 }
 
 static void list_move(nh__conn *c, nh__conn_list *l) {
@@ -58,6 +67,8 @@ static void list_move(nh__conn *c, nh__conn_list *l) {
   l->tail = c;
   c->list = l;
   c->since = nh__loop_time(c->sl->loop);
+  if (l->head == c && l == &c->sl->idle)
+    idle_publish(c->sl);
 }
 
 /* ---- read and write buffers, pooled per loop ---- */
@@ -173,12 +184,12 @@ static void conn_free(nh__conn *c) {
   else if (c->fd)
     nh_fd_close(c->fd);
   c->fd = NULL;
-  if (c->closed_early)
-    atomic_fetch_sub(&srv->conns_closing, 1);
   if (c->state != NH_CONN_HIJACKED) {
     conn_count_close(c);
-    nh__conn_set_state(c, NH_CONN_CLOSED);
+    nh__conn_set_state(c, NH_CONN_CLOSED); /* the hook first: then the slot */
     atomic_fetch_sub(&srv->conns, 1);
+    if (!c->closed_early)
+      nh__conn_slot_release(srv);
   }
   NH__STAT_INC(srv, st_closed);
   conn_ctx_free(c);
@@ -202,18 +213,29 @@ static void conn_close_now(nh__conn *c) {
   c->fd = NULL;
   if (!c->closed_early) { /* no longer takes room, though not yet freed */
     c->closed_early = 1;
-    atomic_fetch_add(&c->srv->conns_closing, 1);
+    nh__conn_slot_release(c->srv);
   }
+}
+
+int nh__conn_evict_idle(nh__srv_loop *sl) {
+  for (nh__conn *c = sl->idle.head; c; c = c->next) {
+    /* A fiber is on its way to it, or its next request is in the socket:
+     * not idle any more, and closing on unread bytes would send a reset. */
+    char b;
+    if (c->has_fiber || !c->fd || recv(nh_fd_get(c->fd), &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+      continue;
+    NH__STAT_INC(sl->srv, st_shed_idle);
+    nh__conn_close_why(c, NH_CLOSE_SHED);
+    conn_free(c); /* nothing unread, nothing unsent: the client sees a FIN */
+    return 1;
+  }
+  return 0;
 }
 
 int nh__conn_shed_one(nh__srv_loop *sl, int desperate) {
   nh_server *srv = sl->srv;
-  if (sl->idle.head) {
-    NH__STAT_INC(srv, st_shed_idle);
-    nh__conn_close_why(sl->idle.head, NH_CLOSE_SHED);
-    conn_close_now(sl->idle.head);
+  if (nh__conn_evict_idle(sl))
     return 1;
-  }
   /* Then whichever has kept the server waiting longest: a connection still
    * reading its head (new, or a slowloris), or a request whose handler waits
    * on its client (a body that trickles in, a response nobody reads). Age
@@ -653,10 +675,12 @@ void nh__conn_accepted(nh__srv_loop *sl, int fd, const struct sockaddr_storage *
   nh__conn *c = calloc(1, sizeof *c);
   if (!c) {
     close(fd);
+    nh__conn_slot_release(srv);
     return;
   }
   if (nh__fd_adopt(fd, &c->fd) != NH_OK) { /* accept4 made it non-blocking */
     free(c);
+    nh__conn_slot_release(srv);
     return;
   }
   c->srv = srv;
@@ -761,6 +785,7 @@ void nh__conn_hijacked(nh__conn *c, int fd, nh_tls_conn *tls) {
   c->hijack_tls = tls;
   nh__conn_set_state(c, NH_CONN_HIJACKED);
   atomic_fetch_sub(&srv->conns, 1);
+  nh__conn_slot_release(srv); /* its owner's now, out of max_conns */
   NH__STAT_INC(srv, st_hijacked);
   NH__STAT_INC(srv, st_closes[NH_CLOSE_HIJACKED]);
   list_move(c, &c->sl->hijacked);

@@ -80,6 +80,10 @@ struct nh__srv_loop {
    * this loop's thread writes them, two changes per keep-alive request, so
    * each loop counts apart and nh_server_stats_get adds them up. */
   _Atomic int64_t gauges[4];
+  /* When the oldest idle connection of this loop went idle (+1; 0: none
+   * idle), for acceptors on every loop to find the server's oldest. Only
+   * this loop's thread writes it, when its idle list's head changes. */
+  _Atomic int64_t idle_since;
   nh_fd **accept_fds; /* one per listener, dup'd for this loop */
   int *accept_dups;   /* those duplicates, made by nh_server_start */
   int naccept;
@@ -123,8 +127,10 @@ struct nh_server {
   nh__hook *hooks;
   _Atomic int64_t conns; /* open connections (not hijacked) */
   _Atomic int64_t hijacked_open; /* counted by nh__conns_reap_hijacked */
-  _Atomic int64_t conns_closing; /* of those, closed but their fiber has not
-                                   finished yet: they hold no descriptor */
+  /* Of those, the ones that hold a descriptor: what max_conns limits,
+   * across every loop (admit.c). A slot is taken before a connection is
+   * served and given back when its descriptor closes. */
+  _Atomic int64_t open;
   atomic_uint_fast64_t next_conn_id;
   /* stats */
   _Atomic int64_t st_accepted, st_closed, st_requests, st_hijacked, st_shed_idle,
@@ -139,8 +145,16 @@ void nh__conn_accepted(nh__srv_loop *sl, int fd, const struct sockaddr_storage *
 void nh__conn_set_state(nh__conn *c, nh_conn_state s);
 /* Shed the connection that costs most and serves least on this loop: the
  * oldest idle one, else the one stuck longest reading its headers. Returns 1
- * if one was closed. */
+ * if one was closed. Runs on sl's thread. */
 int nh__conn_shed_one(nh__srv_loop *sl, int desperate);
+/* Close this loop's oldest idle keep-alive connection that has nothing to
+ * read (gracefully: it has no request in flight). Returns 1 if one was
+ * closed. Runs on sl's thread. */
+int nh__conn_evict_idle(nh__srv_loop *sl);
+/* Give back a connection's slot under max_conns (its descriptor closed). */
+static inline void nh__conn_slot_release(nh_server *srv) {
+  atomic_fetch_sub_explicit(&srv->open, 1, memory_order_release);
+}
 /* Close every idle connection of the loop (shutdown). */
 void nh__conns_close_idle(nh__srv_loop *sl);
 /* Close every connection of the loop now (close). */
@@ -157,14 +171,21 @@ void nh__buf_put(nh__srv_loop *sl, char *buf, size_t cap);
 char *nh__wbuf_get(nh__srv_loop *sl);
 void nh__wbuf_put(nh__srv_loop *sl, char *buf);
 
+/* admit.c */
+/* Take a slot under max_conns for a connection just accepted on sl,
+ * making room if the server is at its limit (see admit.c); may park the
+ * acceptor fiber. wg: the caller's own, for answers from other loops.
+ * Returns 1 with the slot taken, 0 if the server is stopping. */
+int nh__conn_admit(nh__srv_loop *sl, nh_wg *wg);
+/* Close one connection anywhere to free a descriptor (idle first, then a
+ * slow client); returns 1 if one was closed. May park. */
+int nh__conn_make_room(nh__srv_loop *sl, nh_wg *wg);
+
 /* listener.c */
 int nh__listener_open(nh__listener *l, const char *addr);
 int nh__acceptors_start(nh_server *srv);
 void nh__acceptors_stop(nh__srv_loop *sl);
 void nh__format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t cap);
-
-/* Connections admitted beyond max_conns when nothing can be shed. */
-#define NH__CONN_GRACE 16
 
 /* The default size of a connection's read buffer while it holds a request. */
 #define NH__READ_BUF 8192

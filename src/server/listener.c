@@ -2,10 +2,13 @@
  *
  * nh_server_listen opens one socket per address. Each loop then accepts on
  * its own duplicate of it, in an acceptor fiber, so connections land on
- * every loop and stay there. When accept fails for lack of descriptors
- * (EMFILE, ENFILE), the loop first sheds a connection (oldest idle, else
- * the one stuck longest reading its head) and retries; with nothing to shed
- * it backs off like Go: 5 ms, doubling to 1 s, with a log line. */
+ * every loop and stay there. Each new connection is admitted under the
+ * server-wide max_conns first (admit.c: at the limit, the server's oldest
+ * idle connection makes room). When accept fails for lack of descriptors
+ * (EMFILE, ENFILE), a connection is shed the same way (else, here, the one
+ * stuck longest reading its head, however young) and accept retried; with
+ * nothing to shed it backs off like Go: 5 ms, doubling to 1 s, with a log
+ * line. */
 #include "internal.h"
 
 #include <arpa/inet.h>
@@ -113,6 +116,7 @@ typedef struct acceptor {
   nh__srv_loop *sl;
   nh_fd *fd;
   int tcp;
+  nh_wg *wg; /* answers from other loops that make room (admit.c) */
 } acceptor;
 
 static void accept_loop(void *arg) {
@@ -135,12 +139,8 @@ static void accept_loop(void *arg) {
       }
       /* At the connection limit, make room rather than refuse: the new
        * connection is more likely a normal client than the oldest idle or
-       * stalled one. With nothing to shed at this instant, a small grace
-       * margin (the limit keeps 64 descriptors in reserve) admits it anyway;
-       * its own read-header deadline still applies. */
-      int64_t open_now = atomic_load(&srv->conns) - atomic_load(&srv->conns_closing);
-      if (open_now >= srv->cfg.max_conns && !nh__conn_shed_one(sl, 0) &&
-          open_now >= srv->cfg.max_conns + NH__CONN_GRACE && !nh__conn_shed_one(sl, 1)) {
+       * stalled one. It is refused only when the server stops. */
+      if (!nh__conn_admit(sl, a->wg)) {
         close(fd);
         continue;
       }
@@ -155,7 +155,8 @@ static void accept_loop(void *arg) {
     if (fd == NH_ECLOSED || fd == NH_ECANCELED)
       break;
     NH__STAT_INC(srv, st_accept_errors);
-    if ((fd == NH_EMFILE || fd == NH_ENFILE) && (nh__conn_shed_one(sl, 0) || nh__conn_shed_one(sl, 1)))
+    if ((fd == NH_EMFILE || fd == NH_ENFILE) &&
+        (nh__conn_make_room(sl, a->wg) || nh__conn_shed_one(sl, 1)))
       continue; /* a descriptor is free again */
     backoff = backoff ? backoff * 2 : 5 * NH_MSEC;
     if (backoff > NH_SEC)
@@ -165,6 +166,7 @@ static void accept_loop(void *arg) {
     if (nh_sleep(backoff) != NH_OK)
       break;
   }
+  nh_wg_free(a->wg);
   free(a);
   nh_wg_done(srv->acceptors);
 }
@@ -176,9 +178,11 @@ static void start_on_loop(nh_loop *l, void *arg) {
     int fd = sl->accept_dups[i];
     nh_fd *f;
     acceptor *a = malloc(sizeof *a);
-    if (!a || nh_fd_open(fd, &f) != NH_OK) { /* nh_fd_open closes fd when it fails */
-      if (!a)
+    nh_wg *wg = a ? nh_wg_new() : NULL;
+    if (!wg || nh_fd_open(fd, &f) != NH_OK) { /* nh_fd_open closes fd when it fails */
+      if (!wg)
         close(fd);
+      nh_wg_free(wg);
       free(a);
       NH_LOG(srv->log, NH_LOG_ERROR, "cannot start accepting on a loop", NH_LINT("loop", sl->index));
       nh_wg_done(srv->acceptors);
@@ -187,9 +191,13 @@ static void start_on_loop(nh_loop *l, void *arg) {
     a->sl = sl;
     a->fd = f;
     a->tcp = srv->listeners[i].family != AF_UNIX;
+    a->wg = wg;
     sl->accept_fds[sl->naccept++] = f;
-    if (nh__fiber_spawn(l, accept_loop, a) != NH_OK)
+    if (nh__fiber_spawn(l, accept_loop, a) != NH_OK) {
+      nh_wg_free(wg);
+      free(a);
       nh_wg_done(srv->acceptors);
+    }
   }
   free(sl->accept_dups);
   sl->accept_dups = NULL;
