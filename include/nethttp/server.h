@@ -115,7 +115,10 @@ typedef struct nh_server_config {
   nh_dur idle_timeout;        /* keep-alive wait for the next request */
   size_t max_header_bytes;    /* request line + headers; beyond: 431 */
   int max_header_count;       /* header fields; beyond: 431 */
-  int max_conns;              /* 0 = from RLIMIT_NOFILE; beyond: shed (below) */
+  int max_conns;              /* open connections, all loops together; 0 = from
+                                 RLIMIT_NOFILE. A new one at the limit is served:
+                                 the oldest idle one is closed to make room (else
+                                 a slow client; else it waits for a slot) */
   int extra_fds_per_conn;     /* descriptors a request may hold beside its
                                  socket (a file server: 1, the file it sends);
                                  the default max_conns leaves room for them */

@@ -14,9 +14,11 @@
  *
  * Each loop keeps its connections in three lists, oldest first: idle,
  * reading (new, or a head not yet complete) and active. When connections or
- * descriptors run out, the oldest idle connection is closed first, then the
- * one stuck longest reading its head: slow clients cannot lock out the
- * others. */
+ * descriptors run out (admit.c), the server's oldest idle connection is
+ * closed first, then the one stuck longest reading its head: slow clients
+ * cannot lock out the others. Only this loop's thread touches its lists;
+ * idle_since tells the other loops' acceptors how old its oldest idle one
+ * is. */
 #include "exchange.h"
 #include "tls_io.h"
 #include "runtime/netpoll_internal.h"
