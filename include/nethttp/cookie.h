@@ -57,10 +57,14 @@ typedef struct nh_cookie {
 /* nh_cookie_format writes c as a Set-Cookie value (Go's Cookie.String):
  * "name=value; Path=/; Domain=d; Expires=...; Max-Age=n; HttpOnly; Secure;
  * SameSite=Lax; Partitioned". A value with a space or a comma, or with
- * quoted set, is written in double quotes. The domain is written without a
+ * quoted set, is written in double quotes; a value that is itself in
+ * double quotes ("\"a:b\"", RFC 6265's DQUOTE *cookie-octet DQUOTE) is
+ * written as it is. Where Go drops an invalid value's bytes and logs,
+ * this returns NH_EINVAL and writes nothing. The domain is written without a
  * leading dot; an IP address is accepted. *out is malloc'd.
  * Returns 0, NH_EINVAL (name not a token, value byte outside Go's
- * validCookieValueByte, ';' or a control byte in the path, bad domain,
+ * validCookieValueByte other than one pair of enclosing quotes, ';' or a
+ * control byte in the path, bad domain,
  * expires before 1601) or NH_ENOMEM. */
 int nh_cookie_format(const nh_cookie *c, char **out);
 

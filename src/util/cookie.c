@@ -84,11 +84,26 @@ static int valid_domain(const char *d) {
   return inet_pton(AF_INET, d, &a) == 1;
 }
 
+/* RFC 6265's cookie-value = *cookie-octet / ( DQUOTE *cookie-octet DQUOTE ):
+ * a value already in double quotes is written as it is. Returns 1 for
+ * such a value (its inside in *in, *n), else 0. */
+static int wrapped_value(const char *v, const char **in, size_t *n) {
+  size_t len = strlen(v);
+  if (len < 2 || v[0] != '"' || v[len - 1] != '"')
+    return 0;
+  *in = v + 1;
+  *n = len - 2;
+  return 1;
+}
+
 static int check(const nh_cookie *c) {
   if (!c || !c->name || !valid_name(c->name, strlen(c->name)))
     return NH_EINVAL;
-  for (const char *p = c->value ? c->value : ""; *p; p++)
-    if (!valid_value_byte((unsigned char)*p))
+  const char *v = c->value ? c->value : "";
+  size_t vlen = strlen(v);
+  wrapped_value(v, &v, &vlen);
+  for (size_t i = 0; i < vlen; i++)
+    if (!valid_value_byte((unsigned char)v[i]))
       return NH_EINVAL;
   for (const char *p = c->path ? c->path : ""; *p; p++)
     if (!valid_path_byte((unsigned char)*p))
@@ -116,8 +131,11 @@ int nh_cookie_format(const nh_cookie *c, char **out) {
   const char *v = c->value ? c->value : "";
   nh__sb_puts(&b, c->name);
   nh__sb_putc(&b, '=');
-  /* A space or comma is legal in a value only inside quotes. */
-  int quote = *v && (c->quoted || strpbrk(v, " ,"));
+  /* A space or comma is legal in a value only inside quotes; a value
+   * already in quotes keeps its own. */
+  const char *in;
+  size_t inlen;
+  int quote = *v && !wrapped_value(v, &in, &inlen) && (c->quoted || strpbrk(v, " ,"));
   if (quote)
     nh__sb_putc(&b, '"');
   nh__sb_puts(&b, v);

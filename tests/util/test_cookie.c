@@ -92,7 +92,15 @@ NH_TEST(write_set_cookies_table) {
       {{.name = "v", .value = "foo\"bar"}, NULL},
       {{.name = "v", .value = "\x7e\x7f"}, NULL},
       {{.name = "v", .value = "\x80"}, NULL},
-      {{.name = "v", .value = "\"withquotes\""}, NULL},
+      /* RFC 6265 allows a value in double quotes: written as it is. */
+      {{.name = "v", .value = "\"withquotes\""}, "v=\"withquotes\""},
+      {{.name = "v", .value = "\"bar:baz\"", .quoted = 1}, "v=\"bar:baz\""},
+      {{.name = "v", .value = "\"a b\""}, "v=\"a b\""},
+      {{.name = "v", .value = "\"\""}, "v=\"\""},
+      {{.name = "v", .value = "\"open"}, NULL},
+      {{.name = "v", .value = "\""}, NULL},
+      {{.name = "v", .value = "\"a\"b\""}, NULL},
+      {{.name = "v", .value = "\"a;b\""}, NULL},
       {{.name = "v", .value = "a\r\nSet-Cookie: evil=1"}, NULL},
       /* Paths: space allowed, ';' and controls refused. */
       {{.name = "p", .value = "1", .path = "/path with space/"}, "p=1; Path=/path with space/"},
