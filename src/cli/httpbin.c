@@ -39,9 +39,15 @@ static const route routes[] = {
     {"/redirect-to", hb_redirect_to},
     {"GET /cookies", hb_cookies},
     {"GET /cookies/set", hb_cookies_set},
+    {"GET /cookies/set/{name}/{value}", hb_cookies_set},
     {"GET /cookies/delete", hb_cookies_delete},
     {"GET /basic-auth/{user}/{passwd}", hb_basic_auth},
     {"GET /bearer", hb_bearer},
+    {"/digest-auth/{qop}/{user}/{passwd}", hb_digest_auth},
+    {"/digest-auth/{qop}/{user}/{passwd}/{algorithm}", hb_digest_auth},
+    {"/digest-auth/{qop}/{user}/{passwd}/{algorithm}/{stale_after}", hb_digest_auth},
+    {"GET /response-headers", hb_response_headers},
+    {"POST /response-headers", hb_response_headers},
     {"/delay/{n}", hb_delay},
     {"GET /drip", hb_drip},
     {"GET /stream/{n}", hb_stream},
@@ -100,7 +106,8 @@ static void httpbin_usage(FILE *out) {
           "go-httpbin (docs/httpbin.md lists the endpoints).\n\n"
           "httpbin flags:\n"
           "  --max-body-size N           request and generated bodies, bytes (default 1048576)\n"
-          "  --max-duration D            longest delay a request may ask for (default 10s)\n");
+          "  --max-duration D            longest delay a request may ask for (default 10s)\n"
+          "  --compat go-httpbin|httpbin.org  JSON shapes of the echoes (default go-httpbin)\n");
   server_flags_usage(out);
 }
 
@@ -118,13 +125,23 @@ static int parse_flags(app *a, server_flags *f, int argc, char **argv) {
       return 0;
     }
     if ((!strncmp(arg, "--max-body-size", n) && n == 15) ||
-        (!strncmp(arg, "--max-duration", n) && n == 14)) {
+        (!strncmp(arg, "--max-duration", n) && n == 14) ||
+        (!strncmp(arg, "--compat", n) && n == 8)) {
       v = arg[n] == '=' ? arg + n + 1 : i + 1 < argc ? argv[++i] : NULL;
       if (!v) {
         fprintf(stderr, "nethttp httpbin: %.*s needs a value\n", (int)n, arg);
         return 2;
       }
-      if (n == 15) {
+      if (n == 8) {
+        if (!strcmp(v, "go-httpbin")) {
+          a->hb.compat = HB_COMPAT_GO;
+        } else if (!strcmp(v, "httpbin.org")) {
+          a->hb.compat = HB_COMPAT_ORG;
+        } else {
+          fprintf(stderr, "nethttp httpbin: --compat: go-httpbin or httpbin.org, not %s\n", v);
+          return 2;
+        }
+      } else if (n == 15) {
         char *end;
         long long bytes = strtoll(v, &end, 10);
         if (!*v || *end || bytes <= 0) {
@@ -153,6 +170,10 @@ int cmd_httpbin(int argc, char **argv) {
   int rc = parse_flags(&a, &f, argc, argv);
   if (rc >= 0)
     return rc;
+  nh_tls_ctx *tls;
+  if (server_flags_tls(&f, &tls) != 0)
+    return 1;
+  a.hb.tls = tls != NULL;
   a.hb.write_timeout = f.cfg.write_timeout;
   a.hb.log = server_flags_logger(&f);
   nh_log_set_default(a.hb.log);
@@ -181,6 +202,8 @@ int cmd_httpbin(int argc, char **argv) {
   int r = NH_ENOMEM;
   if (srv) {
     NH_LOG(a.hb.log, NH_LOG_INFO, "nethttp httpbin", NH_LSTR("addr", f.addr),
+           NH_LSTR("scheme", tls ? "https" : "http"),
+           NH_LSTR("compat", a.hb.compat == HB_COMPAT_ORG ? "httpbin.org" : "go-httpbin"),
            NH_LINT("max_body_size", a.hb.max_body), NH_LDUR("max_duration", a.hb.max_duration));
     r = nh_server_run(srv, f.addr, f.shutdown_timeout);
     if (r != NH_OK && r != NH_ETIMEDOUT)
@@ -194,6 +217,7 @@ int cmd_httpbin(int argc, char **argv) {
   if (rt)
     nh_runtime_free(rt);
   nh_mux_free(m);
+  nh_tls_ctx_free(tls);
   nh_log_set_default(NULL);
   nh_logger_free(a.hb.log);
   return r == NH_OK ? 0 : 1;

@@ -14,8 +14,16 @@
 #include <jansson.h>
 #include <stdint.h>
 
+/* Which service's JSON shapes the echoes take (--compat). */
+typedef enum hb_compat {
+  HB_COMPAT_GO = 0, /* go-httpbin: {"k": ["v"]}, /cookies as {"k": "v"} */
+  HB_COMPAT_ORG,    /* httpbin.org: {"k": "v"} (lists for repeats), {"cookies": {...}} */
+} hb_compat;
+
 typedef struct httpbin {
   int64_t max_body;     /* request bodies and generated bodies (bytes) */
+  hb_compat compat;
+  int tls;              /* served over HTTPS: URLs echoed with https */
   nh_dur max_duration;  /* /delay, /drip, /sse, /range?duration */
   nh_dur write_timeout; /* the server's, to extend deadlines by it */
   nh_logger *log;
@@ -33,10 +41,19 @@ typedef struct httpbin {
 #define hb_arg(r, key) nh_request_query_value((r), (key))
 /* {"key": ["v1", "v2"], ...}, as Go encodes url.Values. */
 json_t *hb_values_json(const nh_values *v);
+/* hb_values_json in the service's shape: with --compat httpbin.org a key
+ * with one value maps to the value itself ({"k": "v"}), as httpbin.org's
+ * semiflatten does; lists stay for repeated keys. */
+json_t *hb_values_shaped(nh_request *r, const nh_values *v);
+/* In place: each one-element array of obj becomes its element. */
+void hb_semiflatten(json_t *obj);
 
 /* ---- the echo shapes ---- */
 
-json_t *hb_headers_json(nh_request *r); /* {"Host": ["..."], ...} */
+/* {"Host": ["..."], ...}; with --compat httpbin.org {"Host": "..."}, the
+ * values of a repeated header joined with "," as httpbin.org's WSGI server
+ * hands them over. */
+json_t *hb_headers_json(nh_request *r);
 const char *hb_origin(nh_request *r);   /* the client's IP */
 const char *hb_url(nh_request *r);      /* "http://host/path?query" */
 /* args, headers, method, origin, url: the shape of /get. */
@@ -95,6 +112,7 @@ void hb_anything(nh_response_writer *w, nh_request *r);
 void hb_headers(nh_response_writer *w, nh_request *r);
 void hb_ip(nh_response_writer *w, nh_request *r);
 void hb_user_agent(nh_response_writer *w, nh_request *r);
+void hb_response_headers(nh_response_writer *w, nh_request *r);
 /* Fills data/files/form/json of a body response from the request body. */
 int hb_fill_body(nh_response_writer *w, nh_request *r, json_t *resp);
 /* httpbin_form.c: form and files of a multipart/form-data body. */
@@ -113,6 +131,9 @@ void hb_cookies_set(nh_response_writer *w, nh_request *r);
 void hb_cookies_delete(nh_response_writer *w, nh_request *r);
 void hb_basic_auth(nh_response_writer *w, nh_request *r);
 void hb_bearer(nh_response_writer *w, nh_request *r);
+
+/* httpbin_digest.c */
+void hb_digest_auth(nh_response_writer *w, nh_request *r);
 
 /* httpbin_stream.c */
 void hb_delay(nh_response_writer *w, nh_request *r);
@@ -139,5 +160,11 @@ void hb_robots(nh_response_writer *w, nh_request *r);
 void hb_deny(nh_response_writer *w, nh_request *r);
 void hb_uuid(nh_response_writer *w, nh_request *r);
 void hb_base64(nh_response_writer *w, nh_request *r);
+/* Content types a browser could run as a page (html, xml, javascript,
+ * svg): what the service echoes in them is HTML-escaped. */
+int hb_dangerous_type(const char *ct);
+/* s with < > & ' " escaped, malloc'd (length in *outlen); NULL when out of
+ * memory. */
+char *hb_html_escape(const unsigned char *s, size_t n, size_t *outlen);
 
 #endif

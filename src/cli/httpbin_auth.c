@@ -3,38 +3,88 @@
 #include "httpbin.h"
 
 #include <string.h>
-#include <time.h>
 
+/* go-httpbin answers {"name": "value"}; httpbin.org wraps the same
+ * object as {"cookies": {...}}. */
 void hb_cookies(nh_response_writer *w, nh_request *r) {
+  const httpbin *hb = nh_request_handler_data(r);
   const nh_cookies *l = nh_request_cookies(r);
   json_t *o = json_object();
   for (size_t i = 0; i < nh_cookies_len(l); i++) {
     const nh_cookie *c = nh_cookies_at(l, i);
     json_object_set_new(o, c->name, hb_json_bytes(c->value, strlen(c->value)));
   }
+  if (hb->compat == HB_COMPAT_ORG) {
+    json_t *wrap = json_object();
+    json_object_set_new(wrap, "cookies", o);
+    o = wrap;
+  }
   hb_write_json(w, 200, o);
 }
 
-/* One Set-Cookie per distinct query key (its first value); cookies a
- * client could not store (a name that is not a token...) are skipped, as
- * Go's SetCookie does. Then back to /cookies. */
-static void set_cookies(nh_response_writer *w, nh_request *r, int delete) {
+/* The cookies to set: /cookies/set/{name}/{value}, else one per distinct
+ * query key with its first value. (size_t)-1 when there are more than cap. */
+static size_t wanted_cookies(nh_request *r, nh_cookie *out, size_t cap) {
+  const char *name = nh_request_path_value(r, "name");
+  if (name && *name) {
+    out[0] = (nh_cookie){.name = name, .value = nh_request_path_value(r, "value")};
+    return 1;
+  }
   const nh_values *q = nh_request_query_values(r);
+  size_t n = 0;
   for (size_t i = 0; i < nh_values_len(q); i++) {
-    const char *key, *value, *prev, *pv;
+    const char *key, *value;
     nh_values_at(q, i, &key, &value);
     int seen = 0;
-    for (size_t j = 0; j < i && !seen; j++)
-      seen = nh_values_at(q, j, &prev, &pv) == 0 && !strcmp(prev, key);
-    if (seen)
-      continue;
-    nh_cookie c = {.name = key, .value = value, .http_only = 1};
+    for (size_t j = 0; j < n && !seen; j++)
+      seen = !strcmp(out[j].name, key);
+    if (!seen && n == cap)
+      return (size_t)-1;
+    if (!seen)
+      out[n++] = (nh_cookie){.name = key, .value = value};
+  }
+  return n;
+}
+
+/* Set-Cookie for each, with Path=/ so that a client sends them to every
+ * path (without it a jar scopes them to /cookies), HttpOnly as go-httpbin,
+ * Secure over HTTPS as httpbin.org; then 302 to /cookies. A cookie that
+ * cannot be written (a name that is not a token, a value byte a cookie
+ * may not hold) is a 400 naming it, and no cookie is set. */
+static void set_cookies(nh_response_writer *w, nh_request *r, int delete) {
+  const httpbin *hb = nh_request_handler_data(r);
+  enum { MAX_COOKIES = 64 };
+  nh_cookie cs[MAX_COOKIES];
+  size_t n = wanted_cookies(r, cs, MAX_COOKIES);
+  if (n == (size_t)-1) {
+    hb_error(w, 400, "too many cookies: at most %d", MAX_COOKIES);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    cs[i].path = "/";
+    cs[i].http_only = 1;
+    cs[i].secure = hb->tls;
     if (delete) {
-      c.max_age = -1;
-      c.has_expires = 1;
-      c.expires = (int64_t)time(NULL) - 365 * 24 * 3600;
+      cs[i].value = "";
+      cs[i].max_age = -1;
+      cs[i].has_expires = 1;
+      cs[i].expires = 0; /* 1970, as httpbin.org */
     }
-    nh_resp_set_cookie(w, &c);
+    int e = nh_cookie_valid(&cs[i]);
+    if (e != NH_OK) {
+      hb_error(w, 400, "invalid cookie %s=%s: %s (a value is RFC 6265 cookie-octets, "
+               "optionally in double quotes)", cs[i].name, cs[i].value ? cs[i].value : "",
+               nh_strerror(e));
+      return;
+    }
+  }
+  for (size_t i = 0; i < n; i++) {
+    int e = nh_resp_set_cookie(w, &cs[i]);
+    if (e != NH_OK) {
+      nh_header_del(nh_resp_header(w), "Set-Cookie");
+      hb_error(w, 500, "could not set cookie %s: %s", cs[i].name, nh_strerror(e));
+      return;
+    }
   }
   hb_redirect(w, "/cookies", 302);
 }

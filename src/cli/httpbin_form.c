@@ -40,7 +40,7 @@ int hb_fill_multipart(nh_response_writer *w, nh_request *r, json_t *resp) {
   }
   const nh_values *form = nh_request_post_form(r);
   if (form)
-    json_object_set_new(resp, "form", hb_values_json(form));
+    json_object_set_new(resp, "form", hb_values_shaped(r, form));
   json_t *files = json_object_get(resp, "files");
   for (size_t i = 0; i < nh_request_form_file_count(r); i++) {
     const nh_form_file *f = nh_request_form_file_at(r, i);
@@ -51,5 +51,7 @@ int hb_fill_multipart(nh_response_writer *w, nh_request *r, json_t *resp) {
     }
     hb_json_append(files, f->field, contents);
   }
+  if (hb->compat == HB_COMPAT_ORG)
+    hb_semiflatten(files);
   return 0;
 }

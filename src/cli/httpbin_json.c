@@ -86,6 +86,27 @@ json_t *hb_headers_json(nh_request *r) {
   }
   if (!json_object_get(obj, "Host"))
     hb_json_append(obj, "Host", hb_json_bytes(nh_request_host(r), strlen(nh_request_host(r))));
+  const httpbin *hb = nh_request_handler_data(r);
+  if (hb->compat != HB_COMPAT_ORG)
+    return obj;
+  const char *key;
+  json_t *values;
+  json_object_foreach(obj, key, values) {
+    size_t total = 0, i;
+    json_t *v;
+    json_array_foreach(values, i, v) total += json_string_length(v) + 1;
+    char *joined = malloc(total + 1), *p = joined;
+    if (!joined)
+      continue;
+    json_array_foreach(values, i, v) {
+      if (i)
+        *p++ = ',';
+      memcpy(p, json_string_value(v), json_string_length(v));
+      p += json_string_length(v);
+    }
+    json_object_set_new(obj, key, json_stringn(joined, (size_t)(p - joined)));
+    free(joined);
+  }
   return obj;
 }
 
@@ -144,7 +165,10 @@ static const char *scheme_of(nh_request *r) {
     s = nh_header_get(h, "X-Forwarded-Protocol");
   if ((!s || !*s) && (s = nh_header_get(h, "X-Forwarded-Ssl")) && !strcmp(s, "on"))
     return "https";
-  return s && *s ? s : "http";
+  if (s && *s)
+    return s;
+  const httpbin *hb = nh_request_handler_data(r);
+  return hb->tls ? "https" : "http";
 }
 
 const char *hb_url(nh_request *r) {
@@ -165,7 +189,7 @@ const char *hb_url(nh_request *r) {
 
 json_t *hb_get_json(nh_request *r) {
   json_t *o = json_object();
-  json_object_set_new(o, "args", hb_values_json(nh_request_query_values(r)));
+  json_object_set_new(o, "args", hb_values_shaped(r, nh_request_query_values(r)));
   json_object_set_new(o, "headers", hb_headers_json(r));
   json_object_set_new(o, "method", json_string(nh_request_method(r)));
   json_object_set_new(o, "origin", hb_json_bytes(hb_origin(r), strlen(hb_origin(r))));

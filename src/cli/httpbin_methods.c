@@ -43,6 +43,52 @@ static json_t *data_url(const char *type, const char *body, size_t n) {
   return out;
 }
 
+/* Is s[0..n) valid UTF-8 (hb_json_bytes would keep it as it is)? */
+static int is_utf8(const char *s, size_t n) {
+  json_t *j = json_stringn(s, n); /* jansson refuses invalid UTF-8 */
+  json_decref(j);
+  return j != NULL;
+}
+
+/* httpbin.org's shapes: a form body fills form and leaves data empty (the
+ * form parser took it); any other body is data, as text when it is UTF-8
+ * whatever its type (or none), else a data: URL in standard base64; and
+ * json is the body parsed as JSON whenever it parses. */
+static int fill_body_org(nh_response_writer *w, nh_request *r, json_t *resp, const char *type,
+                         const char *body, size_t n) {
+  if (!strcmp(type, "application/x-www-form-urlencoded")) {
+    nh_values *form = nh_values_new();
+    int e = form ? nh_values_parse_query_n(form, body, n) : NH_ENOMEM;
+    if (e == NH_OK)
+      json_object_set_new(resp, "form", hb_values_shaped(r, form));
+    nh_values_free(form);
+    if (e != NH_OK) {
+      hb_error(w, 400, "error parsing request body: %s", nh_strerror(e));
+      return -1;
+    }
+    return 0;
+  }
+  if (is_utf8(body, n)) {
+    json_object_set_new(resp, "data", json_stringn(body, n));
+  } else {
+    static const char prefix[] = "data:application/octet-stream;base64,";
+    size_t cap = sizeof prefix + nh_base64_encoded_len(NH_BASE64_STD, n);
+    char *s = malloc(cap);
+    if (!s) {
+      hb_error(w, 500, "out of memory");
+      return -1;
+    }
+    memcpy(s, prefix, sizeof prefix - 1);
+    long m = nh_base64_encode(NH_BASE64_STD, body, n, s + sizeof prefix - 1,
+                              cap - (sizeof prefix - 1));
+    json_object_set_new(resp, "data", json_stringn(s, sizeof prefix - 1 + (m > 0 ? (size_t)m : 0)));
+    free(s);
+  }
+  json_t *doc = json_loadb(body, n, JSON_DECODE_ANY, NULL);
+  json_object_set_new(resp, "json", doc ? doc : json_null());
+  return 0;
+}
+
 int hb_fill_body(nh_response_writer *w, nh_request *r, json_t *resp) {
   json_object_set_new(resp, "data", json_string(""));
   json_object_set_new(resp, "files", json_object());
@@ -57,6 +103,9 @@ int hb_fill_body(nh_response_writer *w, nh_request *r, json_t *resp) {
     return -1;
   if (n == 0)
     return 0;
+  const httpbin *hb = nh_request_handler_data(r);
+  if (hb->compat == HB_COMPAT_ORG)
+    return fill_body_org(w, r, resp, type, body, n);
   json_object_set_new(resp, "data", hb_json_bytes(body, n));
   if (!strcmp(type, "text/html") || !strcmp(type, "text/plain"))
     return 0;
@@ -64,7 +113,7 @@ int hb_fill_body(nh_response_writer *w, nh_request *r, json_t *resp) {
     nh_values *form = nh_values_new();
     int e = form ? nh_values_parse_query_n(form, body, n) : NH_ENOMEM;
     if (e == NH_OK)
-      json_object_set_new(resp, "form", hb_values_json(form));
+      json_object_set_new(resp, "form", hb_values_shaped(r, form));
     nh_values_free(form);
     if (e != NH_OK) {
       hb_error(w, 400, "error parsing request body: %s", nh_strerror(e));
@@ -120,4 +169,99 @@ void hb_user_agent(nh_response_writer *w, nh_request *r) {
   json_t *o = json_object();
   json_object_set_new(o, "user-agent", hb_json_bytes(ua ? ua : "", ua ? strlen(ua) : 0));
   hb_write_json(w, 200, o);
+}
+
+/* Header names that would change how the response is framed or the
+ * connection kept: not for a query to set. */
+static int framing_header(const char *k) {
+  return !strcasecmp(k, "Content-Length") || !strcasecmp(k, "Transfer-Encoding") ||
+         !strcasecmp(k, "Connection") || !strcasecmp(k, "Trailer");
+}
+
+/* Every query value becomes a response header (several values of a key,
+ * several headers), and the body lists them: go-httpbin's shape is the
+ * query as url.Values with Content-Type added; httpbin.org's is every
+ * response header, Content-Length included, one value or a list. In a
+ * page-like Content-Type the body's keys and values are HTML-escaped. */
+void hb_response_headers(nh_response_writer *w, nh_request *r) {
+  const httpbin *hb = nh_request_handler_data(r);
+  const nh_values *q = nh_request_query_values(r);
+  nh_header *h = nh_resp_header(w);
+  const char *ct = NULL;
+  for (size_t i = 0; i < nh_values_len(q); i++) {
+    const char *k, *v;
+    nh_values_at(q, i, &k, &v);
+    if (framing_header(k)) {
+      hb_error(w, 400, "%s cannot be set: it frames the response", k);
+      return;
+    }
+    if (!strcasecmp(k, "Content-Type") && !ct)
+      ct = v;
+  }
+  for (size_t i = 0; i < nh_values_len(q); i++) {
+    const char *k, *v;
+    nh_values_at(q, i, &k, &v);
+    if (strcasecmp(k, "Content-Type") && nh_header_add(h, k, v) != NH_OK) {
+      nh_header_del(h, k);
+      hb_error(w, 400, "invalid header %s: %s", k, v);
+      return;
+    }
+  }
+  if (!ct)
+    ct = hb->compat == HB_COMPAT_ORG ? "application/json" : HB_JSON_TYPE;
+  if (nh_header_set(h, "Content-Type", ct) != NH_OK) {
+    hb_error(w, 400, "invalid Content-Type: %s", ct);
+    return;
+  }
+  int escape = hb_dangerous_type(ct);
+  json_t *o = json_object();
+  for (size_t i = 0; i < nh_values_len(q); i++) {
+    const char *k, *v;
+    size_t kl, vl;
+    nh_values_at_n(q, i, &k, &kl, &v, &vl);
+    if (!strcasecmp(k, "Content-Type"))
+      continue;
+    char *ek = NULL, *ev = NULL;
+    if (escape) {
+      ek = hb_html_escape((const unsigned char *)k, kl, &kl);
+      ev = hb_html_escape((const unsigned char *)v, vl, &vl);
+      if (!ek || !ev) {
+        free(ek);
+        free(ev);
+        continue;
+      }
+      ek[kl] = 0; /* hb_html_escape leaves room for it */
+    }
+    hb_json_append(o, ek ? ek : k, hb_json_bytes(ev ? ev : v, vl));
+    free(ek);
+    free(ev);
+  }
+  hb_json_append(o, "Content-Type", hb_json_bytes(ct, strlen(ct)));
+  /* httpbin.org lists Content-Length too: find the length that the body
+   * holding it has (a few rounds settle it). */
+  int org = hb->compat == HB_COMPAT_ORG;
+  if (org)
+    hb_semiflatten(o);
+  char *text = NULL;
+  size_t len = 0;
+  for (int round = 0; round < (org ? 8 : 1); round++) {
+    char cl[24];
+    snprintf(cl, sizeof cl, "%zu", len);
+    if (org)
+      json_object_set_new(o, "Content-Length", json_string(cl));
+    free(text);
+    text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (!text || strlen(text) + 1 == len)
+      break;
+    len = strlen(text) + 1;
+  }
+  json_decref(o);
+  if (!text) {
+    hb_error(w, 500, "out of memory");
+    return;
+  }
+  nh_resp_write_header(w, 200);
+  nh_resp_write(w, text, strlen(text));
+  nh_resp_write(w, "\n", 1);
+  free(text);
 }

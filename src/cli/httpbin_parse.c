@@ -19,6 +19,23 @@ json_t *hb_values_json(const nh_values *v) {
   return obj;
 }
 
+void hb_semiflatten(json_t *obj) {
+  const char *key;
+  json_t *value;
+  json_object_foreach(obj, key, value) {
+    if (json_is_array(value) && json_array_size(value) == 1)
+      json_object_set(obj, key, json_array_get(value, 0));
+  }
+}
+
+json_t *hb_values_shaped(nh_request *r, const nh_values *v) {
+  const httpbin *hb = nh_request_handler_data(r);
+  json_t *obj = hb_values_json(v);
+  if (hb->compat == HB_COMPAT_ORG)
+    hb_semiflatten(obj);
+  return obj;
+}
+
 int hb_parse_duration(const char *s, nh_dur *out) {
   if (!s || !*s)
     return -1;

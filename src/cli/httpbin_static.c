@@ -84,13 +84,12 @@ void hb_uuid(nh_response_writer *w, nh_request *r) {
   hb_write_json(w, 200, o);
 }
 
-/* Content types a browser could run as a page: their bodies are escaped. */
-static int dangerous_type(const char *ct) {
+int hb_dangerous_type(const char *ct) {
   return strcasestr(ct, "html") || strcasestr(ct, "xml") || strcasestr(ct, "javascript") ||
          strcasestr(ct, "svg");
 }
 
-static char *html_escape(const unsigned char *s, size_t n, size_t *outlen) {
+char *hb_html_escape(const unsigned char *s, size_t n, size_t *outlen) {
   char *out = malloc(n * 6 + 1);
   size_t k = 0;
   if (!out)
@@ -162,9 +161,9 @@ void hb_base64(nh_response_writer *w, nh_request *r) {
     hb_error(w, 400, "invalid content-type");
     return;
   }
-  if (dangerous_type(ct)) {
+  if (hb_dangerous_type(ct)) {
     size_t elen;
-    char *esc = html_escape(out, (size_t)len, &elen);
+    char *esc = hb_html_escape(out, (size_t)len, &elen);
     hb_write_body(w, 200, NULL, esc ? esc : "", esc ? elen : 0);
     free(esc);
   } else {

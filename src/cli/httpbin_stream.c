@@ -35,11 +35,53 @@ void hb_delay(nh_response_writer *w, nh_request *r) {
   hb_body_echo(w, r);
 }
 
-/* numbytes '*' bytes spread over duration, after delay, with status code;
- * a Content-Length, not chunks, as a slow server would send. */
+/* Writes n '*' bytes paced so that byte i goes out at start + i * pause:
+ * at each wake-up every byte that has come due (at most 256 KiB) is sent
+ * in one write and one flush, and wake-ups are at least a millisecond
+ * apart, so a fast drip (50 MB over a second) is about a thousand writes
+ * rather than one per byte, and a slow one (5 bytes over 2 s) still sends
+ * each byte at its own time. pause 0 sends as fast as the socket takes the
+ * batches, parking briefly between them so the loop keeps turning. */
+static void drip_bytes(nh_response_writer *w, int64_t n, nh_dur pause) {
+  enum { MAX_BATCH = 256 * 1024 };
+  const nh_dur gap = pause ? NH_MSEC : 50 * NH_USEC;
+  size_t cap = n < MAX_BATCH ? (size_t)n : MAX_BATCH;
+  char *stars = malloc(cap);
+  if (!stars)
+    return;
+  memset(stars, '*', cap);
+  nh_time start = nh_now(), last = 0;
+  for (int64_t sent = 0; sent < n;) {
+    nh_time now = nh_now();
+    int64_t due = pause ? (now - start) / pause + 1 : n;
+    if (due > n)
+      due = n;
+    if (due > sent) {
+      size_t k = due - sent < (int64_t)cap ? (size_t)(due - sent) : cap;
+      if (nh_resp_write(w, stars, k) < 0 || nh_resp_flush(w) != NH_OK)
+        break;
+      sent += (int64_t)k;
+      last = now;
+    }
+    if (sent == n)
+      break;
+    nh_time next = pause ? start + sent * pause : 0; /* when byte `sent` is due */
+    if (next < last + gap)
+      next = last + gap;
+    if (nh_sleep_until(next) != NH_OK)
+      break; /* the client left */
+  }
+  free(stars);
+}
+
+/* numbytes '*' bytes spread over duration (the first at once, the last at
+ * the end), after delay, with status code; a Content-Length, not chunks,
+ * as a slow server would send. Defaults as go-httpbin (delay 2s, text),
+ * or with --compat httpbin.org as httpbin.org (delay 0, octet-stream). */
 void hb_drip(nh_response_writer *w, nh_request *r) {
   httpbin *hb = nh_request_handler_data(r);
-  nh_dur duration = 2 * NH_SEC, delay = 2 * NH_SEC;
+  int org = hb->compat == HB_COMPAT_ORG;
+  nh_dur duration = 2 * NH_SEC, delay = org ? 0 : 2 * NH_SEC;
   int64_t numbytes = 10, code = 200;
   const char *v;
   if ((v = hb_arg(r, "duration")) &&
@@ -62,14 +104,14 @@ void hb_drip(nh_response_writer *w, nh_request *r) {
              nh_dur_format(delay, b, sizeof b), nh_dur_format(hb->max_duration, c, sizeof c));
     return;
   }
-  nh_dur pause = numbytes > 1 ? duration / (numbytes - 1) : duration;
+  nh_dur pause = numbytes > 1 ? duration / (numbytes - 1) : 0;
   hb_extend_write_deadline(w, hb, delay + duration);
   if (hb_sleep(w, delay) != 0)
     return;
   char len[24];
   snprintf(len, sizeof len, "%lld", (long long)numbytes);
   nh_header *h = nh_resp_header(w);
-  nh_header_set(h, "Content-Type", HB_TEXT_TYPE);
+  nh_header_set(h, "Content-Type", org ? HB_BINARY_TYPE : HB_TEXT_TYPE);
   nh_header_set(h, "Content-Length", len);
   server_timing(w,
                 (const char *[]){"total_duration", "initial_delay", "write_duration",
@@ -80,22 +122,7 @@ void hb_drip(nh_response_writer *w, nh_request *r) {
                                  "computed pause between writes"},
                 4);
   nh_resp_write_header(w, (int)code);
-  if (pause == 0) {
-    char *body = malloc((size_t)numbytes);
-    if (body) {
-      memset(body, '*', (size_t)numbytes);
-      nh_resp_write(w, body, (size_t)numbytes);
-      free(body);
-    }
-    return;
-  }
-  nh_time start = nh_now();
-  for (int64_t i = 0; i < numbytes; i++) {
-    if (nh_resp_write(w, "*", 1) < 0 || nh_resp_flush(w) != NH_OK)
-      return;
-    if (i < numbytes - 1 && nh_sleep_until(start + (i + 1) * pause) != NH_OK)
-      return; /* the client left */
-  }
+  drip_bytes(w, numbytes, pause);
 }
 
 /* min(max(n, 1), 100) lines of JSON, one flush each. */
@@ -108,7 +135,7 @@ void hb_stream(nh_response_writer *w, nh_request *r) {
   }
   n = n > 100 ? 100 : n < 1 ? 1 : n;
   json_t *line = json_object();
-  json_object_set_new(line, "args", hb_values_json(nh_request_query_values(r)));
+  json_object_set_new(line, "args", hb_values_shaped(r, nh_request_query_values(r)));
   json_object_set_new(line, "headers", hb_headers_json(r));
   json_object_set_new(line, "origin", hb_json_bytes(hb_origin(r), strlen(hb_origin(r))));
   json_object_set_new(line, "url", hb_json_bytes(hb_url(r), strlen(hb_url(r))));

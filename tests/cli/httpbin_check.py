@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """nethttp httpbin driven by Python's urllib (the standard library only):
 JSON echoes, uploads of every body kind, redirects followed by the client,
-cookies through a cookie jar, basic auth through an auth handler, gzip,
-ranges, server-sent events read as they arrive, and keep-alive reuse with
-http.client. Usage: httpbin_check.py BASE_URL  (exit 0 and "ok" on success)
+cookies through a cookie jar (sent to every path, quoted values kept),
+basic and digest auth through urllib's handlers, digest answers computed
+here (SHA-256, SHA-512, auth-int, a stale nonce), response headers from
+the query, gzip, ranges, server-sent events read as they arrive, and
+keep-alive reuse with http.client. Usage: httpbin_check.py BASE_URL  (exit 0 and "ok" on success)
 """
 import gzip
+import hashlib
 import http.client
 import http.cookiejar
 import json
@@ -95,6 +98,107 @@ status, _, body = fetch("/cookies/set?flavour=oat&size=big", opener=opener)
 check(status == 200 and json.loads(body) == {"flavour": "oat", "size": "big"}, "cookies %r" % body)
 status, _, body = fetch("/cookies/delete?size", opener=opener)
 check(json.loads(body) == {"flavour": "oat"}, "cookie delete %r" % body)
+
+# Cookies are set with Path=/: the jar sends them to other paths too.
+jar = http.cookiejar.CookieJar()
+opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+fetch("/cookies/set?everywhere=yes", opener=opener)
+status, j = fetch_json("/anything/deep/under", opener=opener)
+check(j["headers"].get("Cookie") == ["everywhere=yes"], "cookie not sent to another path: %r" % j)
+# A value in double quotes is set as sent, and the jar keeps it so.
+fetch("/cookies/set?foo=" + urllib.parse.quote('"bar:baz"', safe=""), opener=opener)
+check({c.name: c.value for c in jar}.get("foo") == '"bar:baz"', "quoted cookie %r" % list(jar))
+status, _, body = fetch("/cookies/set?bad=" + urllib.parse.quote("a\\b"), opener=opener)
+check(status == 400 and b"bad" in body, "invalid cookie value: %d %r" % (status, body))
+
+# Response headers from the query, as a client sees them.
+status, headers, body = fetch("/response-headers?X-One=1&X-Two=a&X-Two=b", method="POST", data=b"")
+check(status == 200 and headers.get_all("X-Two") == ["a", "b"] and headers["X-One"] == "1",
+      "response-headers %r" % headers.items())
+check(json.loads(body)["X-Two"] == ["a", "b"], "response-headers body %r" % body)
+
+# Redirect targets pass through untouched.
+conn = http.client.HTTPConnection(HOST, timeout=10)
+target = "HTTP://Example.COM/x/../%7e?a=%zz"
+conn.request("GET", "/redirect-to?status_code=308&url=" + urllib.parse.quote(target, safe=""))
+resp = conn.getresponse()
+resp.read()
+check(resp.status == 308 and resp.getheader("Location") == target,
+      "redirect-to %d %r" % (resp.status, resp.getheader("Location")))
+conn.close()
+
+# Digest auth through urllib's handler (MD5, qop auth).
+pw = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+pw.add_password(None, BASE, "carol", "pa55")
+opener = urllib.request.build_opener(urllib.request.HTTPDigestAuthHandler(pw))
+status, _, body = fetch("/digest-auth/auth/carol/pa55", opener=opener)
+check(status == 200 and json.loads(body) == {"authenticated": True, "user": "carol"},
+      "digest via urllib: %d %r" % (status, body))
+
+
+def challenge_of(headers):
+    """The parameters of a Digest WWW-Authenticate header."""
+    value = headers["WWW-Authenticate"]
+    check(value.startswith("Digest "), "challenge %r" % value)
+    return urllib.request.parse_keqv_list(urllib.request.parse_http_list(value[7:]))
+
+
+def digest_answer(path, method, user, passwd, ch, qop, alg, body=b"", nonce=None):
+    """An Authorization header answering challenge ch, computed here."""
+    h = lambda s: hashlib.new(alg.replace("-", "").lower(), s.encode() if isinstance(s, str) else s).hexdigest()
+    nonce = nonce or ch["nonce"]
+    ha1 = h("%s:%s:%s" % (user, ch["realm"], passwd))
+    ha2 = h("%s:%s" % (method, path)) if qop == "auth" else h("%s:%s:%s" % (method, path, h(body)))
+    resp = h(":".join([ha1, nonce, "00000001", "0a4f113b", qop, ha2]))
+    return ('Digest username="%s", realm="%s", nonce="%s", uri="%s", algorithm=%s, qop=%s, '
+            'nc=00000001, cnonce="0a4f113b", response="%s", opaque="%s"'
+            % (user, ch["realm"], nonce, path, alg, qop, resp, ch["opaque"]))
+
+
+def digest_round(path, method, qop, alg, body=b"", passwd="pw", cookie=None):
+    status, headers, _ = fetch(path, method=method, data=body or None)
+    check(status == 401, "%s unchallenged: %d" % (path, status))
+    ch = challenge_of(headers)
+    check(ch["algorithm"] == alg and qop in ch["qop"].split(", ") and ch["stale"] == "FALSE",
+          "challenge %r" % ch)
+    auth = {"Authorization": digest_answer(path, method, "user", passwd, ch, qop, alg, body)}
+    if cookie:
+        auth["Cookie"] = cookie
+    return fetch(path, method=method, data=body or None, headers=auth)
+
+
+for qop, alg in (("auth", "SHA-256"), ("auth", "SHA-512"), ("auth-int", "MD5"),
+                 ("auth-int", "SHA-512")):
+    path = "/digest-auth/%s/user/pw/%s?q=1" % (qop, alg)
+    status, _, body = digest_round(path, "PUT", qop, alg, body=b"the body")
+    check(status == 200 and json.loads(body)["authenticated"] is True,
+          "digest %s %s: %d %r" % (qop, alg, status, body))
+    status, _, _ = digest_round(path, "PUT", qop, alg, body=b"the body", passwd="wrong")
+    check(status == 401, "digest %s %s with a wrong password: %d" % (qop, alg, status))
+# auth-int covers the body: an answer for another body fails.
+path = "/digest-auth/auth-int/user/pw"
+_, headers, _ = fetch(path)
+ch = challenge_of(headers)
+auth = digest_answer(path, "POST", "user", "pw", ch, "auth-int", "MD5", body=b"one")
+status, _, _ = fetch(path, method="POST", data=b"two", headers={"Authorization": auth})
+check(status == 401, "auth-int with another body: %d" % status)
+# stale_after: one good answer counts it down; at 0 the nonce is stale.
+path = "/digest-auth/auth/user/pw/MD5/1"
+status, headers, _ = fetch(path)
+check("stale_after=1; Path=/" in headers.get_all("Set-Cookie"), "stale_after cookie %r"
+      % headers.get_all("Set-Cookie"))
+ch = challenge_of(headers)
+auth = digest_answer(path, "GET", "user", "pw", ch, "auth", "MD5")
+status, headers, _ = fetch(path, headers={"Authorization": auth, "Cookie": "stale_after=1"})
+check(status == 200 and "stale_after=0; Path=/" in headers.get_all("Set-Cookie"),
+      "stale countdown: %d %r" % (status, headers.get_all("Set-Cookie")))
+status, headers, _ = fetch(path, headers={"Authorization": auth, "Cookie": "stale_after=0"})
+check(status == 401 and challenge_of(headers)["stale"] == "TRUE", "stale nonce: %d" % status)
+# require-cookie: the challenge's cookie must come back.
+status, _, body = fetch("/digest-auth/auth/user/pw?require-cookie=1",
+                        headers={"Authorization": auth, "Cookie": "other=1"})
+check(status == 403 and json.loads(body) == {"errors": ["missing cookie set on challenge"]},
+      "require-cookie: %d %r" % (status, body))
 
 # Basic auth through urllib's handler (it answers the 401 challenge).
 pw = urllib.request.HTTPPasswordMgrWithDefaultRealm()

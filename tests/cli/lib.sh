@@ -36,3 +36,22 @@ json() {
   python3 -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$1" \
     || fail "json check ($2) on $(head -c 1500 "$1")"
 }
+
+# Request helpers against $base, keeping the last answer in $work:
+# C URL... is curl quietly; code URL... prints the status; get PATH
+# [curl args...] leaves the body in $work/b and the headers in $work/h and
+# prints the status; st STATUS PATH [curl args...] fails unless the status
+# is STATUS; hdr FILE REGEX fails unless a header line starts with REGEX.
+C() { curl -s --max-time 10 "$@"; }
+code() { curl -s --max-time 10 -o /dev/null -w '%{http_code}' "$@"; }
+hdr() { tr -d '\r' < "$1" | grep -qi "^$2" || fail "header $2 missing in $(cat "$1")"; }
+get() { # get PATH [curl args...]: body in $work/b, headers in $work/h, status echoed
+  local p=$1; shift
+  curl -s --max-time 10 -D "$work/h" -o "$work/b" -w '%{http_code}' "$@" "$base$p"
+}
+st() { # st STATUS PATH [curl args...]: get, and fail unless the status is STATUS
+  local want=$1 got; shift
+  got=$(get "$@") || true
+  [ "$got" = "$want" ] || fail "$1: status $got, want $want"
+}
+
