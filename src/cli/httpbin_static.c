@@ -16,7 +16,9 @@ static const char index_html[] =
     "<li>/headers /ip /user-agent</li>\n"
     "<li>/status/{codes} /redirect/{n} /relative-redirect/{n} /absolute-redirect/{n} "
     "/redirect-to?url=U&amp;status_code=N</li>\n"
-    "<li>/cookies /cookies/set?k=v /cookies/delete?k /basic-auth/{user}/{passwd} /bearer</li>\n"
+    "<li>/cookies /cookies/set?k=v /cookies/delete?k /basic-auth/{user}/{passwd} /bearer "
+    "/digest-auth/{qop}/{user}/{passwd}[/{algorithm}[/{stale_after}]] "
+    "/response-headers?k=v</li>\n"
     "<li>/delay/{d} /drip /stream/{n} /sse /bytes/{n} /stream-bytes/{n} /range/{n}</li>\n"
     "<li>/cache /etag/{etag} /gzip /deflate /json /html /robots.txt /uuid /base64/{value}</li>\n"
     "</ul>\n</body></html>\n";
