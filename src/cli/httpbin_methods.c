@@ -50,24 +50,29 @@ static int is_utf8(const char *s, size_t n) {
   return j != NULL;
 }
 
+/* A url-encoded body fills "form" (a 400 if it does not parse). */
+static int fill_form(nh_response_writer *w, nh_request *r, json_t *resp, const char *body,
+                     size_t n) {
+  nh_values *form = nh_values_new();
+  int e = form ? nh_values_parse_query_n(form, body, n) : NH_ENOMEM;
+  if (e == NH_OK)
+    json_object_set_new(resp, "form", hb_values_shaped(r, form));
+  nh_values_free(form);
+  if (e != NH_OK) {
+    hb_error(w, 400, "error parsing request body: %s", nh_strerror(e));
+    return -1;
+  }
+  return 0;
+}
+
 /* httpbin.org's shapes: a form body fills form and leaves data empty (the
  * form parser took it); any other body is data, as text when it is UTF-8
  * whatever its type (or none), else a data: URL in standard base64; and
  * json is the body parsed as JSON whenever it parses. */
 static int fill_body_org(nh_response_writer *w, nh_request *r, json_t *resp, const char *type,
                          const char *body, size_t n) {
-  if (!strcmp(type, "application/x-www-form-urlencoded")) {
-    nh_values *form = nh_values_new();
-    int e = form ? nh_values_parse_query_n(form, body, n) : NH_ENOMEM;
-    if (e == NH_OK)
-      json_object_set_new(resp, "form", hb_values_shaped(r, form));
-    nh_values_free(form);
-    if (e != NH_OK) {
-      hb_error(w, 400, "error parsing request body: %s", nh_strerror(e));
-      return -1;
-    }
-    return 0;
-  }
+  if (!strcmp(type, "application/x-www-form-urlencoded"))
+    return fill_form(w, r, resp, body, n);
   if (is_utf8(body, n)) {
     json_object_set_new(resp, "data", json_stringn(body, n));
   } else {
@@ -109,18 +114,8 @@ int hb_fill_body(nh_response_writer *w, nh_request *r, json_t *resp) {
   json_object_set_new(resp, "data", hb_json_bytes(body, n));
   if (!strcmp(type, "text/html") || !strcmp(type, "text/plain"))
     return 0;
-  if (!strcmp(type, "application/x-www-form-urlencoded")) {
-    nh_values *form = nh_values_new();
-    int e = form ? nh_values_parse_query_n(form, body, n) : NH_ENOMEM;
-    if (e == NH_OK)
-      json_object_set_new(resp, "form", hb_values_shaped(r, form));
-    nh_values_free(form);
-    if (e != NH_OK) {
-      hb_error(w, 400, "error parsing request body: %s", nh_strerror(e));
-      return -1;
-    }
-    return 0;
-  }
+  if (!strcmp(type, "application/x-www-form-urlencoded"))
+    return fill_form(w, r, resp, body, n);
   if (!strcmp(type, "application/json")) {
     json_error_t err;
     json_t *doc = json_loadb(body, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
