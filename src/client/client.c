@@ -154,16 +154,21 @@ int nh_client_do_at(nh_client *c, nh_client_request *req, nh_response **out, con
   }
 }
 
-int nh_client_get_at(nh_client *c, const char *url, nh_response **out, const char *file, int line) {
-  nh_client_request *req = nh_client_request_new("GET", url);
-  if (!req)
-    return NH_EINVAL;
+int nh__client_do_owned(nh_client *c, nh_client_request *req, nh_response **out,
+                        const char *file, int line) {
   int e = nh_client_do_at(c, req, out, file, line);
   if (e == NH_OK)
     nh__response_adopt_request(*out, req);
   else
     nh_client_request_free(req);
   return e;
+}
+
+int nh_client_get_at(nh_client *c, const char *url, nh_response **out, const char *file, int line) {
+  nh_client_request *req = nh_client_request_new("GET", url);
+  if (!req)
+    return NH_EINVAL;
+  return nh__client_do_owned(c, req, out, file, line);
 }
 
 int nh_client_post_at(nh_client *c, const char *url, const char *content_type, const void *body,
@@ -174,11 +179,9 @@ int nh_client_post_at(nh_client *c, const char *url, const char *content_type, c
   int e = nh_client_request_set_body(req, body, len);
   if (!e && content_type)
     e = nh_header_set(req->header, "Content-Type", content_type);
-  if (!e)
-    e = nh_client_do_at(c, req, out, file, line);
-  if (e == NH_OK)
-    nh__response_adopt_request(*out, req);
-  else
+  if (e) {
     nh_client_request_free(req);
-  return e;
+    return e;
+  }
+  return nh__client_do_owned(c, req, out, file, line);
 }

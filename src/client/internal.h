@@ -203,6 +203,10 @@ struct nh_response {
 
 /* response.c */
 void nh__response_adopt_request(nh_response *r, nh_client_request *req);
+/* nh_client_do for a request made on the caller's behalf: on success the
+ * response owns req (freed with it), on failure req is freed here. */
+int nh__client_do_owned(nh_client *c, nh_client_request *req, nh_response **out,
+                        const char *file, int line);
 nh_response *nh__response_new(nh_transport *t, nh__cconn *c, nh_client_request *req,
                               int gzip_added, const char *file, int line);
 

@@ -51,13 +51,11 @@ static int post(nh_client *c, const char *url, int (*set)(nh_client_request *, c
   if (!req)
     return NH_EINVAL;
   int e = set(req, arg);
-  if (!e)
-    e = nh_client_do_at(c, req, out, file, line);
-  if (e == NH_OK)
-    nh__response_adopt_request(*out, req);
-  else
+  if (e) {
     nh_client_request_free(req);
-  return e;
+    return e;
+  }
+  return nh__client_do_owned(c, req, out, file, line);
 }
 
 static int set_form(nh_client_request *req, const void *v) { return nh_client_request_set_form(req, v); }
