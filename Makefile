@@ -8,34 +8,51 @@
 #   make bench    benchmarks against the peers (installs them first)
 #   make fuzz     build the libFuzzer targets with clang and run each briefly
 #   make install  install the library, headers, pkg-config and CMake files
+#                 (PREFIX=/usr/local by default; ldconfig is run for /usr and /usr/local)
+#
+# Builds are parallel: ninja runs one job per core by itself. JOBS=N sets
+# the count (JOBS=1 on a busy machine).
 
 BUILD   ?= build
 PREFIX  ?= /usr/local
 FUZZ_SECONDS ?= 20
 CMAKE   := cmake -G Ninja -Wno-dev
 
-.PHONY: all deps build run test test-asan test-tsan test-release bench fuzz install clean
+JOBS    ?=
+NINJA_JOBS := $(if $(JOBS),-j $(JOBS),)
+
+.PHONY: all deps deps-build build run test test-asan test-tsan test-release bench fuzz install clean
 
 all: build
 
+# Building and running need only the build group; the tests' and the
+# benchmarks' peers are installed by make test and make bench.
 deps:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh test
 
-build: deps
+deps-build:
+	@scripts/install-deps.sh build
+
+build: deps-build
 	@$(CMAKE) -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNH_BUILD_TESTS=OFF >/dev/null
-	@cmake --build $(BUILD)/release
+	@echo "make: building in $(BUILD)/release with $(if $(JOBS),$(JOBS) jobs,one job per core (ninja's default; JOBS=N to change))"
+	@cmake --build $(BUILD)/release $(NINJA_JOBS)
 
 SERVE_DIR ?= .
 ADDR ?= :8080
 
-run: build
+# Only the program that runs is built (not the benchmarks).
+run: deps-build
+	@$(CMAKE) -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNH_BUILD_TESTS=OFF >/dev/null
+	@echo "make: building nethttp in $(BUILD)/release with $(if $(JOBS),$(JOBS) jobs,one job per core (ninja's default; JOBS=N to change))"
+	@cmake --build $(BUILD)/release --target nethttp $(NINJA_JOBS)
 	$(BUILD)/release/nethttp serve $(SERVE_DIR) --addr $(ADDR)
 
 test: deps test-asan test-tsan test-release
 
 test-asan:
 	@$(CMAKE) -S . -B $(BUILD)/asan -DCMAKE_BUILD_TYPE=Debug -DNH_SANITIZE=address -DNH_BUILD_BENCH=OFF >/dev/null
-	@cmake --build $(BUILD)/asan
+	@cmake --build $(BUILD)/asan $(NINJA_JOBS)
 	ctest --test-dir $(BUILD)/asan -j2 --output-on-failure
 
 # The runtime, the server, the client and the middleware under TSan. One
@@ -45,7 +62,7 @@ TSAN_LAYERS := runtime;server;client;handlers
 test-tsan:
 	@$(CMAKE) -S . -B $(BUILD)/tsan -DCMAKE_BUILD_TYPE=Debug -DNH_SANITIZE=thread \
 	  -DNH_TEST_ONLY_LAYERS="$(TSAN_LAYERS)" -DNH_BUILD_BENCH=OFF >/dev/null
-	@cmake --build $(BUILD)/tsan
+	@cmake --build $(BUILD)/tsan $(NINJA_JOBS)
 	ctest --test-dir $(BUILD)/tsan -j2 --output-on-failure -E writer_used_after_handler_is_reported
 
 # The code that is shipped and benchmarked: optimised across files, and
@@ -53,7 +70,7 @@ test-tsan:
 test-release:
 	@$(CMAKE) -S . -B $(BUILD)/release-test -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DNH_TEST_ONLY_LAYERS="$(TSAN_LAYERS)" -DNH_BUILD_BENCH=OFF >/dev/null
-	@cmake --build $(BUILD)/release-test
+	@cmake --build $(BUILD)/release-test $(NINJA_JOBS)
 	ctest --test-dir $(BUILD)/release-test -j2 --output-on-failure
 
 bench:
@@ -72,8 +89,11 @@ fuzz: deps
 	@cmake --build $(BUILD)/fuzz
 	fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS)
 
+# The dynamic linker's cache must learn the new library in a system
+# directory; elsewhere the installed nethttp.pc gives programs a run path.
 install: build
 	cmake --install $(BUILD)/release --prefix $(PREFIX)
+	@case "$(abspath $(PREFIX))" in /usr|/usr/local) ldconfig || echo "make: run ldconfig as root";; esac
 
 clean:
 	rm -rf $(BUILD)

@@ -8,6 +8,7 @@ static void worker(void *arg) {
 }
 
 static void main_fiber(void *arg) {
+  (void)arg;
   nh_chan *ch = nh_chan_new(0);
   nh_go(worker, ch);                      /* Go's `go worker(ch)` */
   void *msg;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 static void hello(nh_response_writer *w, nh_request *r) {
+  (void)r; /* every request gets the same answer */
   nh_header_set(nh_resp_header(w), "Content-Type", "text/plain");
   nh_resp_write(w, "hello, world\n", 13);
 }

@@ -2,8 +2,11 @@
 # Installs what nethttp needs from Debian's packages, and nothing else.
 # Idempotent and quick when everything is present: it asks dpkg first and
 # only runs apt-get for what is missing.
-#   scripts/install-deps.sh            build and test dependencies
-#   scripts/install-deps.sh bench      also the peers the benchmarks compare
+# Groups, each including the ones before it:
+#   scripts/install-deps.sh build      what building and running need (make build, make run)
+#   scripts/install-deps.sh test       also the tests' peers: clang, curl, Go, nginx... (make test)
+#   scripts/install-deps.sh bench      also the peers the benchmarks compare (make bench)
+# With no argument: test.
 set -euo pipefail
 
 build=(build-essential cmake ninja-build pkg-config git
@@ -16,8 +19,12 @@ test=(clang libclang-rt-14-dev llvm curl openssl python3 python3-h11 procps ipro
 bench=(wrk hey nghttp2-client golang-go nginx-light h2o libmicrohttpd-dev slowhttptest
        libcurl4-openssl-dev)
 
-want=("${build[@]}" "${run[@]}" "${test[@]}")
-if [ "${1:-}" = bench ]; then want+=("${bench[@]}"); fi
+case "${1:-test}" in
+  build) want=("${build[@]}" "${run[@]}") ;;
+  test) want=("${build[@]}" "${run[@]}" "${test[@]}") ;;
+  bench) want=("${build[@]}" "${run[@]}" "${test[@]}" "${bench[@]}") ;;
+  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do

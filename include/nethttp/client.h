@@ -170,7 +170,9 @@ const char *nh_response_url(const nh_response *resp);
  * pool right then), or an error (NH_ETIMEDOUT on a stall, NH_ECANCELED...). */
 ssize_t nh_response_read(nh_response *resp, void *buf, size_t cap);
 /* Reads the whole body (at most max bytes: NH_EBODYTOOLARGE beyond) into a
- * malloc'd NUL-terminated buffer. */
+ * malloc'd NUL-terminated buffer (free it); len may be NULL. On any error
+ * *out is NULL (and *len 0) and the error is returned (NH_EBODYTOOLARGE,
+ * NH_ENOMEM, or a read error as nh_response_read's). */
 int nh_response_read_all(nh_response *resp, size_t max, char **out, size_t *len);
 /* Ends the response and frees it: pools the connection if the body was read
  * to its end or a short drain finishes it; closes it otherwise. */

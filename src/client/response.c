@@ -206,6 +206,9 @@ ssize_t nh_response_read(nh_response *r, void *buf, size_t cap) {
 
 int nh_response_read_all(nh_response *r, size_t max, char **out, size_t *len) {
   size_t cap = 4096, n = 0;
+  *out = NULL; /* on any error: free(*out) stays safe */
+  if (len)
+    *len = 0;
   char *b = malloc(cap + 1);
   if (!b)
     return NH_ENOMEM;
