@@ -153,6 +153,41 @@ int nh_client_request_set_body_reader(nh_client_request *req, nh_body_read_fn re
 int nh_client_request_set_form(nh_client_request *req, const nh_values *v);
 int nh_client_request_set_json(nh_client_request *req, const char *json);
 
+/* ---- Tracing a request (Go's net/http/httptrace) ----
+ *
+ * Hooks called as a request moves through its phases, to time or show
+ * them (nethttp get -v, nethttp load). Each runs on the requesting fiber
+ * or thread, inside the exchange, so it must be quick and must not park.
+ * Any hook may be NULL; user is passed to each. A redirect hop or a retry
+ * on a stale pooled connection goes through the phases again. A request
+ * without a trace pays one NULL test per phase. In order:
+ *
+ *   get_conn        a connection for host:port is looked for (pool or dial)
+ *   dns_done        new connection: the name lookup ended (err 0 or NH_ENOHOST...)
+ *   connect_done    the TCP connection to addr ("127.0.0.1:8443") is up, or err
+ *   tls_done        https: the handshake ended; tls is valid for the call
+ *                   only (nethttp/tls.h accessors), NULL when err
+ *   got_conn        the connection to send on; reused 1 if from the pool
+ *   wrote_request   the request, body included, was written (or err)
+ *   got_first_byte  the first byte of the response head arrived
+ *
+ * Through a proxy, dns_done and connect_done are the proxy's. */
+struct nh_tls_conn;
+typedef struct nh_client_trace {
+  void *user;
+  void (*get_conn)(void *user, const char *host_port);
+  void (*dns_done)(void *user, int err);
+  void (*connect_done)(void *user, const char *addr, int err);
+  void (*tls_done)(void *user, const struct nh_tls_conn *tls, int err);
+  void (*got_conn)(void *user, int reused);
+  void (*wrote_request)(void *user, int err);
+  void (*got_first_byte)(void *user);
+} nh_client_trace;
+
+/* Attaches trace to req and to the hops of its redirects (borrowed: keep
+ * it and its user alive until the response is closed; NULL detaches). */
+void nh_client_request_set_trace(nh_client_request *req, const nh_client_trace *trace);
+
 /* ---- Responses ---- */
 
 int nh_response_status(const nh_response *resp);

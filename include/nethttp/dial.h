@@ -73,6 +73,12 @@ typedef struct nh_dial_options {
   nh_dur fallback_delay;              /* Happy Eyeballs: wait before the next attempt;
                                          0 = 300 ms */
   const nh_resolver_config *resolver; /* NULL = system */
+  /* Called once the name lookup ended, before any connect (err 0, or the
+   * lookup's error, which nh_dial_tcp then returns), on the dialing fiber
+   * or thread; lets a caller time the lookup apart from the connect (the
+   * client's trace). NULL = none. */
+  void (*resolved)(void *arg, int err);
+  void *resolved_arg;
 } nh_dial_options;
 
 /* nh_dial_tcp resolves host and connects to port, returning a connected

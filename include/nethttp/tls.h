@@ -177,6 +177,17 @@ int nh_tls_session_reused(const nh_tls_conn *c);
 const char *nh_tls_version(const nh_tls_conn *c);
 const char *nh_tls_server_name(const nh_tls_conn *c);
 
+/* The negotiated cipher suite in OpenSSL's naming ("TLS_AES_256_GCM_SHA384",
+ * "ECDHE-RSA-AES128-GCM-SHA256"). Borrowed, valid with c; "" before a
+ * handshake. */
+const char *nh_tls_cipher(const nh_tls_conn *c);
+
+/* The subject (issuer 0) or issuer (issuer 1) of the peer's certificate as
+ * one RFC 2253 line ("CN=localhost,O=Example") into buf (NUL-terminated,
+ * cut to cap). Returns the full length, or NH_ENOENT when the peer sent no
+ * certificate. For showing and logging; decisions belong to verification. */
+int nh_tls_peer_name(const nh_tls_conn *c, int issuer, char *buf, size_t cap);
+
 /* The underlying descriptor (borrowed), e.g. for nh_fd_on_readable when
  * nh_tls_pending is 0. */
 nh_fd *nh_tls_fd(const nh_tls_conn *c);

@@ -4,6 +4,7 @@
  * connection (7) from a timeout (28) from an HTTP error under -f (22). */
 #include "get_args.h"
 #include "get_form.h"
+#include "get_trace.h"
 #include "progress.h"
 
 #include <errno.h>
@@ -27,9 +28,12 @@ enum {
   EXIT_WRITE = 23,
   EXIT_READ = 26,
   EXIT_TIMEOUT = 28,
+  EXIT_TLS = 35,
   EXIT_TOO_MANY_REDIRECTS = 47,
   EXIT_SEND = 55,
   EXIT_RECV = 56,
+  EXIT_PEER_CERT = 60,
+  EXIT_CACERT_FILE = 77,
 };
 
 typedef struct get_opts {
@@ -48,7 +52,13 @@ typedef struct get_opts {
   long max_redirs; /* -1 = no limit */
   int too_many_redirects;
   nh_dur max_time, connect_timeout;
-  int include, verbose, fail, silent, show_error, head, compressed;
+  const char *cacert; /* --cacert: trust these roots instead of the system's */
+  int include, verbose, fail, silent, show_error, head, compressed, insecure;
+  get_trace trace; /* -v: connection, TLS and timing lines */
+  /* The request as sent, for the -v head printed once connected. */
+  nh_client_request *wire_req;
+  const char *wire_method;
+  int64_t wire_body_len;
 } get_opts;
 
 static void get_usage(FILE *out) {
@@ -67,7 +77,8 @@ static void get_usage(FILE *out) {
           "  -I, --head                HEAD request, print the response head\n"
           "  -o, --output FILE         write the body to FILE (- = stdout)\n"
           "  -i, --include             print the response head before the body\n"
-          "  -v, --verbose             request (> ) and response (< ) heads on stderr\n"
+          "  -v, --verbose             connection and TLS (* ), request (> ) and response (< )\n"
+          "                            heads, and timings, on stderr\n"
           "  -L, --location            follow redirects\n"
           "      --max-redirs N        at most N redirects with -L (default 50, -1 = no limit)\n"
           "  -m, --max-time T          whole transfer timeout (seconds, or 500ms, 2m)\n"
@@ -75,11 +86,15 @@ static void get_usage(FILE *out) {
           "      --compressed          ask for gzip and decompress it\n"
           "  -f, --fail                no body and exit 22 on a status >= 400\n"
           "  -s, --silent              no progress bar and no error messages\n"
-          "  -S, --show-error          error messages even with -s\n\n"
+          "  -S, --show-error          error messages even with -s\n"
+          "      --cacert FILE         https: trust the CA certificates in FILE (PEM)\n"
+          "                            instead of the system's\n"
+          "  -k, --insecure            https: do not verify the server's certificate\n\n"
           "Exit codes: 0 ok, 1 unsupported scheme, 2 bad usage, 3 bad URL, 6 host not\n"
           "resolved, 7 could not connect, 8 malformed response, 22 HTTP error with -f,\n"
-          "23 write error, 26 cannot read the body file, 28 timeout, 47 too many\n"
-          "redirects, 55 send failure, 56 receive failure.\n");
+          "23 write error, 26 cannot read the body file, 28 timeout, 35 TLS handshake\n"
+          "failed, 47 too many redirects, 55 send failure, 56 receive failure, 60 the\n"
+          "server's certificate was not trusted, 77 cannot read the --cacert file.\n");
 }
 
 static int complain(const get_opts *o, int code, const char *fmt, ...)
@@ -144,7 +159,7 @@ static int bool_bundle(get_opts *o, const char *arg) {
   if (arg[0] != '-' || arg[1] == '-' || !arg[1])
     return 0;
   for (const char *c = arg + 1; *c; c++)
-    if (!strchr("iIvLfsS", *c))
+    if (!strchr("iIvLfsSk", *c))
       return 0;
   for (const char *c = arg + 1; *c; c++)
     switch (*c) {
@@ -155,6 +170,7 @@ static int bool_bundle(get_opts *o, const char *arg) {
     case 'f': o->fail = 1; break;
     case 's': o->silent = 1; break;
     case 'S': o->show_error = 1; break;
+    case 'k': o->insecure = 1; break;
     }
   return 1;
 }
@@ -184,6 +200,7 @@ static int parse_args(get_opts *o, int argc, char **argv) {
     LONG_BOOL("--silent", silent)
     LONG_BOOL("--show-error", show_error)
     LONG_BOOL("--compressed", compressed)
+    LONG_BOOL("--insecure", insecure)
 #undef LONG_BOOL
     if (!strcmp(a, "--head")) {
       o->head = o->include = 1;
@@ -245,6 +262,10 @@ static int parse_args(get_opts *o, int argc, char **argv) {
     if ((v = cli_flag_value("-m", "--max-time", argc, argv, &i, &missing))) {
       if (cli_parse_dur(v, &o->max_time))
         return bad_usage("-m wants seconds (0.5) or a duration (500ms), not %s", v);
+      continue;
+    }
+    if ((v = cli_flag_value(NULL, "--cacert", argc, argv, &i, &missing))) {
+      o->cacert = v;
       continue;
     }
     if ((v = cli_flag_value(NULL, "--connect-timeout", argc, argv, &i, &missing))) {
@@ -311,6 +332,11 @@ static void print_request_head(const get_opts *o, nh_client_request *req, const 
   fprintf(stderr, ">\n");
 }
 
+static void print_wire_head(void *arg) {
+  get_opts *o = arg;
+  print_request_head(o, o->wire_req, o->wire_method, o->wire_body_len);
+}
+
 static void print_response_head(nh_response *resp, FILE *out, const char *prefix, const char *eol) {
   int status = nh_response_status(resp);
   const char *text = nh_status_text(status);
@@ -354,6 +380,10 @@ static int exit_for(int e, int body_phase) {
     return EXIT_WEIRD_REPLY;
   case NH_ETOOMANYREDIRECTS:
     return EXIT_TOO_MANY_REDIRECTS;
+  case NH_ECERT:
+    return EXIT_PEER_CERT;
+  case NH_ETLS:
+    return EXIT_TLS;
   case NH_EPIPE:
     return EXIT_SEND;
   case NH_ENOENT:
@@ -426,10 +456,11 @@ static int run(get_opts *o) {
   o->url = cli_url_with_scheme(o->url_arg);
   if (!o->url)
     return complain(o, EXIT_USAGE, "out of memory");
-  if (!strncasecmp(o->url, "https://", 8))
-    return complain(o, EXIT_UNSUPPORTED, "https is not supported: %s", o->url);
-  if (strncasecmp(o->url, "http://", 7))
+  int https = !strncasecmp(o->url, "https://", 8);
+  if (!https && strncasecmp(o->url, "http://", 7))
     return complain(o, EXIT_UNSUPPORTED, "unsupported scheme: %s", o->url);
+  if (o->cacert && access(o->cacert, R_OK) != 0)
+    return complain(o, EXIT_CACERT_FILE, "cannot read the CA file %s: %s", o->cacert, strerror(errno));
   int has_body = o->has_data || o->form.parts || o->data_file;
   const char *method = o->method ? o->method : o->head ? "HEAD" : has_body ? "POST" : "GET";
   nh_client_request *req = nh_client_request_new(method, o->url);
@@ -458,7 +489,17 @@ static int run(get_opts *o) {
   tc.disable_compression = !o->compressed;
   if (o->connect_timeout)
     tc.dial_timeout = o->connect_timeout;
+  /* Without --cacert or -k the transport makes its own context with the
+   * system's roots on the first https request (redirects included). */
+  nh_tls_config tls = {.role = NH_TLS_CLIENT, .ca_file = o->cacert,
+                       .insecure_skip_verify_FOR_TESTING_ONLY = o->insecure};
+  if (o->cacert || o->insecure)
+    tc.tls = &tls;
   nh_transport *t = nh_transport_new(&tc);
+  if (!t && tc.tls) {
+    nh_client_request_free(req);
+    return complain(o, EXIT_CACERT_FILE, "no usable CA certificate in %s", o->cacert);
+  }
   nh_client_config cc = NH_CLIENT_CONFIG_DEFAULT;
   cc.transport = t;
   cc.timeout = o->max_time;
@@ -470,14 +511,22 @@ static int run(get_opts *o) {
     nh_client_request_free(req);
     return complain(o, EXIT_USAGE, "out of memory");
   }
-  if (o->verbose)
-    print_request_head(o, req, method, body_len);
+  char host[256], uri[8], name[256];
+  url_parts(o->url, host, sizeof host, uri, sizeof uri);
+  /* The name alone for "* Connected to NAME (IP) port N": no port, no brackets. */
+  snprintf(name, sizeof name, "%s", host[0] == '[' ? host + 1 : host);
+  char *end = host[0] == '[' ? strchr(name, ']') : strrchr(name, ':');
+  if (end)
+    *end = 0;
+  o->wire_req = req;
+  o->wire_method = method;
+  o->wire_body_len = body_len;
+  /* -v lines; without -v, only the TLS error for the messages below. */
+  get_trace_start(&o->trace, req, name, o->verbose, o->verbose ? print_wire_head : NULL, o);
 
   nh_response *resp = NULL;
   int e = nh_client_do(c, req, &resp);
   if (e) {
-    char host[256], uri[8];
-    url_parts(o->url, host, sizeof host, uri, sizeof uri);
     rc = exit_for(e, 0);
     if (rc == EXIT_CONNECT)
       complain(o, rc, "failed to connect to %s: %s", host, nh_strerror(e));
@@ -488,6 +537,12 @@ static int run(get_opts *o) {
       complain(o, rc, "operation timed out (--max-time %s)", nh_dur_format(o->max_time, d, sizeof d));
     } else if (rc == EXIT_TIMEOUT)
       complain(o, rc, "operation timed out");
+    else if (rc == EXIT_PEER_CERT)
+      complain(o, rc, "the certificate of %s was not trusted: %s (--cacert FILE trusts another CA,"
+               " -k skips the check)", host, o->trace.tls_error[0] ? o->trace.tls_error : "refused");
+    else if (rc == EXIT_TLS)
+      complain(o, rc, "TLS handshake with %s failed%s%s", host, o->trace.tls_error[0] ? ": " : "",
+               o->trace.tls_error);
     else
       complain(o, rc, "%s: %s", o->url, nh_strerror(e));
   } else {
@@ -507,6 +562,8 @@ static int run(get_opts *o) {
         if (o->include)
           print_response_head(resp, out, "", "\r\n");
         rc = write_body(o, resp, out);
+        if (o->verbose)
+          get_trace_finish(&o->trace);
         if ((to_stdout ? fflush(out) : fclose(out)) != 0 && !rc)
           rc = complain(o, EXIT_WRITE, "writing the output: %s", strerror(errno));
       }

@@ -78,6 +78,7 @@ static nh_client_request *next_hop(nh_client_request *first, nh_client_request *
       nh_header_add(hop->header, k, v);
   }
   hop->ctx = first->ctx;
+  hop->trace = first->trace;
   if (keep_method && first->body != BODY_NONE) {
     hop->body = first->body;
     hop->bytes = first->bytes;

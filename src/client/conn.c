@@ -11,7 +11,7 @@
 #include <strings.h>
 
 int nh__conn_dial(nh_transport *t, nh__host *h, const char *host, int port, nh_time deadline,
-                  nh__cconn **out) {
+                  const nh_client_trace *tr, nh__cconn **out) {
   nh__cconn *c = calloc(1, sizeof *c);
   if (!c || !(c->buf = malloc(NH__CLIENT_BUF))) {
     free(c);
@@ -19,11 +19,16 @@ int nh__conn_dial(nh_transport *t, nh__host *h, const char *host, int port, nh_t
   }
   c->cap = NH__CLIENT_BUF;
   nh_dial_options opt = {.keep_alive = t->cfg.tcp_keepalive};
+  if (tr && tr->dns_done) {
+    opt.resolved = nh__trace_dns_done;
+    opt.resolved_arg = (void *)tr;
+  }
   nh_time dl = t->cfg.dial_timeout == NH_NO_TIMEOUT ? deadline
                                                      : nh_deadline_after(t->cfg.dial_timeout);
   if (deadline < dl)
     dl = deadline;
   int e = nh_dial_tcp(host, port, dl, &opt, &c->fd);
+  nh__trace_connect_done(tr, c->fd, host, port, e);
   if (e) {
     free(c->buf);
     free(c);
@@ -70,14 +75,17 @@ int nh__conn_connect_tunnel(nh__cconn *c, const char *host, int port, nh_time de
   return NH_OK;
 }
 
-int nh__conn_tls(nh__cconn *c, nh_tls_ctx *ctx, const char *host, nh_time deadline) {
+int nh__conn_tls(nh__cconn *c, nh_tls_ctx *ctx, const char *host, nh_time deadline,
+                 const nh_client_trace *tr) {
   nh_transport *t = c->t;
   if (t->cfg.tls_handshake_timeout != NH_NO_TIMEOUT) {
     nh_time hs = nh_deadline_after(t->cfg.tls_handshake_timeout);
     if (hs < deadline)
       deadline = hs;
   }
-  return nh_tls_client(ctx, c->fd, host, deadline, &c->tls);
+  int e = nh_tls_client(ctx, c->fd, host, deadline, &c->tls);
+  nh__trace_tls_done(tr, c->tls, e);
+  return e;
 }
 
 ssize_t nh__conn_io_read(nh__cconn *c, void *buf, size_t n, nh_time deadline) {
@@ -249,6 +257,8 @@ int nh__conn_read_head(nh__cconn *c, int head_request, int stop_at_100, nh_time 
     if (r < 0)
       return r;
     if (r == 1) {
+      if (!*got_any)
+        nh__trace_first_byte(c->trace); /* the head was already buffered */
       *got_any = 1;
       return NH_OK;
     }
@@ -267,6 +277,8 @@ int nh__conn_read_head(nh__cconn *c, int head_request, int stop_at_100, nh_time 
       return had ? NH_EBADRESPONSE : NH_ECONNRESET;
     if (e)
       return e;
+    if (!*got_any)
+      nh__trace_first_byte(c->trace);
     *got_any = 1;
   }
 }
@@ -289,6 +301,8 @@ int nh__conn_poll_head(nh__cconn *c, int head_request, int *got_any) {
     if (n < 0)
       return (int)n;
     c->len += (size_t)n;
+    if (!*got_any)
+      nh__trace_first_byte(c->trace);
     *got_any = 1;
   }
 }

@@ -50,6 +50,7 @@ struct nh_client_request {
   int body_started; /* some of it was read: a replay needs a rewind */
   int wire_gzip;    /* the transport asks for gzip on the caller's behalf */
   int borrowed_body; /* a redirect hop using its first request's body */
+  const nh_client_trace *trace; /* borrowed, or NULL (trace.c) */
   /* Last, and not zeroed on creation (nh__header_init sets them up): the
    * header map and its strings live in the request, with no allocation
    * of their own for a usual set of headers. */
@@ -91,6 +92,7 @@ struct nh__cconn {
   size_t head_start;
   nh_time idle_since;
   int requests; /* served so far: a reused connection may be stale */
+  const nh_client_trace *trace; /* the current request's, set for each exchange */
   nh__cconn *prev, *next; /* in the transport's idle list */
 };
 
@@ -129,13 +131,14 @@ void nh__pool_put(nh__cconn *c);
 /* Close and forget a connection that is not in the pool. */
 void nh__conn_discard(nh__cconn *c);
 
-/* conn.c */
+/* conn.c (tr: the request's trace, or NULL) */
 int nh__conn_dial(nh_transport *t, nh__host *h, const char *host, int port, nh_time deadline,
-                  nh__cconn **out);
+                  const nh_client_trace *tr, nh__cconn **out);
 /* Over a connection to a proxy: a CONNECT tunnel to host:port (2xx). */
 int nh__conn_connect_tunnel(nh__cconn *c, const char *host, int port, nh_time deadline);
 /* Over a dialed connection, the TLS handshake for host (https). */
-int nh__conn_tls(nh__cconn *c, nh_tls_ctx *ctx, const char *host, nh_time deadline);
+int nh__conn_tls(nh__cconn *c, nh_tls_ctx *ctx, const char *host, nh_time deadline,
+                 const nh_client_trace *tr);
 /* Reads and writes of the connection, through TLS when it has it. */
 ssize_t nh__conn_io_read(nh__cconn *c, void *buf, size_t n, nh_time deadline);
 ssize_t nh__conn_io_write(nh__cconn *c, const void *buf, size_t n, nh_time deadline);
@@ -164,6 +167,15 @@ int nh__conn_send_body(nh__cconn *c, nh_client_request *req, int watch, int head
                        nh_time deadline, int *got_any);
 /* One read of body bytes: count, 0 at the end, or an error. */
 ssize_t nh__conn_read_body(nh__cconn *c, void *out, size_t cap, nh_time deadline);
+
+/* trace.c: the hooks of nh_client_trace, each a no-op without a trace. */
+void nh__trace_get_conn(const nh_client_trace *tr, const char *host, int port);
+void nh__trace_dns_done(void *tr, int err); /* an nh_dial_options.resolved */
+void nh__trace_connect_done(const nh_client_trace *tr, nh_fd *fd, const char *host, int port, int err);
+void nh__trace_tls_done(const nh_client_trace *tr, const nh_tls_conn *tls, int err);
+void nh__trace_got_conn(const nh_client_trace *tr, int reused);
+void nh__trace_wrote_request(const nh_client_trace *tr, int err);
+void nh__trace_first_byte(const nh_client_trace *tr);
 
 /* ---- responses ---- */
 

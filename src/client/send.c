@@ -43,10 +43,18 @@ static int write_all(nh__cconn *c, const char *p, size_t n, int watch, int head_
   return NH_OK;
 }
 
+static int send_body(nh__cconn *c, nh_client_request *req, int watch, int head_request,
+                     nh_time deadline, int *got_any);
+
 int nh__conn_send_body(nh__cconn *c, nh_client_request *req, int watch, int head_request,
                        nh_time deadline, int *got_any) {
-  if (req->body == BODY_NONE)
-    return NH_OK;
+  int e = req->body == BODY_NONE ? NH_OK : send_body(c, req, watch, head_request, deadline, got_any);
+  nh__trace_wrote_request(req->trace, e < 0 ? e : NH_OK); /* an early answer ends the writing too */
+  return e;
+}
+
+static int send_body(nh__cconn *c, nh_client_request *req, int watch, int head_request,
+                     nh_time deadline, int *got_any) {
   char buf[16384 + 32];
   off_t off = 0;
   int chunked = req->length < 0;

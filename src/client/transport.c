@@ -305,7 +305,7 @@ static int route_for(nh_transport *t, nh_client_request *req, route *rt) {
 /* Dial the proxy of a route: requests through it go in absolute form, with
  * its credentials. */
 static int dial_proxy(nh_transport *t, nh__host *h, const char *proxy, nh_time deadline,
-                      nh__cconn **out) {
+                      const nh_client_trace *tr, nh__cconn **out) {
   nh_url *pu = NULL;
   char phost[256];
   if (nh_url_parse(proxy, &pu) != NH_OK || nh_url_hostname(pu, phost, sizeof phost) <= 0) {
@@ -317,7 +317,7 @@ static int dial_proxy(nh_transport *t, nh__host *h, const char *proxy, nh_time d
     return NH_ENOTSUP;
   }
   const char *pp = nh_url_port(pu);
-  int e = nh__conn_dial(t, h, phost, pp && *pp ? atoi(pp) : 80, deadline, out);
+  int e = nh__conn_dial(t, h, phost, pp && *pp ? atoi(pp) : 80, deadline, tr, out);
   if (!e) {
     (*out)->proxied = 1;
     if (pu->user) {
@@ -333,23 +333,23 @@ static int dial_proxy(nh_transport *t, nh__host *h, const char *proxy, nh_time d
 /* Dial the target, or the proxy in front of it; for https through a proxy
  * a CONNECT tunnel first; then the TLS handshake with the target. */
 static int dial_route(nh_transport *t, nh__host *h, const route *rt, nh_time deadline,
-                      nh__cconn **out) {
+                      const nh_client_trace *tr, nh__cconn **out) {
   nh_tls_ctx *ctx = NULL;
   if (rt->tls && !(ctx = tls_ctx_for(t)))
     return NH_EINVAL;
   *out = NULL;
   int e;
   if (!rt->proxy[0]) {
-    e = nh__conn_dial(t, h, rt->host, rt->port, deadline, out);
+    e = nh__conn_dial(t, h, rt->host, rt->port, deadline, tr, out);
   } else {
-    e = dial_proxy(t, h, rt->proxy, deadline, out);
+    e = dial_proxy(t, h, rt->proxy, deadline, tr, out);
     if (!e && rt->tls) {
       e = nh__conn_connect_tunnel(*out, rt->host, rt->port, deadline);
       (*out)->proxied = 0; /* inside the tunnel: origin-form requests */
     }
   }
   if (!e && rt->tls)
-    e = nh__conn_tls(*out, ctx, rt->host, deadline);
+    e = nh__conn_tls(*out, ctx, rt->host, deadline, tr);
   if (e && *out) {
     nh__conn_discard(*out);
     *out = NULL;
@@ -473,6 +473,7 @@ int nh__transport_round_trip(nh_transport *t, nh_client_request *req, nh_time de
     nh_fiber_set_ctx(req->ctx);
   for (int attempt = 0;; attempt++) {
     int can_retry = attempt == 0 && replayable(req);
+    nh__trace_get_conn(req->trace, rt.host, rt.port);
     nh__cconn *c = nh__pool_take(t, h, can_retry);
     if (!c && h->limit && (e = acquire_slot(t, h, deadline, can_retry, &c)) != NH_OK)
       break;
@@ -480,12 +481,14 @@ int nh__transport_round_trip(nh_transport *t, nh_client_request *req, nh_time de
     if (reused) {
       atomic_fetch_add(&t->st_reused, 1);
     } else {
-      if ((e = dial_route(t, h, &rt, deadline, &c)) != NH_OK) {
+      if ((e = dial_route(t, h, &rt, deadline, req->trace, &c)) != NH_OK) {
         if (h->limit)
           nh_sem_release(h->limit);
         break;
       }
     }
+    c->trace = req->trace;
+    nh__trace_got_conn(req->trace, reused);
     int sent_any = 0, got_any = 0;
     e = exchange(t, c, req, deadline, &sent_any, &got_any);
     if (e == NH_OK) {

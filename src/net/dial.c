@@ -244,6 +244,8 @@ int nh_dial_tcp(const char *host, int port, nh_time deadline, const nh_dial_opti
     return NH_EINVAL;
   nh_addr_list *l;
   int e = nh_resolve_with(opt->resolver, host, opt->family, deadline, &l);
+  if (opt->resolved)
+    opt->resolved(opt->resolved_arg, e);
   if (e)
     return e;
   nh__interleave_families(l);

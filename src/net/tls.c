@@ -443,6 +443,28 @@ nh_tls_ctx *nh__tls_conn_ctx(const nh_tls_conn *c) { return c->ctx; }
 int nh_tls_session_reused(const nh_tls_conn *c) { return SSL_session_reused(c->ssl) == 1; }
 const char *nh_tls_version(const nh_tls_conn *c) { return SSL_get_version(c->ssl); }
 
+const char *nh_tls_cipher(const nh_tls_conn *c) {
+  const SSL_CIPHER *ci = SSL_get_current_cipher(c->ssl);
+  return ci ? SSL_CIPHER_get_name(ci) : "";
+}
+
+int nh_tls_peer_name(const nh_tls_conn *c, int issuer, char *buf, size_t cap) {
+  X509 *peer = SSL_get0_peer_certificate(c->ssl);
+  if (!peer)
+    return NH_ENOENT;
+  BIO *b = BIO_new(BIO_s_mem());
+  if (!b)
+    return NH_ENOMEM;
+  X509_NAME_print_ex(b, issuer ? X509_get_issuer_name(peer) : X509_get_subject_name(peer), 0,
+                     XN_FLAG_RFC2253);
+  char *p;
+  long n = BIO_get_mem_data(b, &p);
+  if (cap)
+    snprintf(buf, cap, "%.*s", (int)n, p);
+  BIO_free(b);
+  return (int)n;
+}
+
 const char *nh_tls_server_name(const nh_tls_conn *c) {
   return SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
 }

@@ -48,6 +48,12 @@ grep -qx '> X-V: yes' "$work/err" || fail "-v request header"
 grep -qx '< HTTP/1.1 200 OK' "$work/err" || fail "-v status line: $(cat "$work/err")"
 grep -qx '< Content-Type: application/json; charset=utf-8' "$work/err" || fail "-v response header"
 json "$work/b" "j['args']=={'v':['1']} and j['headers']['X-V']==['yes']"
+# plain http: the connect line before the request head, timings after the response, no TLS lines
+grep -qx "\* Connected to 127.0.0.1 (127.0.0.1) port $port" "$work/err" || fail "-v connect line: $(cat "$work/err")"
+[ "$(grep -n -m1 '^\* Connected' "$work/err" | cut -d: -f1)" -lt "$(grep -n -m1 '^> GET' "$work/err" | cut -d: -f1)" ] ||
+  fail "-v: connect line after the request head"
+grep -q '^\* time_total: ' "$work/err" || fail "-v timings: $(cat "$work/err")"
+grep -q 'SSL' "$work/err" && fail "-v TLS lines on plain http"
 
 # --- -o: the body to a file, byte for byte (compared with an independent client)
 G -o "$work/bytes" "$base/bytes/50000?seed=3" >"$work/out"
@@ -153,11 +159,84 @@ rc 7 G -s "http://127.0.0.1:$dead/"
 rc 2 G
 rc 2 G --bogus "$base/get"
 rc 2 G -m abc "$base/get"
-rc 1 G -s "https://127.0.0.1:$port/"
+rc 1 G -s "ftp://127.0.0.1:$port/"
+rc 35 G -s "https://127.0.0.1:$port/" # TLS to a plain HTTP server: the handshake fails
 "$bin" get --help | grep -q -- '--max-time' || fail "--help"
 
 kill -TERM "$pid"
 wait "$pid" || fail "server exit status $?"
 pid=
 if grep -q -e 'Sanitizer' -e 'runtime error' "$work/log"; then fail "sanitizer report in the server"; fi
+
+# --- https against httpbin serving a certificate made here by openssl
+if ! command -v openssl >/dev/null; then
+  echo "openssl not installed: https part skipped"
+  exit 77
+fi
+tls=$work/tls
+mkdir -p "$tls"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj "/CN=nethttp get test CA" -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+  -keyout "$tls/leaf.key" -out "$tls/leaf.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$tls/ext"
+openssl x509 -req -in "$tls/leaf.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial \
+  -days 2 -extfile "$tls/ext" -out "$tls/leaf.pem" 2>/dev/null
+start_httpbin "$bin" --threads 1 --max-duration 5s --tls-cert "$tls/leaf.pem" --tls-key "$tls/leaf.key"
+sbase="https://127.0.0.1:$port"
+
+# Trusted through --cacert: the body, byte for byte as curl sees it
+G --cacert "$tls/ca.pem" "$sbase/get?s=1" >"$work/b" 2>"$work/err" || fail "https with --cacert: $(cat "$work/err")"
+json "$work/b" "j['args']=={'s':['1']} and j['method']=='GET'"
+if command -v curl >/dev/null; then
+  G --cacert "$tls/ca.pem" -o "$work/sbytes" "$sbase/bytes/40000?seed=5"
+  curl -s --max-time 10 --cacert "$tls/ca.pem" "$sbase/bytes/40000?seed=5" | cmp -s - "$work/sbytes" ||
+    fail "https body differs from curl's"
+fi
+G --cacert "$tls/ca.pem" -d 'x=1' "https://localhost:$port/post" >"$work/b" # by name: SNI and the name checked
+json "$work/b" "j['headers']['Host']==['localhost:$port'] and j['method']=='POST'"
+# Not trusted without it (curl's 60, with the reason), -k skips the check
+rc 60 G -s "$sbase/get"
+G "$sbase/get" 2>"$work/err" >/dev/null || true
+grep -q '(60).*not trusted.*--cacert' "$work/err" || fail "untrusted message: $(cat "$work/err")"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj "/CN=another CA" -keyout "$tls/other.key" -out "$tls/other.pem" 2>/dev/null
+rc 60 G -s --cacert "$tls/other.pem" "$sbase/get"
+rc 77 G -s --cacert "$tls/no-such.pem" "$sbase/get"
+G -k "$sbase/get" >"$work/b" || fail "-k"
+json "$work/b" "j['method']=='GET'"
+G -sk -f "$sbase/status/500" && fail "-skf on 500"
+
+# -v: connection, TLS session, certificate, heads in curl's order, and timings
+G -v --cacert "$tls/ca.pem" "$sbase/get?v=2" >"$work/b" 2>"$work/err"
+python3 - "$work/err" "$port" <<'PY' || fail "-v over https: $(cat "$work/err")"
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+port = sys.argv[2]
+def at(pattern):
+    for i, l in enumerate(lines):
+        if re.fullmatch(pattern, l):
+            return i
+    raise AssertionError("no line " + pattern)
+order = [at(r"\* Connected to 127\.0\.0\.1 \(127\.0\.0\.1\) port " + port),
+         at(r"\* SSL connection using TLSv1\.[23] / [A-Z0-9_-]+"),
+         at(r"\* ALPN: server accepted http/1\.1"),
+         at(r"\*  subject: CN=localhost"),
+         at(r"\*  issuer: CN=nethttp get test CA"),
+         at(r"\*  SSL certificate verify ok\."),
+         at(r"> GET /get\?v=2 HTTP/1\.1"),
+         at(r"< HTTP/1\.1 200 OK"),
+         at(r"\* time_total: +[0-9.]+s")]
+assert order == sorted(order), order
+t = {m.group(1): float(m.group(2)) for m in (re.fullmatch(r"\* time_(\w+): +([0-9.]+)s.*", l) for l in lines) if m}
+assert 0 < t["connect"] <= t["appconnect"] <= t["requestsent"] <= t["total"], t
+assert t["appconnect"] <= t["starttransfer"] <= t["total"], t
+PY
+json "$work/b" "j['args']=={'v':['2']}"
+G -vk "$sbase/get" 2>"$work/err" >/dev/null
+grep -q '^\*  SSL certificate not verified' "$work/err" || fail "-vk: $(cat "$work/err")"
+kill -TERM "$pid"
+wait "$pid" || fail "https server exit status $?"
+pid=
+if grep -q -e 'Sanitizer' -e 'runtime error' "$work/log"; then fail "sanitizer report in the https server"; fi
 echo "1 passed, 0 failed"

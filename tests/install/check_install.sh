@@ -47,7 +47,7 @@ static void echo(nh_response_writer *w, nh_request *r) {
     return;
   }
   json_t *out = json_pack("{s:O,s:b}", "got", in, "ok", 1);
-  nh_resp_json_flags(w, 200, out, JSON_SORT_KEYS);
+  nh_resp_json_flags(w, 200, out, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref(out);
   json_decref(in);
 }
