@@ -27,10 +27,16 @@ typedef struct load_opts {
   long concurrency, requests; /* requests -1 with a duration */
   nh_dur duration, timeout;
   double rate; /* requests per second in all; 0 = as fast as possible */
-  int threads, json, disable_keepalive;
+  int threads, json, disable_keepalive, insecure;
+  const char *cacert; /* https: trust these roots instead of the system's */
 } load_opts;
 
 typedef struct load_run load_run;
+
+/* When the phases of the request in flight ended (the client's trace). */
+typedef struct marks {
+  nh_time get_conn, dns_done, got_conn, wrote, first_byte;
+} marks;
 
 typedef struct worker {
   _Alignas(64) _Atomic uint64_t done; /* read by the progress line only */
@@ -38,7 +44,10 @@ typedef struct worker {
   int loop;
   int64_t quota; /* -1: until the run's context ends */
   nh_time ended;
+  nh_client_trace trace; /* user: this worker */
+  marks m;
   lat_hist hist;
+  phase_stats phases;
   tally t;
 } worker;
 
@@ -65,9 +74,51 @@ static void load_usage(FILE *out) {
           "  -t TIMEOUT            per-request timeout (default 20s; none = no timeout)\n"
           "  --threads N           event loops (default: one per CPU)\n"
           "  --disable-keepalive   a new connection for every request\n"
+          "  --cacert FILE         https: trust the CA certificates in FILE (PEM)\n"
+          "  -k, --insecure        https: do not verify the server's certificate\n"
           "  --json                results as one JSON object on stdout\n\n"
           "Latencies are of complete responses (head and body). A request cut by the\n"
-          "end of a -z run or by Ctrl-C is not counted.\n");
+          "end of a -z run or by Ctrl-C is not counted. Details split each response's\n"
+          "time as hey does: DNS+dialup (getting a connection), DNS-lookup, req write,\n"
+          "resp wait (to the first byte) and resp read. On a terminal a live line shows\n"
+          "progress, and with -z the time left.\n");
+}
+
+/* The trace hooks: a timestamp each, on the caller's own fiber. Redirects
+ * and retries overwrite them: the last connection's phases count. */
+static void on_get_conn(void *user, const char *host_port) {
+  (void)host_port;
+  marks *m = &((worker *)user)->m;
+  m->get_conn = nh_now();
+  m->dns_done = 0;
+}
+static void on_dns_done(void *user, int err) {
+  (void)err;
+  ((worker *)user)->m.dns_done = nh_now();
+}
+static void on_got_conn(void *user, int reused) {
+  (void)reused;
+  ((worker *)user)->m.got_conn = nh_now();
+}
+static void on_wrote(void *user, int err) {
+  (void)err;
+  ((worker *)user)->m.wrote = nh_now();
+}
+static void on_first_byte(void *user) { ((worker *)user)->m.first_byte = nh_now(); }
+
+/* hey's five phases of a complete request that ended at end. */
+static void record_phases(worker *w, nh_time end) {
+  const marks *m = &w->m;
+  if (!m->get_conn || !m->got_conn || !m->wrote || !m->first_byte)
+    return;
+  nh_dur d[PHASES] = {
+      [PHASE_CONN] = m->got_conn - m->get_conn,
+      [PHASE_DNS] = m->dns_done ? m->dns_done - m->get_conn : 0,
+      [PHASE_WRITE] = m->wrote - m->got_conn,
+      [PHASE_WAIT] = m->first_byte - m->wrote,
+      [PHASE_READ] = end - m->first_byte,
+  };
+  phase_stats_record(&w->phases, d);
 }
 
 static void worker_main(void *arg) {
@@ -97,6 +148,8 @@ static void worker_main(void *arg) {
       nh_header_add(h, key, v);
     }
     int e = o->has_body ? nh_client_request_set_body(req, o->body, o->body_len) : NH_OK;
+    nh_client_request_set_trace(req, &w->trace);
+    memset(&w->m, 0, sizeof w->m);
     nh_time t0 = nh_now();
     nh_response *resp = NULL;
     if (!e)
@@ -112,7 +165,8 @@ static void worker_main(void *arg) {
         e = (int)n;
       nh_response_close(resp);
     }
-    nh_dur took = nh_now() - t0;
+    nh_time t1 = nh_now();
+    nh_dur took = t1 - t0;
     nh_client_request_free(req);
     if (e && nh_ctx_err(r->ctx))
       break; /* cut by the end of the run: not the server's doing */
@@ -121,6 +175,7 @@ static void worker_main(void *arg) {
     } else {
       tally_status(&w->t, status, bytes);
       lat_hist_record(&w->hist, took);
+      record_phases(w, t1);
     }
     atomic_fetch_add_explicit(&w->done, 1, memory_order_relaxed);
   }
@@ -163,6 +218,14 @@ static int parse_args(load_opts *o, int argc, char **argv) {
     }
     if (!strcmp(a, "--json")) {
       o->json = 1;
+      continue;
+    }
+    if (!strcmp(a, "-k") || !strcmp(a, "--insecure")) {
+      o->insecure = 1;
+      continue;
+    }
+    if ((v = cli_flag_value(NULL, "--cacert", argc, argv, &i, &missing))) {
+      o->cacert = v;
       continue;
     }
     if (!strcmp(a, "--disable-keepalive")) {
@@ -264,7 +327,7 @@ static const char *err_key(int code) {
 static double ms(nh_dur d) { return (double)d / (double)NH_MSEC; }
 
 static void report_json(const load_opts *o, int loops, nh_dur total, const lat_hist *h,
-                        const tally *t, int64_t dials, int stopped_early) {
+                        const phase_stats *ph, const tally *t, int64_t dials, int stopped_early) {
   double secs = (double)total / (double)NH_SEC;
   uint64_t finished = t->responses + t->errors;
   printf("{\"url\":\"");
@@ -282,6 +345,12 @@ static void report_json(const load_opts *o, int loops, nh_dur total, const lat_h
          ms(h->n ? h->min : 0), h->n ? h->sum / (double)h->n / (double)NH_MSEC : 0.0,
          ms(lat_hist_quantile(h, 0.5)), ms(lat_hist_quantile(h, 0.9)),
          ms(lat_hist_quantile(h, 0.99)), ms(lat_hist_quantile(h, 0.999)), ms(h->n ? h->max : 0));
+  printf("\"details_ms\":{");
+  for (int i = 0; i < PHASES; i++)
+    printf("%s\"%s\":{\"mean\":%.4f,\"min\":%.4f,\"max\":%.4f}", i ? "," : "", phase_json_keys[i],
+           ph->n ? ph->sum[i] / (double)ph->n / (double)NH_MSEC : 0.0, ms(ph->n ? ph->min[i] : 0),
+           ms(ph->n ? ph->max[i] : 0));
+  printf("},");
   printf("\"histogram\":[");
   int first = 1;
   for (int i = 0; i < LAT_BUCKETS; i++) {
@@ -314,8 +383,8 @@ static void report_json(const load_opts *o, int loops, nh_dur total, const lat_h
   printf("}}\n");
 }
 
-static void report_text(nh_dur total, const lat_hist *h, const tally *t, int64_t dials,
-                        int stopped_early) {
+static void report_text(nh_dur total, const lat_hist *h, const phase_stats *ph, const tally *t,
+                        int64_t dials, int stopped_early) {
   double secs = (double)total / (double)NH_SEC;
   uint64_t finished = t->responses + t->errors;
   char b[32];
@@ -342,6 +411,13 @@ static void report_text(nh_dur total, const lat_hist *h, const tally *t, int64_t
     for (size_t i = 0; i < sizeof qs / sizeof *qs; i++)
       printf("  %-6s %s\n", qs[i].name, lat_format(lat_hist_quantile(h, qs[i].q), b, sizeof b));
   }
+  if (ph->n) {
+    double n = (double)ph->n, s = (double)NH_SEC;
+    printf("\nDetails (average, fastest, slowest):\n");
+    for (int i = 0; i < PHASES; i++)
+      printf("  %-11s %.4f secs, %.4f secs, %.4f secs\n", phase_names[i], ph->sum[i] / n / s,
+             (double)ph->min[i] / s, (double)ph->max[i] / s);
+  }
   if (t->responses) {
     printf("\nStatus code distribution:\n");
     for (int s = 0; s < TALLY_STATUS; s++)
@@ -357,12 +433,18 @@ static void report_text(nh_dur total, const lat_hist *h, const tally *t, int64_t
   }
 }
 
-static void live_line(worker *ws, long n, nh_time start, long total) {
+static void live_line(worker *ws, long n, nh_time start, long total, nh_dur duration) {
   uint64_t done = 0;
   for (long i = 0; i < n; i++)
     done += atomic_load_explicit(&ws[i].done, memory_order_relaxed);
-  double secs = (double)(nh_now() - start) / (double)NH_SEC;
-  if (total > 0)
+  nh_dur ran = nh_now() - start;
+  double secs = (double)ran / (double)NH_SEC;
+  if (duration > 0) { /* -z: how long is left */
+    double left = (double)(duration > ran ? duration - ran : 0) / (double)NH_SEC;
+    progress_line("%.1fs  %llu requests  %.0f req/s  %.1fs left (%.0f%%)", secs, (unsigned long long)done,
+                  secs > 0 ? (double)done / secs : 0.0, left,
+                  100.0 * (double)ran / (double)duration > 100 ? 100.0 : 100.0 * (double)ran / (double)duration);
+  } else if (total > 0)
     progress_line("%.1fs  %llu/%ld requests (%.0f%%)  %.0f req/s", secs, (unsigned long long)done, total,
                   100.0 * (double)done / (double)total, secs > 0 ? (double)done / secs : 0.0);
   else
@@ -371,8 +453,8 @@ static void live_line(worker *ws, long n, nh_time start, long total) {
 }
 
 static int run(load_opts *o) {
-  if (strncasecmp(o->url, "http://", 7)) {
-    fprintf(stderr, "nethttp load: only http:// URLs: %s\n", o->url);
+  if (strncasecmp(o->url, "http://", 7) && strncasecmp(o->url, "https://", 8)) {
+    fprintf(stderr, "nethttp load: only http:// and https:// URLs: %s\n", o->url);
     return 1;
   }
   nh_client_request *probe = nh_client_request_new(o->method, o->url);
@@ -410,10 +492,17 @@ static int run(load_opts *o) {
     tc.max_idle_conns = tc.max_idle_conns_per_host = (int)per_loop + 1; /* every caller keeps its connection */
     tc.disable_keepalives = o->disable_keepalive;
     tc.disable_compression = 1; /* measure the server, not gzip */
+    nh_tls_config tls = {.role = NH_TLS_CLIENT, .ca_file = o->cacert,
+                         .insecure_skip_verify_FOR_TESTING_ONLY = o->insecure};
+    if (o->cacert || o->insecure)
+      tc.tls = &tls; /* copied by the transport */
     nh_client_config cc = NH_CLIENT_CONFIG_DEFAULT;
     cc.timeout = o->timeout;
-    if (!(ts[l] = nh_transport_new(&tc)))
+    if (!(ts[l] = nh_transport_new(&tc))) {
+      if (tc.tls)
+        fprintf(stderr, "nethttp load: no usable CA certificate in %s\n", o->cacert);
       goto out;
+    }
     cc.transport = ts[l];
     if (!(run.clients[l] = nh_client_new(&cc)))
       goto out;
@@ -434,6 +523,10 @@ static int run(load_opts *o) {
     w->loop = (int)(i % loops);
     w->quota = o->requests < 0 ? -1 : o->requests / n + (i < o->requests % n);
     w->hist.min = INT64_MAX; /* the rest is zeroed above */
+    phase_stats_init(&w->phases);
+    w->trace = (nh_client_trace){.user = w, .get_conn = on_get_conn, .dns_done = on_dns_done,
+                                 .got_conn = on_got_conn, .wrote_request = on_wrote,
+                                 .got_first_byte = on_first_byte};
     if (nh_runtime_go(rt, w->loop, worker_main, w) != NH_OK) {
       fprintf(stderr, "nethttp load: cannot start caller %ld\n", i);
       nh_ctx_cancel(run.ctx);
@@ -449,7 +542,7 @@ static int run(load_opts *o) {
     if (interrupted)
       nh_ctx_cancel(run.ctx);
     if (live && nh_now() - last_draw >= 200 * NH_MSEC) {
-      live_line(ws, started, start, o->requests);
+      live_line(ws, started, start, o->requests, o->duration);
       last_draw = nh_now();
     }
   }
@@ -468,8 +561,11 @@ static int run(load_opts *o) {
     goto out;
   }
   lat_hist_init(h);
+  phase_stats ph;
+  phase_stats_init(&ph);
   for (long i = 0; i < started; i++) {
     lat_hist_merge(h, &ws[i].hist);
+    phase_stats_merge(&ph, &ws[i].phases);
     tally_merge(t, &ws[i].t);
     if (ws[i].ended > ended)
       ended = ws[i].ended;
@@ -483,9 +579,9 @@ static int run(load_opts *o) {
     dials += st.dials;
   }
   if (o->json)
-    report_json(o, loops, ended - start, h, t, dials, interrupted);
+    report_json(o, loops, ended - start, h, &ph, t, dials, interrupted);
   else
-    report_text(ended - start, h, t, dials, interrupted);
+    report_text(ended - start, h, &ph, t, dials, interrupted);
   rcode = interrupted ? 130 : 0;
   free(h);
   free(t);

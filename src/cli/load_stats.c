@@ -163,3 +163,37 @@ void lat_hist_print(const lat_hist *h, FILE *out) {
     fputc('\n', out);
   }
 }
+
+const char *const phase_names[PHASES] = {"DNS+dialup", "DNS-lookup", "req write", "resp wait",
+                                         "resp read"};
+const char *const phase_json_keys[PHASES] = {"dns_dialup", "dns_lookup", "req_write", "resp_wait",
+                                             "resp_read"};
+
+void phase_stats_init(phase_stats *p) {
+  memset(p, 0, sizeof *p);
+  for (int i = 0; i < PHASES; i++)
+    p->min[i] = INT64_MAX;
+}
+
+void phase_stats_record(phase_stats *p, const nh_dur d[PHASES]) {
+  p->n++;
+  for (int i = 0; i < PHASES; i++) {
+    nh_dur v = d[i] > 0 ? d[i] : 0;
+    p->sum[i] += (double)v;
+    if (v < p->min[i])
+      p->min[i] = v;
+    if (v > p->max[i])
+      p->max[i] = v;
+  }
+}
+
+void phase_stats_merge(phase_stats *dst, const phase_stats *src) {
+  dst->n += src->n;
+  for (int i = 0; i < PHASES; i++) {
+    dst->sum[i] += src->sum[i];
+    if (src->min[i] < dst->min[i])
+      dst->min[i] = src->min[i];
+    if (src->max[i] > dst->max[i])
+      dst->max[i] = src->max[i];
+  }
+}

@@ -45,6 +45,25 @@ typedef struct tally {
   int nerr;
 } tally;
 
+/* Where a request's time went, as hey's "Details": DNS+dialup (looking
+ * for a connection until one is got: about 0 when one is reused),
+ * DNS-lookup (the lookup alone, 0 when reused), req write (got the
+ * connection until the request was written), resp wait (written until the
+ * first response byte), resp read (first byte until the body's end). */
+enum { PHASE_CONN, PHASE_DNS, PHASE_WRITE, PHASE_WAIT, PHASE_READ, PHASES };
+typedef struct phase_stats {
+  uint64_t n;
+  double sum[PHASES]; /* ns */
+  nh_dur min[PHASES], max[PHASES];
+} phase_stats;
+
+void phase_stats_init(phase_stats *p);
+/* One complete request's phases. */
+void phase_stats_record(phase_stats *p, const nh_dur d[PHASES]);
+void phase_stats_merge(phase_stats *dst, const phase_stats *src);
+extern const char *const phase_names[PHASES];     /* "DNS+dialup", ... as hey prints them */
+extern const char *const phase_json_keys[PHASES]; /* "dns_dialup", ... */
+
 void tally_status(tally *t, int status, uint64_t bytes);
 void tally_error(tally *t, int code);
 void tally_merge(tally *dst, const tally *src);

@@ -77,26 +77,38 @@ static void tls_release(nh__tls_shared *sh) {
 }
 
 /* The context for an https request: the transport's, or the default one
- * (system roots, verification on), made once on first use. */
+ * (system roots, verification on), made on first use. Loading the roots
+ * parks a fiber (it runs on the offload pool), so it is done outside the
+ * lock: a fiber parked while holding it would block the next caller's
+ * whole loop, and with it the wake-up of the fiber holding the lock.
+ * Callers racing on the first request may each load one; the first kept
+ * wins and the others are freed. */
 static nh_tls_ctx *tls_ctx_for(nh_transport *t) {
   pthread_mutex_lock(&t->tls_mu);
-  if (!t->tls) {
-    nh_tls_config d = {0};
-    nh__tls_shared *sh = calloc(1, sizeof *sh);
-    char *err = NULL;
-    d.role = NH_TLS_CLIENT;
-    d.alpn = "http/1.1";
-    if (sh && nh_tls_config_new(&d, &sh->ctx, &err) == NH_OK) {
-      atomic_store(&sh->refs, 1);
-      t->tls = sh;
-    } else {
-      NH_LOG(NULL, NH_LOG_ERROR, "default TLS configuration failed", NH_LSTR("error", err ? err : ""));
-      free(sh);
-    }
-    free(err);
-  }
   nh_tls_ctx *ctx = t->tls ? t->tls->ctx : NULL;
   pthread_mutex_unlock(&t->tls_mu);
+  if (ctx)
+    return ctx;
+  nh_tls_config d = {0};
+  nh__tls_shared *sh = calloc(1, sizeof *sh);
+  char *err = NULL;
+  d.role = NH_TLS_CLIENT;
+  d.alpn = "http/1.1";
+  if (!sh || nh_tls_config_new(&d, &sh->ctx, &err) != NH_OK) {
+    NH_LOG(NULL, NH_LOG_ERROR, "default TLS configuration failed", NH_LSTR("error", err ? err : ""));
+    free(err);
+    free(sh);
+    return NULL;
+  }
+  atomic_store(&sh->refs, 1);
+  pthread_mutex_lock(&t->tls_mu);
+  if (!t->tls) {
+    t->tls = sh;
+    sh = NULL;
+  }
+  ctx = t->tls->ctx;
+  pthread_mutex_unlock(&t->tls_mu);
+  tls_release(sh); /* lost the race: another caller's context is in place */
   return ctx;
 }
 

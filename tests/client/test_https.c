@@ -359,4 +359,44 @@ NH_TEST(test_server_client_trusts_its_server) {
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 
+/* The default TLS context (system roots) is made by the first https
+ * request. Loading it parks the fiber; several fibers of one loop asking
+ * at once must not block the loop while one of them waits for it (they
+ * did when the load ran under a thread mutex: the loop stopped, and with
+ * it the wake-up of the loading fiber). Each gets its answer: the test
+ * server's certificate is not among the system's roots. */
+typedef struct first_use {
+  nh_client *c;
+  const char *url;
+  atomic_int certs, others;
+} first_use;
+
+static void first_use_get(void *arg) {
+  first_use *f = arg;
+  nh_response *r = NULL;
+  int e = nh_client_get(f->c, f->url, &r);
+  if (r)
+    nh_response_close(r);
+  atomic_fetch_add(e == NH_ECERT ? &f->certs : &f->others, 1);
+}
+
+NH_TEST(default_tls_context_made_by_fibers_of_one_loop) {
+  nh_test_server *ts = nh_test_server_new_tls(hello_tls, NULL, 1);
+  CHECK(ts);
+  first_use f = {.c = nh_client_new(NULL), .url = nh_test_server_url(ts)};
+  CHECK(f.c);
+  nh_runtime_config rc = NH_RUNTIME_CONFIG_DEFAULT;
+  rc.loops = 1;
+  nh_runtime *rt = nh_runtime_new(&rc);
+  for (int i = 0; i < 4; i++)
+    CHECK_EQ(nh_runtime_go(rt, 0, first_use_get, &f), NH_OK);
+  for (int i = 0; i < 2000 && atomic_load(&f.certs) + atomic_load(&f.others) < 4; i++)
+    usleep(10000); /* 20 s at most: a stuck loop fails here, not at the suite's timeout */
+  CHECK_EQ(atomic_load(&f.certs), 4);
+  CHECK_EQ(atomic_load(&f.others), 0);
+  nh_runtime_free(rt);
+  nh_client_free(f.c);
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+}
+
 NH_TEST_MAIN()
