@@ -117,7 +117,7 @@ assert b"\r\x1b[K\r\nSummary:" in t or b"\r\x1b[K\nSummary:" in t, t[:600]
 left = [float(x) for x in re.findall(rb"req/s  ([0-9.]+)s left \([0-9]+%\)", t)]
 assert left and left == sorted(left, reverse=True) and all(0 <= x <= 0.8 for x in left), left
 PY
-  TERM=xterm timeout 20 script -qec "'$bin' load --threads 1 -n 300 -c 2 '$base/get'" /dev/null >"$work/tty" \
+  TERM=xterm timeout 20 script -qec "'$bin' load --threads 1 -n 100 -c 2 '$base/get'" /dev/null >"$work/tty" \
     || fail "load -n on a pty"
   grep -q "left" "$work/tty" && fail "time left shown without -z: $(od -c "$work/tty" | head -4)"
 fi
