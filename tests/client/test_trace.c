@@ -111,7 +111,7 @@ NH_TEST(trace_plain_new_then_reused) {
   CHECK_EQ(ev.dns_err, 0);
   CHECK_EQ(ev.wrote_err, 0);
   CHECK(ev.t_conn <= ev.t_wrote);
-  CHECK(ev.t_first - ev.t_wrote >= 15 * NH_MSEC); /* the handler slept before answering */
+  CHECK(ev.t_first >= ev.t_wrote); /* the answer came after the request was written */
   /* The same connection again: no lookup, connect or handshake. */
   tr = trace_for(&ev);
   CHECK_EQ(get_traced(c, nh_test_server_url(ts), &tr, body, sizeof body), NH_OK);
