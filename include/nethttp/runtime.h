@@ -162,7 +162,14 @@ void nh_frame_name(void *pc, char *buf, size_t cap);
 /* ---- Leak check for tests (Go's goleak): take a baseline at the start,
  * check at the end. The check waits up to grace for stragglers to finish,
  * then reports every fiber, armed timer and file descriptor that was not
- * there at the baseline. */
+ * there at the baseline.
+ *
+ * nh_leak_baseline_take(rt) watches rt (NULL: the caller's runtime). Called
+ * with NULL outside any runtime (a plain thread, e.g. a test's main), it
+ * watches the process instead: the check then also reports every runtime
+ * made since and not freed (with its fibers), threads beyond the count at
+ * the baseline and child processes not reaped. NULL on out-of-memory.
+ * Thread-safe; does not park. */
 typedef struct nh_leak_baseline nh_leak_baseline;
 nh_leak_baseline *nh_leak_baseline_take(nh_runtime *rt);
 /* Returns 0 when nothing leaked, else NH_EBUSY after writing a report to

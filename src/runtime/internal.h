@@ -274,12 +274,21 @@ struct nh_runtime {
   int wd_stop;
   /* offload pool */
   struct nh__offload_pool *offload;
+  /* the process's live runtimes, for the leak check (nh__runtimes_*) */
+  struct nh_runtime *live_next;
+  uint64_t live_id; /* unique in the process, unlike the address */
 };
 
 nh_logger *nh__rt_logger(const nh_runtime *rt);
 /* The sum over rt's loops of one of their counters (NH__LOOPS_SUM(rt,
  * fibers_live)). */
 int64_t nh__loops_sum(const nh_runtime *rt, size_t counter_offset);
+/* The runtimes alive in the process (made and not yet freed): copies up to
+ * cap of them into out and returns how many there are. The pointers are
+ * only safe to use while the caller knows they are not being freed. */
+size_t nh__runtimes_live(nh_runtime **out, size_t cap);
+/* Same, by their ids (nh_runtime.live_id). */
+size_t nh__runtime_ids_live(uint64_t *out, size_t cap);
 #define NH__LOOPS_SUM(rt, counter) nh__loops_sum((rt), offsetof(nh_loop, counter))
 int nh__watchdog_start(nh_runtime *rt);
 void nh__watchdog_stop(nh_runtime *rt);

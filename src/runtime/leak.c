@@ -7,7 +7,13 @@
  * socket by its two ends; any other descriptor by what it points to. A
  * scoped check (nh__leak_check_scoped) counts only the descriptors its
  * caller claims, so two test servers that overlap in time do not report
- * each other's connections. */
+ * each other's connections.
+ *
+ * Taken outside any runtime (a test's main thread), the baseline is the
+ * whole process's: which runtimes were alive, how many threads ran, which
+ * child processes existed, and the descriptors. A test case that ends with
+ * a runtime still running, a thread not joined or a child not reaped is
+ * caught that way, whatever the case did. */
 #include "internal.h"
 
 #include <arpa/inet.h>
@@ -20,6 +26,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+enum { MAX_IDS = 256 };
+
 struct nh_leak_baseline {
   nh_runtime *rt;
   uint64_t *fibers;
@@ -27,6 +35,12 @@ struct nh_leak_baseline {
   int64_t timers;
   int *fds;
   size_t nfds;
+  /* process mode (rt NULL) */
+  uint64_t runtimes[MAX_IDS];
+  size_t nruntimes;
+  int threads;
+  int children[MAX_IDS];
+  size_t nchildren;
 };
 
 static int cmp_int(const void *a, const void *b) {
@@ -64,6 +78,55 @@ static int *list_fds(size_t *n) {
   return fds;
 }
 
+/* Threads of this process. */
+static int count_threads(void) {
+  int n = 0;
+  DIR *d = opendir("/proc/self/task");
+  struct dirent *e;
+  while (d && (e = readdir(d)))
+    n += e->d_name[0] != '.';
+  if (d)
+    closedir(d);
+  return n;
+}
+
+/* Child processes (running or not yet reaped), from every thread's
+ * /proc/self/task/TID/children; at most MAX_IDS. */
+static size_t list_children(int *out) {
+  size_t n = 0;
+  DIR *d = opendir("/proc/self/task");
+  struct dirent *e;
+  while (d && (e = readdir(d))) {
+    if (e->d_name[0] == '.')
+      continue;
+    char path[300];
+    snprintf(path, sizeof path, "/proc/self/task/%s/children", e->d_name);
+    FILE *f = fopen(path, "r");
+    int pid;
+    while (f && n < MAX_IDS && fscanf(f, "%d", &pid) == 1)
+      out[n++] = pid;
+    if (f)
+      fclose(f);
+  }
+  if (d)
+    closedir(d);
+  return n;
+}
+
+static int has_id(const uint64_t *ids, size_t n, uint64_t id) {
+  for (size_t i = 0; i < n; i++)
+    if (ids[i] == id)
+      return 1;
+  return 0;
+}
+
+static int has_child(const nh_leak_baseline *b, int pid) {
+  for (size_t i = 0; i < b->nchildren; i++)
+    if (b->children[i] == pid)
+      return 1;
+  return 0;
+}
+
 static int has_fd(const nh_leak_baseline *b, int fd) {
   return b->fds && bsearch(&fd, b->fds, b->nfds, sizeof fd, cmp_int) != NULL;
 }
@@ -89,6 +152,10 @@ nh_leak_baseline *nh_leak_baseline_take(nh_runtime *rt) {
       b->fibers[b->nfibers++] = items[i].id;
     free(items);
     b->timers = NH__LOOPS_SUM(b->rt, timers_armed);
+  } else {
+    b->nruntimes = nh__runtime_ids_live(b->runtimes, MAX_IDS);
+    b->threads = count_threads();
+    b->nchildren = list_children(b->children);
   }
   b->fds = list_fds(&b->nfds);
   return b;
@@ -117,6 +184,19 @@ static int settled(const nh_leak_baseline *b, const leak_scope *sc) {
       return 0;
     if (NH__LOOPS_SUM(b->rt, timers_armed) > b->timers)
       return 0;
+  } else {
+    uint64_t ids[MAX_IDS];
+    size_t nr = nh__runtime_ids_live(ids, MAX_IDS);
+    for (size_t i = 0; i < nr && i < MAX_IDS; i++)
+      if (!has_id(b->runtimes, b->nruntimes, ids[i]))
+        return 0;
+    if (count_threads() > b->threads)
+      return 0;
+    int kids[MAX_IDS];
+    size_t nk = list_children(kids);
+    for (size_t i = 0; i < nk; i++)
+      if (!has_child(b, kids[i]))
+        return 0;
   }
   size_t n;
   int *fds = list_fds(&n);
@@ -194,6 +274,56 @@ static void report_fiber(FILE *report, const nh_fiber_info *it) {
   }
 }
 
+/* Names the fibers of rt that the baseline did not have (all of them when
+ * b has no runtime). */
+static void report_fibers(const nh_leak_baseline *b, nh_runtime *rt, FILE *report,
+                          int *fibers_left) {
+  nh_fiber_info *items;
+  size_t n;
+  if (nh_fiber_dump(rt, &items, &n) != NH_OK)
+    return;
+  for (size_t i = 0; i < n; i++) {
+    if (b->rt && has_fiber(b, items[i].id))
+      continue;
+    report_fiber(report, &items[i]);
+    if (fibers_left)
+      *fibers_left = 1;
+  }
+  free(items);
+}
+
+/* Process mode: runtimes still running (with their fibers), threads and
+ * child processes. */
+static void report_process(const nh_leak_baseline *b, FILE *report) {
+  nh_runtime *rts[MAX_IDS];
+  size_t nr = nh__runtimes_live(rts, MAX_IDS);
+  for (size_t i = 0; i < nr && i < MAX_IDS; i++) {
+    if (has_id(b->runtimes, b->nruntimes, rts[i]->live_id))
+      continue;
+    fprintf(report, "  leaked runtime (%d loops, %lld fibers live, never freed)\n", rts[i]->nloops,
+            (long long)NH__LOOPS_SUM(rts[i], fibers_live));
+    report_fibers(b, rts[i], report, NULL);
+  }
+  int t = count_threads();
+  if (t > b->threads)
+    fprintf(report, "  %d thread(s) beyond the baseline\n", t - b->threads);
+  int kids[MAX_IDS];
+  size_t nk = list_children(kids);
+  for (size_t i = 0; i < nk; i++) {
+    if (has_child(b, kids[i]))
+      continue;
+    char path[64], comm[64] = "";
+    snprintf(path, sizeof path, "/proc/%d/comm", kids[i]);
+    FILE *f = fopen(path, "r");
+    if (f) {
+      if (fgets(comm, sizeof comm, f))
+        comm[strcspn(comm, "\n")] = 0;
+      fclose(f);
+    }
+    fprintf(report, "  leaked child process %d (%s)\n", kids[i], comm);
+  }
+}
+
 int nh__leak_check_scoped(nh_leak_baseline *b, nh_dur grace, FILE *report,
                           int (*mine)(int fd, void *arg), void *arg, int *fibers_left) {
   if (fibers_left)
@@ -211,22 +341,15 @@ int nh__leak_check_scoped(nh_leak_baseline *b, nh_dur grace, FILE *report,
     return NH_OK;
   }
 
-  fprintf(report, "leak check: the runtime did not return to its baseline\n");
+  fprintf(report, "leak check: the %s did not return to its baseline\n",
+          b->rt ? "runtime" : "process");
   if (b->rt) {
-    nh_fiber_info *items;
-    size_t n;
-    nh_fiber_dump(b->rt, &items, &n);
-    for (size_t i = 0; i < n; i++) {
-      if (has_fiber(b, items[i].id))
-        continue;
-      report_fiber(report, &items[i]);
-      if (fibers_left)
-        *fibers_left = 1;
-    }
-    free(items);
+    report_fibers(b, b->rt, report, fibers_left);
     int64_t t = NH__LOOPS_SUM(b->rt, timers_armed);
     if (t > b->timers)
       fprintf(report, "  %lld timer(s) armed beyond the baseline\n", (long long)(t - b->timers));
+  } else {
+    report_process(b, report);
   }
   size_t n;
   int *fds = list_fds(&n);

@@ -28,6 +28,50 @@ static void fill_defaults(nh_runtime_config *c) {
     c->offload_threads = 4;
 }
 
+/* Every live runtime, so that a leak check after a test can name the ones
+ * left running. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static nh_runtime *live_head;
+static uint64_t live_ids;
+
+static void live_add(nh_runtime *rt) {
+  pthread_mutex_lock(&live_lock);
+  rt->live_id = ++live_ids;
+  rt->live_next = live_head;
+  live_head = rt;
+  pthread_mutex_unlock(&live_lock);
+}
+
+static void live_remove(nh_runtime *rt) {
+  pthread_mutex_lock(&live_lock);
+  for (nh_runtime **p = &live_head; *p; p = &(*p)->live_next)
+    if (*p == rt) {
+      *p = rt->live_next;
+      break;
+    }
+  pthread_mutex_unlock(&live_lock);
+}
+
+size_t nh__runtimes_live(nh_runtime **out, size_t cap) {
+  size_t n = 0;
+  pthread_mutex_lock(&live_lock);
+  for (nh_runtime *rt = live_head; rt; rt = rt->live_next, n++)
+    if (n < cap)
+      out[n] = rt;
+  pthread_mutex_unlock(&live_lock);
+  return n;
+}
+
+size_t nh__runtime_ids_live(uint64_t *out, size_t cap) {
+  size_t n = 0;
+  pthread_mutex_lock(&live_lock);
+  for (nh_runtime *rt = live_head; rt; rt = rt->live_next, n++)
+    if (n < cap)
+      out[n] = rt->live_id;
+  pthread_mutex_unlock(&live_lock);
+  return n;
+}
+
 nh_runtime *nh_runtime_new(const nh_runtime_config *cfg) {
   nh_runtime *rt = calloc(1, sizeof *rt);
   if (!rt)
@@ -51,6 +95,7 @@ nh_runtime *nh_runtime_new(const nh_runtime_config *cfg) {
     rt->nloops++;
   }
   nh__watchdog_start(rt);
+  live_add(rt);
   return rt;
 fail:
   nh_runtime_free(rt);
@@ -65,6 +110,7 @@ static void wake_loop(nh_loop *l, void *arg) {
 void nh_runtime_free(nh_runtime *rt) {
   if (!rt)
     return;
+  live_remove(rt);
   for (int i = 0; i < rt->nloops; i++) {
     atomic_store(&rt->loops[i].stop, 1);
     nh__loop_post(&rt->loops[i], wake_loop, NULL);

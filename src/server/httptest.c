@@ -119,8 +119,12 @@ nh_test_server *nh_test_server_new_at(nh_handler_fn handler, const nh_server_con
   if (!ts->srv || nh_server_listen(ts->srv, "127.0.0.1:0") != NH_OK ||
       nh_server_start(ts->srv) != NH_OK) {
     nh_server_free(ts->srv);
-    if (ts->baseline)
-      nh_leak_check(ts->baseline, 0, fopen("/dev/null", "w"));
+    if (ts->baseline) {
+      FILE *devnull = fopen("/dev/null", "w");
+      nh_leak_check(ts->baseline, 0, devnull); /* only to free it */
+      if (devnull)
+        fclose(devnull);
+    }
     nh_runtime_free(ts->rt);
     free(ts);
     return NULL;

@@ -95,4 +95,26 @@ static inline int epoll_has(int epfd, int fd) {
   return found;
 }
 
+/* Waits (up to 10 s, polling the fiber dump) until at least n fibers of
+ * rt are parked in `state` ("sleep", "ctx done"...): an event to start
+ * from rather than a sleep that hopes they got there. Returns how many
+ * there are. Works on a fiber or a plain thread. */
+static inline size_t wait_parked(nh_runtime *rt, const char *state, size_t n) {
+  size_t have = 0;
+  for (int i = 0; i < 2000; i++) {
+    nh_fiber_info *items;
+    size_t total;
+    have = 0;
+    if (nh_fiber_dump(rt, &items, &total) == NH_OK) {
+      for (size_t k = 0; k < total; k++)
+        have += !strcmp(items[k].state, state);
+      free(items);
+    }
+    if (have >= n)
+      break;
+    nh_sleep(5 * NH_MSEC);
+  }
+  return have;
+}
+
 #endif
