@@ -10,7 +10,14 @@
  *
  * A test file defines cases with NH_TEST(name) { ... } and ends with
  * NH_TEST_MAIN(). `prog NAME` runs one case; `prog` runs them all. CMake reads
- * the NH_TEST( lines to register each case with ctest. */
+ * the NH_TEST( lines to register each case with ctest.
+ *
+ * Every case ends with a leak check of the whole process (see
+ * nh_leak_baseline_take): a case that leaves a runtime running, a thread,
+ * a child process or a descriptor open fails, naming each leftover. A file
+ * of pure unit tests (no runtime, sockets or processes) says so with
+ * NH_TEST_UNIT_FILE("why") at its top and is not checked.
+ */
 #ifndef NH_TESTS_HARNESS_H
 #define NH_TESTS_HARNESS_H
 
@@ -18,6 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <nethttp/runtime.h>
 
 typedef struct nh_test_case {
   const char *name;
@@ -26,6 +36,14 @@ typedef struct nh_test_case {
 
 extern nh_test_case nh_test_cases[256];
 extern int nh_test_ncases;
+
+/* Set by NH_TEST_UNIT_FILE: the file's cases skip the leak check. */
+static int nh_test_unit_file __attribute__((unused));
+
+#define NH_TEST_UNIT_FILE(why)                                                     \
+  __attribute__((constructor)) static void nh_test_mark_unit_file(void) {          \
+    nh_test_unit_file = 1;                                                         \
+  }
 
 #define NH_TEST(name)                                                              \
   static void test_##name(void);                                                   \
@@ -80,7 +98,11 @@ extern int nh_test_ncases;
       if (argc > 1 && strcmp(argv[1], nh_test_cases[i].name) != 0)                \
         continue;                                                                  \
       fprintf(stderr, "--- %s\n", nh_test_cases[i].name);                          \
+      nh_leak_baseline *bl = nh_test_unit_file ? NULL : nh_leak_baseline_take(NULL); \
       nh_test_cases[i].fn();                                                       \
+      /* Stragglers get a grace period: the check returns once settled. */         \
+      if (bl && nh_leak_check(bl, 5 * NH_SEC, stderr) != 0)                        \
+        NH_FAIL("case %s left the leftovers above behind", nh_test_cases[i].name); \
       ran++;                                                                       \
     }                                                                              \
     if (!ran) {                                                                    \

@@ -5,6 +5,8 @@
 
 #include <nethttp.h>
 
+NH_TEST_UNIT_FILE("pure functions: no runtime, socket or process")
+
 static void noop(nh_response_writer *w, nh_request *r) {}
 
 static nh_mux *mux_of(const char *const *pats, int n) {

@@ -3,6 +3,8 @@
 #include "harness.h"
 #include "util/url_internal.h"
 
+NH_TEST_UNIT_FILE("pure functions: no runtime, socket or process")
+
 #include <nethttp.h>
 
 #include "mux/pattern.h"

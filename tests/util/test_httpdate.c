@@ -6,6 +6,8 @@
 #include <nethttp.h>
 #include <time.h>
 
+NH_TEST_UNIT_FILE("pure functions: no runtime, socket or process")
+
 static const char *fmt(int64_t t) {
   static char buf[32];
   size_t n = nh_http_date_format(t, buf);

@@ -5,6 +5,8 @@
 
 #include <nethttp.h>
 
+NH_TEST_UNIT_FILE("pure functions: no runtime, socket or process")
+
 /* Byte strings hold NULs, so each case carries its length. A hex escape
  * runs on through hex digits ("\x00A" is one byte): such strings are split. */
 #define B(lit) lit, sizeof(lit) - 1

@@ -3,6 +3,8 @@
 
 #include <nethttp.h>
 
+NH_TEST_UNIT_FILE("pure functions: no runtime, socket or process")
+
 NH_TEST(status_text) {
   CHECK_STR(nh_status_text(NH_STATUS_CONTINUE), "Continue");
   CHECK_STR(nh_status_text(NH_STATUS_EARLY_HINTS), "Early Hints");

@@ -4,6 +4,8 @@
 
 #include <nethttp.h>
 
+NH_TEST_UNIT_FILE("pure functions: no runtime, socket or process")
+
 static void canon(const char *in, const char *want) {
   char buf[128];
   size_t n = strlen(in);

@@ -4,6 +4,8 @@
 #include "nethttp/errors.h"
 #include "nethttp/url.h"
 
+NH_TEST_UNIT_FILE("pure functions: no runtime, socket or process")
+
 #include <stdlib.h>
 #include <string.h>
 

@@ -3,6 +3,8 @@
 
 #include <nethttp.h>
 
+NH_TEST_UNIT_FILE("pure functions: no runtime, socket or process")
+
 NH_TEST(duration_parse) {
   nh_dur d;
   CHECK_EQ(nh_dur_parse("250ms", &d), NH_OK);
