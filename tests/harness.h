@@ -17,7 +17,9 @@
  * a child process or a descriptor open fails, naming each leftover. A file
  * of pure unit tests (no runtime, sockets or processes) says so with
  * NH_TEST_UNIT_FILE("why") at its top and is not checked.
- */
+ *
+ * NH_SKIP("why") ends a case as skipped (exit code NH_SKIP_CODE, which
+ * ctest reports as SKIP): for a case whose peer tool is missing. */
 #ifndef NH_TESTS_HARNESS_H
 #define NH_TESTS_HARNESS_H
 
@@ -36,6 +38,10 @@ typedef struct nh_test_case {
 
 extern nh_test_case nh_test_cases[256];
 extern int nh_test_ncases;
+
+/* The exit code ctest reads as "skipped" (SKIP_RETURN_CODE in
+ * tests/CMakeLists.txt; 77 as in automake). */
+#define NH_SKIP_CODE 77
 
 /* Set by NH_TEST_UNIT_FILE: the file's cases skip the leak check. */
 static int nh_test_unit_file __attribute__((unused));
@@ -59,6 +65,17 @@ static int nh_test_unit_file __attribute__((unused));
     fputc('\n', stderr);                                                           \
     fflush(stderr);                                                                \
     abort();                                                                       \
+  } while (0)
+
+/* Ends the case as skipped, from any thread or fiber. _exit: the case is
+ * abandoned as it stands, so nothing it left must be checked or freed. */
+#define NH_SKIP(...)                                                               \
+  do {                                                                             \
+    fprintf(stderr, "%s:%d: SKIP: ", __FILE__, __LINE__);                          \
+    fprintf(stderr, __VA_ARGS__);                                                  \
+    fputc('\n', stderr);                                                           \
+    fflush(stderr);                                                                \
+    _exit(NH_SKIP_CODE);                                                           \
   } while (0)
 
 #define CHECK(cond)                                                                \

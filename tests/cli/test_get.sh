@@ -7,6 +7,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 bin=$1
+need curl
+need python3
 cli_test_setup
 LOG_TAIL=5
 
@@ -64,7 +66,7 @@ G -o "$work/chunked" "$base/stream-bytes/30000?seed=4&chunk_size=1000" # chunked
 curl -s --max-time 10 "$base/stream-bytes/30000?seed=4&chunk_size=1000" | cmp -s - "$work/chunked" || fail "-o chunked"
 
 # --- progress bar: drawn on a terminal (a pty from script(1)) for a slow body, erased at the end
-if command -v script >/dev/null; then
+if have_or_skip script "the progress bar on a pty"; then
   TERM=xterm timeout 20 script -qec "'$bin' get -o '$work/drip' '$base/drip?duration=1.5&numbytes=3000&delay=0'" \
     /dev/null >"$work/tty" || fail "get on a pty"
   python3 - "$work/tty" <<'PY' || fail "progress bar on a pty: $(od -c "$work/tty" | head -8)"
@@ -99,7 +101,8 @@ rc 0 G "$base/status/404"
 t0=$(date +%s%N)
 rc 28 G -s -m 0.5 "$base/delay/3"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-[ "$ms" -ge 450 ] && [ "$ms" -lt 2000 ] || fail "-m 0.5 took $ms ms"
+# Cut (exit 28) before the 3 s delay; the upper bound is a sanity one.
+[ "$ms" -ge 450 ] && [ "$ms" -lt 10000 ] || fail "-m 0.5 took $ms ms"
 rc 28 G -s -m 500ms "$base/drip?duration=3&numbytes=3" # cuts a body in progress too
 G -m 5 "$base/delay/0.2" >/dev/null || fail "-m 5 with a 0.2 s delay"
 
@@ -119,7 +122,7 @@ t0 = time.time()
 r = subprocess.run([sys.argv[1], "get", "--connect-timeout", "0.5", f"http://127.0.0.1:{port}/"],
                    capture_output=True, text=True, timeout=20)
 took = time.time() - t0
-assert r.returncode == 28 and 0.45 <= took < 3, (r.returncode, took, r.stderr)
+assert r.returncode == 28 and 0.45 <= took < 15, (r.returncode, took, r.stderr)
 PY
 
 # --- request bodies: -d (no Content-Type guessed), --json, --data-binary @file, -F
@@ -239,4 +242,5 @@ kill -TERM "$pid"
 wait "$pid" || fail "https server exit status $?"
 pid=
 if grep -q -e 'Sanitizer' -e 'runtime error' "$work/log"; then fail "sanitizer report in the https server"; fi
+finish_or_skip
 echo "1 passed, 0 failed"

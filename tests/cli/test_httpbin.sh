@@ -9,6 +9,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 bin=$1
+need curl
+need python3
 build=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
 cli_test_setup
@@ -162,18 +164,21 @@ t1=$(date +%s%N)
 t0=$(date +%s%N)
 cpids=()
 for i in $(seq 20); do
-  curl -s --max-time 10 -o /dev/null -w '%{http_code}\n' "$base/delay/1" > "$work/par.$i" &
+  curl -s --max-time 30 -o /dev/null -w '%{http_code}\n' "$base/delay/1" > "$work/par.$i" &
   cpids+=($!)
 done
 wait "${cpids[@]}" || true
 t1=$(date +%s%N)
 [ "$(cat "$work"/par.* | sort -u)" = 200 ] || fail "parallel delays: $(cat "$work"/par.* | sort | uniq -c)"
+# One after the other they would take 20 s: well under that, they overlapped
+# (the bound holds however busy the machine is).
 [ $(( (t1 - t0) / 1000000 )) -lt 10000 ] || fail "20 parallel 1 s delays (20 s one after another) took $(( (t1 - t0) / 1000000 )) ms on one loop"
 [ "$(code "$base/delay/4")" = 400 ] || fail "/delay beyond --max-duration"
 [ "$(code "$base/delay/abc")" = 400 ] || fail "/delay/abc"
-# the client leaving ends the wait: logged as 499 well before 3 s
+# the client leaving ends the wait: logged as 499 (a wait that ran to its
+# end would have answered, and been logged as 200)
 curl -s --max-time 0.3 "$base/delay/3?gone=1" >/dev/null || true
-for _ in $(seq 40); do grep -q '"path":"/delay/3".*"status":499' "$work/log" && break; sleep 0.05; done
+for _ in $(seq 200); do grep -q '"path":"/delay/3".*"status":499' "$work/log" && break; sleep 0.05; done
 grep -q '"path":"/delay/3".*"status":499' "$work/log" || fail "abandoned /delay not ended with 499"
 # drip: 2 s of writes with a 1 s server write timeout, Content-Length, status
 t0=$(date +%s%N)
@@ -303,12 +308,13 @@ hdr "$work/h" 'Access-Control-Allow-Headers: X-A'
 
 # --- independent clients: Python's urllib, Go's net/http
 python3 "$here/httpbin_check.py" "$base" || fail "httpbin_check.py"
-command -v go >/dev/null || fail "go not installed (scripts/install-deps.sh installs golang-go)"
-out="$build/peers"
-mkdir -p "$out"
-( cd "$here/../peers/httpbin_goclient" && GOCACHE="$out/gocache" GOPATH="$out/gopath" GOPROXY=off \
-    GOFLAGS=-mod=mod go build -o "$out/httpbin_goclient" . ) || fail "go build"
-"$out/httpbin_goclient" "$base" || fail "Go client"
+if have_or_skip go "Go's net/http client (golang-go)"; then
+  out="$build/peers"
+  mkdir -p "$out"
+  ( cd "$here/../peers/httpbin_goclient" && GOCACHE="$out/gocache" GOPATH="$out/gopath" GOPROXY=off \
+      GOFLAGS=-mod=mod go build -o "$out/httpbin_goclient" . ) || fail "go build"
+  "$out/httpbin_goclient" "$base" || fail "Go client"
+fi
 
 # --- every access log line is JSON; flags are checked; clean shutdown
 python3 -c "
@@ -326,4 +332,5 @@ if "$bin" httpbin --max-duration 0s 2>/dev/null; then fail "--max-duration 0s ac
 if "$bin" httpbin --max-body-size -5 2>/dev/null; then fail "--max-body-size -5 accepted"; fi
 if "$bin" httpbin --bogus 2>/dev/null; then fail "unknown flag accepted"; fi
 "$bin" httpbin --help | grep -q -- '--max-body-size' || fail "--help"
+finish_or_skip
 echo "1 passed, 0 failed"

@@ -7,6 +7,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 bin=$1
+need curl
+need python3
 work=$(mktemp -d)
 pid=
 cleanup() { [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true; rm -rf "$work"; }
@@ -98,7 +100,10 @@ for line in open('$work/log'):
 # the server exits 0.
 curl -s --limit-rate 1M "$base/big.bin" -o "$work/slow.bin" &
 cpid=$!
-sleep 0.3
+# SIGTERM once the download is under way (its first bytes arrived), not
+# after a guess at how long that takes.
+for _ in $(seq 400); do [ -s "$work/slow.bin" ] && break; sleep 0.05; done
+[ -s "$work/slow.bin" ] || fail "the download did not start"
 kill -TERM "$pid"
 wait "$cpid" || fail "in-flight download failed during shutdown"
 cmp -s "$work/slow.bin" "$work/www/big.bin" || fail "in-flight download truncated"

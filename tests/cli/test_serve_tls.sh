@@ -11,7 +11,8 @@ pid=
 cleanup() { [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- server log:"; cat "$work/log" || true; exit 1; }
-command -v openssl >/dev/null || { echo "openssl not installed: skipped"; exit 0; }
+need openssl
+need curl
 
 # A CA and a leaf for localhost and 127.0.0.1 signed by it, in $work/$1.
 make_cert() {
@@ -65,7 +66,7 @@ grep -q 'Re-using existing connection' "$work/curl.v" || fail "connection not re
 # handshake failures logged at debug with the peer's address.
 if curl -s "$base/a.txt" -o /dev/null; then fail "untrusted certificate accepted"; fi
 if curl -s -m 3 "http://127.0.0.1:$port/a.txt" -o /dev/null; then fail "plain http answered"; fi
-for _ in $(seq 50); do grep -q '"msg":"TLS handshake failed"' "$work/log" && break; sleep 0.05; done
+for _ in $(seq 400); do grep -q '"msg":"TLS handshake failed"' "$work/log" && break; sleep 0.05; done
 grep '"msg":"TLS handshake failed"' "$work/log" | grep -q '"remote":"127.0.0.1:' ||
   fail "handshake failure not logged with the peer"
 grep '"msg":"TLS handshake failed"' "$work/log" | grep -q '"level":"DEBUG"' ||
@@ -75,7 +76,7 @@ grep '"msg":"TLS handshake failed"' "$work/log" | grep -q '"level":"DEBUG"' ||
 cp "$work/two/leaf.pem" "$work/live/cert.pem.new" && mv "$work/live/cert.pem.new" "$work/live/cert.pem"
 cp "$work/two/leaf.key" "$work/live/key.pem.new" && mv "$work/live/key.pem.new" "$work/live/key.pem"
 kill -HUP "$pid"
-for _ in $(seq 100); do grep -q 'TLS certificates reloaded' "$work/log" && break; sleep 0.05; done
+for _ in $(seq 400); do grep -q 'TLS certificates reloaded' "$work/log" && break; sleep 0.05; done
 grep -q 'TLS certificates reloaded' "$work/log" || fail "no reload on SIGHUP"
 kill -0 "$pid" || fail "SIGHUP killed the server"
 [ "$(curl -sS "${ca2[@]}" "$base/a.txt")" = "hello tls" ] || fail "new certificate not served"
@@ -83,12 +84,12 @@ if curl -s "${ca1[@]}" "$base/a.txt" -o /dev/null; then fail "old certificate st
 # A broken file: the reload fails, the server keeps the last good one.
 echo garbage >"$work/live/cert.pem"
 kill -HUP "$pid"
-for _ in $(seq 100); do grep -q 'TLS reload failed' "$work/log" && break; sleep 0.05; done
+for _ in $(seq 400); do grep -q 'TLS reload failed' "$work/log" && break; sleep 0.05; done
 grep -q 'TLS reload failed' "$work/log" || fail "failed reload not logged"
 [ "$(curl -sS "${ca2[@]}" "$base/a.txt")" = "hello tls" ] || fail "lost the certificate on a bad reload"
 
 kill -TERM "$pid"
-for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+for _ in $(seq 400); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 if kill -0 "$pid" 2>/dev/null; then fail "did not stop on SIGTERM"; fi
 wait "$pid" || fail "exit status $?"
 pid=

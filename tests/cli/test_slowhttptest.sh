@@ -6,7 +6,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 bin=$1
-command -v slowhttptest >/dev/null || { echo "slowhttptest not installed (scripts/install-deps.sh bench)"; exit 1; }
+need slowhttptest "slowhttptest (the bench group)"
+need curl
 work=$(mktemp -d)
 pid=
 attack=

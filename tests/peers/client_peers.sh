@@ -8,6 +8,7 @@ peer=$1
 client=$2
 build=$3
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../need.sh"
 work=$(mktemp -d)
 pid=""
 cleanup() {
@@ -18,7 +19,7 @@ trap cleanup EXIT
 
 # Waits for "port N" in the server's log and prints N.
 wait_port() {
-  for _ in $(seq 200); do
+  for _ in $(seq 400); do
     grep -q '^port ' "$1" && { sed -n 's/^port //p' "$1"; return 0; }
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.05
@@ -30,7 +31,7 @@ wait_port() {
 
 # Waits until something accepts on 127.0.0.1:$1.
 wait_listening() {
-  for _ in $(seq 200); do
+  for _ in $(seq 400); do
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.05
@@ -42,7 +43,7 @@ wait_listening() {
 
 case "$peer" in
 go)
-  command -v go >/dev/null || { echo "SKIP: go not installed (scripts/install-deps.sh installs golang-go)"; exit 77; }
+  need go golang-go
   out="$build/peers"
   mkdir -p "$out"
   ( cd "$here/goserver" && GOCACHE="$out/gocache" GOPATH="$out/gopath" GOPROXY=off GOFLAGS=-mod=mod \
@@ -52,18 +53,19 @@ go)
   port=$(wait_port "$work/log")
   ;;
 python)
-  command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
-  python3 "$here/client/pyserver.py" >"$work/log" 2>&1 &
+  need /usr/bin/python3 python3
+  /usr/bin/python3 "$here/client/pyserver.py" >"$work/log" 2>&1 &
   pid=$!
   port=$(wait_port "$work/log")
   ;;
 nginx)
   nginx=$(command -v nginx || echo /usr/sbin/nginx)
-  [ -x "$nginx" ] || { echo "SKIP: nginx not installed (scripts/install-deps.sh installs nginx-light)"; exit 77; }
+  need "$nginx" nginx-light
+  need /usr/bin/python3 python3
   prefix="$work/nginx"
   mkdir -p "$prefix/www" "$prefix/tmp"
   printf '<html><body>nethttp peer index</body></html>\n' >"$prefix/www/index.html"
-  python3 - "$prefix/www" <<'PY'
+  /usr/bin/python3 - "$prefix/www" <<'PY'
 import sys
 d = sys.argv[1]
 open(d + "/big.bin", "wb").write(bytes(ord("a") + i % 26 for i in range(1 << 20)))
@@ -72,7 +74,7 @@ PY
   # A free port: bound by the kernel, released, then taken by nginx.
   # Another process may grab it in between: try a few.
   for attempt in 1 2 3 4 5; do
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     sed -e "s|@PREFIX@|$prefix|g" -e "s|@PORT@|$port|g" "$here/client/nginx.conf.in" >"$prefix/nginx.conf"
     "$nginx" -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log" >"$work/log" 2>&1 &
     pid=$!

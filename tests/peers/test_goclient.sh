@@ -5,7 +5,8 @@ set -euo pipefail
 server=$1
 build=$2
 here=$(cd "$(dirname "$0")" && pwd)
-command -v go >/dev/null || { echo "go not installed (scripts/install-deps.sh installs golang-go)"; exit 1; }
+. "$here/../need.sh"
+need go golang-go
 out="$build/peers"
 mkdir -p "$out"
 ( cd "$here/goclient" && GOCACHE="$out/gocache" GOPATH="$out/gopath" GOPROXY=off GOFLAGS=-mod=mod \
@@ -14,7 +15,7 @@ log=$(mktemp)
 "$server" >"$log" 2>&1 &
 pid=$!
 trap 'kill -KILL $pid 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 100); do grep -q '^port ' "$log" && break; sleep 0.05; done
+for _ in $(seq 400); do grep -q '^port ' "$log" && break; sleep 0.05; done
 port=$(sed -n 's/^port //p' "$log")
 "$out/goclient" "http://127.0.0.1:$port"
 kill -TERM $pid

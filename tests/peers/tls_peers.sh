@@ -10,7 +10,8 @@ direction=$1
 peer=$2
 build=$3
 here=$(cd "$(dirname "$0")" && pwd)
-command -v go >/dev/null || { echo "go not installed (scripts/install-deps.sh installs golang-go)"; exit 1; }
+. "$here/../need.sh"
+need go golang-go
 work=$(mktemp -d)
 # Certificates made by nh_tls_testcert_new land under TMPDIR: in $work.
 export TMPDIR="$work"
@@ -28,7 +29,7 @@ mkdir -p "$out"
 
 # Waits for "KEY VALUE" in the server's log and prints VALUE.
 wait_for() {
-  for _ in $(seq 200); do
+  for _ in $(seq 400); do
     grep -q "^$2 " "$1" && { sed -n "s/^$2 //p" "$1"; return 0; }
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.05

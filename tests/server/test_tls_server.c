@@ -192,7 +192,7 @@ NH_TEST(plain_http_to_https_port_fails_handshake) {
   close(c->fd);
   free(c);
   nh_server_stats st;
-  for (int i = 0; i < 200; i++) {
+  for (int i = 0; i < 1000; i++) {
     nh_server_stats_get(nh_test_server_server(ts), &st);
     if (st.tls_handshake_errors == 1)
       break;
@@ -332,10 +332,8 @@ static int run_tool(char *const argv[], const char *input, const char *out_path)
 }
 
 NH_TEST(curl_peer) {
-  if (!have("curl")) {
-    fprintf(stderr, "curl not installed: skipped\n");
-    return;
-  }
+  if (!have("curl"))
+    NH_SKIP("curl not installed");
   make_file(200 * 1024 + 7);
   nh_test_server *ts = nh_test_server_new_tls(route, NULL, 1);
   char out[256], url[128], url2[128];
@@ -369,10 +367,8 @@ NH_TEST(curl_peer) {
 }
 
 NH_TEST(openssl_s_client_peer) {
-  if (!have("openssl")) {
-    fprintf(stderr, "openssl not installed: skipped\n");
-    return;
-  }
+  if (!have("openssl"))
+    NH_SKIP("openssl not installed");
   nh_test_server *ts = nh_test_server_new_tls(echo, NULL, 1);
   char connect[64], out[256];
   snprintf(connect, sizeof connect, "127.0.0.1:%d", nh_test_server_port(ts));
@@ -667,43 +663,45 @@ NH_TEST(reload_without_tls_is_einval) {
 /* ---- slow handshakes ---- */
 
 /* 50 connections that never send a ClientHello hold nothing past the
- * read-header deadline, and normal HTTPS requests are served meanwhile. */
+ * read-header deadline, and normal HTTPS requests are served meanwhile:
+ * all of them answered while the silent ones are still open. */
 NH_TEST(silent_connections_closed_at_header_deadline) {
   enum { SILENT = 50 };
   nh_server_config cfg = NH_SERVER_CONFIG_DEFAULT;
-  cfg.read_header_timeout = 600 * NH_MSEC;
+  cfg.read_header_timeout = 2 * NH_SEC; /* far beyond 5 requests, even on a busy machine */
   nh_test_server *ts = nh_test_server_new_tls(echo, &cfg, 2);
   int port = nh_test_server_port(ts);
   int fds[SILENT];
-  nh_time t0 = nh_now();
+  nh_time t0 = nh_now(); /* before the accepts that start their deadlines */
   for (int i = 0; i < SILENT; i++)
     CHECK((fds[i] = raw_connect(port)) >= 0);
-  /* While they sit there, real clients are served without delay. */
+  /* While they sit there, real clients are served. */
   tconn *c = malloc(sizeof *c);
   char body[256];
   for (int i = 0; i < 5; i++) {
-    nh_time s = nh_now();
     CHECK_EQ(tconn_open(c, nh_test_server_ca_file(ts), "localhost", port), NH_OK);
     tconn_send(c, "GET /busy HTTP/1.1\r\nHost: x\r\n\r\n");
     CHECK_EQ(tconn_read(c, body, sizeof body), 200);
     CHECK_STR(body, "GET /busy ");
     tconn_close(c);
-    CHECK(nh_now() - s < 300 * NH_MSEC);
   }
-  CHECK(nh_now() - t0 < 550 * NH_MSEC); /* all of that before the deadline */
-  /* Each silent connection is closed at the deadline: not before, and not
-   * much after. */
+  /* ...before the deadline: not one silent connection closed yet. */
   for (int i = 0; i < SILENT; i++) {
     struct pollfd p = {fds[i], POLLIN, 0};
-    nh_dur left = 3 * NH_SEC - (nh_now() - t0);
+    CHECK_EQ(poll(&p, 1, 0), 0);
+  }
+  /* Each silent connection is closed at the deadline, not before (the
+   * server's clock may lag ours by one loop turn: 50 ms of slack). */
+  for (int i = 0; i < SILENT; i++) {
+    struct pollfd p = {fds[i], POLLIN, 0};
+    nh_dur left = 20 * NH_SEC - (nh_now() - t0);
     CHECK_EQ(poll(&p, 1, left > 0 ? (int)(left / NH_MSEC) : 0), 1);
     char b;
     CHECK(recv(fds[i], &b, 1, MSG_DONTWAIT) <= 0);
     nh_dur at = nh_now() - t0;
-    CHECK(at >= 550 * NH_MSEC);
+    CHECK(at >= cfg.read_header_timeout - 50 * NH_MSEC);
     close(fds[i]);
   }
-  CHECK(nh_now() - t0 < 2500 * NH_MSEC);
   nh_server_stats st;
   nh_server_stats_get(nh_test_server_server(ts), &st);
   CHECK_EQ(st.tls_handshake_errors, SILENT);
@@ -721,16 +719,18 @@ NH_TEST(shutdown_does_not_wait_for_handshakes) {
   for (int i = 0; i < 5; i++)
     CHECK((fds[i] = raw_connect(nh_test_server_port(ts))) >= 0);
   nh_server_stats st;
-  for (int i = 0; i < 200; i++) { /* all accepted and in the handshake */
+  for (int i = 0; i < 2000; i++) { /* all accepted and in the handshake */
     nh_server_stats_get(nh_test_server_server(ts), &st);
     if (st.accepted == 5)
       break;
     usleep(5 * 1000);
   }
   CHECK_EQ(st.accepted, 5);
+  /* Waiting for them would sit out the 5 s header timeout: past this 4 s
+   * deadline, which shutdown would report. */
   nh_time t0 = nh_now();
   CHECK_EQ(nh_server_shutdown(nh_test_server_server(ts), nh_deadline_after(4 * NH_SEC)), NH_OK);
-  CHECK(nh_now() - t0 < NH_SEC);
+  CHECK(nh_now() - t0 < 4 * NH_SEC);
   for (int i = 0; i < 5; i++) {
     char b;
     CHECK(recv(fds[i], &b, 1, 0) <= 0); /* closed */
