@@ -84,6 +84,17 @@ static int nh_test_unit_file __attribute__((unused));
       NH_FAIL("CHECK(%s)", #cond);                                                 \
   } while (0)
 
+/* Waits for cond to become true (an event: a counter reached, a state
+ * entered), polling every millisecond for up to 10 s, then checks it. Use
+ * it instead of a sleep that hopes the event has happened. Parks on a
+ * fiber, sleeps on a plain thread. */
+#define CHECK_SOON(cond)                                                           \
+  do {                                                                             \
+    for (int _soon = 0; _soon < 10000 && !(cond); _soon++)                         \
+      nh_sleep(NH_MSEC);                                                           \
+    CHECK(cond);                                                                   \
+  } while (0)
+
 #define CHECK_EQ(a, b)                                                             \
   do {                                                                             \
     long long _a = (long long)(a), _b = (long long)(b);                            \

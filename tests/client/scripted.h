@@ -25,6 +25,7 @@ typedef struct scripted {
   pthread_t acceptor;
   pthread_t conn_threads[SCRIPT_MAX_CONNS];
   atomic_int conns;
+  atomic_int ended; /* connections whose script ended and socket closed */
   atomic_int stop;
 } scripted;
 
@@ -37,6 +38,7 @@ static inline void *script_conn_main(void *p) {
   script_conn *c = p;
   c->s->fn(c->fd, c->index, c->s->arg);
   close(c->fd);
+  atomic_fetch_add(&c->s->ended, 1);
   free(c);
   return NULL;
 }

@@ -117,9 +117,7 @@ static tls_server *tls_server_start(const nh_tls_testcert *tc, const char *name,
   rc.loops = 1;
   s->rt = nh_runtime_new(&rc);
   nh_runtime_go(s->rt, 0, open_listener, s);
-  for (int i = 0; i < 2000 && !atomic_load(&s->listening); i++)
-    usleep(1000);
-  CHECK(atomic_load(&s->listening));
+  CHECK_SOON(atomic_load(&s->listening));
   return s;
 }
 

@@ -1,6 +1,7 @@
 /* The client and its Transport over real sockets: pooling, framing,
  * timeouts, retries, redirects, gzip, and the seed bugs 1, 2 and 4. */
 #include "harness.h"
+#include "runtime/support.h"
 #include "scripted.h"
 
 #include <nethttp.h>
@@ -103,7 +104,7 @@ NH_TEST(blackholed_server_times_out) {
   nh_time t0 = nh_now();
   CHECK_EQ(nh_client_get(c, scripted_url(s, "/"), &r), NH_ETIMEDOUT);
   nh_dur took = since(t0);
-  CHECK(took >= 300 * NH_MSEC && took < 1500 * NH_MSEC);
+  CHECK(took >= 300 * NH_MSEC && took < 10 * NH_SEC); /* this timeout, not a 30 s default */
   /* The client's total timeout cuts it too. */
   nh_client_free(c);
   cc.timeout = 200 * NH_MSEC;
@@ -114,7 +115,7 @@ NH_TEST(blackholed_server_times_out) {
   t0 = nh_now();
   CHECK_EQ(nh_client_get(c, scripted_url(s, "/"), &r), NH_ETIMEDOUT);
   took = since(t0);
-  CHECK(took >= 200 * NH_MSEC && took < 1200 * NH_MSEC);
+  CHECK(took >= 200 * NH_MSEC && took < 10 * NH_SEC);
   nh_client_free(c);
   nh_transport_free(t);
   nh_transport_free(t2);
@@ -146,7 +147,7 @@ NH_TEST(stalled_body_read_times_out) {
   nh_time t0 = nh_now();
   CHECK_EQ(nh_response_read(r, buf, sizeof buf), NH_ETIMEDOUT);
   nh_dur took = since(t0);
-  CHECK(took >= 250 * NH_MSEC && took < 1200 * NH_MSEC);
+  CHECK(took >= 250 * NH_MSEC && took < 10 * NH_SEC); /* not the 30 s default */
   nh_response_close(r);
   nh_transport_stats st;
   nh_transport_stats_get(t, &st);
@@ -161,8 +162,9 @@ NH_TEST(stalled_body_read_times_out) {
 typedef struct cancel_case {
   const char *url;
   nh_ctx *ctx;
+  nh_runtime *rt;
   int result;
-  nh_dur took;
+  nh_time cancelled_at, returned_at;
 } cancel_case;
 
 static void fiber_get(void *arg) {
@@ -171,33 +173,36 @@ static void fiber_get(void *arg) {
   nh_client_request *req = nh_client_request_new("GET", cc->url);
   nh_client_request_set_ctx(req, cc->ctx);
   nh_response *r;
-  nh_time t0 = nh_now();
   cc->result = nh_client_do(c, req, &r);
-  cc->took = nh_now() - t0;
+  cc->returned_at = nh_now();
   if (cc->result == NH_OK)
     nh_response_close(r);
   nh_client_request_free(req);
   nh_client_free(c);
 }
 
+/* Cancels once the fiber waits for the head (the server never answers). */
 static void *cancel_later(void *arg) {
-  usleep(100 * 1000);
-  nh_ctx_cancel(arg);
+  cancel_case *cc = arg;
+  CHECK_EQ(wait_parked(cc->rt, "IO wait: read", 1), 1);
+  cc->cancelled_at = nh_now();
+  nh_ctx_cancel(cc->ctx);
   return NULL;
 }
 
 NH_TEST(context_cancel_interrupts_a_fiber_at_once) {
   scripted *s = scripted_start(blackhole, NULL);
   nh_runtime *rt = nh_runtime_new(NULL);
-  cancel_case cc = {scripted_url(s, "/"), NULL, 0, 0};
+  cancel_case cc = {.url = scripted_url(s, "/"), .rt = rt};
   nh_ctx_with_cancel(NULL, &cc.ctx);
   pthread_t th;
-  pthread_create(&th, NULL, cancel_later, cc.ctx);
   nh_runtime_go(rt, 0, fiber_get, &cc);
+  pthread_create(&th, NULL, cancel_later, &cc);
   pthread_join(th, NULL);
   nh_runtime_free(rt); /* waits for the fiber */
+  /* Only the cancel ends a wait on a server that never answers. */
   CHECK_EQ(cc.result, NH_ECANCELED);
-  CHECK(cc.took >= 90 * NH_MSEC && cc.took < 400 * NH_MSEC);
+  CHECK(cc.returned_at >= cc.cancelled_at && cc.returned_at - cc.cancelled_at < 5 * NH_SEC);
   nh_ctx_free(cc.ctx);
   scripted_stop(s);
 }
@@ -389,7 +394,7 @@ NH_TEST(idle_connection_closed_by_server_is_not_reused) {
   nh_client *c = nh_client_new(NULL);
   int st;
   free(get_body(c, scripted_url(s, "/1"), &st));
-  usleep(300 * 1000); /* idle long enough to be looked at before reuse */
+  CHECK_SOON(atomic_load(&s->ended) == 1); /* the server has closed it */
   free(get_body(c, scripted_url(s, "/2"), &st));
   CHECK_EQ(st, 200);
   nh_transport_stats ts;

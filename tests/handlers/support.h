@@ -57,9 +57,9 @@ static inline char *capture_text(capture_log *c) {
   return s;
 }
 
-/* Wait up to 2 s for needle to be logged; returns the text (free it). */
+/* Wait up to 10 s for needle to be logged; returns the text (free it). */
 static inline char *capture_wait(capture_log *c, const char *needle) {
-  for (int i = 0; i < 200; i++) {
+  for (int i = 0; i < 1000; i++) {
     char *s = capture_text(c);
     if (strstr(s, needle))
       return s;

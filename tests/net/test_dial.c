@@ -2,6 +2,7 @@
  * a deadline against a full accept queue, Happy Eyeballs between ::1 and
  * 127.0.0.1, cancellation, no such host; from a fiber and a plain thread. */
 #include "nettest.h"
+#include "runtime/support.h"
 
 #include <netinet/tcp.h>
 
@@ -83,10 +84,11 @@ static void refused_body(void *arg) {
   CHECK_EQ(nh_dial_tcp("127.0.0.1", port, nh_deadline_after(5 * NH_SEC), NULL, &f),
            NH_ECONNREFUSED);
   CHECK(f == NULL);
-  /* Both families refuse: the first error is reported, at once. */
+  /* Both families refuse: the first error is reported, at once (not at
+   * the 5 s deadline: this bound is a sanity one). */
   CHECK_EQ(nh_dial_tcp("localhost", port, nh_deadline_after(5 * NH_SEC), NULL, &f),
            NH_ECONNREFUSED);
-  CHECK(ms_since(t0) < 500);
+  CHECK(ms_since(t0) < 3000);
 }
 
 NH_TEST(dial_refused_thread) { refused_body(NULL); }
@@ -104,7 +106,7 @@ static void timeout_body(void *arg) {
   CHECK_EQ(nh_dial_tcp("127.0.0.1", local_port(b.lfd), nh_deadline_after(200 * NH_MSEC), NULL, &f),
            NH_ETIMEDOUT);
   nh_dur took = ms_since(t0);
-  CHECK(took >= 190 && took < 1000);
+  CHECK(took >= 190 && took < 4000); /* the deadline ended it: nothing else would */
   CHECK(f == NULL);
   CHECK_EQ(open_fds(), fds);
   blackhole_close(&b);
@@ -149,10 +151,12 @@ static void he_refused_body(void *arg) {
     lfd = listen_on(AF_INET, port, 16);
   }
   nh_fd *f;
-  nh_dial_options opt = {.resolver = &h.cfg};
+  /* A fallback delay far longer than the dial takes, even on a busy
+   * machine: v4 starts at the refusal, not at the delay. */
+  nh_dial_options opt = {.resolver = &h.cfg, .fallback_delay = 5 * NH_SEC};
   nh_time t0 = nh_now();
-  CHECK_EQ(nh_dial_tcp("both.test", port, nh_deadline_after(5 * NH_SEC), &opt, &f), NH_OK);
-  CHECK(ms_since(t0) < 200); /* well before the 300 ms fallback delay */
+  CHECK_EQ(nh_dial_tcp("both.test", port, nh_deadline_after(10 * NH_SEC), &opt, &f), NH_OK);
+  CHECK(ms_since(t0) < 4000); /* before the fallback delay */
   CHECK_EQ(peer_family(f), AF_INET);
   nh_fd_close(f);
   close(lfd);
@@ -186,12 +190,10 @@ static void he_blackhole_body(void *arg) {
   CHECK_EQ(nh_dial_tcp("both.test", local_port(lfd), nh_deadline_after(5 * NH_SEC), &opt, &f),
            NH_OK);
   nh_dur took = ms_since(t0);
-  CHECK(took >= 95 && took < 1000);
+  CHECK(took >= 95 && took < 4000); /* the fallback delay, not the 5 s deadline */
   CHECK_EQ(peer_family(f), AF_INET);
   nh_fd_close(f);
-  for (int i = 0; i < 100 && open_fds() != fds; i++)
-    nh_sleep(NH_MSEC); /* the losing attempt ends on its own fiber */
-  CHECK_EQ(open_fds(), fds);
+  CHECK_SOON(open_fds() == fds); /* the losing attempt ends on its own fiber */
   close(lfd);
   blackhole_close(&b);
   dns_server_stop(srv);
@@ -220,7 +222,8 @@ NH_TEST(serial_fallback_v6_blackhole_thread) {
   CHECK_EQ(nh_dial_tcp("both.test", local_port(lfd), nh_deadline_after(5 * NH_SEC), &opt, &f),
            NH_OK);
   nh_dur took = ms_since(t0);
-  CHECK(took >= 1900 && took < 3500); /* 2.5 s share for ::1, then v4 at once */
+  /* 2.5 s share for ::1, then v4 at once: before the 5 s deadline. */
+  CHECK(took >= 1900 && took < 5000);
   CHECK_EQ(peer_family(f), AF_INET);
   nh_fd_close(f);
   close(lfd);
@@ -235,9 +238,10 @@ typedef struct canceller {
   nh_time at;
 } canceller;
 
+/* Cancels once both attempts wait for their connects. */
 static void cancel_later(void *arg) {
   canceller *c = arg;
-  nh_sleep(50 * NH_MSEC);
+  CHECK_EQ(wait_parked(nh_runtime_current(), "IO wait: write", 2), 2);
   c->at = nh_now();
   nh_ctx_cancel(c->ctx);
 }
@@ -270,10 +274,9 @@ static void cancel_body(void *arg) {
   nh_fiber_set_ctx(prev);
   CHECK_EQ(rc, NH_ECANCELED);
   CHECK(f == NULL);
-  CHECK(woke - c.at < 20 * NH_MSEC);
-  for (int i = 0; i < 100 && open_fds() != fds; i++)
-    nh_sleep(NH_MSEC);
-  CHECK_EQ(open_fds(), fds);
+  /* Woken by the cancel, long before the 10 s deadline. */
+  CHECK(woke >= c.at && woke - c.at < 5 * NH_SEC);
+  CHECK_SOON(open_fds() == fds);
   nh_ctx_free(c.ctx);
   blackhole_close(&b4);
   blackhole_close(&b6);

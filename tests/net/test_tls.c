@@ -629,23 +629,27 @@ static void silent_body(void *arg) {
   nh_tls_testcert *tc = testcert(NULL);
   nh_tls_cert_file cf = {tc->cert_pem, tc->key_pem};
   nh_tls_config scfg = {
-      .role = NH_TLS_SERVER, .certs = &cf, .ncerts = 1, .handshake_timeout = 400 * NH_MSEC};
+      .role = NH_TLS_SERVER, .certs = &cf, .ncerts = 1, .handshake_timeout = 2 * NH_SEC};
   nh_tls_ctx *sctx = new_ctx(&scfg);
   echo_srv s;
   srv_start(&s, sctx);
   nh_tls_ctx *cctx = client_ctx(tc->ca_pem);
 
   nh_fd *silent;
+  nh_time t0 = nh_now(); /* before the accept that starts the deadline */
   CHECK_EQ(nh_dial_tcp("127.0.0.1", s.port, nh_deadline_after(NH_SEC), NULL, &silent), NH_OK);
-  nh_time t0 = nh_now();
   hs_race h = {cctx, s.port, 0};
   CHECK_EQ(nh_go(good_client, &h), NH_OK);
   char buf[64];
-  ssize_t r = nh_fd_read(silent, buf, sizeof buf, nh_deadline_after(5 * NH_SEC));
+  ssize_t r = nh_fd_read(silent, buf, sizeof buf, nh_deadline_after(10 * NH_SEC));
+  nh_time closed_at = nh_now();
   nh_dur took = ms_since(t0);
   CHECK(r == 0 || r == NH_ECONNRESET); /* closed by the server */
-  CHECK(took >= 350 && took < 2000);
-  CHECK(h.done_at != 0 && h.done_at < t0 + 350 * NH_MSEC);
+  /* At the handshake deadline (the server's clock may lag a loop turn),
+   * not at this read's. */
+  CHECK(took >= 1950 && took < 8000);
+  /* The good client was served while the silent one waited. */
+  CHECK(h.done_at != 0 && h.done_at < closed_at);
   CHECK_EQ(s.handshakes_ok, 1);
   CHECK_EQ(s.handshakes_failed, 1);
   CHECK_EQ(s.last_err, NH_ETIMEDOUT);
@@ -676,7 +680,7 @@ static void garbage_body(void *arg) {
   while ((r = nh_fd_read(fd, buf, sizeof buf, nh_deadline_after(5 * NH_SEC))) > 0)
     ; /* an alert, then the close */
   CHECK(r == 0 || r == NH_ECONNRESET);
-  CHECK(ms_since(t0) < 1000);
+  CHECK(ms_since(t0) < 4000); /* at once, not at the read's 5 s deadline */
   CHECK_EQ(s.handshakes_failed, 1);
   CHECK_EQ(s.last_err, NH_ETLS);
   CHECK_CONTAINS(s.last_reason, "http request");
@@ -684,8 +688,7 @@ static void garbage_body(void *arg) {
   /* A client that leaves before its ClientHello: the end of the stream. */
   CHECK_EQ(nh_dial_tcp("127.0.0.1", s.port, nh_deadline_after(NH_SEC), NULL, &fd), NH_OK);
   nh_fd_close(fd);
-  for (int i = 0; i < 2000 && s.handshakes_failed < 2; i++)
-    nh_sleep(NH_MSEC);
+  CHECK_SOON(s.handshakes_failed >= 2);
   CHECK_EQ(s.handshakes_failed, 2);
   CHECK_EQ(s.last_err, NH_EEOF);
   srv_stop(&s);
@@ -862,7 +865,7 @@ static void deadline_body(void *arg) {
   t0 = nh_now();
   CHECK_EQ(nh_tls_client(cctx, fd, "localhost", nh_deadline_after(200 * NH_MSEC), &c),
            NH_ETIMEDOUT);
-  CHECK(ms_since(t0) >= 190 && ms_since(t0) < 2000);
+  CHECK(ms_since(t0) >= 190 && ms_since(t0) < 8000); /* only its deadline ends it */
   nh_fd_close(fd);
   close(lfd);
 

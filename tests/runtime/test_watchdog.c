@@ -9,7 +9,7 @@ void hog_handler(void *arg); /* not static: the report names it */
 void hog_handler(void *arg) {
   (void)arg;
   nh_fiber_set_label("GET /slow-report");
-  usleep(250 * 1000); /* blocks the loop thread: what nh_offload is for */
+  usleep(400 * 1000); /* blocks the loop thread: what nh_offload is for */
 }
 
 static void polite(void *arg) {
@@ -22,7 +22,7 @@ static void stall_main(void *arg) {
   nh_go(polite, NULL);
   nh_sleep(10 * NH_MSEC);
   nh_go(hog_handler, NULL);
-  nh_sleep(400 * NH_MSEC);
+  nh_sleep(500 * NH_MSEC);
 }
 
 NH_TEST(watchdog_reports_stalled_loop_with_fiber) {

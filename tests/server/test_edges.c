@@ -67,11 +67,15 @@ NH_TEST(shutdown_ends_kept_hijacked_socket_at_deadline) {
   nh_test_server *ts = nh_test_server_new(keep_socket, NULL, 1);
   int client = hijack_one(nh_test_server_port(ts));
   shutdown_call sc = {nh_test_server_server(ts), 300 * NH_MSEC, 0, 0};
+  nh_time t0 = nh_now(); /* before the shutdown's deadline starts */
   pthread_t th;
   pthread_create(&th, NULL, shutdown_thread, &sc);
-  long ms = ms_until_closed(client, 3000);
+  raw_conn c = {.fd = client};
+  CHECK(raw_closed(&c, 10000));
+  nh_dur at = nh_now() - t0;
   pthread_join(th, NULL);
-  CHECK(ms >= 250 && ms < 2000);
+  /* Not before the deadline (the server's clock may lag by a loop turn). */
+  CHECK(at >= 250 * NH_MSEC && at < 10 * NH_SEC);
   CHECK_EQ(sc.result, NH_ETIMEDOUT);
   close(client);
   close(atomic_load(&hijacked_fd));
@@ -94,9 +98,9 @@ NH_TEST(shutdown_waits_for_owner_to_close_hijacked_socket) {
   nh_server_on_shutdown(nh_test_server_server(ts), owner_closes, NULL);
   shutdown_call sc = {nh_test_server_server(ts), 5 * NH_SEC, 0, 0};
   shutdown_thread(&sc);
-  CHECK_EQ(sc.result, NH_OK);
-  CHECK(sc.took < NH_SEC);
-  CHECK(ms_until_closed(client, 1000) >= 0);
+  CHECK_EQ(sc.result, NH_OK); /* not forced at the 5 s deadline */
+  CHECK(sc.took < 4 * NH_SEC);
+  CHECK(ms_until_closed(client, 10000) >= 0);
   close(client);
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
@@ -107,8 +111,10 @@ NH_TEST(close_shuts_hijacked_socket_down) {
   nh_test_server *ts = nh_test_server_new(keep_socket, NULL, 1);
   int client = hijack_one(nh_test_server_port(ts));
   nh_server_close(nh_test_server_server(ts));
-  long ms = ms_until_closed(client, 2000);
-  CHECK(ms >= 0 && ms < 500);
+  /* Shutdown would wait for the owner, which keeps it: only the close
+   * ends it. */
+  long ms = ms_until_closed(client, 10000);
+  CHECK(ms >= 0);
   close(client);
   close(atomic_load(&hijacked_fd));
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
@@ -258,9 +264,9 @@ NH_TEST(accept_backs_off_when_descriptors_run_out) {
   CHECK_EQ(connect(client, (struct sockaddr *)&a, sizeof a), 0); /* the kernel queues it */
   raw_sends(client, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   /* Three failed accepts take 5 + 10 ms of back-off; a loaded machine may
-   * take longer to get there, so look until they are counted (or 2 s). */
+   * take longer to get there, so look until they are counted (or 10 s). */
   nh_server_stats st;
-  nh_time until = nh_deadline_after(2 * NH_SEC);
+  nh_time until = nh_deadline_after(10 * NH_SEC);
   do {
     usleep(10 * 1000);
     nh_server_stats_get(nh_test_server_server(ts), &st);
@@ -274,7 +280,9 @@ NH_TEST(accept_backs_off_when_descriptors_run_out) {
   raw_resp r;
   CHECK_EQ(raw_read(&c, &r, 0), 0);
   CHECK_EQ(r.status, 200);
-  CHECK(nh_now() - t0 < 600 * NH_MSEC); /* at most one back-off step later */
+  /* At most one back-off step later: the step doubles up to 1 s, and on a
+   * busy machine it may have grown before the descriptors came back. */
+  CHECK(nh_now() - t0 < 3 * NH_SEC);
   raw_resp_free(&r);
   close(client);
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);

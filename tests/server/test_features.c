@@ -94,7 +94,7 @@ NH_TEST(ipv6_unix_and_inherited_listeners) {
  * server's read timeout for a slow upload; another request does not. */
 static void upload(nh_response_writer *w, nh_request *r) {
   if (!strcmp(nh_request_path(r), "/long"))
-    nh_resp_set_read_deadline(w, nh_deadline_after(3 * NH_SEC));
+    nh_resp_set_read_deadline(w, nh_deadline_after(10 * NH_SEC));
   char buf[64];
   ssize_t n, total = 0;
   while ((n = nh_request_read(r, buf, sizeof buf)) > 0)
@@ -108,8 +108,8 @@ static void slow_upload(int port, const char *path, raw_resp *r) {
   char head[128];
   snprintf(head, sizeof head, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\n", path);
   raw_sends(c->fd, head);
-  for (int i = 0; i < 6; i++) { /* 6 bytes over 600 ms */
-    usleep(100 * 1000);
+  for (int i = 0; i < 6; i++) { /* 6 bytes over 1.2 s: 4 read timeouts */
+    usleep(200 * 1000);
     raw_send(c->fd, "x", 1);
   }
   raw_read(c, r, 0);

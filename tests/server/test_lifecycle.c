@@ -13,12 +13,12 @@ static void ok(nh_response_writer *w, nh_request *r) { nh_resp_write_string(w, "
 
 static nh_dur since(nh_time t0) { return nh_now() - t0; }
 
-/* The server closes c (within wait_ms) between lo and hi ms after t0; then
- * the socket is closed here too. */
-static void check_closed_between(raw_conn *c, nh_time t0, int wait_ms, int lo, int hi) {
-  CHECK(raw_closed(c, wait_ms));
-  nh_dur took = since(t0);
-  CHECK(took >= lo * NH_MSEC && took < hi * NH_MSEC);
+/* The server closes c, not before lo ms after t0 (t0 is taken before
+ * whatever starts the server's deadline) and within 10 s (a sanity bound,
+ * many times any timeout here); then the socket is closed here too. */
+static void check_closed_after(raw_conn *c, nh_time t0, int lo) {
+  CHECK(raw_closed(c, 10000));
+  CHECK(since(t0) >= lo * NH_MSEC);
   close(c->fd);
 }
 
@@ -39,20 +39,20 @@ NH_TEST(read_header_and_idle_timeouts) {
   CHECK_EQ(raw_read(c, &r, 0), 0);
   CHECK_EQ(r.status, 408);
   raw_resp_free(&r);
-  check_closed_between(c, t0, 1000, 200, 1500);
+  check_closed_after(c, t0, 200);
   /* A new connection that never sends a byte is closed at the same
    * read-header deadline (no 408: there was no request). */
   t0 = nh_now(); /* before the connect: the deadline starts at the accept */
   c->fd = raw_connect(port);
   c->len = 0;
-  check_closed_between(c, t0, 2000, 200, 1500);
+  check_closed_after(c, t0, 200);
   /* Idle: one request, then silence. */
   c->fd = raw_connect(port);
   t0 = nh_now(); /* before the request: idleness starts after the answer */
   raw_sends(c->fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK_EQ(raw_read(c, &r, 0), 0);
   raw_resp_free(&r);
-  check_closed_between(c, t0, 2000, 300, 1600);
+  check_closed_after(c, t0, 300);
   free(c);
   nh_server_stats st;
   nh_server_stats_get(nh_test_server_server(ts), &st);
@@ -62,20 +62,22 @@ NH_TEST(read_header_and_idle_timeouts) {
 }
 
 /* The idle timeout counts from the last response, however many requests
- * came before: requests 200 ms apart keep a connection with a 300 ms idle
- * timeout open past several timeouts' worth of time, and it closes 300 ms
- * after the last answer. */
+ * came before: requests 100 ms apart keep a connection with a 1 s idle
+ * timeout open past two timeouts' worth of time, and it closes 1 s after
+ * the last answer. (The gaps are a tenth of the timeout so that a busy
+ * machine's late wake-ups do not open a gap as long as the timeout.) */
 NH_TEST(idle_timeout_counts_from_the_last_response) {
   nh_server_config cfg = NH_SERVER_CONFIG_DEFAULT;
-  cfg.idle_timeout = 300 * NH_MSEC;
+  cfg.idle_timeout = NH_SEC;
   nh_test_server *ts = nh_test_server_new(ok, &cfg, 1);
   raw_conn *c = calloc(1, sizeof *c);
   c->fd = raw_connect(nh_test_server_port(ts));
   nh_time first = nh_now();
   nh_time last = first;
-  for (int i = 0; i < 5; i++) {
+  enum { REQUESTS = 25 };
+  for (int i = 0; i < REQUESTS; i++) {
     if (i)
-      usleep(200 * 1000);
+      usleep(100 * 1000);
     last = nh_now(); /* before the request: idleness starts after the answer */
     raw_sends(c->fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     raw_resp r;
@@ -83,13 +85,13 @@ NH_TEST(idle_timeout_counts_from_the_last_response) {
     CHECK_EQ(r.status, 200);
     raw_resp_free(&r);
   }
-  CHECK(nh_now() - first >= 800 * NH_MSEC); /* well past the first timeout */
-  check_closed_between(c, last, 2000, 300, 1600);
+  CHECK(nh_now() - first >= 2 * NH_SEC); /* well past the first timeout */
+  check_closed_after(c, last, 1000);
   free(c);
   nh_server_stats st;
   nh_server_stats_get(nh_test_server_server(ts), &st);
   CHECK_EQ(st.timeouts_idle, 1);
-  CHECK_EQ(st.requests, 5);
+  CHECK_EQ(st.requests, REQUESTS);
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 
@@ -116,9 +118,9 @@ NH_TEST(read_timeout_on_slow_body) {
   CHECK_EQ(raw_read(c, &r, 0), 0);
   CHECK_EQ(r.status, 408);
   raw_resp_free(&r);
-  CHECK(since(t0) < 900 * NH_MSEC);
+  CHECK(since(t0) < 10 * NH_SEC); /* the read deadline, not the client, ended it */
   CHECK_EQ(atomic_load(&body_result), NH_ETIMEDOUT);
-  CHECK(raw_closed(c, 1000));
+  CHECK(raw_closed(c, 10000));
   close(c->fd);
   free(c);
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
@@ -143,11 +145,11 @@ NH_TEST(write_timeout_on_slow_reader) {
   int small = 4096;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
   raw_sends(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-  usleep(900 * 1000); /* read nothing */
+  /* Read nothing: the handler's writes end at the write deadline. */
+  CHECK_SOON(atomic_load(&write_result) != 0);
   CHECK_EQ(atomic_load(&write_result), NH_ETIMEDOUT);
   nh_server_stats st;
-  nh_server_stats_get(nh_test_server_server(ts), &st);
-  CHECK_EQ(st.timeouts_write, 1);
+  CHECK_SOON((nh_server_stats_get(nh_test_server_server(ts), &st), st.timeouts_write == 1));
   close(fd);
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
@@ -179,16 +181,14 @@ NH_TEST(conn_states_and_slow_hook) {
     raw_sends(c->fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     CHECK_EQ(raw_read(c, &r, 0), 0);
     raw_resp_free(&r);
-    usleep(50 * 1000);
+    CHECK_SOON(atomic_load(&seqlen) >= 3 + 2 * i); /* back to IDLE ("NAI", "NAIAI") */
   }
   nh_server_stats st;
-  nh_server_stats_get(nh_test_server_server(ts), &st);
-  CHECK_EQ(st.conns_idle, 1);
+  CHECK_SOON((nh_server_stats_get(nh_test_server_server(ts), &st), st.conns_idle == 1));
   CHECK_EQ(st.conns_active, 0);
   close(c->fd);
   free(c);
-  usleep(50 * 1000);
-  nh_server_stats_get(nh_test_server_server(ts), &st);
+  CHECK_SOON((nh_server_stats_get(nh_test_server_server(ts), &st), st.closed == 1));
   CHECK_EQ(st.conns_idle, 0);
   CHECK_EQ(st.accepted, 1);
   CHECK_EQ(st.closed, 1);
@@ -255,13 +255,13 @@ NH_TEST(idle_connections_hold_no_fiber) {
     CHECK_EQ(raw_read(&conns[i], &r, 0), 0);
     raw_resp_free(&r);
   }
-  usleep(50 * 1000);
-  nh_runtime_stats rs;
-  nh_runtime_stats_get(nh_test_server_runtime(ts), &rs);
   nh_server_stats st;
+  CHECK_SOON((nh_server_stats_get(nh_test_server_server(ts), &st), st.conns_idle == N));
+  nh_runtime_stats rs;
+  CHECK_SOON((nh_runtime_stats_get(nh_test_server_runtime(ts), &rs), rs.fibers_live == 1));
+  /* the acceptor only, while all N are still idle */
   nh_server_stats_get(nh_test_server_server(ts), &st);
   CHECK_EQ(st.conns_idle, N);
-  CHECK_EQ(rs.fibers_live, 1); /* the acceptor */
   for (int i = 0; i < N; i++)
     close(conns[i].fd);
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
@@ -319,10 +319,9 @@ NH_TEST(graceful_shutdown_under_load) {
   raw_conn *idle = calloc(1, sizeof *idle); /* an idle keep-alive one too */
   while (atomic_load(&in_handler) < N)
     usleep(1000);
-  nh_time t0 = nh_now();
   CHECK_EQ(nh_server_shutdown(srv, nh_deadline_after(5 * NH_SEC)), NH_OK);
-  nh_dur took = since(t0);
-  CHECK(took >= 200 * NH_MSEC && took < 2 * NH_SEC);
+  /* It returned once every in-flight handler had finished. */
+  CHECK_EQ(atomic_load(&finished), N);
   for (int i = 0; i < N; i++) {
     pthread_join(th[i], NULL);
     CHECK_EQ(f[i].status, 200);
@@ -338,8 +337,9 @@ NH_TEST(graceful_shutdown_under_load) {
 
 /* Shutdown with a deadline: a handler that will not finish has its context
  * cancelled at the deadline, and shutdown reports NH_ETIMEDOUT. */
-static atomic_int stuck_result;
+static atomic_int stuck_result, stuck_entered;
 static void stuck(nh_response_writer *w, nh_request *r) {
+  atomic_store(&stuck_entered, 1);
   atomic_store(&stuck_result, nh_sleep(60 * NH_SEC));
 }
 
@@ -347,11 +347,12 @@ NH_TEST(shutdown_deadline_cancels_handlers) {
   nh_test_server *ts = nh_test_server_new(stuck, NULL, 1);
   int fd = raw_connect(nh_test_server_port(ts));
   raw_sends(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-  usleep(50 * 1000);
+  CHECK_SOON(atomic_load(&stuck_entered));
   nh_time t0 = nh_now();
   CHECK_EQ(nh_server_shutdown(nh_test_server_server(ts), nh_deadline_after(200 * NH_MSEC)),
            NH_ETIMEDOUT);
-  CHECK(since(t0) < NH_SEC);
+  CHECK(since(t0) < 10 * NH_SEC); /* not the handler's 60 s */
+  CHECK_SOON(atomic_load(&stuck_result) != 0);
   CHECK_EQ(atomic_load(&stuck_result), NH_ECANCELED);
   close(fd);
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);

@@ -68,13 +68,7 @@ NH_TEST(writer_used_after_handler_is_reported) {
   /* Once the connection is idle the handler is certainly over; the
    * connection is kept, so its fiber's memory still holds the writer. */
   nh_server_stats st;
-  for (int i = 0; i < 1000; i++) {
-    nh_server_stats_get(nh_test_server_server(ts), &st);
-    if (st.conns_idle == 1)
-      break;
-    usleep(1000);
-  }
-  CHECK_EQ(st.conns_idle, 1);
+  CHECK_SOON((nh_server_stats_get(nh_test_server_server(ts), &st), st.conns_idle == 1));
   CHECK_EQ(nh_resp_write(stashed, "late", 4), NH_EINVAL);
   close(fd);
   free(c);
