@@ -40,7 +40,7 @@ static void serve_conn(void *arg) {
     return;
   }
   free(cc);
-  if (nh_tls_server(s->ctx, fd, nh_deadline_after(2 * NH_SEC), &c) != NH_OK) {
+  if (nh_tls_server(s->ctx, fd, nh_deadline_after(10 * NH_SEC), &c) != NH_OK) {
     nh_fd_close(fd);
     return;
   }
@@ -58,7 +58,7 @@ static void serve_conn(void *arg) {
       char resp[256];
       int m = snprintf(resp, sizeof resp, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s",
                        strlen(s->name), s->name);
-      if (nh_tls_write(c, resp, (size_t)m, nh_deadline_after(NH_SEC)) < 0)
+      if (nh_tls_write(c, resp, (size_t)m, nh_deadline_after(10 * NH_SEC)) < 0)
         goto out;
       size_t used = (size_t)(end + 4 - buf);
       memmove(buf, buf + used, len - used + 1);
@@ -222,14 +222,18 @@ typedef struct fan {
   nh_transport *t;
   char url[128];
   atomic_int ok;
+  atomic_int first_error;
 } fan;
 
 static void fan_worker(void *arg) {
   fan *f = arg;
   for (int i = 0; i < 25; i++) {
     char *body;
-    if (get(f->t, f->url, &body) == NH_OK && body && !strcmp(body, "server-a"))
+    int e = get(f->t, f->url, &body);
+    if (e == NH_OK && body && !strcmp(body, "server-a"))
       atomic_fetch_add(&f->ok, 1);
+    else if (e != NH_OK)
+      atomic_store(&f->first_error, e);
     free(body);
   }
 }
@@ -238,7 +242,7 @@ NH_TEST(tls_connections_reused_across_loops) {
   nh_tls_testcert *tc;
   CHECK_EQ(nh_tls_testcert_new(NULL, &tc), NH_OK);
   tls_server *s = tls_server_start(tc, "server-a", 0);
-  fan f = {transport_trusting(tc->ca_pem), "", 0};
+  fan f = {transport_trusting(tc->ca_pem), "", 0, 0};
   snprintf(f.url, sizeof f.url, "https://127.0.0.1:%d/", s->port);
   nh_runtime_config rc = NH_RUNTIME_CONFIG_DEFAULT;
   rc.loops = 2;
@@ -246,6 +250,8 @@ NH_TEST(tls_connections_reused_across_loops) {
   for (int i = 0; i < 8; i++)
     nh_runtime_go(rt, -1, fan_worker, &f);
   nh_runtime_free(rt);
+  if (atomic_load(&f.first_error))
+    fprintf(stderr, "a request failed: %s\n", nh_strerror(atomic_load(&f.first_error)));
   CHECK_EQ(atomic_load(&f.ok), 8 * 25);
   nh_transport_stats st;
   nh_transport_stats_get(f.t, &st);
