@@ -103,11 +103,19 @@ static double run(int nroutes) {
   double t[REPS];
   volatile int sink = 0;
   for (int rep = 0; rep < REPS; rep++) {
+    long matched = 0; /* the figure counts only matches that ran and were right */
     double t0 = now_ns();
     for (int round = 0; round < ROUNDS; round++)
-      for (int i = 0; i < NREQ; i++)
+      for (int i = 0; i < NREQ; i++) {
         sink += nh_mux_match(m, reqs[i].method, "example.com", reqs[i].path, NULL, &out);
+        matched += out.status == reqs[i].want;
+      }
     t[rep] = (now_ns() - t0) / ((double)ROUNDS * NREQ);
+    if (matched != (long)ROUNDS * NREQ) {
+      fprintf(stderr, "bench_mux: %ld of %ld matches right: no figure\n", matched,
+              (long)ROUNDS * NREQ);
+      exit(1);
+    }
   }
   (void)sink;
   nh_mux_free(m);

@@ -7,7 +7,9 @@
  *   3. a fiber's life, create -> run -> exit: nh_go from a fiber, vs
  *      makecontext+swapcontext on a preallocated stack, vs pthread_create
  *      + join for scale.
- * Each figure is the median of 5 repetitions. */
+ * Each figure is the median of 5 repetitions, and each repetition first
+ * checks that the operations it timed all ran (counted as they run): a
+ * figure is never printed for work that did not happen. */
 
 #include "runtime/internal.h"
 
@@ -21,6 +23,14 @@
 #include <unistd.h>
 
 enum { REPS = 5, SWITCHES = 10000000, LIVES = 1000000, THREADS = 20000 };
+
+/* Aborts unless the timed loop did `want` operations. */
+static void check_ran(const char *what, long long got, long long want) {
+  if (got != want) {
+    fprintf(stderr, "bench_runtime: %s ran %lld operations, not %lld: no figure\n", what, got, want);
+    exit(1);
+  }
+}
 
 static nh_dur median(nh_dur *v) {
   for (int i = 0; i < REPS; i++)
@@ -60,18 +70,23 @@ static void nh_partner(void *arg) {
 static nh_dur bench_nh_switch(void) {
   char *stack = new_stack(65536);
   co_sp = nh__stack_init_frame(stack + 65536, nh_partner, NULL);
+  nh_rounds = 0;
   nh_time t0 = nh_now();
   for (int i = 0; i < SWITCHES / 2; i++)
     nh__switch(&main_sp, co_sp);
   nh_dur d = nh_now() - t0;
+  check_ran("nh__switch round trips", nh_rounds, SWITCHES / 2);
   munmap(stack, 65536);
   return d;
 }
 
 static ucontext_t uc_main, uc_co;
+static volatile long uc_rounds;
 static void uc_partner(void) {
-  for (;;)
+  for (;;) {
+    uc_rounds++;
     swapcontext(&uc_co, &uc_main);
+  }
 }
 
 static nh_dur bench_swapcontext(void) {
@@ -81,29 +96,42 @@ static nh_dur bench_swapcontext(void) {
   uc_co.uc_stack.ss_size = 65536;
   uc_co.uc_link = NULL;
   makecontext(&uc_co, uc_partner, 0);
+  uc_rounds = 0;
   nh_time t0 = nh_now();
   for (int i = 0; i < SWITCHES / 2; i++)
     swapcontext(&uc_main, &uc_co);
   nh_dur d = nh_now() - t0;
+  check_ran("swapcontext round trips", uc_rounds, SWITCHES / 2);
   munmap(stack, 65536);
   return d;
 }
 
 /* ---- 2. yield through the scheduler ---- */
+/* Every yield is counted, the waiting main fiber's too (all three take
+ * turns on the one loop): the figure is the time over the yields done.
+ * Both counters are reset for each repetition; one left over from the
+ * last would end the wait at once and time nothing. */
 enum { YIELDS = 2000000 };
 static atomic_int yielders_done;
+static long yields_done;
 static void yielder(void *arg) {
-  for (int i = 0; i < YIELDS / 2; i++)
+  for (int i = 0; i < YIELDS / 2; i++) {
     nh_yield();
+    yields_done++;
+  }
   atomic_fetch_add(&yielders_done, 1);
 }
 static nh_dur yield_took;
 static void yield_main(void *arg) {
+  atomic_store(&yielders_done, 0);
+  yields_done = 0;
   nh_time t0 = nh_now();
   nh_go(yielder, NULL);
   nh_go(yielder, NULL);
-  while (atomic_load(&yielders_done) < 2)
+  while (atomic_load(&yielders_done) < 2) {
     nh_yield();
+    yields_done++;
+  }
   yield_took = nh_now() - t0;
 }
 
@@ -125,6 +153,7 @@ static void lives_main(void *arg) {
 static char *uc_stack;
 static void uc_trivial(void) { done++; }
 static nh_dur bench_uc_lives(void) {
+  done = 0;
   nh_time t0 = nh_now();
   for (long i = 0; i < LIVES; i++) {
     getcontext(&uc_co);
@@ -134,18 +163,28 @@ static nh_dur bench_uc_lives(void) {
     makecontext(&uc_co, uc_trivial, 0);
     swapcontext(&uc_main, &uc_co);
   }
-  return nh_now() - t0;
+  nh_dur d = nh_now() - t0;
+  check_ran("ucontext lives", done, LIVES);
+  return d;
 }
 
-static void *thread_trivial(void *arg) { return arg; }
+static atomic_long threads_ran;
+static void *thread_trivial(void *arg) {
+  atomic_fetch_add(&threads_ran, 1);
+  return arg;
+}
 static nh_dur bench_threads(void) {
+  atomic_store(&threads_ran, 0);
   nh_time t0 = nh_now();
   for (int i = 0; i < THREADS; i++) {
     pthread_t t;
-    pthread_create(&t, NULL, thread_trivial, NULL);
+    if (pthread_create(&t, NULL, thread_trivial, NULL) != 0)
+      break;
     pthread_join(t, NULL);
   }
-  return nh_now() - t0;
+  nh_dur d = nh_now() - t0;
+  check_ran("pthread lives", atomic_load(&threads_ran), THREADS);
+  return d;
 }
 
 int main(void) {
@@ -154,20 +193,35 @@ int main(void) {
   rc.loops = 1;
   rc.watchdog_threshold = NH_NO_TIMEOUT;
   nh_dur a[REPS], b[REPS], y[REPS], l[REPS], u[REPS], t[REPS];
+  long yields[REPS];
   uc_stack = new_stack(65536);
   for (int r = 0; r < REPS; r++) {
     a[r] = bench_nh_switch();
     b[r] = bench_swapcontext();
-    nh_run(&rc, yield_main, NULL); /* the runtime's loop thread is pinned too */
+    yield_took = 0;
+    if (nh_run(&rc, yield_main, NULL) != NH_OK) /* the runtime's loop thread is pinned too */
+      check_ran("nh_run for yields", 0, 1);
+    check_ran("yielding fibers", atomic_load(&yielders_done), 2);
+    if (yields_done < YIELDS)
+      check_ran("nh_yield calls", yields_done, YIELDS);
     y[r] = yield_took;
+    yields[r] = yields_done;
     done = 0;
-    nh_run(&rc, lives_main, NULL);
+    lives_took = 0;
+    if (nh_run(&rc, lives_main, NULL) != NH_OK)
+      check_ran("nh_run for lives", 0, 1);
+    check_ran("fiber lives", done, LIVES);
     l[r] = lives_took;
     u[r] = bench_uc_lives();
     t[r] = bench_threads();
   }
   double sw = (double)median(a) / SWITCHES, uc = (double)median(b) / SWITCHES;
-  double yi = (double)median(y) / YIELDS;
+  /* Per yield done (the main fiber's included), in picoseconds for the
+   * median, then back to nanoseconds. */
+  nh_dur per_yield_ps[REPS];
+  for (int r = 0; r < REPS; r++)
+    per_yield_ps[r] = y[r] * 1000 / yields[r];
+  double yi = (double)median(per_yield_ps) / 1000;
   double li = (double)median(l) / LIVES, ul = (double)median(u) / LIVES;
   double th = (double)median(t) / THREADS;
   printf("| measure | nethttp | ucontext | ratio |\n|---|---:|---:|---:|\n");
