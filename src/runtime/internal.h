@@ -325,6 +325,11 @@ typedef int (*nh__symbolizer_fn)(const void *lookup_addr, const void *print_addr
 extern nh__symbolizer_fn nh__symbolizer;
 /* Start the symbolizer (once; not from a signal handler). */
 void nh__symbolize_init(void);
+/* Hold off symbolizer lookups (not the crash handler's) while held: a
+ * lookup opens the program's and libraries' files to read their debug
+ * information, and a leak check listing descriptors must not see those. */
+void nh__symbolize_lock(void);
+void nh__symbolize_unlock(void);
 /* Write the calling thread's backtrace, with names, to stderr: for the
  * crash handler (async-signal-safe once the symbolizer is started). */
 void nh__crash_backtrace(void);

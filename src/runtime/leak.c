@@ -51,9 +51,13 @@ static int cmp_int(const void *a, const void *b) {
 /* Open descriptors, sorted, without the one used to list them. */
 static int *list_fds(size_t *n) {
   *n = 0;
+  /* Not while a symbolizer lookup has the program's files open. */
+  nh__symbolize_lock();
   DIR *d = opendir("/proc/self/fd");
-  if (!d)
+  if (!d) {
+    nh__symbolize_unlock();
     return NULL;
+  }
   int self = dirfd(d);
   size_t cap = 64;
   int *fds = malloc(cap * sizeof *fds);
@@ -73,6 +77,7 @@ static int *list_fds(size_t *n) {
     fds[(*n)++] = fd;
   }
   closedir(d);
+  nh__symbolize_unlock();
   if (fds)
     qsort(fds, *n, sizeof *fds, cmp_int);
   return fds;

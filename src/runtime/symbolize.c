@@ -77,10 +77,25 @@ static int describe(uintptr_t lookup_pc, uintptr_t print_pc, char *buf, size_t c
   return 1;
 }
 
+/* Lookups outside the crash handler (watchdog reports, dumps, panics, leak
+ * reports) take turns: two runtimes' watchdogs may name frames at once,
+ * and the first lookups fill libbacktrace's tables, whose own atomics a
+ * ThreadSanitizer build cannot see (the library is not instrumented). A
+ * leak check takes the same lock to list descriptors without the files a
+ * lookup has open for a moment. The crash handler does not come here. */
+static pthread_mutex_t lookup_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void nh__symbolize_lock(void) { pthread_mutex_lock(&lookup_lock); }
+void nh__symbolize_unlock(void) { pthread_mutex_unlock(&lookup_lock); }
+
 static int symbolize(const void *lookup_addr, const void *print_addr, char *buf, size_t cap,
                      int with_offset) {
-  return state &&
-         describe((uintptr_t)lookup_addr, (uintptr_t)print_addr, buf, cap, with_offset);
+  if (!state)
+    return 0;
+  pthread_mutex_lock(&lookup_lock);
+  int r = describe((uintptr_t)lookup_addr, (uintptr_t)print_addr, buf, cap, with_offset);
+  pthread_mutex_unlock(&lookup_lock);
+  return r;
 }
 
 static void init_once(void) {
