@@ -117,7 +117,7 @@ NH_TEST(timeout_default_body) {
 NH_TEST(timeout_panic_reaches_recoverer) {
   capture_log *log = capture_new();
   nh_chain *ch = nh_chain_new();
-  nh_timeout_config tc = {2 * NH_SEC, "slow"};
+  nh_timeout_config tc = {30 * NH_SEC, "slow"}; /* the panic comes first, however slow its backtrace */
   CHECK_EQ(nh_chain_use(ch, nh_mw_recover, log), NH_OK);
   CHECK_EQ(nh_chain_use(ch, nh_mw_timeout, &tc), NH_OK);
   nh_handler h = nh_chain_then(ch, NH_HANDLER(inner, NULL));

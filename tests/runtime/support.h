@@ -96,9 +96,10 @@ static inline int epoll_has(int epfd, int fd) {
 }
 
 /* Waits (up to 10 s, polling the fiber dump) until at least n fibers of
- * rt are parked in `state` ("sleep", "ctx done"...): an event to start
- * from rather than a sleep that hopes they got there. Returns how many
- * there are. Works on a fiber or a plain thread. */
+ * rt are parked in a state that starts with `state` ("sleep", "ctx done",
+ * "IO wait" for either direction...): an event to start from rather than
+ * a sleep that hopes they got there. Returns how many there are. Works on
+ * a fiber or a plain thread. */
 static inline size_t wait_parked(nh_runtime *rt, const char *state, size_t n) {
   size_t have = 0;
   for (int i = 0; i < 2000; i++) {
@@ -107,7 +108,7 @@ static inline size_t wait_parked(nh_runtime *rt, const char *state, size_t n) {
     have = 0;
     if (nh_fiber_dump(rt, &items, &total) == NH_OK) {
       for (size_t k = 0; k < total; k++)
-        have += !strcmp(items[k].state, state);
+        have += !strncmp(items[k].state, state, strlen(state));
       free(items);
     }
     if (have >= n)
