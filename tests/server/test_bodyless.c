@@ -128,6 +128,8 @@ static nh_test_server *start(void) {
 
 static void stop(nh_test_server *ts) {
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+  close(file_fd); /* made by start(): each case leaves nothing open */
+  file_fd = -1;
   nh_handler_free(timeout_ok);
   nh_handler_free(timeout_late);
   nh_handler_free(recovered);
