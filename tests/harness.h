@@ -119,8 +119,8 @@ static int nh_test_unit_file __attribute__((unused));
   } while (0)
 
 /* A thread that does nothing: started and joined once before any case,
- * so that helper threads a sanitizer starts with the first thread of the
- * process are already counted in every baseline. */
+ * so that a thread a sanitizer starts along with the process's first one
+ * is already counted in every baseline. */
 static inline void *nh_test_noop_thread(void *arg) { return arg; }
 
 #define NH_TEST_MAIN()                                                             \
