@@ -80,7 +80,9 @@ int nh_fd_on_readable(nh_fd *f, void (*cb)(nh_fd *f, void *arg), void *arg);
 int nh_fd_on_hangup(nh_fd *f, void (*cb)(nh_fd *f, void *arg), void *arg);
 
 /* nh_fd_read_pending tells whether input may have arrived since the last
- * read attempt (a readiness edge came while nobody waited for it). With a
+ * read attempt (a readiness edge came while nobody waited for it), or the
+ * peer has shut down its side (a read returns its remaining bytes, then 0,
+ * without a new edge). With a
  * short last read and no pending edge, a read would return NH_EAGAIN: the
  * server skips that system call before letting a connection go idle. */
 int nh_fd_read_pending(const nh_fd *f);

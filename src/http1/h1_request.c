@@ -58,15 +58,26 @@ static int on_header_field(llhttp_t *ll, const char *at, size_t n) {
     p->trailer_key = k;
     return 0;
   }
+  if (p->too_many_fields)
+    return 0;
   if (p->last_was_value || p->nfields == 0) {
-    if (p->nfields == p->max_fields)
-      return fail(p, 431, "too many header fields");
+    if (p->nfields == p->max_fields) {
+      /* Refused once the name is complete, after llhttp has checked it:
+       * the same answer however the bytes were split into reads. */
+      p->too_many_fields = 1;
+      return 0;
+    }
     p->nfields++;
     p->fields[p->nfields - 1] = (nh__h1_field){{0, 0}, {0, 0}};
     p->last_was_value = 0;
   }
   grow_span(p, &p->fields[p->nfields - 1].name, at, n);
   return 0;
+}
+
+static int on_header_field_complete(llhttp_t *ll) {
+  nh__h1_req *p = req_of(ll);
+  return p->too_many_fields ? fail(p, 431, "too many header fields") : 0;
 }
 
 static int on_header_value(llhttp_t *ll, const char *at, size_t n) {
@@ -261,6 +272,7 @@ static void settings_init(void) {
   llhttp_settings_init(&settings);
   settings.on_status = on_status;
   settings.on_header_field = on_header_field;
+  settings.on_header_field_complete = on_header_field_complete;
   settings.on_header_value = on_header_value;
   settings.on_header_value_complete = on_header_value_complete;
   settings.on_headers_complete = on_headers_complete;
@@ -290,6 +302,7 @@ static void clear_head(nh__h1_req *p) {
   p->chunk_excess = 0;
   p->trailer_bytes = 0;
   p->last_byte = 0;
+  p->too_many_fields = 0;
   p->trailer_key = p->trailer_value = NULL;
   p->status = 0;
   p->reason = NULL;

@@ -49,6 +49,7 @@ typedef struct nh__h1_req {
   nh__h1_field *fields; /* caller-provided array of max_fields */
   int nfields;
   int last_was_value; /* the last piece seen was a value: a name starts a field */
+  int too_many_fields; /* one field more than max_fields began: 431 at its name's end */
   int major, minor;
   int64_t content_length; /* -1: none given */
   int chunked;

@@ -149,6 +149,10 @@ void nh__netpoll_event(nh_fd *f, uint32_t ev) {
   }
   if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
     f->rd_edge = 1; /* edge-triggered: remember it for whoever reads next */
+    /* A FIN that came with the last bytes gives no edge after the read that
+     * takes them, though that read was short: remember it for good. */
+    if (ev & (EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+      f->rd_hup = 1;
     if (f->rd) {
       nh__waiter *w = f->rd;
       f->rd = NULL;
@@ -265,7 +269,7 @@ int nh_fd_on_hangup(nh_fd *f, void (*cb)(nh_fd *f, void *arg), void *arg) {
   return NH_OK;
 }
 
-int nh_fd_read_pending(const nh_fd *f) { return f->rd_edge; }
+int nh_fd_read_pending(const nh_fd *f) { return f->rd_edge || f->rd_hup; }
 
 ssize_t nh_fd_try_read(nh_fd *f, void *buf, size_t n) {
   f->rd_edge = 0; /* anything arriving from now on is a new edge */

@@ -27,6 +27,7 @@ struct nh_fd {
   int closed;
   int not_socket; /* a pipe or file: writev, not sendmsg */
   int rd_edge;    /* readable edge seen since the last read attempt */
+  int rd_hup;     /* the peer shut its side down: input ends (sticky) */
   int more;       /* the next write is followed at once by more (MSG_MORE) */
   nh_loop *loop;   /* set on first registration */
   nh__poller *parked_on; /* idle in a pool, still registered (holds a ref) */
