@@ -638,8 +638,12 @@ static void conn_serve(void *arg) {
       break;
     }
     nh_fiber_set_label("");
-    if (outcome == SERVE_CLOSE && !s.body_done && c->fd)
-      nh__conn_linger(c); /* the client may still be sending the body */
+    /* The client may still be sending the body, or pipelined requests
+     * this connection will not answer: closing on unread bytes sends a
+     * reset, which can destroy the answer before the client reads it. */
+    if (outcome == SERVE_CLOSE && c->fd &&
+        (!s.body_done || s.pos < s.len || nh_fd_read_pending(c->fd)))
+      nh__conn_linger(c);
     if (outcome != SERVE_KEEP || !c->fd)
       break;
     /* Pipelined bytes move to the front; the next head starts there. */

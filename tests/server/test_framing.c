@@ -7,6 +7,7 @@
 
 #include <nethttp.h>
 #include <nethttp/httptest.h>
+#include <errno.h>
 #include <stdatomic.h>
 
 static atomic_int served;
@@ -151,6 +152,44 @@ NH_TEST(request_split_at_every_offset) {
     free(c);
   }
   CHECK_EQ(atomic_load(&served), (int)len - 1);
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+}
+
+/* A request that closes the connection (Connection: close), with many
+ * requests pipelined behind it that will not be answered: its answer
+ * arrives whole and the connection ends with a FIN, not a reset (closing
+ * on unread bytes sends one, and a reset can destroy the answer before the
+ * client reads it). Then the same with the client's FIN right behind. */
+NH_TEST(close_with_pipelined_requests_ends_with_fin) {
+  nh_test_server *ts = nh_test_server_new(count, NULL, 1);
+  const char *first = "GET /first HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  const char *next = "GET /next HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (int half_close = 0; half_close < 2; half_close++) {
+    raw_conn *c = calloc(1, sizeof *c);
+    c->fd = raw_connect(nh_test_server_port(ts));
+    size_t n = strlen(first), each = strlen(next), total = n + 2000 * each;
+    char *all = malloc(total);
+    memcpy(all, first, n);
+    for (int i = 0; i < 2000; i++)
+      memcpy(all + n + (size_t)i * each, next, each);
+    CHECK_EQ(raw_send(c->fd, all, total), 0);
+    if (half_close)
+      shutdown(c->fd, SHUT_WR);
+    free(all);
+    raw_resp r;
+    CHECK_EQ(raw_read(c, &r, 0), 0);
+    CHECK_EQ(r.status, 200);
+    CHECK_STR(r.body, "served");
+    raw_resp_free(&r);
+    char b;
+    ssize_t got;
+    while ((got = recv(c->fd, &b, 1, 0)) < 0 && errno == EINTR)
+      ;
+    CHECK_EQ(got, 0); /* a FIN: -1 with ECONNRESET would be a reset */
+    CHECK_EQ(c->len, 0); /* and nothing answered after the closing request */
+    close(c->fd);
+    free(c);
+  }
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 
