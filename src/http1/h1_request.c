@@ -420,6 +420,18 @@ static int request_line(nh__h1_req *p, char *buf, size_t *pos, size_t len) {
   return 1;
 }
 
+/* Does a line of the head buf[from, to) begin with SP or HTAB (obs-fold)?
+ * The value checks catch most folds as they come; a fold of whitespace
+ * alone gives llhttp no value bytes to report, so the whole head is looked
+ * at once more (a few memchr calls). */
+static int has_fold(const char *buf, size_t from, size_t to) {
+  const char *p = buf + from, *end = buf + to;
+  while ((p = memchr(p, '\n', (size_t)(end - p))) && ++p < end)
+    if (*p == ' ' || *p == '\t')
+      return 1;
+  return 0;
+}
+
 int nh__h1_parse_head(nh__h1_req *p, char *buf, size_t *pos, size_t len) {
   p->base = buf;
   if (*pos >= len)
@@ -443,6 +455,8 @@ int nh__h1_parse_head(nh__h1_req *p, char *buf, size_t *pos, size_t len) {
      * before it ended in CRLF, so buf[*pos - 2] is in this head). */
     if (!p->is_response && buf[*pos - 2] != '\r')
       return line_failed(p, 400, "bare LF ends the head (RFC 9112 2.2)");
+    if (!p->is_response && has_fold(buf, p->line_start, *pos))
+      return line_failed(p, 400, "obsolete line folding (RFC 9112 5.2)");
     llhttp_resume(&p->ll);
     p->phase = nh__h1_has_body(p) ? NH__H1_BODY : NH__H1_DONE;
     return 1;
