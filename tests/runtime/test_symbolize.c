@@ -46,15 +46,17 @@ NH_TEST(panic_backtrace_names_the_function) {
   char *text = capture_log_text(cap);
   fprintf(stderr, "%s", text);
   CHECK_CONTAINS(text, "fiber panicked");
-  /* The panicking frame, by name, with its source line. */
+  /* The panicking frame, by name (an optimised build may add a suffix such
+   * as ".constprop.0", and inlines nh_panic itself), with its source line,
+   * and its caller. */
   char want[128];
-  snprintf(want, sizeof want, "nh_panic+0x");
-  CHECK_CONTAINS(text, want);
-  snprintf(want, sizeof want, "explode_in_named_function+0x");
-  CHECK_CONTAINS(text, want);
+  CHECK_CONTAINS(text, "explode_in_named_function");
   snprintf(want, sizeof want, "(test_symbolize.c:%d)", panic_line);
   CHECK_CONTAINS(text, want);
   CHECK_CONTAINS(text, "panicker+0x");
+#ifndef __OPTIMIZE__
+  CHECK_CONTAINS(text, "nh_panic+0x");
+#endif
   free(text);
   capture_log_free(cap);
 }
@@ -106,7 +108,9 @@ NH_TEST(crash_backtrace_names_the_function) {
   const char *bt = strstr(out, "nethttp: backtrace of the faulting thread");
   CHECK(bt);
   CHECK_CONTAINS(bt, "  fault_in_named_function (test_symbolize.c:");
+#ifndef __OPTIMIZE__ /* optimised, the call into it is a tail call: no frame */
   CHECK_CONTAINS(bt, "  faulter (test_symbolize.c:");
+#endif
 }
 
 NH_TEST_MAIN()
