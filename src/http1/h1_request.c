@@ -196,6 +196,10 @@ static int check_head(nh__h1_req *p) {
       if (!nh__valid_host(v, f->value.len))
         return fail(p, 400, "invalid Host: not a host and optional port (RFC 9112 3.2, RFC 3986 3.2.2)");
     } else if (nh__token_is(name, f->name.len, "transfer-encoding", 17)) {
+      /* One field, as Go: a second (even "chunked" again) is not framing
+       * nethttp implements, and two parsers may disagree on it. */
+      if (te)
+        return fail(p, 501, "more than one Transfer-Encoding field (RFC 9112 6.1)");
       te = v;
       /* An HTTP/1.0 message with Transfer-Encoding has faulty framing. */
       if (p->minor == 0)
@@ -434,6 +438,8 @@ static int has_fold(const char *buf, size_t from, size_t to) {
 
 int nh__h1_parse_head(nh__h1_req *p, char *buf, size_t *pos, size_t len) {
   p->base = buf;
+  if (__builtin_expect(p->phase == NH__H1_FAILED, 0))
+    return -1; /* a refused head stays refused */
   if (*pos >= len)
     return 0;
   if (!p->is_response && p->line_state != 2) {
