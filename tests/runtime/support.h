@@ -117,4 +117,42 @@ static inline size_t wait_parked(nh_runtime *rt, const char *state, size_t n) {
   return have;
 }
 
+
+/* Runs fn as the main fiber of a one-loop runtime (stack_size 0: the
+ * default) in a child process whose stderr is captured into out (up to
+ * cap - 1 bytes, NUL-terminated). Returns the child's wait status. For
+ * crash tests: the child is expected to die, a plain exit means it did not. */
+#include <sys/wait.h>
+#include <unistd.h>
+static inline int run_child_capturing_stderr(void (*fn)(void *), size_t stack_size, char *out,
+                                             size_t cap) {
+  int pipefd[2];
+  if (pipe(pipefd) != 0)
+    abort();
+  pid_t pid = fork();
+  if (pid < 0)
+    abort();
+  if (pid == 0) {
+    dup2(pipefd[1], 2);
+    close(pipefd[0]);
+    nh_runtime_config cfg = NH_RUNTIME_CONFIG_DEFAULT;
+    cfg.loops = 1;
+    if (stack_size)
+      cfg.stack_size = stack_size;
+    nh_run(&cfg, fn, NULL);
+    _exit(0); /* reaching here means the child did not die */
+  }
+  close(pipefd[1]);
+  size_t len = 0;
+  ssize_t n;
+  while ((n = read(pipefd[0], out + len, cap - 1 - len)) > 0)
+    len += (size_t)n;
+  out[len] = 0;
+  close(pipefd[0]);
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid)
+    abort();
+  return status;
+}
+
 #endif

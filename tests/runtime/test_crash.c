@@ -1,6 +1,7 @@
 /* Running off the end of a fiber stack: a clear message naming the fiber,
  * then the process dies (in a child, so the test survives). */
 #include "harness.h"
+#include "runtime/support.h"
 
 #include <nethttp.h>
 #include <signal.h>
@@ -25,29 +26,8 @@ static void overflow_main(void *arg) {
 }
 
 NH_TEST(stack_overflow_names_the_fiber) {
-  int pipefd[2];
-  CHECK_EQ(pipe(pipefd), 0);
-  pid_t pid = fork();
-  CHECK(pid >= 0);
-  if (pid == 0) {
-    dup2(pipefd[1], 2);
-    close(pipefd[0]);
-    nh_runtime_config cfg = NH_RUNTIME_CONFIG_DEFAULT;
-    cfg.loops = 1;
-    cfg.stack_size = 64 * 1024;
-    nh_run(&cfg, overflow_main, NULL);
-    _exit(0); /* reaching here means no overflow happened */
-  }
-  close(pipefd[1]);
-  char out[16384];
-  size_t len = 0;
-  ssize_t n;
-  while ((n = read(pipefd[0], out + len, sizeof out - 1 - len)) > 0)
-    len += (size_t)n;
-  out[len] = 0;
-  close(pipefd[0]);
-  int status;
-  CHECK_EQ(waitpid(pid, &status, 0), pid);
+  static char out[16384];
+  int status = run_child_capturing_stderr(overflow_main, 64 * 1024, out, sizeof out);
   fprintf(stderr, "child said:\n%.600s\n", out);
   CHECK(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0));
   CHECK_CONTAINS(out, "overflowed its stack (64 KiB usable");

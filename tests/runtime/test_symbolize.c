@@ -80,28 +80,8 @@ static void crash_main(void *arg) {
 
 NH_TEST(crash_backtrace_names_the_function) {
   skip_without_symbolizer();
-  int pipefd[2];
-  CHECK_EQ(pipe(pipefd), 0);
-  pid_t pid = fork();
-  CHECK(pid >= 0);
-  if (pid == 0) {
-    dup2(pipefd[1], 2);
-    close(pipefd[0]);
-    nh_runtime_config cfg = NH_RUNTIME_CONFIG_DEFAULT;
-    cfg.loops = 1;
-    nh_run(&cfg, crash_main, NULL);
-    _exit(0); /* reaching here means no fault happened */
-  }
-  close(pipefd[1]);
-  char out[32768];
-  size_t len = 0;
-  ssize_t n;
-  while ((n = read(pipefd[0], out + len, sizeof out - 1 - len)) > 0)
-    len += (size_t)n;
-  out[len] = 0;
-  close(pipefd[0]);
-  int status;
-  CHECK_EQ(waitpid(pid, &status, 0), pid);
+  static char out[32768];
+  int status = run_child_capturing_stderr(crash_main, 0, out, sizeof out);
   fprintf(stderr, "child said:\n%.3000s\n", out);
   CHECK(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0));
   CHECK_CONTAINS(out, "\"faulty handler\"");
