@@ -98,11 +98,11 @@ ssize_t nh__conn_io_write(nh__cconn *c, const void *buf, size_t n, nh_time deadl
 
 /* ---- sending ---- */
 
-static void hb_field(nh__sb *b, const char *k, const char *v) {
-  nh__sb_puts(b, k);
-  nh__sb_putn(b, ": ", 2);
-  nh__sb_puts(b, v);
-  nh__sb_putn(b, "\r\n", 2);
+static void hb_field(nh__dynbuf *b, const char *k, const char *v) {
+  nh__dynbuf_addstr(b, k);
+  nh__dynbuf_add(b, ": ", 2);
+  nh__dynbuf_addstr(b, v);
+  nh__dynbuf_add(b, "\r\n", 2);
 }
 
 /* Go sends "Content-Length: 0" for an empty body only when the method
@@ -127,20 +127,20 @@ static char *absolute_uri(const nh_url *u) {
   return s;
 }
 
-static int build_head(nh__cconn *c, nh_client_request *req, nh__sb *b) {
+static int build_head(nh__cconn *c, nh_client_request *req, nh__dynbuf *b) {
   nh_transport *t = c->t;
-  nh__sb_puts(b, req->method);
-  nh__sb_putn(b, " ", 1);
+  nh__dynbuf_addstr(b, req->method);
+  nh__dynbuf_add(b, " ", 1);
   if (c->proxied) { /* to a proxy, the absolute form (RFC 9112 3.2.2), without a fragment */
     char *uri = absolute_uri(req->url);
     if (!uri)
       return NH_ENOMEM;
-    nh__sb_puts(b, uri);
+    nh__dynbuf_addstr(b, uri);
     free(uri);
   } else {
     nh__url_put_request_uri(b, req->url);
   }
-  nh__sb_puts(b, " HTTP/1.1\r\n");
+  nh__dynbuf_addstr(b, " HTTP/1.1\r\n");
   const char *host = nh_header_get(req->header, "Host");
   hb_field(b, "Host", host ? host : req->url->host);
   if (!nh_header_get(req->header, "User-Agent"))
@@ -166,17 +166,17 @@ static int build_head(nh__cconn *c, nh_client_request *req, nh__sb *b) {
       continue;
     hb_field(b, k, v);
   }
-  nh__sb_putn(b, "\r\n", 2);
-  return b->oom ? NH_ENOMEM : NH_OK;
+  nh__dynbuf_add(b, "\r\n", 2);
+  return b->err;
 }
 
 int nh__conn_send_head(nh__cconn *c, nh_client_request *req, nh_time deadline, int *sent_any) {
   /* Room for a usual head up front: one allocation, not a string of
    * doublings. */
-  nh__sb b = {.p = malloc(512), .cap = 512};
-  if (!b.p)
+  nh__dynbuf b; /* no cap: the head is the program's own request */
+  nh__dynbuf_init(&b, NH__DYNBUF_NOCAP);
+  if (nh__dynbuf_reserve(&b, 512))
     return NH_ENOMEM;
-  b.p[0] = 0;
   int e = build_head(c, req, &b);
   if (!e) {
     ssize_t n = nh__conn_io_write(c, b.p, b.len, deadline);
@@ -186,7 +186,7 @@ int nh__conn_send_head(nh__cconn *c, nh_client_request *req, nh_time deadline, i
      * the request reached the server, so it may be retried. */
     *sent_any = n > 0;
   }
-  free(b.p);
+  nh__dynbuf_free(&b);
   return e;
 }
 

@@ -7,7 +7,6 @@
 #include "url_internal.h"
 
 #include <arpa/inet.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -127,62 +126,61 @@ int nh_cookie_format(const nh_cookie *c, char **out) {
   int err = check(c);
   if (err)
     return err;
-  nh__sb b = {0};
+  /* No cap: every field is the program's own, checked above. */
+  nh__dynbuf b;
+  nh__dynbuf_init(&b, NH__DYNBUF_NOCAP);
   const char *v = c->value ? c->value : "";
-  nh__sb_puts(&b, c->name);
-  nh__sb_putc(&b, '=');
+  nh__dynbuf_addstr(&b, c->name);
+  nh__dynbuf_addc(&b, '=');
   /* A space or comma is legal in a value only inside quotes; a value
    * already in quotes keeps its own. */
   const char *in;
   size_t inlen;
   int quote = *v && !wrapped_value(v, &in, &inlen) && (c->quoted || strpbrk(v, " ,"));
   if (quote)
-    nh__sb_putc(&b, '"');
-  nh__sb_puts(&b, v);
+    nh__dynbuf_addc(&b, '"');
+  nh__dynbuf_addstr(&b, v);
   if (quote)
-    nh__sb_putc(&b, '"');
+    nh__dynbuf_addc(&b, '"');
   if (c->path && *c->path) {
-    nh__sb_puts(&b, "; Path=");
-    nh__sb_puts(&b, c->path);
+    nh__dynbuf_addstr(&b, "; Path=");
+    nh__dynbuf_addstr(&b, c->path);
   }
   if (c->domain && *c->domain) {
-    nh__sb_puts(&b, "; Domain=");
-    nh__sb_puts(&b, c->domain[0] == '.' ? c->domain + 1 : c->domain);
+    nh__dynbuf_addstr(&b, "; Domain=");
+    nh__dynbuf_addstr(&b, c->domain[0] == '.' ? c->domain + 1 : c->domain);
   }
   if (c->has_expires) {
     char d[30];
     nh_http_date_format(c->expires, d);
-    nh__sb_puts(&b, "; Expires=");
-    nh__sb_puts(&b, d);
+    nh__dynbuf_addstr(&b, "; Expires=");
+    nh__dynbuf_addstr(&b, d);
   }
   if (c->max_age > 0) {
-    char n[24];
-    snprintf(n, sizeof n, "%d", c->max_age);
-    nh__sb_puts(&b, "; Max-Age=");
-    nh__sb_puts(&b, n);
+    nh__dynbuf_addf(&b, "; Max-Age=%d", c->max_age);
   } else if (c->max_age < 0) {
-    nh__sb_puts(&b, "; Max-Age=0");
+    nh__dynbuf_addstr(&b, "; Max-Age=0");
   }
   if (c->http_only)
-    nh__sb_puts(&b, "; HttpOnly");
+    nh__dynbuf_addstr(&b, "; HttpOnly");
   if (c->secure)
-    nh__sb_puts(&b, "; Secure");
+    nh__dynbuf_addstr(&b, "; Secure");
   switch (c->same_site) {
   case NH_SAMESITE_NONE:
-    nh__sb_puts(&b, "; SameSite=None");
+    nh__dynbuf_addstr(&b, "; SameSite=None");
     break;
   case NH_SAMESITE_LAX:
-    nh__sb_puts(&b, "; SameSite=Lax");
+    nh__dynbuf_addstr(&b, "; SameSite=Lax");
     break;
   case NH_SAMESITE_STRICT:
-    nh__sb_puts(&b, "; SameSite=Strict");
+    nh__dynbuf_addstr(&b, "; SameSite=Strict");
     break;
   default:
     break; /* unset or default: no attribute */
   }
   if (c->partitioned)
-    nh__sb_puts(&b, "; Partitioned");
-  *out = nh__sb_take(&b);
+    nh__dynbuf_addstr(&b, "; Partitioned");
+  *out = nh__dynbuf_take(&b, NULL);
   return *out ? 0 : NH_ENOMEM;
 }
 

@@ -8,51 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- byte strings ---- */
-
-static int sb_grow(nh__sb *b, size_t extra) {
-  if (b->oom)
-    return -1;
-  if (b->len + extra + 1 <= b->cap)
-    return 0;
-  size_t cap = b->cap ? b->cap : 32;
-  while (cap < b->len + extra + 1)
-    cap *= 2;
-  char *p = realloc(b->p, cap);
-  if (!p) {
-    b->oom = 1;
-    return -1;
-  }
-  b->p = p;
-  b->cap = cap;
-  return 0;
-}
-
-void nh__sb_putn(nh__sb *b, const char *s, size_t n) {
-  if (sb_grow(b, n))
-    return;
-  if (n)
-    memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = 0;
-}
-
-void nh__sb_puts(nh__sb *b, const char *s) { nh__sb_putn(b, s, strlen(s)); }
-void nh__sb_putc(nh__sb *b, char c) { nh__sb_putn(b, &c, 1); }
-
-char *nh__sb_take(nh__sb *b) {
-  if (b->oom) {
-    free(b->p);
-    b->p = NULL;
-    return NULL;
-  }
-  if (!b->p)
-    return strdup("");
-  char *p = b->p;
-  b->p = NULL;
-  b->len = b->cap = 0;
-  return p;
-}
+/* The buffers here grow with no cap of their own (NH__DYNBUF_NOCAP): what
+ * they build comes from a URL or string already in memory, which its maker
+ * bounded (a request-target by the server's head limit, a client URL by the
+ * program), and escaping writes at most three bytes for each byte read. */
 
 /* ---- escaping (Go's shouldEscape / escape / unescape) ---- */
 
@@ -103,7 +62,7 @@ int nh__should_escape(unsigned char c, nh__enc mode) {
   return 1;
 }
 
-void nh__escape_into(nh__sb *b, const char *s, size_t n, nh__enc mode) {
+void nh__escape_into(nh__dynbuf *b, const char *s, size_t n, nh__enc mode) {
   static const char hex[] = "0123456789ABCDEF";
   for (size_t i = 0; i < n; i++) {
     /* Bytes that stay as they are go in one append per run: most URLs
@@ -112,27 +71,28 @@ void nh__escape_into(nh__sb *b, const char *s, size_t n, nh__enc mode) {
     while (run < n && (is_alnum((unsigned char)s[run]) || !nh__should_escape((unsigned char)s[run], mode)))
       run++;
     if (run > i) {
-      nh__sb_putn(b, s + i, run - i);
+      nh__dynbuf_add(b, s + i, run - i);
       i = run;
       if (i == n)
         break;
     }
     unsigned char c = (unsigned char)s[i];
     if (c == ' ' && mode == NH__ENC_QUERY_COMPONENT) {
-      nh__sb_putc(b, '+');
+      nh__dynbuf_addc(b, '+');
     } else if (nh__should_escape(c, mode)) {
       char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-      nh__sb_putn(b, e, 3);
+      nh__dynbuf_add(b, e, 3);
     } else {
-      nh__sb_putc(b, (char)c);
+      nh__dynbuf_addc(b, (char)c);
     }
   }
 }
 
 static char *escape_str(const char *s, size_t n, nh__enc mode) {
-  nh__sb b = {0};
+  nh__dynbuf b;
+  nh__dynbuf_init(&b, NH__DYNBUF_NOCAP);
   nh__escape_into(&b, s, n, mode);
-  return nh__sb_take(&b);
+  return nh__dynbuf_take(&b, NULL);
 }
 
 int nh__unescape(const char *s, size_t n, nh__enc mode, char **out, size_t *outlen) {
@@ -336,7 +296,7 @@ static int set_path(nh_url *u, const char *p, size_t n) {
 
 /* Go's EscapedPath / EscapedFragment, appended to b (no string of its
  * own: printing a URL builds it in one buffer). */
-static void escaped_form_into(nh__sb *b, const char *raw, const char *dec, nh__enc mode) {
+static void escaped_form_into(nh__dynbuf *b, const char *raw, const char *dec, nh__enc mode) {
   if (raw && *raw && valid_encoded(raw, mode)) {
     char *d;
     size_t dlen;
@@ -344,29 +304,29 @@ static void escaped_form_into(nh__sb *b, const char *raw, const char *dec, nh__e
       int same = dlen == strlen(S(dec)) && memcmp(d, S(dec), dlen) == 0;
       free(d);
       if (same) {
-        nh__sb_puts(b, raw);
+        nh__dynbuf_addstr(b, raw);
         return;
       }
     }
   }
   if (mode == NH__ENC_PATH && !strcmp(S(dec), "*")) {
-    nh__sb_putc(b, '*');
+    nh__dynbuf_addc(b, '*');
     return;
   }
   nh__escape_into(b, S(dec), strlen(S(dec)), mode);
 }
 
 static char *escaped_form(const char *raw, const char *dec, nh__enc mode) {
-  nh__sb b = {0};
+  nh__dynbuf b;
+  nh__dynbuf_init(&b, NH__DYNBUF_NOCAP);
   escaped_form_into(&b, raw, dec, mode);
-  return nh__sb_take(&b);
+  return nh__dynbuf_take(&b, NULL);
 }
 
 /* Inserts s[0..n) at offset at of b. */
-static void sb_insert(nh__sb *b, size_t at, const char *s, size_t n) {
+static void buf_insert(nh__dynbuf *b, size_t at, const char *s, size_t n) {
   size_t tail = b->len - at;
-  nh__sb_putn(b, s, n); /* makes the room */
-  if (b->oom)
+  if (nh__dynbuf_add(b, s, n)) /* makes the room */
     return;
   memmove(b->p + at + n, b->p + at, tail);
   memcpy(b->p + at, s, n);
@@ -432,14 +392,15 @@ static int parse_host(const char *h, size_t n, char **out) {
         free(h2);
         return err;
       }
-      nh__sb b = {0};
-      nh__sb_putn(&b, h1, l1);
-      nh__sb_putn(&b, h2, l2);
-      nh__sb_putn(&b, h3, l3);
+      nh__dynbuf b;
+      nh__dynbuf_init(&b, NH__DYNBUF_NOCAP);
+      nh__dynbuf_add(&b, h1, l1);
+      nh__dynbuf_add(&b, h2, l2);
+      nh__dynbuf_add(&b, h3, l3);
       free(h1);
       free(h2);
       free(h3);
-      *out = nh__sb_take(&b);
+      *out = nh__dynbuf_take(&b, NULL);
       return *out ? 0 : NH_ENOMEM;
     }
   } else {
@@ -617,86 +578,83 @@ int nh_url_parse_request_uri(const char *raw, nh_url **out) { return parse_top(r
 /* ---- printing ---- */
 
 char *nh_url_string(const nh_url *u) {
-  nh__sb b = {0};
+  nh__dynbuf b;
+  nh__dynbuf_init(&b, NH__DYNBUF_NOCAP);
   const char *scheme = S(u->scheme), *host = S(u->host);
   int has_user = u->user != NULL;
   if (*scheme) {
-    nh__sb_puts(&b, scheme);
-    nh__sb_putc(&b, ':');
+    nh__dynbuf_addstr(&b, scheme);
+    nh__dynbuf_addc(&b, ':');
   }
   if (u->opaque && *u->opaque) {
-    nh__sb_puts(&b, u->opaque);
+    nh__dynbuf_addstr(&b, u->opaque);
   } else {
     if (*scheme || *host || has_user) {
       if (!(u->omit_host && !*host && !has_user)) {
         if (*host || *S(u->path) || has_user)
-          nh__sb_puts(&b, "//");
+          nh__dynbuf_addstr(&b, "//");
         if (has_user) {
           nh__escape_into(&b, u->user, strlen(u->user), NH__ENC_USER_PASSWORD);
           if (u->password) {
-            nh__sb_putc(&b, ':');
+            nh__dynbuf_addc(&b, ':');
             nh__escape_into(&b, u->password, strlen(u->password), NH__ENC_USER_PASSWORD);
           }
-          nh__sb_putc(&b, '@');
+          nh__dynbuf_addc(&b, '@');
         }
         nh__escape_into(&b, host, strlen(host), NH__ENC_HOST);
       }
     }
     size_t at = b.len;
     escaped_form_into(&b, u->raw_path, u->path, NH__ENC_PATH);
-    if (!b.oom && b.len > at) {
+    if (!b.err && b.len > at) {
       const char *path = b.p + at;
       size_t plen = b.len - at;
       if (path[0] != '/' && *host) {
-        sb_insert(&b, at, "/", 1);
+        buf_insert(&b, at, "/", 1);
       } else if (at == 0) {
         /* RFC 3986 4.2: "this:that" as a first segment needs "./". */
         const char *slash = memchr(path, '/', plen);
         if (memchr(path, ':', slash ? (size_t)(slash - path) : plen))
-          sb_insert(&b, 0, "./", 2);
+          buf_insert(&b, 0, "./", 2);
       }
     }
   }
   if (u->force_query || *S(u->raw_query)) {
-    nh__sb_putc(&b, '?');
-    nh__sb_puts(&b, S(u->raw_query));
+    nh__dynbuf_addc(&b, '?');
+    nh__dynbuf_addstr(&b, S(u->raw_query));
   }
   if (*S(u->fragment)) {
-    nh__sb_putc(&b, '#');
-    char *f = nh_url_escaped_fragment(u);
-    if (!f)
-      b.oom = 1;
-    else
-      nh__sb_puts(&b, f);
-    free(f);
+    nh__dynbuf_addc(&b, '#');
+    escaped_form_into(&b, u->raw_fragment, u->fragment, NH__ENC_FRAGMENT);
   }
-  return nh__sb_take(&b);
+  return nh__dynbuf_take(&b, NULL);
 }
 
-void nh__url_put_request_uri(nh__sb *b, const nh_url *u) {
+void nh__url_put_request_uri(nh__dynbuf *b, const nh_url *u) {
   const char *op = S(u->opaque);
   if (!*op) {
     size_t at = b->len;
     escaped_form_into(b, u->raw_path, u->path, NH__ENC_PATH);
     if (b->len == at)
-      nh__sb_putc(b, '/');
+      nh__dynbuf_addc(b, '/');
   } else {
     if (op[0] == '/' && op[1] == '/') {
-      nh__sb_puts(b, S(u->scheme));
-      nh__sb_putc(b, ':');
+      nh__dynbuf_addstr(b, S(u->scheme));
+      nh__dynbuf_addc(b, ':');
     }
-    nh__sb_puts(b, op);
+    nh__dynbuf_addstr(b, op);
   }
   if (u->force_query || *S(u->raw_query)) {
-    nh__sb_putc(b, '?');
-    nh__sb_puts(b, S(u->raw_query));
+    nh__dynbuf_addc(b, '?');
+    nh__dynbuf_addstr(b, S(u->raw_query));
   }
 }
 
 char *nh_url_request_uri(const nh_url *u) {
-  nh__sb b = {0};
+  nh__dynbuf b;
+  nh__dynbuf_init(&b, NH__DYNBUF_NOCAP);
   nh__url_put_request_uri(&b, u);
-  return nh__sb_take(&b);
+  return nh__dynbuf_take(&b, NULL);
 }
 
 int nh_url_is_abs(const nh_url *u) { return *S(u->scheme) != 0; }
@@ -739,30 +697,26 @@ const char *nh_url_port(const nh_url *u) {
 /* ---- references (RFC 3986 5.2, Go's resolvePath / ResolveReference) ---- */
 
 static char *resolve_path(const char *base, const char *ref) {
-  nh__sb full = {0};
+  nh__dynbuf full;
+  nh__dynbuf_init(&full, NH__DYNBUF_NOCAP);
   if (!*ref) {
-    nh__sb_puts(&full, base);
+    nh__dynbuf_addstr(&full, base);
   } else if (ref[0] != '/') {
     const char *slash = strrchr(base, '/');
-    nh__sb_putn(&full, base, slash ? (size_t)(slash - base) + 1 : 0);
-    nh__sb_puts(&full, ref);
+    nh__dynbuf_add(&full, base, slash ? (size_t)(slash - base) + 1 : 0);
+    nh__dynbuf_addstr(&full, ref);
   } else {
-    nh__sb_puts(&full, ref);
+    nh__dynbuf_addstr(&full, ref);
   }
-  if (full.oom) {
-    free(full.p);
-    return NULL;
-  }
-  if (full.len == 0) {
-    free(full.p);
-    return strdup("");
-  }
-  nh__sb dst = {0};
-  nh__sb_putc(&dst, '/');
+  if (full.err || full.len == 0) /* NULL, or "" for an empty path */
+    return nh__dynbuf_take(&full, NULL);
+  nh__dynbuf dst;
+  nh__dynbuf_init(&dst, NH__DYNBUF_NOCAP);
+  nh__dynbuf_addc(&dst, '/');
   int first = 1, found = 1;
-  const char *rem = full.p, *elem = NULL;
+  const char *rem = nh__dynbuf_ptr(&full), *elem = NULL;
   size_t elen = 0;
-  while (found && !dst.oom) {
+  while (found && !dst.err) {
     const char *slash = strchr(rem, '/');
     elem = rem;
     elen = slash ? (size_t)(slash - rem) : strlen(rem);
@@ -775,24 +729,21 @@ static char *resolve_path(const char *base, const char *ref) {
     if (elen == 2 && elem[0] == '.' && elem[1] == '.') {
       /* Drop the last segment written, keeping the leading '/'. */
       const char *last = memrchr_(dst.p + 1, dst.len - 1, '/');
-      if (!last) {
-        dst.len = 1;
+      size_t keep = last ? (size_t)(last - dst.p) : 1;
+      if (!last)
         first = 1;
-      } else {
-        dst.len = (size_t)(last - dst.p);
-      }
-      dst.p[dst.len] = 0;
+      nh__dynbuf_trim(&dst, dst.len - keep);
     } else {
       if (!first)
-        nh__sb_putc(&dst, '/');
-      nh__sb_putn(&dst, elem, elen);
+        nh__dynbuf_addc(&dst, '/');
+      nh__dynbuf_add(&dst, elem, elen);
       first = 0;
     }
   }
   if ((elen == 1 && elem[0] == '.') || (elen == 2 && elem[0] == '.' && elem[1] == '.'))
-    nh__sb_putc(&dst, '/');
-  free(full.p);
-  char *r = nh__sb_take(&dst);
+    nh__dynbuf_addc(&dst, '/');
+  nh__dynbuf_free(&full);
+  char *r = nh__dynbuf_take(&dst, NULL);
   if (r && r[0] && r[1] == '/')
     memmove(r, r + 1, strlen(r));
   return r;

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "util/dynbuf.h"
+
 /* The value of a hex digit, or -1: one copy for every percent-decoder. */
 static inline int nh__hexval(int c) {
   if (c >= '0' && c <= '9')
@@ -32,25 +34,13 @@ typedef enum nh__enc {
   NH__ENC_FRAGMENT,
 } nh__enc;
 
-/* Growable byte string, always NUL-terminated when p != NULL. */
-typedef struct nh__sb {
-  char *p;
-  size_t len, cap;
-  int oom;
-} nh__sb;
-void nh__sb_putn(nh__sb *b, const char *s, size_t n);
-void nh__sb_puts(nh__sb *b, const char *s);
-void nh__sb_putc(nh__sb *b, char c);
-/* Returns the string (malloc'd, "" when empty) or NULL if an append failed. */
-char *nh__sb_take(nh__sb *b);
-
-/* nh_url_request_uri appended to b (b->oom if memory ran out). */
+/* nh_url_request_uri appended to b (b's error is set if an append failed). */
 struct nh_url;
-void nh__url_put_request_uri(nh__sb *b, const struct nh_url *u);
+void nh__url_put_request_uri(nh__dynbuf *b, const struct nh_url *u);
 
 int nh__should_escape(unsigned char c, nh__enc mode);
 /* Append s[0..n) escaped for mode. */
-void nh__escape_into(nh__sb *b, const char *s, size_t n, nh__enc mode);
+void nh__escape_into(nh__dynbuf *b, const char *s, size_t n, nh__enc mode);
 /* Decode s[0..n) for mode: 0 with *out malloc'd (+ *outlen), NH_EINVAL,
  * NH_ENOMEM. */
 int nh__unescape(const char *s, size_t n, nh__enc mode, char **out, size_t *outlen);

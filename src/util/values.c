@@ -225,17 +225,20 @@ char *nh_values_encode(const nh_values *v) {
     ents[i] = (sort_ent){&v->p[i], i};
   if (v->n > 1)
     qsort(ents, v->n, sizeof *ents, cmp_ents);
-  nh__sb b = {0};
+  /* No cap: the values are in memory already (a parsed query or body was
+   * capped where it was read); escaping at most triples them. */
+  nh__dynbuf b;
+  nh__dynbuf_init(&b, NH__DYNBUF_NOCAP);
   for (size_t i = 0; i < v->n; i++) {
     const pair *p = ents[i].p;
     if (i)
-      nh__sb_putc(&b, '&');
+      nh__dynbuf_addc(&b, '&');
     nh__escape_into(&b, p->key, p->klen, NH__ENC_QUERY_COMPONENT);
-    nh__sb_putc(&b, '=');
+    nh__dynbuf_addc(&b, '=');
     nh__escape_into(&b, p->val, p->vlen, NH__ENC_QUERY_COMPONENT);
   }
   free(ents);
-  return nh__sb_take(&b);
+  return nh__dynbuf_take(&b, NULL);
 }
 
 int nh_url_query(const nh_url *u, nh_values **out) {
