@@ -41,8 +41,7 @@ typedef struct get_opts {
   char *url;
   const char *method; /* -X; NULL = from the other flags */
   nh_header *hdr;
-  char *data; /* -d / --data-binary / --json pieces, joined */
-  size_t data_len;
+  nh__dynbuf data; /* -d / --data-binary / --json pieces, joined */
   int has_data;
   const char *data_file; /* a lone --data-binary @file, sent from the file */
   int json;
@@ -112,17 +111,10 @@ static int complain(const get_opts *o, int code, const char *fmt, ...) {
 }
 
 static int append_data(get_opts *o, const void *p, size_t n, const char *sep) {
-  size_t seplen = o->has_data && sep ? strlen(sep) : 0;
-  char *d = realloc(o->data, o->data_len + seplen + n + 1);
-  if (!d)
-    return NH_ENOMEM;
-  memcpy(d + o->data_len, sep, seplen);
-  memcpy(d + o->data_len + seplen, p, n);
-  o->data = d;
-  o->data_len += seplen + n;
-  d[o->data_len] = 0;
+  if (o->has_data && sep)
+    nh__dynbuf_addstr(&o->data, sep);
   o->has_data = 1;
-  return NH_OK;
+  return nh__dynbuf_add(&o->data, p, n);
 }
 
 /* One -d / --data-binary / --json value. strip_newlines is curl's -d @file. */
@@ -406,17 +398,18 @@ static int set_body(get_opts *o, nh_client_request *req, int64_t *len) {
     return 0;
   }
   if (o->form.parts) {
-    if (get_form_finish(&o->form) || nh_client_request_set_body(req, o->form.data, o->form.len))
+    if (get_form_finish(&o->form) || nh_client_request_set_body(req, nh__dynbuf_ptr(&o->form.body),
+                                                          nh__dynbuf_len(&o->form.body)))
       return complain(o, EXIT_USAGE, "out of memory");
-    *len = (int64_t)o->form.len;
+    *len = (int64_t)nh__dynbuf_len(&o->form.body);
     if (!nh_header_get(nh_client_request_header(req), "Content-Type"))
       nh_header_set(nh_client_request_header(req), "Content-Type", o->form.content_type);
     return 0;
   }
   if (o->has_data) {
-    if (nh_client_request_set_body(req, o->data, o->data_len))
+    if (nh_client_request_set_body(req, nh__dynbuf_ptr(&o->data), nh__dynbuf_len(&o->data)))
       return complain(o, EXIT_USAGE, "out of memory");
-    *len = (int64_t)o->data_len;
+    *len = (int64_t)nh__dynbuf_len(&o->data);
   }
   return 0;
 }
@@ -579,6 +572,7 @@ static int run(get_opts *o) {
 int cmd_get(int argc, char **argv) {
   get_opts o;
   memset(&o, 0, sizeof o);
+  nh__dynbuf_init(&o.data, CLI_BODY_MAX);
   o.max_redirs = 50;
   o.hdr = nh_header_new();
   get_form_init(&o.form);
@@ -586,7 +580,7 @@ int cmd_get(int argc, char **argv) {
   if (rc < 0)
     rc = run(&o);
   nh_header_free(o.hdr);
-  free(o.data);
+  nh__dynbuf_free(&o.data);
   free(o.url);
   get_form_free(&o.form);
   return rc;

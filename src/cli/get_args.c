@@ -1,5 +1,6 @@
 /* Argument helpers shared by the client commands (see get_args.h). */
 #include "get_args.h"
+#include "util/dynbuf.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -74,35 +75,23 @@ int cli_read_file(const char *path, char **out, size_t *len) {
   FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
   if (!f)
     return -errno;
-  size_t cap = 4096, n = 0;
-  char *buf = malloc(cap);
-  int e = buf ? 0 : NH_ENOMEM;
-  while (!e) {
-    if (n == cap) {
-      char *p = realloc(buf, cap *= 2);
-      if (!p) {
-        e = NH_ENOMEM;
-        break;
-      }
-      buf = p;
-    }
-    size_t got = fread(buf + n, 1, cap - n, f);
-    n += got;
-    if (got == 0) {
-      if (ferror(f))
-        e = NH_EIO;
-      break;
-    }
-  }
+  nh__dynbuf b;
+  nh__dynbuf_init(&b, CLI_BODY_MAX);
+  char chunk[4096];
+  size_t got;
+  int e = 0;
+  while (!e && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
+    e = nh__dynbuf_add(&b, chunk, got);
+  if (!e && ferror(f))
+    e = NH_EIO;
   if (f != stdin)
     fclose(f);
   if (e) {
-    free(buf);
+    nh__dynbuf_free(&b);
     return e;
   }
-  *out = buf;
-  *len = n;
-  return NH_OK;
+  *out = nh__dynbuf_take(&b, len);
+  return *out ? NH_OK : NH_ENOMEM;
 }
 
 char *cli_url_with_scheme(const char *url) {

@@ -21,7 +21,12 @@ int cli_parse_dur(const char *s, nh_dur *out);
  * value removes K. 0 or NH_EINVAL. */
 int cli_add_header(nh_header *h, const char *kv);
 
-/* Reads a whole file ("-" = stdin) into a malloc'd buffer. 0 or -errno. */
+/* The most a client command holds in memory for one body (-d, -F, a
+ * file given with @): anything larger is refused, never half sent. */
+#define CLI_BODY_MAX ((size_t)1 << 30)
+
+/* Reads a whole file ("-" = stdin) into a malloc'd, NUL-terminated buffer.
+ * 0, -errno, NH_EIO, NH_ENOMEM, or NH_ERANGE past CLI_BODY_MAX. */
 int cli_read_file(const char *path, char **out, size_t *len);
 
 /* Adds "http://" to a URL without a scheme (as curl does). malloc'd. */

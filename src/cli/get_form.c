@@ -11,6 +11,7 @@
 
 void get_form_init(get_form *f) {
   memset(f, 0, sizeof *f);
+  nh__dynbuf_init(&f->body, CLI_BODY_MAX);
   /* Unpredictable enough that no field value contains it by accident. */
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -20,23 +21,9 @@ void get_form_init(get_form *f) {
   snprintf(f->content_type, sizeof f->content_type, "multipart/form-data; boundary=%s", f->boundary);
 }
 
-static int put(get_form *f, const void *p, size_t n) {
-  if (f->len + n > f->cap) {
-    size_t cap = f->cap ? f->cap : 1024;
-    while (cap < f->len + n)
-      cap *= 2;
-    char *d = realloc(f->data, cap);
-    if (!d)
-      return NH_ENOMEM;
-    f->data = d;
-    f->cap = cap;
-  }
-  memcpy(f->data + f->len, p, n);
-  f->len += n;
-  return NH_OK;
-}
+static int put(get_form *f, const void *p, size_t n) { return nh__dynbuf_add(&f->body, p, n); }
 
-static int puts_(get_form *f, const char *s) { return put(f, s, strlen(s)); }
+static int puts_(get_form *f, const char *s) { return nh__dynbuf_addstr(&f->body, s); }
 
 /* Quotes in a disposition parameter are escaped as browsers do. */
 static int put_param(get_form *f, const char *s) {
@@ -92,7 +79,4 @@ int get_form_finish(get_form *f) {
   return e ? e : puts_(f, "--\r\n");
 }
 
-void get_form_free(get_form *f) {
-  free(f->data);
-  f->data = NULL;
-}
+void get_form_free(get_form *f) { nh__dynbuf_free(&f->body); }

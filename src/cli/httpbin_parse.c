@@ -2,6 +2,7 @@
  * durations, numbers, seeds, and the request body under the service's
  * size limit. */
 #include "httpbin.h"
+#include "util/dynbuf.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -122,47 +123,30 @@ void hb_extend_write_deadline(nh_response_writer *w, const httpbin *hb, nh_dur d
 
 int hb_read_body(nh_response_writer *w, nh_request *r, char **body, size_t *n) {
   httpbin *hb = nh_request_handler_data(r);
+  /* The server stops the body at max_body (nh_request_limit_body): the
+   * buffer's cap is the same limit, so a longer one cannot grow it. */
+  nh__dynbuf b;
+  nh__dynbuf_init(&b, (size_t)hb->max_body);
   int64_t declared = nh_request_content_length(r);
-  size_t cap = declared > 0 && declared <= hb->max_body ? (size_t)declared + 1 : 4096;
-  char *buf = malloc(cap);
-  size_t len = 0;
-  if (!buf) {
-    hb_error(w, 500, "out of memory");
-    return -1;
-  }
-  for (;;) {
-    if (len + 1 >= cap) {
-      char *bigger = realloc(buf, cap * 2);
-      if (!bigger) {
-        free(buf);
-        hb_error(w, 500, "out of memory");
-        return -1;
-      }
-      buf = bigger;
-      cap *= 2;
-    }
-    ssize_t got = nh_request_read(r, buf + len, cap - len - 1);
-    if (got == 0)
-      break;
-    if (got < 0) {
-      free(buf);
-      if (got == NH_EBODYTOOLARGE)
-        hb_error(w, 413, "request body too large: more than %lld bytes", (long long)hb->max_body);
-      else
-        hb_error(w, 400, "error reading request body: %s", nh_strerror((int)got));
-      return -1;
-    }
-    len += (size_t)got;
-  }
-  buf[len] = 0;
-  char *copy = nh_request_alloc(r, len + 1);
+  int berr = declared > 0 && declared <= hb->max_body ? nh__dynbuf_reserve(&b, (size_t)declared) : 0;
+  char chunk[4096];
+  ssize_t got = 0;
+  while (!berr && (got = nh_request_read(r, chunk, sizeof chunk)) > 0)
+    berr = nh__dynbuf_add(&b, chunk, (size_t)got);
+  int rerr = got < 0 ? (int)got : 0;
+  size_t len = nh__dynbuf_len(&b);
+  char *copy = berr || rerr ? NULL : nh_request_alloc(r, len + 1);
   if (copy)
-    memcpy(copy, buf, len + 1);
-  free(buf);
-  if (!copy) {
+    memcpy(copy, nh__dynbuf_ptr(&b), len + 1);
+  nh__dynbuf_free(&b);
+  if (rerr == NH_EBODYTOOLARGE || berr == NH_ERANGE)
+    hb_error(w, 413, "request body too large: more than %lld bytes", (long long)hb->max_body);
+  else if (rerr)
+    hb_error(w, 400, "error reading request body: %s", nh_strerror(rerr));
+  else if (!copy)
     hb_error(w, 500, "out of memory");
+  if (!copy)
     return -1;
-  }
   *body = copy;
   *n = len;
   return 0;

@@ -21,14 +21,14 @@
 
 #include "exchange.h"
 #include "multipart.h"
+#include "util/dynbuf.h"
 
 #define NON_FILE_RESERVE ((int64_t)10 << 20) /* Go: 10 MiB more for values */
 #define PART_OVERHEAD 200                    /* bytes charged per part */
 
 typedef struct form_file {
   nh_form_file pub;
-  char *mem; /* contents while in memory (malloc'd) */
-  size_t cap;
+  nh__dynbuf mem; /* contents while in memory, capped by the file budget */
   int fd;     /* the temporary file while it is written, else -1 */
   char *path; /* malloc'd; unlinked at the end */
   struct form_file *next_all;
@@ -55,14 +55,13 @@ typedef struct mp_ctx {
   int skip;
   const char *name;
   form_file *file;
-  char *vbuf; /* a field value being read */
-  size_t vlen, vcap;
+  nh__dynbuf value; /* a field value being read, capped by the value budget */
 } mp_ctx;
 
 static void form_cleanup(void *arg) {
   nh__form *f = arg;
   for (form_file *x = f->all; x; x = x->next_all) {
-    free(x->mem);
+    nh__dynbuf_free(&x->mem);
     if (x->fd >= 0)
       close(x->fd);
     if (x->path) {
@@ -130,6 +129,8 @@ static form_file *new_file(mp_ctx *c) {
     return NULL;
   memset(x, 0, sizeof *x);
   x->fd = -1;
+  /* In memory a file never passes the file budget: past it, it spills. */
+  nh__dynbuf_init(&x->mem, (size_t)c->file_budget);
   x->next_all = c->f->all;
   c->f->all = x;
   return x;
@@ -159,7 +160,7 @@ static int part_begin(void *user, const nh__mp_field *fields, int nfields) {
   nh_request *r = c->f->r;
   c->skip = 1;
   c->file = NULL;
-  c->vlen = 0;
+  nh__dynbuf_reset(&c->value);
   int64_t hbytes = PART_OVERHEAD;
   const char *disp = NULL, *ctype = "";
   for (int i = 0; i < nfields; i++) {
@@ -210,20 +211,6 @@ static int part_begin(void *user, const nh__mp_field *fields, int nfields) {
   return e;
 }
 
-static int grow(char **buf, size_t *cap, size_t need) {
-  if (need <= *cap)
-    return 0;
-  size_t ncap = *cap ? *cap : 1024;
-  while (ncap < need)
-    ncap *= 2;
-  char *nb = realloc(*buf, ncap);
-  if (!nb)
-    return NH_ENOMEM;
-  *buf = nb;
-  *cap = ncap;
-  return 0;
-}
-
 static int write_all(int fd, const char *p, size_t n) {
   while (n) {
     ssize_t w = write(fd, p, n);
@@ -255,10 +242,8 @@ static int spill(form_file *x) {
     x->path = NULL;
     return e;
   }
-  int e = write_all(x->fd, x->mem, (size_t)x->pub.size);
-  free(x->mem);
-  x->mem = NULL;
-  x->cap = 0;
+  int e = write_all(x->fd, nh__dynbuf_ptr(&x->mem), nh__dynbuf_len(&x->mem));
+  nh__dynbuf_free(&x->mem);
   return e;
 }
 
@@ -270,12 +255,7 @@ static int part_data(void *user, const char *data, size_t n) {
   if (!x) {
     if ((c->value_budget -= (int64_t)n) < 0)
       return NH_EBODYTOOLARGE;
-    int e = grow(&c->vbuf, &c->vcap, c->vlen + n + 1);
-    if (e)
-      return e;
-    memcpy(c->vbuf + c->vlen, data, n);
-    c->vlen += n;
-    return 0;
+    return nh__dynbuf_add(&c->value, data, n);
   }
   if (!x->path && x->pub.size + (int64_t)n > c->file_budget) {
     int e = spill(x);
@@ -287,10 +267,9 @@ static int part_data(void *user, const char *data, size_t n) {
     if (e)
       return e;
   } else {
-    int e = grow(&x->mem, &x->cap, (size_t)x->pub.size + n);
+    int e = nh__dynbuf_add(&x->mem, data, n);
     if (e)
       return e;
-    memcpy(x->mem + x->pub.size, data, n);
   }
   x->pub.size += (int64_t)n;
   return 0;
@@ -302,15 +281,15 @@ static int part_end(void *user) {
     return 0;
   form_file *x = c->file;
   if (!x) {
-    return nh_values_add_n(c->values, c->name, strlen(c->name), c->vlen ? c->vbuf : "",
-                           c->vlen);
+    return nh_values_add_n(c->values, c->name, strlen(c->name), nh__dynbuf_ptr(&c->value),
+                           nh__dynbuf_len(&c->value));
   }
   if (x->path) {
     close(x->fd);
     x->fd = -1;
     x->pub.path = x->path;
   } else {
-    x->pub.data = x->mem ? x->mem : "";
+    x->pub.data = nh__dynbuf_ptr(&x->mem);
     c->file_budget -= x->pub.size;
     c->value_budget -= x->pub.size;
   }
@@ -332,6 +311,7 @@ static int read_multipart(nh__form *f, const char *boundary) {
   mp_ctx c = {.f = f,
               .value_budget = (int64_t)f->max_memory + NON_FILE_RESERVE,
               .file_budget = (int64_t)f->max_memory};
+  nh__dynbuf_init(&c.value, (size_t)c.value_budget);
   c.values = nh_values_new();
   if (!c.values)
     return NH_ENOMEM;
@@ -350,7 +330,7 @@ static int read_multipart(nh__form *f, const char *boundary) {
       e = nh__mp_commit(&m, (size_t)n);
   }
   nh__mp_dispose(&m);
-  free(c.vbuf);
+  nh__dynbuf_free(&c.value);
   /* A failed body adds nothing (Go's ReadForm returns no form); its files
    * stay on the cleanup list. */
   for (size_t i = 0, n = nh_values_len(c.values); !e && i < n; i++) {
