@@ -21,51 +21,51 @@ typedef struct route {
 /* Go 1.22 patterns: "GET" also serves HEAD; no method serves every
  * method, as go-httpbin does for /anything, /status, /delay... */
 static const route routes[] = {
-    {"GET /{$}", hb_index},
-    {"GET /get", hb_get},
-    {"POST /post", hb_body_echo},
-    {"PUT /put", hb_body_echo},
-    {"PATCH /patch", hb_body_echo},
-    {"DELETE /delete", hb_body_echo},
-    {"/anything", hb_anything},
-    {"/anything/{path...}", hb_anything},
-    {"/headers", hb_headers},
-    {"/ip", hb_ip},
-    {"/user-agent", hb_user_agent},
-    {"/status/{codes}", hb_status},
-    {"/redirect/{n}", hb_redirect_n},
-    {"/relative-redirect/{n}", hb_relative_redirect},
-    {"/absolute-redirect/{n}", hb_absolute_redirect},
-    {"/redirect-to", hb_redirect_to},
-    {"GET /cookies", hb_cookies},
-    {"GET /cookies/set", hb_cookies_set},
-    {"GET /cookies/set/{name}/{value}", hb_cookies_set},
-    {"GET /cookies/delete", hb_cookies_delete},
-    {"GET /basic-auth/{user}/{passwd}", hb_basic_auth},
-    {"GET /bearer", hb_bearer},
-    {"/digest-auth/{qop}/{user}/{passwd}", hb_digest_auth},
-    {"/digest-auth/{qop}/{user}/{passwd}/{algorithm}", hb_digest_auth},
-    {"/digest-auth/{qop}/{user}/{passwd}/{algorithm}/{stale_after}", hb_digest_auth},
-    {"GET /response-headers", hb_response_headers},
-    {"POST /response-headers", hb_response_headers},
-    {"/delay/{n}", hb_delay},
-    {"GET /drip", hb_drip},
-    {"GET /stream/{n}", hb_stream},
-    {"GET /sse", hb_sse},
-    {"GET /bytes/{n}", hb_bytes},
-    {"GET /stream-bytes/{n}", hb_stream_bytes},
-    {"GET /range/{n}", hb_range},
-    {"GET /cache", hb_cache},
-    {"/etag/{etag}", hb_etag},
-    {"GET /gzip", hb_gzip},
-    {"GET /deflate", hb_deflate},
-    {"GET /json", hb_json},
-    {"GET /html", hb_html},
-    {"GET /robots.txt", hb_robots},
-    {"GET /deny", hb_deny},
-    {"GET /uuid", hb_uuid},
-    {"GET /base64/{value}", hb_base64},
-    {"GET /base64/{operation}/{value}", hb_base64},
+    {"GET /{$}", httpbin_index},
+    {"GET /get", httpbin_get},
+    {"POST /post", httpbin_body_echo},
+    {"PUT /put", httpbin_body_echo},
+    {"PATCH /patch", httpbin_body_echo},
+    {"DELETE /delete", httpbin_body_echo},
+    {"/anything", httpbin_anything},
+    {"/anything/{path...}", httpbin_anything},
+    {"/headers", httpbin_headers},
+    {"/ip", httpbin_ip},
+    {"/user-agent", httpbin_user_agent},
+    {"/status/{codes}", httpbin_status},
+    {"/redirect/{n}", httpbin_redirect_n},
+    {"/relative-redirect/{n}", httpbin_relative_redirect},
+    {"/absolute-redirect/{n}", httpbin_absolute_redirect},
+    {"/redirect-to", httpbin_redirect_to},
+    {"GET /cookies", httpbin_cookies},
+    {"GET /cookies/set", httpbin_cookies_set},
+    {"GET /cookies/set/{name}/{value}", httpbin_cookies_set},
+    {"GET /cookies/delete", httpbin_cookies_delete},
+    {"GET /basic-auth/{user}/{passwd}", httpbin_basic_auth},
+    {"GET /bearer", httpbin_bearer},
+    {"/digest-auth/{qop}/{user}/{passwd}", httpbin_digest_auth},
+    {"/digest-auth/{qop}/{user}/{passwd}/{algorithm}", httpbin_digest_auth},
+    {"/digest-auth/{qop}/{user}/{passwd}/{algorithm}/{stale_after}", httpbin_digest_auth},
+    {"GET /response-headers", httpbin_response_headers},
+    {"POST /response-headers", httpbin_response_headers},
+    {"/delay/{n}", httpbin_delay},
+    {"GET /drip", httpbin_drip},
+    {"GET /stream/{n}", httpbin_stream},
+    {"GET /sse", httpbin_sse},
+    {"GET /bytes/{n}", httpbin_bytes},
+    {"GET /stream-bytes/{n}", httpbin_stream_bytes},
+    {"GET /range/{n}", httpbin_range},
+    {"GET /cache", httpbin_cache},
+    {"/etag/{etag}", httpbin_etag},
+    {"GET /gzip", httpbin_gzip},
+    {"GET /deflate", httpbin_deflate},
+    {"GET /json", httpbin_json},
+    {"GET /html", httpbin_html},
+    {"GET /robots.txt", httpbin_robots},
+    {"GET /deny", httpbin_deny},
+    {"GET /uuid", httpbin_uuid},
+    {"GET /base64/{value}", httpbin_base64},
+    {"GET /base64/{operation}/{value}", httpbin_base64},
 };
 
 typedef struct app {
@@ -134,9 +134,9 @@ static int parse_flags(app *a, server_flags *f, int argc, char **argv) {
       }
       if (n == 8) {
         if (!strcmp(v, "go-httpbin")) {
-          a->hb.compat = HB_COMPAT_GO;
+          a->hb.compat = HTTPBIN_COMPAT_GO;
         } else if (!strcmp(v, "httpbin.org")) {
-          a->hb.compat = HB_COMPAT_ORG;
+          a->hb.compat = HTTPBIN_COMPAT_ORG;
         } else {
           fprintf(stderr, "nethttp httpbin: --compat: go-httpbin or httpbin.org, not %s\n", v);
           return 2;
@@ -203,7 +203,7 @@ int cmd_httpbin(int argc, char **argv) {
   if (srv) {
     NH_LOG(a.hb.log, NH_LOG_INFO, "nethttp httpbin", NH_LSTR("addr", f.addr),
            NH_LSTR("scheme", tls ? "https" : "http"),
-           NH_LSTR("compat", a.hb.compat == HB_COMPAT_ORG ? "httpbin.org" : "go-httpbin"),
+           NH_LSTR("compat", a.hb.compat == HTTPBIN_COMPAT_ORG ? "httpbin.org" : "go-httpbin"),
            NH_LINT("max_body_size", a.hb.max_body), NH_LDUR("max_duration", a.hb.max_duration));
     r = nh_server_run(srv, f.addr, f.shutdown_timeout);
     if (r != NH_OK && r != NH_ETIMEDOUT)

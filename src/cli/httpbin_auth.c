@@ -6,20 +6,20 @@
 
 /* go-httpbin answers {"name": "value"}; httpbin.org wraps the same
  * object as {"cookies": {...}}. */
-void hb_cookies(nh_response_writer *w, nh_request *r) {
+void httpbin_cookies(nh_response_writer *w, nh_request *r) {
   const httpbin *hb = nh_request_handler_data(r);
   const nh_cookies *l = nh_request_cookies(r);
   json_t *o = json_object();
   for (size_t i = 0; i < nh_cookies_len(l); i++) {
     const nh_cookie *c = nh_cookies_at(l, i);
-    json_object_set_new(o, c->name, hb_json_bytes(c->value, strlen(c->value)));
+    json_object_set_new(o, c->name, httpbin_json_bytes(c->value, strlen(c->value)));
   }
-  if (hb->compat == HB_COMPAT_ORG) {
+  if (hb->compat == HTTPBIN_COMPAT_ORG) {
     json_t *wrap = json_object();
     json_object_set_new(wrap, "cookies", o);
     o = wrap;
   }
-  hb_write_json(w, 200, o);
+  httpbin_write_json(w, 200, o);
 }
 
 /* The cookies to set: /cookies/set/{name}/{value}, else one per distinct
@@ -57,7 +57,7 @@ static void set_cookies(nh_response_writer *w, nh_request *r, int delete) {
   nh_cookie cs[MAX_COOKIES];
   size_t n = wanted_cookies(r, cs, MAX_COOKIES);
   if (n == (size_t)-1) {
-    hb_error(w, 400, "too many cookies: at most %d", MAX_COOKIES);
+    httpbin_error(w, 400, "too many cookies: at most %d", MAX_COOKIES);
     return;
   }
   for (size_t i = 0; i < n; i++) {
@@ -72,7 +72,7 @@ static void set_cookies(nh_response_writer *w, nh_request *r, int delete) {
     }
     int e = nh_cookie_valid(&cs[i]);
     if (e != NH_OK) {
-      hb_error(w, 400, "invalid cookie %s=%s: %s (a value is RFC 6265 cookie-octets, "
+      httpbin_error(w, 400, "invalid cookie %s=%s: %s (a value is RFC 6265 cookie-octets, "
                "optionally in double quotes)", cs[i].name, cs[i].value ? cs[i].value : "",
                nh_strerror(e));
       return;
@@ -82,18 +82,18 @@ static void set_cookies(nh_response_writer *w, nh_request *r, int delete) {
     int e = nh_resp_set_cookie(w, &cs[i]);
     if (e != NH_OK) {
       nh_header_del(nh_resp_header(w), "Set-Cookie");
-      hb_error(w, 500, "could not set cookie %s: %s", cs[i].name, nh_strerror(e));
+      httpbin_error(w, 500, "could not set cookie %s: %s", cs[i].name, nh_strerror(e));
       return;
     }
   }
-  hb_redirect(w, "/cookies", 302);
+  httpbin_redirect(w, "/cookies", 302);
 }
 
-void hb_cookies_set(nh_response_writer *w, nh_request *r) { set_cookies(w, r, 0); }
+void httpbin_cookies_set(nh_response_writer *w, nh_request *r) { set_cookies(w, r, 0); }
 
-void hb_cookies_delete(nh_response_writer *w, nh_request *r) { set_cookies(w, r, 1); }
+void httpbin_cookies_delete(nh_response_writer *w, nh_request *r) { set_cookies(w, r, 1); }
 
-void hb_basic_auth(nh_response_writer *w, nh_request *r) {
+void httpbin_basic_auth(nh_response_writer *w, nh_request *r) {
   const char *want_user = nh_request_path_value(r, "user");
   const char *want_pass = nh_request_path_value(r, "passwd");
   const char *user = "", *pass = "";
@@ -104,12 +104,12 @@ void hb_basic_auth(nh_response_writer *w, nh_request *r) {
   json_t *o = json_object();
   json_object_set_new(o, "authenticated", json_boolean(ok));
   json_object_set_new(o, "authorized", json_boolean(ok));
-  json_object_set_new(o, "user", hb_json_bytes(user, strlen(user)));
-  hb_write_json(w, ok ? 200 : 401, o);
+  json_object_set_new(o, "user", httpbin_json_bytes(user, strlen(user)));
+  httpbin_write_json(w, ok ? 200 : 401, o);
 }
 
 /* "Authorization: Bearer TOKEN": exactly two blank-separated fields. */
-void hb_bearer(nh_response_writer *w, nh_request *r) {
+void httpbin_bearer(nh_response_writer *w, nh_request *r) {
   const char *auth = nh_header_get(nh_request_header(r), "Authorization");
   const char *fields[3] = {0};
   size_t lens[3] = {0};
@@ -124,11 +124,11 @@ void hb_bearer(nh_response_writer *w, nh_request *r) {
   }
   if (n != 2 || lens[0] != 6 || strncmp(fields[0], "Bearer", 6) != 0) {
     nh_header_set(nh_resp_header(w), "WWW-Authenticate", "Bearer");
-    hb_error(w, 401, "missing or malformed bearer token");
+    httpbin_error(w, 401, "missing or malformed bearer token");
     return;
   }
   json_t *o = json_object();
   json_object_set_new(o, "authenticated", json_true());
-  json_object_set_new(o, "token", hb_json_bytes(fields[1], lens[1]));
-  hb_write_json(w, 200, o);
+  json_object_set_new(o, "token", httpbin_json_bytes(fields[1], lens[1]));
+  httpbin_write_json(w, 200, o);
 }

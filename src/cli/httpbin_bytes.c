@@ -10,7 +10,7 @@
 /* One draw per byte, so the stream is the same whatever the chunking. */
 static void fill_random(uint64_t *state, unsigned char *buf, size_t n) {
   for (size_t i = 0; i < n; i++)
-    buf[i] = (unsigned char)(hb_rand_next(state) >> 56);
+    buf[i] = (unsigned char)(httpbin_rand_next(state) >> 56);
 }
 
 static void random_bytes(nh_response_writer *w, nh_request *r, int streaming) {
@@ -18,14 +18,14 @@ static void random_bytes(nh_response_writer *w, nh_request *r, int streaming) {
   const char *raw = nh_request_path_value(r, "n");
   int64_t n, chunk = 10 * 1024;
   uint64_t seed;
-  if (hb_parse_int(raw, INT64_MIN, INT64_MAX, &n) != 0) {
-    hb_error(w, 400, "invalid byte count: %s", raw ? raw : "");
+  if (httpbin_parse_int(raw, INT64_MIN, INT64_MAX, &n) != 0) {
+    httpbin_error(w, 400, "invalid byte count: %s", raw ? raw : "");
     return;
   }
-  if (hb_parse_seed(w, r, &seed) != 0)
+  if (httpbin_parse_seed(w, r, &seed) != 0)
     return;
   if (n < 0) {
-    hb_error(w, 400, "invalid byte count: %lld must be greater than 0", (long long)n);
+    httpbin_error(w, 400, "invalid byte count: %lld must be greater than 0", (long long)n);
     return;
   }
   if (n == 0) {
@@ -34,24 +34,24 @@ static void random_bytes(nh_response_writer *w, nh_request *r, int streaming) {
     return;
   }
   if (n > hb->max_body) {
-    hb_error(w, 400, "invalid byte count: %lld not in range [1, %lld]", (long long)n,
+    httpbin_error(w, 400, "invalid byte count: %lld not in range [1, %lld]", (long long)n,
              (long long)hb->max_body);
     return;
   }
-  const char *cs = hb_arg(r, "chunk_size");
-  if (streaming && cs && hb_parse_int(cs, 1, hb->max_body, &chunk) != 0) {
-    hb_error(w, 400, "invalid chunk_size: %s", cs);
+  const char *cs = httpbin_arg(r, "chunk_size");
+  if (streaming && cs && httpbin_parse_int(cs, 1, hb->max_body, &chunk) != 0) {
+    httpbin_error(w, 400, "invalid chunk_size: %s", cs);
     return;
   }
   if (!streaming)
     chunk = n;
   unsigned char *buf = malloc((size_t)chunk);
   if (!buf) {
-    hb_error(w, 500, "out of memory");
+    httpbin_error(w, 500, "out of memory");
     return;
   }
   nh_header *h = nh_resp_header(w);
-  nh_header_set(h, "Content-Type", HB_BINARY_TYPE);
+  nh_header_set(h, "Content-Type", HTTPBIN_BINARY_TYPE);
   if (!streaming) {
     char len[24];
     snprintf(len, sizeof len, "%lld", (long long)n);
@@ -68,9 +68,9 @@ static void random_bytes(nh_response_writer *w, nh_request *r, int streaming) {
   free(buf);
 }
 
-void hb_bytes(nh_response_writer *w, nh_request *r) { random_bytes(w, r, 0); }
+void httpbin_bytes(nh_response_writer *w, nh_request *r) { random_bytes(w, r, 0); }
 
-void hb_stream_bytes(nh_response_writer *w, nh_request *r) { random_bytes(w, r, 1); }
+void httpbin_stream_bytes(nh_response_writer *w, nh_request *r) { random_bytes(w, r, 1); }
 
 /* ---- /range/{n} ---- */
 
@@ -111,14 +111,14 @@ static int parse_ranges(const char *s, int64_t size, byte_range *out, int *n) {
     byte_range br;
     int64_t i, j;
     if (!*first) { /* "-N": the last N bytes */
-      if (!*last || hb_parse_int(last, 0, INT64_MAX, &i) != 0)
+      if (!*last || httpbin_parse_int(last, 0, INT64_MAX, &i) != 0)
         return -1;
       if (i > size)
         i = size;
       br.start = size - i;
       br.length = size - br.start;
     } else {
-      if (hb_parse_int(first, 0, INT64_MAX, &i) != 0)
+      if (httpbin_parse_int(first, 0, INT64_MAX, &i) != 0)
         return -1;
       if (i >= size) { /* starts past the end: does not overlap */
         no_overlap = 1;
@@ -128,7 +128,7 @@ static int parse_ranges(const char *s, int64_t size, byte_range *out, int *n) {
       if (!*last) {
         br.length = size - i;
       } else {
-        if (hb_parse_int(last, 0, INT64_MAX, &j) != 0 || i > j)
+        if (httpbin_parse_int(last, 0, INT64_MAX, &j) != 0 || i > j)
           return -1;
         if (j >= size)
           j = size - 1;
@@ -166,17 +166,17 @@ static int write_slowly(nh_response_writer *w, int64_t offset, int64_t n, nh_dur
   return 0;
 }
 
-void hb_range(nh_response_writer *w, nh_request *r) {
+void httpbin_range(nh_response_writer *w, nh_request *r) {
   httpbin *hb = nh_request_handler_data(r);
   const char *raw = nh_request_path_value(r, "n");
   int64_t size;
   nh_dur duration = 0;
-  if (hb_parse_int(raw, INT64_MIN, INT64_MAX, &size) != 0) {
-    hb_error(w, 400, "invalid count: %s", raw ? raw : "");
+  if (httpbin_parse_int(raw, INT64_MIN, INT64_MAX, &size) != 0) {
+    httpbin_error(w, 400, "invalid count: %s", raw ? raw : "");
     return;
   }
-  const char *d = hb_arg(r, "duration");
-  if (d && hb_bounded_duration(w, "invalid duration", d, 0, hb->max_duration, &duration) != 0)
+  const char *d = httpbin_arg(r, "duration");
+  if (d && httpbin_bounded_duration(w, "invalid duration", d, 0, hb->max_duration, &duration) != 0)
     return;
   nh_header *h = nh_resp_header(w);
   char etag[32];
@@ -184,12 +184,12 @@ void hb_range(nh_response_writer *w, nh_request *r) {
   nh_header_set(h, "ETag", etag);
   nh_header_set(h, "Accept-Ranges", "bytes");
   if (size <= 0 || size > hb->max_body) {
-    hb_error(w, 400, "invalid count: %lld not in range [1, %lld]", (long long)size,
+    httpbin_error(w, 400, "invalid count: %lld not in range [1, %lld]", (long long)size,
              (long long)hb->max_body);
     return;
   }
   nh_dur pause = duration / size;
-  hb_extend_write_deadline(w, hb, duration);
+  httpbin_extend_write_deadline(w, hb, duration);
   byte_range ranges[MAX_RANGES];
   int n;
   int e = parse_ranges(nh_header_get(nh_request_header(r), "Range"),
@@ -199,7 +199,7 @@ void hb_range(nh_response_writer *w, nh_request *r) {
     snprintf(cr, sizeof cr, "bytes */%lld", (long long)size);
     if (e == -2)
       nh_header_set(h, "Content-Range", cr);
-    hb_write_body(w, 416, HB_TEXT_TYPE, e == -2 ? "invalid range: failed to overlap\n"
+    httpbin_write_body(w, 416, HTTPBIN_TEXT_TYPE, e == -2 ? "invalid range: failed to overlap\n"
                                                 : "invalid range\n",
                   e == -2 ? 33 : 14);
     return;
@@ -211,7 +211,7 @@ void hb_range(nh_response_writer *w, nh_request *r) {
     n = 0;
   char len[24];
   if (n == 0) {
-    nh_header_set(h, "Content-Type", HB_TEXT_TYPE);
+    nh_header_set(h, "Content-Type", HTTPBIN_TEXT_TYPE);
     snprintf(len, sizeof len, "%lld", (long long)size);
     nh_header_set(h, "Content-Length", len);
     nh_resp_write_header(w, 200);
@@ -222,7 +222,7 @@ void hb_range(nh_response_writer *w, nh_request *r) {
     snprintf(cr, sizeof cr, "bytes %lld-%lld/%lld", (long long)ranges[0].start,
              (long long)(ranges[0].start + ranges[0].length - 1), (long long)size);
     nh_header_set(h, "Content-Range", cr);
-    nh_header_set(h, "Content-Type", HB_TEXT_TYPE);
+    nh_header_set(h, "Content-Type", HTTPBIN_TEXT_TYPE);
     snprintf(len, sizeof len, "%lld", (long long)ranges[0].length);
     nh_header_set(h, "Content-Length", len);
     nh_resp_write_header(w, 206);
@@ -232,8 +232,8 @@ void hb_range(nh_response_writer *w, nh_request *r) {
   /* multipart/byteranges, laid out as Go's multipart writer does. */
   char boundary[40], type[80], part[256];
   uint64_t seed = (uint64_t)nh_now();
-  snprintf(boundary, sizeof boundary, "%016llx%016llx", (unsigned long long)hb_rand_next(&seed),
-           (unsigned long long)hb_rand_next(&seed));
+  snprintf(boundary, sizeof boundary, "%016llx%016llx",
+           (unsigned long long)httpbin_rand_next(&seed), (unsigned long long)httpbin_rand_next(&seed));
   snprintf(type, sizeof type, "multipart/byteranges; boundary=%s", boundary);
   int64_t total = 0;
   for (int pass = 0; pass < 2; pass++) {
@@ -248,7 +248,7 @@ void hb_range(nh_response_writer *w, nh_request *r) {
                        "%s--%s\r\nContent-Range: bytes %lld-%lld/%lld\r\nContent-Type: %s\r\n\r\n",
                        i ? "\r\n" : "", boundary, (long long)ranges[i].start,
                        (long long)(ranges[i].start + ranges[i].length - 1), (long long)size,
-                       HB_TEXT_TYPE);
+                       HTTPBIN_TEXT_TYPE);
       if (pass == 0) {
         total += k + ranges[i].length;
       } else if (nh_resp_write(w, part, (size_t)k) < 0 ||

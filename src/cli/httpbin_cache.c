@@ -9,7 +9,7 @@
 
 /* 304 when the client sends a validator; else the /get answer with fresh
  * Last-Modified and ETag. */
-void hb_cache(nh_response_writer *w, nh_request *r) {
+void httpbin_cache(nh_response_writer *w, nh_request *r) {
   nh_header *rh = nh_request_header(r);
   if (nh_header_get(rh, "If-Modified-Since") || nh_header_get(rh, "If-None-Match")) {
     nh_resp_write_header(w, 304);
@@ -23,7 +23,7 @@ void hb_cache(nh_response_writer *w, nh_request *r) {
   snprintf(etag, sizeof etag, "\"%016llx\"", (unsigned long long)hash);
   nh_header_set(nh_resp_header(w), "Last-Modified", date);
   nh_header_set(nh_resp_header(w), "ETag", etag);
-  hb_get(w, r);
+  httpbin_get(w, r);
 }
 
 /* Does the If-Match / If-None-Match list hold etag ("\"x\"")? Weak
@@ -55,18 +55,18 @@ static int etag_listed(const char *list, const char *etag, int weak) {
 
 /* The resource has ETag "{etag}": If-Match and If-None-Match answered as
  * Go's ServeContent does (412, 304). */
-void hb_etag(nh_response_writer *w, nh_request *r) {
+void httpbin_etag(nh_response_writer *w, nh_request *r) {
   const char *raw = nh_request_path_value(r, "etag");
   size_t cap = strlen(raw ? raw : "") + 3;
   char *etag = nh_request_alloc(r, cap);
   if (!etag) {
-    hb_error(w, 500, "out of memory");
+    httpbin_error(w, 500, "out of memory");
     return;
   }
   snprintf(etag, cap, "\"%s\"", raw ? raw : "");
   nh_header *h = nh_resp_header(w);
   if (nh_header_set(h, "ETag", etag) != NH_OK) {
-    hb_error(w, 400, "invalid etag");
+    httpbin_error(w, 400, "invalid etag");
     return;
   }
   const char *method = nh_request_method(r);
@@ -81,17 +81,17 @@ void hb_etag(nh_response_writer *w, nh_request *r) {
     nh_resp_write_header(w, get_or_head ? 304 : 412);
     return;
   }
-  json_t *body = hb_get_json(r);
+  json_t *body = httpbin_get_json(r);
   char *text = json_dumps(body, JSON_INDENT(2) | JSON_SORT_KEYS);
   json_decref(body);
   if (!text) {
-    hb_error(w, 500, "out of memory");
+    httpbin_error(w, 500, "out of memory");
     return;
   }
   char date[30];
   nh_http_date_now(date);
   nh_header_set(h, "Last-Modified", date);
-  nh_header_set(h, "Content-Type", HB_TEXT_TYPE);
+  nh_header_set(h, "Content-Type", HTTPBIN_TEXT_TYPE);
   nh_resp_write_header(w, 200);
   nh_resp_write(w, text, strlen(text));
   nh_resp_write(w, "\n", 1);
@@ -102,12 +102,12 @@ void hb_etag(nh_response_writer *w, nh_request *r) {
  * framing (windowBits 16+15) or zlib framing ("deflate" in HTTP). */
 static void compressed(nh_response_writer *w, nh_request *r, const char *flag, int window_bits,
                        const char *encoding) {
-  json_t *body = hb_get_json(r);
+  json_t *body = httpbin_get_json(r);
   json_object_set_new(body, flag, json_true());
   char *text = json_dumps(body, JSON_INDENT(2) | JSON_SORT_KEYS);
   json_decref(body);
   if (!text) {
-    hb_error(w, 500, "out of memory");
+    httpbin_error(w, 500, "out of memory");
     return;
   }
   size_t n = strlen(text);
@@ -128,22 +128,24 @@ static void compressed(nh_response_writer *w, nh_request *r, const char *flag, i
   free(text);
   if (!ok) {
     free(out);
-    hb_error(w, 500, "compression failed");
+    httpbin_error(w, 500, "compression failed");
     return;
   }
   char len[24];
   snprintf(len, sizeof len, "%lu", (unsigned long)z.total_out);
   nh_header *h = nh_resp_header(w);
   nh_header_set(h, "Content-Encoding", encoding);
-  nh_header_set(h, "Content-Type", HB_JSON_TYPE);
+  nh_header_set(h, "Content-Type", HTTPBIN_JSON_TYPE);
   nh_header_set(h, "Content-Length", len);
   nh_resp_write_header(w, 200);
   nh_resp_write(w, out, z.total_out);
   free(out);
 }
 
-void hb_gzip(nh_response_writer *w, nh_request *r) { compressed(w, r, "gzipped", 16 + 15, "gzip"); }
+void httpbin_gzip(nh_response_writer *w, nh_request *r) {
+  compressed(w, r, "gzipped", 16 + 15, "gzip");
+}
 
-void hb_deflate(nh_response_writer *w, nh_request *r) {
+void httpbin_deflate(nh_response_writer *w, nh_request *r) {
   compressed(w, r, "deflated", 15, "deflate");
 }

@@ -156,7 +156,7 @@ static int digest_ok(nh_response_writer *w, nh_request *r, const digest_creds *c
   if (qop_int) {
     char *body;
     size_t n;
-    if (hb_read_body(w, r, &body, &n) != 0) {
+    if (httpbin_read_body(w, r, &body, &n) != 0) {
       *answered = 1;
       return 0;
     }
@@ -194,23 +194,23 @@ static void challenge(nh_response_writer *w, nh_request *r, const char *qop, con
   const EVP_MD *md = digest_of(alg, strlen(alg));
   if (RAND_bytes(rnd, sizeof rnd) != 1 || hex_digest(md, rnd, 16, nonce) != 0 ||
       hex_digest(md, rnd + 16, 16, opaque) != 0) {
-    hb_error(w, 500, "no randomness for a nonce");
+    httpbin_error(w, 500, "no randomness for a nonce");
     return;
   }
   snprintf(hdr, sizeof hdr,
            "Digest realm=\"%s\", nonce=\"%s\", opaque=\"%s\", qop=\"%s\", algorithm=%s, "
            "stale=%s",
-           hb->compat == HB_COMPAT_ORG ? "me@kennethreitz.com" : "go-httpbin", nonce, opaque,
+           hb->compat == HTTPBIN_COMPAT_ORG ? "me@kennethreitz.com" : "go-httpbin", nonce, opaque,
            qop ? qop : "auth, auth-int", alg, stale ? "TRUE" : "FALSE");
   nh_header_set(nh_resp_header(w), "WWW-Authenticate", hdr);
   set_cookie(w, "stale_after", stale_after);
   if (last_nonce)
     set_cookie(w, "last_nonce", last_nonce);
   set_cookie(w, "fake", "fake_value");
-  hb_error(w, 401, "digest authentication required");
+  httpbin_error(w, 401, "digest authentication required");
 }
 
-void hb_digest_auth(nh_response_writer *w, nh_request *r) {
+void httpbin_digest_auth(nh_response_writer *w, nh_request *r) {
   const char *qop = nh_request_path_value(r, "qop");
   const char *user = nh_request_path_value(r, "user");
   const char *passwd = nh_request_path_value(r, "passwd");
@@ -225,10 +225,10 @@ void hb_digest_auth(nh_response_writer *w, nh_request *r) {
   /* Cookie values must be cookie-octets: refuse anything else up front. */
   nh_cookie probe = {.name = "stale_after", .value = stale_after};
   if (nh_cookie_valid(&probe) != NH_OK) {
-    hb_error(w, 400, "invalid stale_after: %s", stale_after);
+    httpbin_error(w, 400, "invalid stale_after: %s", stale_after);
     return;
   }
-  const char *rc = hb_arg(r, "require-cookie");
+  const char *rc = httpbin_arg(r, "require-cookie");
   int require_cookie = rc && (!strcasecmp(rc, "1") || !strcasecmp(rc, "t") ||
                               !strcasecmp(rc, "true"));
   nh_header *rh = nh_request_header(r);
@@ -243,7 +243,7 @@ void hb_digest_auth(nh_response_writer *w, nh_request *r) {
     set_cookie(w, "fake", "fake_value");
     json_t *o = json_object();
     json_object_set_new(o, "errors", json_pack("[s]", "missing cookie set on challenge"));
-    hb_write_json(w, 403, o);
+    httpbin_write_json(w, 403, o);
     return;
   }
   /* The nonce must be a cookie value to be remembered as last_nonce. */
@@ -275,6 +275,6 @@ void hb_digest_auth(nh_response_writer *w, nh_request *r) {
   }
   json_t *o = json_object();
   json_object_set_new(o, "authenticated", json_true());
-  json_object_set_new(o, "user", hb_json_bytes(user, strlen(user)));
-  hb_write_json(w, 200, o);
+  json_object_set_new(o, "user", httpbin_json_bytes(user, strlen(user)));
+  httpbin_write_json(w, 200, o);
 }

@@ -34,7 +34,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n) {
   return len;
 }
 
-json_t *hb_json_bytes(const char *s, size_t n) {
+json_t *httpbin_json_bytes(const char *s, size_t n) {
   const unsigned char *u = (const unsigned char *)s;
   size_t i = 0, len;
   while (i < n && (len = utf8_seq(u + i, n - i)) > 0)
@@ -63,8 +63,8 @@ json_t *hb_json_bytes(const char *s, size_t n) {
   return out;
 }
 
-void hb_json_append(json_t *obj, const char *key, json_t *value) {
-  json_t *k = hb_json_bytes(key, strlen(key)); /* keys must be UTF-8 too */
+void httpbin_json_append(json_t *obj, const char *key, json_t *value) {
+  json_t *k = httpbin_json_bytes(key, strlen(key)); /* keys must be UTF-8 too */
   const char *name = k ? json_string_value(k) : NULL;
   json_t *arr = name ? json_object_get(obj, name) : NULL;
   if (name && !arr && json_object_set_new(obj, name, arr = json_array()) != 0)
@@ -76,18 +76,19 @@ void hb_json_append(json_t *obj, const char *key, json_t *value) {
   json_decref(k);
 }
 
-json_t *hb_headers_json(nh_request *r) {
+json_t *httpbin_headers_json(nh_request *r) {
   nh_header *h = nh_request_header(r);
   json_t *obj = json_object();
   for (size_t i = 0; i < nh_header_len(h); i++) {
     const char *key, *value;
     if (nh_header_at(h, i, &key, &value) == 0)
-      hb_json_append(obj, key, hb_json_bytes(value, strlen(value)));
+      httpbin_json_append(obj, key, httpbin_json_bytes(value, strlen(value)));
   }
   if (!json_object_get(obj, "Host"))
-    hb_json_append(obj, "Host", hb_json_bytes(nh_request_host(r), strlen(nh_request_host(r))));
+    httpbin_json_append(obj, "Host",
+                        httpbin_json_bytes(nh_request_host(r), strlen(nh_request_host(r))));
   const httpbin *hb = nh_request_handler_data(r);
-  if (hb->compat != HB_COMPAT_ORG)
+  if (hb->compat != HTTPBIN_COMPAT_ORG)
     return obj;
   const char *key;
   json_t *values;
@@ -110,7 +111,7 @@ json_t *hb_headers_json(nh_request *r) {
   return obj;
 }
 
-const char *hb_origin(nh_request *r) {
+const char *httpbin_origin(nh_request *r) {
   nh_header *h = nh_request_header(r);
   static const char *direct[] = {"Fly-Client-IP", "CF-Connecting-IP", "Fastly-Client-IP",
                                  "True-Client-IP"};
@@ -171,7 +172,7 @@ static const char *scheme_of(nh_request *r) {
   return hb->tls ? "https" : "http";
 }
 
-const char *hb_url(nh_request *r) {
+const char *httpbin_url(nh_request *r) {
   const char *path = nh_request_path(r), *query = nh_request_query(r);
   const char *target = nh_request_target(r);
   size_t n = strlen(scheme_of(r)) + strlen(nh_request_host(r)) + strlen(target) + strlen(path) +
@@ -187,17 +188,18 @@ const char *hb_url(nh_request *r) {
   return url;
 }
 
-json_t *hb_get_json(nh_request *r) {
+json_t *httpbin_get_json(nh_request *r) {
   json_t *o = json_object();
-  json_object_set_new(o, "args", hb_values_shaped(r, nh_request_query_values(r)));
-  json_object_set_new(o, "headers", hb_headers_json(r));
+  json_object_set_new(o, "args", httpbin_values_shaped(r, nh_request_query_values(r)));
+  json_object_set_new(o, "headers", httpbin_headers_json(r));
   json_object_set_new(o, "method", json_string(nh_request_method(r)));
-  json_object_set_new(o, "origin", hb_json_bytes(hb_origin(r), strlen(hb_origin(r))));
-  json_object_set_new(o, "url", hb_json_bytes(hb_url(r), strlen(hb_url(r))));
+  const char *origin = httpbin_origin(r);
+  json_object_set_new(o, "origin", httpbin_json_bytes(origin, strlen(origin)));
+  json_object_set_new(o, "url", httpbin_json_bytes(httpbin_url(r), strlen(httpbin_url(r))));
   return o;
 }
 
-void hb_write_body(nh_response_writer *w, int status, const char *type, const void *body,
+void httpbin_write_body(nh_response_writer *w, int status, const char *type, const void *body,
                    size_t n) {
   if (type)
     nh_header_set(nh_resp_header(w), "Content-Type", type);
@@ -206,22 +208,22 @@ void hb_write_body(nh_response_writer *w, int status, const char *type, const vo
     nh_resp_write(w, body, n);
 }
 
-void hb_write_json(nh_response_writer *w, int status, json_t *val) {
+void httpbin_write_json(nh_response_writer *w, int status, json_t *val) {
   char *text = val ? json_dumps(val, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
   json_decref(val);
   if (!text) {
-    hb_write_body(w, 500, HB_TEXT_TYPE, "500 internal server error\n", 26);
+    httpbin_write_body(w, 500, HTTPBIN_TEXT_TYPE, "500 internal server error\n", 26);
     return;
   }
   size_t n = strlen(text);
-  nh_header_set(nh_resp_header(w), "Content-Type", HB_JSON_TYPE);
+  nh_header_set(nh_resp_header(w), "Content-Type", HTTPBIN_JSON_TYPE);
   nh_resp_write_header(w, status);
   nh_resp_write(w, text, n);
   nh_resp_write(w, "\n", 1);
   free(text);
 }
 
-void hb_error(nh_response_writer *w, int status, const char *fmt, ...) {
+void httpbin_error(nh_response_writer *w, int status, const char *fmt, ...) {
   json_t *o = json_object();
   json_object_set_new(o, "status_code", json_integer(status));
   json_object_set_new(o, "error", json_string(nh_status_text(status)));
@@ -232,14 +234,14 @@ void hb_error(nh_response_writer *w, int status, const char *fmt, ...) {
     int n = vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
     if (n > 0)
-      json_object_set_new(o, "detail", hb_json_bytes(detail, strlen(detail)));
+      json_object_set_new(o, "detail", httpbin_json_bytes(detail, strlen(detail)));
   }
-  hb_write_json(w, status, o);
+  httpbin_write_json(w, status, o);
 }
 
-void hb_redirect(nh_response_writer *w, const char *location, int status) {
+void httpbin_redirect(nh_response_writer *w, const char *location, int status) {
   if (nh_header_set(nh_resp_header(w), "Location", location) != NH_OK) {
-    hb_error(w, 400, "invalid redirect location");
+    httpbin_error(w, 400, "invalid redirect location");
     return;
   }
   nh_resp_write_header(w, status);

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
-void hb_get(nh_response_writer *w, nh_request *r) { hb_write_json(w, 200, hb_get_json(r)); }
+void httpbin_get(nh_response_writer *w, nh_request *r) {
+  httpbin_write_json(w, 200, httpbin_get_json(r));
+}
 
 /* The media type of the request, without parameters, lower case. */
 static const char *media_type(nh_request *r) {
@@ -31,19 +33,19 @@ static const char *media_type(nh_request *r) {
 /* "data:TYPE;base64,..." for a body of a type we do not parse. */
 static json_t *data_url(const char *type, const char *body, size_t n) {
   if (!*type)
-    type = HB_BINARY_TYPE;
+    type = HTTPBIN_BINARY_TYPE;
   size_t cap = strlen(type) + 16 + nh_base64_encoded_len(NH_BASE64_URL, n) + 1;
   char *s = malloc(cap);
   if (!s)
     return json_string("");
   int k = snprintf(s, cap, "data:%s;base64,", type);
   long m = nh_base64_encode(NH_BASE64_URL, body, n, s + k, cap - (size_t)k);
-  json_t *out = hb_json_bytes(s, m < 0 ? (size_t)k : (size_t)k + (size_t)m);
+  json_t *out = httpbin_json_bytes(s, m < 0 ? (size_t)k : (size_t)k + (size_t)m);
   free(s);
   return out;
 }
 
-/* Is s[0..n) valid UTF-8 (hb_json_bytes would keep it as it is)? */
+/* Is s[0..n) valid UTF-8 (httpbin_json_bytes would keep it as it is)? */
 static int is_utf8(const char *s, size_t n) {
   json_t *j = json_stringn(s, n); /* jansson refuses invalid UTF-8 */
   json_decref(j);
@@ -56,10 +58,10 @@ static int fill_form(nh_response_writer *w, nh_request *r, json_t *resp, const c
   nh_values *form = nh_values_new();
   int e = form ? nh_values_parse_query_n(form, body, n) : NH_ENOMEM;
   if (e == NH_OK)
-    json_object_set_new(resp, "form", hb_values_shaped(r, form));
+    json_object_set_new(resp, "form", httpbin_values_shaped(r, form));
   nh_values_free(form);
   if (e != NH_OK) {
-    hb_error(w, 400, "error parsing request body: %s", nh_strerror(e));
+    httpbin_error(w, 400, "error parsing request body: %s", nh_strerror(e));
     return -1;
   }
   return 0;
@@ -80,7 +82,7 @@ static int fill_body_org(nh_response_writer *w, nh_request *r, json_t *resp, con
     size_t cap = sizeof prefix + nh_base64_encoded_len(NH_BASE64_STD, n);
     char *s = malloc(cap);
     if (!s) {
-      hb_error(w, 500, "out of memory");
+      httpbin_error(w, 500, "out of memory");
       return -1;
     }
     memcpy(s, prefix, sizeof prefix - 1);
@@ -94,24 +96,24 @@ static int fill_body_org(nh_response_writer *w, nh_request *r, json_t *resp, con
   return 0;
 }
 
-int hb_fill_body(nh_response_writer *w, nh_request *r, json_t *resp) {
+int httpbin_fill_body(nh_response_writer *w, nh_request *r, json_t *resp) {
   json_object_set_new(resp, "data", json_string(""));
   json_object_set_new(resp, "files", json_object());
   json_object_set_new(resp, "form", json_object());
   json_object_set_new(resp, "json", json_null());
   const char *type = media_type(r);
   if (!strcmp(type, "multipart/form-data"))
-    return hb_fill_multipart(w, r, resp);
+    return httpbin_fill_multipart(w, r, resp);
   char *body;
   size_t n;
-  if (hb_read_body(w, r, &body, &n) != 0)
+  if (httpbin_read_body(w, r, &body, &n) != 0)
     return -1;
   if (n == 0)
     return 0;
   const httpbin *hb = nh_request_handler_data(r);
-  if (hb->compat == HB_COMPAT_ORG)
+  if (hb->compat == HTTPBIN_COMPAT_ORG)
     return fill_body_org(w, r, resp, type, body, n);
-  json_object_set_new(resp, "data", hb_json_bytes(body, n));
+  json_object_set_new(resp, "data", httpbin_json_bytes(body, n));
   if (!strcmp(type, "text/html") || !strcmp(type, "text/plain"))
     return 0;
   if (!strcmp(type, "application/x-www-form-urlencoded"))
@@ -120,7 +122,7 @@ int hb_fill_body(nh_response_writer *w, nh_request *r, json_t *resp) {
     json_error_t err;
     json_t *doc = json_loadb(body, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
     if (!doc) {
-      hb_error(w, 400, "error parsing request body: %s", err.text);
+      httpbin_error(w, 400, "error parsing request body: %s", err.text);
       return -1;
     }
     json_object_set_new(resp, "json", doc);
@@ -130,40 +132,41 @@ int hb_fill_body(nh_response_writer *w, nh_request *r, json_t *resp) {
   return 0;
 }
 
-void hb_body_echo(nh_response_writer *w, nh_request *r) {
-  json_t *resp = hb_get_json(r);
-  if (hb_fill_body(w, r, resp) != 0) {
+void httpbin_body_echo(nh_response_writer *w, nh_request *r) {
+  json_t *resp = httpbin_get_json(r);
+  if (httpbin_fill_body(w, r, resp) != 0) {
     json_decref(resp);
     return;
   }
-  hb_write_json(w, 200, resp);
+  httpbin_write_json(w, 200, resp);
 }
 
 /* Any method; HEAD is answered as GET (the server drops the body). */
-void hb_anything(nh_response_writer *w, nh_request *r) {
+void httpbin_anything(nh_response_writer *w, nh_request *r) {
   if (!strcmp(nh_request_method(r), "HEAD"))
-    hb_get(w, r);
+    httpbin_get(w, r);
   else
-    hb_body_echo(w, r);
+    httpbin_body_echo(w, r);
 }
 
-void hb_headers(nh_response_writer *w, nh_request *r) {
+void httpbin_headers(nh_response_writer *w, nh_request *r) {
   json_t *o = json_object();
-  json_object_set_new(o, "headers", hb_headers_json(r));
-  hb_write_json(w, 200, o);
+  json_object_set_new(o, "headers", httpbin_headers_json(r));
+  httpbin_write_json(w, 200, o);
 }
 
-void hb_ip(nh_response_writer *w, nh_request *r) {
+void httpbin_ip(nh_response_writer *w, nh_request *r) {
   json_t *o = json_object();
-  json_object_set_new(o, "origin", hb_json_bytes(hb_origin(r), strlen(hb_origin(r))));
-  hb_write_json(w, 200, o);
+  const char *origin = httpbin_origin(r);
+  json_object_set_new(o, "origin", httpbin_json_bytes(origin, strlen(origin)));
+  httpbin_write_json(w, 200, o);
 }
 
-void hb_user_agent(nh_response_writer *w, nh_request *r) {
+void httpbin_user_agent(nh_response_writer *w, nh_request *r) {
   const char *ua = nh_header_get(nh_request_header(r), "User-Agent");
   json_t *o = json_object();
-  json_object_set_new(o, "user-agent", hb_json_bytes(ua ? ua : "", ua ? strlen(ua) : 0));
-  hb_write_json(w, 200, o);
+  json_object_set_new(o, "user-agent", httpbin_json_bytes(ua ? ua : "", ua ? strlen(ua) : 0));
+  httpbin_write_json(w, 200, o);
 }
 
 /* Header names that would change how the response is framed or the
@@ -178,7 +181,7 @@ static int framing_header(const char *k) {
  * query as url.Values with Content-Type added; httpbin.org's is every
  * response header, Content-Length included, one value or a list. In a
  * page-like Content-Type the body's keys and values are HTML-escaped. */
-void hb_response_headers(nh_response_writer *w, nh_request *r) {
+void httpbin_response_headers(nh_response_writer *w, nh_request *r) {
   const httpbin *hb = nh_request_handler_data(r);
   const nh_values *q = nh_request_query_values(r);
   nh_header *h = nh_resp_header(w);
@@ -187,7 +190,7 @@ void hb_response_headers(nh_response_writer *w, nh_request *r) {
     const char *k, *v;
     nh_values_at(q, i, &k, &v);
     if (framing_header(k)) {
-      hb_error(w, 400, "%s cannot be set: it frames the response", k);
+      httpbin_error(w, 400, "%s cannot be set: it frames the response", k);
       return;
     }
     if (!strcasecmp(k, "Content-Type") && !ct)
@@ -198,17 +201,17 @@ void hb_response_headers(nh_response_writer *w, nh_request *r) {
     nh_values_at(q, i, &k, &v);
     if (strcasecmp(k, "Content-Type") && nh_header_add(h, k, v) != NH_OK) {
       nh_header_del(h, k);
-      hb_error(w, 400, "invalid header %s: %s", k, v);
+      httpbin_error(w, 400, "invalid header %s: %s", k, v);
       return;
     }
   }
   if (!ct)
-    ct = hb->compat == HB_COMPAT_ORG ? "application/json" : HB_JSON_TYPE;
+    ct = hb->compat == HTTPBIN_COMPAT_ORG ? "application/json" : HTTPBIN_JSON_TYPE;
   if (nh_header_set(h, "Content-Type", ct) != NH_OK) {
-    hb_error(w, 400, "invalid Content-Type: %s", ct);
+    httpbin_error(w, 400, "invalid Content-Type: %s", ct);
     return;
   }
-  int escape = hb_dangerous_type(ct);
+  int escape = httpbin_dangerous_type(ct);
   json_t *o = json_object();
   for (size_t i = 0; i < nh_values_len(q); i++) {
     const char *k, *v;
@@ -218,25 +221,25 @@ void hb_response_headers(nh_response_writer *w, nh_request *r) {
       continue;
     char *ek = NULL, *ev = NULL;
     if (escape) {
-      ek = hb_html_escape((const unsigned char *)k, kl, &kl);
-      ev = hb_html_escape((const unsigned char *)v, vl, &vl);
+      ek = httpbin_html_escape((const unsigned char *)k, kl, &kl);
+      ev = httpbin_html_escape((const unsigned char *)v, vl, &vl);
       if (!ek || !ev) {
         free(ek);
         free(ev);
         continue;
       }
-      ek[kl] = 0; /* hb_html_escape leaves room for it */
+      ek[kl] = 0; /* httpbin_html_escape leaves room for it */
     }
-    hb_json_append(o, ek ? ek : k, hb_json_bytes(ev ? ev : v, vl));
+    httpbin_json_append(o, ek ? ek : k, httpbin_json_bytes(ev ? ev : v, vl));
     free(ek);
     free(ev);
   }
-  hb_json_append(o, "Content-Type", hb_json_bytes(ct, strlen(ct)));
+  httpbin_json_append(o, "Content-Type", httpbin_json_bytes(ct, strlen(ct)));
   /* httpbin.org lists Content-Length too: find the length that the body
    * holding it has (a few rounds settle it). */
-  int org = hb->compat == HB_COMPAT_ORG;
+  int org = hb->compat == HTTPBIN_COMPAT_ORG;
   if (org)
-    hb_semiflatten(o);
+    httpbin_semiflatten(o);
   char *text = NULL;
   size_t len = 0;
   for (int round = 0; round < (org ? 8 : 1); round++) {
@@ -252,7 +255,7 @@ void hb_response_headers(nh_response_writer *w, nh_request *r) {
   }
   json_decref(o);
   if (!text) {
-    hb_error(w, 500, "out of memory");
+    httpbin_error(w, 500, "out of memory");
     return;
   }
   nh_resp_write_header(w, 200);

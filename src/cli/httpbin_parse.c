@@ -9,18 +9,18 @@
 #include <string.h>
 #include <sys/random.h>
 
-json_t *hb_values_json(const nh_values *v) {
+json_t *httpbin_values_json(const nh_values *v) {
   json_t *obj = json_object();
   for (size_t i = 0; i < nh_values_len(v); i++) {
     const char *key, *value;
     size_t vlen;
     if (nh_values_at_n(v, i, &key, NULL, &value, &vlen) == 0)
-      hb_json_append(obj, key, hb_json_bytes(value, vlen));
+      httpbin_json_append(obj, key, httpbin_json_bytes(value, vlen));
   }
   return obj;
 }
 
-void hb_semiflatten(json_t *obj) {
+void httpbin_semiflatten(json_t *obj) {
   const char *key;
   json_t *value;
   json_object_foreach(obj, key, value) {
@@ -29,15 +29,15 @@ void hb_semiflatten(json_t *obj) {
   }
 }
 
-json_t *hb_values_shaped(nh_request *r, const nh_values *v) {
+json_t *httpbin_values_shaped(nh_request *r, const nh_values *v) {
   const httpbin *hb = nh_request_handler_data(r);
-  json_t *obj = hb_values_json(v);
-  if (hb->compat == HB_COMPAT_ORG)
-    hb_semiflatten(obj);
+  json_t *obj = httpbin_values_json(v);
+  if (hb->compat == HTTPBIN_COMPAT_ORG)
+    httpbin_semiflatten(obj);
   return obj;
 }
 
-int hb_parse_duration(const char *s, nh_dur *out) {
+int httpbin_parse_duration(const char *s, nh_dur *out) {
   if (!s || !*s)
     return -1;
   if (nh_dur_parse(s, out) == NH_OK)
@@ -50,27 +50,27 @@ int hb_parse_duration(const char *s, nh_dur *out) {
   return 0;
 }
 
-int hb_bounded_duration(nh_response_writer *w, const char *what, const char *s, nh_dur min,
+int httpbin_bounded_duration(nh_response_writer *w, const char *what, const char *s, nh_dur min,
                         nh_dur max, nh_dur *out) {
   char a[32], b[32];
-  if (hb_parse_duration(s, out) != 0) {
-    hb_error(w, 400, "%s: %s", what, s);
+  if (httpbin_parse_duration(s, out) != 0) {
+    httpbin_error(w, 400, "%s: %s", what, s);
     return -1;
   }
   if (*out > max) {
-    hb_error(w, 400, "%s: duration %s longer than %s", what, nh_dur_format(*out, a, sizeof a),
+    httpbin_error(w, 400, "%s: duration %s longer than %s", what, nh_dur_format(*out, a, sizeof a),
              nh_dur_format(max, b, sizeof b));
     return -1;
   }
   if (*out < min) {
-    hb_error(w, 400, "%s: duration %s shorter than %s", what, nh_dur_format(*out, a, sizeof a),
+    httpbin_error(w, 400, "%s: duration %s shorter than %s", what, nh_dur_format(*out, a, sizeof a),
              nh_dur_format(min, b, sizeof b));
     return -1;
   }
   return 0;
 }
 
-int hb_parse_int(const char *s, int64_t min, int64_t max, int64_t *out) {
+int httpbin_parse_int(const char *s, int64_t min, int64_t max, int64_t *out) {
   if (!s || !*s)
     return -1;
   char *end;
@@ -81,19 +81,19 @@ int hb_parse_int(const char *s, int64_t min, int64_t max, int64_t *out) {
   return 0;
 }
 
-uint64_t hb_rand_next(uint64_t *state) {
+uint64_t httpbin_rand_next(uint64_t *state) {
   uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
 }
 
-int hb_parse_seed(nh_response_writer *w, nh_request *r, uint64_t *seed) {
-  const char *s = hb_arg(r, "seed");
+int httpbin_parse_seed(nh_response_writer *w, nh_request *r, uint64_t *seed) {
+  const char *s = httpbin_arg(r, "seed");
   if (s) {
     int64_t v;
-    if (hb_parse_int(s, INT64_MIN, INT64_MAX, &v) != 0) {
-      hb_error(w, 400, "invalid seed: %s", s);
+    if (httpbin_parse_int(s, INT64_MIN, INT64_MAX, &v) != 0) {
+      httpbin_error(w, 400, "invalid seed: %s", s);
       return -1;
     }
     *seed = (uint64_t)v;
@@ -104,7 +104,7 @@ int hb_parse_seed(nh_response_writer *w, nh_request *r, uint64_t *seed) {
   return 0;
 }
 
-int hb_sleep(nh_response_writer *w, nh_dur d) {
+int httpbin_sleep(nh_response_writer *w, nh_dur d) {
   if (d <= 0)
     return 0;
   if (nh_sleep(d) != NH_OK) {
@@ -114,14 +114,14 @@ int hb_sleep(nh_response_writer *w, nh_dur d) {
   return 0;
 }
 
-void hb_extend_write_deadline(nh_response_writer *w, const httpbin *hb, nh_dur d) {
+void httpbin_extend_write_deadline(nh_response_writer *w, const httpbin *hb, nh_dur d) {
   if (hb->write_timeout == NH_NO_TIMEOUT)
     nh_resp_set_write_deadline(w, NH_NO_DEADLINE);
   else
     nh_resp_set_write_deadline(w, nh_now() + d + hb->write_timeout);
 }
 
-int hb_read_body(nh_response_writer *w, nh_request *r, char **body, size_t *n) {
+int httpbin_read_body(nh_response_writer *w, nh_request *r, char **body, size_t *n) {
   httpbin *hb = nh_request_handler_data(r);
   /* The server stops the body at max_body (nh_request_limit_body): the
    * buffer's cap is the same limit, so a longer one cannot grow it. */
@@ -140,11 +140,11 @@ int hb_read_body(nh_response_writer *w, nh_request *r, char **body, size_t *n) {
     memcpy(copy, nh__dynbuf_ptr(&b), len + 1);
   nh__dynbuf_free(&b);
   if (rerr == NH_EBODYTOOLARGE || berr == NH_ERANGE)
-    hb_error(w, 413, "request body too large: more than %lld bytes", (long long)hb->max_body);
+    httpbin_error(w, 413, "request body too large: more than %lld bytes", (long long)hb->max_body);
   else if (rerr)
-    hb_error(w, 400, "error reading request body: %s", nh_strerror(rerr));
+    httpbin_error(w, 400, "error reading request body: %s", nh_strerror(rerr));
   else if (!copy)
-    hb_error(w, 500, "out of memory");
+    httpbin_error(w, 500, "out of memory");
   if (!copy)
     return -1;
   *body = copy;

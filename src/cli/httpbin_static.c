@@ -40,38 +40,38 @@ static const char moby_html[] =
     "the watery part of the world. It is a way I have of driving off the spleen and regulating "
     "the circulation.\n        </p>\n      </div>\n  </body>\n</html>\n";
 
-void hb_index(nh_response_writer *w, nh_request *r) {
+void httpbin_index(nh_response_writer *w, nh_request *r) {
   (void)r;
-  hb_write_body(w, 200, HB_HTML_TYPE, index_html, sizeof index_html - 1);
+  httpbin_write_body(w, 200, HTTPBIN_HTML_TYPE, index_html, sizeof index_html - 1);
 }
 
-void hb_json(nh_response_writer *w, nh_request *r) {
+void httpbin_json(nh_response_writer *w, nh_request *r) {
   (void)r;
-  hb_write_body(w, 200, HB_JSON_TYPE, sample_json, sizeof sample_json - 1);
+  httpbin_write_body(w, 200, HTTPBIN_JSON_TYPE, sample_json, sizeof sample_json - 1);
 }
 
-void hb_html(nh_response_writer *w, nh_request *r) {
+void httpbin_html(nh_response_writer *w, nh_request *r) {
   (void)r;
-  hb_write_body(w, 200, HB_HTML_TYPE, moby_html, sizeof moby_html - 1);
+  httpbin_write_body(w, 200, HTTPBIN_HTML_TYPE, moby_html, sizeof moby_html - 1);
 }
 
-void hb_robots(nh_response_writer *w, nh_request *r) {
+void httpbin_robots(nh_response_writer *w, nh_request *r) {
   (void)r;
   static const char robots[] = "User-agent: *\nDisallow: /deny\n";
-  hb_write_body(w, 200, HB_TEXT_TYPE, robots, sizeof robots - 1);
+  httpbin_write_body(w, 200, HTTPBIN_TEXT_TYPE, robots, sizeof robots - 1);
 }
 
-void hb_deny(nh_response_writer *w, nh_request *r) {
+void httpbin_deny(nh_response_writer *w, nh_request *r) {
   (void)r;
   static const char deny[] = "YOU SHOULDN'T BE HERE";
-  hb_write_body(w, 200, HB_TEXT_TYPE, deny, sizeof deny - 1);
+  httpbin_write_body(w, 200, HTTPBIN_TEXT_TYPE, deny, sizeof deny - 1);
 }
 
-void hb_uuid(nh_response_writer *w, nh_request *r) {
+void httpbin_uuid(nh_response_writer *w, nh_request *r) {
   (void)r;
   unsigned char b[16];
   if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
-    hb_error(w, 500, "no randomness available");
+    httpbin_error(w, 500, "no randomness available");
     return;
   }
   b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
@@ -83,15 +83,15 @@ void hb_uuid(nh_response_writer *w, nh_request *r) {
            b[15]);
   json_t *o = json_object();
   json_object_set_new(o, "uuid", json_string(s));
-  hb_write_json(w, 200, o);
+  httpbin_write_json(w, 200, o);
 }
 
-int hb_dangerous_type(const char *ct) {
+int httpbin_dangerous_type(const char *ct) {
   return strcasestr(ct, "html") || strcasestr(ct, "xml") || strcasestr(ct, "javascript") ||
          strcasestr(ct, "svg");
 }
 
-char *hb_html_escape(const unsigned char *s, size_t n, size_t *outlen) {
+char *httpbin_html_escape(const unsigned char *s, size_t n, size_t *outlen) {
   char *out = malloc(n * 6 + 1);
   size_t k = 0;
   if (!out)
@@ -116,7 +116,7 @@ char *hb_html_escape(const unsigned char *s, size_t n, size_t *outlen) {
 
 /* /base64/{value} decodes (URL alphabet first, then standard, padded or
  * not); /base64/{operation}/{value} with "encode" or "decode". */
-void hb_base64(nh_response_writer *w, nh_request *r) {
+void httpbin_base64(nh_response_writer *w, nh_request *r) {
   httpbin *hb = nh_request_handler_data(r);
   const char *op = nh_request_path_value(r, "operation");
   const char *data = nh_request_path_value(r, "value");
@@ -124,18 +124,18 @@ void hb_base64(nh_response_writer *w, nh_request *r) {
     op = "decode";
   size_t n = data ? strlen(data) : 0;
   if (n == 0) {
-    hb_error(w, 400, "no input data");
+    httpbin_error(w, 400, "no input data");
     return;
   }
   if ((int64_t)n > hb->max_body) {
-    hb_error(w, 400, "input data exceeds max length of %lld", (long long)hb->max_body);
+    httpbin_error(w, 400, "input data exceeds max length of %lld", (long long)hb->max_body);
     return;
   }
   size_t cap = nh_base64_encoded_len(NH_BASE64_URL, n) + nh_base64_decoded_max(n) + 1;
   unsigned char *out = malloc(cap);
   long len = -1;
   if (!out) {
-    hb_error(w, 500, "out of memory");
+    httpbin_error(w, 500, "out of memory");
     return;
   }
   if (!strcmp(op, "encode")) {
@@ -147,29 +147,29 @@ void hb_base64(nh_response_writer *w, nh_request *r) {
       len = nh_base64_decode(kinds[i], data, n, out, cap);
     if (len < 0) {
       free(out);
-      hb_error(w, 400, "base64 decode failed: illegal base64 data");
+      httpbin_error(w, 400, "base64 decode failed: illegal base64 data");
       return;
     }
   } else {
     free(out);
-    hb_error(w, 400, "invalid operation: %s", op);
+    httpbin_error(w, 400, "invalid operation: %s", op);
     return;
   }
-  const char *ct = hb_arg(r, "content-type");
+  const char *ct = httpbin_arg(r, "content-type");
   if (!ct || !*ct)
-    ct = HB_TEXT_TYPE;
+    ct = HTTPBIN_TEXT_TYPE;
   if (nh_header_set(nh_resp_header(w), "Content-Type", ct) != NH_OK) {
     free(out);
-    hb_error(w, 400, "invalid content-type");
+    httpbin_error(w, 400, "invalid content-type");
     return;
   }
-  if (hb_dangerous_type(ct)) {
+  if (httpbin_dangerous_type(ct)) {
     size_t elen;
-    char *esc = hb_html_escape(out, (size_t)len, &elen);
-    hb_write_body(w, 200, NULL, esc ? esc : "", esc ? elen : 0);
+    char *esc = httpbin_html_escape(out, (size_t)len, &elen);
+    httpbin_write_body(w, 200, NULL, esc ? esc : "", esc ? elen : 0);
     free(esc);
   } else {
-    hb_write_body(w, 200, NULL, out, (size_t)len);
+    httpbin_write_body(w, 200, NULL, out, (size_t)len);
   }
   free(out);
 }

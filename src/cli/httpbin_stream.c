@@ -21,18 +21,18 @@ static void server_timing(nh_response_writer *w, const char *const *names,
   nh_header_set(nh_resp_header(w), "Server-Timing", buf);
 }
 
-void hb_delay(nh_response_writer *w, nh_request *r) {
+void httpbin_delay(nh_response_writer *w, nh_request *r) {
   httpbin *hb = nh_request_handler_data(r);
   nh_dur d;
-  if (hb_bounded_duration(w, "invalid duration", nh_request_path_value(r, "n"), 0,
+  if (httpbin_bounded_duration(w, "invalid duration", nh_request_path_value(r, "n"), 0,
                           hb->max_duration, &d) != 0)
     return;
-  hb_extend_write_deadline(w, hb, d);
-  if (hb_sleep(w, d) != 0)
+  httpbin_extend_write_deadline(w, hb, d);
+  if (httpbin_sleep(w, d) != 0)
     return;
   server_timing(w, (const char *[]){"initial_delay"}, (nh_dur[]){d},
                 (const char *[]){"initial delay"}, 1);
-  hb_body_echo(w, r);
+  httpbin_body_echo(w, r);
 }
 
 /* Writes n '*' bytes paced so that byte i goes out at start + i * pause:
@@ -78,40 +78,41 @@ static void drip_bytes(nh_response_writer *w, int64_t n, nh_dur pause) {
  * the end), after delay, with status code; a Content-Length, not chunks,
  * as a slow server would send. Defaults as go-httpbin (delay 2s, text),
  * or with --compat httpbin.org as httpbin.org (delay 0, octet-stream). */
-void hb_drip(nh_response_writer *w, nh_request *r) {
+void httpbin_drip(nh_response_writer *w, nh_request *r) {
   httpbin *hb = nh_request_handler_data(r);
-  int org = hb->compat == HB_COMPAT_ORG;
+  int org = hb->compat == HTTPBIN_COMPAT_ORG;
   nh_dur duration = 2 * NH_SEC, delay = org ? 0 : 2 * NH_SEC;
   int64_t numbytes = 10, code = 200;
   const char *v;
-  if ((v = hb_arg(r, "duration")) &&
-      hb_bounded_duration(w, "invalid duration", v, 0, hb->max_duration, &duration) != 0)
+  if ((v = httpbin_arg(r, "duration")) &&
+      httpbin_bounded_duration(w, "invalid duration", v, 0, hb->max_duration, &duration) != 0)
     return;
-  if ((v = hb_arg(r, "delay")) &&
-      hb_bounded_duration(w, "invalid delay", v, 0, hb->max_duration, &delay) != 0)
+  if ((v = httpbin_arg(r, "delay")) &&
+      httpbin_bounded_duration(w, "invalid delay", v, 0, hb->max_duration, &delay) != 0)
     return;
-  if ((v = hb_arg(r, "numbytes")) && hb_parse_int(v, 1, hb->max_body, &numbytes) != 0) {
-    hb_error(w, 400, "invalid numbytes: %s not in range [1, %lld]", v, (long long)hb->max_body);
+  if ((v = httpbin_arg(r, "numbytes")) && httpbin_parse_int(v, 1, hb->max_body, &numbytes) != 0) {
+    httpbin_error(w, 400, "invalid numbytes: %s not in range [1, %lld]", v,
+                  (long long)hb->max_body);
     return;
   }
-  if ((v = hb_arg(r, "code")) && hb_parse_int(v, 100, 599, &code) != 0) {
-    hb_error(w, 400, "invalid status code: %s not in range [100, 599]", v);
+  if ((v = httpbin_arg(r, "code")) && httpbin_parse_int(v, 100, 599, &code) != 0) {
+    httpbin_error(w, 400, "invalid status code: %s not in range [100, 599]", v);
     return;
   }
   if (duration + delay > hb->max_duration) {
     char a[32], b[32], c[32];
-    hb_error(w, 400, "too much time: %s+%s > %s", nh_dur_format(duration, a, sizeof a),
+    httpbin_error(w, 400, "too much time: %s+%s > %s", nh_dur_format(duration, a, sizeof a),
              nh_dur_format(delay, b, sizeof b), nh_dur_format(hb->max_duration, c, sizeof c));
     return;
   }
   nh_dur pause = numbytes > 1 ? duration / (numbytes - 1) : 0;
-  hb_extend_write_deadline(w, hb, delay + duration);
-  if (hb_sleep(w, delay) != 0)
+  httpbin_extend_write_deadline(w, hb, delay + duration);
+  if (httpbin_sleep(w, delay) != 0)
     return;
   char len[24];
   snprintf(len, sizeof len, "%lld", (long long)numbytes);
   nh_header *h = nh_resp_header(w);
-  nh_header_set(h, "Content-Type", org ? HB_BINARY_TYPE : HB_TEXT_TYPE);
+  nh_header_set(h, "Content-Type", org ? HTTPBIN_BINARY_TYPE : HTTPBIN_TEXT_TYPE);
   nh_header_set(h, "Content-Length", len);
   server_timing(w,
                 (const char *[]){"total_duration", "initial_delay", "write_duration",
@@ -126,20 +127,21 @@ void hb_drip(nh_response_writer *w, nh_request *r) {
 }
 
 /* min(max(n, 1), 100) lines of JSON, one flush each. */
-void hb_stream(nh_response_writer *w, nh_request *r) {
+void httpbin_stream(nh_response_writer *w, nh_request *r) {
   const char *raw = nh_request_path_value(r, "n");
   int64_t n;
-  if (hb_parse_int(raw, INT64_MIN, INT64_MAX, &n) != 0) {
-    hb_error(w, 400, "invalid count: %s", raw ? raw : "");
+  if (httpbin_parse_int(raw, INT64_MIN, INT64_MAX, &n) != 0) {
+    httpbin_error(w, 400, "invalid count: %s", raw ? raw : "");
     return;
   }
   n = n > 100 ? 100 : n < 1 ? 1 : n;
   json_t *line = json_object();
-  json_object_set_new(line, "args", hb_values_shaped(r, nh_request_query_values(r)));
-  json_object_set_new(line, "headers", hb_headers_json(r));
-  json_object_set_new(line, "origin", hb_json_bytes(hb_origin(r), strlen(hb_origin(r))));
-  json_object_set_new(line, "url", hb_json_bytes(hb_url(r), strlen(hb_url(r))));
-  nh_header_set(nh_resp_header(w), "Content-Type", HB_JSON_TYPE);
+  json_object_set_new(line, "args", httpbin_values_shaped(r, nh_request_query_values(r)));
+  json_object_set_new(line, "headers", httpbin_headers_json(r));
+  const char *origin = httpbin_origin(r);
+  json_object_set_new(line, "origin", httpbin_json_bytes(origin, strlen(origin)));
+  json_object_set_new(line, "url", httpbin_json_bytes(httpbin_url(r), strlen(httpbin_url(r))));
+  nh_header_set(nh_resp_header(w), "Content-Type", HTTPBIN_JSON_TYPE);
   for (int64_t i = 0; i < n; i++) {
     json_object_set_new(line, "id", json_integer(i));
     char *text = json_dumps(line, JSON_COMPACT | JSON_SORT_KEYS);
@@ -159,28 +161,29 @@ static int64_t unix_millis(void) {
 }
 
 /* count "ping" events over duration after delay (defaults 10, 5s, 0). */
-void hb_sse(nh_response_writer *w, nh_request *r) {
+void httpbin_sse(nh_response_writer *w, nh_request *r) {
   httpbin *hb = nh_request_handler_data(r);
   int64_t count = 10;
   nh_dur duration = 5 * NH_SEC, delay = 0;
   const char *v;
-  if ((v = hb_arg(r, "count")) && hb_parse_int(v, 1, HB_MAX_SSE_COUNT, &count) != 0) {
-    hb_error(w, 400, "invalid count: must be in range [1, %d]", HB_MAX_SSE_COUNT);
+  if ((v = httpbin_arg(r, "count")) &&
+      httpbin_parse_int(v, 1, HTTPBIN_MAX_SSE_COUNT, &count) != 0) {
+    httpbin_error(w, 400, "invalid count: must be in range [1, %d]", HTTPBIN_MAX_SSE_COUNT);
     return;
   }
-  if ((v = hb_arg(r, "duration")) &&
-      hb_bounded_duration(w, "invalid duration", v, 1, hb->max_duration, &duration) != 0)
+  if ((v = httpbin_arg(r, "duration")) &&
+      httpbin_bounded_duration(w, "invalid duration", v, 1, hb->max_duration, &duration) != 0)
     return;
-  if ((v = hb_arg(r, "delay")) &&
-      hb_bounded_duration(w, "invalid delay", v, 0, hb->max_duration, &delay) != 0)
+  if ((v = httpbin_arg(r, "delay")) &&
+      httpbin_bounded_duration(w, "invalid delay", v, 0, hb->max_duration, &delay) != 0)
     return;
   if (duration + delay > hb->max_duration) {
-    hb_write_body(w, 400, HB_TEXT_TYPE, "Too much time\n", 14);
+    httpbin_write_body(w, 400, HTTPBIN_TEXT_TYPE, "Too much time\n", 14);
     return;
   }
   nh_dur pause = count > 1 ? duration / (count - 1) : duration;
-  hb_extend_write_deadline(w, hb, delay + duration);
-  if (hb_sleep(w, delay) != 0)
+  httpbin_extend_write_deadline(w, hb, delay + duration);
+  if (httpbin_sleep(w, delay) != 0)
     return;
   nh_header_set(nh_resp_header(w), "Content-Type", "text/event-stream; charset=utf-8");
   nh_header_set(nh_resp_header(w), "Cache-Control", "no-cache");
