@@ -27,6 +27,8 @@ nh_chan *nh_chan_new(size_t capacity) {
   }
   ch->cap = capacity;
   pthread_mutex_init(&ch->lk, NULL);
+  nh__waitq_init(&ch->senders);
+  nh__waitq_init(&ch->receivers);
   return ch;
 }
 

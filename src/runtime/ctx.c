@@ -20,7 +20,8 @@ struct nh_ctx {
   nh_time deadline;
   const void *key;
   void *value;
-  nh_ctx *first_child, *next_sibling, *prev_sibling;
+  nh__list children; /* under mu */
+  nh__list sibling;  /* on the parent's children, under the parent's mu */
   nh__waitq waiters;
   int is_background;
 };
@@ -28,6 +29,8 @@ struct nh_ctx {
 static nh_ctx background = {.refs = 1,
                             .mu = PTHREAD_MUTEX_INITIALIZER,
                             .deadline = NH_NO_DEADLINE,
+                            .children = {&background.children, &background.children},
+                            .waiters = NH__WAITQ_INIT(background.waiters),
                             .is_background = 1};
 
 nh_ctx *nh_ctx_background(void) { return &background; }
@@ -50,7 +53,9 @@ static void cancel_locked(nh_ctx *c, int err) {
   nh__waiter *w;
   while ((w = nh__waitq_pop(&c->waiters)))
     nh__waiter_wake(w, err);
-  for (nh_ctx *ch = c->first_child; ch; ch = ch->next_sibling) {
+  nh__list *it, *tmp;
+  nh__list_each_safe(&c->children, it, tmp) {
+    nh_ctx *ch = nh__container_of(it, nh_ctx, sibling);
     pthread_mutex_lock(&ch->mu);
     cancel_locked(ch, err);
     pthread_mutex_unlock(&ch->mu);
@@ -73,13 +78,12 @@ static int ctx_new(nh_ctx *parent, nh_time deadline, const void *key, void *valu
                 .value = value};
   atomic_init(&c->refs, 1);
   pthread_mutex_init(&c->mu, NULL);
+  nh__list_init(&c->children);
+  nh__waitq_init(&c->waiters);
   if (!parent->is_background) {
     atomic_fetch_add(&parent->refs, 1);
     pthread_mutex_lock(&parent->mu);
-    c->next_sibling = parent->first_child;
-    if (parent->first_child)
-      parent->first_child->prev_sibling = c;
-    parent->first_child = c;
+    nh__list_push_front(&parent->children, &c->sibling);
     if (parent->err) /* born under a cancelled parent: cancelled already */
       c->err = parent->err, atomic_store(&c->done, 1);
     pthread_mutex_unlock(&parent->mu);
@@ -119,12 +123,7 @@ void nh_ctx_free(nh_ctx *c) {
   nh_ctx *p = c->parent;
   if (!p->is_background) {
     pthread_mutex_lock(&p->mu);
-    if (c->prev_sibling)
-      c->prev_sibling->next_sibling = c->next_sibling;
-    else
-      p->first_child = c->next_sibling;
-    if (c->next_sibling)
-      c->next_sibling->prev_sibling = c->prev_sibling;
+    nh__list_remove(&c->sibling);
     pthread_mutex_unlock(&p->mu);
   }
   /* Children that outlive c were cancelled with it and keep its storage

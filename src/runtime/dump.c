@@ -49,7 +49,8 @@ static void collect(nh_loop *l, void *arg) {
   size_t n = (size_t)l->nlive, i = 0;
   nh_fiber_info *items = n ? calloc(n, sizeof *items) : NULL;
   nh_time now = nh_now();
-  for (nh_fiber *f = l->live; f && items && i < n; f = f->live_next, i++) {
+  for (nh__list *node = l->live.next; node != &l->live && items && i < n; node = node->next, i++) {
+    nh_fiber *f = nh__container_of(node, nh_fiber, live_node);
     nh_fiber_info *it = &items[i];
     it->id = f->id;
     it->loop = l->index;

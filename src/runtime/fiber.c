@@ -27,7 +27,7 @@ static atomic_uint_fast64_t next_fiber_id;
 struct nh__defer_node {
   void (*fn)(void *);
   void *arg;
-  nh__defer_node *prev, *next;
+  nh__list node; /* on the fiber's defers */
 };
 
 nh_fiber *nh__fiber_current(void) {
@@ -77,11 +77,10 @@ static void switch_to_scheduler(nh_fiber *f) {
 }
 
 static void run_defers(nh_fiber *f) {
-  while (f->defers) {
-    nh__defer_node *d = f->defers;
-    f->defers = d->next;
-    if (f->defers)
-      f->defers->prev = NULL;
+  nh__list *n;
+  while ((n = nh__list_first(&f->defers))) {
+    nh__defer_node *d = nh__container_of(n, nh__defer_node, node);
+    nh__list_remove(n);
     d->fn(d->arg);
     free(d);
   }
@@ -206,7 +205,7 @@ static int spawn(nh_loop *l, nh_fiber_fn fn, void *arg, nh_fiber **out) {
   f->loop = l;
   f->arg = arg;
   f->ctx = NULL;
-  f->defers = NULL;
+  nh__list_init(&f->defers);
   f->on_panic = NULL;
   f->nowned = 0;
   f->panicked = 0;
@@ -223,11 +222,7 @@ static int spawn(nh_loop *l, nh_fiber_fn fn, void *arg, nh_fiber **out) {
   f->sp = nh__stack_init_frame(f->stack_lo + f->stack_size, fiber_entry, f);
   if (!f->tsan_fiber)
     f->tsan_fiber = nh__tsan_create();
-  f->live_prev = NULL;
-  f->live_next = l->live;
-  if (l->live)
-    l->live->live_prev = f;
-  l->live = f;
+  nh__list_push_front(&l->live, &f->live_node);
   l->nlive++;
   nh__loop_count(&l->fibers_live, 1);
   nh__loop_count(&l->fibers_started, 1);
@@ -259,12 +254,7 @@ void nh__fiber_pool_trim(nh_loop *l) {
 
 void nh__fiber_recycle(nh_fiber *f) {
   nh_loop *l = f->loop;
-  if (f->live_prev)
-    f->live_prev->live_next = f->live_next;
-  else
-    l->live = f->live_next;
-  if (f->live_next)
-    f->live_next->live_prev = f->live_prev;
+  nh__list_remove(&f->live_node);
   l->nlive--;
   nh__loop_count(&l->fibers_live, -1);
   f->state = NH__F_FREE;
@@ -465,11 +455,7 @@ nh_deferred *nh_defer(void (*fn)(void *), void *arg) {
     return NULL;
   d->fn = fn;
   d->arg = arg;
-  d->prev = NULL;
-  d->next = f->defers;
-  if (f->defers)
-    f->defers->prev = d;
-  f->defers = d;
+  nh__list_push_front(&f->defers, &d->node);
   return (nh_deferred *)d;
 }
 
@@ -478,12 +464,7 @@ void nh_undefer(nh_deferred *h) {
   nh__defer_node *d = (nh__defer_node *)h;
   if (!f || !d)
     return;
-  if (d->prev)
-    d->prev->next = d->next;
-  else
-    f->defers = d->next;
-  if (d->next)
-    d->next->prev = d->prev;
+  nh__list_remove(&d->node);
   free(d);
 }
 

@@ -21,6 +21,7 @@
 #include "nethttp/runtime.h"
 #include "nethttp/sync.h"
 #include "nethttp/time.h"
+#include "util/list.h"
 
 typedef struct nh_loop nh_loop;
 typedef struct nh_fiber nh_fiber;
@@ -65,8 +66,7 @@ struct nh__waiter {
   nh_fiber *fiber;    /* the parked fiber, or NULL for a plain thread */
   nh__parker *parker; /* the blocked thread otherwise */
   uint64_t gen;       /* park generation: stale wakes are ignored */
-  nh__waiter *prev, *next;
-  int linked;  /* on some wait list */
+  nh__list node;      /* on a wait queue while linked */
   int granted; /* the waker handed over what was waited for */
   void *value; /* channel element passed along with a grant */
 };
@@ -81,13 +81,30 @@ int nh__waiter_park(nh__waiter *w, const char *reason, nh_time deadline, nh_ctx 
  * number of times: only the first wake of a park counts. */
 void nh__waiter_wake(nh__waiter *w, int result);
 
-/* Intrusive FIFO of waiters, guarded by the owner's lock. */
+/* Intrusive FIFO of waiters, guarded by the owner's lock. Inline: every
+ * park and every wake goes through them. A queue is initialised before use
+ * (nh__waitq_init, or NH__WAITQ_INIT(q) for a static one). */
 typedef struct nh__waitq {
-  nh__waiter *head, *tail;
+  nh__list list;
 } nh__waitq;
-void nh__waitq_push(nh__waitq *q, nh__waiter *w);
-nh__waiter *nh__waitq_pop(nh__waitq *q);
-void nh__waitq_remove(nh__waitq *q, nh__waiter *w);
+#define NH__WAITQ_INIT(q) {{&(q).list, &(q).list}}
+static inline void nh__waitq_init(nh__waitq *q) { nh__list_init(&q->list); }
+static inline int nh__waitq_empty(const nh__waitq *q) { return nh__list_empty(&q->list); }
+static inline void nh__waitq_push(nh__waitq *q, nh__waiter *w) { nh__list_push_back(&q->list, &w->node); }
+/* Takes w off q; a waiter already taken (granted, or never queued) stays as
+ * it is. */
+static inline void nh__waitq_remove(nh__waitq *q, nh__waiter *w) {
+  (void)q;
+  nh__list_remove(&w->node);
+}
+/* The oldest waiter, taken off q, or NULL. */
+static inline nh__waiter *nh__waitq_pop(nh__waitq *q) {
+  nh__list *n = nh__list_first(&q->list);
+  if (!n)
+    return NULL;
+  nh__list_remove(n);
+  return nh__container_of(n, nh__waiter, node);
+}
 
 /* ---- fibers (fiber.c) ---- */
 /* Pooled stacks kept with their touched pages; the others give their pages
@@ -131,7 +148,7 @@ struct nh_fiber {
   nh_ctx *ctx;
   nh__timer park_timer;
   uint64_t timer_gen;
-  nh__defer_node *defers;
+  nh__list defers; /* nh_defer's cleanups, newest first */
   void (*on_panic)(void *arg); /* internal, allocation-free panic cleanup */
   void *on_panic_arg;
   nh__owned *owned[NH__FIBER_OWNED]; /* see nh__owned */
@@ -146,7 +163,7 @@ struct nh_fiber {
   };
   _Atomic uint32_t label_seq;
   nh_fiber *run_next;
-  nh_fiber *live_prev, *live_next;
+  nh__list live_node; /* on its loop's live list */
   nh_fiber *pool_next;
   void *asan_fake_stack;
   void *tsan_fiber;
@@ -205,7 +222,7 @@ struct nh_loop {
   nh_fiber *runq_head, *runq_tail;
   nh__heap timers;
   nh_time now;
-  nh_fiber *live;   /* every fiber not yet finished */
+  nh__list live;    /* every fiber not yet finished, newest first */
   int64_t nlive;    /* loop-local count */
   nh_fiber *pool;   /* finished fibers kept with their stacks */
   size_t npool;

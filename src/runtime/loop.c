@@ -119,6 +119,7 @@ int nh__loop_init(nh_loop *l, nh_runtime *rt, int index) {
   memset(l, 0, sizeof *l);
   l->rt = rt;
   l->index = index;
+  nh__list_init(&l->live);
   int e = nh__poller_new(l);
   if (e)
     return e;

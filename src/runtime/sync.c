@@ -44,8 +44,10 @@ struct nh_mutex {
 
 nh_mutex *nh_mutex_new(void) {
   nh_mutex *m = calloc(1, sizeof *m);
-  if (m)
+  if (m) {
     pthread_mutex_init(&m->lk, NULL);
+    nh__waitq_init(&m->waiters);
+  }
   return m;
 }
 
@@ -100,6 +102,7 @@ nh_sem *nh_sem_new(long permits) {
   nh_sem *s = calloc(1, sizeof *s);
   if (s) {
     pthread_mutex_init(&s->lk, NULL);
+    nh__waitq_init(&s->waiters);
     s->permits = permits;
   }
   return s;
@@ -114,7 +117,7 @@ void nh_sem_free(nh_sem *s) {
 
 int nh_sem_acquire(nh_sem *s, nh_time deadline) {
   pthread_mutex_lock(&s->lk);
-  if (s->permits > 0 && !s->waiters.head) {
+  if (s->permits > 0 && nh__waitq_empty(&s->waiters)) {
     s->permits--;
     pthread_mutex_unlock(&s->lk);
     return NH_OK;
@@ -126,7 +129,7 @@ int nh_sem_acquire(nh_sem *s, nh_time deadline) {
 int nh_sem_try_acquire(nh_sem *s) {
   pthread_mutex_lock(&s->lk);
   int r = NH_EBUSY;
-  if (s->permits > 0 && !s->waiters.head) {
+  if (s->permits > 0 && nh__waitq_empty(&s->waiters)) {
     s->permits--;
     r = NH_OK;
   }
@@ -161,8 +164,10 @@ struct nh_wg {
 
 nh_wg *nh_wg_new(void) {
   nh_wg *wg = calloc(1, sizeof *wg);
-  if (wg)
+  if (wg) {
     pthread_mutex_init(&wg->lk, NULL);
+    nh__waitq_init(&wg->waiters);
+  }
   return wg;
 }
 

@@ -53,8 +53,7 @@ static nh__parker *thread_parker(void) {
 }
 
 void nh__waiter_init(nh__waiter *w) {
-  w->prev = w->next = NULL;
-  w->linked = 0;
+  w->node.next = w->node.prev = NULL;
   w->granted = 0;
   w->value = NULL;
   w->fiber = nh__fiber_current();
@@ -150,37 +149,4 @@ void nh__waiter_wake(nh__waiter *w, int result) {
     pthread_cond_signal(&p->cv);
   }
   pthread_mutex_unlock(&p->mu);
-}
-
-void nh__waitq_push(nh__waitq *q, nh__waiter *w) {
-  w->next = NULL;
-  w->prev = q->tail;
-  if (q->tail)
-    q->tail->next = w;
-  else
-    q->head = w;
-  q->tail = w;
-  w->linked = 1;
-}
-
-void nh__waitq_remove(nh__waitq *q, nh__waiter *w) {
-  if (!w->linked)
-    return;
-  if (w->prev)
-    w->prev->next = w->next;
-  else
-    q->head = w->next;
-  if (w->next)
-    w->next->prev = w->prev;
-  else
-    q->tail = w->prev;
-  w->prev = w->next = NULL;
-  w->linked = 0;
-}
-
-nh__waiter *nh__waitq_pop(nh__waitq *q) {
-  nh__waiter *w = q->head;
-  if (w)
-    nh__waitq_remove(q, w);
-  return w;
 }
