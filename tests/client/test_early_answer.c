@@ -5,6 +5,7 @@
  * Over plain TCP and TLS, with and without Expect: 100-continue, against
  * nethttp's own server and scripted servers that never read at all. */
 #include "harness.h"
+#include "answer.h"
 #include "scripted.h"
 
 #include <nethttp.h>
@@ -84,14 +85,7 @@ static int64_t post_to(nh_client *c, const char *base, const char *how, int code
   int e = nh_client_do(c, req, &resp);
   if (e)
     NH_FAIL("POST %s (%lld bytes): %s", url, (long long)size, nh_strerror(e));
-  CHECK_EQ(nh_response_status(resp), code);
-  char *body = NULL;
-  size_t len = 0;
-  CHECK_EQ(nh_response_read_all(resp, 4096, &body, &len), NH_OK);
-  CHECK_EQ(len, strlen(want));
-  CHECK_STR(body, want);
-  free(body);
-  nh_response_close(resp);
+  expect_answer(resp, code, want);
   nh_client_request_free(req);
   return src.given;
 }
@@ -108,12 +102,7 @@ static void next_on_new_connection(nh_client *c, nh_test_server *ts) {
   snprintf(url, sizeof url, "%s/hello", nh_test_server_url(ts));
   nh_response *resp;
   CHECK_EQ(nh_client_get(c, url, &resp), NH_OK);
-  CHECK_EQ(nh_response_status(resp), 200);
-  char *body = NULL;
-  CHECK_EQ(nh_response_read_all(resp, 64, &body, NULL), NH_OK);
-  CHECK_STR(body, "hello");
-  free(body);
-  nh_response_close(resp);
+  expect_answer(resp, 200, "hello");
   CHECK_EQ(dials(c), d + 1);
   for (int i = 0; i < 200 && accepted(ts) < a + 1; i++)
     usleep(10 * 1000); /* the server counts it on its own loop */
@@ -212,12 +201,7 @@ static void scripted_early_on(scripted *s, int chunked) {
            NH_OK);
   nh_response *resp;
   CHECK_EQ(nh_client_do(c, req, &resp), NH_OK);
-  CHECK_EQ(nh_response_status(resp), 413);
-  char *body = NULL;
-  CHECK_EQ(nh_response_read_all(resp, 64, &body, NULL), NH_OK);
-  CHECK_STR(body, "too large\n");
-  free(body);
-  nh_response_close(resp);
+  expect_answer(resp, 413, "too large\n");
   nh_client_request_free(req);
   /* The rest of the body was not sent: the socket buffers hold a few MiB
    * at most, and the server took none of it. */
@@ -306,18 +290,13 @@ NH_TEST(expect_final_answer_keeping_the_connection_gets_the_body) {
   CHECK_EQ(nh_client_request_set_body_reader(req, source_read, NULL, &src, src.size), NH_OK);
   nh_response *resp;
   CHECK_EQ(nh_client_do(c, req, &resp), NH_OK);
-  CHECK_EQ(nh_response_status(resp), 200);
-  char *body = NULL;
-  CHECK_EQ(nh_response_read_all(resp, 64, &body, NULL), NH_OK);
-  CHECK_STR(body, "ok");
-  free(body);
-  nh_response_close(resp);
+  expect_answer(resp, 200, "ok");
   nh_client_request_free(req);
   CHECK_EQ(src.given, src.size);
   /* As Go: the body went out, so the connection carries the next request. */
   nh_response *r2;
   CHECK_EQ(nh_client_get(c, scripted_url(s, "/y"), &r2), NH_OK);
-  body = NULL;
+  char *body = NULL;
   CHECK_EQ(nh_response_read_all(r2, 64, &body, NULL), NH_OK);
   CHECK_STR(body, "next");
   free(body);

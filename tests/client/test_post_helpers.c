@@ -2,6 +2,7 @@
  * the Content-Type that matches them, over a real socket, and nethttp's
  * server reads the values back (form parsing, nh_request_json). */
 #include "harness.h"
+#include "answer.h"
 
 #include <nethttp.h>
 #include <nethttp/httptest.h>
@@ -52,23 +53,18 @@ static char *url(nh_test_server *ts, const char *path) {
   return u;
 }
 
-/* The answer's body (the response is closed). */
-static char *answer(int e, nh_response **respp) {
-  nh_response *resp = *respp; /* read after the call that filled it */
+/* The call e succeeded and its answer, *respp (read after the call that
+ * filled it), is a 200 with exactly the body want. */
+static void posted(int e, nh_response **respp, const char *want) {
   if (e)
     NH_FAIL("request failed: %s", nh_strerror(e));
-  CHECK_EQ(nh_response_status(resp), 200);
-  char *body = NULL;
-  CHECK_EQ(nh_response_read_all(resp, 4096, &body, NULL), NH_OK);
-  nh_response_close(resp);
-  return body;
+  expect_answer(*respp, 200, want);
 }
 
-static char *send_req(nh_client *c, nh_client_request *req) {
+static void sent(nh_client *c, nh_client_request *req, const char *want) {
   nh_response *resp;
-  char *body = answer(nh_client_do(c, req, &resp), &resp);
+  posted(nh_client_do(c, req, &resp), &resp, want);
   nh_client_request_free(req);
-  return body;
 }
 
 static nh_values *sample_form(void) {
@@ -86,31 +82,24 @@ NH_TEST(post_form_sets_its_type_and_the_server_reads_the_values) {
   nh_values *v = sample_form();
   nh_response *resp;
   /* On the wire: Go's Values.Encode (keys sorted), the form's type. */
-  char *b = answer(nh_client_post_form(c, url(ts, "/raw"), v, &resp), &resp);
-  CHECK_STR(b, "POST application/x-www-form-urlencoded\n"
-               "empty=&name=Ann+Lee+%26+co&tags=a%26b&tags=c%3Dd");
-  free(b);
-  b = answer(nh_client_post_form(c, url(ts, "/form"), v, &resp), &resp);
-  CHECK_STR(b, "name=Ann Lee & co;tags=2:a&b,c=d;empty=\"\"");
-  free(b);
+  posted(nh_client_post_form(c, url(ts, "/raw"), v, &resp), &resp,
+         "POST application/x-www-form-urlencoded\n"
+         "empty=&name=Ann+Lee+%26+co&tags=a%26b&tags=c%3Dd");
+  posted(nh_client_post_form(c, url(ts, "/form"), v, &resp), &resp,
+         "name=Ann Lee & co;tags=2:a&b,c=d;empty=\"\"");
   /* Building a request: any method, and a type set before is replaced. */
   nh_client_request *req = nh_client_request_new("PUT", url(ts, "/form"));
   nh_header_set(nh_client_request_header(req), "Content-Type", "text/plain");
   CHECK_EQ(nh_client_request_set_form(req, v), NH_OK);
-  b = send_req(c, req);
-  CHECK_STR(b, "name=Ann Lee & co;tags=2:a&b,c=d;empty=\"\"");
-  free(b);
+  sent(c, req, "name=Ann Lee & co;tags=2:a&b,c=d;empty=\"\"");
   req = nh_client_request_new("PATCH", url(ts, "/raw"));
   nh_header_set(nh_client_request_header(req), "Content-Type", "text/plain");
   CHECK_EQ(nh_client_request_set_form(req, v), NH_OK);
-  b = send_req(c, req);
-  CHECK_STR(b, "PATCH application/x-www-form-urlencoded\n"
+  sent(c, req, "PATCH application/x-www-form-urlencoded\n"
                "empty=&name=Ann+Lee+%26+co&tags=a%26b&tags=c%3Dd");
-  free(b);
   /* No values: an empty form, still typed. */
-  b = answer(nh_client_post_form(c, url(ts, "/raw"), NULL, &resp), &resp);
-  CHECK_STR(b, "POST application/x-www-form-urlencoded\n");
-  free(b);
+  posted(nh_client_post_form(c, url(ts, "/raw"), NULL, &resp), &resp,
+         "POST application/x-www-form-urlencoded\n");
   nh_values_free(v);
   nh_client_free(c);
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
@@ -121,28 +110,21 @@ NH_TEST(post_json_sets_its_type_and_the_server_decodes_it) {
   nh_client *c = nh_client_new(NULL);
   nh_response *resp;
   const char *text = "{\"name\":\"Ann \\u00e9\",\"n\":3}";
-  char *b = answer(nh_client_post_json(c, url(ts, "/raw"), text, &resp), &resp);
-  CHECK_STR(b, "POST application/json\n{\"name\":\"Ann \\u00e9\",\"n\":3}");
-  free(b);
-  b = answer(nh_client_post_json(c, url(ts, "/json"), text, &resp), &resp);
-  CHECK_STR(b, "application/json name=Ann \xc3\xa9 n=3");
-  free(b);
+  posted(nh_client_post_json(c, url(ts, "/raw"), text, &resp), &resp,
+         "POST application/json\n{\"name\":\"Ann \\u00e9\",\"n\":3}");
+  posted(nh_client_post_json(c, url(ts, "/json"), text, &resp), &resp,
+         "application/json name=Ann \xc3\xa9 n=3");
   /* A jansson value, encoded compactly. */
   json_t *v = json_pack("{s:s, s:i, s:[i,b]}", "name", "Bo", "n", 42, "x", 1, 1);
-  b = answer(nh_client_post_json_value(c, url(ts, "/raw"), v, &resp), &resp);
-  CHECK_STR(b, "POST application/json\n{\"name\":\"Bo\",\"n\":42,\"x\":[1,true]}");
-  free(b);
+  posted(nh_client_post_json_value(c, url(ts, "/raw"), v, &resp), &resp,
+         "POST application/json\n{\"name\":\"Bo\",\"n\":42,\"x\":[1,true]}");
   nh_client_request *req = nh_client_request_new("PUT", url(ts, "/json"));
   nh_header_set(nh_client_request_header(req), "Content-Type", "text/plain");
   CHECK_EQ(nh_client_request_set_json_value(req, v), NH_OK);
-  b = send_req(c, req);
-  CHECK_STR(b, "application/json name=Bo n=42");
-  free(b);
+  sent(c, req, "application/json name=Bo n=42");
   req = nh_client_request_new("PATCH", url(ts, "/json"));
   CHECK_EQ(nh_client_request_set_json(req, "{\"name\":\"Cy\",\"n\":-7}"), NH_OK);
-  b = send_req(c, req);
-  CHECK_STR(b, "application/json name=Cy n=-7");
-  free(b);
+  sent(c, req, "application/json name=Cy n=-7");
   json_decref(v);
   /* Nothing to send is refused before anything goes out. */
   req = nh_client_request_new("POST", url(ts, "/raw"));

@@ -195,6 +195,20 @@ static inline void raw_resp_free(raw_resp *r) {
   r->body = NULL;
 }
 
+/* A buffered connection to 127.0.0.1:port (fd is -1 if the connect
+ * failed); raw_hang_up closes and frees it. */
+static inline raw_conn *raw_dial(int port) {
+  raw_conn *c = calloc(1, sizeof *c);
+  c->fd = raw_connect(port);
+  return c;
+}
+
+static inline void raw_hang_up(raw_conn *c) {
+  if (c->fd >= 0)
+    close(c->fd);
+  free(c);
+}
+
 /* 1 if the server closed the connection (EOF or reset) within wait_ms. */
 static inline int raw_closed(raw_conn *c, int wait_ms) {
   if (c->len)
@@ -211,13 +225,10 @@ static inline int raw_closed(raw_conn *c, int wait_ms) {
 static inline raw_resp raw_roundtrip(int port, const char *request) {
   raw_resp r;
   memset(&r, 0, sizeof r);
-  raw_conn *c = calloc(1, sizeof *c);
-  c->fd = raw_connect(port);
+  raw_conn *c = raw_dial(port);
   if (c->fd >= 0 && raw_sends(c->fd, request) == 0)
     raw_read(c, &r, !strncmp(request, "HEAD ", 5));
-  if (c->fd >= 0)
-    close(c->fd);
-  free(c);
+  raw_hang_up(c);
   return r;
 }
 

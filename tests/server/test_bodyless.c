@@ -136,15 +136,9 @@ static void stop(nh_test_server *ts) {
 }
 
 static raw_conn *dial(nh_test_server *ts) {
-  raw_conn *c = calloc(1, sizeof *c);
-  c->fd = raw_connect(nh_test_server_port(ts));
+  raw_conn *c = raw_dial(nh_test_server_port(ts));
   CHECK(c->fd >= 0);
   return c;
-}
-
-static void hang_up(raw_conn *c) {
-  close(c->fd);
-  free(c);
 }
 
 /* The bytes right after a bodyless head are the next status line. */
@@ -154,6 +148,16 @@ static void next_is_status_line(raw_conn *c, const char *what) {
       NH_FAIL("%s: connection ended after the head", what);
   if (memcmp(c->buf, "HTTP/1.1 ", 9))
     NH_FAIL("%s: bytes after the head: \"%.20s\"", what, c->buf);
+}
+
+/* Right after a bodyless head: the answer to the GET /plain pipelined
+ * behind it. */
+static void plain_follows(raw_conn *c, const char *what) {
+  next_is_status_line(c, what);
+  raw_resp r;
+  CHECK_EQ(raw_read(c, &r, 0), 0);
+  CHECK_STR(r.body, "hello");
+  raw_resp_free(&r);
 }
 
 /* The head of a bodyless answer: no chunked framing, and kept alive. */
@@ -199,7 +203,7 @@ static void head_then_get(nh_test_server *ts, const char *path, int status, cons
   CHECK_STR(r.body, "hello");
   raw_resp_free(&r);
   CHECK(!raw_closed(c, 50));
-  hang_up(c);
+  raw_hang_up(c);
 }
 
 NH_TEST(head_plain_and_large_writes) {
@@ -238,12 +242,9 @@ NH_TEST(head_http10_stream_keeps_connection) {
   check_bodyless_head(&r, "HEAD /stream HTTP/1.0");
   CHECK_STR(raw_header(&r, "Connection"), "keep-alive");
   raw_resp_free(&r);
-  next_is_status_line(c, "HEAD /stream HTTP/1.0");
-  CHECK_EQ(raw_read(c, &r, 0), 0);
-  CHECK_STR(r.body, "hello");
-  raw_resp_free(&r);
+  plain_follows(c, "HEAD /stream HTTP/1.0");
   CHECK(!raw_closed(c, 50));
-  hang_up(c);
+  raw_hang_up(c);
   stop(ts);
 }
 
@@ -263,11 +264,8 @@ NH_TEST(head_sendfile_and_serve_content) {
   CHECK_EQ(r.status, 206);
   check_bodyless_head(&r, "HEAD ranges");
   raw_resp_free(&r);
-  next_is_status_line(c, "HEAD ranges");
-  CHECK_EQ(raw_read(c, &r, 0), 0);
-  CHECK_STR(r.body, "hello");
-  raw_resp_free(&r);
-  hang_up(c);
+  plain_follows(c, "HEAD ranges");
+  raw_hang_up(c);
   stop(ts);
 }
 
@@ -310,12 +308,9 @@ NH_TEST(no_body_statuses_send_nothing_after_the_head) {
       if (raw_header(&r, "Content-Length") && i == 0)
         NH_FAIL("%s: Content-Length on a 204", req);
       raw_resp_free(&r);
-      next_is_status_line(c, req);
-      CHECK_EQ(raw_read(c, &r, 0), 0);
-      CHECK_STR(r.body, "hello");
-      raw_resp_free(&r);
+      plain_follows(c, req);
       CHECK(!raw_closed(c, 50));
-      hang_up(c);
+      raw_hang_up(c);
     }
   stop(ts);
 }
@@ -343,11 +338,8 @@ NH_TEST(informational_then_final) {
     if (!head)
       CHECK_STR(r.body, "final");
     raw_resp_free(&r);
-    next_is_status_line(c, "after the final answer");
-    CHECK_EQ(raw_read(c, &r, 0), 0);
-    CHECK_STR(r.body, "hello");
-    raw_resp_free(&r);
-    hang_up(c);
+    plain_follows(c, "after the final answer");
+    raw_hang_up(c);
   }
   raw_conn *c = dial(ts);
   CHECK_EQ(raw_sends(c->fd, "GET /103 HTTP/1.0\r\n\r\n"), 0);
@@ -356,7 +348,7 @@ NH_TEST(informational_then_final) {
   CHECK_EQ(r.status, 200);
   CHECK_STR(r.body, "final");
   raw_resp_free(&r);
-  hang_up(c);
+  raw_hang_up(c);
   stop(ts);
 }
 
@@ -377,7 +369,7 @@ static void refused_head(nh_test_server *ts, const char *req, int status) {
   if (c->len)
     NH_FAIL("%s: %zu body bytes after a HEAD's head: \"%.*s\"", req, c->len, (int)c->len, c->buf);
   CHECK(raw_closed(c, 5000));
-  hang_up(c);
+  raw_hang_up(c);
 }
 
 NH_TEST(head_server_error_answers_have_no_body) {

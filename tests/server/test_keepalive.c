@@ -38,8 +38,7 @@ static void echo_path(nh_response_writer *w, nh_request *r) {
 
 NH_TEST(keep_alive_and_pipelining) {
   nh_test_server *ts = nh_test_server_new(echo_path, NULL, 1);
-  raw_conn *c = calloc(1, sizeof *c);
-  c->fd = raw_connect(nh_test_server_port(ts));
+  raw_conn *c = raw_dial(nh_test_server_port(ts));
   CHECK(raw_sends(c->fd, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
                          "\r\n" /* an empty line between requests is ignored */
                          "GET /b?q=1 HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -67,15 +66,13 @@ NH_TEST(keep_alive_and_pipelining) {
   CHECK_STR(raw_header(&r, "Connection"), "close");
   raw_resp_free(&r);
   CHECK(raw_closed(c, 1000));
-  close(c->fd);
-  free(c);
+  raw_hang_up(c);
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 
 NH_TEST(http10_keep_alive_only_when_asked) {
   nh_test_server *ts = nh_test_server_new(echo_path, NULL, 1);
-  raw_conn *c = calloc(1, sizeof *c);
-  c->fd = raw_connect(nh_test_server_port(ts));
+  raw_conn *c = raw_dial(nh_test_server_port(ts));
   raw_resp r;
   CHECK(raw_sends(c->fd, "GET /k HTTP/1.0\r\nConnection: keep-alive\r\n\r\n") == 0);
   CHECK_EQ(raw_read(c, &r, 0), 0);
@@ -89,8 +86,7 @@ NH_TEST(http10_keep_alive_only_when_asked) {
   CHECK_STR(r.body, "GET /plain");
   raw_resp_free(&r);
   CHECK(raw_closed(c, 1000));
-  close(c->fd);
-  free(c);
+  raw_hang_up(c);
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 

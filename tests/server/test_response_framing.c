@@ -26,8 +26,7 @@ static void statuses(nh_response_writer *w, nh_request *r) {
 NH_TEST(head_204_304_and_sniffing) {
   nh_test_server *ts = nh_test_server_new(statuses, NULL, 1);
   int port = nh_test_server_port(ts);
-  raw_conn *c = calloc(1, sizeof *c);
-  c->fd = raw_connect(port);
+  raw_conn *c = raw_dial(port);
   raw_resp r;
   CHECK(raw_sends(c->fd, "HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET /204 HTTP/1.1\r\nHost: x\r\n\r\n"
                          "GET /304 HTTP/1.1\r\nHost: x\r\n\r\nGET /html HTTP/1.1\r\nHost: x\r\n\r\n") == 0);
@@ -49,8 +48,7 @@ NH_TEST(head_204_304_and_sniffing) {
   CHECK_STR(raw_header(&r, "Content-Type"), "text/html; charset=utf-8");
   raw_resp_free(&r);
   CHECK(!raw_closed(c, 50)); /* every one of them kept the connection */
-  close(c->fd);
-  free(c);
+  raw_hang_up(c);
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 
@@ -65,8 +63,7 @@ static void big(nh_response_writer *w, nh_request *r) {
 
 NH_TEST(large_body_is_chunked) {
   nh_test_server *ts = nh_test_server_new(big, NULL, 1);
-  raw_conn *c = calloc(1, sizeof *c);
-  c->fd = raw_connect(nh_test_server_port(ts));
+  raw_conn *c = raw_dial(nh_test_server_port(ts));
   for (int round = 0; round < 2; round++) {
     CHECK(raw_sends(c->fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n") == 0);
     raw_resp r;
@@ -78,8 +75,7 @@ NH_TEST(large_body_is_chunked) {
         NH_FAIL("byte %zu differs", i);
     raw_resp_free(&r);
   }
-  close(c->fd);
-  free(c);
+  raw_hang_up(c);
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 

@@ -25,8 +25,7 @@ static void headers(nh_response_writer *w, nh_request *r) {
 
 NH_TEST(no_response_splitting_and_early_hints) {
   nh_test_server *ts = nh_test_server_new(headers, NULL, 1);
-  raw_conn *c = calloc(1, sizeof *c);
-  c->fd = raw_connect(nh_test_server_port(ts));
+  raw_conn *c = raw_dial(nh_test_server_port(ts));
   raw_sends(c->fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   raw_resp r;
   CHECK_EQ(raw_read(c, &r, 0), 0);
@@ -39,8 +38,7 @@ NH_TEST(no_response_splitting_and_early_hints) {
   CHECK(raw_header(&r, "Set-Cookie") == NULL);
   CHECK(raw_header(&r, "X-Evil") == NULL);
   raw_resp_free(&r);
-  close(c->fd);
-  free(c);
+  raw_hang_up(c);
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 

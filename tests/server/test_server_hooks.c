@@ -20,8 +20,7 @@ static void upload(nh_response_writer *w, nh_request *r) {
 }
 
 static void slow_upload(int port, const char *path, raw_resp *r) {
-  raw_conn *c = calloc(1, sizeof *c);
-  c->fd = raw_connect(port);
+  raw_conn *c = raw_dial(port);
   char head[128];
   snprintf(head, sizeof head, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\n", path);
   raw_sends(c->fd, head);
@@ -30,8 +29,7 @@ static void slow_upload(int port, const char *path, raw_resp *r) {
     raw_send(c->fd, "x", 1);
   }
   raw_read(c, r, 0);
-  close(c->fd);
-  free(c);
+  raw_hang_up(c);
 }
 
 NH_TEST(per_request_read_deadline) {
