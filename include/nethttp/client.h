@@ -22,7 +22,30 @@
  * No request can hang forever with the defaults: dial 30 s, response header
  * 30 s, and a body read that stalls for 30 s ends with NH_ETIMEDOUT; a total
  * timeout per client and a context per request cut any phase at once (on a
- * plain thread a context ends waits through its deadline only). */
+ * plain thread a context ends waits through its deadline only).
+ *
+ * Threads and loops. A transport and a client are shared: any number of
+ * fibers on any loops and plain threads may make requests through one at
+ * once (the pool is locked; a pooled connection moves to the loop of
+ * whoever takes it next). A cookie jar is shared likewise (it has its own
+ * lock). A request and a response belong to one caller at a time: use
+ * each from one fiber or thread at once (one may hand it to another
+ * between calls). Configuration is copied when a transport or client is
+ * made; freeing a transport or client while a request through it is in
+ * flight is the caller's error.
+ *
+ * Who frees what. The caller frees what it made: a request
+ * (nh_client_request_free, after the response made from it is closed), a
+ * response (nh_response_close, always, whether the body was read or not),
+ * a buffer from nh_response_read_all (free), a client and a transport (a
+ * client frees only a transport it made itself). The header maps a request
+ * or a response hands out belong to it.
+ *
+ * Parking. Dialing, sending, reading a head or body, and closing a
+ * response with an unread body (the drain) park the calling fiber, or
+ * block the calling thread. Everything else (building requests, reading
+ * a response's head fields, stats, leak reports, freeing) never waits
+ * for the network. */
 #ifndef NETHTTP_CLIENT_H
 #define NETHTTP_CLIENT_H
 
@@ -83,6 +106,15 @@ typedef struct nh_transport_config {
    * host:port" for every request. Plain-HTTP requests go to the proxy in
    * absolute form; https goes through a CONNECT tunnel. */
   const char *proxy_url;
+  /* HTTPS: the protocols offered by ALPN (RFC 7301), in preference order,
+   * NULL-terminated; NULL = {"http/1.1", NULL}; an empty list offers none.
+   * Copied. Replaces the TLS configuration's own alpn when set. The
+   * server's choice picks how the connection is spoken: "http/1.1" (or no
+   * choice) is HTTP/1.1; a request over a connection where the server chose
+   * a protocol this client does not speak fails with NH_ENOTSUP.
+   * nh_transport_new returns NULL for an empty name, one over 255 bytes or
+   * one with a comma. */
+  const char *const *alpn;
 } nh_transport_config;
 
 #define NH_TRANSPORT_CONFIG_DEFAULT                                                            \

@@ -118,15 +118,15 @@ int nh_client_do_at(nh_client *c, nh_client_request *req, nh_response **out, con
     resp->owned_req = cur != req ? cur : NULL;
     resp->url = nh_url_string(cur->url);
     resp->total_deadline = deadline;
-    const char *loc = nh_header_get(resp->header, "Location");
+    const char *loc = nh_header_get(resp->head.header, "Location");
     nh_url *next = NULL;
-    if (!is_redirect(resp->status) || !loc || nh_url_parse_ref(cur->url, loc, &next) != NH_OK ||
+    if (!is_redirect(resp->head.status) || !loc || nh_url_parse_ref(cur->url, loc, &next) != NH_OK ||
         (strcmp(next->scheme, "http") != 0 && strcmp(next->scheme, "https") != 0)) {
       nh_url_free(next);
       *out = resp;
       return NH_OK;
     }
-    int keep_method = resp->status == 307 || resp->status == 308;
+    int keep_method = resp->head.status == 307 || resp->head.status == 308;
     if (redirects + 1 > c->cfg.max_redirects && !c->cfg.check_redirect) {
       nh_url_free(next);
       nh_response_close(resp);
@@ -146,7 +146,7 @@ int nh_client_do_at(nh_client *c, nh_client_request *req, nh_response **out, con
       *out = resp;
       return NH_OK;
     }
-    nh_client_request *hop = next_hop(req, cur, next, resp->status);
+    nh_client_request *hop = next_hop(req, cur, next, resp->head.status);
     nh_url_free(next);
     nh_response_close(resp); /* frees cur if it was a hop */
     if (!hop)

@@ -11,7 +11,6 @@
 #include <stdatomic.h>
 #include <zlib.h>
 
-#include "http1/h1_request.h"
 #include "nethttp/client.h"
 #include "nethttp/dial.h"
 #include "nethttp/tls.h"
@@ -23,10 +22,10 @@
 #include "nethttp/url.h"
 #include "util/arena.h"
 #include "util/header_internal.h"
+#include "util/list.h"
 
 #define NH__CLIENT_VERSION "0.1.0"
 #define NH__CLIENT_BUF 16384
-#define NH__CLIENT_MAX_FIELDS 256
 #define NH__DRAIN_MAX (256 * 1024)
 #define NH__DRAIN_TIME NH_SEC
 
@@ -70,35 +69,86 @@ typedef struct nh__tls_shared {
   _Atomic int refs;
 } nh__tls_shared;
 
-/* ---- pooled connections ---- */
+/* ---- connections: transport state plus a protocol's operations ---- */
 
 typedef struct nh__host nh__host;
 typedef struct nh__cconn nh__cconn;
+typedef struct nh__cstream nh__cstream;
+typedef struct nh__cconn_ops nh__cconn_ops;
+
+/* A response head as every protocol gives it. */
+typedef struct nh__chead {
+  int status;
+  char proto[12];         /* "HTTP/1.1" */
+  nh_header *header;      /* the response's map: read_head adds the fields */
+  nh_header *trailer;     /* made by read_head when trailers may follow, else NULL */
+  int64_t content_length; /* -1 unknown */
+  int no_body;            /* nothing follows the head: the stream is done */
+  int close;              /* the connection ends with this response (Go's
+                             Response.Close): no point draining its body */
+} nh__chead;
+
+/* One request and its response on a connection. A protocol embeds it in
+ * its own stream state. */
+struct nh__cstream {
+  nh__cconn *conn;
+  const nh_client_trace *trace; /* the request's, or NULL */
+  int sent_any; /* a byte of the request reached the socket */
+  int got_any;  /* a byte of the response came */
+};
+
+/* What a protocol does on a connection. Every op but can_take runs on the
+ * fiber or thread that holds the stream; the pool calls can_take under the
+ * transport's lock, so it only reads. */
+struct nh__cconn_ops {
+  const char *alpn; /* the ALPN protocol id this implements */
+  int shared;       /* several streams at once: the pool lends the connection
+                       out while keeping it listed (else it is taken out) */
+  /* Sets up the protocol's state on a connection just dialed (and
+   * handshaken). 0 or NH_ENOMEM. */
+  int (*attach)(nh__cconn *c);
+  /* Frees the protocol's state (the transport closes the socket after). */
+  void (*detach)(nh__cconn *c);
+  /* Sends req (head and body) as a new stream. *out is set before any
+   * failure that leaves a stream to close; its sent_any / got_any tell a
+   * retry what reached the wire. 0 or an error. Parks. */
+  int (*start)(nh__cconn *c, nh_client_request *req, nh_time deadline, nh__cstream **out);
+  /* The stream's final response head into *head. 0 or an error. Parks. */
+  int (*read_head)(nh__cstream *s, nh_client_request *req, nh_time deadline, nh__chead *head);
+  /* Body bytes: a count, 0 at the end, or an error. Parks. */
+  ssize_t (*read_body)(nh__cstream *s, void *out, size_t cap, nh_time deadline);
+  /* Ends the stream. complete: the body was read to its end; otherwise
+   * (or when the protocol cannot go on) the protocol sets c->broken. */
+  void (*close_stream)(nh__cstream *s, int complete);
+  /* Can the connection take another request now? */
+  int (*can_take)(const nh__cconn *c);
+};
+
+/* http1_conn.c: HTTP/1.1, the exclusive kind. */
+extern const nh__cconn_ops nh__h1_cconn_ops;
+/* The operations for the protocol ALPN chose ("" = none: HTTP/1.1), or
+ * NULL for one this client does not speak. */
+const nh__cconn_ops *nh__cconn_ops_for(const char *alpn);
 
 struct nh__cconn {
+  const nh__cconn_ops *ops;
+  void *proto;  /* the protocol's state (ops->attach) */
   nh_transport *t;
   nh__host *host;
-  nh_fd *fd;    /* parked while in the pool (see pool.c) */
-  int proxied;  /* talks to a proxy: requests in absolute form */
+  nh_fd *fd;    /* parked while an exclusive connection is idle (see pool.c) */
   nh_tls_conn *tls; /* https: the TLS stream over fd, or NULL */
+  int proxied;  /* talks to a proxy: requests in absolute form */
   char *proxy_auth; /* Proxy-Authorization value, or NULL */
-  char *buf;
-  size_t cap, len, pos;
-  nh__h1_req parser;
-  nh__h1_field fields[NH__CLIENT_MAX_FIELDS];
-  nh__arena arena; /* the response head's strings */
-  int cut_short;     /* a request body was not all sent: reset on close */
-  int head_open;     /* a response head is being parsed (begun at head_start) */
-  size_t head_start;
+  int reset_on_close; /* bytes may sit unsent behind a peer that stopped reading */
+  int broken;   /* can carry no more requests: closed once its streams end */
+  int streams;  /* in flight (pool.c keeps count, under t->mu) */
   nh_time idle_since;
-  int requests; /* served so far: a reused connection may be stale */
-  const nh_client_trace *trace; /* the current request's, set for each exchange */
-  nh__cconn *prev, *next; /* in the transport's idle list */
+  nh__list node; /* in the transport's pool list, oldest first */
 };
 
 struct nh__host {
   char *key; /* "scheme|host|port|proxy|tls" */
-  int idle, open;
+  int idle, open; /* idle: listed in the pool */
   nh_sem *limit; /* max_conns_per_host, or NULL */
   nh__host *next;
 };
@@ -106,13 +156,14 @@ struct nh__host {
 struct nh_transport {
   nh_transport_config cfg;
   char *tls_key, *proxy;   /* proxy: fixed, "" direct, NULL from env */
+  char *alpn;              /* the offered protocols, "h2,http/1.1" form */
   nh_proxy_config env_proxy; /* the environment when the transport was made */
   struct nh__tls_shared *tls; /* made with the transport (a given config) or
                                 on first https use (system roots); clones share it */
   pthread_mutex_t tls_mu;
   pthread_mutex_t mu;
-  nh__cconn *idle_head, *idle_tail; /* oldest first */
-  int idle;
+  nh__list pool; /* listed connections, by idle_since, oldest first */
+  int idle;      /* listed: idle exclusive ones, and shared ones */
   nh__host *hosts;
   struct nh_response *open_responses; /* for the leak report */
   _Atomic int64_t st_dials, st_reused, st_requests, st_retries, st_open, st_closed_idle,
@@ -121,52 +172,45 @@ struct nh_transport {
 
 /* pool.c */
 nh__host *nh__host_get(nh_transport *t, const char *key);
-/* An idle connection for host, newest first, or NULL. Expired and dead
- * ones met on the way are closed; can_retry: the request can be sent again
- * if the connection turns out closed (a fresh one is then not checked). */
+/* A listed connection for host that can take a request, or NULL: an
+ * exclusive one (newest first) is taken out of the pool, a shared one
+ * stays listed and counts one more stream. Expired and dead idle ones met
+ * on the way are closed; can_retry: the request can be sent again if the
+ * connection turns out closed (a fresh one is then not checked). */
 nh__cconn *nh__pool_take(nh_transport *t, nh__host *h, int can_retry);
-/* Back to the pool after a complete response, or closed if it cannot be
- * kept (pool full, keep-alive off). */
-void nh__pool_put(nh__cconn *c);
-/* Close and forget a connection that is not in the pool. */
-void nh__conn_discard(nh__cconn *c);
+/* A connection just dialed, about to carry its first stream: a shared one
+ * is listed at once, for other requests to share. */
+void nh__pool_opened(nh__cconn *c);
+/* A stream of c ended (its close_stream ran): an exclusive connection goes
+ * back to the pool, or is closed if broken or it cannot be kept; a shared
+ * one counts one stream less, and is closed when broken and unused. */
+void nh__pool_release(nh__cconn *c);
+/* Close and forget a connection that carries no stream and is not listed. */
+void nh__cconn_discard(nh__cconn *c);
 
-/* conn.c (tr: the request's trace, or NULL) */
-int nh__conn_dial(nh_transport *t, nh__host *h, const char *host, int port, nh_time deadline,
-                  const nh_client_trace *tr, nh__cconn **out);
-/* Over a connection to a proxy: a CONNECT tunnel to host:port (2xx). */
-int nh__conn_connect_tunnel(nh__cconn *c, const char *host, int port, nh_time deadline);
+/* cconn.c (tr: the request's trace, or NULL) */
+/* A TCP connection to host:port, with no protocol yet. */
+int nh__cconn_dial(nh_transport *t, nh__host *h, const char *host, int port, nh_time deadline,
+                   const nh_client_trace *tr, nh__cconn **out);
 /* Over a dialed connection, the TLS handshake for host (https). */
-int nh__conn_tls(nh__cconn *c, nh_tls_ctx *ctx, const char *host, nh_time deadline,
-                 const nh_client_trace *tr);
+int nh__cconn_tls(nh__cconn *c, nh_tls_ctx *ctx, const char *host, nh_time deadline,
+                  const nh_client_trace *tr);
+/* The protocol TLS negotiated (HTTP/1.1 without TLS or ALPN) takes the
+ * connection: NH_ENOTSUP if it is one this client does not speak. */
+int nh__cconn_attach(nh__cconn *c);
 /* Reads and writes of the connection, through TLS when it has it. */
-ssize_t nh__conn_io_read(nh__cconn *c, void *buf, size_t n, nh_time deadline);
-ssize_t nh__conn_io_write(nh__cconn *c, const void *buf, size_t n, nh_time deadline);
-/* Sends the request head; *sent_any tells whether a byte of it reached the
- * socket (a failure before that may be retried). */
-int nh__conn_send_head(nh__cconn *c, nh_client_request *req, nh_time deadline, int *sent_any);
-/* Reads a response head, skipping 1xx (but returning a 100 if asked); a
- * head begun earlier is carried on. *got_any is set once a byte of a
- * response came (the caller clears it first). */
-int nh__conn_read_head(nh__cconn *c, int head_request, int stop_at_100, nh_time deadline,
-                       int *got_any);
-/* Without waiting: reads what has arrived and parses it as the response
- * head (1xx skipped). 1: a final head is complete; 0: not yet (all input
- * so far consumed); or an error (NH_ECONNRESET if the server closed). */
-int nh__conn_poll_head(nh__cconn *c, int head_request, int *got_any);
+ssize_t nh__cconn_io_read(nh__cconn *c, void *buf, size_t n, nh_time deadline);
+ssize_t nh__cconn_io_write(nh__cconn *c, const void *buf, size_t n, nh_time deadline);
+ssize_t nh__cconn_io_try_read(nh__cconn *c, void *buf, size_t n);
 /* One write attempt: the count (TLS: all or NH_EAGAIN, then the same bytes
  * again), NH_EAGAIN, or an error. */
-ssize_t nh__conn_try_write(nh__cconn *c, const void *buf, size_t n);
+ssize_t nh__cconn_try_write(nh__cconn *c, const void *buf, size_t n);
+/* Ends a stream and hands its connection back to the pool. */
+void nh__cstream_close(nh__cstream *s, int complete);
 
-/* send.c: the request body. With watch, the answer is looked for while
- * the socket is full: NH__EARLY_ANSWER when a final answer came first (its
- * head is parsed; the rest of the body was not sent). Else NH_OK once it
- * is all sent, or an error (of the body's source, or of the connection). */
-#define NH__EARLY_ANSWER 1
-int nh__conn_send_body(nh__cconn *c, nh_client_request *req, int watch, int head_request,
-                       nh_time deadline, int *got_any);
-/* One read of body bytes: count, 0 at the end, or an error. */
-ssize_t nh__conn_read_body(nh__cconn *c, void *out, size_t cap, nh_time deadline);
+/* tunnel.c: over a connection to a proxy, a CONNECT tunnel to host:port
+ * (2xx). */
+int nh__cconn_connect_tunnel(nh__cconn *c, const char *host, int port, nh_time deadline);
 
 /* trace.c: the hooks of nh_client_trace, each a no-op without a trace. */
 void nh__trace_get_conn(const nh_client_trace *tr, const char *host, int port);
@@ -181,18 +225,13 @@ void nh__trace_first_byte(const nh_client_trace *tr);
 
 struct nh_response {
   nh_transport *t;
-  nh__cconn *conn; /* NULL once the body is done and the connection given back */
+  nh__cstream *stream; /* NULL once the body is done and the stream closed */
   nh_client_request *req;
   nh_client_request *owned_req;   /* a redirect hop's request, freed with it */
   nh_client_request *adopted_req; /* a convenience call's request, likewise */
-  int status;
-  char proto[12];
-  nh_header *header; /* &header_map */
-  nh_header *trailer;
-  int64_t content_length;
+  nh__chead head; /* head.header == &header_map */
   int body_done;
   int body_error;
-  int keep_alive;
   char *url;
   nh_time total_deadline; /* the client's total timeout, body included */
   /* transparent gzip */
@@ -219,8 +258,15 @@ void nh__response_adopt_request(nh_response *r, nh_client_request *req);
  * response owns req (freed with it), on failure req is freed here. */
 int nh__client_do_owned(nh_client *c, nh_client_request *req, nh_response **out,
                         const char *file, int line);
-nh_response *nh__response_new(nh_transport *t, nh__cconn *c, nh_client_request *req,
-                              int gzip_added, const char *file, int line);
+/* A response to fill: its head is read into r->head, then
+ * nh__response_start makes it live; a response never started is freed
+ * with nh__response_drop. */
+nh_response *nh__response_alloc(nh_transport *t, nh_client_request *req, const char *file,
+                                int line);
+void nh__response_drop(nh_response *r);
+/* The head is in: the response takes stream s (the body is read from it;
+ * a bodiless response closes it at once) and joins the open list. */
+void nh__response_start(nh_response *r, nh__cstream *s, int gzip_added);
 
 /* transport.c: one request on one connection (retried once on a stale
  * pooled connection). */

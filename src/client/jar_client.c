@@ -98,6 +98,6 @@ int nh__jar_round_trip(nh_cookie_jar *jar, nh_transport *t, nh_client_request *r
     e = nh__transport_round_trip(t, req, deadline, out, file, line);
   restore_cookie_header(req->header, &s, changed);
   if (e == NH_OK)
-    store_set_cookies(jar, req->url, (*out)->header);
+    store_set_cookies(jar, req->url, (*out)->head.header);
   return e;
 }

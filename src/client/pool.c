@@ -1,16 +1,24 @@
-/* The connection pool: idle keep-alive connections, per host key, newest
- * reused first (so the oldest expire), with a cap in all and per host.
+/* The connection pool: connections kept for the next request, per host
+ * key, with a cap in all and per host. Two kinds (the protocol's ops say
+ * which): an exclusive connection (HTTP/1) is listed only while idle, taken
+ * out for a request and put back when its response body is done, newest
+ * reused first (so the oldest expire); a shared one (several streams at
+ * once) stays listed from its dial to its close, and a take lends it out
+ * as long as its protocol says it can take another request, counting its
+ * streams. The list is in idle_since order, oldest first; a shared
+ * connection in use is not idle and is skipped by expiry and eviction.
  *
  * The key holds scheme, host, port, proxy and the TLS configuration's
  * identity, so connections made under different trust are never shared.
- * A pooled connection keeps its nh_fd parked: still registered with the
+ * An idle exclusive connection keeps its nh_fd parked: still registered with the
  * loop that last used it, so the next request from that loop costs no
  * epoll_ctl, while a fiber of another loop or a plain thread can still take
  * it (netpoll then moves it), and expiring or evicting it needs no loop.
  * Idle connections expire lazily: every take
  * and put closes those that outlived idle_conn_timeout, and one the server
  * closed while it sat idle is noticed (EOF pending) before it is handed
- * out. */
+ * out. A shared connection's descriptor belongs to its protocol (whose
+ * own fiber reads it), so the pool neither parks nor checks it. */
 #include "internal.h"
 #include "runtime/netpoll_internal.h"
 
@@ -43,33 +51,35 @@ nh__host *nh__host_get(nh_transport *t, const char *key) {
   return h;
 }
 
-static void idle_unlink(nh_transport *t, nh__cconn *c) {
-  if (c->prev)
-    c->prev->next = c->next;
-  else
-    t->idle_head = c->next;
-  if (c->next)
-    c->next->prev = c->prev;
-  else
-    t->idle_tail = c->prev;
-  c->prev = c->next = NULL;
+static nh__cconn *of_node(nh__list *n) { return nh__container_of(n, nh__cconn, node); }
+
+static void unlist(nh_transport *t, nh__cconn *c) {
+  nh__list_remove(&c->node);
   t->idle--;
   c->host->idle--;
 }
 
-void nh__conn_discard(nh__cconn *c) {
+static void list_back(nh_transport *t, nh__cconn *c) {
+  nh__list_push_back(&t->pool, &c->node);
+  t->idle++;
+  c->host->idle++;
+}
+
+void nh__cconn_discard(nh__cconn *c) {
   nh_transport *t = c->t;
   pthread_mutex_lock(&t->mu);
   c->host->open--;
   pthread_mutex_unlock(&t->mu);
   atomic_fetch_sub(&t->st_open, 1);
-  if (c->cut_short && c->fd) {
+  if (c->reset_on_close && c->fd) {
     /* Bytes of a body cut short may sit unsent behind a server that no
      * longer reads: a plain close would leave them (and the FIN after
      * them) queued for good. Reset instead: the server learns at once. */
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
     setsockopt(nh_fd_get(c->fd), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   }
+  if (c->ops)
+    c->ops->detach(c);
   if (c->tls) { /* the TLS stream owns the descriptor */
     nh_fd *f = c->fd ? nh__fd_unpark(c->fd) : NULL;
     if (f) {
@@ -81,33 +91,37 @@ void nh__conn_discard(nh__cconn *c) {
   }
   if (c->host->limit)
     nh_sem_release(c->host->limit);
-  nh__arena_dispose(&c->arena);
   free(c->proxy_auth);
-  free(c->buf);
   free(c);
 }
 
+/* A listed connection no stream uses. */
+static int unused(const nh__cconn *c) { return c->streams == 0; }
+
 /* Unlink expired idle connections (t->mu held) onto *dead. */
-static void collect_expired(nh_transport *t, nh_time now, nh__cconn **dead) {
+static void collect_expired(nh_transport *t, nh_time now, nh__list *dead) {
   nh_dur ttl = t->cfg.idle_conn_timeout;
   if (ttl == NH_NO_TIMEOUT)
     return;
-  /* Oldest first: stop at the first one still young. */
-  while (t->idle_head && now - t->idle_head->idle_since >= ttl) {
-    nh__cconn *c = t->idle_head;
-    idle_unlink(t, c);
+  /* Oldest first: stop at the first idle one still young. */
+  nh__list *it, *tmp;
+  nh__list_each_safe(&t->pool, it, tmp) {
+    nh__cconn *c = of_node(it);
+    if (!unused(c))
+      continue; /* a shared connection in use */
+    if (now - c->idle_since < ttl)
+      break;
+    unlist(t, c);
     atomic_fetch_add(&t->st_closed_idle, 1);
-    c->next = *dead;
-    *dead = c;
+    nh__list_push_back(dead, &c->node);
   }
 }
 
-static void discard_list(nh__cconn *dead) {
-  while (dead) {
-    nh__cconn *c = dead;
-    dead = c->next;
-    c->next = NULL;
-    nh__conn_discard(c);
+static void discard_list(nh__list *dead) {
+  nh__list *it;
+  while ((it = nh__list_first(dead))) {
+    nh__list_remove(it);
+    nh__cconn_discard(of_node(it));
   }
 }
 
@@ -128,88 +142,145 @@ static int idle_conn_dead(const nh__cconn *c) {
  * it can be). */
 #define FRESH_IDLE (250 * NH_MSEC)
 
+/* An exclusive connection just taken out: checked, and its descriptor
+ * made usable by the caller. NULL if it turned out closed (discarded). */
+static nh__cconn *claim(nh__cconn *got, int can_retry) {
+  if ((!can_retry || nh_now() - got->idle_since >= FRESH_IDLE) && idle_conn_dead(got)) {
+    nh__cconn_discard(got);
+    return NULL;
+  }
+  nh_fd *f = nh__fd_unpark(got->fd);
+  if (!f) { /* the descriptor is closed already */
+    got->fd = NULL;
+    nh__cconn_discard(got);
+    return NULL;
+  }
+  if (f != got->fd && got->tls)
+    nh_tls_set_fd(got->tls, f);
+  got->fd = f;
+  return got;
+}
+
 nh__cconn *nh__pool_take(nh_transport *t, nh__host *h, int can_retry) {
   for (;;) {
-    nh__cconn *dead = NULL, *got = NULL;
+    nh__list dead;
+    nh__list_init(&dead);
+    nh__cconn *got = NULL;
     pthread_mutex_lock(&t->mu);
     collect_expired(t, nh_now(), &dead);
-    for (nh__cconn *c = t->idle_tail; c; c = c->prev)
-      if (c->host == h) {
-        idle_unlink(t, c);
-        got = c;
-        break;
-      }
+    /* Newest first. */
+    for (nh__list *it = t->pool.prev; it != &t->pool; it = it->prev) {
+      nh__cconn *c = of_node(it);
+      if (c->host != h || c->broken || !c->ops->can_take(c))
+        continue;
+      if (!c->ops->shared)
+        unlist(t, c);
+      c->streams++;
+      got = c;
+      break;
+    }
     pthread_mutex_unlock(&t->mu);
-    discard_list(dead);
-    if (!got)
-      return NULL;
-    if ((!can_retry || nh_now() - got->idle_since >= FRESH_IDLE) && idle_conn_dead(got)) {
-      nh__conn_discard(got);
-      continue;
-    }
-    nh_fd *f = nh__fd_unpark(got->fd);
-    if (!f) { /* the descriptor is closed already */
-      got->fd = NULL;
-      nh__conn_discard(got);
-      continue;
-    }
-    if (f != got->fd && got->tls)
-      nh_tls_set_fd(got->tls, f);
-    got->fd = f;
-    return got;
+    discard_list(&dead);
+    if (!got || got->ops->shared)
+      return got;
+    if ((got = claim(got, can_retry)))
+      return got;
   }
 }
 
-void nh__pool_put(nh__cconn *c) {
+void nh__pool_opened(nh__cconn *c) {
+  nh_transport *t = c->t;
+  pthread_mutex_lock(&t->mu);
+  c->streams = 1;
+  if (c->ops->shared)
+    list_back(t, c);
+  pthread_mutex_unlock(&t->mu);
+}
+
+/* The oldest connection no stream uses, or NULL (t->mu held). */
+static nh__cconn *oldest_unused(nh_transport *t) {
+  for (nh__list *it = t->pool.next; it != &t->pool; it = it->next)
+    if (unused(of_node(it)))
+      return of_node(it);
+  return NULL;
+}
+
+/* An exclusive connection back from a request: listed, or closed if it
+ * cannot be kept. */
+static void put_exclusive(nh__cconn *c) {
   nh_transport *t = c->t;
   nh__host *h = c->host;
-  nh__cconn *dead = NULL;
-  int keep = !t->cfg.disable_keepalives;
+  nh__list dead;
+  nh__list_init(&dead);
+  int keep = !t->cfg.disable_keepalives && !c->broken;
   c->idle_since = nh_now();
-  c->len = c->pos = 0;
-  nh__arena_reset(&c->arena);
-  nh_fd *f = nh__fd_park(c->fd);
+  nh_fd *f = keep ? nh__fd_park(c->fd) : c->fd;
   if (f != c->fd && c->tls && f)
     nh_tls_set_fd(c->tls, f);
   c->fd = f;
+  int full = 0;
   if (!f)
     keep = 0;
   pthread_mutex_lock(&t->mu);
+  c->streams = 0;
   collect_expired(t, c->idle_since, &dead);
   if (keep && h->idle >= t->cfg.max_idle_conns_per_host)
-    keep = 0;
-  if (keep && t->idle >= t->cfg.max_idle_conns && t->idle_head) {
-    nh__cconn *old = t->idle_head; /* full: the oldest makes room */
-    idle_unlink(t, old);
-    old->next = dead;
-    dead = old;
+    keep = 0, full = 1;
+  nh__cconn *old;
+  if (keep && t->idle >= t->cfg.max_idle_conns && (old = oldest_unused(t))) {
+    unlist(t, old); /* full: the oldest makes room */
+    nh__list_push_back(&dead, &old->node);
   }
-  if (keep) {
-    c->prev = t->idle_tail;
-    c->next = NULL;
-    if (t->idle_tail)
-      t->idle_tail->next = c;
-    else
-      t->idle_head = c;
-    t->idle_tail = c;
-    t->idle++;
-    h->idle++;
-  } else {
+  if (keep)
+    list_back(t, c);
+  pthread_mutex_unlock(&t->mu);
+  if (full || (!keep && !c->broken))
     atomic_fetch_add(&t->st_closed_full, 1);
+  discard_list(&dead);
+  if (!keep)
+    nh__cconn_discard(c);
+}
+
+/* A shared connection's stream ended: once broken and unused, it goes. */
+static void release_shared(nh__cconn *c) {
+  nh_transport *t = c->t;
+  int gone = 0;
+  pthread_mutex_lock(&t->mu);
+  if (--c->streams == 0) {
+    if (c->broken) {
+      if (nh__list_linked(&c->node))
+        unlist(t, c);
+      gone = 1;
+    } else { /* idle from now: to the back, in idle_since order */
+      c->idle_since = nh_now();
+      nh__list_remove(&c->node);
+      nh__list_push_back(&t->pool, &c->node);
+    }
   }
   pthread_mutex_unlock(&t->mu);
-  discard_list(dead);
-  if (!keep)
-    nh__conn_discard(c);
+  if (gone)
+    nh__cconn_discard(c);
+}
+
+void nh__pool_release(nh__cconn *c) {
+  if (c->ops->shared)
+    release_shared(c);
+  else
+    put_exclusive(c);
 }
 
 void nh_transport_close_idle(nh_transport *t) {
+  nh__list dead;
+  nh__list_init(&dead);
   pthread_mutex_lock(&t->mu);
-  nh__cconn *all = t->idle_head;
-  for (nh__cconn *c = all; c; c = c->next)
-    c->host->idle--;
-  t->idle_head = t->idle_tail = NULL;
-  t->idle = 0;
+  nh__list *it, *tmp;
+  nh__list_each_safe(&t->pool, it, tmp) {
+    nh__cconn *c = of_node(it);
+    if (!unused(c))
+      continue; /* a shared connection in use: it closes when broken */
+    unlist(t, c);
+    nh__list_push_back(&dead, &c->node);
+  }
   pthread_mutex_unlock(&t->mu);
-  discard_list(all);
+  discard_list(&dead);
 }

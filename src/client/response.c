@@ -1,11 +1,14 @@
-/* Responses: the head as a header map, the body read in blocking style
- * (gunzipped when the transport asked for gzip on the caller's behalf), and
- * the connection handed back to the pool the moment the body ends. Every
+/* Responses: the protocol-neutral head (nh__chead, filled by the
+ * connection's read_head), the body read in blocking style from the stream
+ * (gunzipped when the transport asked for gzip on the caller's behalf),
+ * and the stream closed, its connection back in the pool, the moment the
+ * body ends. Every
  * open response is listed on its transport with the file:line that made
  * the request, for the leak report. */
 #include "internal.h"
 #include "nethttp/textproto.h"
 #include "runtime/internal.h"
+#include "util/dynbuf.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -42,90 +45,68 @@ static void open_list_remove(nh_response *r) {
   atomic_fetch_sub(&t->st_unclosed, 1);
 }
 
-/* The body ended: the connection goes back to the pool (or closes). */
+/* The body ended: the stream closes, its connection back to the pool. */
 static void body_finished(nh_response *r) {
   r->body_done = 1;
-  nh__cconn *c = r->conn;
-  r->conn = NULL;
-  if (!c)
-    return;
-  if (r->keep_alive)
-    nh__pool_put(c);
-  else
-    nh__conn_discard(c);
+  nh__cstream *st = r->stream;
+  r->stream = NULL;
+  if (st)
+    nh__cstream_close(st, 1);
 }
 
 static void body_failed(nh_response *r, int e) {
   r->body_error = e;
-  if (r->conn) {
-    nh__conn_discard(r->conn);
-    r->conn = NULL;
+  if (r->stream) {
+    nh__cstream_close(r->stream, 0);
+    r->stream = NULL;
   }
 }
 
-nh_response *nh__response_new(nh_transport *t, nh__cconn *c, nh_client_request *req,
-                              int gzip_added, const char *file, int line) {
+nh_response *nh__response_alloc(nh_transport *t, nh_client_request *req, const char *file,
+                                int line) {
   nh_response *r = malloc(sizeof *r);
   if (!r)
     return NULL;
   memset(r, 0, offsetof(nh_response, header_map)); /* the rest is set up below */
   nh__arena_init(&r->header_arena, r->header_first, sizeof r->header_first);
   nh__header_init(&r->header_map, &r->header_arena);
-  r->header = &r->header_map;
-  nh__h1_req *p = &c->parser;
+  r->head.header = &r->header_map;
   r->t = t;
-  r->conn = c;
   r->req = req;
   r->file = file;
   r->line = line;
-  r->status = p->status_code;
-  if (p->major >= 0 && p->major <= 9 && p->minor >= 0 && p->minor <= 9) { /* always: no printf */
-    memcpy(r->proto, "HTTP/x.y", 9);
-    r->proto[5] = (char)('0' + p->major);
-    r->proto[7] = (char)('0' + p->minor);
-  } else {
-    snprintf(r->proto, sizeof r->proto, "HTTP/%d.%d", p->major, p->minor);
-  }
-  for (int i = 0; i < p->nfields; i++) {
-    nh__h1_field *f = &p->fields[i];
-    const char *value = nh__h1_at(p, f->value);
-    if (!nh_valid_header_value(value, f->value.len))
-      continue; /* invalid values are dropped */
-    /* The parser checked the name is a token: copies (the buffer is
-     * reused), the name made canonical, as nh_header_add would. */
-    if (nh__header_add_checked(r->header, nh__h1_at(p, f->name), f->name.len, value,
-                               f->value.len) != NH_OK)
-      break;
-  }
-  r->content_length = p->chunked || p->until_close ? -1 : p->content_length;
-  if (req && !strcmp(req->method, "HEAD"))
-    r->content_length = p->content_length; /* what a GET would have had */
-  r->keep_alive = p->keep_alive && !t->cfg.disable_keepalives;
-  const char *ce = nh_header_get(r->header, "Content-Encoding");
-  if (gzip_added && ce && !strcasecmp(ce, "gzip") && nh__h1_has_body(p)) {
+  return r;
+}
+
+void nh__response_drop(nh_response *r) {
+  if (!r)
+    return;
+  nh__arena_dispose(&r->header_arena);
+  nh_header_free(r->head.trailer);
+  free(r);
+}
+
+void nh__response_start(nh_response *r, nh__cstream *s, int gzip_added) {
+  r->stream = s;
+  const char *ce = nh_header_get(r->head.header, "Content-Encoding");
+  if (gzip_added && ce && !strcasecmp(ce, "gzip") && !r->head.no_body) {
     r->gzip = 1;
-    nh_header_del(r->header, "Content-Encoding");
-    nh_header_del(r->header, "Content-Length");
-    r->content_length = -1;
-  }
-  if (p->chunked) {
-    r->trailer = nh_header_new();
-    p->trailer = r->trailer;
-    p->trailer_arena = &c->arena;
+    nh_header_del(r->head.header, "Content-Encoding");
+    nh_header_del(r->head.header, "Content-Length");
+    r->head.content_length = -1;
   }
   open_list_add(r);
-  if (!nh__h1_has_body(p))
+  if (r->head.no_body)
     body_finished(r);
-  return r;
 }
 
 void nh__response_adopt_request(nh_response *r, nh_client_request *req) { r->adopted_req = req; }
 
-int nh_response_status(const nh_response *r) { return r->status; }
-const char *nh_response_proto(const nh_response *r) { return r->proto; }
-nh_header *nh_response_header(nh_response *r) { return r->header; }
-nh_header *nh_response_trailer(nh_response *r) { return r->body_done ? r->trailer : NULL; }
-int64_t nh_response_content_length(const nh_response *r) { return r->content_length; }
+int nh_response_status(const nh_response *r) { return r->head.status; }
+const char *nh_response_proto(const nh_response *r) { return r->head.proto; }
+nh_header *nh_response_header(nh_response *r) { return r->head.header; }
+nh_header *nh_response_trailer(nh_response *r) { return r->body_done ? r->head.trailer : NULL; }
+int64_t nh_response_content_length(const nh_response *r) { return r->head.content_length; }
 int nh_response_uncompressed(const nh_response *r) { return r->gzip; }
 const char *nh_response_url(const nh_response *r) { return r->url ? r->url : ""; }
 
@@ -136,7 +117,7 @@ static ssize_t raw_read(nh_response *r, void *buf, size_t cap) {
     return 0;
   if (r->body_error)
     return r->body_error;
-  if (!r->conn)
+  if (!r->stream)
     return NH_ECLOSED;
   nh_dur stall = r->t->cfg.body_stall_timeout;
   nh_time d = stall == NH_NO_TIMEOUT ? NH_NO_DEADLINE : nh_deadline_after(stall);
@@ -146,7 +127,8 @@ static ssize_t raw_read(nh_response *r, void *buf, size_t cap) {
   nh_ctx *saved = nh_fiber_ctx();
   if (ctx)
     nh_fiber_set_ctx(ctx);
-  ssize_t n = nh__conn_read_body(r->conn, buf, cap, nh__client_deadline(ctx, d));
+  nh__cstream *st = r->stream;
+  ssize_t n = st->conn->ops->read_body(st, buf, cap, nh__client_deadline(ctx, d));
   if (ctx)
     nh_fiber_set_ctx(saved);
   if (n == 0)
@@ -204,67 +186,67 @@ ssize_t nh_response_read(nh_response *r, void *buf, size_t cap) {
   return r->gzip ? gunzip_read(r, buf, cap) : raw_read(r, buf, cap);
 }
 
+/* The body lands in the buffer's spare room (no copy), which doubles up
+ * to max; a body that fills max is probed for one byte more. */
 int nh_response_read_all(nh_response *r, size_t max, char **out, size_t *len) {
-  size_t cap = 4096, n = 0;
   *out = NULL; /* on any error: free(*out) stays safe */
   if (len)
     *len = 0;
-  char *b = malloc(cap + 1);
-  if (!b)
-    return NH_ENOMEM;
+  nh__dynbuf b;
+  nh__dynbuf_init(&b, max);
+  int e = NH_OK;
   for (;;) {
-    if (n == cap) {
-      if (cap > max) {
-        free(b);
-        return NH_EBODYTOOLARGE;
+    size_t room = b.cap > b.len + 1 ? b.cap - b.len - 1 : 0;
+    if (room == 0) {
+      size_t grow = b.cap ? b.cap : 4096;
+      if (grow > max - b.len)
+        grow = max - b.len;
+      if (grow == 0) { /* max bytes held: is there more? */
+        char probe;
+        ssize_t got = nh_response_read(r, &probe, 1);
+        e = got < 0 ? (int)got : got > 0 ? NH_EBODYTOOLARGE : NH_OK;
+        break;
       }
-      cap *= 2;
-      char *nb = realloc(b, cap + 1);
-      if (!nb) {
-        free(b);
-        return NH_ENOMEM;
-      }
-      b = nb;
+      if ((e = nh__dynbuf_reserve(&b, grow)) != NH_OK)
+        break;
+      b.p[b.len] = 0; /* a body that ends now is still a C string */
+      room = b.cap - b.len - 1;
     }
-    ssize_t got = nh_response_read(r, b + n, cap - n);
-    if (got < 0) {
-      free(b);
-      return (int)got;
-    }
-    if (got == 0)
+    ssize_t got = nh_response_read(r, b.p + b.len, room);
+    if (got <= 0) {
+      e = (int)got;
       break;
-    n += (size_t)got;
-    if (n > max) {
-      free(b);
-      return NH_EBODYTOOLARGE;
     }
+    b.len += (size_t)got;
+    b.p[b.len] = 0;
   }
-  b[n] = 0;
-  *out = b;
-  if (len)
-    *len = n;
-  return NH_OK;
+  if (e) {
+    nh__dynbuf_free(&b);
+    return e;
+  }
+  *out = nh__dynbuf_take(&b, len);
+  return *out ? NH_OK : NH_ENOMEM;
 }
 
 /* Closing with body left: drain a little to keep the connection, as Go's
  * Transport does, bounded in bytes and time; otherwise close it. */
 static void drain_or_close(nh_response *r) {
-  if (!r->conn)
+  if (!r->stream)
     return;
-  if (r->keep_alive) {
+  if (!r->head.close) {
     nh_time until = nh_deadline_after(NH__DRAIN_TIME);
     if (until < r->total_deadline)
       r->total_deadline = until;
     char scratch[4096];
     size_t drained = 0;
-    while (r->conn && drained <= NH__DRAIN_MAX) {
+    while (r->stream && drained <= NH__DRAIN_MAX) {
       ssize_t n = raw_read(r, scratch, sizeof scratch);
       if (n <= 0)
         break;
       drained += (size_t)n;
     }
   }
-  if (r->conn) {
+  if (r->stream) {
     atomic_fetch_add(&r->t->st_closed_unread, 1);
     body_failed(r, NH_ECLOSED);
   }
@@ -279,7 +261,7 @@ void nh_response_close(nh_response *r) {
     inflateEnd(&r->z);
   free(r->zin);
   nh__arena_dispose(&r->header_arena);
-  nh_header_free(r->trailer);
+  nh_header_free(r->head.trailer);
   nh_client_request_free(r->owned_req); /* before the request it borrows from */
   nh_client_request_free(r->adopted_req);
   free(r->url);

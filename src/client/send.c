@@ -10,18 +10,17 @@
  * the body is never sent, and the caller closes the connection after that
  * response (the request's framing was cut). A body the server takes as
  * fast as it comes costs what it always did: one write per piece. */
-#include "internal.h"
+#include "h1_conn.h"
 
 #include <stdio.h>
 #include <string.h>
 
 /* Writes n bytes. watch: while the socket is full, look for a final
- * answer (head_request as for nh__conn_read_head). */
-static int write_all(nh__cconn *c, const char *p, size_t n, int watch, int head_request,
-                     nh_time deadline, int *got_any) {
+ * answer. */
+static int write_all(nh__cconn *c, const char *p, size_t n, int watch, nh_time deadline) {
   nh_fd *fd = c->tls ? nh_tls_fd(c->tls) : c->fd;
   while (n) {
-    ssize_t w = nh__conn_try_write(c, p, n);
+    ssize_t w = nh__cconn_try_write(c, p, n);
     if (w > 0) {
       p += w;
       n -= (size_t)w;
@@ -30,7 +29,7 @@ static int write_all(nh__cconn *c, const char *p, size_t n, int watch, int head_
     if (w != NH_EAGAIN && w != 0)
       return (int)w;
     if (watch) {
-      int r = nh__conn_poll_head(c, head_request, got_any);
+      int r = nh__h1c_poll_head(c);
       if (r == 1)
         return NH__EARLY_ANSWER;
       if (r)
@@ -43,18 +42,15 @@ static int write_all(nh__cconn *c, const char *p, size_t n, int watch, int head_
   return NH_OK;
 }
 
-static int send_body(nh__cconn *c, nh_client_request *req, int watch, int head_request,
-                     nh_time deadline, int *got_any);
+static int send_body(nh__cconn *c, nh_client_request *req, int watch, nh_time deadline);
 
-int nh__conn_send_body(nh__cconn *c, nh_client_request *req, int watch, int head_request,
-                       nh_time deadline, int *got_any) {
-  int e = req->body == BODY_NONE ? NH_OK : send_body(c, req, watch, head_request, deadline, got_any);
+int nh__h1c_send_body(nh__cconn *c, nh_client_request *req, int watch, nh_time deadline) {
+  int e = req->body == BODY_NONE ? NH_OK : send_body(c, req, watch, deadline);
   nh__trace_wrote_request(req->trace, e < 0 ? e : NH_OK); /* an early answer ends the writing too */
   return e;
 }
 
-static int send_body(nh__cconn *c, nh_client_request *req, int watch, int head_request,
-                     nh_time deadline, int *got_any) {
+static int send_body(nh__cconn *c, nh_client_request *req, int watch, nh_time deadline) {
   char buf[16384 + 32];
   off_t off = 0;
   int chunked = req->length < 0;
@@ -76,7 +72,7 @@ static int send_body(nh__cconn *c, nh_client_request *req, int watch, int head_r
       memcpy(data + len, "\r\n", 2);
       len += (size_t)h + 2;
     }
-    int e = write_all(c, start, len, watch, head_request, deadline, got_any);
+    int e = write_all(c, start, len, watch, deadline);
     if (e)
       return e;
     sent += n;
@@ -84,7 +80,7 @@ static int send_body(nh__cconn *c, nh_client_request *req, int watch, int head_r
       break;
   }
   if (chunked)
-    return write_all(c, "0\r\n\r\n", 5, watch, head_request, deadline, got_any);
+    return write_all(c, "0\r\n\r\n", 5, watch, deadline);
   if (sent != req->length)
     return NH_EINVAL; /* the body was shorter than its declared length */
   return NH_OK;

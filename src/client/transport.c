@@ -3,7 +3,6 @@
  * server had already closed. */
 #include "internal.h"
 #include "nethttp/cookie.h"
-#include "runtime/netpoll_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +40,8 @@ static void fill_defaults(nh_transport_config *c) {
 static int tls_make(nh_transport *t, const nh_tls_config *given) {
   nh_tls_config c = *given;
   c.role = NH_TLS_CLIENT;
-  if (!c.alpn)
-    c.alpn = "http/1.1";
+  if (t->alpn || !c.alpn)
+    c.alpn = t->alpn ? t->alpn : "http/1.1";
   nh__tls_shared *sh = calloc(1, sizeof *sh);
   char *err = NULL;
   if (!sh || nh_tls_config_new(&c, &sh->ctx, &err) != NH_OK) {
@@ -93,7 +92,7 @@ static nh_tls_ctx *tls_ctx_for(nh_transport *t) {
   nh__tls_shared *sh = calloc(1, sizeof *sh);
   char *err = NULL;
   d.role = NH_TLS_CLIENT;
-  d.alpn = "http/1.1";
+  d.alpn = t->alpn ? t->alpn : "http/1.1";
   if (!sh || nh_tls_config_new(&d, &sh->ctx, &err) != NH_OK) {
     NH_LOG(NULL, NH_LOG_ERROR, "default TLS configuration failed", NH_LSTR("error", err ? err : ""));
     free(err);
@@ -110,6 +109,36 @@ static nh_tls_ctx *tls_ctx_for(nh_transport *t) {
   pthread_mutex_unlock(&t->tls_mu);
   tls_release(sh); /* lost the race: another caller's context is in place */
   return ctx;
+}
+
+/* The ALPN offer as the TLS layer takes it ("h2,http/1.1"), or NULL for
+ * the default; NH_EINVAL for an empty or too long name, or one with a
+ * comma (it would read as two). */
+static int alpn_join(const char *const *list, char **out) {
+  *out = NULL;
+  if (!list)
+    return NH_OK;
+  size_t n = 1;
+  for (const char *const *p = list; *p; p++) {
+    size_t len = strlen(*p);
+    if (len == 0 || len > 255 || strchr(*p, ','))
+      return NH_EINVAL;
+    n += len + 1;
+  }
+  char *s = malloc(n);
+  if (!s)
+    return NH_ENOMEM;
+  size_t at = 0;
+  for (const char *const *p = list; *p; p++) {
+    if (at)
+      s[at++] = ',';
+    size_t len = strlen(*p);
+    memcpy(s + at, *p, len);
+    at += len;
+  }
+  s[at] = 0;
+  *out = s;
+  return NH_OK;
 }
 
 nh_transport *nh_transport_new(const nh_transport_config *cfg) {
@@ -130,8 +159,18 @@ nh_transport *nh_transport_new(const nh_transport_config *cfg) {
   }
   t->cfg.tls_config_key = t->tls_key;
   t->cfg.proxy_url = t->proxy;
+  nh__list_init(&t->pool);
   pthread_mutex_init(&t->tls_mu, NULL);
+  if (alpn_join(t->cfg.alpn, &t->alpn) != NH_OK) {
+    NH_LOG(NULL, NH_LOG_ERROR, "transport: bad ALPN protocol list");
+    free(t->tls_key);
+    free(t->proxy);
+    free(t);
+    return NULL;
+  }
+  t->cfg.alpn = NULL; /* copied into t->alpn */
   if (t->cfg.tls && tls_make(t, t->cfg.tls) != NH_OK) {
+    free(t->alpn);
     free(t->tls_key);
     free(t->proxy);
     free(t);
@@ -139,6 +178,8 @@ nh_transport *nh_transport_new(const nh_transport_config *cfg) {
   }
   t->cfg.tls = NULL; /* copied into the context: the caller's struct may go */
   if (!t->proxy && nh_proxy_config_from_env(&t->env_proxy) != NH_OK) {
+    tls_release(t->tls);
+    free(t->alpn);
     free(t->tls_key);
     free(t);
     return NULL;
@@ -152,6 +193,11 @@ nh_transport *nh_transport_clone(const nh_transport *tc) {
   nh_transport *n = nh_transport_new(&t->cfg);
   if (!n)
     return NULL;
+  /* The same ALPN offer (for a TLS context the clone makes itself). */
+  if (t->alpn && !(n->alpn = strdup(t->alpn))) {
+    nh_transport_free(n);
+    return NULL;
+  }
   /* The same TLS context (and so the same identity), shared. */
   pthread_mutex_lock(&t->tls_mu);
   if (t->tls) {
@@ -175,7 +221,7 @@ int nh_transport_leak_report(nh_transport *t, FILE *out) {
   for (nh_response *r = t->open_responses; r; r = r->next_open, n++)
     if (out)
       fprintf(out, "nethttp: response %d %s never closed; its request was made at %s:%d\n",
-              r->status, r->url ? r->url : "", r->file ? r->file : "?", r->line);
+              r->head.status, r->url ? r->url : "", r->file ? r->file : "?", r->line);
   pthread_mutex_unlock(&t->mu);
   return n;
 }
@@ -188,7 +234,7 @@ void nh_transport_free(nh_transport *t) {
     pthread_mutex_lock(&t->mu);
     for (nh_response *r = t->open_responses; r; r = r->next_open)
       NH_LOG(NULL, NH_LOG_ERROR, "response body never closed (connection leaked)",
-             NH_LINT("status", r->status), NH_LSTR("url", r->url ? r->url : ""),
+             NH_LINT("status", r->head.status), NH_LSTR("url", r->url ? r->url : ""),
              NH_LLOC("request_at", r->file, r->line));
     pthread_mutex_unlock(&t->mu);
   }
@@ -204,6 +250,7 @@ void nh_transport_free(nh_transport *t) {
   nh_proxy_config_clear(&t->env_proxy);
   tls_release(t->tls);
   pthread_mutex_destroy(&t->tls_mu);
+  free(t->alpn);
   free(t->tls_key);
   free(t->proxy);
   free(t);
@@ -313,7 +360,6 @@ static int route_for(nh_transport *t, nh_client_request *req, route *rt) {
   return route_key(t, req, rt) ? NH_OK : NH_EINVAL;
 }
 
-/* Dial the target, or the proxy in front of it. */
 /* Dial the proxy of a route: requests through it go in absolute form, with
  * its credentials. */
 static int dial_proxy(nh_transport *t, nh__host *h, const char *proxy, nh_time deadline,
@@ -329,7 +375,7 @@ static int dial_proxy(nh_transport *t, nh__host *h, const char *proxy, nh_time d
     return NH_ENOTSUP;
   }
   const char *pp = nh_url_port(pu);
-  int e = nh__conn_dial(t, h, phost, pp && *pp ? atoi(pp) : 80, deadline, tr, out);
+  int e = nh__cconn_dial(t, h, phost, pp && *pp ? atoi(pp) : 80, deadline, tr, out);
   if (!e) {
     (*out)->proxied = 1;
     if (pu->user) {
@@ -343,109 +389,39 @@ static int dial_proxy(nh_transport *t, nh__host *h, const char *proxy, nh_time d
 }
 
 /* Dial the target, or the proxy in front of it; for https through a proxy
- * a CONNECT tunnel first; then the TLS handshake with the target. */
+ * a CONNECT tunnel first; then the TLS handshake with the target, whose
+ * ALPN answer picks the protocol. A failure after the dial closes the
+ * connection, which gives its slot of max_conns_per_host back. */
 static int dial_route(nh_transport *t, nh__host *h, const route *rt, nh_time deadline,
                       const nh_client_trace *tr, nh__cconn **out) {
   nh_tls_ctx *ctx = NULL;
-  if (rt->tls && !(ctx = tls_ctx_for(t)))
-    return NH_EINVAL;
   *out = NULL;
+  if (rt->tls && !(ctx = tls_ctx_for(t))) {
+    if (h->limit)
+      nh_sem_release(h->limit);
+    return NH_EINVAL;
+  }
   int e;
   if (!rt->proxy[0]) {
-    e = nh__conn_dial(t, h, rt->host, rt->port, deadline, tr, out);
+    e = nh__cconn_dial(t, h, rt->host, rt->port, deadline, tr, out);
   } else {
     e = dial_proxy(t, h, rt->proxy, deadline, tr, out);
     if (!e && rt->tls) {
-      e = nh__conn_connect_tunnel(*out, rt->host, rt->port, deadline);
+      e = nh__cconn_connect_tunnel(*out, rt->host, rt->port, deadline);
       (*out)->proxied = 0; /* inside the tunnel: origin-form requests */
     }
   }
   if (!e && rt->tls)
-    e = nh__conn_tls(*out, ctx, rt->host, deadline, tr);
+    e = nh__cconn_tls(*out, ctx, rt->host, deadline, tr);
+  if (!e)
+    e = nh__cconn_attach(*out);
   if (e && *out) {
-    nh__conn_discard(*out);
+    nh__cconn_discard(*out);
     *out = NULL;
+  } else if (e && h->limit) {
+    nh_sem_release(h->limit); /* no connection holds the slot */
   }
   return e;
-}
-
-/* How long an answer the server sent before it closed is looked for after
- * the body's write failed (Go's writeLoop and readLoop race the same way:
- * the answer wins). The bytes are normally there already. */
-#define EARLY_ANSWER_GRACE (50 * NH_MSEC)
-
-/* Go's Request.wantsClose: this request ends its connection. */
-static int request_closes(const nh_transport *t, const nh_client_request *req) {
-  return t->cfg.disable_keepalives || nh_header_has_token(req->header, "Connection", "close");
-}
-
-/* A write that failed because the server hung up (it may have answered
- * first). */
-static int hung_up(int e) { return e == NH_EPIPE || e == NH_ECONNRESET || e == NH_ECONNABORTED; }
-
-/* Expect: 100-continue met a final answer instead (RFC 9110 10.1.1). As Go:
- * when either side closes the connection, the body is never sent;
- * otherwise the server reads it, so it goes out before the answer is
- * returned (bounded by the response header timeout: the server already
- * answered). If that fails, the answer stands and the connection closes. */
-static int answered_before_continue(nh_transport *t, nh__cconn *c, nh_client_request *req,
-                                    int head_req, nh_time deadline, int *got_any) {
-  if (!c->parser.keep_alive || request_closes(t, req)) {
-    c->parser.keep_alive = 0;
-    return NH_OK;
-  }
-  nh_time dl = t->cfg.response_header_timeout == NH_NO_TIMEOUT
-                   ? deadline
-                   : nh_deadline_after(t->cfg.response_header_timeout);
-  if (nh__conn_send_body(c, req, 0, head_req, dl < deadline ? dl : deadline, got_any) != NH_OK)
-    c->parser.keep_alive = 0;
-  return NH_OK;
-}
-
-/* One request and its response head on connection c. A body is sent with
- * an eye on the answer: a final answer that comes before the body is all
- * written is the response (the rest is not sent and the connection is not
- * reused), as is one the server sent before it hung up on the body. */
-static int exchange(nh_transport *t, nh__cconn *c, nh_client_request *req, nh_time deadline,
-                    int *sent_any, int *got_any) {
-  int head_req = !strcmp(req->method, "HEAD");
-  int e = nh__conn_send_head(c, req, deadline, sent_any);
-  if (e)
-    return e;
-  int expect = req->body != BODY_NONE && req->length != 0 &&
-               nh_header_has_token(req->header, "Expect", "100-continue");
-  if (expect) {
-    /* Wait a little for 100 Continue (or a final answer that spares the
-     * body); then send the body anyway, as Go does. */
-    nh_time wait = nh_deadline_after(t->cfg.expect_continue_timeout);
-    e = nh__conn_read_head(c, head_req, 1, wait < deadline ? wait : deadline, got_any);
-    if (e == NH_OK && c->parser.status_code != 100)
-      return answered_before_continue(t, c, req, head_req, deadline, got_any);
-    if (e != NH_OK && !(e == NH_ETIMEDOUT && nh_now() < deadline))
-      return e;
-  }
-  e = nh__conn_send_body(c, req, 1, head_req, deadline, got_any);
-  if (e == NH__EARLY_ANSWER) {
-    c->parser.keep_alive = 0; /* the body was cut short: the framing is lost */
-    c->cut_short = 1;
-    return NH_OK;
-  }
-  if (hung_up(e)) {
-    nh_time grace = nh_deadline_after(EARLY_ANSWER_GRACE);
-    if (nh__conn_read_head(c, head_req, 0, grace < deadline ? grace : deadline, got_any) == NH_OK) {
-      c->parser.keep_alive = 0;
-      return NH_OK;
-    }
-    return e;
-  }
-  if (e)
-    return e;
-  /* The request is all sent: the response header timeout starts now. */
-  nh_time rh = t->cfg.response_header_timeout == NH_NO_TIMEOUT
-                   ? NH_NO_DEADLINE
-                   : nh_deadline_after(t->cfg.response_header_timeout);
-  nh__netpoll_spin(t->cfg.reply_spin);
-  return nh__conn_read_head(c, head_req, 0, rh < deadline ? rh : deadline, got_any);
 }
 
 /* A connection slot of a host at max_conns_per_host. A slot can also be
@@ -493,25 +469,31 @@ int nh__transport_round_trip(nh_transport *t, nh_client_request *req, nh_time de
     if (reused) {
       atomic_fetch_add(&t->st_reused, 1);
     } else {
-      if ((e = dial_route(t, h, &rt, deadline, req->trace, &c)) != NH_OK) {
-        if (h->limit)
-          nh_sem_release(h->limit);
+      if ((e = dial_route(t, h, &rt, deadline, req->trace, &c)) != NH_OK)
         break;
-      }
+      nh__pool_opened(c);
     }
-    c->trace = req->trace;
     nh__trace_got_conn(req->trace, reused);
-    int sent_any = 0, got_any = 0;
-    e = exchange(t, c, req, deadline, &sent_any, &got_any);
+    nh_response *r = nh__response_alloc(t, req, file, line);
+    nh__cstream *s = NULL;
+    if (!r)
+      e = NH_ENOMEM;
+    else if ((e = c->ops->start(c, req, deadline, &s)) == NH_OK)
+      e = c->ops->read_head(s, req, deadline, &r->head);
     if (e == NH_OK) {
-      *out = nh__response_new(t, c, req, req->wire_gzip, file, line);
-      if (!*out) {
-        nh__conn_discard(c);
-        e = NH_ENOMEM;
-      }
+      nh__response_start(r, s, req->wire_gzip);
+      *out = r;
       break;
     }
-    nh__conn_discard(c);
+    nh__response_drop(r);
+    int sent_any = s && s->sent_any, got_any = s && s->got_any;
+    if (s) {
+      nh__cstream_close(s, 0);
+    } else { /* no stream began: the connection did nothing for this request */
+      if (!c->ops->shared)
+        c->broken = 1;
+      nh__pool_release(c);
+    }
     if (!(reused && attempt == 0 && !got_any && stale_conn_error(e) && may_resend(req, sent_any) &&
           nh__creq_rewind(req) == NH_OK))
       break;
