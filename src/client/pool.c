@@ -210,22 +210,25 @@ static nh__cconn *oldest_unused(nh_transport *t) {
 static void put_exclusive(nh__cconn *c) {
   nh_transport *t = c->t;
   nh__host *h = c->host;
+  if (c->broken) { /* its protocol cannot go on: closed, not a pool matter */
+    nh__cconn_discard(c);
+    return;
+  }
   nh__list dead;
   nh__list_init(&dead);
-  int keep = !t->cfg.disable_keepalives && !c->broken;
+  int keep = !t->cfg.disable_keepalives;
   c->idle_since = nh_now();
   nh_fd *f = keep ? nh__fd_park(c->fd) : c->fd;
   if (f != c->fd && c->tls && f)
     nh_tls_set_fd(c->tls, f);
   c->fd = f;
-  int full = 0;
   if (!f)
     keep = 0;
   pthread_mutex_lock(&t->mu);
   c->streams = 0;
   collect_expired(t, c->idle_since, &dead);
   if (keep && h->idle >= t->cfg.max_idle_conns_per_host)
-    keep = 0, full = 1;
+    keep = 0;
   nh__cconn *old;
   if (keep && t->idle >= t->cfg.max_idle_conns && (old = oldest_unused(t))) {
     unlist(t, old); /* full: the oldest makes room */
@@ -234,7 +237,7 @@ static void put_exclusive(nh__cconn *c) {
   if (keep)
     list_back(t, c);
   pthread_mutex_unlock(&t->mu);
-  if (full || (!keep && !c->broken))
+  if (!keep)
     atomic_fetch_add(&t->st_closed_full, 1);
   discard_list(&dead);
   if (!keep)
