@@ -1,9 +1,15 @@
 /* The client's internals: requests, pooled connections, responses.
  *
- * While a request uses a connection, its nh_fd belongs to the caller's
- * loop (or to the calling plain thread). In the pool it is a bare
- * descriptor, registered with no loop: any caller of any loop can take it,
- * and anyone can close it. */
+ * A connection (nh__cconn) is transport state (socket, TLS, host, proxy,
+ * idle time) plus a const table of its protocol's operations
+ * (nh__cconn_ops), chosen by ALPN when it is dialed. A request on it is a
+ * stream (nh__cstream); a response holds the stream and a neutral head
+ * (nh__chead), and reads its body through the table.
+ *
+ * While a request uses an exclusive (HTTP/1) connection, its nh_fd belongs
+ * to the caller's loop (or to the calling plain thread). Idle in the pool
+ * it is parked: any caller of any loop can take it, and anyone can close
+ * it. */
 #ifndef NH_CLIENT_INTERNAL_H
 #define NH_CLIENT_INTERNAL_H
 
