@@ -127,13 +127,18 @@ typedef struct nh_transport_config {
   }
 
 /* cfg is copied (NULL = defaults; zero fields take their default, use
- * NH_NO_TIMEOUT to turn a timeout off on purpose). */
+ * NH_NO_TIMEOUT to turn a timeout off on purpose). NULL on a bad
+ * configuration or no memory. The transport may be used from any loop and
+ * thread at once. */
 nh_transport *nh_transport_new(const nh_transport_config *cfg);
 /* A new transport with the same configuration and an empty pool. */
 nh_transport *nh_transport_clone(const nh_transport *t);
 /* Closes idle connections; reports responses never closed (to the default
- * logger) and frees. Responses still open must not be used afterwards. */
+ * logger) and frees. Responses still open must not be used afterwards;
+ * no request may be in flight through t. NULL does nothing. */
 void nh_transport_free(nh_transport *t);
+/* Closes the pooled connections no request is using. Any thread; does not
+ * park. */
 void nh_transport_close_idle(nh_transport *t);
 /* Writes one line per response made through t and never closed, with the
  * file:line that made its request. Returns how many. */
@@ -234,7 +239,8 @@ int nh_response_uncompressed(const nh_response *resp);
 const char *nh_response_url(const nh_response *resp);
 
 /* Reads body bytes: count, 0 at the end (the connection goes back to the
- * pool right then), or an error (NH_ETIMEDOUT on a stall, NH_ECANCELED...). */
+ * pool right then), or an error (NH_ETIMEDOUT on a stall, NH_ECANCELED...).
+ * Parks the fiber (blocks a plain thread) until bytes come. */
 ssize_t nh_response_read(nh_response *resp, void *buf, size_t cap);
 /* Reads the whole body (at most max bytes: NH_EBODYTOOLARGE beyond) into a
  * malloc'd NUL-terminated buffer (free it); len may be NULL. On any error
@@ -242,7 +248,8 @@ ssize_t nh_response_read(nh_response *resp, void *buf, size_t cap);
  * NH_ENOMEM, or a read error as nh_response_read's). */
 int nh_response_read_all(nh_response *resp, size_t max, char **out, size_t *len);
 /* Ends the response and frees it: pools the connection if the body was read
- * to its end or a short drain finishes it; closes it otherwise. */
+ * to its end or a short drain finishes it; closes it otherwise. May park
+ * (the drain, at most 1 s). NULL does nothing. */
 void nh_response_close(nh_response *resp);
 
 /* ---- Client: redirects, total timeout, convenience ---- */
@@ -274,8 +281,11 @@ nh_transport *nh_client_transport(nh_client *c);
 
 /* nh_client_do sends req (the client does not take it: free it after the
  * response is closed) and returns the response head; the body is read with
- * nh_response_read. Errors: NH_ETIMEDOUT, NH_ECANCELED, NH_ECONNREFUSED,
- * NH_ECONNRESET, NH_EBADRESPONSE, NH_ETOOMANYREDIRECTS... */
+ * nh_response_read; *out is the caller's to close. Errors: NH_ETIMEDOUT,
+ * NH_ECANCELED, NH_ECONNREFUSED, NH_ECONNRESET, NH_EBADRESPONSE,
+ * NH_ETOOMANYREDIRECTS, NH_ETLS, NH_ENOTSUP (an https server chose a
+ * protocol this client does not speak)... Parks the fiber (blocks a plain
+ * thread) until the head is in. Any number of callers may share c. */
 #define nh_client_do(c, req, out) nh_client_do_at((c), (req), (out), __FILE__, __LINE__)
 #define nh_client_get(c, url, out) nh_client_get_at((c), (url), (out), __FILE__, __LINE__)
 #define nh_client_post(c, url, type, body, len, out)                                           \
