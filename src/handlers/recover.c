@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <strings.h>
 
-#include "server/exchange.h"
+#include "server/hooks.h"
 #include "wrap.h"
 
 typedef struct recover_wrap {
@@ -52,7 +52,7 @@ static void answer_500(nh_response_writer *w, nh_request *r) {
 
 static void recover_serve(nh__wrap *self, nh_response_writer *w, nh_request *r) {
   recover_wrap *x = (recover_wrap *)self;
-  nh_ctx *user_ctx = r->user_ctx;
+  nh_ctx *user_ctx = nh__request_user_ctx(r);
   nh__child *c = nh__child_start(x->base.next, w, r, NULL);
   if (!c) { /* no fiber (the recorder) or no memory: unprotected */
     nh_handler_serve(x->base.next, w, r);
@@ -62,7 +62,7 @@ static void recover_serve(nh__wrap *self, nh_response_writer *w, nh_request *r) 
   if (nh__child_finish(c, &fiber))
     return;
   atomic_fetch_add_explicit(&x->panics, 1, memory_order_relaxed);
-  r->user_ctx = user_ctx; /* a context it set may be gone with it */
+  nh__request_restore_user_ctx(r, user_ctx); /* a context it set may be gone with it */
   int committed = nh_resp_committed(w), hijacked = nh_resp_hijacked(w);
   const char *id = nh_request_id(r);
   nh_logger *lg = x->log ? x->log : nh_request_logger(r);

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "server/exchange.h"
+#include "server/hooks.h"
 #include "wrap.h"
 
 #define MAX_ID 128
@@ -70,10 +70,8 @@ static void new_uuid(char out[37]) {
            (unsigned long long)(b & 0xffffffffffffull));
 }
 
-static nh_logger *server_logger(nh_request *r) {
-  nh_logger *lg = r->s && r->s->srv ? r->s->srv->log : NULL;
-  return lg ? lg : nh_log_default();
-}
+/* The request's slots, keyed by these addresses (this file's own). */
+static const char id_key, logger_key;
 
 static void id_serve(nh__wrap *self, nh_response_writer *w, nh_request *r) {
   id_wrap *x = (id_wrap *)self;
@@ -83,13 +81,13 @@ static void id_serve(nh__wrap *self, nh_response_writer *w, nh_request *r) {
   char *copy = nh_request_strdup(r, id);
   request_logger *rl = nh_request_alloc(r, sizeof *rl);
   if (copy && rl) {
-    rl->parent = x->log ? x->log : server_logger(r);
+    rl->parent = x->log ? x->log : nh__request_server_logger(r);
     rl->id = copy;
     rl->base.write = request_logger_write;
     rl->base.min_level = rl->parent->min_level;
     rl->base.user = rl;
-    r->ext[NH__EXT_REQUEST_ID] = copy;
-    r->ext[NH__EXT_LOGGER] = rl;
+    nh__request_ext_set(r, &id_key, copy);
+    nh__request_ext_set(r, &logger_key, rl);
     nh_header_set(nh_resp_header(w), "X-Request-Id", copy);
   }
   /* The ID stays for the rest of the request: an access log outside this
@@ -108,9 +106,9 @@ nh_handler nh_mw_request_id(nh_handler next, const void *logger) {
   return nh_with_request_id(next, (nh_logger *)logger);
 }
 
-const char *nh_request_id(nh_request *r) { return r->ext[NH__EXT_REQUEST_ID]; }
+const char *nh_request_id(nh_request *r) { return nh__request_ext_get(r, &id_key); }
 
 nh_logger *nh_request_logger(nh_request *r) {
-  nh_logger *lg = r->ext[NH__EXT_LOGGER];
-  return lg ? lg : server_logger(r);
+  nh_logger *lg = nh__request_ext_get(r, &logger_key);
+  return lg ? lg : nh__request_server_logger(r);
 }

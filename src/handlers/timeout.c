@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "nethttp/status.h"
-#include "server/exchange.h"
+#include "server/hooks.h"
 #include "wrap.h"
 
 #define DEFAULT_TIMEOUT_BODY \
@@ -31,8 +31,7 @@ static void answer_unavailable(nh_response_writer *w, const char *body) {
   nh_header_set(nh_resp_header(w), "Content-Length", len);
   /* The inner handler may be reading the body right now: the server must
    * not read it too to drain it. Unread, it costs the connection. */
-  if (!w->s->body_done)
-    w->close_after = 1;
+  nh__resp_body_elsewhere(w);
   nh_resp_write_header(w, NH_STATUS_SERVICE_UNAVAILABLE);
   if (*body)
     nh_resp_write(w, body, strlen(body));
@@ -77,7 +76,7 @@ static void timeout_serve(nh__wrap *self, nh_response_writer *w, nh_request *r) 
   nh_ctx_free(ctx);
   if (e == NH_OK && returned)
     nh__resp_detached_copy(d, w);
-  d->magic = NH__DEAD_MAGIC; /* a handler that kept it gets an error */
+  nh__resp_detached_end(d); /* a handler that kept it gets an error */
   if (e == NH_OK && !returned)
     nh_panic("panic in a handler under nh_timeout_handler"); /* Go re-panics */
 }

@@ -18,7 +18,7 @@
  *      answers that it has none, and the next loop is tried.
  *   2. Nothing idle anywhere: the slow clients of each loop (the one stuck
  *      longest reading its head, or whose handler waits longest on it;
- *      nh__conn_shed_one spares those younger than a quarter second).
+ *      nh__sconn_shed_one spares those younger than a quarter second).
  *   3. Nothing to close: the acceptor waits, 1 ms doubling to 50 ms, and
  *      tries again. The new client waits for a slot, as behind Go's
  *      netutil.LimitListener, and the connections after it wait in the
@@ -48,7 +48,7 @@ typedef struct evict_msg {
 } evict_msg;
 
 static int evict_here(nh__srv_loop *sl, int kind) {
-  return kind == EVICT_IDLE ? nh__conn_evict_idle(sl) : nh__conn_shed_one(sl, 0);
+  return kind == EVICT_IDLE ? nh__sconn_evict_idle(sl) : nh__sconn_shed_one(sl, 0);
 }
 
 /* On the target loop's thread, outside any fiber. */
@@ -79,7 +79,7 @@ static int evict_on(nh__srv_loop *self, nh__srv_loop *target, int kind, nh_wg *w
   return m.closed;
 }
 
-int nh__conn_make_room(nh__srv_loop *sl, nh_wg *wg) {
+int nh__sconn_make_room(nh__srv_loop *sl, nh_wg *wg) {
   nh_server *srv = sl->srv;
   int n = srv->nloops;
   /* Step 1, the loops with an idle connection, oldest first. */
@@ -104,13 +104,13 @@ int nh__conn_make_room(nh__srv_loop *sl, nh_wg *wg) {
   return 0;
 }
 
-int nh__conn_admit(nh__srv_loop *sl, nh_wg *wg) {
+int nh__sconn_admit(nh__srv_loop *sl, nh_wg *wg) {
   nh_server *srv = sl->srv;
   nh_dur pause = NH_MSEC;
   while (!slot_take(srv)) {
     if (atomic_load(&srv->shutting_down) || atomic_load(&srv->closed))
       return 0;
-    if (nh__conn_make_room(sl, wg)) {
+    if (nh__sconn_make_room(sl, wg)) {
       pause = NH_MSEC;
       continue;
     }

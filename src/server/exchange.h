@@ -1,25 +1,39 @@
-/* One request/response exchange on a connection: the state a serving fiber
- * keeps while it reads a request, runs the handler and writes the answer.
- * Shared by conn.c (the loop around it), request.c and response.c. */
+/* One request/response exchange, whatever protocol carries it: the
+ * request, the response writer, the request's memory and context, the
+ * body and write state, and the protocol's state (proto), reached through
+ * its table of operations (util/proto_ops.h). request.c and response.c
+ * keep Go's semantics here and call only those operations; the protocol
+ * (src/http1/, the recorder in src/httptest/) sets an exchange up with
+ * nh__exchange_begin and ends it with nh__exchange_end. */
 #ifndef NH_SERVER_EXCHANGE_H
 #define NH_SERVER_EXCHANGE_H
 
-#include "internal.h"
+#include "nethttp/server.h"
+#include "runtime/internal.h"
+#include "util/arena.h"
+#include "util/bufpool.h"
+#include "util/dynbuf.h"
+#include "util/header_internal.h"
+#include "util/proto_ops.h"
 
 #define NH__REQ_MAGIC 0x52455131u  /* "REQ1" while the handler may use it */
 #define NH__RESP_MAGIC 0x52535031u /* "RSP1" */
 #define NH__DEAD_MAGIC 0xdeadbeefu
 
-typedef struct nh__serve nh__serve;
+typedef struct nh__exchange nh__exchange;
 
-/* Slots for per-request state of optional layers, made on first use. */
-enum { NH__EXT_FORM, NH__EXT_COOKIES, NH__EXT_QUERY, NH__EXT_LOGGER, NH__EXT_REQUEST_ID,
-       NH__EXT_COUNT };
+/* Slots for per-request state of the server's own optional layers (forms,
+ * cookies, query values), made on first use. Layers above the server use
+ * keyed slots (hooks.h). */
+enum { NH__EXT_FORM, NH__EXT_COOKIES, NH__EXT_QUERY, NH__EXT_COUNT };
+/* Keyed slots a request offers the layers above the server. */
+#define NH__EXT_KEYED 4
 
 struct nh_request {
   uint32_t magic;
-  nh__serve *s;
+  nh__exchange *s;
   const char *method, *target, *path, *query, *host, *proto;
+  int major, minor;
   nh_header header;
   nh_header *trailer;
   int64_t content_length;
@@ -36,19 +50,21 @@ struct nh_request {
   int64_t body_limit;        /* nh_request_limit_body; -1 none */
   int64_t body_consumed;     /* body bytes handed to the handler */
   int body_limit_hit;
-  /* State of optional layers (forms, cookies, ...), keyed by NH__EXT_*. */
   void *ext[NH__EXT_COUNT];
+  struct {
+    const void *key;
+    void *value;
+  } keyed[NH__EXT_KEYED];
 };
 
 struct nh_response_writer {
   uint32_t magic;
-  nh__serve *s;
+  nh__exchange *s;
   nh_header header;
   int status;        /* chosen (WriteHeader or implicit 200); 0 before */
-  int committed;     /* status line and headers are on the wire */
-  int chunked;       /* body framed with chunked encoding */
-  int close_after;   /* framing forces the connection to close */
-  int no_body;       /* HEAD, 1xx, 204, 304 */
+  int committed;     /* the head was handed to the protocol */
+  int close_after;   /* the exchange wants no further request on the connection */
+  int no_body;       /* 1xx, 204, 304 */
   int head_request;
   int failed;        /* a write failed: the connection must close */
   int hijacked;
@@ -60,45 +76,66 @@ struct nh_response_writer {
   int wh_line;
   char *body;   /* buffered body bytes not yet sent */
   size_t blen, bcap;
-  nh_time write_deadline;
   /* Holding the response back (nh_resp_buffer, or a detached writer). */
   size_t buffer_max; /* nh_resp_buffer: body bytes held before committing; 0 off */
   int own_body;      /* body is this writer's malloc'd buffer, freed at request end */
   int detached;      /* never sends: its owner copies the result (TimeoutHandler) */
   int fail_err;      /* a detached writer whose owner gave up: calls fail with it */
+  nh__dynbuf *held;  /* own_body: the buffer body points into (request memory) */
 };
 
-struct nh__serve {
-  nh__conn *c;
-  nh__srv_loop *sl;
-  nh_server *srv;
-  char *buf; /* read buffer: [0, head_end) the current head, then body and
-                pipelined bytes up to len; pos = next unparsed byte */
-  size_t cap, len, pos, head_end;
-  int short_read; /* the last read did not fill the buffer: socket drained */
-  nh__h1_field *fields;
-  nh_time header_deadline, read_deadline;
-  int continue_sent;
-  int body_done;
-  int body_error;
-  char *wbuf; /* body buffer for the response */
+/* Who runs the exchange: what the request and writer need from outside. */
+typedef struct nh__exchange_env {
+  nh_logger *log;
+  void *handler_data;    /* nh_request_handler_data's default */
+  const char *remote;    /* the client's address */
+  nh_loop *loop;         /* the serving loop (its clock), or NULL */
+  nh__bufpool *wbufs;    /* response body buffers of NH__WRITE_BUF bytes */
+  nh_dur write_timeout;
+  nh_ctx *conn_ctx;      /* the parent of the request's context (NULL: none) */
+  nh_ctx **req_ctx_out;  /* told the request's context, so a close can cancel
+                            it (may be NULL) */
+} nh__exchange_env;
+
+struct nh__exchange {
+  nh__proto *proto;
+  const nh__exchange_env *env;
+  int body_done;  /* the body was read to its end (or there is none) */
+  int body_error; /* a read of it failed: the error */
+  char *wbuf;     /* body buffer for the response */
   size_t wcap;
-  struct nh__wire *rec; /* recorder: bytes go here instead of a socket */
-  char *retired; /* the first read buffer, kept while the request's strings
-                    point into it after the body needed a bigger one */
-  size_t retired_cap;
-  /* Below: set up by their own init functions, not zeroed per request. */
-  nh__h1_req parser;
+  /* Below: set up by nh__exchange_init, not zeroed per request. */
   nh__arena arena;
   char arena_first[1024];
   nh_request req;
   nh_response_writer resp;
 };
 
-/* A deadline d from now, on the loop's clock when there is a loop (a
- * recorder has none). */
-static inline nh_time nh__serve_deadline(const nh__serve *s, nh_dur d) {
-  return s->sl->loop ? nh__loop_deadline(s->sl->loop, d) : nh_deadline_after(d);
+#define NH__WRITE_BUF 16384 /* a response body buffer */
+
+/* How an exchange ended. */
+enum { NH__X_CLOSE, NH__X_KEEP, NH__X_HIJACKED };
+
+/* exchange.c */
+/* Ready x for exchanges over proto, for env (both outlive x). */
+void nh__exchange_init(nh__exchange *x, nh__proto *proto, const nh__exchange_env *env);
+/* Build the request from head and ready the writer. Returns 0, or the
+ * HTTP status to refuse the request with (no exchange then). */
+int nh__exchange_begin(nh__exchange *x, const nh__req_head *head);
+/* After the handler: complete the response, ask the protocol whether the
+ * connection may carry another request (NH__X_KEEP) or not (NH__X_CLOSE;
+ * NH__X_HIJACKED if the handler took it), end the request (its on_end
+ * callbacks, its context, its memory). Parks. */
+int nh__exchange_end(nh__exchange *x);
+/* The handler panicked: a 500 if nothing was sent, then the request ends.
+ * The connection must close. */
+void nh__exchange_panicked(nh__exchange *x);
+/* Free what x holds (its memory, its write buffer). */
+void nh__exchange_dispose(nh__exchange *x);
+
+/* A deadline d from now, on the loop's clock when there is a loop. */
+static inline nh_time nh__exchange_deadline(const nh__exchange *x, nh_dur d) {
+  return x->env->loop ? nh__loop_deadline(x->env->loop, d) : nh_deadline_after(d);
 }
 
 /* Zero a request or response writer but for its header map: the map's
@@ -111,68 +148,30 @@ static inline nh_time nh__serve_deadline(const nh__serve *s, nh_dur d) {
     memset((char *)(p) + hdr_end_, 0, sizeof(type) - hdr_end_);                                \
   } while (0)
 
-/* Zero the part of a serve state that needs it (the rest has init calls). */
-#define NH__SERVE_ZERO(s) memset((s), 0, offsetof(nh__serve, parser))
-
-/* A growable byte buffer the recorder writes to. */
-typedef struct nh__wire {
-  char *p;
-  size_t len, cap;
-} nh__wire;
-int nh__wire_append(nh__wire *w, const void *data, size_t n);
-
-/* conn.c: end of a request's use of a retired buffer. */
-void nh__serve_release_retired(nh__serve *s);
-/* conn.c: the handler took the connection: socket fd, or the TLS stream tls
- * over it (NULL for a plain one). The calling fiber owns it (nh__owned). */
-void nh__conn_hijacked(nh__conn *c, int fd, nh_tls_conn *tls);
-
 /* request.c */
-int nh__request_build(nh__serve *s);
+/* Build x's request from a protocol's head. Returns 0 or an HTTP status. */
+int nh__request_build(nh__exchange *x, const nh__req_head *head);
 /* Reads the whole body, at most cap bytes (NH_EBODYTOOLARGE beyond), into
  * a malloc'd buffer. */
 int nh__request_read_all(nh_request *r, size_t cap, char **out, size_t *len);
 /* The request is over: run its nh_request_on_end callbacks. */
 void nh__request_end(nh_request *r);
-/* Reads and discards what is left of the body, up to limit bytes of
- * input. Returns 1 if the body was consumed to its end, 0 if not. */
-int nh__request_drain(nh__serve *s, size_t limit);
 
 /* response.c: a writer still in use (else the misuse is logged). */
 int nh__resp_alive(const nh_response_writer *w, const char *what, const char *file, int line);
+void nh__resp_init(nh__exchange *x, nh_response_writer *w);
+/* After the handler: send whatever is left and the end of the body.
+ * Returns 0, or an error (the connection must close). */
+int nh__resp_finish(nh_response_writer *w);
+/* The writer's own call of write_head / write_data, marking it failed on
+ * an error. */
+int nh__resp_send_data(nh_response_writer *w, const struct iovec *iov, int n, int end);
 /* response_held.c: holding a response back. */
 int nh__resp_holding(const nh_response_writer *w);
 void nh__resp_settle_held(nh_response_writer *w);
 int nh__resp_hold_room(nh_response_writer *w, size_t need);
 int nh__resp_sendfile_held(nh_response_writer *w, int fd, off_t offset, size_t len);
-/* response.c */
-void nh__resp_init(nh__serve *s, nh_response_writer *w);
-/* After the handler: send whatever is left and the end of the body.
- * Returns 0, or an error (the connection must close). */
-int nh__resp_finish(nh_response_writer *w);
-/* The server's own answer to a request it refused (400, 408, 413, 431, 501,
- * 505): short text body, Connection: close; the head alone (with the
- * body's Content-Length) if the request line was parsed as HEAD. */
-void nh__resp_send_error(nh__serve *s, int status, const char *reason);
-/* Whether the request in s's buffer has HEAD for its method (the method
- * read whole, even if the rest of the head was refused). */
-int nh__serve_is_head(const nh__serve *s);
-/* Half-close and drain briefly before closing, so the last answer is not
- * lost to a reset. */
-void nh__conn_linger(nh__conn *c);
-/* Send 100 Continue now. */
-int nh__resp_send_continue(nh__serve *s);
-/* A second writer for w's request that holds status, headers and body in
- * memory and never sends (request arena; Go's timeoutWriter). */
-nh_response_writer *nh__resp_detached(nh_response_writer *w);
-/* From now on, calls on detached writer d fail with err (after its owner
- * answered on its own). */
-void nh__resp_detached_fail(nh_response_writer *d, int err);
-/* Send what detached writer d holds through w: its headers replace w's of
- * the same name, then its status (200 if none) and its body. */
-void nh__resp_detached_copy(nh_response_writer *d, nh_response_writer *w);
-/* A committed response that cannot be completed: leave its body unfinished
- * and close the connection, so the client sees a truncated response. */
-void nh__resp_abort(nh_response_writer *w);
+
+#include "hooks.h"
 
 #endif

@@ -11,47 +11,40 @@
 #include <stdatomic.h>
 #include <sys/socket.h>
 
-#include "http1/h1_request.h"
+#include "http1/h1_server.h"
 #include "nethttp/netpoll.h"
 #include "nethttp/server.h"
 #include "nethttp/sync.h"
 #include "nethttp/tls.h"
 #include "runtime/internal.h"
 #include "util/arena.h"
+#include "util/bufpool.h"
 #include "util/header_internal.h"
+#include "util/list.h"
 
-typedef struct nh__conn nh__conn;
+typedef struct nh__sconn nh__sconn;
 typedef struct nh__srv_loop nh__srv_loop;
 
-/* A connection's place in its loop's lists, oldest first. */
-typedef struct nh__conn_list {
-  nh__conn *head, *tail;
-} nh__conn_list;
-
-struct nh__conn {
+/* A server connection. What its protocol shares with it (the byte stream,
+ * closing, close reason, client wait, remote address) is h1; the rest is
+ * the server's: lists, state, timers, contexts, hijack records. */
+struct nh__sconn {
+  nh__h1_link h1;
   nh_server *srv;
   nh__srv_loop *sl;
-  nh_fd *fd;
-  nh_tls_conn *tls; /* HTTPS: the stream over fd (owns it); NULL for plain */
   int handshaking;  /* its fiber is in the TLS handshake */
   uint64_t id;
   nh_conn_state state;
-  int reading_head; /* bytes of a request are in, its head is not complete */
   int has_fiber;
-  int closing;      /* close after the current response */
   int closed_early; /* its descriptor went before its fiber finished */
-  int close_why;    /* 1 + the first nh_close_reason that applied; 0: none yet */
   nh__timer timer;  /* read-header / idle deadline while no fiber holds it;
                        may be armed earlier than deadline (see conn_wait) */
   nh_time deadline; /* when the current read-header or idle wait ends */
   nh_time since;    /* when the current state (or header read) began */
-  nh__conn *prev, *next; /* in sl->idle or sl->reading or sl->active */
-  nh__conn_list *list;
+  nh__list node;    /* in sl->idle, reading, active or hijacked */
+  nh__list *list;   /* which of them (NULL: none) */
   nh_ctx *ctx;      /* the connection's own context while it serves (owned) */
   nh_ctx *user_ctx; /* its parent: ConnContext's result (owned if not base) */
-  char remote[48];
-  nh_time client_wait; /* since when the handler waits on this client's
-                          body or its reading of the response; 0 if not */
   /* The request in progress, so shutdown and close can reach it. */
   nh_ctx *req_ctx;
   int hijack_fd; /* after a hijack: the socket and its inode, to shut it
@@ -61,6 +54,11 @@ struct nh__conn {
   nh__owned own;  /* the fibers that hold the hijacked socket */
   int forgotten;  /* off the server's lists; freed when its owners end */
 };
+
+/* The connection a list node belongs to (NULL for none). */
+static inline nh__sconn *nh__sconn_of(nh__list *n) {
+  return n ? nh__container_of(n, nh__sconn, node) : NULL;
+}
 
 enum { NH__MAX_FREE_CTXS = 64 };
 
@@ -75,7 +73,7 @@ struct nh__srv_loop {
   nh_server *srv;
   nh_loop *loop;
   int index;
-  nh__conn_list idle, reading, active, hijacked;
+  nh__list idle, reading, active, hijacked; /* connections, oldest first */
   /* Connections by state on this loop (new, active, idle, hijacked): only
    * this loop's thread writes them, two changes per keep-alive request, so
    * each loop counts apart and nh_server_stats_get adds them up. */
@@ -88,10 +86,8 @@ struct nh__srv_loop {
   int *accept_dups;   /* those duplicates, made by nh_server_start */
   int naccept;
   int acceptors_running;
-  char **free_bufs; /* read buffers kept for reuse */
-  int nfree_bufs;
-  char **free_wbufs; /* write buffers (NH__WRITE_BUF) kept for reuse */
-  int nfree_wbufs;
+  nh__bufpool rbufs; /* read buffers (NH__READ_BUF) kept for reuse */
+  nh__bufpool wbufs; /* response body buffers (NH__WRITE_BUF) */
   /* Serving contexts (children of srv->base) kept for reuse: making and
    * freeing one per activation took four lock pairs, two of them on the
    * base all loops share. A kept one stays linked under srv->base, so a
@@ -125,6 +121,7 @@ struct nh_server {
   nh_wg *pending;   /* messages posted to loops, not yet handled */
   nh_chan *done;    /* closed when serve should return */
   nh__hook *hooks;
+  nh__h1_host h1; /* how HTTP/1 connections reach this server */
   _Atomic int64_t conns; /* open connections (not hijacked) */
   _Atomic int64_t hijacked_open; /* counted by nh__conns_reap_hijacked */
   /* Of those, the ones that hold a descriptor: what max_conns limits,
@@ -140,46 +137,79 @@ struct nh_server {
 };
 
 /* conn.c */
-void nh__conn_accepted(nh__srv_loop *sl, int fd, const struct sockaddr_storage *peer,
-                       socklen_t peer_len);
-void nh__conn_set_state(nh__conn *c, nh_conn_state s);
+void nh__sconn_accepted(nh__srv_loop *sl, int fd, const struct sockaddr_storage *peer,
+                        socklen_t peer_len);
+void nh__sconn_set_state(nh__sconn *c, nh_conn_state s);
+/* The idle list's head changed: tell the acceptors (see idle_since). */
+void nh__sconn_idle_publish(nh__srv_loop *sl);
+/* Off its list (if on one). Inline: two or three moves per request. */
+static inline void nh__sconn_list_remove(nh__sconn *c) {
+  nh__list *l = c->list;
+  if (!l)
+    return;
+  int idle_head = l == &c->sl->idle && l->next == &c->node;
+  nh__list_remove(&c->node);
+  c->list = NULL;
+  if (idle_head)
+    nh__sconn_idle_publish(c->sl);
+}
+/* Onto list l (of c's loop), as its newest; its state's age starts now. */
+static inline void nh__sconn_list_move(nh__sconn *c, nh__list *l) {
+  nh__sconn_list_remove(c);
+  nh__list_push_back(l, &c->node);
+  c->list = l;
+  c->since = nh__loop_time(c->sl->loop);
+  if (l == &c->sl->idle && l->next == &c->node)
+    nh__sconn_idle_publish(c->sl);
+}
+/* Free a connection that has no fiber working on it (closing its stream). */
+void nh__sconn_free(nh__sconn *c);
+/* Free the connection's contexts. */
+void nh__sconn_ctx_free(nh__sconn *c);
+/* The loop's count of connections in state s moves by d. */
+void nh__sconn_gauge_add(nh__srv_loop *sl, nh_conn_state s, int64_t d);
 /* Shed the connection that costs most and serves least on this loop: the
  * oldest idle one, else the one stuck longest reading its headers. Returns 1
  * if one was closed. Runs on sl's thread. */
-int nh__conn_shed_one(nh__srv_loop *sl, int desperate);
+int nh__sconn_shed_one(nh__srv_loop *sl, int desperate);
 /* Close this loop's oldest idle keep-alive connection that has nothing to
  * read (gracefully: it has no request in flight). Returns 1 if one was
  * closed. Runs on sl's thread. */
-int nh__conn_evict_idle(nh__srv_loop *sl);
+int nh__sconn_evict_idle(nh__srv_loop *sl);
 /* Give back a connection's slot under max_conns (its descriptor closed). */
-static inline void nh__conn_slot_release(nh_server *srv) {
+static inline void nh__sconn_slot_release(nh_server *srv) {
   atomic_fetch_sub_explicit(&srv->open, 1, memory_order_release);
 }
 /* Close every idle connection of the loop (shutdown). */
-void nh__conns_close_idle(nh__srv_loop *sl);
+void nh__sconns_close_idle(nh__srv_loop *sl);
 /* Close every connection of the loop now (close). */
-void nh__conns_close_all(nh__srv_loop *sl);
+void nh__sconns_close_all(nh__srv_loop *sl);
+
+/* conn_serve.c: a connection's turns on a fiber, and its waits without. */
+/* Start serving c on a new fiber (it was just accepted, or is readable). */
+void nh__sconn_spawn(nh__sconn *c);
+/* The HTTP/1 host of srv (its limits and callbacks), set up once. */
+void nh__sconn_h1_host_init(nh_server *srv);
+
+/* conn_hijack.c */
+/* The handler took the connection: socket fd, or the TLS stream tls over
+ * it (NULL for a plain one). The calling fiber owns it (nh__owned). */
+void nh__sconn_hijacked(nh__sconn *c, int fd, nh_tls_conn *tls);
 /* Forget hijacked connections, shutting their sockets down if shut. */
-void nh__conns_end_hijacked(nh__srv_loop *sl, int shut);
+void nh__sconns_end_hijacked(nh__srv_loop *sl, int shut);
 /* Forget hijacked connections whose owners closed them; add the number
  * still open to srv->hijacked_open. */
-void nh__conns_reap_hijacked(nh__srv_loop *sl);
-char *nh__buf_get(nh__srv_loop *sl, size_t *cap);
-void nh__buf_put(nh__srv_loop *sl, char *buf, size_t cap);
-/* A response body buffer of NH__WRITE_BUF bytes (NULL when out of memory);
- * put accepts NULL. */
-char *nh__wbuf_get(nh__srv_loop *sl);
-void nh__wbuf_put(nh__srv_loop *sl, char *buf);
+void nh__sconns_reap_hijacked(nh__srv_loop *sl);
 
 /* admit.c */
 /* Take a slot under max_conns for a connection just accepted on sl,
  * making room if the server is at its limit (see admit.c); may park the
  * acceptor fiber. wg: the caller's own, for answers from other loops.
  * Returns 1 with the slot taken, 0 if the server is stopping. */
-int nh__conn_admit(nh__srv_loop *sl, nh_wg *wg);
+int nh__sconn_admit(nh__srv_loop *sl, nh_wg *wg);
 /* Close one connection anywhere to free a descriptor (idle first, then a
  * slow client); returns 1 if one was closed. May park. */
-int nh__conn_make_room(nh__srv_loop *sl, nh_wg *wg);
+int nh__sconn_make_room(nh__srv_loop *sl, nh_wg *wg);
 
 /* listener.c */
 int nh__listener_open(nh__listener *l, const char *addr);
@@ -189,13 +219,11 @@ void nh__format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t
 
 /* The default size of a connection's read buffer while it holds a request. */
 #define NH__READ_BUF 8192
-#define NH__WRITE_BUF 16384 /* a response body buffer */
 
 #define NH__STAT_INC(srv, field) atomic_fetch_add_explicit(&(srv)->field, 1, memory_order_relaxed)
 /* Note why c will close: the first reason given is the one counted. */
-static inline void nh__conn_close_why(nh__conn *c, nh_close_reason r) {
-  if (c && !c->close_why)
-    c->close_why = (int)r + 1;
+static inline void nh__sconn_close_why(nh__sconn *c, nh_close_reason r) {
+  nh__h1_close_why(&c->h1, r);
 }
 
 #define NH__STAT_DEC(srv, field) atomic_fetch_sub_explicit(&(srv)->field, 1, memory_order_relaxed)

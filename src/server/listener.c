@@ -140,11 +140,11 @@ static void accept_loop(void *arg) {
       /* At the connection limit, make room rather than refuse: the new
        * connection is more likely a normal client than the oldest idle or
        * stalled one. It is refused only when the server stops. */
-      if (!nh__conn_admit(sl, a->wg)) {
+      if (!nh__sconn_admit(sl, a->wg)) {
         close(fd);
         continue;
       }
-      nh__conn_accepted(sl, fd, &peer, plen);
+      nh__sconn_accepted(sl, fd, &peer, plen);
       /* In a burst, let the new connections read their requests before
        * accepting more: otherwise the next accepts find them unread and
        * young, and a flood could shed a normal client before it is heard. */
@@ -156,7 +156,7 @@ static void accept_loop(void *arg) {
       break;
     NH__STAT_INC(srv, st_accept_errors);
     if ((fd == NH_EMFILE || fd == NH_ENFILE) &&
-        (nh__conn_make_room(sl, a->wg) || nh__conn_shed_one(sl, 1)))
+        (nh__sconn_make_room(sl, a->wg) || nh__sconn_shed_one(sl, 1)))
       continue; /* a descriptor is free again */
     backoff = backoff ? backoff * 2 : 5 * NH_MSEC;
     if (backoff > NH_SEC)

@@ -3,6 +3,7 @@
  * and the detached writers TimeoutHandler runs its handler on, whose result
  * is copied to the real writer or dropped. */
 #include "exchange.h"
+#include "util/dynbuf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ void nh__resp_settle_held(nh_response_writer *w) {
   w->no_body = w->status == 204 || w->status == 304;
   w->declared_length = w->no_body ? -1 : header_length(w);
   if (w->declared_length >= 0 && w->declared_length < w->written) {
-    NH_LOG(w->s->srv->log, NH_LOG_WARN, "buffered response longer than its Content-Length: dropped it",
+    NH_LOG(w->s->env->log, NH_LOG_WARN, "buffered response longer than its Content-Length: dropped it",
            NH_LINT("declared", w->declared_length), NH_LINT("written", w->written));
     nh_header_del(&w->header, "Content-Length");
     w->declared_length = -1;
@@ -46,20 +47,20 @@ void nh__resp_settle_held(nh_response_writer *w) {
 static void free_own_body(void *arg) {
   nh_response_writer *w = arg;
   if (w->own_body)
-    free(w->body);
+    nh__dynbuf_free(w->held);
   w->own_body = 0;
   w->body = NULL;
   w->blen = w->bcap = 0;
 }
 
-/* Room for need body bytes in a held response: the connection's write
+/* Room for need body bytes in a held response: the exchange's write
  * buffer while it fits (never for a detached writer, which shares the
- * connection with the real one), then a buffer of the writer's own. */
+ * exchange with the real one), then a buffer of the writer's own. */
 int nh__resp_hold_room(nh_response_writer *w, size_t need) {
-  nh__serve *s = w->s;
+  nh__exchange *s = w->s;
   if (!w->own_body && !w->detached) {
     if (!s->wbuf) {
-      s->wbuf = malloc(NH__WRITE_BUF);
+      s->wbuf = nh__bufpool_get(s->env->wbufs);
       s->wcap = s->wbuf ? NH__WRITE_BUF : 0;
     }
     w->body = s->wbuf;
@@ -67,23 +68,24 @@ int nh__resp_hold_room(nh_response_writer *w, size_t need) {
   }
   if (w->body && need <= w->bcap)
     return NH_OK;
-  size_t cap = w->bcap > 4096 ? w->bcap : 4096;
-  while (cap < need)
-    cap *= 2;
-  char *p = w->own_body ? realloc(w->body, cap) : malloc(cap);
-  if (!p)
-    return NH_ENOMEM;
   if (!w->own_body) {
-    if (w->blen)
-      memcpy(p, w->body, w->blen);
-    if (nh_request_on_end(&s->req, free_own_body, w) != NH_OK) {
-      free(p);
+    if (!w->held && !(w->held = nh__arena_alloc(&s->arena, sizeof *w->held)))
+      return NH_ENOMEM;
+    nh__dynbuf_init(w->held, NH__DYNBUF_NOCAP);
+    if (nh__dynbuf_add(w->held, w->body, w->blen) != NH_OK ||
+        nh_request_on_end(&s->req, free_own_body, w) != NH_OK) {
+      nh__dynbuf_free(w->held);
       return NH_ENOMEM;
     }
     w->own_body = 1;
   }
-  w->body = p;
-  w->bcap = cap;
+  /* The buffer holds the blen bytes written so far; make room for the
+   * rest, then write in place (the writer keeps the count). */
+  w->held->len = w->blen;
+  if (nh__dynbuf_reserve(w->held, need - w->blen) != NH_OK)
+    return NH_ENOMEM;
+  w->body = w->held->p;
+  w->bcap = w->held->cap - 1; /* the last byte is the buffer's NUL */
   return NH_OK;
 }
 
@@ -120,7 +122,7 @@ int nh_resp_reset(nh_response_writer *w) {
 }
 
 nh_response_writer *nh__resp_detached(nh_response_writer *w) {
-  nh__serve *s = w->s;
+  nh__exchange *s = w->s;
   nh_response_writer *d = nh__arena_alloc(&s->arena, sizeof *d);
   if (!d)
     return NULL;
@@ -130,12 +132,13 @@ nh_response_writer *nh__resp_detached(nh_response_writer *w) {
   nh__header_init(&d->header, &s->arena);
   d->declared_length = -1;
   d->head_request = w->head_request;
-  d->write_deadline = w->write_deadline;
   d->detached = 1;
   return d;
 }
 
 void nh__resp_detached_fail(nh_response_writer *d, int err) { d->fail_err = err; }
+
+void nh__resp_detached_end(nh_response_writer *d) { d->magic = NH__DEAD_MAGIC; }
 
 void nh__resp_detached_copy(nh_response_writer *d, nh_response_writer *w) {
   nh_header *src = &d->header, *dst = &w->header;

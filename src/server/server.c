@@ -4,6 +4,7 @@
  * active ones finish their request (they close instead of going idle), poll
  * until none is left. Every change to a loop's connections is posted to that
  * loop and runs on its thread. */
+#include "exchange.h"
 #include "internal.h"
 
 #include <stdlib.h>
@@ -71,15 +72,25 @@ nh_server *nh_server_new(nh_runtime *rt, const nh_server_config *cfg) {
   srv->pending = nh_wg_new();
   srv->done = nh_chan_new(0);
   pthread_mutex_init(&srv->mu, NULL);
+  for (int i = 0; srv->loops && i < srv->nloops; i++) {
+    nh__srv_loop *sl = &srv->loops[i];
+    sl->srv = srv;
+    sl->loop = &rt->loops[i];
+    sl->index = i;
+    nh__list_init(&sl->idle);
+    nh__list_init(&sl->reading);
+    nh__list_init(&sl->active);
+    nh__list_init(&sl->hijacked);
+    /* Fewer write buffers are kept: a small response touches one page of
+     * one. */
+    nh__bufpool_init(&sl->rbufs, NH__READ_BUF, 64);
+    nh__bufpool_init(&sl->wbufs, NH__WRITE_BUF, 16);
+  }
+  nh__sconn_h1_host_init(srv);
   if (!srv->loops || !srv->acceptors || !srv->pending || !srv->done ||
       nh_ctx_with_cancel(cfg->base_context, &srv->base) != NH_OK) {
     nh_server_free(srv);
     return NULL;
-  }
-  for (int i = 0; i < srv->nloops; i++) {
-    srv->loops[i].srv = srv;
-    srv->loops[i].loop = &rt->loops[i];
-    srv->loops[i].index = i;
   }
   return srv;
 }
@@ -221,27 +232,19 @@ static void on_every_loop(nh_server *srv, loop_job job) {
 
 static void job_stop_accepting(nh__srv_loop *sl) {
   nh__acceptors_stop(sl);
-  nh__conns_close_idle(sl);
+  nh__sconns_close_idle(sl);
 }
 
 static void job_close_all(nh__srv_loop *sl) {
   nh__acceptors_stop(sl);
-  nh__conns_close_all(sl);
-  nh__conns_end_hijacked(sl, 1);
+  nh__sconns_close_all(sl);
+  nh__sconns_end_hijacked(sl, 1);
 }
 
 static void job_forget(nh__srv_loop *sl) {
-  nh__conns_end_hijacked(sl, 0);
-  for (int i = 0; i < sl->nfree_bufs; i++)
-    free(sl->free_bufs[i]);
-  free(sl->free_bufs);
-  sl->free_bufs = NULL;
-  sl->nfree_bufs = 0;
-  for (int i = 0; i < sl->nfree_wbufs; i++)
-    free(sl->free_wbufs[i]);
-  free(sl->free_wbufs);
-  sl->free_wbufs = NULL;
-  sl->nfree_wbufs = 0;
+  nh__sconns_end_hijacked(sl, 0);
+  nh__bufpool_dispose(&sl->rbufs);
+  nh__bufpool_dispose(&sl->wbufs);
   while (sl->nfree_ctxs)
     nh_ctx_free(sl->free_ctxs[--sl->nfree_ctxs]);
   free(sl->accept_fds);
@@ -268,7 +271,7 @@ static int64_t hijacked_open(nh_server *srv) {
   if (!srv->started)
     return 0;
   atomic_store(&srv->hijacked_open, 0);
-  on_every_loop(srv, nh__conns_reap_hijacked);
+  on_every_loop(srv, nh__sconns_reap_hijacked);
   return atomic_load(&srv->hijacked_open);
 }
 
@@ -300,7 +303,7 @@ int nh_server_shutdown(nh_server *srv, nh_time deadline) {
     nh_sleep((wake < deadline ? wake : deadline) - nh_now());
     pause = pause * 2 > 100 * NH_MSEC ? 100 * NH_MSEC : pause * 2;
     if (srv->started)
-      on_every_loop(srv, (loop_job)nh__conns_close_idle);
+      on_every_loop(srv, (loop_job)nh__sconns_close_idle);
   }
   if (result == NH_ETIMEDOUT) {
     /* The deadline came: tell every remaining handler to stop, give them a

@@ -6,12 +6,16 @@
  * descriptors it can tell are its own (sockets of its port), not those the
  * other made meanwhile. The list also names, at exit, the servers never
  * closed. */
-#include "internal.h"
 #include "nethttp/client.h"
 #include "nethttp/httptest.h"
+#include "runtime/internal.h"
 
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 struct nh_test_server {
   nh_test_server *live_prev, *live_next;
