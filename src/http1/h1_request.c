@@ -184,7 +184,8 @@ static int check_head(nh__h1_req *p) {
   for (int i = 0; i < p->nfields; i++) {
     nh__h1_field *f = &p->fields[i];
     char *name = nh__h1_at(p, f->name);
-    if (!nh_valid_header_name(name, f->name.len))
+    if (!(p->canonical_names ? nh__token_check_canonical(name, f->name.len)
+                             : nh_valid_header_name(name, f->name.len)))
       return fail(p, 400, "invalid header name");
     /* Trim optional whitespace after the value (llhttp keeps it). */
     char *v = nh__h1_at(p, f->value);

@@ -42,6 +42,8 @@ typedef struct nh__h1_req {
   char *base; /* buffer the spans refer to (set before each feed) */
   /* limits */
   int max_fields;
+  int canonical_names; /* requests: put each name in Go's canonical form in
+                          place while checking it (set after init; kept) */
   /* head */
   int line_state; /* requests: 0 no byte yet, 1 in the request line, 2 line parsed */
   uint32_t line_start, line_scan; /* where the line starts; where to look for its LF */

@@ -77,14 +77,7 @@ typedef struct nh__h1_host {
  * to going idle or closing. Lives on the fiber's stack. */
 struct nh__h1_sconn {
   nh__proto base; /* first: the exchange reaches it as its nh__proto */
-  const nh__h1_host *host;
-  nh__h1_link *link;
-  nh_loop *loop;
-  nh__bufpool *pool; /* read buffers of pool->size bytes */
-  void *owner;       /* the server's state for this turn */
-  char *buf; /* read buffer: [0, head_end) the current head, then body and
-                pipelined bytes up to len; pos = next unparsed byte */
-  size_t cap, len, pos, head_end;
+  size_t len, pos, head_end; /* in buf, below */
   int short_read; /* the last read did not fill the buffer: socket drained */
   char *retired;  /* the first read buffer, kept while the request's strings
                      point into it after the body needed a bigger one */
@@ -97,6 +90,15 @@ struct nh__h1_sconn {
   int head_only;   /* no body bytes follow that head */
   int chunked;     /* the body is framed in chunks */
   int close_after; /* no further request on this connection */
+  /* Below: set by nh__h1_sconn_init, not zeroed. */
+  const nh__h1_host *host;
+  nh__h1_link *link;
+  nh_loop *loop;
+  nh__bufpool *pool; /* read buffers of pool->size bytes */
+  void *owner;       /* the server's state for this turn */
+  char *buf; /* read buffer: [0, head_end) the current head, then body and
+                pipelined bytes up to len; pos = next unparsed byte */
+  size_t cap;
   nh__h1_field *fields;
   nh__h1_req parser;
 };

@@ -17,14 +17,18 @@
 
 int nh__h1_sconn_init(nh__h1_sconn *hc, const nh__h1_host *host, nh__h1_link *link,
                       nh_loop *loop, nh__bufpool *pool, nh__h1_field *fields, int max_fields) {
-  memset(hc, 0, offsetof(nh__h1_sconn, parser));
+  memset(hc, 0, offsetof(nh__h1_sconn, host));
   hc->base.ops = &nh__h1_ops;
   hc->host = host;
   hc->link = link;
   hc->loop = loop;
   hc->pool = pool;
+  hc->owner = NULL;
   hc->fields = fields;
   nh__h1_req_init(&hc->parser, fields, max_fields);
+  /* The parser checks every name byte by byte: it puts them in canonical
+   * form on the way, and the exchange need not (names_canonical). */
+  hc->parser.canonical_names = 1;
   hc->buf = nh__bufpool_get(pool);
   hc->cap = hc->buf ? pool->size : 0;
   return hc->buf ? NH_OK : NH_ENOMEM;
@@ -166,6 +170,7 @@ static int neutral_head(nh__h1_sconn *hc, nh__req_head *h) {
   b[p->method.off + p->method.len] = 0;
   b[p->target.off + p->target.len] = 0;
   h->method = b + p->method.off;
+  h->method_len = p->method.len;
   h->target = b + p->target.off;
   /* As sent: Go keeps "HTTP/1.2" and serves it as 1.1 (the parser took
    * one digit each). */
@@ -190,6 +195,7 @@ static int neutral_head(nh__h1_sconn *hc, nh__req_head *h) {
       return -1;
   }
   h->fields = out;
+  h->names_canonical = 1;
   h->transfer_encoding = p->chunked ? "chunked" : NULL;
   h->content_length = p->chunked ? -1 : (p->content_length > 0 ? p->content_length : 0);
   h->has_body = nh__h1_has_body(p);

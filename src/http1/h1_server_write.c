@@ -21,6 +21,8 @@
 
 /* Bodies up to this size are copied behind the head (see write_head). */
 #define INLINE_BODY_MAX 2048
+/* Heads up to this size are made on the stack. */
+#define SMALL_HEAD 1024
 
 #define HC(p) ((nh__h1_sconn *)(p))
 
@@ -35,15 +37,11 @@ static int can_keep(const nh__h1_sconn *hc) {
   return hc->parser.keep_alive && !hc->link->closing && !atomic_load(hc->host->stopping);
 }
 
-int nh__h1_response_head(const nh__h1_sconn *hc, const nh__head *h, nh__arena *arena,
-                         size_t room, nh__h1_buf *b, int *chunked, int *close_after) {
+/* The head into b (sized by the caller), framing decided. */
+static inline __attribute__((always_inline)) int put_head(const nh__h1_sconn *hc,
+                                                          const nh__head *h, nh__h1_buf *b,
+                                                          int *chunked, int *close_after) {
   int minor = hc ? hc->parser.minor : 1;
-  b->cap = (h->fields ? nh__h1_fields_size(h->fields, 256) : 256) + room;
-  b->p = nh__arena_alloc(arena, b->cap);
-  b->len = 0;
-  b->full = 0;
-  if (!b->p)
-    return NH_ENOMEM;
   nh__h1_put_status_line(b, h->status);
   int conn_close = 0;
   for (uint32_t i = 0; h->fields && i < h->fields->len; i++) {
@@ -79,6 +77,17 @@ int nh__h1_response_head(const nh__h1_sconn *hc, const nh__head *h, nh__arena *a
   }
   nh__h1_put_end(b);
   return nh__h1_buf_ok(b) ? NH_OK : NH_ENOMEM;
+}
+
+int nh__h1_response_head(const nh__h1_sconn *hc, const nh__head *h, nh__arena *arena,
+                         size_t room, nh__h1_buf *b, int *chunked, int *close_after) {
+  b->cap = (h->fields ? nh__h1_fields_size(h->fields, 256) : 256) + room;
+  b->p = nh__arena_alloc(arena, b->cap);
+  b->len = 0;
+  b->full = 0;
+  if (!b->p)
+    return NH_ENOMEM;
+  return put_head(hc, h, b, chunked, close_after);
 }
 
 /* ---- sending ---- */
@@ -142,8 +151,13 @@ static int write_head(nh__proto *p, const nh__head *h, const struct iovec *body,
    * made before the framing is decided; only a body sent as it is (not
    * chunked) goes there. */
   size_t room = h->body && total <= INLINE_BODY_MAX ? total : 0;
-  nh__h1_buf b;
-  int e = nh__h1_response_head(hc, h, hc->base.arena, room, &b, &hc->chunked, &hc->close_after);
+  /* Most heads fit a buffer on the stack (the write ends before this
+   * returns); a larger one is sized and made in the exchange's memory. */
+  char small[SMALL_HEAD + INLINE_BODY_MAX];
+  nh__h1_buf b = {small, 0, SMALL_HEAD + room, 0};
+  int e = put_head(hc, h, &b, &hc->chunked, &hc->close_after);
+  if (e)
+    e = nh__h1_response_head(hc, h, hc->base.arena, room, &b, &hc->chunked, &hc->close_after);
   if (e)
     return e;
   hc->committed = 1;
@@ -250,7 +264,10 @@ static void refuse_body(nh__proto *p) {
 
 static int finish(nh__proto *p, int ok) {
   nh__h1_sconn *hc = HC(p);
-  if (!ok || !hc->link->io.fd || hc->close_after || !can_keep(hc))
+  /* The head said whether the request allowed keep-alive (close_after);
+   * the connection may have been condemned since. */
+  if (!ok || !hc->link->io.fd || hc->close_after || hc->link->closing ||
+      atomic_load(hc->host->stopping))
     return 0;
   /* A body the handler left unread was drained (or refused) when the
    * response head was written; make sure nothing of it is left. */

@@ -229,12 +229,12 @@ nh_recorder *nh_recorder_serve(nh_handler_fn handler, void *handler_data, const 
   nh_server_config defaults = NH_SERVER_CONFIG_DEFAULT;
   rec->env = (nh__exchange_env){.log = nh_log_default(),
                                 .handler_data = handler_data,
-                                .remote = "192.0.2.1:1234",
                                 .wbufs = &rec->wbufs,
                                 .write_timeout = defaults.write_timeout};
   rec->in = body ? body : "";
   rec->in_len = strlen(rec->in);
   nh__exchange_init(x, &rec->base, &rec->env);
+  x->remote = "192.0.2.1:1234";
   nh__req_head head;
   int ok = make_head(x, rec, method, target, headers, &head) == 0 &&
            nh__exchange_begin(x, &head) == 0;

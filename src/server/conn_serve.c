@@ -22,7 +22,6 @@
 /* What one turn of a connection keeps on its fiber's stack. */
 typedef struct turn {
   nh__sconn *c;
-  nh__exchange_env env;
   nh__h1_sconn hc;
   nh__exchange x;
 } turn;
@@ -151,10 +150,9 @@ static void client_gone(nh_fd *f, void *arg) {
 }
 
 /* "METHOD /path" for dumps and the watchdog, written straight into the
- * fiber's label. */
-static void set_label(const nh_request *r) {
-  size_t m = strlen(r->method);
-  nh__fiber_set_label2(r->method, m > 16 ? 16 : m, r->path, strlen(r->path));
+ * fiber's label (the method's length is the protocol's). */
+static void set_label(const nh_request *r, uint32_t mlen) {
+  nh__fiber_set_label2(r->method, mlen > 16 ? 16 : mlen, r->path, strlen(r->path));
 }
 
 static int serve_request(nh__h1_sconn *hc, const nh__req_head *head) {
@@ -178,11 +176,11 @@ static int serve_request(nh__h1_sconn *hc, const nh__req_head *head) {
     nh__h1_send_error(hc, NH_STATUS_SERVICE_UNAVAILABLE, "out of memory");
     return NH__H1_CLOSE;
   }
-  t->env.conn_ctx = c->ctx;
+  t->x.conn_ctx = c->ctx;
   nh_fiber_set_ctx(c->ctx);
   if (c->h1.io.fd)
     nh_fd_on_hangup(c->h1.io.fd, client_gone, c);
-  set_label(&t->x.req);
+  set_label(&t->x.req, head->method_len);
 
   srv->cfg.handler(&t->x.resp, &t->x.req);
 
@@ -239,8 +237,6 @@ static void conn_serve(void *arg) {
   nh__h1_field fields[max];
   turn t;
   t.c = c;
-  t.env = (nh__exchange_env){srv->log,     srv->cfg.handler_data, c->h1.remote, sl->loop,
-                             &sl->wbufs,   srv->cfg.write_timeout, NULL,        &c->req_ctx};
   if (nh__h1_sconn_init(&t.hc, &srv->h1, &c->h1, sl->loop, &sl->rbufs, fields,
                         srv->cfg.max_header_count) != NH_OK) {
     c->has_fiber = 0;
@@ -248,7 +244,9 @@ static void conn_serve(void *arg) {
     return;
   }
   t.hc.owner = &t;
-  nh__exchange_init(&t.x, &t.hc.base, &t.env);
+  nh__exchange_init(&t.x, &t.hc.base, &sl->xenv);
+  t.x.remote = c->h1.remote;
+  t.x.req_ctx_out = &c->req_ctx;
   nh__fiber_on_panic(turn_panicked, &t);
   int outcome = nh__h1_serve(&t.hc);
   nh__fiber_on_panic(NULL, NULL);

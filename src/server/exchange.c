@@ -32,8 +32,8 @@ int nh__exchange_begin(nh__exchange *x, const nh__req_head *head) {
 static void end_ctx(nh__exchange *x) {
   nh_request *r = &x->req;
   nh_fiber_set_ctx(NULL);
-  if (x->env->req_ctx_out)
-    *x->env->req_ctx_out = NULL;
+  if (x->req_ctx_out)
+    *x->req_ctx_out = NULL;
   if (r->ctx)
     nh_ctx_free(r->ctx);
   r->ctx = NULL;

@@ -84,22 +84,23 @@ struct nh_response_writer {
   nh__dynbuf *held;  /* own_body: the buffer body points into (request memory) */
 };
 
-/* Who runs the exchange: what the request and writer need from outside. */
+/* Who runs exchanges: what the request and writer need from outside,
+ * shared by every exchange of a loop (or a recorder). */
 typedef struct nh__exchange_env {
   nh_logger *log;
   void *handler_data;    /* nh_request_handler_data's default */
-  const char *remote;    /* the client's address */
   nh_loop *loop;         /* the serving loop (its clock), or NULL */
   nh__bufpool *wbufs;    /* response body buffers of NH__WRITE_BUF bytes */
   nh_dur write_timeout;
-  nh_ctx *conn_ctx;      /* the parent of the request's context (NULL: none) */
-  nh_ctx **req_ctx_out;  /* told the request's context, so a close can cancel
-                            it (may be NULL) */
 } nh__exchange_env;
 
 struct nh__exchange {
   nh__proto *proto;
   const nh__exchange_env *env;
+  const char *remote;   /* the client's address */
+  nh_ctx *conn_ctx;     /* the parent of the request's context (NULL: none) */
+  nh_ctx **req_ctx_out; /* told the request's context, so a close can cancel
+                           it (may be NULL) */
   int body_done;  /* the body was read to its end (or there is none) */
   int body_error; /* a read of it failed: the error */
   char *wbuf;     /* body buffer for the response */
@@ -117,7 +118,8 @@ struct nh__exchange {
 enum { NH__X_CLOSE, NH__X_KEEP, NH__X_HIJACKED };
 
 /* exchange.c */
-/* Ready x for exchanges over proto, for env (both outlive x). */
+/* Ready x for exchanges over proto, for env (both outlive x); the caller
+ * sets remote, conn_ctx and req_ctx_out. */
 void nh__exchange_init(nh__exchange *x, nh__proto *proto, const nh__exchange_env *env);
 /* Build the request from head and ready the writer. Returns 0, or the
  * HTTP status to refuse the request with (no exchange then). */

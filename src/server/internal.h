@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <sys/socket.h>
 
+#include "exchange.h"
 #include "http1/h1_server.h"
 #include "nethttp/netpoll.h"
 #include "nethttp/server.h"
@@ -88,6 +89,7 @@ struct nh__srv_loop {
   int acceptors_running;
   nh__bufpool rbufs; /* read buffers (NH__READ_BUF) kept for reuse */
   nh__bufpool wbufs; /* response body buffers (NH__WRITE_BUF) */
+  nh__exchange_env xenv; /* what this loop's exchanges share */
   /* Serving contexts (children of srv->base) kept for reuse: making and
    * freeing one per activation took four lock pairs, two of them on the
    * base all loops share. A kept one stays linked under srv->base, so a

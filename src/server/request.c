@@ -78,12 +78,13 @@ int nh__request_build(nh__exchange *x, const nh__req_head *head) {
   r->major = head->major;
   r->minor = head->minor;
   /* The protocol filled the map with the fields as sent (r->header is
-   * head->fields): Go's canonical keys, in place. */
+   * head->fields): Go's canonical keys, in place, unless it did that. */
   const char *host = NULL;
   for (uint32_t i = 0; i < head->fields->len; i++) {
     nh__hentry *f = &head->fields->items[i];
     char *name = (char *)f->key; /* the protocol's writable copy */
-    nh__token_canonical_copy(name, name, f->klen);
+    if (!head->names_canonical)
+      nh__token_canonical_copy(name, name, f->klen);
     /* The Host header, found on the way rather than by a lookup after
      * (the key is canonical now; the protocol refused a second one). */
     if (f->klen == 4 && !memcmp(name, "Host", 4) && !host)
@@ -112,7 +113,7 @@ const char *nh_request_proto(const nh_request *r) { return r->proto; }
 nh_header *nh_request_header(nh_request *r) { return &r->header; }
 int64_t nh_request_content_length(const nh_request *r) { return r->content_length; }
 const char *nh_request_transfer_encoding(const nh_request *r) { return r->transfer_encoding; }
-const char *nh_request_remote_addr(const nh_request *r) { return r->s->env->remote; }
+const char *nh_request_remote_addr(const nh_request *r) { return r->s->remote; }
 /* Made on first use: most handlers never ask, and a context costs an
  * allocation. It descends from the connection's, and ends with the
  * handler (or earlier, when the client leaves or the server shuts down). */
@@ -120,8 +121,8 @@ nh_ctx *nh_request_ctx(nh_request *r) {
   if (r->user_ctx)
     return r->user_ctx;
   if (!r->ctx && request_alive(r, "nh_request_ctx") &&
-      nh_ctx_with_cancel(r->s->env->conn_ctx, &r->ctx) == NH_OK && r->s->env->req_ctx_out)
-    *r->s->env->req_ctx_out = r->ctx;
+      nh_ctx_with_cancel(r->s->conn_ctx, &r->ctx) == NH_OK && r->s->req_ctx_out)
+    *r->s->req_ctx_out = r->ctx;
   return r->ctx ? r->ctx : nh_ctx_background();
 }
 void *nh_request_handler_data(const nh_request *r) {
@@ -154,7 +155,7 @@ void nh_request_set_ctx(nh_request *r, nh_ctx *ctx) {
     return;
   if (!ctx && !r->ctx) {
     r->user_ctx = NULL;
-    nh_fiber_set_ctx(r->s->env->conn_ctx);
+    nh_fiber_set_ctx(r->s->conn_ctx);
     return;
   }
   r->user_ctx = ctx == r->ctx ? NULL : ctx;

@@ -85,6 +85,8 @@ nh_server *nh_server_new(nh_runtime *rt, const nh_server_config *cfg) {
      * one. */
     nh__bufpool_init(&sl->rbufs, NH__READ_BUF, 64);
     nh__bufpool_init(&sl->wbufs, NH__WRITE_BUF, 16);
+    sl->xenv = (nh__exchange_env){srv->log, srv->cfg.handler_data, sl->loop, &sl->wbufs,
+                                  srv->cfg.write_timeout};
   }
   nh__sconn_h1_host_init(srv);
   if (!srv->loops || !srv->acceptors || !srv->pending || !srv->done ||

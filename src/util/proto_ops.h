@@ -28,12 +28,14 @@ typedef struct nh__proto nh__proto;
  * the exchange ends. */
 typedef struct nh__req_head {
   char *method, *target; /* target writable: the exchange splits it */
+  uint32_t method_len;
   const char *proto;     /* "HTTP/1.1", as sent */
   int major, minor;
   /* The fields, in the map the exchange gave (nh__proto.req_fields): names
    * and values NUL-terminated, the names writable so the exchange can put
    * them in canonical form where they lie. */
   nh_header *fields;
+  int names_canonical;    /* the names are in canonical form already */
   int64_t content_length; /* -1: unknown until the body ends */
   const char *transfer_encoding; /* as Go's Request.TransferEncoding: the
                                     coding that framed the body, or NULL */

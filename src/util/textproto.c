@@ -133,3 +133,19 @@ int nh_token_list_has(const char *list, const char *token) {
     p = comma + 1;
   }
 }
+
+int nh__token_check_canonical(char *s, size_t len) {
+  if (len == 0)
+    return 0;
+  int upper = 1;
+  for (size_t i = 0; i < len; i++) {
+    uint8_t c = (uint8_t)s[i];
+    if (!tchar[c])
+      return 0;
+    if ((unsigned)((c | 0x20) - 'a') < 26)
+      c = upper ? (uint8_t)(c & ~0x20) : (uint8_t)(c | 0x20);
+    s[i] = (char)c;
+    upper = c == '-';
+  }
+  return 1;
+}

@@ -10,6 +10,11 @@
  * "Content-Type") in one pass; dst may be src. No terminating NUL. */
 void nh__token_canonical_copy(char *dst, const char *src, size_t len);
 
+/* Checks that s[0..len) is a token (nh_valid_header_name) and puts it in
+ * canonical form in place, in one pass: 1 if it was a token, else 0 (s
+ * then partly rewritten). For a parser that checks every name anyway. */
+int nh__token_check_canonical(char *s, size_t len);
+
 /* Is the token name[0..len) equal to lower[0..lower_len), ignoring case?
  * lower is in lowercase. */
 int nh__token_is(const char *name, size_t len, const char *lower, size_t lower_len);
