@@ -76,16 +76,17 @@ nh_tls_testcert *nh_test_server_testcert(nh_test_server *ts);
 struct nh_client *nh_test_server_client(nh_test_server *ts);
 
 /* ---- Calling a handler without a socket (Go's httptest.NewRequest and
- * ResponseRecorder). The request goes through the server's own parser and
- * the response through its own writer; the recorder keeps the bytes that
- * would have gone on the wire and the response decoded from them. */
+ * ResponseRecorder). The request and the response writer are the server's
+ * own; the recorder keeps the status, headers and body the writer hands
+ * over, and the bytes an HTTP/1.1 server would have sent for them. */
 
 typedef struct nh_recorder nh_recorder;
 
 /* nh_recorder_serve runs handler on the request made of method, target,
  * extra header lines ("Name: value\r\n..."; may be NULL; Host defaults to
- * example.com) and body (may be NULL), and returns what it answered, or
- * NULL if the request itself is malformed. handler_data is what
+ * example.com) and body (may be NULL: the bytes the handler reads, never
+ * decoded), and returns what it answered, or NULL if the request itself
+ * is malformed. handler_data is what
  * nh_request_handler_data returns. Free with nh_recorder_free. */
 nh_recorder *nh_recorder_serve(nh_handler_fn handler, void *handler_data, const char *method,
                                const char *target, const char *headers, const char *body);

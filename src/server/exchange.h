@@ -165,9 +165,6 @@ void nh__resp_init(nh__exchange *x, nh_response_writer *w);
 /* After the handler: send whatever is left and the end of the body.
  * Returns 0, or an error (the connection must close). */
 int nh__resp_finish(nh_response_writer *w);
-/* The writer's own call of write_head / write_data, marking it failed on
- * an error. */
-int nh__resp_send_data(nh_response_writer *w, const struct iovec *iov, int n, int end);
 /* response_held.c: holding a response back. */
 int nh__resp_holding(const nh_response_writer *w);
 void nh__resp_settle_held(nh_response_writer *w);

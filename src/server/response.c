@@ -74,7 +74,7 @@ int nh_resp_set_write_deadline(nh_response_writer *w, nh_time deadline) {
 /* ---- handing bytes to the protocol ---- */
 
 /* Body bytes after the head; a failure leaves the writer failed. */
-int nh__resp_send_data(nh_response_writer *w, const struct iovec *iov, int n, int end) {
+static int send_data(nh_response_writer *w, const struct iovec *iov, int n, int end) {
   nh__proto *p = w->s->proto;
   int e = p->ops->write_data(p, iov, n, end);
   if (e)
@@ -164,7 +164,7 @@ static int commit_and_send(nh_response_writer *w, const void *more, size_t nmore
 static int send_body(nh_response_writer *w, const void *data, size_t n) {
   if (n == 0 || !body_follows(w))
     return NH_OK;
-  return nh__resp_send_data(w, &(struct iovec){(void *)data, n}, 1, 0);
+  return send_data(w, &(struct iovec){(void *)data, n}, 1, 0);
 }
 
 /* ---- the handler's calls ---- */
@@ -324,7 +324,7 @@ static int file_as_data(nh_response_writer *w, int fd, off_t offset, size_t len)
     ssize_t n = pread(fd, chunk, len < sizeof chunk ? len : sizeof chunk, offset);
     if (n <= 0)
       return NH_EIO; /* a read error, or the file is shorter than len */
-    int e = nh__resp_send_data(w, &(struct iovec){chunk, (size_t)n}, 1, 0);
+    int e = send_data(w, &(struct iovec){chunk, (size_t)n}, 1, 0);
     if (e)
       return e;
     offset += n;
@@ -436,7 +436,7 @@ int nh__resp_finish(nh_response_writer *w) {
   } else {
     /* The rest, and the end of the body. */
     int n = w->blen && body_follows(w);
-    e = nh__resp_send_data(w, &(struct iovec){w->body, w->blen}, n, 1);
+    e = send_data(w, &(struct iovec){w->body, w->blen}, n, 1);
     w->blen = 0;
   }
   if (!e && w->declared_length >= 0 && w->written < w->declared_length && !w->head_request) {
