@@ -85,7 +85,7 @@ struct nh__h1_sconn {
   nh_time header_deadline;
   /* The current exchange. */
   int continue_sent;
-  int body_done, body_error;
+  int body_error;
   int committed;   /* a final head went out */
   int head_only;   /* no body bytes follow that head */
   int chunked;     /* the body is framed in chunks */

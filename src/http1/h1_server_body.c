@@ -45,7 +45,7 @@ static ssize_t body_decoded(nh__h1_sconn *hc, long n) {
     return hc->body_error;
   }
   if (hc->parser.phase == NH__H1_DONE)
-    hc->body_done = 1;
+    hc->base.body_done = 1;
   return n;
 }
 
@@ -60,7 +60,7 @@ static ssize_t read_failed(nh__h1_sconn *hc, int e, nh_close_reason why) {
  * Returns bytes, 0 at the end, or an error. */
 static ssize_t body_read(nh__h1_sconn *hc, void *out, size_t cap) {
   nh__h1_link *l = hc->link;
-  if (hc->body_done)
+  if (hc->base.body_done)
     return 0;
   if (hc->body_error)
     return hc->body_error;
@@ -72,7 +72,7 @@ static ssize_t body_read(nh__h1_sconn *hc, void *out, size_t cap) {
     if (hc->pos < hc->len) {
       ssize_t n = body_decoded(
           hc, nh__h1_parse_body(&hc->parser, hc->buf, &hc->pos, hc->len, out, cap));
-      if (n != 0 || hc->body_done)
+      if (n != 0 || hc->base.body_done)
         return n;
       continue;
     }
@@ -130,7 +130,7 @@ ssize_t nh__h1_read_body(nh__proto *p, void *buf, size_t cap) {
   nh__h1_sconn *hc = (nh__h1_sconn *)p;
   /* Expect: 100-continue is answered when the handler first asks for the
    * body, never if it does not (RFC 9110 10.1.1). */
-  if (hc->parser.expect_continue && !hc->continue_sent && !hc->committed && !hc->body_done) {
+  if (hc->parser.expect_continue && !hc->continue_sent && !hc->committed && !hc->base.body_done) {
     hc->continue_sent = 1;
     int e = send_continue(hc);
     if (e)
@@ -156,7 +156,7 @@ static int drain_refused(nh__h1_sconn *hc) {
 }
 
 int nh__h1_drain(nh__h1_sconn *hc, size_t limit) {
-  if (hc->body_done)
+  if (hc->base.body_done)
     return 1;
   if (hc->body_error)
     return 0;
@@ -172,7 +172,7 @@ int nh__h1_drain(nh__h1_sconn *hc, size_t limit) {
     ssize_t n = body_read(hc, scratch, sizeof scratch);
     if (n < 0)
       return 0;
-    if (n == 0 && hc->body_done) {
+    if (n == 0 && hc->base.body_done) {
       hc->host->count(hc->host, NH__H1_EV_DRAINED);
       NH_LOG(hc->host->log, NH_LOG_DEBUG, "drained an unread request body",
              NH_LSTR("method", head_at(hc, hc->parser.method)),

@@ -229,7 +229,7 @@ int nh__h1_serve(nh__h1_sconn *hc) {
       nh__h1_send_error(hc, 503, "out of memory");
       return NH__H1_CLOSE;
     }
-    hc->body_done = !head.has_body;
+    hc->base.body_done = !head.has_body;
     int outcome = hc->host->serve(hc, &head);
     nh__h1_release_retired(hc);
     if (outcome == NH__H1_HIJACKED)
@@ -247,7 +247,7 @@ int nh__h1_serve(nh__h1_sconn *hc) {
      * this connection will not answer: closing on unread bytes sends a
      * reset, which can destroy the answer before the client reads it. */
     if (outcome == NH__H1_CLOSE && l->io.fd &&
-        (!hc->body_done || hc->pos < hc->len || nh_fd_read_pending(l->io.fd)))
+        (!hc->base.body_done || hc->pos < hc->len || nh_fd_read_pending(l->io.fd)))
       nh__h1_linger(&l->io);
     if (outcome != NH__H1_KEEP || !l->io.fd)
       return NH__H1_CLOSE;
@@ -255,7 +255,7 @@ int nh__h1_serve(nh__h1_sconn *hc) {
     memmove(hc->buf, hc->buf + hc->pos, hc->len - hc->pos);
     hc->len -= hc->pos;
     hc->pos = hc->head_end = 0;
-    hc->body_done = hc->continue_sent = hc->body_error = 0;
+    hc->continue_sent = hc->body_error = 0;
     hc->committed = hc->head_only = hc->chunked = hc->close_after = 0;
     nh__h1_req_next(&hc->parser);
   }

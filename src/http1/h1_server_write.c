@@ -140,7 +140,7 @@ static int write_head(nh__proto *p, const nh__head *h, const struct iovec *body,
    * now, before the head says whether it closes. A connection already
    * condemned (a body over its cap, a read error) is not worth a drain
    * that may wait on the client. */
-  if (!hc->body_done && !h->close && !hc->close_after &&
+  if (!hc->base.body_done && !h->close && !hc->close_after &&
       (hc->link->closing || !nh__h1_drain(hc, hc->host->max_body_drain)))
     hc->close_after = 1;
   size_t total = 0;
@@ -271,7 +271,7 @@ static int finish(nh__proto *p, int ok) {
     return 0;
   /* A body the handler left unread was drained (or refused) when the
    * response head was written; make sure nothing of it is left. */
-  return hc->body_done || nh__h1_drain(hc, hc->host->max_body_drain);
+  return hc->base.body_done || nh__h1_drain(hc, hc->host->max_body_drain);
 }
 
 static void h1_abort(nh__proto *p) {

@@ -37,6 +37,7 @@ static ssize_t rec_read_body(nh__proto *p, void *buf, size_t cap) {
   size_t n = rec->in_len - rec->in_pos < cap ? rec->in_len - rec->in_pos : cap;
   memcpy(buf, rec->in + rec->in_pos, n);
   rec->in_pos += n;
+  p->body_done = rec->in_pos == rec->in_len;
   return (ssize_t)n;
 }
 

@@ -101,7 +101,6 @@ struct nh__exchange {
   nh_ctx *conn_ctx;     /* the parent of the request's context (NULL: none) */
   nh_ctx **req_ctx_out; /* told the request's context, so a close can cancel
                            it (may be NULL) */
-  int body_done;  /* the body was read to its end (or there is none) */
   int body_error; /* a read of it failed: the error */
   char *wbuf;     /* body buffer for the response */
   size_t wcap;

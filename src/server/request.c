@@ -97,7 +97,7 @@ int nh__request_build(nh__exchange *x, const nh__req_head *head) {
   r->body_limit = -1;
   r->content_length = head->content_length;
   r->transfer_encoding = head->transfer_encoding;
-  x->body_done = !head->has_body;
+  x->proto->body_done = !head->has_body;
   x->body_error = 0;
   return 0;
 }
@@ -147,7 +147,7 @@ int nh_request_proto_at_least(const nh_request *r, int major, int minor) {
 }
 
 nh_header *nh_request_trailer(nh_request *r) {
-  return r->s->body_done && r->trailer ? r->trailer : NULL;
+  return r->s->proto->body_done && r->trailer ? r->trailer : NULL;
 }
 
 void nh_request_set_ctx(nh_request *r, nh_ctx *ctx) {
@@ -269,8 +269,8 @@ static ssize_t body_limit_hit(nh__exchange *x) {
   return NH_EBODYTOOLARGE;
 }
 
-/* One read through the protocol; its end and its failure are noted for
- * the writer (a 400 for a malformed body) and nh_request_trailer. */
+/* One read through the protocol (which notes the body's end); a failure is
+ * noted for the writer (a 400 for a malformed body). */
 static ssize_t body_read(nh__exchange *x, void *buf, size_t cap) {
   nh_request *r = &x->req;
   if (r->transfer_encoding && !r->trailer) {
@@ -280,9 +280,7 @@ static ssize_t body_read(nh__exchange *x, void *buf, size_t cap) {
     x->proto->trailer = r->trailer;
   }
   ssize_t n = x->proto->ops->read_body(x->proto, buf, cap);
-  if (n == 0)
-    x->body_done = 1;
-  else if (n < 0 && n != NH_ECANCELED)
+  if (n < 0 && n != NH_ECANCELED)
     x->body_error = (int)n;
   return n;
 }
@@ -293,7 +291,7 @@ ssize_t nh_request_read(nh_request *r, void *buf, size_t cap) {
   nh__exchange *x = r->s;
   if (r->body_limit_hit) /* sticky, even if the body's end was read */
     return NH_EBODYTOOLARGE;
-  if (cap == 0 || x->body_done)
+  if (cap == 0 || x->proto->body_done)
     return 0;
   if (r->body_limit >= 0) {
     if (r->content_length > r->body_limit)

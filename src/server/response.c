@@ -53,7 +53,7 @@ void nh__resp_abort(nh_response_writer *w) {
 }
 
 void nh__resp_body_elsewhere(nh_response_writer *w) {
-  if (!w->s->body_done)
+  if (!w->s->proto->body_done)
     w->close_after = 1;
 }
 

@@ -104,6 +104,9 @@ struct nh__proto {
   nh_time read_deadline, write_deadline; /* the handler may move them */
   nh__arena *arena;   /* the exchange's memory, for heads */
   nh_header *trailer; /* where trailers go (the exchange's), or NULL */
+  int body_done;      /* the protocol read the request body to its end (or
+                         there is none): set with the last bytes, before
+                         a read says 0 */
   nh_header *req_fields; /* where a request head's fields go (the
                             exchange's): the protocol inits and fills it */
 };
