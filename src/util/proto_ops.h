@@ -18,11 +18,12 @@
 #include <sys/uio.h>
 
 #include "nethttp/time.h"
-#include "nethttp/tls.h"
 #include "util/arena.h"
 #include "util/header_internal.h"
 
 typedef struct nh__proto nh__proto;
+/* A TLS stream (net layer), handed over by a hijack: only its name here. */
+struct nh_tls_conn;
 
 /* A request head as a protocol decoded it. The strings stay valid until
  * the exchange ends. */
@@ -94,8 +95,8 @@ typedef struct nh__proto_ops {
   /* Hand the connection to the handler: plain (tls NULL) or TLS. buffered:
    * a malloc'd copy of bytes read past the request, if not NULL. Returns
    * NH_ENOTSUP where there is no connection to take. */
-  int (*hijack)(nh__proto *p, int want_tls, int *fd, nh_tls_conn **tls, char **buffered,
-                size_t *nbuffered);
+  int (*hijack)(nh__proto *p, int want_tls, int *fd, struct nh_tls_conn **tls,
+                char **buffered, size_t *nbuffered);
 } nh__proto_ops;
 
 /* What every protocol's per-exchange state starts with. */
