@@ -139,7 +139,7 @@ void nh__h1_send_error(nh__h1_sconn *hc, int status, const char *reason);
  * needs them (hc NULL: a keep-alive HTTP/1.1 exchange). Sets *chunked and
  * *close_after. Returns 0 or NH_ENOMEM. Shared with the recorder, which
  * shows what would go on the wire. */
-int nh__h1_response_head(const nh__h1_sconn *hc, const nh__head *h, nh__arena *arena,
-                         size_t room, nh__h1_buf *b, int *chunked, int *close_after);
+int nh__h1_build_response_head(const nh__h1_sconn *hc, const nh__head *h, nh__arena *arena,
+                               size_t room, nh__h1_buf *b, int *chunked, int *close_after);
 
 #endif

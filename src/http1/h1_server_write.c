@@ -79,7 +79,7 @@ static inline __attribute__((always_inline)) int put_head(const nh__h1_sconn *hc
   return nh__h1_buf_ok(b) ? NH_OK : NH_ENOMEM;
 }
 
-int nh__h1_response_head(const nh__h1_sconn *hc, const nh__head *h, nh__arena *arena,
+int nh__h1_build_response_head(const nh__h1_sconn *hc, const nh__head *h, nh__arena *arena,
                          size_t room, nh__h1_buf *b, int *chunked, int *close_after) {
   b->cap = (h->fields ? nh__h1_fields_size(h->fields, 256) : 256) + room;
   b->p = nh__arena_alloc(arena, b->cap);
@@ -157,7 +157,7 @@ static int write_head(nh__proto *p, const nh__head *h, const struct iovec *body,
   nh__h1_buf b = {small, 0, SMALL_HEAD + room, 0};
   int e = put_head(hc, h, &b, &hc->chunked, &hc->close_after);
   if (e)
-    e = nh__h1_response_head(hc, h, hc->base.arena, room, &b, &hc->chunked, &hc->close_after);
+    e = nh__h1_build_response_head(hc, h, hc->base.arena, room, &b, &hc->chunked, &hc->close_after);
   if (e)
     return e;
   hc->committed = 1;
@@ -358,7 +358,7 @@ void nh__h1_send_error(nh__h1_sconn *hc, int status, const char *reason) {
   nh__arena_init(&a, head, sizeof head);
   nh__h1_buf b;
   int chunked, close_after;
-  if (nh__h1_response_head(NULL, &h, &a, 0, &b, &chunked, &close_after) == NH_OK) {
+  if (nh__h1_build_response_head(NULL, &h, &a, 0, &b, &chunked, &close_after) == NH_OK) {
     /* HEAD: the length of the answer a GET would get, and no body. */
     struct iovec iov[2] = {{b.p, b.len}, {body, is_head(hc) ? 0 : (size_t)blen}};
     nh__stream_writev(&l->io, iov, 2, nh_deadline_after(NH_SEC));
