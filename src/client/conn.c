@@ -2,6 +2,7 @@
  * the response head and body bytes in (parsed by http1/h1_response), with
  * the reads done here. */
 #include "h1_conn.h"
+#include "http1/h1_write.h"
 #include "nethttp/dial.h"
 #include "util/url_internal.h"
 
@@ -12,13 +13,6 @@
 #include <strings.h>
 
 /* ---- sending ---- */
-
-static void hb_field(nh__dynbuf *b, const char *k, const char *v) {
-  nh__dynbuf_addstr(b, k);
-  nh__dynbuf_add(b, ": ", 2);
-  nh__dynbuf_addstr(b, v);
-  nh__dynbuf_add(b, "\r\n", 2);
-}
 
 /* Go sends "Content-Length: 0" for an empty body only when the method
  * normally has one. */
@@ -42,66 +36,84 @@ static char *absolute_uri(const nh_url *u) {
   return s;
 }
 
-static int build_head(nh__cconn *c, nh_client_request *req, nh__dynbuf *b) {
-  nh_transport *t = c->t;
-  nh__dynbuf_addstr(b, req->method);
-  nh__dynbuf_add(b, " ", 1);
-  if (c->proxied) { /* to a proxy, the absolute form (RFC 9112 3.2.2), without a fragment */
-    char *uri = absolute_uri(req->url);
-    if (!uri)
-      return NH_ENOMEM;
-    nh__dynbuf_addstr(b, uri);
-    free(uri);
-  } else {
-    nh__url_put_request_uri(b, req->url);
+/* The request target: the origin form, or to a proxy the absolute form
+ * without a fragment (RFC 9112 3.2.2). No cap: the program's own URL. */
+static int request_target(const nh__cconn *c, const nh_client_request *req, nh__dynbuf *t) {
+  nh__dynbuf_init(t, NH__DYNBUF_NOCAP);
+  if (!c->proxied) {
+    nh__url_put_request_uri(t, req->url);
+    return t->err;
   }
-  nh__dynbuf_addstr(b, " HTTP/1.1\r\n");
-  const char *host = nh_header_get(req->header, "Host");
-  hb_field(b, "Host", host ? host : req->url->host);
+  char *uri = absolute_uri(req->url);
+  if (!uri)
+    return NH_ENOMEM;
+  nh__dynbuf_addstr(t, uri);
+  free(uri);
+  return t->err;
+}
+
+static int is_field(const nh__hentry *e, const char *name) {
+  return e->klen == strlen(name) && !strncasecmp(e->key, name, e->klen);
+}
+
+static void put_field(nh__h1_buf *h, const char *name, const char *value) {
+  nh__h1_put_field(h, name, strlen(name), value, strlen(value));
+}
+
+/* The head into h (sized by the caller from head_size). */
+static void write_head(const nh__cconn *c, const nh_client_request *req, const char *target,
+                       const char *host, nh__h1_buf *h) {
+  nh__h1_put_request_line(h, req->method, target, 1);
+  put_field(h, "Host", host);
   if (!nh_header_get(req->header, "User-Agent"))
-    hb_field(b, "User-Agent", "nethttp/" NH__CLIENT_VERSION);
+    put_field(h, "User-Agent", "nethttp/" NH__CLIENT_VERSION);
   if (req->wire_gzip)
-    hb_field(b, "Accept-Encoding", "gzip");
+    put_field(h, "Accept-Encoding", "gzip");
   if (c->proxy_auth && !nh_header_get(req->header, "Proxy-Authorization"))
-    hb_field(b, "Proxy-Authorization", c->proxy_auth);
-  if (req->length > 0 || (req->length == 0 && (req->body != BODY_NONE || method_wants_length(req->method)))) {
-    char n[32];
-    snprintf(n, sizeof n, "%lld", (long long)req->length);
-    hb_field(b, "Content-Length", n);
-  } else if (req->length < 0) {
-    hb_field(b, "Transfer-Encoding", "chunked");
-  }
-  if (t->cfg.disable_keepalives && !nh_header_get(req->header, "Connection"))
-    hb_field(b, "Connection", "close");
-  for (size_t i = 0; i < nh_header_len(req->header); i++) {
-    const char *k, *v;
-    nh_header_at(req->header, i, &k, &v);
-    if (!strcasecmp(k, "Host") || !strcasecmp(k, "Content-Length") ||
-        !strcasecmp(k, "Transfer-Encoding"))
+    put_field(h, "Proxy-Authorization", c->proxy_auth);
+  if (req->length > 0 || (req->length == 0 && (req->body != BODY_NONE || method_wants_length(req->method))))
+    nh__h1_put_content_length(h, (uint64_t)req->length);
+  else if (req->length < 0)
+    put_field(h, "Transfer-Encoding", "chunked");
+  if (c->t->cfg.disable_keepalives && !nh_header_get(req->header, "Connection"))
+    put_field(h, "Connection", "close");
+  for (uint32_t i = 0; i < req->header->len; i++) {
+    const nh__hentry *e = &req->header->items[i];
+    if (is_field(e, "Host") || is_field(e, "Content-Length") || is_field(e, "Transfer-Encoding"))
       continue;
-    hb_field(b, k, v);
+    nh__h1_put_field(h, e->key, e->klen, e->value, e->vlen);
   }
-  nh__dynbuf_add(b, "\r\n", 2);
-  return b->err;
+  nh__h1_put_end(h);
 }
 
 int nh__h1c_send_head(nh__cconn *c, nh_client_request *req, nh_time deadline) {
-  /* Room for a usual head up front: one allocation, not a string of
-   * doublings. */
-  nh__dynbuf b; /* no cap: the head is the program's own request */
-  nh__dynbuf_init(&b, NH__DYNBUF_NOCAP);
-  if (nh__dynbuf_reserve(&b, 512))
-    return NH_ENOMEM;
-  int e = build_head(c, req, &b);
+  nh__dynbuf target;
+  int e = request_target(c, req, &target);
+  const char *host = nh_header_get(req->header, "Host");
+  if (!host)
+    host = req->url->host;
+  /* The lines this writer adds beside the request's own fields: the
+   * request line, Host, Proxy-Authorization, and short fixed ones. */
+  size_t slack = strlen(req->method) + target.len + strlen(host) +
+                 (c->proxy_auth ? strlen(c->proxy_auth) : 0) + 256;
+  size_t size = nh__h1_fields_size(req->header, slack);
+  char small[1024]; /* a usual head: no allocation */
+  char *p = size <= sizeof small ? small : malloc(size);
+  if (!e && !p)
+    e = NH_ENOMEM;
   if (!e) {
-    ssize_t n = nh__cconn_io_write(c, b.p, b.len, deadline);
+    nh__h1_buf h = {p, 0, size, 0};
+    write_head(c, req, nh__dynbuf_ptr(&target), host, &h);
+    ssize_t n = nh__h1_buf_ok(&h) ? nh__cconn_io_write(c, h.p, h.len, deadline) : NH_ENOMEM;
     if (n < 0)
       e = (int)n;
     /* A write to a socket the server had closed fails at once: nothing of
      * the request reached the server, so it may be retried. */
     nh__h1c_of(c)->s.sent_any = n > 0;
   }
-  nh__dynbuf_free(&b);
+  if (p != small)
+    free(p);
+  nh__dynbuf_free(&target);
   return e;
 }
 

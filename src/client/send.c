@@ -11,8 +11,8 @@
  * response (the request's framing was cut). A body the server takes as
  * fast as it comes costs what it always did: one write per piece. */
 #include "h1_conn.h"
+#include "http1/h1_write.h"
 
-#include <stdio.h>
 #include <string.h>
 
 /* Writes n bytes. watch: while the socket is full, look for a final
@@ -51,12 +51,12 @@ int nh__h1c_send_body(nh__cconn *c, nh_client_request *req, int watch, nh_time d
 }
 
 static int send_body(nh__cconn *c, nh_client_request *req, int watch, nh_time deadline) {
-  char buf[16384 + 32];
+  char buf[NH__H1_CHUNK_LINE_MAX + 16384 + 2];
   off_t off = 0;
   int chunked = req->length < 0;
   int64_t sent = 0;
   for (;;) {
-    char *data = buf + (chunked ? 16 : 0);
+    char *data = buf + (chunked ? NH__H1_CHUNK_LINE_MAX : 0);
     ssize_t n = nh__creq_body_read(req, data, 16384, &off);
     if (n < 0)
       return (int)n;
@@ -65,12 +65,12 @@ static int send_body(nh__cconn *c, nh_client_request *req, int watch, nh_time de
     size_t len = (size_t)n;
     char *start = data;
     if (chunked) { /* frame it: size line before, CRLF after */
-      char hex[16];
-      int h = snprintf(hex, sizeof hex, "%zx\r\n", len);
+      char line[NH__H1_CHUNK_LINE_MAX];
+      size_t h = nh__h1_chunk_line(line, len);
       start = data - h;
-      memcpy(start, hex, (size_t)h);
-      memcpy(data + len, "\r\n", 2);
-      len += (size_t)h + 2;
+      memcpy(start, line, h);
+      memcpy(data + len, NH__H1_CHUNK_END, 2);
+      len += h + 2;
     }
     int e = write_all(c, start, len, watch, deadline);
     if (e)
@@ -80,7 +80,7 @@ static int send_body(nh__cconn *c, nh_client_request *req, int watch, nh_time de
       break;
   }
   if (chunked)
-    return write_all(c, "0\r\n\r\n", 5, watch, deadline);
+    return write_all(c, NH__H1_LAST_CHUNK, sizeof NH__H1_LAST_CHUNK - 1, watch, deadline);
   if (sent != req->length)
     return NH_EINVAL; /* the body was shorter than its declared length */
   return NH_OK;

@@ -80,7 +80,7 @@ static inline __attribute__((always_inline)) int put_head(const nh__h1_sconn *hc
 }
 
 int nh__h1_build_response_head(const nh__h1_sconn *hc, const nh__head *h, nh__arena *arena,
-                         size_t room, nh__h1_buf *b, int *chunked, int *close_after) {
+                               size_t room, nh__h1_buf *b, int *chunked, int *close_after) {
   b->cap = (h->fields ? nh__h1_fields_size(h->fields, 256) : 256) + room;
   b->p = nh__arena_alloc(arena, b->cap);
   b->len = 0;

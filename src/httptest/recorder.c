@@ -89,7 +89,7 @@ static int rec_write_head(nh__proto *p, const nh__head *h, const struct iovec *b
   nh_recorder *rec = REC(p);
   nh__h1_buf b;
   int close_after = 0;
-  int e = nh__h1_response_head(NULL, h, p->arena, 0, &b, &rec->chunked, &close_after);
+  int e = nh__h1_build_response_head(NULL, h, p->arena, 0, &b, &rec->chunked, &close_after);
   if (e)
     return e;
   rec->committed = 1;
