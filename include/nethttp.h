@@ -26,9 +26,11 @@
 #include "nethttp/base64.h"
 #include "nethttp/url.h"
 #include "nethttp/cookie.h"
+#include "nethttp/server_cookie.h"
 #include "nethttp/cookiejar.h"
 #include "nethttp/form.h"
 #include "nethttp/json.h"
+#include "nethttp/client_json.h"
 
 #define NETHTTP_VERSION "0.1.0"
 

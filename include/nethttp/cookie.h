@@ -1,5 +1,7 @@
-/* nethttp/cookie.h — HTTP cookies (Go's http.Cookie) and Basic
- * authentication (Go's Request.BasicAuth / SetBasicAuth).
+/* nethttp/cookie.h — HTTP cookies (Go's http.Cookie) and the Basic
+ * authentication credentials (Go's SetBasicAuth): parsing and formatting,
+ * on either side. Reading them from a request and setting them on a
+ * response are in nethttp/server_cookie.h.
  *
  * Reading is lenient as Go is: a bad pair in a Cookie header is skipped, a
  * Set-Cookie line with a bad name or value is refused, unknown attributes
@@ -11,8 +13,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-#include "nethttp/server.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -98,29 +98,7 @@ int nh_cookies_parse_header(nh_cookies *l, const char *line, const char *filter)
  * NH_ENOMEM. */
 int nh_cookies_parse_set_cookie(nh_cookies *l, const char *line);
 
-/* nh_resp_set_cookie adds a Set-Cookie header to the response (Go's
- * http.SetCookie). Returns 0, NH_EINVAL (see nh_cookie_format) or
- * NH_ENOMEM. Like any header, it must come before the first body byte. */
-int nh_resp_set_cookie(nh_response_writer *w, const nh_cookie *c);
-
-/* nh_request_cookies: every cookie of every Cookie header of the request,
- * in order, parsed on the first call and kept for the request. Never NULL
- * (an empty list when out of memory); valid until the request ends; do not
- * free. nh_request_cookie is the value of the first cookie named name, or
- * NULL (Go's r.Cookie). Handler fiber only. */
-const nh_cookies *nh_request_cookies(nh_request *r);
-const char *nh_request_cookie(nh_request *r, const char *name);
-
 /* ---- Basic authentication ---- */
-
-/* nh_request_basic_auth reads "Authorization: Basic <base64(user:pass)>"
- * (Go's BasicAuth): scheme matched case-insensitively, standard base64
- * with padding, split at the first ':'. On success *user and *pass (either
- * may be NULL if not wanted) point at request-scoped strings and it returns
- * 0; with no header, another scheme, bad base64, no ':' or a NUL byte in the
- * credentials it returns NH_ENOENT and leaves them alone (NH_ENOMEM when
- * out of memory). */
-int nh_request_basic_auth(nh_request *r, const char **user, const char **pass);
 
 /* nh_basic_auth_header writes the Authorization value for user and pass,
  * "Basic dXNlcjpwYXNz", NUL-terminated, into out (Go's SetBasicAuth; user

@@ -6,7 +6,8 @@
  *   ...
  *   nh_resp_json(w, 200, out);
  *
- * Handler fiber only; reading and writing park the fiber. */
+ * Handler fiber only; reading and writing park the fiber. JSON bodies of
+ * client requests are in nethttp/client_json.h. */
 #ifndef NETHTTP_JSON_H
 #define NETHTTP_JSON_H
 
@@ -66,25 +67,6 @@ int nh__resp_json_error(nh_response_writer *w, int status, const char *message, 
   nh__resp_json_string((w), (status), (json), __FILE__, __LINE__)
 #define nh_resp_json_error(w, status, message)                                             \
   nh__resp_json_error((w), (status), (message), __FILE__, __LINE__)
-
-/* ---- client requests ---- */
-
-struct nh_client;
-struct nh_client_request;
-struct nh_response;
-
-/* nh_client_request_set_json_value sets the body of a client request to v
- * encoded compactly (any JSON type) and Content-Type: application/json,
- * as nh_client_request_set_json (nethttp/client.h) does with a text. v is
- * borrowed; the encoding is copied. 0, NH_EINVAL (NULL, or a value jansson
- * cannot encode) or NH_ENOMEM. Any thread. */
-int nh_client_request_set_json_value(struct nh_client_request *req, const json_t *v);
-/* nh_client_post_json_value POSTs v so encoded; errors as nh_client_do.
- * Parks a fiber (blocks a plain thread) until the response head. */
-#define nh_client_post_json_value(c, url, v, out)                                              \
-  nh_client_post_json_value_at((c), (url), (v), (out), __FILE__, __LINE__)
-int nh_client_post_json_value_at(struct nh_client *c, const char *url, const json_t *v,
-                                 struct nh_response **out, const char *file, int line);
 
 #ifdef __cplusplus
 }

@@ -3,7 +3,7 @@
  * JSON post is Client.Post with "application/json"). The body is encoded
  * here and the Content-Type set to match, so neither can be forgotten. */
 #include "internal.h"
-#include "nethttp/json.h"
+#include "nethttp/client_json.h"
 
 #include <stdlib.h>
 #include <string.h>

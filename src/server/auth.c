@@ -1,10 +1,10 @@
-/* HTTP Basic authentication (RFC 7617), as Go's Request.BasicAuth reads it
- * and SetBasicAuth writes it. */
+/* HTTP Basic authentication (RFC 7617) on a request, as Go's
+ * Request.BasicAuth reads it. Writing the credentials is util's
+ * (src/util/basic_auth.c): the client does it too. */
 #include "nethttp/base64.h"
-#include "nethttp/cookie.h"
 #include "nethttp/errors.h"
+#include "nethttp/server_cookie.h"
 
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -34,26 +34,4 @@ int nh_request_basic_auth(nh_request *r, const char **user, const char **pass) {
   if (pass)
     *pass = colon + 1;
   return 0;
-}
-
-int nh_basic_auth_header(const char *user, const char *pass, char *out, size_t cap) {
-  size_t ul = strlen(user), pl = strlen(pass);
-  char stackbuf[256];
-  char *cred = ul + pl + 1 <= sizeof stackbuf ? stackbuf : malloc(ul + pl + 1);
-  if (!cred)
-    return NH_ENOMEM;
-  memcpy(cred, user, ul);
-  cred[ul] = ':';
-  memcpy(cred + ul + 1, pass, pl);
-  int ret;
-  if (cap < 7) {
-    ret = NH_ERANGE;
-  } else {
-    memcpy(out, "Basic ", 6);
-    long n = nh_base64_encode(NH_BASE64_STD, cred, ul + pl + 1, out + 6, cap - 6);
-    ret = n < 0 ? (int)n : (int)n + 6;
-  }
-  if (cred != stackbuf)
-    free(cred);
-  return ret;
 }

@@ -2,7 +2,7 @@
  * a request, each parsed on first use and kept in the request's ext slot
  * until the request ends; and Set-Cookie on a response. */
 #include "exchange.h"
-#include "nethttp/cookie.h"
+#include "nethttp/server_cookie.h"
 #include "nethttp/url.h"
 #include "util/url_internal.h"
 

@@ -4,6 +4,7 @@
 #include "harness.h"
 #include "nethttp/base64.h"
 #include "nethttp/cookie.h"
+#include "nethttp/server_cookie.h"
 #include "nethttp/errors.h"
 #include "nethttp/httptest.h"
 
