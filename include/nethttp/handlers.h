@@ -1,5 +1,6 @@
 /* nethttp/handlers.h — Go's response helpers and handler wrappers:
- * http.Error, NotFound, Redirect, StripPrefix, TimeoutHandler.
+ * NotFound, Redirect, StripPrefix, TimeoutHandler (and, from
+ * nethttp/server.h, http.Error).
  *
  * Wrappers return an nh_handler whose state the caller owns: release it
  * with nh_handler_free (that wrapper only, not the handler it wraps), or
@@ -14,15 +15,8 @@
 extern "C" {
 #endif
 
-/* nh_error replies with status and text + "\n" as a plain-text body (Go's
- * http.Error): it drops a Content-Length the handler set, sets
- * "Content-Type: text/plain; charset=utf-8" and "X-Content-Type-Options:
- * nosniff". Headers set earlier stay. */
-void nh_error(nh_response_writer *w, const char *text, int status);
-void nh__error(nh_response_writer *w, const char *text, int status, const char *file, int line);
-/* A macro, like nh_resp_write_header: the caller's line is the one a later
- * warning about this response names. */
-#define nh_error(w, text, status) nh__error((w), (text), (status), __FILE__, __LINE__)
+/* nh_error (Go's http.Error) is declared in nethttp/server.h, beside the
+ * response writer it writes to: the file server and the mux use it too. */
 
 /* nh_not_found replies "404 page not found" (Go's http.NotFound). */
 void nh_not_found(nh_response_writer *w, nh_request *r);

@@ -364,6 +364,15 @@ int nh_resp_flush(nh_response_writer *w);
 int nh__resp_flush(nh_response_writer *w, const char *file, int line);
 #define nh_resp_flush(w) nh__resp_flush((w), __FILE__, __LINE__)
 
+/* nh_error replies with status and text + "\n" as a plain-text body (Go's
+ * http.Error): it drops a Content-Length the handler set, sets
+ * "Content-Type: text/plain; charset=utf-8" and "X-Content-Type-Options:
+ * nosniff". Headers set earlier stay. A macro, like nh_resp_write_header:
+ * the caller's line is the one a later warning about this response names. */
+void nh_error(nh_response_writer *w, const char *text, int status);
+void nh__error(nh_response_writer *w, const char *text, int status, const char *file, int line);
+#define nh_error(w, text, status) nh__error((w), (text), (status), __FILE__, __LINE__)
+
 /* nh_resp_hijack hands the connection to the caller: *fd is the socket
  * (non-blocking; the caller closes it), and the bytes the server had read
  * past the request are copied to *buffered (malloc'd, free it) / *nbuffered.

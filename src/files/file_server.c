@@ -118,7 +118,7 @@ static void serve_name(nh_response_writer *w, nh_request *r, const file_server *
       const char *base = path_base(r, url);
       if (base && (!strcmp(base, "/") || !strcmp(base, "."))) {
         close(fd);
-        nh__file_error(w, 500, "http: attempting to traverse a non-directory");
+        nh_error(w, "http: attempting to traverse a non-directory", 500);
         return;
       }
       base = escape_element(r, base);
@@ -153,7 +153,7 @@ no_redirect:
       return;
     }
     if (fs && fs->opts.no_directory_listing) {
-      nh__file_error(w, 404, "404 page not found");
+      nh_error(w, "404 page not found", 404);
       return;
     }
     if (nh__not_modified_since(r, st.st_mtime)) {
@@ -174,7 +174,7 @@ no_redirect:
   }
   if (!S_ISREG(st.st_mode)) { /* FIFOs, devices, sockets: not files to serve */
     close(fd);
-    nh__file_error(w, 404, "404 page not found");
+    nh_error(w, "404 page not found", 404);
     return;
   }
   const char *slash = strrchr(name, '/');
@@ -194,7 +194,7 @@ static void file_server_serve(nh_response_writer *w, nh_request *r) {
   const char *m = nh_request_method(r);
   if (strcmp(m, "GET") && strcmp(m, "HEAD")) {
     nh_header_set(nh_resp_header(w), "Allow", "GET, HEAD");
-    nh__file_error(w, 405, "405 method not allowed");
+    nh_error(w, "405 method not allowed", 405);
     return;
   }
   const char *raw = nh_request_path(r);
@@ -218,13 +218,13 @@ static void file_server_serve(nh_response_writer *w, nh_request *r) {
   if (nlen > 1 && name[nlen - 1] == '/')
     name[nlen - 1] = 0; /* path.Clean keeps no trailing slash */
   if (!fs->opts.allow_dotfiles && has_dot_segment(name)) {
-    nh__file_error(w, 404, "404 page not found");
+    nh_error(w, "404 page not found", 404);
     return;
   }
   serve_name(w, r, fs, name, url, 1);
   return;
 bad:
-  nh__file_error(w, 400, "400 Bad Request: invalid URL path");
+  nh_error(w, "400 Bad Request: invalid URL path", 400);
 }
 
 nh_handler nh_file_server(const char *root, const nh_file_server_options *opts) {
@@ -259,7 +259,7 @@ void nh_serve_file(nh_response_writer *w, nh_request *r, const char *path) {
   /* Go's precaution: callers often build path from the request's path. */
   char *dec = nh_request_alloc(r, strlen(url) + 1);
   if (!dec || nh__path_unescape(url, dec, strlen(url) + 1) != 0 || nh__has_dotdot(dec)) {
-    nh__file_error(w, 400, "invalid URL path");
+    nh_error(w, "invalid URL path", 400);
     return;
   }
   serve_name(w, r, NULL, path, dec, 0);

@@ -38,8 +38,7 @@ int nh__not_modified_since(nh_request *r, time_t modtime);
 /* nh__etag_format writes the nginx-style strong ETag of st into out. */
 void nh__etag_format(const struct stat *st, char out[48]);
 
-/* Plain-text error as Go's http.Error: Content-Type text/plain, nosniff. */
-void nh__file_error(nh_response_writer *w, int status, const char *text);
+/* Plain-text errors are nh_error's (Go's http.Error, nethttp/server.h). */
 /* The status for an errno from opening or reading a file. */
 void nh__file_error_errno(nh_response_writer *w, int err);
 /* 304 as Go's writeNotModified: drops representation headers. */

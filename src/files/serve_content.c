@@ -13,16 +13,6 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-void nh__file_error(nh_response_writer *w, int status, const char *text) {
-  nh_header *h = nh_resp_header(w);
-  nh_header_del(h, "Content-Length");
-  nh_header_set(h, "Content-Type", "text/plain; charset=utf-8");
-  nh_header_set(h, "X-Content-Type-Options", "nosniff");
-  nh_resp_write_header(w, status);
-  nh_resp_write_string(w, text);
-  nh_resp_write_string(w, "\n");
-}
-
 void nh__file_error_errno(nh_response_writer *w, int err) {
   switch (err) {
   case ENOENT:
@@ -30,20 +20,20 @@ void nh__file_error_errno(nh_response_writer *w, int err) {
   case ENAMETOOLONG:
   case ELOOP:
   case EXDEV:
-    nh__file_error(w, 404, "404 page not found");
+    nh_error(w, "404 page not found", 404);
     break;
   case EACCES:
   case EPERM:
-    nh__file_error(w, 403, "403 Forbidden");
+    nh_error(w, "403 Forbidden", 403);
     break;
   case EMFILE: /* out of descriptors or memory: a moment later may work */
   case ENFILE:
   case ENOMEM:
     nh_header_set(nh_resp_header(w), "Retry-After", "1");
-    nh__file_error(w, 503, "503 Service Unavailable");
+    nh_error(w, "503 Service Unavailable", 503);
     break;
   default:
-    nh__file_error(w, 500, "500 Internal Server Error");
+    nh_error(w, "500 Internal Server Error", 500);
   }
 }
 
@@ -108,7 +98,7 @@ static void send_multipart(nh_response_writer *w, nh_request *r, int fd, int64_t
   char boundary[61], buf[512], ctype[256];
   /* A copy: the Content-Type entry is replaced below. */
   if (snprintf(ctype, sizeof ctype, "%s", type) >= (int)sizeof ctype) {
-    nh__file_error(w, 500, "500 Internal Server Error");
+    nh_error(w, "500 Internal Server Error", 500);
     return;
   }
   make_boundary(boundary);
@@ -116,7 +106,7 @@ static void send_multipart(nh_response_writer *w, nh_request *r, int fd, int64_t
   for (int i = 0; i < n; i++) {
     int len = part_header(buf, sizeof buf, i == 0, boundary, &ranges[i], size, ctype);
     if (len < 0 || (size_t)len >= sizeof buf) {
-      nh__file_error(w, 500, "500 Internal Server Error");
+      nh_error(w, "500 Internal Server Error", 500);
       return;
     }
     total += len + ranges[i].length;
@@ -172,7 +162,7 @@ void nh_serve_content(nh_response_writer *w, nh_request *r, const char *name, ti
     ctype = nh_header_get(h, "Content-Type");
   }
   if (size < 0) {
-    nh__file_error(w, 500, "negative content size computed");
+    nh_error(w, "negative content size computed", 500);
     return;
   }
   int64_t send_start = 0, send_size = size;
@@ -189,7 +179,7 @@ void nh_serve_content(nh_response_writer *w, nh_request *r, const char *name, ti
       char cr[48];
       snprintf(cr, sizeof cr, "bytes */%" PRId64, (int64_t)size);
       nh_header_set(h, "Content-Range", cr);
-      nh__file_error(w, 416, "invalid range: failed to overlap");
+      nh_error(w, "invalid range: failed to overlap", 416);
       return;
     case NH__RANGE_NONE:
       n = 0;

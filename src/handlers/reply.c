@@ -1,4 +1,4 @@
-/* Go's http.Error, NotFound and Redirect. */
+/* Go's NotFound and Redirect (http.Error is src/server/error.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,16 +6,6 @@
 #include "nethttp/handlers.h"
 #include "nethttp/status.h"
 #include "reply.h"
-
-void nh__error(nh_response_writer *w, const char *text, int status, const char *file, int line) {
-  nh_header *h = nh_resp_header(w);
-  /* A length set for some other content would be a lie about this one. */
-  nh_header_del_at(h, "Content-Length", file, line);
-  nh_header_set_at(h, "Content-Type", "text/plain; charset=utf-8", file, line);
-  nh_header_set_at(h, "X-Content-Type-Options", "nosniff", file, line);
-  nh__resp_write_header(w, status, file, line);
-  nh__resp_printf(w, file, line, "%s\n", text ? text : "");
-}
 
 void nh_not_found(nh_response_writer *w, nh_request *r) {
   (void)r;
@@ -225,13 +215,8 @@ void nh__redirect(nh_response_writer *w, nh_request *r, const char *url, int cod
   free(made);
 }
 
-/* The functions behind the macros, for callers that take their address. */
-#undef nh_error
+/* The function behind the macro, for callers that take its address. */
 #undef nh_redirect
-
-void nh_error(nh_response_writer *w, const char *text, int status) {
-  nh__error(w, text, status, __FILE__, __LINE__);
-}
 
 void nh_redirect(nh_response_writer *w, nh_request *r, const char *url, int code) {
   nh__redirect(w, r, url, code, __FILE__, __LINE__);

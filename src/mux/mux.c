@@ -115,19 +115,9 @@ void nh_mux_set_not_found(nh_mux *m, nh_handler h) {
 
 /* ---- serving ---- */
 
-/* Go's http.Error. */
-static void http_error(nh_response_writer *w, int code, const char *msg) {
-  nh_header *h = nh_resp_header(w);
-  nh_header_del(h, "Content-Length");
-  nh_header_set(h, "Content-Type", "text/plain; charset=utf-8");
-  nh_header_set(h, "X-Content-Type-Options", "nosniff");
-  nh_resp_write_header(w, code);
-  nh_resp_write_string(w, msg);
-}
-
 static void not_found(nh_response_writer *w, nh_request *r) {
   (void)r;
-  http_error(w, NH_STATUS_NOT_FOUND, "404 page not found\n");
+  nh_error(w, "404 page not found", NH_STATUS_NOT_FOUND);
 }
 
 /* Go's http.Redirect for an absolute, clean path. */
@@ -176,7 +166,7 @@ static void method_not_allowed(nh_response_writer *w, const nh__route *rt) {
   char allow[512];
   join_methods(rt, allow, sizeof allow);
   nh_header_set(nh_resp_header(w), "Allow", allow);
-  http_error(w, NH_STATUS_METHOD_NOT_ALLOWED, "Method Not Allowed\n");
+  nh_error(w, "Method Not Allowed", NH_STATUS_METHOD_NOT_ALLOWED);
 }
 
 static void mux_serve(nh_response_writer *w, nh_request *r) {
@@ -186,7 +176,7 @@ static void mux_serve(nh_response_writer *w, nh_request *r) {
   char stack[1024];
   char *scratch = need <= sizeof stack ? stack : nh_request_alloc(r, need);
   if (!scratch) {
-    http_error(w, NH_STATUS_SERVICE_UNAVAILABLE, "Service Unavailable\n");
+    nh_error(w, "Service Unavailable", NH_STATUS_SERVICE_UNAVAILABLE);
     return;
   }
   nh__route rt;
@@ -206,7 +196,7 @@ static void mux_serve(nh_response_writer *w, nh_request *r) {
   case 400:
     if (nh_request_proto_at_least(r, 1, 1))
       nh_header_set(nh_resp_header(w), "Connection", "close");
-    http_error(w, NH_STATUS_BAD_REQUEST, "Bad Request\n");
+    nh_error(w, "Bad Request", NH_STATUS_BAD_REQUEST);
     return;
   case 405:
     method_not_allowed(w, &rt);
