@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# check-layers.sh — the include graph points one way.
+#
+#   scripts/check-layers.sh [ROOT]      check ROOT (default: this tree)
+#   scripts/check-layers.sh --self-test plant bad includes in a copy of this
+#                                       tree and check each one is caught
+#
+# Every #include "..." (and #include <nethttp...>) of src/ and include/ is
+# resolved as the compiler would: next to the including file, then under
+# src/, then under include/ (an angle include only under include/). An
+# include that resolves nowhere is an outside header (llhttp, jansson...)
+# and is not checked. Both ends are mapped to a layer and the include must
+# keep these rules:
+#
+#  1. order: a layer includes only itself and layers to its left:
+#       util -> runtime -> net -> http1 | http2 -> server | client
+#            -> mux | handlers | files -> nethttp.h -> httptest -> cli
+#  2. siblings (the names joined by "|") do not include each other.
+#  3. internals: mux, handlers, files and cli are written against the
+#     public API: from src/ they include only their own files and util's
+#     primitives (dynbuf, list, url_internal...), never the internals of
+#     runtime, net, http1/http2, server or client. The layers from runtime
+#     to httptest may use the internals of any layer to their left.
+#
+# A file in an unknown src/ folder, or a public header missing from the
+# table below, is an error too: a new one must be given its layer here.
+#
+# Exit 0 when clean, 1 listing each "file:line -> target: rule", 2 on
+# usage errors.
+set -uo pipefail
+
+# ---- the layers ----
+
+# rank: left to right; equal ranks are siblings.
+declare -A RANK=(
+  [util]=0 [runtime]=10 [net]=20 [http1]=30 [http2]=30
+  [server]=40 [client]=40 [mux]=50 [handlers]=50 [files]=50
+  [umbrella]=55 [httptest]=60 [cli]=70
+)
+
+# Public headers, by what they declare. util: values and formats with no
+# I/O; runtime: fibers and what parks them; net: dialing and TLS streams;
+# server: the handler side (requests, response writers, the server, and
+# the helpers that read requests or write responses); client: the client,
+# its requests and responses, and the cookie jar; the upper layers: handler
+# wrappers, routing, files; httptest: test servers and the recorder.
+declare -A HEADER_LAYER=(
+  [export.h]=util [errors.h]=util [time.h]=util [log.h]=util [status.h]=util
+  [textproto.h]=util [httpdate.h]=util [sniff.h]=util [header.h]=util
+  [base64.h]=util [url.h]=util [cookie.h]=util
+  [runtime.h]=runtime [ctx.h]=runtime [sync.h]=runtime [netpoll.h]=runtime
+  [offload.h]=runtime
+  [dial.h]=net [tls.h]=net
+  [server.h]=server [server_cookie.h]=server [form.h]=server [json.h]=server
+  [client.h]=client [client_json.h]=client [cookiejar.h]=client
+  [handlers.h]=handlers [middleware.h]=handlers [mux.h]=mux [fileserver.h]=files
+  [httptest.h]=httptest
+)
+
+# Layers built on the public API only (rule 3).
+declare -A API_ONLY=([mux]=1 [handlers]=1 [files]=1 [cli]=1)
+
+# ---- known violations, to be removed ----
+# Each entry is a known violation (file -> resolved target), tolerated
+# until the code that owns it is moved; remove the entry with the fix. An
+# entry that no longer matches is reported as stale.
+ALLOW='
+src/server/httptest.c -> include/nethttp/client.h      # test server makes clients: moves to src/httptest
+src/server/httptest.c -> include/nethttp/httptest.h    # test server in the server layer: moves to src/httptest
+src/server/recorder.c -> include/nethttp/httptest.h    # recorder in the server layer: moves to src/httptest
+src/handlers/recover.c -> src/server/exchange.h        # reaches into the exchange: goes through the writer seam
+src/handlers/request_id.c -> src/server/exchange.h     # reaches into the exchange: goes through the writer seam
+src/handlers/timeout.c -> src/server/exchange.h        # reaches into the exchange: goes through the writer seam
+'
+
+# ---- the check ----
+
+# layer_of PATH (relative to the root): sets LAYER to the layer name, or
+# "" if unmapped. (Variables, not $(...): no fork per include.)
+layer_of() {
+  local p=$1 d
+  LAYER=""
+  case $p in
+    include/nethttp.h) LAYER=umbrella ;;
+    include/nethttp/*.h) LAYER=${HEADER_LAYER[${p#include/nethttp/}]:-} ;;
+    src/*/*)
+      d=${p#src/}
+      d=${d%%/*}
+      [ -n "${RANK[$d]:-}" ] && [ "$d" != umbrella ] && LAYER=$d
+      ;;
+  esac
+}
+
+# normalize PATH: sets NORM to PATH without "./" and with "dir/../" resolved.
+normalize() {
+  local IFS=/ out=() part
+  for part in $1; do
+    case $part in
+      '' | .) ;;
+      ..) [ ${#out[@]} -gt 0 ] && unset 'out[${#out[@]}-1]' ;;
+      *) out+=("$part") ;;
+    esac
+  done
+  NORM="${out[*]}"
+}
+
+check_tree() {
+  local root=$1 fails=0 nfiles=0
+  if [ ! -d "$root/src" ] || [ ! -d "$root/include" ]; then
+    echo "check-layers: $root has no src/ and include/" >&2
+    return 2
+  fi
+  cd "$root" || return 2
+  declare -A allow=() allow_hit=()
+  local entry
+  while read -r entry; do
+    entry=${entry%%#*}
+    entry=$(echo $entry)
+    [ -n "$entry" ] && allow[$entry]=1
+  done <<<"$ALLOW"
+  local files
+  files=$(find src include -type f \( -name '*.c' -o -name '*.h' \) | LC_ALL=C sort)
+  local f from
+  for f in $files; do
+    nfiles=$((nfiles + 1))
+    layer_of "$f"
+    if [ -z "$LAYER" ]; then
+      echo "$f: no layer (add its folder or header to scripts/check-layers.sh)"
+      fails=$((fails + 1))
+    fi
+  done
+  local line kind name cand target to why
+  # "file line kind name": kind q for "...", a for <nethttp...>.
+  while read -r f line kind name; do
+    layer_of "$f"
+    from=$LAYER
+    [ -n "$from" ] || continue # reported above
+    target=""
+    if [ "$kind" = q ]; then
+      for cand in "${f%/*}/$name" "src/$name" "include/$name"; do
+        if [ -f "$cand" ]; then
+          normalize "$cand"
+          target=$NORM
+          break
+        fi
+      done
+    elif [ -f "include/$name" ]; then
+      normalize "include/$name"
+      target=$NORM
+    fi
+    [ -n "$target" ] || continue # an outside header
+    layer_of "$target"
+    to=$LAYER
+    why=""
+    if [ -z "$to" ]; then
+      why="$target has no layer"
+    elif [ "$from" != "$to" ]; then
+      if [ "${RANK[$to]}" -gt "${RANK[$from]}" ]; then
+        why="$from may not include $to (a layer to its right)"
+      elif [ "${RANK[$to]}" -eq "${RANK[$from]}" ]; then
+        why="$from may not include $to (siblings)"
+      elif [ -n "${API_ONLY[$from]:-}" ] && [ "${target#src/}" != "$target" ] && [ "$to" != util ]; then
+        why="$from uses the public API only, not $to's internals"
+      fi
+    fi
+    [ -n "$why" ] || continue
+    if [ -n "${allow["$f -> $target"]:-}" ]; then
+      allow_hit["$f -> $target"]=1
+      continue
+    fi
+    echo "$f:$line -> $target: $why"
+    fails=$((fails + 1))
+  done < <(awk '
+    match($0, /^[ \t]*#[ \t]*include[ \t]*"[^"]+"/) {
+      s = substr($0, RSTART, RLENGTH); sub(/^[^"]*"/, "", s); sub(/"$/, "", s)
+      print FILENAME, FNR, "q", s; next
+    }
+    match($0, /^[ \t]*#[ \t]*include[ \t]*<nethttp[^>]*>/) {
+      s = substr($0, RSTART, RLENGTH); sub(/^[^<]*</, "", s); sub(/>$/, "", s)
+      print FILENAME, FNR, "a", s
+    }' $files)
+  # Entries that no longer match: the fix landed, the entry should go.
+  for entry in "${!allow[@]}"; do
+    [ -n "${allow_hit[$entry]:-}" ] ||
+      echo "note: stale ALLOW entry (remove it from scripts/check-layers.sh): $entry" >&2
+  done
+  if [ "$fails" -gt 0 ]; then
+    echo "check-layers: $fails include(s) against the layer order" >&2
+    return 1
+  fi
+  echo "check-layers: $nfiles files, includes follow the layer order (${#allow[@]} known exceptions)"
+  return 0
+}
+
+# ---- self-test: the check must be able to fail ----
+
+self_test() {
+  local me src bad=0
+  me=$(realpath "$0")
+  src=$(cd "$(dirname "$me")/.." && pwd)
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  cp -r "$src/src" "$src/include" "$tmp/"
+  if ! "$me" "$tmp" >/dev/null; then
+    echo "self-test: the unchanged tree does not pass" >&2
+    "$me" "$tmp" >&2
+    return 1
+  fi
+  # plant FILE LINE-TEXT EXPECTED-OUTPUT: appended to FILE, the check must
+  # fail and name it; the tree is then restored.
+  plant() {
+    local file=$1 text=$2 want=$3 out n
+    cp "$tmp/$file" "$tmp/$file.orig" 2>/dev/null || : >"$tmp/$file.orig"
+    printf '%s\n' "$text" >>"$tmp/$file"
+    n=$(wc -l <"$tmp/$file")
+    out=$("$me" "$tmp" 2>&1)
+    local rc=$?
+    if [ "$rc" -ne 1 ] || ! grep -qF "$file:$n -> $want" <<<"$out"; then
+      echo "self-test: not caught ($rc): $file: $text" >&2
+      echo "$out" >&2
+      bad=1
+    else
+      echo "self-test: caught: $(grep -F "$file:$n" <<<"$out")"
+    fi
+    mv "$tmp/$file.orig" "$tmp/$file"
+  }
+  plant src/util/url.c '#include "server/internal.h"' "src/server/internal.h: util may not include server"
+  plant src/util/url.c '#include "nethttp/server.h"' "include/nethttp/server.h: util may not include server"
+  plant src/runtime/fiber.c '#include "nethttp/dial.h"' "include/nethttp/dial.h: runtime may not include net"
+  plant src/client/pool.c '#include "nethttp/server.h"' "include/nethttp/server.h: client may not include server (siblings)"
+  plant src/server/conn.c '#include "../client/internal.h"' "src/client/internal.h: server may not include client (siblings)"
+  plant src/mux/mux.c '#include <nethttp/handlers.h>' "include/nethttp/handlers.h: mux may not include handlers (siblings)"
+  plant src/files/path.c '#include "server/internal.h"' "src/server/internal.h: files uses the public API only"
+  plant include/nethttp/cookie.h '#include "nethttp/server.h"' "include/nethttp/server.h: util may not include server"
+  plant include/nethttp/server.h '#include "nethttp/httptest.h"' "include/nethttp/httptest.h: server may not include httptest"
+  # An allowed include in a planted file passes; an unmapped header fails.
+  printf '#include "nethttp/errors.h"\n' >>"$tmp/src/util/url.c"
+  if ! "$me" "$tmp" >/dev/null; then
+    echo "self-test: an allowed include was refused" >&2
+    bad=1
+  fi
+  : >"$tmp/include/nethttp/unmapped.h"
+  if "$me" "$tmp" >/dev/null 2>&1; then
+    echo "self-test: a header without a layer passed" >&2
+    bad=1
+  fi
+  [ "$bad" -eq 0 ] && echo "self-test: ok"
+  return "$bad"
+}
+
+case ${1:-} in
+  --self-test) self_test ;;
+  -h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) check_tree "$(cd "${1:-$(dirname "$0")/..}" && pwd)" ;;
+esac
