@@ -130,19 +130,19 @@ typedef struct nh_transport_config {
  * NH_NO_TIMEOUT to turn a timeout off on purpose). NULL on a bad
  * configuration or no memory. The transport may be used from any loop and
  * thread at once. */
-nh_transport *nh_transport_new(const nh_transport_config *cfg);
+NH_API nh_transport *nh_transport_new(const nh_transport_config *cfg);
 /* A new transport with the same configuration and an empty pool. */
-nh_transport *nh_transport_clone(const nh_transport *t);
+NH_API nh_transport *nh_transport_clone(const nh_transport *t);
 /* Closes idle connections; reports responses never closed (to the default
  * logger) and frees. Responses still open must not be used afterwards;
  * no request may be in flight through t. NULL does nothing. */
-void nh_transport_free(nh_transport *t);
+NH_API void nh_transport_free(nh_transport *t);
 /* Closes the pooled connections no request is using. Any thread; does not
  * park. */
-void nh_transport_close_idle(nh_transport *t);
+NH_API void nh_transport_close_idle(nh_transport *t);
 /* Writes one line per response made through t and never closed, with the
  * file:line that made its request. Returns how many. */
-int nh_transport_leak_report(nh_transport *t, FILE *out);
+NH_API int nh_transport_leak_report(nh_transport *t, FILE *out);
 
 typedef struct nh_transport_stats {
   int64_t dials, reused, requests, retries;
@@ -150,29 +150,29 @@ typedef struct nh_transport_stats {
   int64_t closed_idle_timeout, closed_pool_full, closed_unread_body;
   int64_t unclosed_responses; /* gauge: responses not yet closed */
 } nh_transport_stats;
-void nh_transport_stats_get(const nh_transport *t, nh_transport_stats *out);
+NH_API void nh_transport_stats_get(const nh_transport *t, nh_transport_stats *out);
 
 /* ---- Requests ---- */
 
 /* NULL if the URL is not an absolute http:// URL (https needs TLS). */
-nh_client_request *nh_client_request_new(const char *method, const char *url);
-void nh_client_request_free(nh_client_request *req);
-nh_header *nh_client_request_header(nh_client_request *req);
+NH_API nh_client_request *nh_client_request_new(const char *method, const char *url);
+NH_API void nh_client_request_free(nh_client_request *req);
+NH_API nh_header *nh_client_request_header(nh_client_request *req);
 /* The context bounds the whole exchange, body reading included (borrowed:
  * keep it alive until the response is closed). Default: the calling fiber's. */
-void nh_client_request_set_ctx(nh_client_request *req, nh_ctx *ctx);
+NH_API void nh_client_request_set_ctx(nh_client_request *req, nh_ctx *ctx);
 
 /* Bodies. Content-Length is known for bytes, strings and files; a reader
  * may give it or -1 (chunked). The body can be replayed (redirects 307/308,
  * retries) when it is bytes, a string, a file, or a reader with a rewind
  * function (Go's GetBody). No Content-Type is ever guessed: set it, or use
  * the post helpers. */
-int nh_client_request_set_body(nh_client_request *req, const void *data, size_t len); /* copied */
-int nh_client_request_set_body_string(nh_client_request *req, const char *s);
-int nh_client_request_set_body_file(nh_client_request *req, const char *path);
+NH_API int nh_client_request_set_body(nh_client_request *req, const void *data, size_t len); /* copied */
+NH_API int nh_client_request_set_body_string(nh_client_request *req, const char *s);
+NH_API int nh_client_request_set_body_file(nh_client_request *req, const char *path);
 typedef ssize_t (*nh_body_read_fn)(void *arg, void *buf, size_t cap); /* 0 at end, <0 error */
 typedef int (*nh_body_rewind_fn)(void *arg);                             /* 0 or error */
-int nh_client_request_set_body_reader(nh_client_request *req, nh_body_read_fn read,
+NH_API int nh_client_request_set_body_reader(nh_client_request *req, nh_body_read_fn read,
                                       nh_body_rewind_fn rewind, void *arg, int64_t length);
 
 /* Typed bodies: the body is encoded here and Content-Type set to match
@@ -187,8 +187,8 @@ int nh_client_request_set_body_reader(nh_client_request *req, nh_body_read_fn re
  * nh_client_request_set_json: json, a JSON text sent as is (not checked;
  * NULL is NH_EINVAL), with Content-Type: application/json. To send a
  * jansson value, see nh_client_request_set_json_value (nethttp/json.h). */
-int nh_client_request_set_form(nh_client_request *req, const nh_values *v);
-int nh_client_request_set_json(nh_client_request *req, const char *json);
+NH_API int nh_client_request_set_form(nh_client_request *req, const nh_values *v);
+NH_API int nh_client_request_set_json(nh_client_request *req, const char *json);
 
 /* ---- Tracing a request (Go's net/http/httptrace) ----
  *
@@ -223,34 +223,34 @@ typedef struct nh_client_trace {
 
 /* Attaches trace to req and to the hops of its redirects (borrowed: keep
  * it and its user alive until the response is closed; NULL detaches). */
-void nh_client_request_set_trace(nh_client_request *req, const nh_client_trace *trace);
+NH_API void nh_client_request_set_trace(nh_client_request *req, const nh_client_trace *trace);
 
 /* ---- Responses ---- */
 
-int nh_response_status(const nh_response *resp);
-const char *nh_response_proto(const nh_response *resp); /* "HTTP/1.1" */
-nh_header *nh_response_header(nh_response *resp);
+NH_API int nh_response_status(const nh_response *resp);
+NH_API const char *nh_response_proto(const nh_response *resp); /* "HTTP/1.1" */
+NH_API nh_header *nh_response_header(nh_response *resp);
 /* Trailers of a chunked body, once it was read to the end (NULL before). */
-nh_header *nh_response_trailer(nh_response *resp);
-int64_t nh_response_content_length(const nh_response *resp); /* -1 unknown */
+NH_API nh_header *nh_response_trailer(nh_response *resp);
+NH_API int64_t nh_response_content_length(const nh_response *resp); /* -1 unknown */
 /* Was the body transparently decompressed (the client asked for gzip)? */
-int nh_response_uncompressed(const nh_response *resp);
+NH_API int nh_response_uncompressed(const nh_response *resp);
 /* The URL finally answered (after redirects). */
-const char *nh_response_url(const nh_response *resp);
+NH_API const char *nh_response_url(const nh_response *resp);
 
 /* Reads body bytes: count, 0 at the end (the connection goes back to the
  * pool right then), or an error (NH_ETIMEDOUT on a stall, NH_ECANCELED...).
  * Parks the fiber (blocks a plain thread) until bytes come. */
-ssize_t nh_response_read(nh_response *resp, void *buf, size_t cap);
+NH_API ssize_t nh_response_read(nh_response *resp, void *buf, size_t cap);
 /* Reads the whole body (at most max bytes: NH_EBODYTOOLARGE beyond) into a
  * malloc'd NUL-terminated buffer (free it); len may be NULL. On any error
  * *out is NULL (and *len 0) and the error is returned (NH_EBODYTOOLARGE,
  * NH_ENOMEM, or a read error as nh_response_read's). */
-int nh_response_read_all(nh_response *resp, size_t max, char **out, size_t *len);
+NH_API int nh_response_read_all(nh_response *resp, size_t max, char **out, size_t *len);
 /* Ends the response and frees it: pools the connection if the body was read
  * to its end or a short drain finishes it; closes it otherwise. May park
  * (the drain, at most 1 s). NULL does nothing. */
-void nh_response_close(nh_response *resp);
+NH_API void nh_response_close(nh_response *resp);
 
 /* ---- Client: redirects, total timeout, convenience ---- */
 
@@ -275,9 +275,9 @@ typedef struct nh_client_config {
 
 #define NH_CLIENT_CONFIG_DEFAULT {.transport = NULL, .timeout = 0, .max_redirects = 10}
 
-nh_client *nh_client_new(const nh_client_config *cfg);
-void nh_client_free(nh_client *c);
-nh_transport *nh_client_transport(nh_client *c);
+NH_API nh_client *nh_client_new(const nh_client_config *cfg);
+NH_API void nh_client_free(nh_client *c);
+NH_API nh_transport *nh_client_transport(nh_client *c);
 
 /* nh_client_do sends req (the client does not take it: free it after the
  * response is closed) and returns the response head; the body is read with
@@ -290,11 +290,11 @@ nh_transport *nh_client_transport(nh_client *c);
 #define nh_client_get(c, url, out) nh_client_get_at((c), (url), (out), __FILE__, __LINE__)
 #define nh_client_post(c, url, type, body, len, out)                                           \
   nh_client_post_at((c), (url), (type), (body), (len), (out), __FILE__, __LINE__)
-int nh_client_do_at(nh_client *c, nh_client_request *req, nh_response **out, const char *file,
+NH_API int nh_client_do_at(nh_client *c, nh_client_request *req, nh_response **out, const char *file,
                     int line);
-int nh_client_get_at(nh_client *c, const char *url, nh_response **out, const char *file, int line);
+NH_API int nh_client_get_at(nh_client *c, const char *url, nh_response **out, const char *file, int line);
 /* POST with an explicit Content-Type (never guessed). */
-int nh_client_post_at(nh_client *c, const char *url, const char *content_type, const void *body,
+NH_API int nh_client_post_at(nh_client *c, const char *url, const char *content_type, const void *body,
                       size_t len, nh_response **out, const char *file, int line);
 /* POST of a form (Go's Client.PostForm) or of a JSON text, typed as
  * nh_client_request_set_form and nh_client_request_set_json do; errors as
@@ -303,9 +303,9 @@ int nh_client_post_at(nh_client *c, const char *url, const char *content_type, c
   nh_client_post_form_at((c), (url), (values), (out), __FILE__, __LINE__)
 #define nh_client_post_json(c, url, json, out)                                                 \
   nh_client_post_json_at((c), (url), (json), (out), __FILE__, __LINE__)
-int nh_client_post_form_at(nh_client *c, const char *url, const nh_values *v, nh_response **out,
+NH_API int nh_client_post_form_at(nh_client *c, const char *url, const nh_values *v, nh_response **out,
                            const char *file, int line);
-int nh_client_post_json_at(nh_client *c, const char *url, const char *json, nh_response **out,
+NH_API int nh_client_post_json_at(nh_client *c, const char *url, const char *json, nh_response **out,
                            const char *file, int line);
 
 #ifdef __cplusplus

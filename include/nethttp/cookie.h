@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nethttp/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -66,37 +68,37 @@ typedef struct nh_cookie {
  * validCookieValueByte other than one pair of enclosing quotes, ';' or a
  * control byte in the path, bad domain,
  * expires before 1601) or NH_ENOMEM. */
-int nh_cookie_format(const nh_cookie *c, char **out);
+NH_API int nh_cookie_format(const nh_cookie *c, char **out);
 
 /* nh_cookie_valid: 0 if nh_cookie_format would accept c and, as Go's
  * Cookie.Valid also requires, a partitioned cookie is secure; else
  * NH_EINVAL. */
-int nh_cookie_valid(const nh_cookie *c);
+NH_API int nh_cookie_valid(const nh_cookie *c);
 
 /* A list of parsed cookies that owns their strings. */
 typedef struct nh_cookies nh_cookies;
 
-nh_cookies *nh_cookies_new(void);
-void nh_cookies_free(nh_cookies *l);
-size_t nh_cookies_len(const nh_cookies *l);
+NH_API nh_cookies *nh_cookies_new(void);
+NH_API void nh_cookies_free(nh_cookies *l);
+NH_API size_t nh_cookies_len(const nh_cookies *l);
 /* The i-th cookie, in order of appearance; NULL past the end. */
-const nh_cookie *nh_cookies_at(const nh_cookies *l, size_t i);
+NH_API const nh_cookie *nh_cookies_at(const nh_cookies *l, size_t i);
 /* The first cookie named name, or NULL. */
-const nh_cookie *nh_cookies_get(const nh_cookies *l, const char *name);
+NH_API const nh_cookie *nh_cookies_get(const nh_cookies *l, const char *name);
 
 /* nh_cookies_parse_header appends the cookies of one Cookie request header
  * value ("a=1; b=\"2\"") to l (Go's readCookies): pairs split on ';',
  * blanks trimmed, a pair with a bad name or value is skipped. With filter
  * non-NULL only cookies of that name are kept. Only name, value and quoted
  * are set. Returns 0 or NH_ENOMEM (nothing in the input is an error). */
-int nh_cookies_parse_header(nh_cookies *l, const char *line, const char *filter);
+NH_API int nh_cookies_parse_header(nh_cookies *l, const char *line, const char *filter);
 
 /* nh_cookies_parse_set_cookie appends the cookie of one Set-Cookie header
  * value to l (Go's readSetCookies for one line): attributes are matched
  * case-insensitively, bad or unknown ones ignored, raw set to the line.
  * Returns 0, NH_EINVAL (no '=', bad name or value: nothing appended) or
  * NH_ENOMEM. */
-int nh_cookies_parse_set_cookie(nh_cookies *l, const char *line);
+NH_API int nh_cookies_parse_set_cookie(nh_cookies *l, const char *line);
 
 /* ---- Basic authentication ---- */
 
@@ -104,7 +106,7 @@ int nh_cookies_parse_set_cookie(nh_cookies *l, const char *line);
  * "Basic dXNlcjpwYXNz", NUL-terminated, into out (Go's SetBasicAuth; user
  * and pass are not escaped, so a user must not hold ':'). Returns the length
  * written, NH_ERANGE if cap is too small, or NH_ENOMEM. */
-int nh_basic_auth_header(const char *user, const char *pass, char *out, size_t cap);
+NH_API int nh_basic_auth_header(const char *user, const char *pass, char *out, size_t cap);
 
 #ifdef __cplusplus
 }

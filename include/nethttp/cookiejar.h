@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nethttp/export.h"
 #include "nethttp/cookie.h"
 #include "nethttp/url.h"
 
@@ -60,41 +61,41 @@ typedef struct nh_cookie_jar_options {
 
 /* nh_cookie_jar_new makes an empty jar (opt NULL = defaults; it is copied).
  * NULL when out of memory or when the public suffix list cannot be loaded. */
-nh_cookie_jar *nh_cookie_jar_new(const nh_cookie_jar_options *opt);
-void nh_cookie_jar_free(nh_cookie_jar *jar);
+NH_API nh_cookie_jar *nh_cookie_jar_new(const nh_cookie_jar_options *opt);
+NH_API void nh_cookie_jar_free(nh_cookie_jar *jar);
 
 /* nh_cookie_jar_set_cookies stores cookies received in a response to u
  * (Go's Jar.SetCookies): name, value, quoted, path, domain, expires,
  * max_age, secure, http_only and same_site are used. A cookie the rules
  * refuse is skipped. The strings are copied. Nothing happens for a URL
  * that is not http or https. Returns 0 or NH_ENOMEM. */
-int nh_cookie_jar_set_cookies(nh_cookie_jar *jar, const nh_url *u, const nh_cookie *cookies,
-                              size_t n);
+NH_API int nh_cookie_jar_set_cookies(nh_cookie_jar *jar, const nh_url *u, const nh_cookie *cookies,
+                                     size_t n);
 
 /* nh_cookie_jar_set_cookie_lines parses n Set-Cookie header values (bad
  * lines are skipped, as Go's Response.Cookies does) and stores them.
  * Returns 0 or NH_ENOMEM. */
-int nh_cookie_jar_set_cookie_lines(nh_cookie_jar *jar, const nh_url *u, const char *const *lines,
-                                   size_t n);
+NH_API int nh_cookie_jar_set_cookie_lines(nh_cookie_jar *jar, const nh_url *u,
+                                          const char *const *lines, size_t n);
 
 /* nh_cookie_jar_cookies lists the cookies to send to u (Go's Jar.Cookies):
  * longest path first, then earliest created. Only name, value and quoted
  * are set. *out is a new list to free with nh_cookies_free (empty when
  * nothing matches). Expired cookies met on the way are dropped. Returns 0
  * or NH_ENOMEM. */
-int nh_cookie_jar_cookies(nh_cookie_jar *jar, const nh_url *u, nh_cookies **out);
+NH_API int nh_cookie_jar_cookies(nh_cookie_jar *jar, const nh_url *u, nh_cookies **out);
 
 /* nh_cookie_jar_cookie_header is the Cookie request header value for u,
  * "a=1; b=\"x y\"", in the order above: malloc'd, or NULL when no cookie
  * applies (or out of memory). */
-char *nh_cookie_jar_cookie_header(nh_cookie_jar *jar, const nh_url *u);
+NH_API char *nh_cookie_jar_cookie_header(nh_cookie_jar *jar, const nh_url *u);
 
 /* nh_cookie_jar_clear deletes every cookie (Go's Jar.Clear). */
-void nh_cookie_jar_clear(nh_cookie_jar *jar);
+NH_API void nh_cookie_jar_clear(nh_cookie_jar *jar);
 
 /* nh_cookie_jar_len: how many cookies are stored, expired ones included
  * until they are next met. */
-size_t nh_cookie_jar_len(nh_cookie_jar *jar);
+NH_API size_t nh_cookie_jar_len(nh_cookie_jar *jar);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@
 #ifndef NETHTTP_CTX_H
 #define NETHTTP_CTX_H
 
+#include "nethttp/export.h"
 #include "nethttp/time.h"
 
 #ifdef __cplusplus
@@ -22,33 +23,33 @@ typedef struct nh_ctx nh_ctx;
 
 /* nh_ctx_background is the root: never cancelled, no deadline, no values.
  * Static; nh_ctx_free on it does nothing. */
-nh_ctx *nh_ctx_background(void);
+NH_API nh_ctx *nh_ctx_background(void);
 
 /* Children. parent NULL means background. Return 0 or NH_ENOMEM. */
-int nh_ctx_with_cancel(nh_ctx *parent, nh_ctx **out);
-int nh_ctx_with_deadline(nh_ctx *parent, nh_time deadline, nh_ctx **out);
-int nh_ctx_with_timeout(nh_ctx *parent, nh_dur timeout, nh_ctx **out);
-int nh_ctx_with_value(nh_ctx *parent, const void *key, void *value, nh_ctx **out);
+NH_API int nh_ctx_with_cancel(nh_ctx *parent, nh_ctx **out);
+NH_API int nh_ctx_with_deadline(nh_ctx *parent, nh_time deadline, nh_ctx **out);
+NH_API int nh_ctx_with_timeout(nh_ctx *parent, nh_dur timeout, nh_ctx **out);
+NH_API int nh_ctx_with_value(nh_ctx *parent, const void *key, void *value, nh_ctx **out);
 
 /* nh_ctx_cancel cancels ctx and its descendants; idempotent; any thread. */
-void nh_ctx_cancel(nh_ctx *ctx);
+NH_API void nh_ctx_cancel(nh_ctx *ctx);
 
 /* nh_ctx_free cancels ctx and drops the caller's reference. NULL is a no-op. */
-void nh_ctx_free(nh_ctx *ctx);
+NH_API void nh_ctx_free(nh_ctx *ctx);
 
 /* nh_ctx_err: 0 while live, NH_ECANCELED once cancelled, NH_ETIMEDOUT once
  * its deadline passed. */
-int nh_ctx_err(nh_ctx *ctx);
+NH_API int nh_ctx_err(nh_ctx *ctx);
 
 /* nh_ctx_deadline: the effective deadline, NH_NO_DEADLINE if none. */
-nh_time nh_ctx_deadline(nh_ctx *ctx);
+NH_API nh_time nh_ctx_deadline(nh_ctx *ctx);
 
 /* nh_ctx_value looks key up from ctx towards the root; NULL if absent. */
-void *nh_ctx_value(nh_ctx *ctx, const void *key);
+NH_API void *nh_ctx_value(nh_ctx *ctx, const void *key);
 
 /* nh_ctx_wait parks the fiber (or blocks the thread) until ctx is done and
  * returns nh_ctx_err(ctx). */
-int nh_ctx_wait(nh_ctx *ctx);
+NH_API int nh_ctx_wait(nh_ctx *ctx);
 
 #ifdef __cplusplus
 }

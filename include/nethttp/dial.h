@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "nethttp/export.h"
 #include "nethttp/netpoll.h"
 #include "nethttp/time.h"
 
@@ -40,10 +41,10 @@ typedef struct nh_addr_list {
   nh_addr addrs[]; /* in preference order (RFC 6724, as c-ares sorts them) */
 } nh_addr_list;
 
-void nh_addr_list_free(nh_addr_list *l);
+NH_API void nh_addr_list_free(nh_addr_list *l);
 
 /* nh_addr_format writes "1.2.3.4" or "::1" (no port) into buf. */
-char *nh_addr_format(const nh_addr *a, char *buf, size_t cap);
+NH_API char *nh_addr_format(const nh_addr *a, char *buf, size_t cap);
 
 /* Resolver settings; every field zero means the system's configuration. */
 typedef struct nh_resolver_config {
@@ -59,10 +60,10 @@ typedef struct nh_resolver_config {
  * does not exist or has no address of that family), NH_ETIMEDOUT (deadline
  * or the servers did not answer), NH_ECANCELED (fiber context), NH_EINVAL,
  * NH_ENOMEM, or another error for a failing resolver (NH_EIO). */
-int nh_resolve(const char *host, int family, nh_time deadline, nh_addr_list **out);
+NH_API int nh_resolve(const char *host, int family, nh_time deadline, nh_addr_list **out);
 /* The same with explicit settings (cfg NULL = system). */
-int nh_resolve_with(const nh_resolver_config *cfg, const char *host, int family, nh_time deadline,
-                    nh_addr_list **out);
+NH_API int nh_resolve_with(const nh_resolver_config *cfg, const char *host, int family,
+                           nh_time deadline, nh_addr_list **out);
 
 /* ---- Dialer ---- */
 
@@ -85,8 +86,8 @@ typedef struct nh_dial_options {
  * nh_fd with TCP_NODELAY and keep-alive set. opt may be NULL. Returns 0,
  * NH_ECONNREFUSED, NH_ETIMEDOUT, NH_ECANCELED, NH_ENOHOST, NH_EINVAL, or the
  * first attempt's error (NH_ENETUNREACH, ...) when every address failed. */
-int nh_dial_tcp(const char *host, int port, nh_time deadline, const nh_dial_options *opt,
-                nh_fd **out);
+NH_API int nh_dial_tcp(const char *host, int port, nh_time deadline, const nh_dial_options *opt,
+                       nh_fd **out);
 
 /* ---- Proxy selection (Go's httpproxy) ---- */
 
@@ -99,8 +100,8 @@ typedef struct nh_proxy_config {
 
 /* nh_proxy_config_from_env copies the variables as they are now (upper case
  * first, as Go). Returns 0 or NH_ENOMEM. Free with nh_proxy_config_clear. */
-int nh_proxy_config_from_env(nh_proxy_config *cfg);
-void nh_proxy_config_clear(nh_proxy_config *cfg);
+NH_API int nh_proxy_config_from_env(nh_proxy_config *cfg);
+NH_API void nh_proxy_config_clear(nh_proxy_config *cfg);
 
 /* nh_proxy_for chooses the proxy for a request to scheme://host:port (port
  * <= 0: the scheme's default; host may be a bracketed IPv6 literal). Writes
@@ -110,8 +111,8 @@ void nh_proxy_config_clear(nh_proxy_config *cfg);
  * its subdomains, ".example.com" and "*.example.com" only subdomains), IPs,
  * CIDRs, each with an optional ":port", or "*". Returns 0, NH_ERANGE (cap
  * too small) or NH_EPERM (HTTP_PROXY in a CGI environment, as Go refuses). */
-int nh_proxy_for(const nh_proxy_config *cfg, const char *scheme, const char *host, int port,
-                 char *proxy_out, size_t cap);
+NH_API int nh_proxy_for(const nh_proxy_config *cfg, const char *scheme, const char *host, int port,
+                        char *proxy_out, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,8 @@
 
 #include <errno.h>
 
+#include "nethttp/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -76,11 +78,11 @@ typedef enum nh_err {
 
 /* nh_strerror returns a static, human-readable message for an NH_E* code
  * (or for any -errno). Never NULL; thread-safe. */
-const char *nh_strerror(int err);
+NH_API const char *nh_strerror(int err);
 
 /* nh_err_name returns the symbolic name ("NH_ETIMEDOUT") of a code, or
  * "NH_E?" for an unknown one. Static storage; thread-safe. */
-const char *nh_err_name(int err);
+NH_API const char *nh_err_name(int err);
 
 #ifdef __cplusplus
 }

@@ -49,6 +49,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "nethttp/export.h"
 #include "nethttp/server.h"
 
 #ifdef __cplusplus
@@ -73,14 +74,14 @@ typedef struct nh_file_server_options {
  * control character or a ':' in it cannot change the Location's meaning). root must be an existing
  * directory; it is resolved once. A handler with fn NULL on error (errno
  * set). Free with nh_file_server_free after the server is gone. */
-nh_handler nh_file_server(const char *root, const nh_file_server_options *opts);
-void nh_file_server_free(nh_handler h);
+NH_API nh_handler nh_file_server(const char *root, const nh_file_server_options *opts);
+NH_API void nh_file_server_free(nh_handler h);
 
 /* nh_serve_file answers with the file or directory at path, trusted as
  * given (Go's ServeFile): not confined to any root, but a request whose
  * path has a ".." segment is refused with 400, and one ending in
  * "/index.html" redirects to "./". */
-void nh_serve_file(nh_response_writer *w, nh_request *r, const char *path);
+NH_API void nh_serve_file(nh_response_writer *w, nh_request *r, const char *path);
 
 /* nh_serve_content answers with size bytes of fd from offset 0 (Go's
  * ServeContent): name only picks the Content-Type by its extension;
@@ -88,13 +89,13 @@ void nh_serve_file(nh_response_writer *w, nh_request *r, const char *path);
  * ETag set on the response beforehand takes part in If-Match,
  * If-None-Match and If-Range. fd is only read (pread, sendfile), never
  * closed or moved. */
-void nh_serve_content(nh_response_writer *w, nh_request *r, const char *name, time_t modtime,
-                      int fd, off_t size);
+NH_API void nh_serve_content(nh_response_writer *w, nh_request *r, const char *name,
+                             time_t modtime, int fd, off_t size);
 
 /* nh_file_content_type returns the type for a file name's extension
  * ("a.html" -> "text/html; charset=utf-8"), or NULL when unknown. Text
  * types get "; charset=utf-8" as in Go's mime package. Thread-safe. */
-const char *nh_file_content_type(const char *name);
+NH_API const char *nh_file_content_type(const char *name);
 
 #ifdef __cplusplus
 }

@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "nethttp/export.h"
 #include "nethttp/header.h"
 #include "nethttp/server.h"
 #include "nethttp/url.h"
@@ -49,20 +50,20 @@ extern "C" {
 /* nh_request_set_form_memory sets the multipart memory limit of this
  * request (default NH_FORM_DEFAULT_MEMORY; 0 = every non-empty file goes to
  * disk). Returns 0, or NH_EBUSY once the form was parsed. */
-int nh_request_set_form_memory(nh_request *r, size_t bytes);
+NH_API int nh_request_set_form_memory(nh_request *r, size_t bytes);
 
 /* nh_request_form_value returns the first value of key from the body
  * (urlencoded), the query, then multipart fields; NULL if none (an empty
  * value is ""). nh_request_post_form_value looks at the body only. Parse
  * errors do not stop them: see nh_request_form_error. */
-const char *nh_request_form_value(nh_request *r, const char *key);
-const char *nh_request_post_form_value(nh_request *r, const char *key);
+NH_API const char *nh_request_form_value(nh_request *r, const char *key);
+NH_API const char *nh_request_post_form_value(nh_request *r, const char *key);
 
 /* nh_request_form: every value (Go's r.Form after ParseMultipartForm);
  * nh_request_post_form: the body's only (r.PostForm). NULL only when out
  * of memory. */
-const nh_values *nh_request_form(nh_request *r);
-const nh_values *nh_request_post_form(nh_request *r);
+NH_API const nh_values *nh_request_form(nh_request *r);
+NH_API const nh_values *nh_request_post_form(nh_request *r);
 
 /* nh_request_form_error parses if needed and returns the first error met:
  * 0, NH_EBADFORM (a bad escape in the query or body, a malformed multipart
@@ -73,7 +74,7 @@ const nh_values *nh_request_post_form(nh_request *r);
  * Well-formed pairs of a query or urlencoded body with a bad one are still
  * kept (Go's ParseQuery); a multipart body that fails adds no value and no
  * file. */
-int nh_request_form_error(nh_request *r);
+NH_API int nh_request_form_error(nh_request *r);
 
 /* One uploaded file (Go's multipart.FileHeader). Read-only. */
 typedef struct nh_form_file {
@@ -89,22 +90,22 @@ typedef struct nh_form_file {
 
 /* nh_request_form_file returns the first file uploaded as field, or NULL
  * (then nh_request_form_error tells whether parsing failed). */
-const nh_form_file *nh_request_form_file(nh_request *r, const char *field);
+NH_API const nh_form_file *nh_request_form_file(nh_request *r, const char *field);
 /* Every file, in the order of the body: 0 .. nh_request_form_file_count()-1
  * (NULL past the end). */
-size_t nh_request_form_file_count(nh_request *r);
-const nh_form_file *nh_request_form_file_at(nh_request *r, size_t i);
+NH_API size_t nh_request_form_file_count(nh_request *r);
+NH_API const nh_form_file *nh_request_form_file_at(nh_request *r, size_t i);
 
 /* nh_form_file_read_at copies up to n bytes of the file from offset off
  * into buf, from memory or from its temporary file. Returns the count (0 at
  * the end) or an error (-errno). May block the thread briefly on a disk
  * read. */
-ssize_t nh_form_file_read_at(const nh_form_file *f, void *buf, size_t n, int64_t off);
+NH_API ssize_t nh_form_file_read_at(const nh_form_file *f, void *buf, size_t n, int64_t off);
 /* nh_form_file_open returns a new read-only descriptor (O_CLOEXEC) on the
  * file's contents, for sendfile or a copy: its temporary file, or for a
  * file held in memory a memfd holding a copy. The caller closes it.
  * -errno on failure. */
-int nh_form_file_open(const nh_form_file *f);
+NH_API int nh_form_file_open(const nh_form_file *f);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nethttp/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -21,7 +23,7 @@ extern "C" {
  * NUL-terminated, and returns NH_HTTP_DATE_LEN. The year must have four
  * digits, so times before 0000-01-01 or after 9999-12-31 23:59:59 are
  * clamped to those bounds. Thread-safe. */
-size_t nh_http_date_format(int64_t unix_seconds, char out[30]);
+NH_API size_t nh_http_date_format(int64_t unix_seconds, char out[30]);
 
 /* nh_http_date_parse reads s, a NUL-terminated string in one of the three
  * forms of RFC 9110 section 5.6.7, as Go's http.ParseTime (time.Parse) does:
@@ -37,12 +39,12 @@ size_t nh_http_date_format(int64_t unix_seconds, char out[30]);
  * Stores the time in *unix_seconds and returns 0, or returns NH_EINVAL
  * (leaving *unix_seconds alone) for anything else, including impossible
  * dates such as 31 Nov. Thread-safe. */
-int nh_http_date_parse(const char *s, int64_t *unix_seconds);
+NH_API int nh_http_date_parse(const char *s, int64_t *unix_seconds);
 
 /* nh_http_date_now writes the current time as IMF-fixdate into out, the
  * value for a response's Date header. Each thread formats once per second
  * and copies its cached text otherwise. Thread-safe. */
-void nh_http_date_now(char out[30]);
+NH_API void nh_http_date_now(char out[30]);
 
 #ifdef __cplusplus
 }

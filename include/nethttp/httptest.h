@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 
+#include "nethttp/export.h"
 #include "nethttp/server.h"
 
 #ifdef __cplusplus
@@ -25,20 +26,20 @@ typedef struct nh_test_server nh_test_server;
  * NULL on failure. Call from a plain thread (a test's main). The macro
  * records the caller's file:line for the report of a server never closed;
  * (nh_test_server_new)(...) calls the function without it. */
-nh_test_server *nh_test_server_new(nh_handler_fn handler, const nh_server_config *cfg,
-                                   int loops);
+NH_API nh_test_server *nh_test_server_new(nh_handler_fn handler, const nh_server_config *cfg,
+                                          int loops);
 /* nh_test_server_new_at is nh_test_server_new made at file:line (file is
  * borrowed: a string literal such as __FILE__). */
-nh_test_server *nh_test_server_new_at(nh_handler_fn handler, const nh_server_config *cfg,
-                                      int loops, const char *file, int line);
+NH_API nh_test_server *nh_test_server_new_at(nh_handler_fn handler, const nh_server_config *cfg,
+                                             int loops, const char *file, int line);
 #define nh_test_server_new(handler, cfg, loops)                                               \
   nh_test_server_new_at((handler), (cfg), (loops), __FILE__, __LINE__)
 
 /* The server, its runtime, its port and its URL ("http://127.0.0.1:PORT"). */
-nh_server *nh_test_server_server(nh_test_server *ts);
-nh_runtime *nh_test_server_runtime(nh_test_server *ts);
-int nh_test_server_port(const nh_test_server *ts);
-const char *nh_test_server_url(const nh_test_server *ts);
+NH_API nh_server *nh_test_server_server(nh_test_server *ts);
+NH_API nh_runtime *nh_test_server_runtime(nh_test_server *ts);
+NH_API int nh_test_server_port(const nh_test_server *ts);
+NH_API const char *nh_test_server_url(const nh_test_server *ts);
 
 /* nh_test_server_close shuts down (deadline 5 s), frees the server, checks
  * for leaks (waiting up to 2 s for stragglers) and frees the runtime.
@@ -50,7 +51,7 @@ const char *nh_test_server_url(const nh_test_server *ts);
  * ("socket 127.0.0.1:34671 -> 127.0.0.1:51234", "fiber 'conn ...' parked in
  * IO wait: read"). If fibers are left the runtime is deliberately not
  * freed, since freeing waits for them. */
-int nh_test_server_close(nh_test_server *ts, FILE *report);
+NH_API int nh_test_server_close(nh_test_server *ts, FILE *report);
 
 /* nh_test_server_new_tls is nh_test_server_new serving HTTPS (Go's
  * NewTLSServer): a throwaway CA and a certificate for 127.0.0.1, ::1 and
@@ -58,22 +59,23 @@ int nh_test_server_close(nh_test_server *ts, FILE *report);
  * by a context serving that certificate, and the URL is
  * "https://127.0.0.1:PORT". Clients trust nh_test_server_ca_file(ts).
  * Closing the server removes the files and frees the context. */
-nh_test_server *nh_test_server_new_tls(nh_handler_fn handler, const nh_server_config *cfg,
-                                       int loops);
-nh_test_server *nh_test_server_new_tls_at(nh_handler_fn handler, const nh_server_config *cfg,
-                                          int loops, const char *file, int line);
+NH_API nh_test_server *nh_test_server_new_tls(nh_handler_fn handler, const nh_server_config *cfg,
+                                              int loops);
+NH_API nh_test_server *nh_test_server_new_tls_at(nh_handler_fn handler,
+                                                 const nh_server_config *cfg, int loops,
+                                                 const char *file, int line);
 #define nh_test_server_new_tls(handler, cfg, loops)                                           \
   nh_test_server_new_tls_at((handler), (cfg), (loops), __FILE__, __LINE__)
 /* The CA certificate file clients should trust (NULL for a plain server). */
-const char *nh_test_server_ca_file(const nh_test_server *ts);
+NH_API const char *nh_test_server_ca_file(const nh_test_server *ts);
 /* The server's TLS context and its throwaway certificates (NULL if plain),
  * e.g. to sign more leaves with nh_tls_testcert_leaf. */
-nh_tls_ctx *nh_test_server_tls(nh_test_server *ts);
-nh_tls_testcert *nh_test_server_testcert(nh_test_server *ts);
+NH_API nh_tls_ctx *nh_test_server_tls(nh_test_server *ts);
+NH_API nh_tls_testcert *nh_test_server_testcert(nh_test_server *ts);
 /* A client for this server (Go's Server.Client): for an HTTPS server its
  * transport already trusts the throwaway CA. Made on first call, owned by
  * ts and freed by nh_test_server_close (responses must be closed first). */
-struct nh_client *nh_test_server_client(nh_test_server *ts);
+NH_API struct nh_client *nh_test_server_client(nh_test_server *ts);
 
 /* ---- Calling a handler without a socket (Go's httptest.NewRequest and
  * ResponseRecorder). The request and the response writer are the server's
@@ -88,16 +90,17 @@ typedef struct nh_recorder nh_recorder;
  * decoded), and returns what it answered, or NULL if the request itself
  * is malformed. handler_data is what
  * nh_request_handler_data returns. Free with nh_recorder_free. */
-nh_recorder *nh_recorder_serve(nh_handler_fn handler, void *handler_data, const char *method,
-                               const char *target, const char *headers, const char *body);
-int nh_recorder_status(const nh_recorder *rec);
+NH_API nh_recorder *nh_recorder_serve(nh_handler_fn handler, void *handler_data,
+                                      const char *method, const char *target, const char *headers,
+                                      const char *body);
+NH_API int nh_recorder_status(const nh_recorder *rec);
 /* Response headers as sent (canonical keys, framing headers included). */
-nh_header *nh_recorder_header(nh_recorder *rec);
+NH_API nh_header *nh_recorder_header(nh_recorder *rec);
 /* The body, decoded from chunked framing if it was chunked. */
-const char *nh_recorder_body(const nh_recorder *rec, size_t *len);
+NH_API const char *nh_recorder_body(const nh_recorder *rec, size_t *len);
 /* The raw response bytes. */
-const char *nh_recorder_wire(const nh_recorder *rec, size_t *len);
-void nh_recorder_free(nh_recorder *rec);
+NH_API const char *nh_recorder_wire(const nh_recorder *rec, size_t *len);
+NH_API void nh_recorder_free(nh_recorder *rec);
 
 #ifdef __cplusplus
 }

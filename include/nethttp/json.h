@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "nethttp/export.h"
 #include "nethttp/server.h"
 
 #ifdef __cplusplus
@@ -34,7 +35,7 @@ extern "C" {
  * and the result is NH_EBADJSON (an empty body too), NH_EBODYTOOLARGE, a
  * read error (NH_ETIMEDOUT, NH_ECONNRESET...) or NH_ENOMEM. "\u0000" is
  * accepted in strings, as Go does (see json_string_length). */
-int nh_request_json(nh_request *r, size_t max_bytes, json_t **out);
+NH_API int nh_request_json(nh_request *r, size_t max_bytes, json_t **out);
 
 /* nh_resp_json sends status and v encoded compactly, followed by a newline
  * (as Go's json.Encoder), with Content-Type: application/json unless the
@@ -42,24 +43,24 @@ int nh_request_json(nh_request *r, size_t max_bytes, json_t **out);
  * (JSON_INDENT(2), JSON_SORT_KEYS, ...). v is borrowed. Returns 0,
  * NH_EINVAL (a value jansson cannot encode; nothing is sent), NH_ENOMEM or
  * a write error. */
-int nh_resp_json(nh_response_writer *w, int status, const json_t *v);
-int nh_resp_json_flags(nh_response_writer *w, int status, const json_t *v, size_t flags);
+NH_API int nh_resp_json(nh_response_writer *w, int status, const json_t *v);
+NH_API int nh_resp_json_flags(nh_response_writer *w, int status, const json_t *v, size_t flags);
 
 /* nh_resp_json_string sends an already encoded JSON text as is, with the
  * same headers. */
-int nh_resp_json_string(nh_response_writer *w, int status, const char *json);
+NH_API int nh_resp_json_string(nh_response_writer *w, int status, const char *json);
 
 /* nh_resp_json_error sends {"error": message} with status. */
-int nh_resp_json_error(nh_response_writer *w, int status, const char *message);
+NH_API int nh_resp_json_error(nh_response_writer *w, int status, const char *message);
 
 /* The four are macros passing the caller's file:line (as nh_resp_write
  * does), so a warning about the response names the caller's line. */
-int nh__resp_json(nh_response_writer *w, int status, const json_t *v, size_t flags,
-                  const char *file, int line);
-int nh__resp_json_string(nh_response_writer *w, int status, const char *json, const char *file,
-                         int line);
-int nh__resp_json_error(nh_response_writer *w, int status, const char *message, const char *file,
-                        int line);
+NH_API int nh__resp_json(nh_response_writer *w, int status, const json_t *v, size_t flags,
+                         const char *file, int line);
+NH_API int nh__resp_json_string(nh_response_writer *w, int status, const char *json,
+                                const char *file, int line);
+NH_API int nh__resp_json_error(nh_response_writer *w, int status, const char *message,
+                               const char *file, int line);
 #define nh_resp_json(w, status, v) nh__resp_json((w), (status), (v), JSON_COMPACT, __FILE__, __LINE__)
 #define nh_resp_json_flags(w, status, v, flags)                                            \
   nh__resp_json((w), (status), (v), (flags), __FILE__, __LINE__)

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "nethttp/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -83,22 +85,22 @@ struct nh_logger {
 /* nh_logger_text_new / nh_logger_json_new make a logger that writes one line
  * per record to out (borrowed; must outlive the logger). Free with
  * nh_logger_free. Thread-safe. */
-nh_logger *nh_logger_text_new(FILE *out, nh_log_level min_level);
-nh_logger *nh_logger_json_new(FILE *out, nh_log_level min_level);
-void nh_logger_free(nh_logger *lg);
+NH_API nh_logger *nh_logger_text_new(FILE *out, nh_log_level min_level);
+NH_API nh_logger *nh_logger_json_new(FILE *out, nh_log_level min_level);
+NH_API void nh_logger_free(nh_logger *lg);
 
 /* nh_log_default returns the process-wide logger the library uses when a
  * component was given none: text to stderr at INFO unless replaced by
  * nh_log_set_default (lg is borrowed; NULL restores the built-in one). */
-nh_logger *nh_log_default(void);
-void nh_log_set_default(nh_logger *lg);
+NH_API nh_logger *nh_log_default(void);
+NH_API void nh_log_set_default(nh_logger *lg);
 
 /* nh_log_enabled tells whether a record at level would be written. */
-int nh_log_enabled(nh_logger *lg, nh_log_level level);
+NH_API int nh_log_enabled(nh_logger *lg, nh_log_level level);
 
 /* nh_log_write sends one record; lg NULL means the default logger. */
-void nh_log_write(nh_logger *lg, nh_log_level level, const char *file, int line,
-                  const char *msg, const nh_log_field *fields, size_t nfields);
+NH_API void nh_log_write(nh_logger *lg, nh_log_level level, const char *file, int line,
+                         const char *msg, const nh_log_field *fields, size_t nfields);
 
 /* NH_LOG(lg, level, msg, fields...) logs with the caller's file and line:
  *   NH_LOG(NULL, NH_LOG_WARN, "slow hook", NH_LDUR("took", d));          */
@@ -112,8 +114,8 @@ void nh_log_write(nh_logger *lg, nh_log_level level, const char *file, int line,
 /* nh_log_format_text / nh_log_format_json render a record into buf
  * (NUL-terminated, truncated to cap) and return the length written.
  * Exposed so custom writers can reuse the built-in formats. */
-size_t nh_log_format_text(const nh_log_record *rec, char *buf, size_t cap);
-size_t nh_log_format_json(const nh_log_record *rec, char *buf, size_t cap);
+NH_API size_t nh_log_format_text(const nh_log_record *rec, char *buf, size_t cap);
+NH_API size_t nh_log_format_json(const nh_log_record *rec, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

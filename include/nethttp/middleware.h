@@ -24,6 +24,7 @@
 
 #include <stdint.h>
 
+#include "nethttp/export.h"
 #include "nethttp/handlers.h"
 #include "nethttp/log.h"
 
@@ -37,25 +38,25 @@ extern "C" {
 typedef nh_handler (*nh_middleware_fn)(nh_handler next, const void *arg);
 
 typedef struct nh_chain nh_chain;
-nh_chain *nh_chain_new(void);
+NH_API nh_chain *nh_chain_new(void);
 /* Appends a middleware; the first added is the outermost. arg is borrowed
  * until the last nh_chain_then. 0, NH_EINVAL or NH_ENOMEM. */
-int nh_chain_use(nh_chain *ch, nh_middleware_fn mw, const void *arg);
+NH_API int nh_chain_use(nh_chain *ch, nh_middleware_fn mw, const void *arg);
 /* Wraps h in every middleware of the chain; the chain owns the wrappers.
  * May be called for several handlers. fn NULL on failure (nothing kept). */
-nh_handler nh_chain_then(nh_chain *ch, nh_handler h);
+NH_API nh_handler nh_chain_then(nh_chain *ch, nh_handler h);
 /* Gives the chain a wrapper made by hand (nh_strip_prefix...) to free. */
-int nh_chain_own(nh_chain *ch, nh_handler h);
+NH_API int nh_chain_own(nh_chain *ch, nh_handler h);
 /* Frees every wrapper the chain holds with nh_handler_free: those of
  * nethttp, and a user middleware's if it returned nh_handler_owning(...). */
-void nh_chain_free(nh_chain *ch);
+NH_API void nh_chain_free(nh_chain *ch);
 
 /* nh_handler_owning makes a user's handler freeable like a built-in one:
  * the result serves h, and nh_handler_free (or a chain) on it calls
  * free_data(h.data). For a middleware of one's own:
  *   return nh_handler_owning(NH_HANDLER(my_serve, state), free);
  * fn NULL when out of memory (free_data is not called then). */
-nh_handler nh_handler_owning(nh_handler h, void (*free_data)(void *data));
+NH_API nh_handler nh_handler_owning(nh_handler h, void (*free_data)(void *data));
 
 /* ---- panic recovery ---- */
 
@@ -67,9 +68,9 @@ nh_handler nh_handler_owning(nh_handler h, void (*free_data)(void *data));
  * discarded); if the response had already started, it is cut short and
  * the connection closed, so the client cannot take it for complete. The
  * connection and the server go on serving. Off-fiber, next runs inline. */
-nh_handler nh_with_recover(nh_handler next, nh_logger *lg);
+NH_API nh_handler nh_with_recover(nh_handler next, nh_logger *lg);
 /* Panics caught by a recoverer so far (0 for any other handler). */
-int64_t nh_recover_panics(nh_handler recoverer);
+NH_API int64_t nh_recover_panics(nh_handler recoverer);
 
 /* ---- access log ---- */
 
@@ -79,7 +80,7 @@ int64_t nh_recover_panics(nh_handler recoverer);
  * connections log hijacked=1 and status 0. Status and bytes are read from
  * the writer itself, so flushing, sendfile and hijacking are unaffected.
  * lg NULL: the request's logger. */
-nh_handler nh_with_access_log(nh_handler next, nh_logger *lg);
+NH_API nh_handler nh_with_access_log(nh_handler next, nh_logger *lg);
 
 /* ---- request ID ---- */
 
@@ -88,13 +89,13 @@ nh_handler nh_with_access_log(nh_handler next, nh_logger *lg);
  * random UUID (v4). It is set on the response's X-Request-Id, returned by
  * nh_request_id, and added as request_id to every record of
  * nh_request_logger(r), a logger writing to base (NULL: the server's). */
-nh_handler nh_with_request_id(nh_handler next, nh_logger *base);
+NH_API nh_handler nh_with_request_id(nh_handler next, nh_logger *base);
 /* The request's ID, or NULL outside nh_with_request_id. */
-const char *nh_request_id(nh_request *r);
+NH_API const char *nh_request_id(nh_request *r);
 /* The request-scoped logger (Go's loggerFrom(ctx)): the one made by
  * nh_with_request_id, else the server's logger. Valid until the request
  * ends. */
-nh_logger *nh_request_logger(nh_request *r);
+NH_API nh_logger *nh_request_logger(nh_request *r);
 
 /* ---- in-flight limiter (back-pressure) ---- */
 
@@ -110,22 +111,22 @@ typedef struct nh_limit_config {
  * then gets 503 with Retry-After; if its client leaves while it waits, it
  * gets nothing. A slot is given back when next returns or panics. cfg is
  * copied. fn NULL also for max_inflight <= 0. */
-nh_handler nh_with_limit(nh_handler next, const nh_limit_config *cfg);
+NH_API nh_handler nh_with_limit(nh_handler next, const nh_limit_config *cfg);
 /* Requests refused by a limiter so far; slots in use now. */
-int64_t nh_limit_refused(nh_handler limiter);
-long nh_limit_inflight(nh_handler limiter);
+NH_API int64_t nh_limit_refused(nh_handler limiter);
+NH_API long nh_limit_inflight(nh_handler limiter);
 
 /* ---- the built-ins as middlewares for nh_chain_use ---- */
 
-nh_handler nh_mw_recover(nh_handler next, const void *logger);     /* nh_logger * */
-nh_handler nh_mw_access_log(nh_handler next, const void *logger);  /* nh_logger * */
-nh_handler nh_mw_request_id(nh_handler next, const void *logger);  /* nh_logger * */
-nh_handler nh_mw_limit(nh_handler next, const void *cfg);          /* nh_limit_config * */
+NH_API nh_handler nh_mw_recover(nh_handler next, const void *logger);     /* nh_logger * */
+NH_API nh_handler nh_mw_access_log(nh_handler next, const void *logger);  /* nh_logger * */
+NH_API nh_handler nh_mw_request_id(nh_handler next, const void *logger);  /* nh_logger * */
+NH_API nh_handler nh_mw_limit(nh_handler next, const void *cfg);          /* nh_limit_config * */
 typedef struct nh_timeout_config {
   nh_dur dt;
   const char *msg;
 } nh_timeout_config;
-nh_handler nh_mw_timeout(nh_handler next, const void *cfg);        /* nh_timeout_config * */
+NH_API nh_handler nh_mw_timeout(nh_handler next, const void *cfg);        /* nh_timeout_config * */
 
 #ifdef __cplusplus
 }

@@ -40,6 +40,7 @@
 #ifndef NETHTTP_MUX_H
 #define NETHTTP_MUX_H
 
+#include "nethttp/export.h"
 #include "nethttp/server.h"
 
 #ifdef __cplusplus
@@ -48,9 +49,9 @@ extern "C" {
 
 typedef struct nh_mux nh_mux;
 
-nh_mux *nh_mux_new(void);
+NH_API nh_mux *nh_mux_new(void);
 /* Frees the mux and its patterns; no server may be using it any more. */
-void nh_mux_free(nh_mux *m);
+NH_API void nh_mux_free(nh_mux *m);
 
 /* nh_mux_handle registers h for pattern (copied). Returns 0, NH_EINVAL for a
  * malformed pattern or a NULL handler, NH_ECONFLICT, NH_EBUSY once
@@ -59,21 +60,21 @@ void nh_mux_free(nh_mux *m);
 #define nh_mux_handle(m, pattern, h) nh__mux_handle((m), (pattern), (h), __FILE__, __LINE__)
 #define nh_mux_handle_func(m, pattern, fn, data)                                          \
   nh__mux_handle((m), (pattern), NH_HANDLER((fn), (data)), __FILE__, __LINE__)
-int nh__mux_handle(nh_mux *m, const char *pattern, nh_handler h, const char *file, int line);
+NH_API int nh__mux_handle(nh_mux *m, const char *pattern, nh_handler h, const char *file, int line);
 
 /* The message of the last failed registration ("" if none), e.g.
  * `pattern "GET /{y}/b" (registered at app.c:12) conflicts with pattern
  * "GET /a/{x}" (registered at app.c:11): ...`. Valid until the next call. */
-const char *nh_mux_error(const nh_mux *m);
+NH_API const char *nh_mux_error(const nh_mux *m);
 
 /* The handler that routes requests (its data is m: a server config takes
  * .handler = h.fn, .handler_data = h.data). The route's handler is called
  * with nh_handler_serve, so nh_request_handler_data returns its own data.
  * Freezes the routes (see above). */
-nh_handler nh_mux_handler(nh_mux *m);
+NH_API nh_handler nh_mux_handler(nh_mux *m);
 
 /* Replaces the 404 handler (before nh_mux_handler). */
-void nh_mux_set_not_found(nh_mux *m, nh_handler h);
+NH_API void nh_mux_set_not_found(nh_mux *m, nh_handler h);
 
 /* ---- Routing without a request (tests, benchmarks, tools) ---- */
 
@@ -97,8 +98,8 @@ typedef struct nh_mux_route {
  * pattern matched (status 200), NH_ENOENT otherwise (see out->status), or
  * NH_ERANGE for a path too long for out->buf. Does not freeze the routes;
  * safe beside serving once they are frozen. */
-int nh_mux_match(nh_mux *m, const char *method, const char *host, const char *path,
-                 const char *query, nh_mux_route *out);
+NH_API int nh_mux_match(nh_mux *m, const char *method, const char *host, const char *path,
+                        const char *query, nh_mux_route *out);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "nethttp/export.h"
 #include "nethttp/time.h"
 
 #ifdef __cplusplus
@@ -28,42 +29,42 @@ typedef struct nh_fd nh_fd;
 
 /* nh_fd_open takes ownership of fd, makes it non-blocking and close-on-exec.
  * Returns 0 or NH_ENOMEM / -errno (fd is closed on failure). */
-int nh_fd_open(int fd, nh_fd **out);
+NH_API int nh_fd_open(int fd, nh_fd **out);
 
 /* nh_fd_close wakes any fiber parked on f with NH_ECLOSED, closes the
  * descriptor and frees f. NULL does nothing. */
-void nh_fd_close(nh_fd *f);
+NH_API void nh_fd_close(nh_fd *f);
 
 /* nh_fd_release frees f without closing the descriptor, which it returns
  * (still non-blocking). Used to hand a connection to other code (hijack). */
-int nh_fd_release(nh_fd *f);
+NH_API int nh_fd_release(nh_fd *f);
 
-int nh_fd_get(const nh_fd *f);
+NH_API int nh_fd_get(const nh_fd *f);
 
 /* Reads up to n bytes: returns the count (0 at end of stream) or an error. */
-ssize_t nh_fd_read(nh_fd *f, void *buf, size_t n, nh_time deadline);
+NH_API ssize_t nh_fd_read(nh_fd *f, void *buf, size_t n, nh_time deadline);
 
 /* Writes all n bytes (or all iov) unless an error comes first; returns the
  * total written or an error (bytes already sent are not undone). */
-ssize_t nh_fd_write(nh_fd *f, const void *buf, size_t n, nh_time deadline);
-ssize_t nh_fd_writev(nh_fd *f, const struct iovec *iov, int iovcnt, nh_time deadline);
+NH_API ssize_t nh_fd_write(nh_fd *f, const void *buf, size_t n, nh_time deadline);
+NH_API ssize_t nh_fd_writev(nh_fd *f, const struct iovec *iov, int iovcnt, nh_time deadline);
 
 /* Sends count bytes of in_fd from *offset (advanced) with sendfile(2). */
-ssize_t nh_fd_sendfile(nh_fd *f, int in_fd, off_t *offset, size_t count, nh_time deadline);
+NH_API ssize_t nh_fd_sendfile(nh_fd *f, int in_fd, off_t *offset, size_t count, nh_time deadline);
 
 /* Accepts a connection: returns a new non-blocking close-on-exec descriptor
  * (not wrapped) or an error. addr/len may be NULL. */
-int nh_fd_accept(nh_fd *f, struct sockaddr *addr, socklen_t *len, nh_time deadline);
+NH_API int nh_fd_accept(nh_fd *f, struct sockaddr *addr, socklen_t *len, nh_time deadline);
 
 /* Connects a socket descriptor; returns 0 or an error (NH_ECONNREFUSED...). */
-int nh_fd_connect(nh_fd *f, const struct sockaddr *addr, socklen_t len, nh_time deadline);
+NH_API int nh_fd_connect(nh_fd *f, const struct sockaddr *addr, socklen_t len, nh_time deadline);
 
 /* Waits until readable (NH_FD_READ) or writable (NH_FD_WRITE), or either
  * (NH_FD_READ | NH_FD_WRITE: which one is not told, try both). Returns 0
  * or an error. */
 #define NH_FD_READ 1
 #define NH_FD_WRITE 2
-int nh_fd_wait(nh_fd *f, int what, nh_time deadline);
+NH_API int nh_fd_wait(nh_fd *f, int what, nh_time deadline);
 
 /* nh_fd_on_readable arranges for cb(f, arg) to run once on f's loop, outside
  * any fiber, when f next becomes readable (or is hung up). The descriptor is
@@ -71,13 +72,13 @@ int nh_fd_wait(nh_fd *f, int what, nh_time deadline);
  * available input was consumed. This is how idle keep-alive connections wait
  * without holding a fiber. nh_fd_on_readable(f, NULL, NULL) cancels it.
  * Must be called on f's loop; returns 0, NH_ENOTFIBER off a loop, -errno. */
-int nh_fd_on_readable(nh_fd *f, void (*cb)(nh_fd *f, void *arg), void *arg);
+NH_API int nh_fd_on_readable(nh_fd *f, void (*cb)(nh_fd *f, void *arg), void *arg);
 
 /* nh_fd_on_hangup calls cb(f, arg) on f's loop, outside any fiber, when the
  * peer closes or resets the connection (EPOLLRDHUP/HUP/ERR), until cleared
  * with NULL. The server uses it to cancel a request whose client left while
  * its handler runs. Same rules as nh_fd_on_readable. */
-int nh_fd_on_hangup(nh_fd *f, void (*cb)(nh_fd *f, void *arg), void *arg);
+NH_API int nh_fd_on_hangup(nh_fd *f, void (*cb)(nh_fd *f, void *arg), void *arg);
 
 /* nh_fd_read_pending tells whether input may have arrived since the last
  * read attempt (a readiness edge came while nobody waited for it), or the
@@ -85,13 +86,13 @@ int nh_fd_on_hangup(nh_fd *f, void (*cb)(nh_fd *f, void *arg), void *arg);
  * without a new edge). With a
  * short last read and no pending edge, a read would return NH_EAGAIN: the
  * server skips that system call before letting a connection go idle. */
-int nh_fd_read_pending(const nh_fd *f);
+NH_API int nh_fd_read_pending(const nh_fd *f);
 
 /* Non-parking single attempts: NH_EAGAIN when not ready. nh_fd_try_write
  * may write fewer than n bytes (the count is returned); it never raises
  * SIGPIPE (NH_EPIPE instead). */
-ssize_t nh_fd_try_read(nh_fd *f, void *buf, size_t n);
-ssize_t nh_fd_try_write(nh_fd *f, const void *buf, size_t n);
+NH_API ssize_t nh_fd_try_read(nh_fd *f, void *buf, size_t n);
+NH_API ssize_t nh_fd_try_write(nh_fd *f, const void *buf, size_t n);
 
 #ifdef __cplusplus
 }

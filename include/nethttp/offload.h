@@ -6,6 +6,7 @@
 #ifndef NETHTTP_OFFLOAD_H
 #define NETHTTP_OFFLOAD_H
 
+#include "nethttp/export.h"
 #include "nethttp/ctx.h"
 
 #ifdef __cplusplus
@@ -20,7 +21,7 @@ typedef int (*nh_offload_fn)(void *arg);
  * started, or left to finish on its thread with its result discarded, so
  * arg must stay valid until fn returns. Off-fiber, fn runs on the caller's
  * thread. Returns NH_ENOMEM if the job could not be queued. */
-int nh_offload(nh_ctx *ctx, nh_offload_fn fn, void *arg);
+NH_API int nh_offload(nh_ctx *ctx, nh_offload_fn fn, void *arg);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "nethttp/export.h"
 #include "nethttp/log.h"
 #include "nethttp/time.h"
 
@@ -47,74 +48,74 @@ typedef struct nh_runtime_config {
 
 /* nh_runtime_new starts the loop threads. cfg NULL means the defaults.
  * Returns NULL on failure (errno set). Thread-safe. */
-nh_runtime *nh_runtime_new(const nh_runtime_config *cfg);
+NH_API nh_runtime *nh_runtime_new(const nh_runtime_config *cfg);
 
 /* nh_runtime_free waits for every fiber on every loop to return, then stops
  * the loops and frees the runtime. Call it from a plain thread, never from a
  * fiber of this runtime. NULL does nothing. */
-void nh_runtime_free(nh_runtime *rt);
+NH_API void nh_runtime_free(nh_runtime *rt);
 
 /* nh_runtime_go starts fn(arg) on a new fiber of rt, picking loops round-robin
  * (loop < 0) or the given loop index. Callable from any thread or fiber.
  * Returns 0, NH_EINVAL (bad loop) or NH_ENOMEM. */
-int nh_runtime_go(nh_runtime *rt, int loop, nh_fiber_fn fn, void *arg);
+NH_API int nh_runtime_go(nh_runtime *rt, int loop, nh_fiber_fn fn, void *arg);
 
 /* nh_runtime_loops returns the number of loops. */
-int nh_runtime_loops(const nh_runtime *rt);
+NH_API int nh_runtime_loops(const nh_runtime *rt);
 
 /* nh_runtime_current returns the runtime of the calling loop thread, or NULL
  * on a plain thread. */
-nh_runtime *nh_runtime_current(void);
+NH_API nh_runtime *nh_runtime_current(void);
 
 /* nh_run is the whole lifecycle in one call: start a runtime, run fn(arg) on a
  * fiber, wait for it and for every fiber it left running, free the runtime.
  * Returns 0 or NH_ENOMEM. Call from a plain thread (typically main). */
-int nh_run(const nh_runtime_config *cfg, nh_fiber_fn fn, void *arg);
+NH_API int nh_run(const nh_runtime_config *cfg, nh_fiber_fn fn, void *arg);
 
 /* nh_go starts fn(arg) on a new fiber of the calling fiber's loop (Go's `go`).
  * A panic in it unwinds that fiber only. Returns 0, NH_ENOTFIBER on a plain
  * thread (use nh_runtime_go there), NH_ENOMEM. */
-int nh_go(nh_fiber_fn fn, void *arg);
+NH_API int nh_go(nh_fiber_fn fn, void *arg);
 
 /* nh_in_fiber tells whether the caller runs on a fiber. */
-int nh_in_fiber(void);
+NH_API int nh_in_fiber(void);
 
 /* nh_fiber_id returns the calling fiber's id (never reused), 0 off-fiber. */
-uint64_t nh_fiber_id(void);
+NH_API uint64_t nh_fiber_id(void);
 
 /* nh_fiber_set_label names what the calling fiber is doing ("GET /users",
  * "conn 10.0.0.1:5555"); it shows in dumps and watchdog reports. Copied,
  * truncated to 63 bytes. No-op off-fiber. */
-void nh_fiber_set_label(const char *label);
+NH_API void nh_fiber_set_label(const char *label);
 
 /* nh_fiber_ctx returns the calling fiber's context (borrowed; background if
  * none was set). Blocking calls made by the fiber inherit it: when it is
  * cancelled or its deadline passes they return NH_ECANCELED/NH_ETIMEDOUT.
  * nh_fiber_set_ctx replaces it (borrowed: keep ctx alive while set). */
-nh_ctx *nh_fiber_ctx(void);
-void nh_fiber_set_ctx(nh_ctx *ctx);
+NH_API nh_ctx *nh_fiber_ctx(void);
+NH_API void nh_fiber_set_ctx(nh_ctx *ctx);
 
 /* nh_yield lets other runnable fibers of this loop run. Off-fiber: sched_yield. */
-void nh_yield(void);
+NH_API void nh_yield(void);
 
 /* nh_sleep parks the fiber (or blocks the thread) for d. Returns 0, or
  * NH_ECANCELED / NH_ETIMEDOUT early when the fiber's context ends. */
-int nh_sleep(nh_dur d);
+NH_API int nh_sleep(nh_dur d);
 /* nh_sleep_until is nh_sleep to an absolute deadline (no drift when the
  * caller computed it from an earlier clock reading). */
-int nh_sleep_until(nh_time deadline);
+NH_API int nh_sleep_until(nh_time deadline);
 
 /* nh_panic logs msg with a backtrace, runs the fiber's deferred cleanups in
  * reverse order, and ends the calling fiber only; its loop and every other
  * fiber go on. Off-fiber it logs and aborts the process. Never returns. */
-__attribute__((noreturn, format(printf, 1, 2))) void nh_panic(const char *fmt, ...);
+NH_API __attribute__((noreturn, format(printf, 1, 2))) void nh_panic(const char *fmt, ...);
 
 /* nh_defer registers fn(arg) to run when the calling fiber ends, normally or
  * by nh_panic, newest first. Returns a handle for nh_undefer (which drops it
  * without running it), or NULL off-fiber or out of memory. */
 typedef struct nh_deferred nh_deferred;
-nh_deferred *nh_defer(void (*fn)(void *), void *arg);
-void nh_undefer(nh_deferred *d);
+NH_API nh_deferred *nh_defer(void (*fn)(void *), void *arg);
+NH_API void nh_undefer(nh_deferred *d);
 
 /* Counters, readable at any time from any thread. */
 typedef struct nh_runtime_stats {
@@ -126,7 +127,7 @@ typedef struct nh_runtime_stats {
   int64_t timers_armed;
   int64_t stacks_mapped; /* fiber stacks currently mapped (live + pooled) */
 } nh_runtime_stats;
-void nh_runtime_stats_get(const nh_runtime *rt, nh_runtime_stats *out);
+NH_API void nh_runtime_stats_get(const nh_runtime *rt, nh_runtime_stats *out);
 
 /* ---- Fiber dump: every live fiber and what it waits on (Go's goroutine
  * dump). Collected by each loop on its own thread, so it is consistent and
@@ -147,17 +148,17 @@ typedef struct nh_fiber_info {
  * entries. rt NULL = the caller's runtime. May park the calling fiber.
  * Returns 0, NH_EINVAL, NH_ENOMEM, or NH_ESTALL if a loop did not answer (the
  * others are still listed). */
-int nh_fiber_dump(nh_runtime *rt, nh_fiber_info **out, size_t *n);
+NH_API int nh_fiber_dump(nh_runtime *rt, nh_fiber_info **out, size_t *n);
 
 /* nh_fiber_dump_write writes the dump as text, one block per fiber:
  *   fiber 17 [IO wait: read, 5m0s] loop 0 "conn 127.0.0.1:5555" (serve_conn):
  *       nh_fd_read+0x5a
  *       ...
  * Returns the nh_fiber_dump result. */
-int nh_fiber_dump_write(nh_runtime *rt, FILE *out);
+NH_API int nh_fiber_dump_write(nh_runtime *rt, FILE *out);
 
 /* nh_frame_name writes "symbol+0xoff" (or the address) for a frame. */
-void nh_frame_name(void *pc, char *buf, size_t cap);
+NH_API void nh_frame_name(void *pc, char *buf, size_t cap);
 
 /* ---- Leak check for tests (Go's goleak): take a baseline at the start,
  * check at the end. The check waits up to grace for stragglers to finish,
@@ -171,10 +172,10 @@ void nh_frame_name(void *pc, char *buf, size_t cap);
  * the baseline and child processes not reaped. NULL on out-of-memory.
  * Thread-safe; does not park. */
 typedef struct nh_leak_baseline nh_leak_baseline;
-nh_leak_baseline *nh_leak_baseline_take(nh_runtime *rt);
+NH_API nh_leak_baseline *nh_leak_baseline_take(nh_runtime *rt);
 /* Returns 0 when nothing leaked, else NH_EBUSY after writing a report to
  * report (NULL = stderr). Frees the baseline either way. May park. */
-int nh_leak_check(nh_leak_baseline *b, nh_dur grace, FILE *report);
+NH_API int nh_leak_check(nh_leak_baseline *b, nh_dur grace, FILE *report);
 
 #ifdef __cplusplus
 }

@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "nethttp/export.h"
 #include "nethttp/ctx.h"
 #include "nethttp/header.h"
 #include "nethttp/log.h"
@@ -49,7 +50,7 @@ typedef struct nh_handler {
   void *data;
 } nh_handler;
 #define NH_HANDLER(fn, data) ((nh_handler){(fn), (data)})
-void nh_handler_serve(nh_handler h, nh_response_writer *w, nh_request *r);
+NH_API void nh_handler_serve(nh_handler h, nh_response_writer *w, nh_request *r);
 
 /* Connection states (Go's ConnState). */
 typedef enum nh_conn_state {
@@ -62,7 +63,7 @@ typedef enum nh_conn_state {
 
 /* nh_conn_state_name: "new", "active", "idle", "hijacked", "closed" (the
  * words log records use for state=), "unknown" for any other value. */
-const char *nh_conn_state_name(nh_conn_state s);
+NH_API const char *nh_conn_state_name(nh_conn_state s);
 
 /* Why the server let go of a connection. Each connection counts once, under
  * the first reason that applied (a read timeout answered with an error
@@ -91,7 +92,7 @@ typedef enum nh_close_reason {
 /* nh_close_reason_name: the reason as a word ("client", "timeout_read",
  * "drain_overflow"...): the enum's name after NH_CLOSE_, lowercase;
  * "unknown" for any other value. */
-const char *nh_close_reason_name(nh_close_reason r);
+NH_API const char *nh_close_reason_name(nh_close_reason r);
 
 /* What hooks learn about a connection. Borrowed for the call. */
 typedef struct nh_conn_info {
@@ -163,7 +164,7 @@ typedef struct nh_server_config {
  * cfg is copied. NULL on bad configuration (no runtime, no handler) or no
  * memory; a bad configuration is logged at ERROR (cfg->logger, else the
  * default logger) naming what is missing. */
-nh_server *nh_server_new(nh_runtime *rt, const nh_server_config *cfg);
+NH_API nh_server *nh_server_new(nh_runtime *rt, const nh_server_config *cfg);
 
 /* nh_server_listen opens a listening socket: "HOST:PORT", ":PORT" (all
  * IPv4 and IPv6 addresses), "[::1]:PORT", or "unix:/path". Port 0 picks a
@@ -172,21 +173,21 @@ nh_server *nh_server_new(nh_runtime *rt, const nh_server_config *cfg);
  * (a malformed address or port, an unknown host, after start); a failure
  * is logged at ERROR with the address and the reason: msg="cannot listen"
  * addr=127.0.0.1:8080 error="address already in use". */
-int nh_server_listen(nh_server *srv, const char *addr);
+NH_API int nh_server_listen(nh_server *srv, const char *addr);
 /* nh_server_listen_fd serves an already listening socket (systemd socket
  * activation, a parent process); the server takes ownership. */
-int nh_server_listen_fd(nh_server *srv, int fd);
+NH_API int nh_server_listen_fd(nh_server *srv, int fd);
 
 /* nh_server_addr writes the first listener's address ("127.0.0.1:40123"). */
-int nh_server_addr(const nh_server *srv, char *buf, size_t cap);
-int nh_server_port(const nh_server *srv);
+NH_API int nh_server_addr(const nh_server *srv, char *buf, size_t cap);
+NH_API int nh_server_port(const nh_server *srv);
 
 /* nh_server_start begins accepting on every loop and returns at once.
  * nh_server_serve starts (if needed) and waits until the server is shut down
  * or closed, then returns NH_ESERVERCLOSED: a normal end, not a failure.
  * Both may be called from a fiber or a plain thread. */
-int nh_server_start(nh_server *srv);
-int nh_server_serve(nh_server *srv);
+NH_API int nh_server_start(nh_server *srv);
+NH_API int nh_server_serve(nh_server *srv);
 
 /* nh_server_shutdown stops accepting, closes idle connections, lets
  * in-flight requests finish (their connections close after the response),
@@ -196,18 +197,18 @@ int nh_server_serve(nh_server *srv);
  * closes what is left (shutting hijacked sockets down) and returns
  * NH_ETIMEDOUT; otherwise 0. Shutdown hooks run first. Any thread or
  * fiber; later calls wait for the same outcome. */
-int nh_server_shutdown(nh_server *srv, nh_time deadline);
+NH_API int nh_server_shutdown(nh_server *srv, nh_time deadline);
 
 /* nh_server_close closes every listener and connection now (hijacked ones
  * too) and cancels every request context. Does not wait for handlers. */
-void nh_server_close(nh_server *srv);
+NH_API void nh_server_close(nh_server *srv);
 
 /* nh_server_on_shutdown registers fn(arg) to run when shutdown starts (Go's
  * RegisterOnShutdown), e.g. to tell long-lived streams to finish. */
-int nh_server_on_shutdown(nh_server *srv, void (*fn)(void *arg), void *arg);
+NH_API int nh_server_on_shutdown(nh_server *srv, void (*fn)(void *arg), void *arg);
 
 /* nh_server_free frees a server that is closed or was never started. */
-void nh_server_free(nh_server *srv);
+NH_API void nh_server_free(nh_server *srv);
 
 /* Counters (cumulative) and gauges (current), atomics, readable any time. */
 typedef struct nh_server_stats {
@@ -224,14 +225,14 @@ typedef struct nh_server_stats {
    * to closed + hijacked. */
   int64_t closes[NH_CLOSE__COUNT];
 } nh_server_stats;
-void nh_server_stats_get(const nh_server *srv, nh_server_stats *out);
+NH_API void nh_server_stats_get(const nh_server *srv, nh_server_stats *out);
 
 /* nh_server_reload_tls reads the TLS context's certificate and key files
  * again (nh_tls_ctx_reload): new connections use them, established ones
  * keep theirs. On failure the old ones stay and the reason is logged.
  * Returns 0, NH_EINVAL without TLS, or nh_tls_ctx_reload's error. Any
  * thread (e.g. on SIGHUP). */
-int nh_server_reload_tls(nh_server *srv);
+NH_API int nh_server_reload_tls(nh_server *srv);
 
 /* nh_server_run is the production template in one call: listen on addr,
  * serve until SIGINT or SIGTERM, then shut down gracefully within
@@ -241,62 +242,62 @@ int nh_server_reload_tls(nh_server *srv);
  * failure is logged with its reason before it returns (see
  * nh_server_listen); srv NULL (nh_server_new failed) gives NH_EINVAL. So
  * main() can return "r == NH_OK ? 0 : 1" and leave the why to the log. */
-int nh_server_run(nh_server *srv, const char *addr, nh_dur shutdown_timeout);
+NH_API int nh_server_run(nh_server *srv, const char *addr, nh_dur shutdown_timeout);
 
 /* ---- Requests ---- */
 
-const char *nh_request_method(const nh_request *r);
+NH_API const char *nh_request_method(const nh_request *r);
 /* The request target as sent: "/a/b?x=1", "*", "http://h/p", "host:443". */
-const char *nh_request_target(const nh_request *r);
+NH_API const char *nh_request_target(const nh_request *r);
 /* Path and raw query of the target (query without '?', "" if none). */
-const char *nh_request_path(const nh_request *r);
-const char *nh_request_query(const nh_request *r);
-const char *nh_request_host(const nh_request *r);
-const char *nh_request_proto(const nh_request *r); /* "HTTP/1.1" */
-int nh_request_proto_at_least(const nh_request *r, int major, int minor);
-nh_header *nh_request_header(nh_request *r);
+NH_API const char *nh_request_path(const nh_request *r);
+NH_API const char *nh_request_query(const nh_request *r);
+NH_API const char *nh_request_host(const nh_request *r);
+NH_API const char *nh_request_proto(const nh_request *r); /* "HTTP/1.1" */
+NH_API int nh_request_proto_at_least(const nh_request *r, int major, int minor);
+NH_API nh_header *nh_request_header(nh_request *r);
 /* Declared body length; -1 when unknown (chunked). */
-int64_t nh_request_content_length(const nh_request *r);
+NH_API int64_t nh_request_content_length(const nh_request *r);
 /* Transfer-Encoding as sent ("chunked") or NULL. */
-const char *nh_request_transfer_encoding(const nh_request *r);
-const char *nh_request_remote_addr(const nh_request *r);
-nh_ctx *nh_request_ctx(nh_request *r);
-void *nh_request_handler_data(const nh_request *r);
-void nh_request_set_handler_data(nh_request *r, void *data);
+NH_API const char *nh_request_transfer_encoding(const nh_request *r);
+NH_API const char *nh_request_remote_addr(const nh_request *r);
+NH_API nh_ctx *nh_request_ctx(nh_request *r);
+NH_API void *nh_request_handler_data(const nh_request *r);
+NH_API void nh_request_set_handler_data(nh_request *r, void *data);
 
 /* nh_request_read reads body bytes into buf: returns the count, 0 at the end
  * of the body, or an error (NH_ETIMEDOUT at the read deadline, NH_EBODYTOOLARGE
  * past a limit, NH_EBADREQUEST for bad framing, NH_ECONNRESET...). The first
  * call answers "Expect: 100-continue" with 100 Continue. Parks the fiber. */
-ssize_t nh_request_read(nh_request *r, void *buf, size_t cap);
+NH_API ssize_t nh_request_read(nh_request *r, void *buf, size_t cap);
 
 /* nh_request_trailer: trailers of a chunked body, after it was read to the
  * end (NULL before). */
-nh_header *nh_request_trailer(nh_request *r);
+NH_API nh_header *nh_request_trailer(nh_request *r);
 
 /* Request-scoped memory and cleanup: what nh_request_alloc returns is freed
  * when the request ends; fn(arg) registered with nh_request_on_end runs then
  * too (after the response is finished), newest first. */
-void *nh_request_alloc(nh_request *r, size_t n);
-char *nh_request_strdup(nh_request *r, const char *s);
-int nh_request_on_end(nh_request *r, void (*fn)(void *arg), void *arg);
+NH_API void *nh_request_alloc(nh_request *r, size_t n);
+NH_API char *nh_request_strdup(nh_request *r, const char *s);
+NH_API int nh_request_on_end(nh_request *r, void (*fn)(void *arg), void *arg);
 
 /* nh_request_set_ctx replaces the request's context (Go's WithContext, in
  * place), e.g. to add a value or a deadline in a middleware; blocking calls
  * of the handler's fiber use it too. ctx is borrowed: keep it alive until
  * the handler that set it returns, then set the previous one back. */
-void nh_request_set_ctx(nh_request *r, nh_ctx *ctx);
+NH_API void nh_request_set_ctx(nh_request *r, nh_ctx *ctx);
 
 /* Path wildcards (Go's PathValue / SetPathValue): set by a mux for
  * "{name}" and "{name...}" segments; NULL when there is no such wildcard.
  * nh_request_pattern is the pattern that matched ("" without a mux). */
-const char *nh_request_path_value(const nh_request *r, const char *name);
-int nh_request_set_path_value(nh_request *r, const char *name, const char *value);
-const char *nh_request_pattern(const nh_request *r);
-void nh_request_set_pattern(nh_request *r, const char *pattern);
+NH_API const char *nh_request_path_value(const nh_request *r, const char *name);
+NH_API int nh_request_set_path_value(nh_request *r, const char *name, const char *value);
+NH_API const char *nh_request_pattern(const nh_request *r);
+NH_API void nh_request_set_pattern(nh_request *r, const char *pattern);
 /* nh_request_set_path replaces the path handlers see (StripPrefix); the
  * target and query stay as sent. path is copied. 0 or NH_ENOMEM. */
-int nh_request_set_path(nh_request *r, const char *path);
+NH_API int nh_request_set_path(nh_request *r, const char *path);
 
 /* nh_request_limit_body caps the body at max bytes (Go's MaxBytesReader):
  * a read past it returns NH_EBODYTOOLARGE, and if the handler then sends no
@@ -304,15 +305,15 @@ int nh_request_set_path(nh_request *r, const char *path);
  * closes after the response. A Content-Length already over the cap fails
  * the first read at once, before any body byte is read or 100 Continue is
  * sent. */
-void nh_request_limit_body(nh_request *r, int64_t max);
+NH_API void nh_request_limit_body(nh_request *r, int64_t max);
 /* 1 once a read went past the cap. */
-int nh_request_body_limit_hit(const nh_request *r);
+NH_API int nh_request_body_limit_hit(const nh_request *r);
 
 /* ---- Response writer ---- */
 
 /* nh_resp_header is the response header map; changes after the header was
  * sent are ignored (and logged with the caller's file:line). */
-nh_header *nh_resp_header(nh_response_writer *w);
+NH_API nh_header *nh_resp_header(nh_response_writer *w);
 
 /* The calls below that send or commit a response are macros that pass the
  * caller's __FILE__ and __LINE__ to an nh__ function, so a warning they
@@ -324,27 +325,29 @@ nh_header *nh_resp_header(nh_response_writer *w);
  * WriteHeader). A second call is ignored and logged with the caller's
  * file:line. 1xx codes other than 101 may be sent several times before the
  * final status. */
-void nh_resp_write_header(nh_response_writer *w, int status);
-void nh__resp_write_header(nh_response_writer *w, int status, const char *file, int line);
+NH_API void nh_resp_write_header(nh_response_writer *w, int status);
+NH_API void nh__resp_write_header(nh_response_writer *w, int status, const char *file, int line);
 #define nh_resp_write_header(w, status) nh__resp_write_header((w), (status), __FILE__, __LINE__)
 
 /* nh_resp_write writes body bytes (an implicit 200 first); returns n or an
  * error (NH_ETIMEDOUT at the write deadline, NH_EPIPE when the client left,
  * NH_ENOTSUP for a status that has no body). Output is buffered: a response
  * that fits the buffer gets a Content-Length, a longer one is chunked. */
-ssize_t nh_resp_write(nh_response_writer *w, const void *buf, size_t n);
-ssize_t nh__resp_write(nh_response_writer *w, const void *buf, size_t n, const char *file,
-                       int line);
+NH_API ssize_t nh_resp_write(nh_response_writer *w, const void *buf, size_t n);
+NH_API ssize_t nh__resp_write(nh_response_writer *w, const void *buf, size_t n, const char *file,
+                              int line);
 #define nh_resp_write(w, buf, n) nh__resp_write((w), (buf), (n), __FILE__, __LINE__)
 
 /* nh_resp_write_string and nh_resp_printf are nh_resp_write of a string,
  * of printf's output. */
-ssize_t nh_resp_write_string(nh_response_writer *w, const char *s);
-ssize_t nh__resp_write_string(nh_response_writer *w, const char *s, const char *file, int line);
+NH_API ssize_t nh_resp_write_string(nh_response_writer *w, const char *s);
+NH_API ssize_t nh__resp_write_string(nh_response_writer *w, const char *s, const char *file,
+                                     int line);
 #define nh_resp_write_string(w, s) nh__resp_write_string((w), (s), __FILE__, __LINE__)
-ssize_t nh_resp_printf(nh_response_writer *w, const char *fmt, ...)
+NH_API ssize_t nh_resp_printf(nh_response_writer *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-ssize_t nh__resp_printf(nh_response_writer *w, const char *file, int line, const char *fmt, ...)
+NH_API ssize_t nh__resp_printf(nh_response_writer *w, const char *file, int line, const char *fmt,
+                               ...)
     __attribute__((format(printf, 4, 5)));
 #define nh_resp_printf(w, ...) nh__resp_printf((w), __FILE__, __LINE__, __VA_ARGS__)
 
@@ -352,16 +355,16 @@ ssize_t nh__resp_printf(nh_response_writer *w, const char *file, int line, const
  * with sendfile(2) (an implicit 200 first). The response gets a
  * Content-Length of len unless the handler set one or already wrote body
  * bytes. Returns 0 or an error; parks the fiber. */
-int nh_resp_sendfile(nh_response_writer *w, int fd, off_t offset, size_t len);
-int nh__resp_sendfile(nh_response_writer *w, int fd, off_t offset, size_t len, const char *file,
-                      int line);
+NH_API int nh_resp_sendfile(nh_response_writer *w, int fd, off_t offset, size_t len);
+NH_API int nh__resp_sendfile(nh_response_writer *w, int fd, off_t offset, size_t len,
+                             const char *file, int line);
 #define nh_resp_sendfile(w, fd, offset, len)                                               \
   nh__resp_sendfile((w), (fd), (offset), (len), __FILE__, __LINE__)
 
 /* nh_resp_flush sends what is buffered now (streaming, server-sent events);
  * an implicit 200 first. */
-int nh_resp_flush(nh_response_writer *w);
-int nh__resp_flush(nh_response_writer *w, const char *file, int line);
+NH_API int nh_resp_flush(nh_response_writer *w);
+NH_API int nh__resp_flush(nh_response_writer *w, const char *file, int line);
 #define nh_resp_flush(w) nh__resp_flush((w), __FILE__, __LINE__)
 
 /* nh_error replies with status and text + "\n" as a plain-text body (Go's
@@ -369,8 +372,9 @@ int nh__resp_flush(nh_response_writer *w, const char *file, int line);
  * "Content-Type: text/plain; charset=utf-8" and "X-Content-Type-Options:
  * nosniff". Headers set earlier stay. A macro, like nh_resp_write_header:
  * the caller's line is the one a later warning about this response names. */
-void nh_error(nh_response_writer *w, const char *text, int status);
-void nh__error(nh_response_writer *w, const char *text, int status, const char *file, int line);
+NH_API void nh_error(nh_response_writer *w, const char *text, int status);
+NH_API void nh__error(nh_response_writer *w, const char *text, int status, const char *file,
+                      int line);
 #define nh_error(w, text, status) nh__error((w), (text), (status), __FILE__, __LINE__)
 
 /* nh_resp_hijack hands the connection to the caller: *fd is the socket
@@ -383,7 +387,7 @@ void nh__error(nh_response_writer *w, const char *text, int status, const char *
  * more) once none of them is left; a wrapper the owner made with
  * nh_fd_open is the owner's to free. Returns 0, or NH_ENOTSUP after the
  * header was sent or on an HTTPS connection (nh_resp_hijack_tls). */
-int nh_resp_hijack(nh_response_writer *w, int *fd, char **buffered, size_t *nbuffered);
+NH_API int nh_resp_hijack(nh_response_writer *w, int *fd, char **buffered, size_t *nbuffered);
 
 /* nh_resp_hijack_tls is nh_resp_hijack for an HTTPS connection (where
  * nh_resp_hijack returns NH_ENOTSUP): *tls is the TLS stream, the caller's
@@ -393,23 +397,23 @@ int nh_resp_hijack(nh_response_writer *w, int *fd, char **buffered, size_t *nbuf
  * loop's fibers (nh_tls_set_fd hands it to another). Owned as above: after
  * a panic of its last owner the stream is aborted (nh_tls_abort). Returns
  * 0, or NH_ENOTSUP on a plain connection or after the header was sent. */
-int nh_resp_hijack_tls(nh_response_writer *w, nh_tls_conn **tls, char **buffered,
-                       size_t *nbuffered);
+NH_API int nh_resp_hijack_tls(nh_response_writer *w, nh_tls_conn **tls, char **buffered,
+                              size_t *nbuffered);
 
 /* Per-request deadlines (Go's ResponseController): move or clear
  * (NH_NO_DEADLINE) this request's read or write deadline, e.g. for a long
  * upload or a server-sent event stream, without touching the server's
  * settings. */
-int nh_resp_set_read_deadline(nh_response_writer *w, nh_time deadline);
-int nh_resp_set_write_deadline(nh_response_writer *w, nh_time deadline);
+NH_API int nh_resp_set_read_deadline(nh_response_writer *w, nh_time deadline);
+NH_API int nh_resp_set_write_deadline(nh_response_writer *w, nh_time deadline);
 
 /* Status sent (0 if none yet) and body bytes written, for logging. */
-int nh_resp_status(const nh_response_writer *w);
-int64_t nh_resp_written(const nh_response_writer *w);
+NH_API int nh_resp_status(const nh_response_writer *w);
+NH_API int64_t nh_resp_written(const nh_response_writer *w);
 /* 1 once the status line and headers went out (nothing can change them
  * any more); 1 after nh_resp_hijack. */
-int nh_resp_committed(const nh_response_writer *w);
-int nh_resp_hijacked(const nh_response_writer *w);
+NH_API int nh_resp_committed(const nh_response_writer *w);
+NH_API int nh_resp_hijacked(const nh_response_writer *w);
 
 /* A buffered response (the fix for "status decided too early"): after
  * nh_resp_buffer, status, headers and body are held until the handler
@@ -417,12 +421,12 @@ int nh_resp_hijacked(const nh_response_writer *w);
  * until then a later nh_resp_write_header replaces the status and header
  * changes still count. Past max_bytes it commits and streams as usual.
  * Returns 0, NH_EINVAL (max_bytes 0), NH_ENOTSUP if already committed. */
-int nh_resp_buffer(nh_response_writer *w, size_t max_bytes);
+NH_API int nh_resp_buffer(nh_response_writer *w, size_t max_bytes);
 /* nh_resp_reset discards the status, headers and body not yet sent, so the
  * handler can answer something else (an error). Works on any writer that
  * has not committed (a plain one holds up to 16 KiB before it must).
  * Returns 0 or NH_ENOTSUP once committed. */
-int nh_resp_reset(nh_response_writer *w);
+NH_API int nh_resp_reset(nh_response_writer *w);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
 #ifndef NETHTTP_SERVER_COOKIE_H
 #define NETHTTP_SERVER_COOKIE_H
 
+#include "nethttp/export.h"
 #include "nethttp/cookie.h"
 #include "nethttp/server.h"
 
@@ -15,15 +16,15 @@ extern "C" {
 /* nh_resp_set_cookie adds a Set-Cookie header to the response (Go's
  * http.SetCookie). Returns 0, NH_EINVAL (see nh_cookie_format) or
  * NH_ENOMEM. Like any header, it must come before the first body byte. */
-int nh_resp_set_cookie(nh_response_writer *w, const nh_cookie *c);
+NH_API int nh_resp_set_cookie(nh_response_writer *w, const nh_cookie *c);
 
 /* nh_request_cookies: every cookie of every Cookie header of the request,
  * in order, parsed on the first call and kept for the request. Never NULL
  * (an empty list when out of memory); valid until the request ends; do not
  * free. nh_request_cookie is the value of the first cookie named name, or
  * NULL (Go's r.Cookie). Handler fiber only. */
-const nh_cookies *nh_request_cookies(nh_request *r);
-const char *nh_request_cookie(nh_request *r, const char *name);
+NH_API const nh_cookies *nh_request_cookies(nh_request *r);
+NH_API const char *nh_request_cookie(nh_request *r, const char *name);
 
 /* nh_request_basic_auth reads "Authorization: Basic <base64(user:pass)>"
  * (Go's BasicAuth): scheme matched case-insensitively, standard base64
@@ -32,7 +33,7 @@ const char *nh_request_cookie(nh_request *r, const char *name);
  * 0; with no header, another scheme, bad base64, no ':' or a NUL byte in the
  * credentials it returns NH_ENOENT and leaves them alone (NH_ENOMEM when
  * out of memory). */
-int nh_request_basic_auth(nh_request *r, const char **user, const char **pass);
+NH_API int nh_request_basic_auth(nh_request *r, const char **user, const char **pass);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "nethttp/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -20,7 +22,7 @@ extern "C" {
  * "image/png"; "application/octet-stream" when nothing more specific fits.
  * Empty or all-text input is "text/plain; charset=utf-8". data may be NULL
  * when len is 0. The result is static, never NULL; thread-safe. */
-const char *nh_detect_content_type(const void *data, size_t len);
+NH_API const char *nh_detect_content_type(const void *data, size_t len);
 
 #ifdef __cplusplus
 }

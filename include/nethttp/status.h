@@ -6,6 +6,8 @@
 #ifndef NETHTTP_STATUS_H
 #define NETHTTP_STATUS_H
 
+#include "nethttp/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -83,7 +85,7 @@ typedef enum nh_status {
 /* nh_status_text returns the reason phrase of code, as Go's StatusText does
  * ("OK", "Not Found"), or "" for a code it does not know. Static storage,
  * never NULL; thread-safe. */
-const char *nh_status_text(int code);
+NH_API const char *nh_status_text(int code);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nethttp/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -30,19 +32,19 @@ typedef int64_t nh_time; /* monotonic nanoseconds */
 #define NH_NO_DEADLINE ((nh_time)INT64_MAX)
 
 /* nh_now returns the monotonic clock in nanoseconds. Thread-safe. */
-nh_time nh_now(void);
+NH_API nh_time nh_now(void);
 
 /* nh_deadline_after turns a duration into a deadline from now;
  * NH_NO_TIMEOUT (or any negative) gives NH_NO_DEADLINE. */
-nh_time nh_deadline_after(nh_dur d);
+NH_API nh_time nh_deadline_after(nh_dur d);
 
 /* nh_dur_parse parses a Go-style duration ("250ms", "5s", "1h30m", "1.5s",
  * "0"). Units: ns, us, µs, ms, s, m, h. Returns 0 or NH_EINVAL. */
-int nh_dur_parse(const char *s, nh_dur *out);
+NH_API int nh_dur_parse(const char *s, nh_dur *out);
 
 /* nh_dur_format writes a Go-style rendering of d ("1.5s", "250ms",
  * "5m0s") into buf and returns buf. */
-char *nh_dur_format(nh_dur d, char *buf, size_t cap);
+NH_API char *nh_dur_format(nh_dur d, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -21,6 +21,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "nethttp/export.h"
 #include "nethttp/netpoll.h"
 #include "nethttp/time.h"
 
@@ -96,11 +97,11 @@ typedef struct nh_tls_conn nh_tls_conn;
  * file), NH_ETLS (a file that is not a valid PEM certificate or key, a key
  * that does not match its certificate), NH_ENOMEM. If err is non-NULL it
  * receives a malloc'd message (free it) on failure. Thread-safe. */
-int nh_tls_config_new(const nh_tls_config *cfg, nh_tls_ctx **out, char **err);
+NH_API int nh_tls_config_new(const nh_tls_config *cfg, nh_tls_ctx **out, char **err);
 
 /* Frees the context once every connection made from it is gone (they hold
  * a reference). NULL does nothing. */
-void nh_tls_ctx_free(nh_tls_ctx *ctx);
+NH_API void nh_tls_ctx_free(nh_tls_ctx *ctx);
 
 /* nh_tls_ctx_key returns a stable identity of the configuration: a hex
  * SHA-256 over its normalized fields and the contents of the CA and
@@ -108,12 +109,12 @@ void nh_tls_ctx_free(nh_tls_ctx *ctx);
  * equal keys; the client's connection pool includes it in every key, so
  * connections made under one configuration never serve another. Valid
  * until nh_tls_ctx_free; not changed by reload. */
-const char *nh_tls_ctx_key(const nh_tls_ctx *ctx);
+NH_API const char *nh_tls_ctx_key(const nh_tls_ctx *ctx);
 
 /* nh_tls_ctx_reload reads the certificate, key and CA files again. New
  * connections use them; established ones are untouched. On failure the old
  * files stay in use. Returns as nh_tls_config_new. Thread-safe. */
-int nh_tls_ctx_reload(nh_tls_ctx *ctx, char **err);
+NH_API int nh_tls_ctx_reload(nh_tls_ctx *ctx, char **err);
 
 /* ---- connections ---- */
 
@@ -124,21 +125,21 @@ int nh_tls_ctx_reload(nh_tls_ctx *ctx, char **err);
  * handshake_timeout, whichever is first. On success *out owns fd; on
  * failure fd is untouched (the caller closes it) and the OpenSSL reason is
  * kept for nh_tls_last_error(NULL) on the calling thread. */
-int nh_tls_client(nh_tls_ctx *ctx, nh_fd *fd, const char *host, nh_time deadline,
-                  nh_tls_conn **out);
+NH_API int nh_tls_client(nh_tls_ctx *ctx, nh_fd *fd, const char *host, nh_time deadline,
+                         nh_tls_conn **out);
 
 /* nh_tls_server runs a server handshake over an accepted fd; as above. */
-int nh_tls_server(nh_tls_ctx *ctx, nh_fd *fd, nh_time deadline, nh_tls_conn **out);
+NH_API int nh_tls_server(nh_tls_ctx *ctx, nh_fd *fd, nh_time deadline, nh_tls_conn **out);
 
 /* Reads up to n decrypted bytes: the count, 0 at the end of the stream
  * (close_notify, or the peer's TCP close between records, as Go), or an
  * error. */
-ssize_t nh_tls_read(nh_tls_conn *c, void *buf, size_t n, nh_time deadline);
+NH_API ssize_t nh_tls_read(nh_tls_conn *c, void *buf, size_t n, nh_time deadline);
 
 /* Writes all n bytes (all iov) unless an error comes first; returns the
  * total or an error. writev gathers small pieces into full records. */
-ssize_t nh_tls_write(nh_tls_conn *c, const void *buf, size_t n, nh_time deadline);
-ssize_t nh_tls_writev(nh_tls_conn *c, const struct iovec *iov, int iovcnt, nh_time deadline);
+NH_API ssize_t nh_tls_write(nh_tls_conn *c, const void *buf, size_t n, nh_time deadline);
+NH_API ssize_t nh_tls_writev(nh_tls_conn *c, const struct iovec *iov, int iovcnt, nh_time deadline);
 
 /* Non-parking single attempts, for a caller that watches both directions
  * itself (a client reading an early answer while it sends a body):
@@ -148,65 +149,65 @@ ssize_t nh_tls_writev(nh_tls_conn *c, const struct iovec *iov, int iovcnt, nh_ti
  * bytes (OpenSSL's rule) before any other write. A failed try-write ends
  * writing (a record may be half sent) but not reading: what the peer sent
  * before it went away can still be read. */
-ssize_t nh_tls_try_read(nh_tls_conn *c, void *buf, size_t n);
-ssize_t nh_tls_try_write(nh_tls_conn *c, const void *buf, size_t n);
+NH_API ssize_t nh_tls_try_read(nh_tls_conn *c, void *buf, size_t n);
+NH_API ssize_t nh_tls_try_write(nh_tls_conn *c, const void *buf, size_t n);
 
 /* Decrypted bytes buffered inside the TLS layer: a read returns them
  * without touching the socket, so check this before waiting for the
  * descriptor to become readable. */
-int nh_tls_pending(const nh_tls_conn *c);
+NH_API int nh_tls_pending(const nh_tls_conn *c);
 
 /* 1 if a read might return data (or the end) without waiting: input
  * buffered in the TLS layer, decrypted or not, a last socket read that may
  * have left more behind, or a readiness edge not yet consumed. When 0, all
  * input so far was consumed and nh_fd_on_readable(nh_tls_fd(c)) fires on
  * the next arrival: how an idle keep-alive connection waits. */
-int nh_tls_read_pending(const nh_tls_conn *c);
+NH_API int nh_tls_read_pending(const nh_tls_conn *c);
 
 /* The negotiated ALPN protocol ("" if none). Borrowed, valid with c. */
-const char *nh_tls_alpn(const nh_tls_conn *c);
+NH_API const char *nh_tls_alpn(const nh_tls_conn *c);
 
 /* 1 if the peer presented a certificate whose chain and name verified. */
-int nh_tls_peer_verified(const nh_tls_conn *c);
+NH_API int nh_tls_peer_verified(const nh_tls_conn *c);
 
 /* 1 if the handshake resumed an earlier session. */
-int nh_tls_session_reused(const nh_tls_conn *c);
+NH_API int nh_tls_session_reused(const nh_tls_conn *c);
 
 /* The negotiated version ("TLSv1.3"), the server name the client asked for
  * (server side; NULL if none). Borrowed, valid with c. */
-const char *nh_tls_version(const nh_tls_conn *c);
-const char *nh_tls_server_name(const nh_tls_conn *c);
+NH_API const char *nh_tls_version(const nh_tls_conn *c);
+NH_API const char *nh_tls_server_name(const nh_tls_conn *c);
 
 /* The negotiated cipher suite in OpenSSL's naming ("TLS_AES_256_GCM_SHA384",
  * "ECDHE-RSA-AES128-GCM-SHA256"). Borrowed, valid with c; "" before a
  * handshake. */
-const char *nh_tls_cipher(const nh_tls_conn *c);
+NH_API const char *nh_tls_cipher(const nh_tls_conn *c);
 
 /* The subject (issuer 0) or issuer (issuer 1) of the peer's certificate as
  * one RFC 2253 line ("CN=localhost,O=Example") into buf (NUL-terminated,
  * cut to cap). Returns the full length, or NH_ENOENT when the peer sent no
  * certificate. For showing and logging; decisions belong to verification. */
-int nh_tls_peer_name(const nh_tls_conn *c, int issuer, char *buf, size_t cap);
+NH_API int nh_tls_peer_name(const nh_tls_conn *c, int issuer, char *buf, size_t cap);
 
 /* The underlying descriptor (borrowed), e.g. for nh_fd_on_readable when
  * nh_tls_pending is 0. */
-nh_fd *nh_tls_fd(const nh_tls_conn *c);
+NH_API nh_fd *nh_tls_fd(const nh_tls_conn *c);
 /* nh_tls_set_fd gives c a new wrapper of the same socket (the old one was
  * released, e.g. by a connection pool handing c to a fiber of another
  * loop); c then owns fd. Between the two, c must not be used. */
-void nh_tls_set_fd(nh_tls_conn *c, nh_fd *fd);
+NH_API void nh_tls_set_fd(nh_tls_conn *c, nh_fd *fd);
 
 /* OpenSSL's reason for the last failure of c (or, with c NULL, of the last
  * failed handshake on this thread), "" if none. Borrowed until the next
  * call on c (or on this thread). */
-const char *nh_tls_last_error(const nh_tls_conn *c);
+NH_API const char *nh_tls_last_error(const nh_tls_conn *c);
 
 /* nh_tls_close sends close_notify (best effort, waiting at most 250 ms for
  * the socket), then closes the descriptor and frees c. nh_tls_abort does
  * the same without close_notify (after an error or a timeout). NULL does
  * nothing. */
-void nh_tls_close(nh_tls_conn *c);
-void nh_tls_abort(nh_tls_conn *c);
+NH_API void nh_tls_close(nh_tls_conn *c);
+NH_API void nh_tls_abort(nh_tls_conn *c);
 
 /* ---- throwaway certificates for tests ---- */
 
@@ -225,16 +226,16 @@ typedef struct nh_tls_testcert {
  * list of names and IP literals; NULL = "127.0.0.1", "::1", "localhost").
  * The leaf is good for serverAuth and clientAuth. Returns 0, NH_ENOMEM,
  * NH_ETLS or -errno. */
-int nh_tls_testcert_new(const char *const *hosts, nh_tls_testcert **out);
+NH_API int nh_tls_testcert_new(const char *const *hosts, nh_tls_testcert **out);
 
 /* nh_tls_testcert_leaf signs one more leaf for hosts with tc's CA, written
  * as <name>.pem and <name>-key.pem in tc->dir; *cert_pem and *key_pem
  * receive their paths (malloc'd). */
-int nh_tls_testcert_leaf(nh_tls_testcert *tc, const char *name, const char *const *hosts,
-                         char **cert_pem, char **key_pem);
+NH_API int nh_tls_testcert_leaf(nh_tls_testcert *tc, const char *name, const char *const *hosts,
+                                char **cert_pem, char **key_pem);
 
 /* Removes the directory and its files and frees tc. NULL does nothing. */
-void nh_tls_testcert_free(nh_tls_testcert *tc);
+NH_API void nh_tls_testcert_free(nh_tls_testcert *tc);
 
 #ifdef __cplusplus
 }

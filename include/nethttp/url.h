@@ -20,6 +20,8 @@
 
 #include <stddef.h>
 
+#include "nethttp/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -33,16 +35,16 @@ typedef struct nh_request nh_request;
  * nh_path_escape escapes s for one path segment (Go's PathEscape): space
  * becomes %20, '/' is escaped, sub-delims ":@&=+$" stay. malloc'd; NULL
  * when out of memory. */
-char *nh_query_escape(const char *s);
-char *nh_path_escape(const char *s);
+NH_API char *nh_query_escape(const char *s);
+NH_API char *nh_path_escape(const char *s);
 
 /* nh_query_unescape decodes %XX and '+' (to space) (Go's QueryUnescape);
  * nh_path_unescape decodes %XX and keeps '+' (Go's PathUnescape). A '%'
  * not followed by two hex digits is NH_EINVAL. On success *out is a
  * malloc'd NUL-terminated string (it may hold NUL bytes from "%00"; *outlen,
  * when not NULL, gets the real length). Returns 0, NH_EINVAL or NH_ENOMEM. */
-int nh_query_unescape(const char *s, char **out, size_t *outlen);
-int nh_path_unescape(const char *s, char **out, size_t *outlen);
+NH_API int nh_query_unescape(const char *s, char **out, size_t *outlen);
+NH_API int nh_path_unescape(const char *s, char **out, size_t *outlen);
 
 /* ---- URLs ---- */
 
@@ -70,47 +72,47 @@ typedef struct nh_url {
 /* nh_url_parse parses raw (Go's url.Parse), absolute or relative, with an
  * optional "#fragment". *out is a new URL to free with nh_url_free.
  * Returns 0, NH_EINVAL or NH_ENOMEM. */
-int nh_url_parse(const char *raw, nh_url **out);
+NH_API int nh_url_parse(const char *raw, nh_url **out);
 
 /* nh_url_parse_request_uri parses a request target (Go's ParseRequestURI):
  * absolute URL or absolute path, no fragment ('#' is part of the path or
  * query). */
-int nh_url_parse_request_uri(const char *raw, nh_url **out);
+NH_API int nh_url_parse_request_uri(const char *raw, nh_url **out);
 
 /* nh_url_new returns an empty URL (every string ""). NULL on no memory. */
-nh_url *nh_url_new(void);
+NH_API nh_url *nh_url_new(void);
 /* nh_url_dup copies u; NULL on no memory. */
-nh_url *nh_url_dup(const nh_url *u);
-void nh_url_free(nh_url *u);
+NH_API nh_url *nh_url_dup(const nh_url *u);
+NH_API void nh_url_free(nh_url *u);
 
 /* nh_url_string reassembles u (Go's URL.String). malloc'd; NULL on no
  * memory. */
-char *nh_url_string(const nh_url *u);
+NH_API char *nh_url_string(const nh_url *u);
 
 /* nh_url_escaped_path: raw_path if it is a valid encoding of path, else
  * path escaped (Go's EscapedPath). nh_url_escaped_fragment likewise.
  * nh_url_request_uri: the target for a request line, "path?query" or the
  * opaque part (Go's RequestURI). All malloc'd; NULL on no memory. */
-char *nh_url_escaped_path(const nh_url *u);
-char *nh_url_escaped_fragment(const nh_url *u);
-char *nh_url_request_uri(const nh_url *u);
+NH_API char *nh_url_escaped_path(const nh_url *u);
+NH_API char *nh_url_escaped_fragment(const nh_url *u);
+NH_API char *nh_url_request_uri(const nh_url *u);
 
 /* nh_url_is_abs: the URL has a scheme. */
-int nh_url_is_abs(const nh_url *u);
+NH_API int nh_url_is_abs(const nh_url *u);
 
 /* nh_url_hostname writes the host without port and brackets (Go's
  * Hostname); nh_url_port returns the port digits after the host ("" if
  * none), borrowed from u->host. nh_url_hostname returns the length, or
  * NH_ERANGE if cap is too small. */
-int nh_url_hostname(const nh_url *u, char *buf, size_t cap);
-const char *nh_url_port(const nh_url *u);
+NH_API int nh_url_hostname(const nh_url *u, char *buf, size_t cap);
+NH_API const char *nh_url_port(const nh_url *u);
 
 /* nh_url_resolve resolves ref against base (Go's ResolveReference, RFC
  * 3986 section 5.2, dot segments removed). *out is a new URL. For a
  * redirect: nh_url_parse(location) then nh_url_resolve(request_url, loc).
  * nh_url_parse_ref does both steps with a string reference. */
-int nh_url_resolve(const nh_url *base, const nh_url *ref, nh_url **out);
-int nh_url_parse_ref(const nh_url *base, const char *ref, nh_url **out);
+NH_API int nh_url_resolve(const nh_url *base, const nh_url *ref, nh_url **out);
+NH_API int nh_url_parse_ref(const nh_url *base, const char *ref, nh_url **out);
 
 /* ---- Values ---- */
 
@@ -118,35 +120,35 @@ typedef struct nh_values nh_values;
 
 /* nh_values_new makes an empty map; NULL on no memory. nh_values_free(NULL)
  * does nothing. */
-nh_values *nh_values_new(void);
-void nh_values_free(nh_values *v);
+NH_API nh_values *nh_values_new(void);
+NH_API void nh_values_free(nh_values *v);
 
 /* nh_values_add appends (key, value); nh_values_set replaces every value of
  * key with value (at the place of its first pair). Strings are copied.
  * Return 0 or NH_ENOMEM. */
-int nh_values_add(nh_values *v, const char *key, const char *value);
-int nh_values_set(nh_values *v, const char *key, const char *value);
+NH_API int nh_values_add(nh_values *v, const char *key, const char *value);
+NH_API int nh_values_set(nh_values *v, const char *key, const char *value);
 /* Length-explicit variants (key and value may hold NUL bytes). */
-int nh_values_add_n(nh_values *v, const char *key, size_t klen, const char *value,
-                    size_t vlen);
+NH_API int nh_values_add_n(nh_values *v, const char *key, size_t klen, const char *value,
+                           size_t vlen);
 
 /* nh_values_get returns the first value of key, or NULL if key is absent
  * (an empty value is "", not NULL). */
-const char *nh_values_get(const nh_values *v, const char *key);
+NH_API const char *nh_values_get(const nh_values *v, const char *key);
 /* nh_values_get_all stores up to max values of key, in order, in vals and
  * returns how many key has in all (so 0 = absent). */
-size_t nh_values_get_all(const nh_values *v, const char *key, const char **vals, size_t max);
-int nh_values_has(const nh_values *v, const char *key);
+NH_API size_t nh_values_get_all(const nh_values *v, const char *key, const char **vals, size_t max);
+NH_API int nh_values_has(const nh_values *v, const char *key);
 /* nh_values_del removes every value of key; returns how many. */
-size_t nh_values_del(nh_values *v, const char *key);
+NH_API size_t nh_values_del(nh_values *v, const char *key);
 
 /* Iteration over every pair in insertion order: 0 .. nh_values_len()-1.
  * nh_values_at returns 0, or NH_ERANGE past the end. vlen, when not NULL,
  * gets the value's length (a decoded value may hold NUL bytes). */
-size_t nh_values_len(const nh_values *v);
-int nh_values_at(const nh_values *v, size_t i, const char **key, const char **value);
-int nh_values_at_n(const nh_values *v, size_t i, const char **key, size_t *klen,
-                   const char **value, size_t *vlen);
+NH_API size_t nh_values_len(const nh_values *v);
+NH_API int nh_values_at(const nh_values *v, size_t i, const char **key, const char **value);
+NH_API int nh_values_at_n(const nh_values *v, size_t i, const char **key, size_t *klen,
+                          const char **value, size_t *vlen);
 
 /* nh_values_parse_query adds the pairs of a URL-encoded query ("a=1&b=2&a=3",
  * without '?') to v (Go's ParseQuery): split on '&', '+' is space, a key
@@ -154,17 +156,17 @@ int nh_values_at_n(const nh_values *v, size_t i, const char **key, size_t *klen,
  * escape or a ';' is skipped and the parse goes on; the result is then
  * NH_EBADFORM (the well-formed pairs are in v). 0, NH_EBADFORM or
  * NH_ENOMEM. The _n variant takes a length. */
-int nh_values_parse_query(nh_values *v, const char *query);
-int nh_values_parse_query_n(nh_values *v, const char *query, size_t len);
+NH_API int nh_values_parse_query(nh_values *v, const char *query);
+NH_API int nh_values_parse_query_n(nh_values *v, const char *query, size_t len);
 
 /* nh_values_encode writes "a=1&b=2" sorted by key, values of one key in
  * order, keys and values query-escaped (Go's Values.Encode). malloc'd ("" for
  * an empty map); NULL on no memory. */
-char *nh_values_encode(const nh_values *v);
+NH_API char *nh_values_encode(const nh_values *v);
 
 /* nh_url_query parses u->raw_query, dropping malformed pairs (Go's
  * URL.Query). *out is new; returns 0 or NH_ENOMEM. */
-int nh_url_query(const nh_url *u, nh_values **out);
+NH_API int nh_url_query(const nh_url *u, nh_values **out);
 
 /* ---- Request query ---- */
 
@@ -173,8 +175,8 @@ int nh_url_query(const nh_url *u, nh_values **out);
  * r.URL.Query()). Never NULL (an empty map when out of memory). Valid until
  * the request ends; do not free. nh_request_query_value is the first value
  * of key or NULL. Handler fiber only. */
-const nh_values *nh_request_query_values(nh_request *r);
-const char *nh_request_query_value(nh_request *r, const char *key);
+NH_API const nh_values *nh_request_query_values(nh_request *r);
+NH_API const char *nh_request_query_value(nh_request *r, const char *key);
 
 #ifdef __cplusplus
 }

@@ -33,6 +33,7 @@
 
 	.text
 	.globl nh__switch
+	.hidden nh__switch
 	.type nh__switch,%function
 	.p2align 4
 nh__switch:
@@ -69,6 +70,7 @@ nh__switch:
 
 /* A new fiber's first frame: x19 = entry, x20 = argument. */
 	.globl nh__fiber_trampoline
+	.hidden nh__fiber_trampoline
 	.type nh__fiber_trampoline,%function
 	.p2align 4
 nh__fiber_trampoline:

@@ -11,6 +11,7 @@
 #if defined(__x86_64__)
 	.text
 	.globl nh__switch
+	.hidden nh__switch
 	.type nh__switch,@function
 	.p2align 4
 nh__switch:
@@ -38,6 +39,7 @@ nh__switch:
  * requires. The entry never returns; ud2 traps if it ever did. The CFI marks
  * the end of the call chain so unwinders and debuggers stop here. */
 	.globl nh__fiber_trampoline
+	.hidden nh__fiber_trampoline
 	.type nh__fiber_trampoline,@function
 	.p2align 4
 nh__fiber_trampoline:

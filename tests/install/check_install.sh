@@ -18,6 +18,10 @@ cmake -S "$src" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 cmake --build "$work/build" --target nethttp_static nethttp_shared nethttp >/dev/null
 cmake --install "$work/build" --prefix "$work/prefix" >/dev/null
 
+# The installed shared library (optimised, link-time inlined) exports the
+# public API and nothing else.
+"$src/scripts/check-exports.sh" "$work/prefix/lib/libnethttp.so" "$work/prefix/include"
+
 cat > "$work/consumer.c" <<'C'
 #include <nethttp.h>
 #include <stdio.h>
