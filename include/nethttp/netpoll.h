@@ -28,7 +28,8 @@ extern "C" {
 typedef struct nh_fd nh_fd;
 
 /* nh_fd_open takes ownership of fd, makes it non-blocking and close-on-exec.
- * Returns 0 or NH_ENOMEM / -errno (fd is closed on failure). */
+ * Returns 0 or NH_ENOMEM / -errno (fd is closed and *out is NULL on
+ * failure). */
 NH_API int nh_fd_open(int fd, nh_fd **out);
 
 /* nh_fd_close wakes any fiber parked on f with NH_ECLOSED, closes the

@@ -47,6 +47,9 @@ static inline ssize_t sys_send(int fd, const void *buf, size_t n, int flags) {
 static __thread nh_fd *reap_list;
 
 int nh_fd_open(int fd, nh_fd **out) {
+  /* Set on failure too: a caller's pointer is never left unset (the
+   * compiler cannot tell that -errno is never 0, and says so). */
+  *out = NULL;
   int fl = fcntl(fd, F_GETFL);
   if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
     int e = -errno;
