@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# check-layers.sh — the include graph points one way.
+# check-layers.sh — includes (and calls) point one way through the layers.
 #
 #   scripts/check-layers.sh [ROOT]      check ROOT (default: this tree)
 #   scripts/check-layers.sh --self-test plant bad includes in a copy of this
 #                                       tree and check each one is caught
+#   scripts/check-layers.sh --objects OBJ...
+#                                       the same order for calls: each nh_
+#                                       symbol an object of src/<layer>/
+#                                       uses is defined in its own layer or
+#                                       one to its left (nm; a function
+#                                       declared low but defined high is
+#                                       caught here, not by the includes)
 #
 # Every #include "..." (and #include <nethttp...>) of src/ and include/ is
 # resolved as the compiler would: next to the including file, then under
@@ -71,6 +78,13 @@ src/server/recorder.c -> include/nethttp/httptest.h    # recorder in the server 
 src/handlers/recover.c -> src/server/exchange.h        # reaches into the exchange: goes through the writer seam
 src/handlers/request_id.c -> src/server/exchange.h     # reaches into the exchange: goes through the writer seam
 src/handlers/timeout.c -> src/server/exchange.h        # reaches into the exchange: goes through the writer seam
+'
+
+# Known calls against the order (file -> file defining the symbol), as
+# above.
+ALLOW_CALLS='
+src/server/httptest.c -> src/client/client.c           # test server makes clients: moves to src/httptest
+src/server/httptest.c -> src/client/transport.c        # test server makes clients: moves to src/httptest
 '
 
 # ---- the check ----
@@ -192,6 +206,79 @@ check_tree() {
   return 0
 }
 
+# ---- calls: the order on the symbols the objects use ----
+
+# check_objects OBJ...: objects named .../<target>.dir/src/<layer>/<file>.c.o
+# (CMake's layout); others (llhttp, the assembly switch) are not checked.
+check_objects() {
+  local fails=0 nobj=0
+  if ! command -v nm >/dev/null 2>&1; then
+    echo "SKIP: nm not installed (binutils)"
+    return 77
+  fi
+  declare -A allow=() allow_hit=() def_in=()
+  local entry
+  while read -r entry; do
+    entry=${entry%%#*}
+    entry=$(echo $entry)
+    [ -n "$entry" ] && allow[$entry]=1
+  done <<<"$ALLOW_CALLS"
+  local o src sym kind
+  declare -A src_of=()
+  for o in "$@"; do
+    case $o in *.dir/src/*/*.c.o | *.dir/./src/*/*.c.o) ;; *) continue ;; esac
+    src=${o#*.dir/}
+    src=${src#./}
+    src=${src%.o}
+    src_of[$o]=$src
+    nobj=$((nobj + 1))
+    while read -r kind sym; do
+      def_in[$sym]=$src
+    done < <(nm --defined-only "$o" | awk '$2 ~ /^[TDBRVW]$/ && $3 ~ /^nh_/ {print $2, $3}')
+  done
+  if [ "$nobj" -eq 0 ]; then
+    echo "check-layers: no objects of src/<layer>/ among the arguments" >&2
+    return 2
+  fi
+  local from to target why
+  for o in "${!src_of[@]}"; do
+    src=${src_of[$o]}
+    layer_of "$src"
+    from=$LAYER
+    [ -n "$from" ] || { echo "$src: no layer"; fails=$((fails + 1)); continue; }
+    while read -r sym; do
+      target=${def_in[$sym]:-}
+      [ -n "$target" ] || continue
+      layer_of "$target"
+      to=$LAYER
+      why=""
+      if [ "$from" != "$to" ]; then
+        if [ "${RANK[$to]}" -gt "${RANK[$from]}" ]; then
+          why="$from may not call $to (a layer to its right)"
+        elif [ "${RANK[$to]}" -eq "${RANK[$from]}" ]; then
+          why="$from may not call $to (siblings)"
+        fi
+      fi
+      [ -n "$why" ] || continue
+      if [ -n "${allow["$src -> $target"]:-}" ]; then
+        allow_hit["$src -> $target"]=1
+        continue
+      fi
+      echo "$src -> $target ($sym): $why"
+      fails=$((fails + 1))
+    done < <(nm --undefined-only "$o" | awk '$NF ~ /^nh_/ {print $NF}')
+  done
+  for entry in "${!allow[@]}"; do
+    [ -n "${allow_hit[$entry]:-}" ] ||
+      echo "note: stale ALLOW_CALLS entry (remove it from scripts/check-layers.sh): $entry" >&2
+  done
+  if [ "$fails" -gt 0 ]; then
+    echo "check-layers: $fails call(s) against the layer order" >&2
+    return 1
+  fi
+  echo "check-layers: $nobj objects, calls follow the layer order (${#allow[@]} known exceptions)"
+}
+
 # ---- self-test: the check must be able to fail ----
 
 self_test() {
@@ -244,12 +331,40 @@ self_test() {
     echo "self-test: a header without a layer passed" >&2
     bad=1
   fi
+  # Calls: a util object that calls a function defined in the server.
+  if command -v nm >/dev/null 2>&1 && command -v cc >/dev/null 2>&1; then
+    local o=$tmp/objs/lib.dir/src
+    mkdir -p "$o/util" "$o/server"
+    printf 'int nh_low(void) { return 1; }\n' >"$tmp/low.c"
+    printf 'int nh_low(void);\nint nh_high(void) { return nh_low(); }\n' >"$tmp/high.c"
+    printf 'int nh_high(void);\nint nh_bad(void) { return nh_high(); }\n' >"$tmp/bad.c"
+    cc -c "$tmp/low.c" -o "$o/util/low.c.o" && cc -c "$tmp/high.c" -o "$o/server/high.c.o" &&
+      cc -c "$tmp/bad.c" -o "$o/util/bad.c.o" || { echo "self-test: cc failed" >&2; return 1; }
+    if ! "$me" --objects "$o/util/low.c.o" "$o/server/high.c.o" >/dev/null 2>&1; then
+      echo "self-test: a call to the left was refused" >&2
+      bad=1
+    fi
+    local out
+    out=$("$me" --objects "$o/util/low.c.o" "$o/server/high.c.o" "$o/util/bad.c.o" 2>/dev/null)
+    if [ $? -ne 1 ] || ! grep -qF "src/util/bad.c -> src/server/high.c (nh_high): util may not call server" <<<"$out"; then
+      echo "self-test: a call to the right was not caught: $out" >&2
+      bad=1
+    else
+      echo "self-test: caught: $out"
+    fi
+  else
+    echo "self-test: calls not checked (no cc or nm)"
+  fi
   [ "$bad" -eq 0 ] && echo "self-test: ok"
   return "$bad"
 }
 
 case ${1:-} in
   --self-test) self_test ;;
-  -h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//' ;;
+  --objects)
+    shift
+    check_objects "$@"
+    ;;
+  -h | --help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) check_tree "$(cd "${1:-$(dirname "$0")/..}" && pwd)" ;;
 esac
