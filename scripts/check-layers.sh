@@ -365,6 +365,6 @@ case ${1:-} in
     shift
     check_objects "$@"
     ;;
-  -h | --help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//' ;;
+  -h | --help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) check_tree "$(cd "${1:-$(dirname "$0")/..}" && pwd)" ;;
 esac
