@@ -33,7 +33,9 @@
 
 	.text
 	.globl nh__switch
+#ifdef NH_SWITCH_HIDDEN /* the library: not exported from libnethttp.so */
 	.hidden nh__switch
+#endif
 	.type nh__switch,%function
 	.p2align 4
 nh__switch:
@@ -70,7 +72,9 @@ nh__switch:
 
 /* A new fiber's first frame: x19 = entry, x20 = argument. */
 	.globl nh__fiber_trampoline
+#ifdef NH_SWITCH_HIDDEN /* the library: not exported from libnethttp.so */
 	.hidden nh__fiber_trampoline
+#endif
 	.type nh__fiber_trampoline,%function
 	.p2align 4
 nh__fiber_trampoline:

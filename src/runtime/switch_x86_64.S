@@ -11,7 +11,9 @@
 #if defined(__x86_64__)
 	.text
 	.globl nh__switch
+#ifdef NH_SWITCH_HIDDEN /* the library: not exported from libnethttp.so */
 	.hidden nh__switch
+#endif
 	.type nh__switch,@function
 	.p2align 4
 nh__switch:
@@ -39,7 +41,9 @@ nh__switch:
  * requires. The entry never returns; ud2 traps if it ever did. The CFI marks
  * the end of the call chain so unwinders and debuggers stop here. */
 	.globl nh__fiber_trampoline
+#ifdef NH_SWITCH_HIDDEN /* the library: not exported from libnethttp.so */
 	.hidden nh__fiber_trampoline
+#endif
 	.type nh__fiber_trampoline,@function
 	.p2align 4
 nh__fiber_trampoline:
