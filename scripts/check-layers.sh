@@ -24,10 +24,11 @@
 #            -> mux | handlers | files -> nethttp.h -> httptest -> cli
 #  2. siblings (the names joined by "|") do not include each other.
 #  3. internals: mux, handlers, files and cli are written against the
-#     public API: from src/ they include only their own files and util's
-#     primitives (dynbuf, list, url_internal...), never the internals of
-#     runtime, net, http1/http2, server or client. The layers from runtime
-#     to httptest may use the internals of any layer to their left.
+#     public API: from src/ they include only their own files, util's
+#     primitives (dynbuf, list, url_internal...) and the server's hooks for
+#     the layers above it (src/server/hooks.h), never the other internals
+#     of runtime, net, http1/http2, server or client. The layers from
+#     runtime to httptest may use the internals of any layer to their left.
 #
 # A file in an unknown src/ folder, or a public header missing from the
 # table below, is an error too: a new one must be given its layer here.
@@ -64,20 +65,17 @@ declare -A HEADER_LAYER=(
   [httptest.h]=httptest
 )
 
-# Layers built on the public API only (rule 3).
+# Layers built on the public API only (rule 3), and the internal headers
+# published to them.
 declare -A API_ONLY=([mux]=1 [handlers]=1 [files]=1 [cli]=1)
+declare -A PUBLISHED=([src/server/hooks.h]=1)
 
 # ---- known violations, to be removed ----
 # Each entry is a known violation (file -> resolved target), tolerated
 # until the code that owns it is moved; remove the entry with the fix. An
 # entry that no longer matches is reported as stale.
 ALLOW='
-src/server/httptest.c -> include/nethttp/client.h      # test server makes clients: moves to src/httptest
-src/server/httptest.c -> include/nethttp/httptest.h    # test server in the server layer: moves to src/httptest
-src/server/recorder.c -> include/nethttp/httptest.h    # recorder in the server layer: moves to src/httptest
-src/handlers/recover.c -> src/server/exchange.h        # reaches into the exchange: goes through the writer seam
-src/handlers/request_id.c -> src/server/exchange.h     # reaches into the exchange: goes through the writer seam
-src/handlers/timeout.c -> src/server/exchange.h        # reaches into the exchange: goes through the writer seam
+src/http1/h1_server.h -> include/nethttp/server.h      # HTTP/1 server side uses server.h types (nh_close_reason...): move them lower
 '
 
 # Known calls against the order (file -> file defining the symbol), as
@@ -173,7 +171,8 @@ check_tree() {
         why="$from may not include $to (a layer to its right)"
       elif [ "${RANK[$to]}" -eq "${RANK[$from]}" ]; then
         why="$from may not include $to (siblings)"
-      elif [ -n "${API_ONLY[$from]:-}" ] && [ "${target#src/}" != "$target" ] && [ "$to" != util ]; then
+      elif [ -n "${API_ONLY[$from]:-}" ] && [ "${target#src/}" != "$target" ] && [ "$to" != util ] &&
+        [ -z "${PUBLISHED[$target]:-}" ]; then
         why="$from uses the public API only, not $to's internals"
       fi
     fi
