@@ -81,8 +81,6 @@ src/http1/h1_server.h -> include/nethttp/server.h      # HTTP/1 server side uses
 # Known calls against the order (file -> file defining the symbol), as
 # above.
 ALLOW_CALLS='
-src/server/httptest.c -> src/client/client.c           # test server makes clients: moves to src/httptest
-src/server/httptest.c -> src/client/transport.c        # test server makes clients: moves to src/httptest
 '
 
 # ---- the check ----
