@@ -220,51 +220,56 @@ check_objects() {
     entry=$(echo $entry)
     [ -n "$entry" ] && allow[$entry]=1
   done <<<"$ALLOW_CALLS"
-  local o src sym kind
+  local o src sym objs=()
   declare -A src_of=()
   for o in "$@"; do
     case $o in *.dir/src/*/*.c.o | *.dir/./src/*/*.c.o) ;; *) continue ;; esac
     src=${o#*.dir/}
     src=${src#./}
-    src=${src%.o}
-    src_of[$o]=$src
-    nobj=$((nobj + 1))
-    while read -r kind sym; do
-      def_in[$sym]=$src
-    done < <(nm --defined-only "$o" | awk '$2 ~ /^[TDBRVW]$/ && $3 ~ /^nh_/ {print $2, $3}')
+    src_of[$o]=${src%.o}
+    objs+=("$o")
   done
+  nobj=${#objs[@]}
   if [ "$nobj" -eq 0 ]; then
     echo "check-layers: no objects of src/<layer>/ among the arguments" >&2
     return 2
   fi
+  # One nm for all objects ("object: value type name"): an nm per object
+  # takes minutes on a busy machine.
+  while read -r o sym; do
+    def_in[$sym]=${src_of[$o]}
+  done < <(nm -A --defined-only "${objs[@]}" | awk '$(NF-1) ~ /^[TDBRVW]$/ && $NF ~ /^nh_/ {
+             sub(/:[^:]*$/, "", $1); print $1, $NF }')
   local from to target why
-  for o in "${!src_of[@]}"; do
+  while read -r o sym; do
     src=${src_of[$o]}
     layer_of "$src"
     from=$LAYER
-    [ -n "$from" ] || { echo "$src: no layer"; fails=$((fails + 1)); continue; }
-    while read -r sym; do
-      target=${def_in[$sym]:-}
-      [ -n "$target" ] || continue
-      layer_of "$target"
-      to=$LAYER
-      why=""
-      if [ "$from" != "$to" ]; then
-        if [ "${RANK[$to]}" -gt "${RANK[$from]}" ]; then
-          why="$from may not call $to (a layer to its right)"
-        elif [ "${RANK[$to]}" -eq "${RANK[$from]}" ]; then
-          why="$from may not call $to (siblings)"
-        fi
-      fi
-      [ -n "$why" ] || continue
-      if [ -n "${allow["$src -> $target"]:-}" ]; then
-        allow_hit["$src -> $target"]=1
-        continue
-      fi
-      echo "$src -> $target ($sym): $why"
+    if [ -z "$from" ]; then
+      echo "$src: no layer"
       fails=$((fails + 1))
-    done < <(nm --undefined-only "$o" | awk '$NF ~ /^nh_/ {print $NF}')
-  done
+      continue
+    fi
+    target=${def_in[$sym]:-}
+    [ -n "$target" ] || continue
+    layer_of "$target"
+    to=$LAYER
+    why=""
+    if [ "$from" != "$to" ]; then
+      if [ "${RANK[$to]}" -gt "${RANK[$from]}" ]; then
+        why="$from may not call $to (a layer to its right)"
+      elif [ "${RANK[$to]}" -eq "${RANK[$from]}" ]; then
+        why="$from may not call $to (siblings)"
+      fi
+    fi
+    [ -n "$why" ] || continue
+    if [ -n "${allow["$src -> $target"]:-}" ]; then
+      allow_hit["$src -> $target"]=1
+      continue
+    fi
+    echo "$src -> $target ($sym): $why"
+    fails=$((fails + 1))
+  done < <(nm -A --undefined-only "${objs[@]}" | awk '$NF ~ /^nh_/ { sub(/:[^:]*$/, "", $1); print $1, $NF }')
   for entry in "${!allow[@]}"; do
     [ -n "${allow_hit[$entry]:-}" ] ||
       echo "note: stale ALLOW_CALLS entry (remove it from scripts/check-layers.sh): $entry" >&2
