@@ -17,6 +17,7 @@
 #include "nethttp/tls.h"
 #include "nethttp/offload.h"
 #include "nethttp/header.h"
+#include "nethttp/conn.h"
 #include "nethttp/server.h"
 #include "nethttp/handlers.h"
 #include "nethttp/middleware.h"

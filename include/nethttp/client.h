@@ -186,7 +186,7 @@ NH_API int nh_client_request_set_body_reader(nh_client_request *req, nh_body_rea
  *
  * nh_client_request_set_json: json, a JSON text sent as is (not checked;
  * NULL is NH_EINVAL), with Content-Type: application/json. To send a
- * jansson value, see nh_client_request_set_json_value (nethttp/json.h). */
+ * jansson value, see nh_client_request_set_json_value (nethttp/client_json.h). */
 NH_API int nh_client_request_set_form(nh_client_request *req, const nh_values *v);
 NH_API int nh_client_request_set_json(nh_client_request *req, const char *json);
 

@@ -18,7 +18,7 @@
 #include "http1/h1_write.h"
 #include "net/stream.h"
 #include "nethttp/log.h"
-#include "nethttp/server.h"
+#include "nethttp/conn.h"
 #include "runtime/internal.h"
 #include "util/bufpool.h"
 #include "util/proto_ops.h"
