@@ -119,8 +119,7 @@ int nh__h1c_send_head(nh__cconn *c, nh_client_request *req, nh_time deadline) {
 
 /* ---- reading ---- */
 
-/* One read into the response buffer: 0, NH_EEOF, or an error. */
-static int fill(nh__cconn *c, nh__h1_response *in, nh_time deadline) {
+int nh__h1c_fill(nh__cconn *c, nh__h1_response *in, nh_time deadline) {
   char *at;
   size_t room;
   int e = nh__h1_response_room(in, &at, &room);
@@ -162,7 +161,7 @@ int nh__h1c_read_head(nh__cconn *c, int stop_at_100, nh_time deadline) {
         return w;
     }
     size_t had = nh__h1_response_head_bytes(in);
-    int e = fill(c, in, deadline);
+    int e = nh__h1c_fill(c, in, deadline);
     if (e == NH_EEOF)
       return had ? NH_EBADRESPONSE : NH_ECONNRESET;
     if (e)
@@ -201,7 +200,7 @@ ssize_t nh__h1c_read_body(nh__cconn *c, void *out, size_t cap, nh_time deadline)
     long n = nh__h1_response_body(in, out, cap);
     if (n != NH_EAGAIN)
       return n;
-    int e = fill(c, in, deadline);
+    int e = nh__h1c_fill(c, in, deadline);
     if (e == NH_EEOF)
       return nh__h1_response_eof(in);
     if (e)

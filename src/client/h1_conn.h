@@ -24,6 +24,8 @@ static inline nh__h1c *nh__h1c_of(const nh__cconn *c) { return (nh__h1c *)c->pro
 /* Sends the request head; s->sent_any tells whether a byte of it reached
  * the socket (a failure before that may be retried). */
 int nh__h1c_send_head(nh__cconn *c, nh_client_request *req, nh_time deadline);
+/* One read into the response buffer: 0, NH_EEOF, or an error. */
+int nh__h1c_fill(nh__cconn *c, nh__h1_response *in, nh_time deadline);
 /* Reads a response head, skipping 1xx (but returning a 100 if asked); a
  * head begun earlier is carried on. */
 int nh__h1c_read_head(nh__cconn *c, int stop_at_100, nh_time deadline);

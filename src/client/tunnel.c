@@ -1,8 +1,8 @@
 /* An https request through an HTTP proxy: CONNECT host:port on the
  * proxy's connection (RFC 9110 9.3.6), then TLS with the target inside the
  * tunnel. The proxy's answer is an HTTP/1 head with no body. */
-#include "http1/h1_response.h"
-#include "internal.h"
+#include "h1_conn.h"
+#include "http1/h1_write.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,29 +17,31 @@ static int read_answer(nh__cconn *c, nh__h1_response *in, nh_time deadline) {
       return r;
     if (r == 1)
       return NH_OK;
-    char *at;
-    size_t room;
-    int e = nh__h1_response_room(in, &at, &room);
+    int e = nh__h1c_fill(c, in, deadline);
+    if (e == NH_EEOF)
+      return nh__h1_response_head_bytes(in) ? NH_EBADRESPONSE : NH_ECONNRESET;
     if (e)
       return e;
-    ssize_t n = nh__cconn_io_read(c, at, room, deadline);
-    if (n == 0)
-      return nh__h1_response_head_bytes(in) ? NH_EBADRESPONSE : NH_ECONNRESET;
-    if (n < 0)
-      return (int)n;
-    nh__h1_response_fed(in, (size_t)n);
   }
 }
 
 int nh__cconn_connect_tunnel(nh__cconn *c, const char *host, int port, nh_time deadline) {
-  char req[1536];
+  char authority[1024];
   const char *lb = strchr(host, ':') ? "[" : "", *rb = *lb ? "]" : "";
-  int n = snprintf(req, sizeof req, "CONNECT %s%s%s:%d HTTP/1.1\r\nHost: %s%s%s:%d\r\n%s%s%s\r\n",
-                   lb, host, rb, port, lb, host, rb, port, c->proxy_auth ? "Proxy-Authorization: " : "",
-                   c->proxy_auth ? c->proxy_auth : "", c->proxy_auth ? "\r\n" : "");
-  if (n <= 0 || (size_t)n >= sizeof req)
+  int an = snprintf(authority, sizeof authority, "%s%s%s:%d", lb, host, rb, port);
+  if (an <= 0 || (size_t)an >= sizeof authority)
     return NH_EINVAL;
-  ssize_t w = nh_fd_write(c->fd, req, (size_t)n, deadline);
+  char req[1536];
+  nh__h1_buf h = {req, 0, sizeof req, 0};
+  nh__h1_put_request_line(&h, "CONNECT", authority, 1);
+  nh__h1_put_field(&h, "Host", 4, authority, (size_t)an);
+  if (c->proxy_auth)
+    nh__h1_put_field(&h, "Proxy-Authorization", 19, c->proxy_auth, strlen(c->proxy_auth));
+  nh__h1_put_end(&h);
+  if (!nh__h1_buf_ok(&h))
+    return NH_EINVAL;
+  size_t n = h.len;
+  ssize_t w = nh_fd_write(c->fd, req, n, deadline);
   if (w < 0)
     return (int)w;
   nh_time rh = c->t->cfg.response_header_timeout == NH_NO_TIMEOUT
