@@ -7,6 +7,7 @@
  * of the client's protocols, choose none (OpenSSL's NOACK: the handshake
  * goes on without ALPN, and HTTP/1.1 is spoken), or refuse the handshake. */
 #include "harness.h"
+#include "tls_peer.h"
 
 #include <arpa/inet.h>
 #include <nethttp.h>
@@ -48,17 +49,10 @@ static int select_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 /* Serves one connection: the handshake, one request head, one answer. */
 static void *serve_one(void *arg) {
   alpn_server *s = arg;
-  struct pollfd p = {.fd = s->lfd, .events = POLLIN};
-  if (poll(&p, 1, 20000) != 1)
+  int fd;
+  SSL *ssl = tls_peer_accept(s->lfd, s->ctx, 20, 20, &fd);
+  if (!ssl)
     return NULL;
-  int fd = accept(s->lfd, NULL, NULL);
-  if (fd < 0)
-    return NULL;
-  struct timeval tv = {.tv_sec = 20};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  SSL *ssl = SSL_new(s->ctx);
-  SSL_set_fd(ssl, fd);
   if (SSL_accept(ssl) == 1) {
     s->handshake_ok = 1;
     size_t len = 0;
@@ -75,8 +69,7 @@ static void *serve_one(void *arg) {
       SSL_shutdown(ssl);
     }
   }
-  SSL_free(ssl);
-  close(fd);
+  tls_peer_close(ssl, fd);
   ERR_clear_error();
   return NULL;
 }
@@ -150,27 +143,11 @@ static nh_tls_testcert *testcert(void) {
   return tc;
 }
 
-NH_TEST(default_offer_is_http11) {
-  nh_tls_testcert *tc = testcert();
+/* One GET through a transport offering offer (NULL: the default) to a
+ * server that chooses http/1.1; answered "ok". Returns the finished server,
+ * with what it was offered. */
+static alpn_server *get_through(nh_tls_testcert *tc, const char *const *offer) {
   alpn_server *s = server_start(tc, "\x08http/1.1", 0);
-  nh_transport *t = transport_offering(tc, NULL);
-  char *body;
-  CHECK_EQ(get(t, s->port, &body), NH_OK);
-  CHECK_STR(body, "ok");
-  free(body);
-  nh_transport_free(t);
-  server_join(s);
-  CHECK(s->offered);
-  CHECK_EQ(s->offer_len, 9);
-  CHECK(memcmp(s->offer, "\x08http/1.1", 9) == 0);
-  server_free(s);
-  nh_tls_testcert_free(tc);
-}
-
-NH_TEST(configured_offer_is_what_the_server_sees) {
-  nh_tls_testcert *tc = testcert();
-  alpn_server *s = server_start(tc, "\x08http/1.1", 0);
-  static const char *const offer[] = {"x-next/1", "http/1.1", NULL};
   nh_transport *t = transport_offering(tc, offer);
   CHECK(t != NULL);
   char *body;
@@ -180,6 +157,22 @@ NH_TEST(configured_offer_is_what_the_server_sees) {
   nh_transport_free(t);
   server_join(s);
   CHECK(s->offered);
+  return s;
+}
+
+NH_TEST(default_offer_is_http11) {
+  nh_tls_testcert *tc = testcert();
+  alpn_server *s = get_through(tc, NULL);
+  CHECK_EQ(s->offer_len, 9);
+  CHECK(memcmp(s->offer, "\x08http/1.1", 9) == 0);
+  server_free(s);
+  nh_tls_testcert_free(tc);
+}
+
+NH_TEST(configured_offer_is_what_the_server_sees) {
+  nh_tls_testcert *tc = testcert();
+  static const char *const offer[] = {"x-next/1", "http/1.1", NULL};
+  alpn_server *s = get_through(tc, offer);
   static const unsigned char wire[] = "\x08x-next/1\x08http/1.1";
   CHECK_EQ(s->offer_len, sizeof wire - 1);
   CHECK(memcmp(s->offer, wire, sizeof wire - 1) == 0);

@@ -53,6 +53,17 @@ static nh__cconn *fake_conn(nh_transport *t, nh__host *h, const nh__cconn_ops *o
   return c;
 }
 
+/* An exclusive fake connection over one end of a socket pair; *peer is the
+ * other end (the "server"), for the test to close. */
+static nh__cconn *exclusive_conn(nh_transport *t, nh__host *h, fake *f, int *peer) {
+  int sv[2];
+  CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  nh_fd *fd;
+  CHECK_EQ(nh_fd_open(sv[0], &fd), NH_OK);
+  *peer = sv[1];
+  return fake_conn(t, h, &fake_exclusive, f, fd);
+}
+
 static int64_t listed(nh_transport *t) {
   nh_transport_stats st;
   nh_transport_stats_get(t, &st);
@@ -131,12 +142,9 @@ NH_TEST(shared_connection_expires_only_when_unused) {
 NH_TEST(exclusive_connection_is_taken_out_while_in_use) {
   nh_transport *t = nh_transport_new(NULL);
   nh__host *h = nh__host_get(t, "http|example.test|80||");
-  int sv[2];
-  CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-  nh_fd *fd;
-  CHECK_EQ(nh_fd_open(sv[0], &fd), NH_OK);
+  int peer;
   fake f = {.limit = 1};
-  nh__cconn *c = fake_conn(t, h, &fake_exclusive, &f, fd);
+  nh__cconn *c = exclusive_conn(t, h, &f, &peer);
   nh__pool_opened(c); /* in use by its first request: not listed */
   CHECK_EQ(listed(t), 0);
   CHECK(nh__pool_take(t, h, 1) == NULL);
@@ -152,7 +160,7 @@ NH_TEST(exclusive_connection_is_taken_out_while_in_use) {
   /* One the server closed while it sat idle is not handed out. */
   nh__pool_release(c);
   CHECK_EQ(listed(t), 1);
-  close(sv[1]);
+  close(peer);
   CHECK(nh__pool_take(t, h, 0) == NULL);
   CHECK(f.detached);
   CHECK_EQ(listed(t), 0);
@@ -162,18 +170,15 @@ NH_TEST(exclusive_connection_is_taken_out_while_in_use) {
 NH_TEST(broken_exclusive_connection_is_closed_not_pooled) {
   nh_transport *t = nh_transport_new(NULL);
   nh__host *h = nh__host_get(t, "http|example.test|80||");
-  int sv[2];
-  CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-  nh_fd *fd;
-  CHECK_EQ(nh_fd_open(sv[0], &fd), NH_OK);
+  int peer;
   fake f = {.limit = 1};
-  nh__cconn *c = fake_conn(t, h, &fake_exclusive, &f, fd);
+  nh__cconn *c = exclusive_conn(t, h, &f, &peer);
   nh__pool_opened(c);
   c->broken = 1; /* as a response that cannot be followed by another */
   nh__pool_release(c);
   CHECK(f.detached);
   CHECK_EQ(listed(t), 0);
-  close(sv[1]);
+  close(peer);
   nh_transport_free(t);
 }
 

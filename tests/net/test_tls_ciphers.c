@@ -7,6 +7,7 @@
  * test's thread; the OpenSSL server on a thread of its own, the nethttp
  * client on the test's thread. */
 #include "nettest.h"
+#include "tls_peer.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -220,15 +221,9 @@ typedef struct peer_srv {
 
 static void *peer_srv_thread(void *arg) {
   peer_srv *s = arg;
-  struct pollfd p = {.fd = s->lfd, .events = POLLIN};
-  CHECK_EQ(poll(&p, 1, 30000), 1);
-  int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
-  CHECK(fd >= 0);
-  struct timeval tv = {10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  SSL *ssl = SSL_new(s->ctx);
-  SSL_set_fd(ssl, fd);
+  int fd;
+  SSL *ssl = tls_peer_accept(s->lfd, s->ctx, 30, 10, &fd);
+  CHECK(ssl != NULL);
   if (SSL_accept(ssl) == 1) {
     s->ok = 1;
     snprintf(s->cipher, sizeof s->cipher, "%s", SSL_get_cipher_name(ssl));
@@ -243,8 +238,7 @@ static void *peer_srv_thread(void *arg) {
     snprintf(s->reason, sizeof s->reason, "%s", why ? why : "");
   }
   ERR_clear_error();
-  SSL_free(ssl);
-  close(fd);
+  tls_peer_close(ssl, fd);
   return NULL;
 }
 
