@@ -85,6 +85,17 @@ ALLOW_CALLS='
 
 # ---- the check ----
 
+# order_rule FROM TO VERB: sets WHY to the rule that FROM (verb: include,
+# call) TO breaks, between two different layers, or "" if none.
+order_rule() {
+  WHY=""
+  if [ "${RANK[$2]}" -gt "${RANK[$1]}" ]; then
+    WHY="$1 may not $3 $2 (a layer to its right)"
+  elif [ "${RANK[$2]}" -eq "${RANK[$1]}" ]; then
+    WHY="$1 may not $3 $2 (siblings)"
+  fi
+}
+
 # layer_of PATH (relative to the root): sets LAYER to the layer name, or
 # "" if unmapped. (Variables, not $(...): no fork per include.)
 layer_of() {
@@ -165,10 +176,9 @@ check_tree() {
     if [ -z "$to" ]; then
       why="$target has no layer"
     elif [ "$from" != "$to" ]; then
-      if [ "${RANK[$to]}" -gt "${RANK[$from]}" ]; then
-        why="$from may not include $to (a layer to its right)"
-      elif [ "${RANK[$to]}" -eq "${RANK[$from]}" ]; then
-        why="$from may not include $to (siblings)"
+      order_rule "$from" "$to" include
+      if [ -n "$WHY" ]; then
+        why=$WHY
       elif [ -n "${API_ONLY[$from]:-}" ] && [ "${target#src/}" != "$target" ] && [ "$to" != util ] &&
         [ -z "${PUBLISHED[$target]:-}" ]; then
         why="$from uses the public API only, not $to's internals"
@@ -254,14 +264,9 @@ check_objects() {
     [ -n "$target" ] || continue
     layer_of "$target"
     to=$LAYER
-    why=""
-    if [ "$from" != "$to" ]; then
-      if [ "${RANK[$to]}" -gt "${RANK[$from]}" ]; then
-        why="$from may not call $to (a layer to its right)"
-      elif [ "${RANK[$to]}" -eq "${RANK[$from]}" ]; then
-        why="$from may not call $to (siblings)"
-      fi
-    fi
+    WHY=""
+    [ "$from" = "$to" ] || order_rule "$from" "$to" call
+    why=$WHY
     [ -n "$why" ] || continue
     if [ -n "${allow["$src -> $target"]:-}" ]; then
       allow_hit["$src -> $target"]=1
