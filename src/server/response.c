@@ -404,22 +404,16 @@ int nh__resp_flush(nh_response_writer *w, const char *file, int line) {
 }
 
 int nh__resp_finish(nh_response_writer *w) {
+  /* The handler met nh_request_limit_body's cap, or a malformed body (bad
+   * chunk framing), and sent nothing: the client hears why, in Go's error
+   * reply without the handler's headers, and the connection closes. */
   if (!w->status && w->s->req.body_limit_hit && !w->written) {
-    /* The handler met nh_request_limit_body's cap and sent nothing. */
     nh__header_clear(&w->header);
-    nh_header_set(&w->header, "Content-Type", "text/plain; charset=utf-8");
-    nh_header_set(&w->header, "X-Content-Type-Options", "nosniff");
-    nh__resp_write_header(w, 413, __FILE__, __LINE__);
-    nh_resp_write_string(w, "413 request body too large\n");
+    nh_error(w, "413 request body too large", 413);
   }
   if (!w->status && w->s->body_error == NH_EBADREQUEST && !w->written) {
-    /* The handler met a malformed body (bad chunk framing) and sent
-     * nothing: the client hears why, and the connection closes. */
     nh__header_clear(&w->header);
-    nh_header_set(&w->header, "Content-Type", "text/plain; charset=utf-8");
-    nh_header_set(&w->header, "X-Content-Type-Options", "nosniff");
-    nh__resp_write_header(w, 400, __FILE__, __LINE__);
-    nh_resp_write_string(w, "400 Bad Request: malformed request body\n");
+    nh_error(w, "400 Bad Request: malformed request body", 400);
   }
   if (!w->status)
     nh__resp_write_header(w, 200, __FILE__, __LINE__);
