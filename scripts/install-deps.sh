@@ -14,7 +14,7 @@ build=(build-essential cmake ninja-build pkg-config git
 # Linked into the library: libbacktrace (with libgcc-12-dev) names the
 # functions in panic and crash backtraces.
 run=(libgcc-12-dev)
-test=(clang libclang-rt-14-dev llvm curl openssl python3 python3-h11 procps iproute2 golang-go
+test=(clang libclang-rt-14-dev llvm curl openssl python3 python3-h11 python3-h2 nghttp2-client nghttp2-server procps iproute2 golang-go
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user slowhttptest nginx-light)
 bench=(wrk hey nghttp2-client golang-go nginx-light h2o libmicrohttpd-dev slowhttptest
        libcurl4-openssl-dev)
