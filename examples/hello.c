@@ -1,7 +1,9 @@
 /* hello: the README's server, and nethttp's side of the benchmarks.
- *   hello [--addr HOST:PORT] [--threads N] [--tls-cert FILE --tls-key FILE]
+ *   hello [--addr HOST:PORT] [--threads N] [--tls-cert FILE --tls-key FILE] [--h2c]
  * Answers every request with "hello, world\n" (13 bytes, text/plain), over
- * HTTPS (TLS 1.3 only) when given a PEM certificate and key. */
+ * HTTPS (TLS 1.3 only; HTTP/2 or HTTP/1.1 by ALPN) when given a PEM
+ * certificate and key; --h2c also serves HTTP/2 with prior knowledge on
+ * the plain listener. */
 #include <nethttp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +18,15 @@ static void hello(nh_response_writer *w, nh_request *r) {
 int main(int argc, char **argv) {
   const char *addr = "127.0.0.1:8080";
   const char *tls_cert = NULL, *tls_key = NULL;
+  int h2c = 0;
   nh_runtime_config rc = NH_RUNTIME_CONFIG_DEFAULT;
+  for (int i = 1; i < argc; i++) /* the one flag without a value */
+    h2c |= !strcmp(argv[i], "--h2c");
   for (int i = 1; i + 1 < argc; i += 2) {
+    if (!strcmp(argv[i], "--h2c")) {
+      i--; /* takes no value */
+      continue;
+    }
     if (!strcmp(argv[i], "--addr"))
       addr = argv[i + 1];
     else if (!strcmp(argv[i], "--threads"))
@@ -43,6 +52,7 @@ int main(int argc, char **argv) {
   nh_server_config cfg = NH_SERVER_CONFIG_DEFAULT;
   cfg.handler = hello;
   cfg.tls = tls;
+  cfg.http2.h2c = h2c;
   nh_server *srv = nh_server_new(rt, &cfg);
   int r = nh_server_run(srv, addr, 10 * NH_SEC); /* until SIGINT/SIGTERM */
   if (r && r != NH_ETIMEDOUT)

@@ -119,6 +119,39 @@ typedef struct nh_server_config {
    * failures are logged at DEBUG and counted (tls_handshake_errors).
    * Hijacking is refused (NH_ENOTSUP) on TLS connections. NULL = plain. */
   nh_tls_ctx *tls;
+
+  /* HTTP/2 (RFC 9113). Handlers are the same; nh_request_proto says
+   * "HTTP/2.0". Zero in any number means its default, so a zeroed config
+   * gets the defaults too. Each stream is one request on its own fiber,
+   * under read_timeout and write_timeout as an HTTP/1 request is; the
+   * connection's header list is bounded by max_header_bytes (advertised
+   * as SETTINGS_MAX_HEADER_LIST_SIZE; beyond it: 431). See docs/http2.md. */
+  struct nh_http2_config {
+    int disable; /* 0 (default): serve HTTP/2 over TLS when the client's ALPN
+                    picks "h2" (the server context offers "h2,http/1.1" by
+                    default); 1: HTTP/1 only */
+    int h2c;     /* 1: on plain listeners, a connection whose first bytes are
+                    the HTTP/2 preface is served as HTTP/2 (h2c with prior
+                    knowledge); others stay HTTP/1. 0 (default): HTTP/1 only.
+                    "Upgrade: h2c" is never honoured (RFC 9113 3.1) */
+    uint32_t max_concurrent_streams; /* SETTINGS_MAX_CONCURRENT_STREAMS: 250
+                                        (Go). A stream counts until its
+                                        handler returns, even after a reset */
+    uint32_t max_queued_streams;     /* streams past that limit waiting for
+                                        a handler slot: 32; beyond, GOAWAY
+                                        ENHANCE_YOUR_CALM */
+    uint32_t stream_window;          /* initial stream receive window: 1 MiB */
+    uint32_t conn_window;            /* connection receive window: 1 MiB */
+    uint32_t max_frame_size;         /* SETTINGS_MAX_FRAME_SIZE: 16 KiB */
+    size_t stream_buffer;            /* response bytes held per stream before
+                                        the handler's write parks: 64 KiB */
+    nh_dur preface_timeout;          /* the client preface: 10 s */
+    nh_dur settings_timeout;         /* the client's SETTINGS, and its ack of
+                                        ours: 2 s */
+    uint32_t max_empty_frames;       /* frames that carry nothing (empty DATA
+                                        without END_STREAM, PRIORITY...) a
+                                        connection may send: 100 */
+  } http2;
 } nh_server_config;
 
 #define NH_SERVER_CONFIG_DEFAULT                                                               \
@@ -127,6 +160,10 @@ typedef struct nh_server_config {
     .write_timeout = 60 * NH_SEC, .idle_timeout = 120 * NH_SEC,                               \
     .max_header_bytes = 64 * 1024, .max_header_count = 100, .max_conns = 0,                   \
     .max_body_drain = 256 * 1024, .slow_hook_threshold = 10 * NH_MSEC,                        \
+    .http2 = {.max_concurrent_streams = 250, .max_queued_streams = 32,                        \
+              .stream_window = 1 << 20, .conn_window = 1 << 20, .max_frame_size = 16384,      \
+              .stream_buffer = 64 * 1024, .preface_timeout = 10 * NH_SEC,                     \
+              .settings_timeout = 2 * NH_SEC, .max_empty_frames = 100},                       \
   }
 
 /* nh_server_new makes a server that will run its connections on rt's loops.
@@ -188,6 +225,14 @@ typedef struct nh_server_stats {
   int64_t bodies_drained, bodies_too_large_closed;
   int64_t accept_errors, slow_hooks, handler_panics;
   int64_t tls_handshake_errors;
+  /* HTTP/2: connections and streams served; streams reset by the server
+   * or the client; connections ended for abuse (GOAWAY ENHANCE_YOUR_CALM
+   * or a closed socket): resets beyond the handler queue (rapid reset),
+   * header blocks over twice max_header_bytes (CONTINUATION floods, HPACK
+   * bombs), floods of control or empty frames; header lists refused 431. */
+  int64_t h2_conns, h2_streams, h2_streams_reset;
+  int64_t h2_rapid_reset, h2_header_floods, h2_control_floods, h2_empty_floods;
+  int64_t h2_headers_too_large;
   int64_t conns_new, conns_active, conns_idle, conns_hijacked; /* gauges */
   /* Connections let go of, by reason (nh_close_reason): every accepted
    * connection counts once, when it closes or is hijacked, so these add up

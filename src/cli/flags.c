@@ -89,6 +89,20 @@ int server_flags_parse(server_flags *f, int argc, char **argv, int *i) {
       f->threads = (int)n;
     return r;
   }
+  if (!strcmp(argv[*i], "--h2c")) { /* HTTP/2 with prior knowledge on plain listeners */
+    f->cfg.http2.h2c = 1;
+    return 1;
+  }
+  if (!strcmp(argv[*i], "--no-http2")) {
+    f->cfg.http2.disable = 1;
+    f->cfg.http2.h2c = 0;
+    return 1;
+  }
+  if ((v = flag_value("--max-concurrent-streams", argc, argv, i))) {
+    if ((r = parse_count("--max-concurrent-streams", v, &n)) > 0)
+      f->cfg.http2.max_concurrent_streams = (uint32_t)n;
+    return r;
+  }
   if ((v = flag_value("--tls-cert", argc, argv, i))) {
     f->tls_cert = v;
     return 1;
@@ -145,7 +159,10 @@ void server_flags_usage(FILE *out) {
           "  --log-format auto|text|json (default auto: text on a terminal, else JSON)\n"
           "  --log-level debug|info|warn|error (default info)\n"
           "  --tls-cert FILE --tls-key FILE  serve HTTPS with this PEM certificate chain\n"
-          "                              and key (SIGHUP reads them again)\n");
+          "                              and key (SIGHUP reads them again); HTTP/2 by ALPN\n"
+          "  --h2c                       also HTTP/2 with prior knowledge on plain listeners\n"
+          "  --no-http2                  HTTP/1 only (no \"h2\" over TLS, no h2c)\n"
+          "  --max-concurrent-streams N  HTTP/2 streams per connection (default 250)\n");
 }
 
 int server_flags_tls(server_flags *f, nh_tls_ctx **out) {
@@ -157,7 +174,8 @@ int server_flags_tls(server_flags *f, nh_tls_ctx **out) {
     return -1;
   }
   nh_tls_cert_file cert = {f->tls_cert, f->tls_key};
-  nh_tls_config cfg = {.role = NH_TLS_SERVER, .certs = &cert, .ncerts = 1};
+  nh_tls_config cfg = {.role = NH_TLS_SERVER, .certs = &cert, .ncerts = 1,
+                       .alpn = f->cfg.http2.disable ? "http/1.1" : NULL /* "h2,http/1.1" */};
   char *err = NULL;
   int e = nh_tls_config_new(&cfg, out, &err);
   if (e != NH_OK) {

@@ -1,7 +1,9 @@
 /* Server flags shared by every nethttp subcommand that serves, so each
  * setting has one name everywhere: --addr, --read-header-timeout,
  * --read-timeout, --write-timeout, --idle-timeout, --max-header-bytes,
- * --max-conns, --shutdown-timeout, --log-format text|json, --log-level. */
+ * --max-conns, --shutdown-timeout, --log-format text|json, --log-level,
+ * --tls-cert/--tls-key, and HTTP/2's --h2c, --no-http2,
+ * --max-concurrent-streams. */
 #ifndef NH_CLI_FLAGS_H
 #define NH_CLI_FLAGS_H
 

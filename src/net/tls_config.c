@@ -88,6 +88,10 @@ static void config_clear(nh_tls_config *c) {
   free((void *)c->alpn);
 }
 
+/* A server offers HTTP/2 first (RFC 9113 3.2); the server serves HTTP/1
+ * to clients that do not pick it (and HTTP/1 only if its config says so). */
+static const char server_alpn_default[] = "h2,http/1.1";
+
 static int config_copy(nh_tls_config *dst, const nh_tls_config *src) {
   *dst = *src;
   dst->certs = NULL;
@@ -96,7 +100,9 @@ static int config_copy(nh_tls_config *dst, const nh_tls_config *src) {
             dup_str(&dst->client_cert.cert_file, src->client_cert.cert_file) |
             dup_str(&dst->client_cert.key_file, src->client_cert.key_file) |
             dup_str(&dst->client_ca_file, src->client_ca_file) |
-            dup_str(&dst->alpn, src->alpn ? src->alpn : "http/1.1");
+            dup_str(&dst->alpn, src->alpn                         ? src->alpn
+                                : src->role == NH_TLS_SERVER ? server_alpn_default
+                                                             : "http/1.1");
   if (src->ncerts) {
     nh_tls_cert_file *certs = calloc(src->ncerts, sizeof *certs);
     dst->certs = certs;

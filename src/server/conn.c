@@ -184,6 +184,13 @@ int nh__sconn_shed_one(nh__srv_loop *sl, int desperate) {
 
 void nh__sconns_close_idle(nh__srv_loop *sl) {
   nh__list *it, *tmp;
+  /* HTTP/2 connections keep their fiber: it sees the shutdown when woken
+   * (GOAWAY, streams finish; an idle one closes at once). */
+  nh__list_each_safe(&sl->active, it, tmp) {
+    nh__sconn *c = nh__sconn_of(it);
+    if (c->is_h2)
+      nh__h2_conn_kick(c->h2);
+  }
   nh__list_each_safe(&sl->idle, it, tmp) {
     nh__sconn_close_why(nh__sconn_of(it), NH_CLOSE_SHUTDOWN);
     nh__sconn_free(nh__sconn_of(it));

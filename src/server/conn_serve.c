@@ -9,7 +9,8 @@
  *   connection, idle timeout after a response), closed or hijacked.
  *
  * The protocol reaches the server only through the nh__h1_host set up
- * here; this file is where the two meet. */
+ * here; this file is where the two meet. A new connection that speaks
+ * HTTP/2 goes to conn_h2.c instead. */
 #include "exchange.h"
 #include "internal.h"
 #include "tls_io.h"
@@ -231,6 +232,11 @@ static void conn_serve(void *arg) {
   if (NH__UNLIKELY(srv->cfg.tls) && !c->h1.io.tls && nh__tls_io_handshake(c) != NH_OK) {
     c->has_fiber = 0;
     nh__sconn_free(c);
+    return;
+  }
+  /* HTTP/2: ALPN "h2", or the preface on a plain listener with h2c on. */
+  if (NH__UNLIKELY(c->h1.io.tls || srv->cfg.http2.h2c) && nh__sconn_wants_h2(c)) {
+    nh__sconn_serve_h2(c);
     return;
   }
   int max = srv->cfg.max_header_count > 0 ? srv->cfg.max_header_count : 1;

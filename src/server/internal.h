@@ -13,6 +13,7 @@
 
 #include "exchange.h"
 #include "http1/h1_server.h"
+#include "http2/h2_server.h"
 #include "nethttp/netpoll.h"
 #include "nethttp/server.h"
 #include "nethttp/sync.h"
@@ -54,6 +55,8 @@ struct nh__sconn {
   nh_tls_conn *hijack_tls; /* a TLS hijack: the stream the handler took */
   nh__owned own;  /* the fibers that hold the hijacked socket */
   int forgotten;  /* off the server's lists; freed when its owners end */
+  nh__h2_conn *h2; /* while it is served as HTTP/2: to kick at shutdown */
+  int is_h2;       /* it speaks HTTP/2 */
 };
 
 /* The connection a list node belongs to (NULL for none). */
@@ -124,6 +127,7 @@ struct nh_server {
   nh_chan *done;    /* closed when serve should return */
   nh__hook *hooks;
   nh__h1_host h1; /* how HTTP/1 connections reach this server */
+  nh__h2_host h2; /* how HTTP/2 connections reach this server */
   _Atomic int64_t conns; /* open connections (not hijacked) */
   _Atomic int64_t hijacked_open; /* counted by nh__conns_reap_hijacked */
   /* Of those, the ones that hold a descriptor: what max_conns limits,
@@ -135,6 +139,8 @@ struct nh_server {
   _Atomic int64_t st_accepted, st_closed, st_requests, st_hijacked, st_shed_idle,
       st_shed_reading, st_to_header, st_to_idle, st_to_read, st_to_write, st_bad, st_drained,
       st_too_large_closed, st_accept_errors, st_slow_hooks, st_panics, st_tls_handshake_errors;
+  _Atomic int64_t st_h2_conns, st_h2_streams, st_h2_resets, st_h2_rapid_reset,
+      st_h2_header_floods, st_h2_control_floods, st_h2_empty_floods, st_h2_too_large;
   _Atomic int64_t st_closes[NH_CLOSE__COUNT];
 };
 
@@ -192,6 +198,18 @@ void nh__sconns_close_all(nh__srv_loop *sl);
 void nh__sconn_spawn(nh__sconn *c);
 /* The HTTP/1 host of srv (its limits and callbacks), set up once. */
 void nh__sconn_h1_host_init(nh_server *srv);
+
+/* conn_h2.c: connections served as HTTP/2. */
+/* The HTTP/2 host of srv, set up once. */
+void nh__sconn_h2_host_init(nh_server *srv);
+/* Whether c, new and on its fiber, should be served as HTTP/2: ALPN "h2"
+ * on TLS, or the preface on a plain listener with h2c on (peeked, so
+ * HTTP/1 finds the bytes where they were). Parks while a partial preface
+ * waits for the rest. */
+int nh__sconn_wants_h2(nh__sconn *c);
+/* Serve c as HTTP/2 on its fiber until it ends; c is closed and freed
+ * after. Parks. */
+void nh__sconn_serve_h2(nh__sconn *c);
 
 /* conn_hijack.c */
 /* The handler took the connection: socket fd, or the TLS stream tls over

@@ -50,6 +50,27 @@ static void fill_defaults(nh_server_config *c) {
     c->slow_hook_threshold = d.slow_hook_threshold;
   if (c->max_conns <= 0)
     c->max_conns = default_max_conns(c->extra_fds_per_conn);
+  struct nh_http2_config *h = &c->http2;
+#define H2_DEFAULT(f) if (!h->f) h->f = d.http2.f
+  H2_DEFAULT(max_concurrent_streams);
+  H2_DEFAULT(max_queued_streams);
+  H2_DEFAULT(stream_window);
+  H2_DEFAULT(conn_window);
+  H2_DEFAULT(max_frame_size);
+  H2_DEFAULT(stream_buffer);
+  H2_DEFAULT(preface_timeout);
+  H2_DEFAULT(settings_timeout);
+  H2_DEFAULT(max_empty_frames);
+#undef H2_DEFAULT
+  /* RFC 9113 6.5.2: the bounds of the settings. */
+  if (h->stream_window > 0x7fffffff)
+    h->stream_window = 0x7fffffff;
+  if (h->conn_window > 0x7fffffff)
+    h->conn_window = 0x7fffffff;
+  if (h->max_frame_size < 16384)
+    h->max_frame_size = 16384;
+  if (h->max_frame_size > 16777215)
+    h->max_frame_size = 16777215;
 }
 
 nh_server *nh_server_new(nh_runtime *rt, const nh_server_config *cfg) {
@@ -89,6 +110,7 @@ nh_server *nh_server_new(nh_runtime *rt, const nh_server_config *cfg) {
                                   srv->cfg.write_timeout};
   }
   nh__sconn_h1_host_init(srv);
+  nh__sconn_h2_host_init(srv);
   if (!srv->loops || !srv->acceptors || !srv->pending || !srv->done ||
       nh_ctx_with_cancel(cfg->base_context, &srv->base) != NH_OK) {
     nh_server_free(srv);
@@ -383,7 +405,11 @@ void nh_server_stats_get(const nh_server *srv, nh_server_stats *o) {
       .bodies_drained = L(st_drained), .bodies_too_large_closed = L(st_too_large_closed),
       .accept_errors = L(st_accept_errors), .slow_hooks = L(st_slow_hooks),
       .handler_panics = L(st_panics),
-      .tls_handshake_errors = L(st_tls_handshake_errors)};
+      .tls_handshake_errors = L(st_tls_handshake_errors), .h2_conns = L(st_h2_conns),
+      .h2_streams = L(st_h2_streams), .h2_streams_reset = L(st_h2_resets),
+      .h2_rapid_reset = L(st_h2_rapid_reset), .h2_header_floods = L(st_h2_header_floods),
+      .h2_control_floods = L(st_h2_control_floods), .h2_empty_floods = L(st_h2_empty_floods),
+      .h2_headers_too_large = L(st_h2_too_large)};
   for (int i = 0; i < NH_CLOSE__COUNT; i++)
     o->closes[i] = L(st_closes[i]);
 #undef L
