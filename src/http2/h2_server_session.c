@@ -215,6 +215,20 @@ static int hbuf_put(nh__h2_sstream *s, const uint8_t *b, size_t n, uint32_t *off
   return NH_OK;
 }
 
+/* RFC 9113 5.1.1: HEADERS on a stream ID below the highest one seen, for
+ * a stream that is not open, is a connection error (Go). nghttp2 would
+ * ignore it. */
+static int on_begin_frame(nghttp2_session *ng, const nghttp2_frame_hd *hd, void *user) {
+  nh__h2_conn *c = conn_of(user);
+  if (hd->type == NGHTTP2_HEADERS && (hd->stream_id & 1) &&
+      hd->stream_id <= nghttp2_session_get_last_proc_stream_id(ng) &&
+      !nghttp2_session_find_stream(ng, hd->stream_id)) {
+    nghttp2_session_terminate_session(ng, NGHTTP2_PROTOCOL_ERROR);
+    c->dead = 1;
+  }
+  return 0;
+}
+
 static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name,
                      size_t nlen, const uint8_t *value, size_t vlen, uint8_t flags, void *user) {
   (void)flags;
@@ -572,6 +586,7 @@ static int session_new(nh__h2_conn *c) {
     return NH_ENOMEM;
   nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
   nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+  nghttp2_session_callbacks_set_on_begin_frame_callback(cb, on_begin_frame);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
@@ -666,6 +681,8 @@ int nh__h2_serve(const nh__h2_host *h, nh__stream *io, const char *remote, void 
       ssize_t r = nghttp2_session_mem_recv(c.ng, (const uint8_t *)c.rbuf, (size_t)n);
       if (r < 0) {
         /* A connection error: nghttp2 queued its GOAWAY; send it. */
+        NH_LOG(h->log, NH_LOG_DEBUG, "HTTP/2 connection error", NH_LSTR("remote", remote),
+               NH_LSTR("error", nghttp2_strerror((int)r)));
         if (r == NGHTTP2_ERR_FLOODED)
           nh__h2_abuse(&c, NH__H2_EV_CONTROL_FLOOD, NGHTTP2_ENHANCE_YOUR_CALM, NULL);
         c.host->close_why(c.owner, NH_CLOSE_ERROR_REPLY);

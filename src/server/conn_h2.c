@@ -14,6 +14,7 @@
 #include "internal.h"
 #include "tls_io.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -135,9 +136,11 @@ int nh__sconn_wants_h2(nh__sconn *c) {
   for (;;) {
     /* Peeked: an HTTP/1 request stays in the socket for its reader. */
     ssize_t n = recv(nh_fd_get(c->h1.io.fd), b, sizeof b, MSG_PEEK | MSG_DONTWAIT);
-    if (n <= 0)
-      return 0; /* nothing yet: HTTP/1's wait, and a new look next turn */
-    int r = nh__h2_is_preface(b, (size_t)n);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+      return 0; /* closed: HTTP/1's reader will see it */
+    /* Nothing yet, or a part of the preface: wait for more, within the
+     * read-header timeout (HTTP/1's reader would wait the same). */
+    int r = n > 0 ? nh__h2_is_preface(b, (size_t)n) : -1;
     if (r >= 0)
       return r;
     if (nh_fd_wait(c->h1.io.fd, NH_FD_READ, dl) != NH_OK)
