@@ -116,7 +116,10 @@ static void start_queued(nh__h2_conn *c) {
     nh__list_remove(&s->queue_node);
     s->in_queue = 0;
     c->nqueued--;
-    stream_start(c, s);
+    if (s->closed) /* reset while it waited: it held its place till now */
+      nh__h2_stream_maybe_free(s);
+    else
+      stream_start(c, s);
   }
 }
 
@@ -430,10 +433,10 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void 
     nghttp2_session_consume_connection(ng, unread);
   if (code != NGHTTP2_NO_ERROR)
     c->host->count(c->host, NH__H2_EV_RESET);
-  if (s->in_queue) {
-    stream_free(s);
+  /* A queued stream keeps its place in the queue, reset or not: resets
+   * must not make room for more streams (rapid reset). */
+  if (s->in_queue)
     return 0;
-  }
   if (s->fiber_alive && (code != NGHTTP2_NO_ERROR || !s->eof_sent))
     nh_ctx_cancel(s->pub.ctx); /* its handler's blocking calls end now (Go) */
   nh__h2_stream_wake_reader(s);
@@ -445,6 +448,16 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void 
 static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *user) {
   (void)ng;
   nh__h2_conn *c = conn_of(user);
+  /* nghttp2's own defences (too many settings, resets past its rate)
+   * end the connection with ENHANCE_YOUR_CALM: counted as ours are. */
+  if (f->hd.type == NGHTTP2_GOAWAY && f->goaway.error_code == NGHTTP2_ENHANCE_YOUR_CALM &&
+      !c->abusive) {
+    c->abusive = 1;
+    c->host->count(c->host, NH__H2_EV_CONTROL_FLOOD);
+    c->host->close_why(c->owner, NH_CLOSE_ERROR_REPLY);
+    NH_LOG(c->host->log, NH_LOG_DEBUG, "HTTP/2 connection ended for abuse",
+           NH_LSTR("remote", c->remote), NH_LSTR("reason", "flood of control frames or resets"));
+  }
   if (f->hd.type == NGHTTP2_SETTINGS && !(f->hd.flags & NGHTTP2_FLAG_ACK) &&
       c->host->cfg.settings_timeout >= 0)
     c->settings_deadline = nh__loop_deadline(c->loop, c->host->cfg.settings_timeout);
@@ -656,6 +669,7 @@ int nh__h2_serve(const nh__h2_host *h, nh__stream *io, const char *remote, void 
   c.idle_since = nh__loop_time(c.loop);
   if (h->cfg.preface_timeout >= 0)
     c.preface_deadline = nh__loop_deadline(c.loop, h->cfg.preface_timeout);
+  unsigned busy = 0;
   for (;;) {
     if (!c.shutdown_phase && atomic_load(h->stopping)) {
       /* A connection with nothing in flight ends at once. */
@@ -678,6 +692,11 @@ int nh__h2_serve(const nh__h2_host *h, nh__stream *io, const char *remote, void 
     }
     ssize_t n = nh__stream_try_read(io, c.rbuf, RBUF);
     if (n > 0) {
+      /* A client that keeps the socket full must not keep the loop: let
+       * the other fibers (this connection's handlers too) run now and
+       * then. */
+      if (++busy % 16 == 0)
+        nh_yield();
       ssize_t r = nghttp2_session_mem_recv(c.ng, (const uint8_t *)c.rbuf, (size_t)n);
       if (r < 0) {
         /* A connection error: nghttp2 queued its GOAWAY; send it. */
@@ -685,6 +704,11 @@ int nh__h2_serve(const nh__h2_host *h, nh__stream *io, const char *remote, void 
                NH_LSTR("error", nghttp2_strerror((int)r)));
         if (r == NGHTTP2_ERR_FLOODED)
           nh__h2_abuse(&c, NH__H2_EV_CONTROL_FLOOD, NGHTTP2_ENHANCE_YOUR_CALM, NULL);
+#ifdef NH_HAVE_NGHTTP2_MAX_CONTINUATIONS
+        if (r == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS)
+          nh__h2_abuse(&c, NH__H2_EV_HEADER_FLOOD, NGHTTP2_ENHANCE_YOUR_CALM,
+                       "CONTINUATION flood: too many frames in one header block");
+#endif
         c.host->close_why(c.owner, NH_CLOSE_ERROR_REPLY);
         c.dead = 1;
         do_work(&c);

@@ -143,7 +143,6 @@ static const char upload_py[] = H2T_PY_PRELUDE
     "        p = f[3]\n"
     "        for i in range(0, len(p), 6):\n"
     "            if int.from_bytes(p[i:i+2], 'big') == 4: win_s += int.from_bytes(p[i+2:i+6], 'big') - 65535\n"
-    "        s.sendall(frame(4, 1, 0))\n"
     "    return f\n"
     "stalled_at = None\n"
     "while sent < total:\n"

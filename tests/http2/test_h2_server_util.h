@@ -103,7 +103,9 @@ static inline char *h2t_py(const char *script, int port, const char *arg, int se
 }
 
 /* Python prelude: a raw HTTP/2 client over a socket, with the h2 module's
- * HPACK encoder, for frames the h2 module would refuse to send. */
+ * HPACK encoder, for frames the h2 module would refuse to send. conn()
+ * acknowledges the server's SETTINGS with its preface (the server sends
+ * them first, and drops a client that never acknowledges them). */
 #define H2T_PY_PRELUDE                                                                   \
   "import socket, struct, sys, time\n"                                                   \
   "import hpack\n"                                                                       \
@@ -112,7 +114,7 @@ static inline char *h2t_py(const char *script, int port, const char *arg, int se
   "    return struct.pack('>I', len(p))[1:] + bytes([t, f]) + struct.pack('>I', sid) + p\n" \
   "def conn():\n"                                                                        \
   "    s = socket.create_connection(('127.0.0.1', PORT))\n"                              \
-  "    s.sendall(b'PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n' + frame(4, 0, 0))\n"       \
+  "    s.sendall(b'PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n' + frame(4, 0, 0) + frame(4, 1, 0))\n" \
   "    return s\n"                                                                       \
   "enc = hpack.Encoder()\n"                                                              \
   "def req(path, method='GET', extra=()):\n"                                             \
