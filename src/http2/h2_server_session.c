@@ -446,7 +446,6 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void 
 }
 
 static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *user) {
-  (void)ng;
   nh__h2_conn *c = conn_of(user);
   /* nghttp2's own defences (too many settings, resets past its rate)
    * end the connection with ENHANCE_YOUR_CALM: counted as ours are. */
@@ -457,6 +456,11 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *user
     c->host->close_why(c->owner, NH_CLOSE_ERROR_REPLY);
     NH_LOG(c->host->log, NH_LOG_DEBUG, "HTTP/2 connection ended for abuse",
            NH_LSTR("remote", c->remote), NH_LSTR("reason", "flood of control frames or resets"));
+  }
+  if (f->hd.type == NGHTTP2_GOAWAY && c->shutdown_phase == 1 &&
+      f->goaway.last_stream_id == INT32_MAX) {
+    uint8_t data[8] = {'s', 'h', 'u', 't', 'd', 'o', 'w', 'n'};
+    nghttp2_submit_ping(ng, NGHTTP2_FLAG_NONE, data);
   }
   if (f->hd.type == NGHTTP2_SETTINGS && !(f->hd.flags & NGHTTP2_FLAG_ACK) &&
       c->host->cfg.settings_timeout >= 0)
@@ -471,9 +475,7 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *user
  * back (a round trip: the client has seen the first) or after 1 s. */
 static void start_shutdown(nh__h2_conn *c) {
   c->shutdown_phase = 1;
-  nghttp2_submit_shutdown_notice(c->ng);
-  uint8_t data[8] = "shutdown";
-  nghttp2_submit_ping(c->ng, NGHTTP2_FLAG_NONE, data);
+  nghttp2_submit_shutdown_notice(c->ng); /* the PING follows it: on_frame_send */
   c->final_goaway_at = nh__loop_deadline(c->loop, NH_SEC);
 }
 
