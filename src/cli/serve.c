@@ -27,7 +27,7 @@ static void logged(nh_response_writer *w, nh_request *r) {
   NH_LOG(st->log, NH_LOG_INFO, "request", NH_LSTR("method", nh_request_method(r)),
          NH_LSTR("path", nh_request_path(r)), NH_LINT("status", nh_resp_status(w)),
          NH_LINT("bytes", nh_resp_written(w)), NH_LDUR("duration", nh_now() - t0),
-         NH_LSTR("remote", nh_request_remote_addr(r)));
+         NH_LSTR("remote", nh_request_remote_addr(r)), NH_LSTR("proto", nh_request_proto(r)));
 }
 
 /* SIGHUP is blocked in every thread and taken here with sigwait, so a

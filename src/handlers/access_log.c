@@ -41,7 +41,7 @@ static void access_write(access_entry *e, int panicked) {
                  : NH_STATUS_OK;
   const char *id = nh_request_id(r);
   nh_logger *lg = x->log ? x->log : nh_request_logger(r);
-  nh_log_field f[10];
+  nh_log_field f[11];
   size_t n = 0;
   f[n++] = NH_LSTR("method", method);
   f[n++] = NH_LSTR("path", path);
@@ -49,6 +49,7 @@ static void access_write(access_entry *e, int panicked) {
   f[n++] = NH_LINT("bytes", nh_resp_written(w));
   f[n++] = NH_LDUR("duration", took);
   f[n++] = NH_LSTR("remote", nh_request_remote_addr(r));
+  f[n++] = NH_LSTR("proto", nh_request_proto(r)); /* "HTTP/2.0": a static string */
   if (id && x->log) /* the request's own logger adds it by itself */
     f[n++] = NH_LSTR("request_id", id);
   if (hijacked)

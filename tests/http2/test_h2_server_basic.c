@@ -175,4 +175,35 @@ NH_TEST(head_has_length_and_no_body) {
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 
+/* The access log names the protocol. */
+static nh_handler logged_handler;
+static void logged(nh_response_writer *w, nh_request *r) { nh_handler_serve(logged_handler, w, r); }
+
+NH_TEST(access_log_records_the_protocol) {
+  h2t_need("curl");
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/nh_h2_access_%d", (int)getpid());
+  FILE *f = fopen(path, "w+");
+  CHECK(f);
+  setvbuf(f, NULL, _IONBF, 0);
+  nh_logger *lg = nh_logger_text_new(f, NH_LOG_INFO);
+  nh_chain *ch = nh_chain_new();
+  CHECK_EQ(nh_chain_use(ch, nh_mw_access_log, lg), NH_OK);
+  logged_handler = nh_chain_then(ch, NH_HANDLER(echo, NULL));
+  nh_test_server *ts = h2t_server(logged, NULL);
+  CHECK(ts);
+  char url[128];
+  snprintf(url, sizeof url, "%s/logged", nh_test_server_url(ts));
+  free(curl((char *[]){"curl", "-sS", "--http2-prior-knowledge", url, NULL}));
+  free(curl((char *[]){"curl", "-sS", "--http1.1", url, NULL}));
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+  nh_chain_free(ch);
+  nh_logger_free(lg);
+  fclose(f);
+  char *text = h2t_slurp(path);
+  CHECK_CONTAINS(text, "proto=HTTP/2.0");
+  CHECK_CONTAINS(text, "proto=HTTP/1.1");
+  free(text);
+}
+
 NH_TEST_MAIN()
