@@ -64,6 +64,7 @@ static void stream_free(nh__h2_sstream *s) {
   nh__h2_interim *i = s->interim;
   while (i) {
     nh__h2_interim *n = i->next;
+    free(i->nva);
     free(i);
     i = n;
   }
@@ -154,6 +155,7 @@ static void do_work(nh__h2_conn *c) {
     for (nh__h2_interim *i = s->interim; i; i = s->interim) {
       s->interim = i->next;
       nghttp2_submit_headers(c->ng, NGHTTP2_FLAG_NONE, id, NULL, i->nva, i->nnv, NULL);
+      free(i->nva); /* nghttp2 copied it */
       free(i);
     }
     s->interim_tail = &s->interim;
