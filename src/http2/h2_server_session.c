@@ -632,6 +632,14 @@ static void drain_streams(nh__h2_conn *c) {
     stream_free(s);
   }
   nh_ctx_cancel(c->ctx);
+  /* A handler that swapped its context for its own still gets out of a
+   * parked read or write (the connection is dead: they fail). */
+  nh__list *it;
+  for (it = c->all.next; it != &c->all; it = it->next) {
+    nh__h2_sstream *s = nh__container_of(it, nh__h2_sstream, all_node);
+    nh__h2_stream_wake_reader(s);
+    nh__h2_stream_wake_writer(s);
+  }
   while (c->running) {
     c->kicked = 0;
     nh__waiter_init(&c->w);
