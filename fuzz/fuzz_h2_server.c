@@ -7,6 +7,7 @@
  * connection must end (no hang). */
 #include "server/internal.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +89,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   unsigned char buf[4096], head[9];
   size_t got = 0;
   ssize_t n;
-  while ((n = read(sv[0], buf, sizeof buf)) > 0) {
+  /* A signal (the runtime's, the fuzzer's) may interrupt a read. */
+  while ((n = read(sv[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+    if (n < 0)
+      continue;
     for (ssize_t i = 0; i < n && got + (size_t)i < sizeof head; i++)
       head[got + (size_t)i] = buf[i];
     got += (size_t)n;

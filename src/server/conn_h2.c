@@ -174,6 +174,12 @@ void nh__sconn_serve_h2(nh__sconn *c) {
       nh__sconn_close_why(c, NH_CLOSE_ERROR);
     if (c->h1.io.fd)
       nh_fd_on_hangup(c->h1.io.fd, NULL, NULL);
+    /* What the client sent that was not read (after a GOAWAY, a timeout,
+     * its own half-close) is read and dropped before the close, or the
+     * kernel would answer it with a reset that can destroy our last
+     * frames unread. */
+    if (c->h1.io.fd && !c->h1.io.tls)
+      nh__h1_linger(&c->h1.io);
   }
   c->has_fiber = 0;
   nh__sconn_close_why(c, atomic_load(&srv->shutting_down) ? NH_CLOSE_SHUTDOWN : NH_CLOSE_DONE);
