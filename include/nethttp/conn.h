@@ -1,9 +1,16 @@
 /* nethttp/conn.h — what a server connection is doing and why it ended:
  * the states and close reasons every protocol's server connection reports
- * (HTTP/1 today), counted in nh_server_stats and named by
- * nh_conn_state_name / nh_close_reason_name (nethttp/server.h). */
+ * (HTTP/1 and HTTP/2), counted in nh_server_stats and named by
+ * nh_conn_state_name / nh_close_reason_name (nethttp/server.h); and how
+ * a server connection speaks HTTP/2 (nh_http2_config, the http2 part of
+ * nh_server_config). */
 #ifndef NETHTTP_CONN_H
 #define NETHTTP_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nethttp/time.h"
 
 /* Connection states (Go's ConnState). */
 typedef enum nh_conn_state {
@@ -37,5 +44,38 @@ typedef enum nh_close_reason {
   NH_CLOSE_ERROR,          /* a local failure: out of memory, a poller error */
   NH_CLOSE__COUNT
 } nh_close_reason;
+
+/* HTTP/2 (RFC 9113). Handlers are the same; nh_request_proto says
+ * "HTTP/2.0". Zero in any number means its default, so a zeroed config
+ * gets the defaults too. Each stream is one request on its own fiber,
+ * under read_timeout and write_timeout as an HTTP/1 request is; the
+ * connection's header list is bounded by max_header_bytes (advertised
+ * as SETTINGS_MAX_HEADER_LIST_SIZE; beyond it: 431). See docs/http2.md. */
+typedef struct nh_http2_config {
+  int disable; /* 0 (default): serve HTTP/2 over TLS when the client's ALPN
+                  picks "h2" (the server context offers "h2,http/1.1" by
+                  default); 1: HTTP/1 only */
+  int h2c;     /* 1: on plain listeners, a connection whose first bytes are
+                  the HTTP/2 preface is served as HTTP/2 (h2c with prior
+                  knowledge); others stay HTTP/1. 0 (default): HTTP/1 only.
+                  "Upgrade: h2c" is never honoured (RFC 9113 3.1) */
+  uint32_t max_concurrent_streams; /* SETTINGS_MAX_CONCURRENT_STREAMS: 250
+                                      (Go). A stream counts until its
+                                      handler returns, even after a reset */
+  uint32_t max_queued_streams;     /* streams past that limit waiting for
+                                      a handler slot: 32; beyond, GOAWAY
+                                      ENHANCE_YOUR_CALM */
+  uint32_t stream_window;          /* initial stream receive window: 1 MiB */
+  uint32_t conn_window;            /* connection receive window: 1 MiB */
+  uint32_t max_frame_size;         /* SETTINGS_MAX_FRAME_SIZE: 16 KiB */
+  size_t stream_buffer;            /* response bytes held per stream before
+                                      the handler's write parks: 64 KiB */
+  nh_dur preface_timeout;          /* the client preface: 10 s */
+  nh_dur settings_timeout;         /* the client's SETTINGS, and its ack of
+                                      ours: 2 s */
+  uint32_t max_empty_frames;       /* frames that carry nothing (empty DATA
+                                      without END_STREAM, PRIORITY...) a
+                                      connection may send: 100 */
+} nh_http2_config;
 
 #endif

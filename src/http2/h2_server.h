@@ -22,7 +22,6 @@
 #include "nethttp/conn.h"
 #include "nethttp/ctx.h"
 #include "nethttp/log.h"
-#include "nethttp/server.h"
 #include "util/proto_ops.h"
 
 typedef struct nh__h2_conn nh__h2_conn;
@@ -46,8 +45,9 @@ enum {
 /* The server, as this layer sees it: limits and callbacks. One per server,
  * read by every loop. */
 typedef struct nh__h2_host {
-  struct nh_http2_config cfg; /* every number filled in (no zeroes) */
+  nh_http2_config cfg; /* every number filled in (no zeroes) */
   size_t max_header_bytes;
+  int max_header_count; /* fields per request; beyond: 431, as HTTP/1 */
   nh_dur read_timeout, write_timeout, idle_timeout;
   nh_logger *log;
   const atomic_int *stopping; /* the server shuts down: GOAWAY, then close */

@@ -262,6 +262,10 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
       *slot = voff;
     return 0;
   }
+  if (s->nfields >= (uint32_t)c->host->max_header_count) {
+    s->too_large = 1; /* 431, as HTTP/1 answers too many fields */
+    return 0;
+  }
   if (s->nfields == s->fcap) {
     uint32_t cap = s->fcap ? s->fcap * 2 : 16;
     nh__h2_field *nf = realloc(s->fields, cap * sizeof *nf);

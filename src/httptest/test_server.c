@@ -152,7 +152,9 @@ nh_test_server *nh_test_server_new_tls_at(nh_handler_fn handler, const nh_server
   if (nh_tls_testcert_new(NULL, &tc) != NH_OK)
     return NULL;
   nh_tls_cert_file cert = {tc->cert_pem, tc->key_pem};
-  nh_tls_config tcfg = {.role = NH_TLS_SERVER, .certs = &cert, .ncerts = 1};
+  /* ALPN offers h2 only where the server serves it. */
+  nh_tls_config tcfg = {.role = NH_TLS_SERVER, .certs = &cert, .ncerts = 1,
+                        .alpn = cfg && cfg->http2.disable ? "http/1.1" : NULL};
   nh_tls_ctx *tls = NULL;
   if (nh_tls_config_new(&tcfg, &tls, NULL) != NH_OK) {
     nh_tls_testcert_free(tc);

@@ -111,6 +111,7 @@ void nh__sconn_h2_host_init(nh_server *srv) {
   nh__h2_host *h = &srv->h2;
   h->cfg = srv->cfg.http2;
   h->max_header_bytes = srv->cfg.max_header_bytes;
+  h->max_header_count = srv->cfg.max_header_count;
   h->read_timeout = srv->cfg.read_timeout;
   h->write_timeout = srv->cfg.write_timeout;
   h->idle_timeout = srv->cfg.idle_timeout;

@@ -114,6 +114,24 @@ NH_TEST(header_list_over_budget_gets_431) {
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 
+static const char many_fields_py[] = H2T_PY_PRELUDE
+    "s = conn(); r = Reader(s); dec = hpack.Decoder()\n"
+    "s.sendall(frame(1, 5, 1, req('/', 'GET', [('x-f%d' % i, 'v') for i in range(150)])))\n"
+    "f = r.until(lambda f: f[0] == 1 and f[2] == 1)\n"
+    "print('status', dec.decode(f[3])[0][1] if f else 'none')\n";
+
+/* More fields than max_header_count (100): 431, as HTTP/1 answers. */
+NH_TEST(too_many_fields_get_431) {
+  h2t_need_python_h2();
+  nh_test_server *ts = h2t_server(handler, NULL);
+  CHECK(ts);
+  char *out = h2t_py(many_fields_py, nh_test_server_port(ts), NULL, 20);
+  CHECK_CONTAINS(out, "status 431");
+  free(out);
+  CHECK_EQ(stats_of(ts).h2_headers_too_large, 1);
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+}
+
 static const char continuation_py[] = H2T_PY_PRELUDE
     "s = conn(); r = Reader(s)\n"
     "s.sendall(frame(1, 0, 1, req('/')))\n" /* no END_HEADERS */

@@ -34,7 +34,8 @@ static nh_tls_ctx *new_ctx(const nh_tls_config *cfg) {
 
 static nh_tls_ctx *server_ctx(const char *cert, const char *key) {
   nh_tls_cert_file cf = {cert, key};
-  nh_tls_config cfg = {.role = NH_TLS_SERVER, .certs = &cf, .ncerts = 1};
+  /* The echo server speaks HTTP/1 (a server's default ALPN offers h2). */
+  nh_tls_config cfg = {.role = NH_TLS_SERVER, .certs = &cf, .ncerts = 1, .alpn = "http/1.1"};
   return new_ctx(&cfg);
 }
 

@@ -122,7 +122,9 @@ static int run_serve(void) {
   pthread_sigmask(SIG_BLOCK, &sigs, NULL);
   nh_tls_testcert *other;
   CHECK_EQ(nh_tls_testcert_new(NULL, &other), NH_OK);
-  server = nh_test_server_new_tls(handle, NULL, 2);
+  nh_server_config cfg = NH_SERVER_CONFIG_DEFAULT;
+  cfg.http2.disable = 1; /* this peer test is about HTTP/1.1 over TLS */
+  server = nh_test_server_new_tls(handle, &cfg, 2);
   CHECK(server);
   printf("port %d\nca %s\nwrong_ca %s\n", nh_test_server_port(server),
          nh_test_server_ca_file(server), other->ca_pem);
