@@ -197,9 +197,9 @@ static int put_body(nh__h2_sstream *s, const struct iovec *iov, int n, int end) 
         nh__h2_stream_kick(s);
         int r = park(&s->ww, &s->w_parked, "HTTP/2 stream: flow control", s->pub.base.write_deadline);
         if (r) {
-          if (r == NH_ETIMEDOUT) {
+          if (r == NH_ETIMEDOUT) { /* Go: the stream ends INTERNAL_ERROR */
             s->rst_pending = 1;
-            s->rst_code = NGHTTP2_CANCEL;
+            s->rst_code = NGHTTP2_INTERNAL_ERROR;
             nh__h2_stream_kick(s);
           }
           return r;

@@ -49,7 +49,7 @@ static void handler(nh_response_writer *w, nh_request *r) {
     nh_ctx *ctx = nh_request_ctx(r);
     int e = nh_sleep(10 * NH_SEC); /* the request's context ends it */
     if (e == NH_ECANCELED || nh_ctx_err(ctx))
-      atomic_store(&cancelled, 1);
+      atomic_fetch_add(&cancelled, 1);
   } else {
     char buf[256];
     ssize_t n, total = 0;
@@ -255,6 +255,26 @@ NH_TEST(client_reset_cancels_handler_context) {
   nh_server_stats st;
   nh_server_stats_get(nh_test_server_server(ts), &st);
   CHECK_EQ(st.h2_streams_reset, 1);
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+}
+
+static const char gone_py[] = H2T_PY_PRELUDE
+    "s = conn(); r = Reader(s)\n"
+    "s.sendall(frame(1, 5, 1, req('/wait-cancel')) + frame(1, 5, 3, req('/wait-cancel')))\n"
+    "time.sleep(0.5)\n"
+    "s.close()\n"
+    "print('gone')\n";
+
+/* The client goes away: every stream's handler sees its context end. */
+NH_TEST(client_gone_cancels_every_stream) {
+  h2t_need_python_h2();
+  reset_flags();
+  nh_test_server *ts = h2t_server(handler, NULL);
+  CHECK(ts);
+  char *out = h2t_py(gone_py, nh_test_server_port(ts), NULL, 20);
+  CHECK_CONTAINS(out, "gone");
+  free(out);
+  CHECK_SOON(atomic_load(&cancelled) == 2);
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 

@@ -5,7 +5,22 @@
  * handler's first read. */
 #include "test_h2_server_util.h"
 
+#include <stdatomic.h>
+
+static atomic_int write_err;
+
 static void handler(nh_response_writer *w, nh_request *r) {
+  if (!strcmp(nh_request_path(r), "/big")) {
+    static char chunk[65536];
+    int e = 0;
+    for (int i = 0; i < 64 && !e; i++) {
+      ssize_t n = nh_resp_write(w, chunk, sizeof chunk);
+      if (n < 0)
+        e = (int)n;
+    }
+    atomic_store(&write_err, e);
+    return;
+  }
   char buf[256];
   size_t len = 0;
   ssize_t n = 0;
@@ -133,6 +148,35 @@ NH_TEST(expect_100_continue_at_first_read) {
   CHECK_CONTAINS(out, "final 200");
   CHECK_CONTAINS(out, "body got=abc");
   free(out);
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+}
+
+/* A client that reads nothing and opens no window: the stream's write
+ * deadline ends the handler's write and resets the stream (INTERNAL_ERROR,
+ * as Go); the
+ * connection serves on. */
+static const char write_py[] = H2T_PY_PRELUDE
+    "s = conn(); r = Reader(s)\n"
+    "s.sendall(frame(1, 5, 1, req('/big')))\n"
+    "f = r.until(lambda f: f[0] == 3 and f[2] == 1, 20)\n"
+    "print('rst', int.from_bytes(f[3], 'big') if f else 'none')\n"
+    "s.sendall(frame(8, 0, 0, struct.pack('>I', 1 << 20)))\n"
+    "s.sendall(frame(1, 5, 3, req('/')))\n"
+    "f = r.until(lambda f: f[0] == 0 and f[2] == 3, 20)\n"
+    "print('next', f[3].decode() if f else 'none')\n";
+
+NH_TEST(write_timeout_applies_per_stream) {
+  h2t_need_python_h2();
+  atomic_store(&write_err, 1);
+  nh_server_config cfg = NH_SERVER_CONFIG_DEFAULT;
+  cfg.write_timeout = 500 * NH_MSEC;
+  nh_test_server *ts = h2t_server(handler, &cfg);
+  CHECK(ts);
+  char *out = h2t_py(write_py, nh_test_server_port(ts), NULL, 30);
+  CHECK_CONTAINS(out, "rst 2"); /* INTERNAL_ERROR */
+  CHECK_CONTAINS(out, "next got=");
+  free(out);
+  CHECK_SOON(atomic_load(&write_err) == NH_ETIMEDOUT);
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 
