@@ -8,9 +8,10 @@
  * connection's fiber, and this layer reaches the server only through
  * nh__h2_host. Only the connection's fiber touches the nghttp2 session;
  * stream fibers leave their work on the stream and kick the connection.
- * Files: h2_server_session.c (the connection's loop and nghttp2's
- * callbacks), h2_server_stream.c (a stream's side of the exchange),
- * h2_server_limits.c (options, budgets and floods). */
+ * Files: h2_server_session.c (the connection's loop, its I/O, deadlines
+ * and shutdown), h2_server_recv.c (nghttp2's callbacks: streams opened,
+ * headers, DATA, closes), h2_server_stream.c (a stream's side of the
+ * exchange), h2_server_limits.c (options, budgets and floods). */
 #ifndef NH_HTTP2_H2_SERVER_H
 #define NH_HTTP2_H2_SERVER_H
 

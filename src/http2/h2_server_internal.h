@@ -104,6 +104,14 @@ struct nh__h2_conn {
 };
 
 /* h2_server_session.c */
+/* Start s's handler fiber (it takes a handler slot). */
+void nh__h2_stream_start(nh__h2_conn *c, nh__h2_sstream *s);
+/* Free s now (off every list). */
+void nh__h2_stream_free(nh__h2_sstream *s);
+/* The data provider that pulls s's response body. */
+nghttp2_data_provider nh__h2_provider(nh__h2_sstream *s);
+/* Shutdown's second step: the GOAWAY naming the last stream served. */
+void nh__h2_final_goaway(nh__h2_conn *c);
 /* Put s on the connection's work list and wake the connection's fiber. */
 void nh__h2_stream_kick(nh__h2_sstream *s);
 /* Wake the connection's fiber. */
@@ -113,6 +121,10 @@ void nh__h2_stream_maybe_free(nh__h2_sstream *s);
 /* nghttp2's pull of response bytes for s. */
 ssize_t nh__h2_data_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
                          uint32_t *flags, nghttp2_data_source *src, void *user);
+
+/* h2_server_recv.c */
+/* The server session with its callbacks and options, into c->ng. */
+int nh__h2_session_new(nh__h2_conn *c);
 
 /* h2_server_stream.c */
 extern const nh__proto_ops nh__h2_ops;

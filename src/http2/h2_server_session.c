@@ -4,11 +4,11 @@
  *   loop: stream work (heads, 1xx, resumed DATA, consumed body bytes,
  *   resets, queued streams started) -> nghttp2_session_mem_send, frames
  *   batched into one write -> one read from the socket (plain or TLS) ->
- *   nghttp2_session_mem_recv, whose callbacks open streams, gather their
- *   headers and body bytes and start their handler fibers -> when there is
- *   nothing to read and nothing to do, park until the socket is readable,
- *   a stream fiber kicks, or a deadline (preface, SETTINGS ack, idle,
- *   shutdown) comes.
+ *   nghttp2_session_mem_recv, whose callbacks (h2_server_recv.c) open
+ *   streams, gather their headers and body bytes and start their handler
+ *   fibers -> when there is nothing to read and nothing to do, park until
+ *   the socket is readable, a stream fiber kicks, or a deadline (preface,
+ *   SETTINGS ack, idle, shutdown) comes.
  *
  * A stream's state outlives nghttp2's stream when its handler still runs
  * (a reset does not stop a handler), and the handler's slot outlives it
@@ -25,7 +25,6 @@
 #define RBUF 16384
 #define WBUF 65536
 
-static nh__h2_conn *conn_of(void *user) { return user; }
 
 void nh__h2_conn_wake(nh__h2_conn *c) {
   c->kicked = 1;
@@ -47,7 +46,7 @@ void nh__h2_stream_kick(nh__h2_sstream *s) {
   nh__h2_conn_wake(c);
 }
 
-static void stream_free(nh__h2_sstream *s) {
+void nh__h2_stream_free(nh__h2_sstream *s) {
   nh__h2_conn *c = s->c;
   if (s->in_work)
     nh__list_remove(&s->work_node);
@@ -75,12 +74,12 @@ static void stream_free(nh__h2_sstream *s) {
 
 void nh__h2_stream_maybe_free(nh__h2_sstream *s) {
   if (!s->in_session && !s->fiber_alive)
-    stream_free(s);
+    nh__h2_stream_free(s);
 }
 
 /* ---- handler slots ---- */
 
-static void stream_start(nh__h2_conn *c, nh__h2_sstream *s) {
+void nh__h2_stream_start(nh__h2_conn *c, nh__h2_sstream *s) {
   s->started = s->fiber_alive = 1;
   if (c->running++ == 0) {
     c->idle_since = 0;
@@ -120,13 +119,13 @@ static void start_queued(nh__h2_conn *c) {
     if (s->closed) /* reset while it waited: it held its place till now */
       nh__h2_stream_maybe_free(s);
     else
-      stream_start(c, s);
+      nh__h2_stream_start(c, s);
   }
 }
 
 /* ---- stream work, on the connection's fiber ---- */
 
-static nghttp2_data_provider provider(nh__h2_sstream *s) {
+nghttp2_data_provider nh__h2_provider(nh__h2_sstream *s) {
   nghttp2_data_provider p;
   p.source.ptr = s;
   p.read_callback = nh__h2_data_read;
@@ -161,7 +160,7 @@ static void do_work(nh__h2_conn *c) {
     s->interim_tail = &s->interim;
     if (s->head_pending) {
       s->head_pending = 0;
-      nghttp2_data_provider p = provider(s);
+      nghttp2_data_provider p = nh__h2_provider(s);
       nghttp2_submit_response(c->ng, id, s->nva, s->nnv, s->has_body ? &p : NULL);
       free(s->nva); /* nghttp2 copied it */
       s->nva = NULL;
@@ -171,307 +170,6 @@ static void do_work(nh__h2_conn *c) {
     }
   }
   start_queued(c);
-}
-
-/* ---- nghttp2's callbacks ---- */
-
-static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *user) {
-  nh__h2_conn *c = conn_of(user);
-  if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
-    return 0;
-  nh__h2_sstream *s = calloc(1, sizeof *s);
-  if (!s)
-    return NGHTTP2_ERR_CALLBACK_FAILURE;
-  s->c = c;
-  s->pub.base.ops = &nh__h2_ops;
-  s->pub.owner = c->owner;
-  s->pub.remote = c->remote;
-  s->pub.id = f->hd.stream_id;
-  s->method = s->path = s->authority = s->scheme = s->protocol = -1;
-  s->interim_tail = &s->interim;
-  s->in_session = 1;
-  c->nstreams++;
-  nh__list_push_back(&c->all, &s->all_node);
-  /* After the final GOAWAY: refused, so the client may retry elsewhere. */
-  s->refused = c->shutdown_phase == 2 && f->hd.stream_id > c->goaway_last;
-  if (nghttp2_session_set_stream_user_data(ng, f->hd.stream_id, s) != 0) {
-    stream_free(s);
-    return NGHTTP2_ERR_CALLBACK_FAILURE;
-  }
-  c->host->count(c->host, NH__H2_EV_STREAM);
-  return 0;
-}
-
-static int hbuf_put(nh__h2_sstream *s, const uint8_t *b, size_t n, uint32_t *off) {
-  if (s->hlen + n + 1 > s->hcap) {
-    size_t cap = s->hcap ? s->hcap : 512;
-    while (cap < s->hlen + n + 1)
-      cap *= 2;
-    char *nb = realloc(s->hbuf, cap);
-    if (!nb)
-      return NH_ENOMEM;
-    s->hbuf = nb;
-    s->hcap = cap;
-  }
-  *off = (uint32_t)s->hlen;
-  memcpy(s->hbuf + s->hlen, b, n);
-  s->hbuf[s->hlen + n] = 0;
-  s->hlen += n + 1;
-  return NH_OK;
-}
-
-/* RFC 9113 5.1.1: HEADERS on a stream ID below the highest one seen, for
- * a stream that is not open, is a connection error (Go). nghttp2 would
- * ignore it. */
-static int on_begin_frame(nghttp2_session *ng, const nghttp2_frame_hd *hd, void *user) {
-  nh__h2_conn *c = conn_of(user);
-  if (hd->type == NGHTTP2_HEADERS && (hd->stream_id & 1) &&
-      hd->stream_id <= nghttp2_session_get_last_proc_stream_id(ng) &&
-      !nghttp2_session_find_stream(ng, hd->stream_id)) {
-    nghttp2_session_terminate_session(ng, NGHTTP2_PROTOCOL_ERROR);
-    c->dead = 1;
-  }
-  return 0;
-}
-
-static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name,
-                     size_t nlen, const uint8_t *value, size_t vlen, uint8_t flags, void *user) {
-  (void)flags;
-  nh__h2_conn *c = conn_of(user);
-  nh__h2_sstream *s = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
-  if (!s || f->hd.type != NGHTTP2_HEADERS)
-    return 0;
-  int e = nh__h2_header_budget(c, s, nlen, vlen);
-  if (e)
-    return e;
-  /* Past the budget, or trailers (not kept), or a refused stream: counted,
-   * not stored. */
-  if (s->too_large || s->refused || f->headers.cat != NGHTTP2_HCAT_REQUEST)
-    return 0;
-  uint32_t noff, voff;
-  if (name[0] == ':') {
-    if (hbuf_put(s, value, vlen, &voff) != NH_OK)
-      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    int64_t *slot = nlen == 7 && !memcmp(name, ":method", 7)      ? &s->method
-                    : nlen == 5 && !memcmp(name, ":path", 5)      ? &s->path
-                    : nlen == 10 && !memcmp(name, ":authority", 10) ? &s->authority
-                    : nlen == 7 && !memcmp(name, ":scheme", 7)    ? &s->scheme
-                    : nlen == 9 && !memcmp(name, ":protocol", 9)  ? &s->protocol
-                                                                  : NULL;
-    if (slot)
-      *slot = voff;
-    return 0;
-  }
-  if (s->nfields >= (uint32_t)c->host->max_header_count) {
-    s->too_large = 1; /* 431, as HTTP/1 answers too many fields */
-    return 0;
-  }
-  if (s->nfields == s->fcap) {
-    uint32_t cap = s->fcap ? s->fcap * 2 : 16;
-    nh__h2_field *nf = realloc(s->fields, cap * sizeof *nf);
-    if (!nf)
-      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    s->fields = nf;
-    s->fcap = cap;
-  }
-  if (hbuf_put(s, name, nlen, &noff) != NH_OK || hbuf_put(s, value, vlen, &voff) != NH_OK)
-    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-  s->fields[s->nfields++] = (nh__h2_field){noff, voff, (uint32_t)nlen, (uint32_t)vlen};
-  if (nlen == 6 && !memcmp(name, "expect", 6) && vlen == 12 &&
-      !strncasecmp((const char *)value, "100-continue", 12))
-    s->expect_continue = 1;
-  return 0;
-}
-
-/* The server's own short answer on s, without a handler. */
-static void own_answer(nh__h2_conn *c, nh__h2_sstream *s, int status, const char *text) {
-  char st[4], len[8];
-  snprintf(st, sizeof st, "%d", status);
-  size_t n = strlen(text);
-  if (n > sizeof s->static_body)
-    n = sizeof s->static_body;
-  memcpy(s->static_body, text, n);
-  snprintf(len, sizeof len, "%zu", n);
-  nghttp2_nv nva[] = {
-      {(uint8_t *)":status", (uint8_t *)st, 7, 3, NGHTTP2_NV_FLAG_NONE},
-      {(uint8_t *)"content-type", (uint8_t *)"text/plain; charset=utf-8", 12, 25,
-       NGHTTP2_NV_FLAG_NONE},
-      {(uint8_t *)"content-length", (uint8_t *)len, 14, strlen(len), NGHTTP2_NV_FLAG_NONE},
-  };
-  s->obuf = malloc(n ? n : 1);
-  if (s->obuf) {
-    memcpy(s->obuf, s->static_body, n);
-    s->olen = s->ocap = n;
-  }
-  s->out_end = 1;
-  s->handler_done = 1;
-  nghttp2_data_provider p = provider(s);
-  nghttp2_submit_response(c->ng, s->pub.id, nva, 3, &p);
-}
-
-/* A request's head is complete: answer it, queue it or start its handler. */
-static int stream_ready(nh__h2_conn *c, nh__h2_sstream *s) {
-  if (s->refused) {
-    nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->pub.id, NGHTTP2_REFUSED_STREAM);
-    return 0;
-  }
-  if (s->too_large) {
-    c->host->count(c->host, NH__H2_EV_HEADERS_TOO_LARGE);
-    NH_LOG(c->host->log, NH_LOG_DEBUG, "refused an HTTP/2 request", NH_LINT("status", 431),
-           NH_LINT("stream", s->pub.id), NH_LSTR("remote", c->remote));
-    own_answer(c, s, 431, "Request Header Fields Too Large\n");
-    return 0;
-  }
-  if (nh_ctx_with_cancel(c->ctx, &s->pub.ctx) != NH_OK) {
-    own_answer(c, s, 503, "Service Unavailable\n");
-    return 0;
-  }
-  if (c->running < c->host->cfg.max_concurrent_streams) {
-    stream_start(c, s);
-    return 0;
-  }
-  if (c->nqueued < c->host->cfg.max_queued_streams) {
-    s->in_queue = 1;
-    c->nqueued++;
-    nh__list_push_back(&c->queue, &s->queue_node);
-    return 0;
-  }
-  nh__h2_abuse(c, NH__H2_EV_RAPID_RESET, NGHTTP2_ENHANCE_YOUR_CALM, NULL);
-  return 0;
-}
-
-static void final_goaway(nh__h2_conn *c);
-
-static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *user) {
-  nh__h2_conn *c = conn_of(user);
-  nh__h2_sstream *s;
-  switch (f->hd.type) {
-  case NGHTTP2_SETTINGS:
-    if (f->hd.flags & NGHTTP2_FLAG_ACK)
-      c->settings_deadline = 0;
-    else
-      c->preface_deadline = 0;
-    break;
-  case NGHTTP2_PING:
-    if ((f->hd.flags & NGHTTP2_FLAG_ACK) && c->shutdown_phase == 1)
-      final_goaway(c);
-    break;
-  case NGHTTP2_PRIORITY:
-    nh__h2_empty_frame(c);
-    break;
-  case NGHTTP2_HEADERS:
-    if (!(s = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id)))
-      break;
-    if (f->hd.flags & NGHTTP2_FLAG_END_STREAM) {
-      s->end_stream_recv = 1;
-      nh__h2_stream_wake_reader(s);
-    }
-    if (f->headers.cat == NGHTTP2_HCAT_REQUEST)
-      return stream_ready(c, s);
-    break;
-  case NGHTTP2_DATA:
-    if (f->hd.length == 0 && !(f->hd.flags & NGHTTP2_FLAG_END_STREAM) && nh__h2_empty_frame(c))
-      break;
-    if ((f->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
-        (s = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id))) {
-      s->end_stream_recv = 1;
-      nh__h2_stream_wake_reader(s);
-    }
-    break;
-  }
-  return 0;
-}
-
-static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, const uint8_t *data,
-                         size_t len, void *user) {
-  (void)flags;
-  nh__h2_conn *c = conn_of(user);
-  nh__h2_sstream *s = nghttp2_session_get_stream_user_data(ng, id);
-  if (!s || (!s->fiber_alive && s->started)) {
-    /* Nobody will read it: give the window back at once. */
-    nghttp2_session_consume(ng, id, len);
-    return 0;
-  }
-  if (s->body_refused || s->handler_done || s->refused || s->too_large) {
-    nghttp2_session_consume(ng, id, len);
-    return 0;
-  }
-  if (s->ioff && s->ioff == s->ilen)
-    s->ioff = s->ilen = 0;
-  if (s->ilen + len > s->icap) {
-    if (s->ioff) {
-      memmove(s->ibuf, s->ibuf + s->ioff, s->ilen - s->ioff);
-      s->ilen -= s->ioff;
-      s->ioff = 0;
-    }
-    if (s->ilen + len > s->icap) {
-      size_t cap = s->icap ? s->icap : 16384;
-      while (cap < s->ilen + len)
-        cap *= 2;
-      char *nb = realloc(s->ibuf, cap);
-      if (!nb)
-        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-      s->ibuf = nb;
-      s->icap = cap;
-    }
-  }
-  memcpy(s->ibuf + s->ilen, data, len);
-  s->ilen += len;
-  (void)c;
-  nh__h2_stream_wake_reader(s);
-  return 0;
-}
-
-static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void *user) {
-  nh__h2_conn *c = conn_of(user);
-  nh__h2_sstream *s = nghttp2_session_get_stream_user_data(ng, id);
-  if (!s)
-    return 0;
-  nghttp2_session_set_stream_user_data(ng, id, NULL);
-  s->in_session = 0;
-  s->closed = 1;
-  s->close_code = code;
-  /* Bytes received that no one will read, or read and not yet counted:
-   * the connection's window gets them back. */
-  size_t unread = s->ilen - s->ioff + s->consumed;
-  s->ioff = s->ilen = s->consumed = 0;
-  if (unread)
-    nghttp2_session_consume_connection(ng, unread);
-  if (code != NGHTTP2_NO_ERROR)
-    c->host->count(c->host, NH__H2_EV_RESET);
-  /* A queued stream keeps its place in the queue, reset or not: resets
-   * must not make room for more streams (rapid reset). */
-  if (s->in_queue)
-    return 0;
-  if (s->fiber_alive && (code != NGHTTP2_NO_ERROR || !s->eof_sent))
-    nh_ctx_cancel(s->pub.ctx); /* its handler's blocking calls end now (Go) */
-  nh__h2_stream_wake_reader(s);
-  nh__h2_stream_wake_writer(s);
-  nh__h2_stream_maybe_free(s);
-  return 0;
-}
-
-static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *user) {
-  nh__h2_conn *c = conn_of(user);
-  /* nghttp2's own defences (too many settings, resets past its rate)
-   * end the connection with ENHANCE_YOUR_CALM: counted as ours are. */
-  if (f->hd.type == NGHTTP2_GOAWAY && f->goaway.error_code == NGHTTP2_ENHANCE_YOUR_CALM &&
-      !c->abusive) {
-    c->abusive = 1;
-    c->host->count(c->host, NH__H2_EV_CONTROL_FLOOD);
-    c->host->close_why(c->owner, NH_CLOSE_ERROR_REPLY);
-    NH_LOG(c->host->log, NH_LOG_DEBUG, "HTTP/2 connection ended for abuse",
-           NH_LSTR("remote", c->remote), NH_LSTR("reason", "flood of control frames or resets"));
-  }
-  if (f->hd.type == NGHTTP2_GOAWAY && c->shutdown_phase == 1 &&
-      f->goaway.last_stream_id == INT32_MAX) {
-    uint8_t data[8] = {'s', 'h', 'u', 't', 'd', 'o', 'w', 'n'};
-    nghttp2_submit_ping(ng, NGHTTP2_FLAG_NONE, data);
-  }
-  if (f->hd.type == NGHTTP2_SETTINGS && !(f->hd.flags & NGHTTP2_FLAG_ACK) &&
-      c->host->cfg.settings_timeout >= 0)
-    c->settings_deadline = nh__loop_deadline(c->loop, c->host->cfg.settings_timeout);
-  return 0;
 }
 
 /* ---- shutdown ---- */
@@ -488,7 +186,7 @@ static void start_shutdown(nh__h2_conn *c) {
 /* The final GOAWAY goes out as bytes of our own, not through nghttp2, so
  * that nghttp2 still reports streams opened after it: they are refused
  * with RST_STREAM REFUSED_STREAM rather than silently dropped. */
-static void final_goaway(nh__h2_conn *c) {
+void nh__h2_final_goaway(nh__h2_conn *c) {
   c->shutdown_phase = 2;
   c->goaway_last = nghttp2_session_get_last_proc_stream_id(c->ng);
   uint8_t f[17] = {0, 0, 8, NGHTTP2_GOAWAY, 0, 0, 0, 0, 0};
@@ -597,29 +295,10 @@ static int check_deadlines(nh__h2_conn *c) {
     return 1;
   }
   if (c->shutdown_phase == 1 && now >= c->final_goaway_at)
-    final_goaway(c);
+    nh__h2_final_goaway(c);
   return 0;
 }
 
-static int session_new(nh__h2_conn *c) {
-  nghttp2_session_callbacks *cb;
-  if (nghttp2_session_callbacks_new(&cb) != 0)
-    return NH_ENOMEM;
-  nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
-  nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
-  nghttp2_session_callbacks_set_on_begin_frame_callback(cb, on_begin_frame);
-  nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
-  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
-  nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
-  nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
-  nghttp2_option *opt = NULL;
-  int e = nh__h2_options(c->host, &opt);
-  if (e == NH_OK && nghttp2_session_server_new2(&c->ng, cb, c, opt) != 0)
-    e = NH_ENOMEM;
-  nghttp2_option_del(opt);
-  nghttp2_session_callbacks_del(cb);
-  return e;
-}
 
 /* The connection is over: every handler is told (its context cancelled,
  * its parked read or write woken) and waited for. */
@@ -633,7 +312,7 @@ static void drain_streams(nh__h2_conn *c) {
     c->nqueued--;
     s->in_session = 0;
     nghttp2_session_set_stream_user_data(c->ng, s->pub.id, NULL);
-    stream_free(s);
+    nh__h2_stream_free(s);
   }
   nh_ctx_cancel(c->ctx);
   /* A handler that swapped its context for its own still gets out of a
@@ -670,7 +349,7 @@ int nh__h2_serve(const nh__h2_host *h, nh__stream *io, const char *remote, void 
   c.rbuf = malloc(RBUF);
   c.wbuf = malloc(WBUF);
   c.wcap = WBUF;
-  int e = c.rbuf && c.wbuf ? session_new(&c) : NH_ENOMEM;
+  int e = c.rbuf && c.wbuf ? nh__h2_session_new(&c) : NH_ENOMEM;
   if (e == NH_OK)
     e = nh__h2_settings(&c);
   if (e != NH_OK) {
@@ -767,7 +446,7 @@ int nh__h2_serve(const nh__h2_host *h, nh__stream *io, const char *remote, void 
   nghttp2_session_del(c.ng);
   nh__list *n;
   while ((n = nh__list_first(&c.all)))
-    stream_free(nh__container_of(n, nh__h2_sstream, all_node));
+    nh__h2_stream_free(nh__container_of(n, nh__h2_sstream, all_node));
   free(c.rbuf);
   free(c.wbuf);
   return NH_OK;
