@@ -7,6 +7,8 @@
 #                 then the same layers on the release build (-O3, link-time optimisation)
 #   make bench    benchmarks against the peers (installs them first)
 #   make fuzz     build the libFuzzer targets with clang and run each briefly
+#   make conformance  h2spec's 146 HTTP/2 cases against nethttp serve, over
+#                 h2c and over TLS (docs/conformance.md); fails unless all pass
 #   make install  install the library, headers, pkg-config and CMake files
 #                 (PREFIX=/usr/local by default; ldconfig is run for /usr and /usr/local)
 #
@@ -21,7 +23,7 @@ CMAKE   := cmake -G Ninja -Wno-dev
 JOBS    ?=
 NINJA_JOBS := $(if $(JOBS),-j $(JOBS),)
 
-.PHONY: all deps deps-build build run test test-asan test-tsan test-release bench fuzz install clean
+.PHONY: all deps deps-build build run test test-asan test-tsan test-release bench fuzz conformance install clean
 
 all: build
 
@@ -88,6 +90,18 @@ fuzz: deps
 	  -DNH_BUILD_TESTS=OFF -DNH_BUILD_BENCH=OFF >/dev/null
 	@cmake --build $(BUILD)/fuzz
 	fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS)
+
+# h2spec is built once into the build directory (third_party/h2spec) and
+# run against `nethttp serve --h2c` and `nethttp serve --tls-cert --tls-key`,
+# each on a free port; both modes run, the score of each is printed, and
+# the JUnit reports land in $(BUILD)/release/conformance/.
+conformance: deps
+	@$(CMAKE) -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNH_BUILD_TESTS=OFF >/dev/null
+	@cmake --build $(BUILD)/release --target nethttp $(NINJA_JOBS)
+	@third_party/h2spec/build.sh $(BUILD)/release/h2spec
+	@rc=0; for mode in h2c tls; do \
+	  tests/http2/h2spec.sh nethttp $$mode $(BUILD)/release $(BUILD)/release/nethttp || rc=1; \
+	done; exit $$rc
 
 # The dynamic linker's cache must learn the new library in a system
 # directory; elsewhere the installed nethttp.pc gives programs a run path.

@@ -16,6 +16,10 @@ build=(build-essential cmake ninja-build pkg-config git
 run=(libgcc-12-dev)
 test=(clang libclang-rt-14-dev llvm curl openssl python3 python3-h11 python3-h2 nghttp2-client nghttp2-server procps iproute2 golang-go
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user slowhttptest nginx-light)
+# h2spec (third_party/h2spec) is built offline from these Go packages.
+test+=(golang-golang-x-net-dev golang-golang-x-sys-dev golang-github-spf13-cobra-dev
+       golang-github-spf13-pflag-dev golang-github-fatih-color-dev golang-github-mattn-go-colorable-dev
+       golang-github-mattn-go-isatty-dev golang-github-inconshreveable-mousetrap-dev)
 bench=(wrk hey nghttp2-client golang-go nginx-light h2o libmicrohttpd-dev slowhttptest
        libcurl4-openssl-dev)
 

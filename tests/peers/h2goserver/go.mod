@@ -1,0 +1,3 @@
+module nethttp.test/h2goserver
+
+go 1.19
