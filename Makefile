@@ -7,7 +7,7 @@
 #                 then the same layers on the release build (-O3, link-time optimisation)
 #   make bench    benchmarks against the peers (installs them first)
 #   make fuzz     build the libFuzzer targets with clang and run each briefly
-#   make conformance  h2spec's 146 HTTP/2 cases against nethttp serve, over
+#   make conformance  h2spec's 146 HTTP/2 cases against the nethttp program, over
 #                 h2c and over TLS (docs/conformance.md); fails unless all pass
 #   make install  install the library, headers, pkg-config and CMake files
 #                 (PREFIX=/usr/local by default; ldconfig is run for /usr and /usr/local)
@@ -92,7 +92,8 @@ fuzz: deps
 	fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS)
 
 # h2spec is built once into the build directory (third_party/h2spec) and
-# run against `nethttp serve --h2c` and `nethttp serve --tls-cert --tls-key`,
+# run against `nethttp httpbin --h2c` and `--tls-cert --tls-key` (requests to
+# /anything, a handler that reads the whole request, as h2spec expects),
 # each on a free port; both modes run, the score of each is printed, and
 # the JUnit reports land in $(BUILD)/release/conformance/.
 conformance: deps

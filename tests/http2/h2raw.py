@@ -225,6 +225,9 @@ class Conn:
             self.sent += len(b)
             return True
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError) as e:
+            # What the server wrote before its reset is still queued here
+            # (a GOAWAY, typically): read it before calling this closed.
+            self.poll(1.0)
             self._mark_closed("send: %s" % e)
             return False
 

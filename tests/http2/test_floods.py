@@ -99,7 +99,7 @@ def flood_read(binary, opening, one_frame, what):
     batch = one_frame * BATCH
     sent = 0
     try:
-        while sent < FLOOD_FRAMES and c.send(batch):
+        while sent < FLOOD_FRAMES and not c.goaways() and c.send(batch):
             sent += BATCH
     except socket.timeout:
         raise H.Failure("%s: send blocked 20 s after %d frames: the server stopped reading "

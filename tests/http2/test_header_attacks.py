@@ -42,7 +42,7 @@ def continuation_flood(binary):
     c.send(H.headers(1, H.request_block("/get"), end_stream=True, end_headers=False))
     batch = H.continuation(1, payload) * 16
     try:
-        while c.sent < FLOOD_BYTES and c.send(batch):
+        while c.sent < FLOOD_BYTES and not c.goaways() and c.send(batch):
             pass
     except socket.timeout:
         raise H.Failure("send blocked 20 s after %d bytes: the server stopped reading the endless "

@@ -24,6 +24,7 @@ if [ ${#missing[@]} -gt 0 ] || ! command -v go >/dev/null 2>&1; then
 fi
 
 mkdir -p "$(dirname "$out")"
+out="$(cd "$(dirname "$out")" && pwd)/$(basename "$out")"
 exec 9>"$out.lock"
 flock 9
 if [ -x "$out" ] && [ "$out" -nt "$tarball" ]; then
