@@ -25,7 +25,7 @@ case "$mode" in h2c|tls) ;; *) echo "mode must be h2c or tls" >&2; exit 2 ;; esa
 need openssl openssl
 
 h2spec="$build/h2spec"
-"$root/third_party/h2spec/build.sh" "$h2spec" >/dev/null
+"$root/third_party/h2spec/build.sh" "$h2spec"
 
 work=$(mktemp -d)
 pid=""

@@ -123,7 +123,8 @@ def rapid_reset(binary, tls=False):
             normal["status"] = H.normal_request(srv.port, "/get", tls=tls, timeout=20)[0]
         except H.Failure as e:
             normal["error"] = str(e)
-        normal["seconds"] = time.monotonic() - t0
+        normal["seconds"] = round(time.monotonic() - t0, 3)
+        normal["attack connection open then"] = not c.closed and not c.goaways()
 
     scheme = "https" if tls else "http"
     client = None
@@ -138,7 +139,7 @@ def rapid_reset(binary, tls=False):
         if not c.send(b"".join(out)):
             break
         opened += BATCH
-        if client is None and opened >= 2 * LIMIT:
+        if client is None:  # the attack has begun
             client = threading.Thread(target=normal_client, daemon=True)
             client.start()
         if c.goaways():
