@@ -4,4 +4,6 @@
 # Usage: run_py.sh SCRIPT NETHTTP CASE
 . "$(dirname "$0")/../need.sh"
 need /usr/bin/python3 python3
+# Run from the source tree: leave no bytecode there.
+export PYTHONDONTWRITEBYTECODE=1
 exec /usr/bin/python3 "$@"
