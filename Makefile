@@ -84,6 +84,7 @@ bench:
 	bench/files/run.sh
 	RUNS=2 bench/client/run.sh
 	RUNS=2 bench/https/run.sh
+	ROUNDS=3 bench/h2/run.sh
 
 fuzz: deps
 	@CC=clang $(CMAKE) -S . -B $(BUILD)/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNH_BUILD_FUZZ=ON \

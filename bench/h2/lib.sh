@@ -118,6 +118,15 @@ start_h2_client_nginx() { start_h2_h2c_nginx "$@"; }
 
 # ---- checks: the 13-byte hello, answered over HTTP/2 ----
 
+# What a curl exit status means here, for the table.
+curl_why() {
+  case $1 in
+    8) echo ": unparsable reply" ;; 16) echo ": HTTP/2 error" ;; 28) echo ": timed out" ;;
+    35) echo ": TLS handshake failed" ;; 52) echo ": empty reply" ;; 56) echo ": connection reset" ;;
+    92) echo ": HTTP/2 stream error" ;;
+  esac
+}
+
 # check_h2 URL CURL_FLAGS...: 200, HTTP/2, exactly the body, text/plain.
 check_h2() {
   local url=$1 got rc code ver type size; shift
@@ -130,7 +139,7 @@ check_h2() {
   case $rc in
     0) ;;
     7) CHECK_ERR="no answer"; return 1 ;;
-    *) CHECK_ERR="no HTTP/2 answer (curl exit $rc$([ "${ver:-0}" != 0 ] && echo ", HTTP/$ver"))"; return 1 ;;
+    *) CHECK_ERR="no HTTP/2 answer (curl exit $rc$(curl_why "$rc"))"; return 1 ;;
   esac
   if [ "$ver" != 2 ]; then
     CHECK_ERR="answered over HTTP/$ver, not HTTP/2"; return 1
@@ -166,4 +175,14 @@ tls_line() {
     /^New, / { sub(/^New, /, ""); sub(/, Cipher is /, " "); t = $0 }
     /^ALPN protocol: / { a = $3 }
     END { printf "%s, ALPN %s", (t == "" ? "no TLS" : t), (a == "" ? "none" : a) }'
+}
+
+# The names of the response headers a server sends to GET / (besides
+# :status), lower case, in its order: "server date content-type ...".
+header_names() { # header_names MODE PORT
+  local url flags=(--http2-prior-knowledge)
+  url="http://127.0.0.1:$2/"
+  [ "$1" = tls ] && { url="https://127.0.0.1:$2/"; flags=(-k --http2); }
+  curl -s --max-time 2 "${flags[@]}" -D - -o /dev/null "$url" 2>/dev/null \
+    | awk -F: 'NR > 1 && NF > 1 { printf "%s%s", (n++ ? ", " : ""), tolower($1) }'
 }

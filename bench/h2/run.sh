@@ -114,7 +114,7 @@ median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{ v[NR] = $1 } END { if (NR =
 
 # Per row "MODE/NAME": every round's figures (for the medians), the last
 # round's error count, and why a row has no figures.
-declare -A ALL_RPS ALL_RPCPU ALL_PCT ALL_USREQ ALL_HDR ALL_BODY ALL_STEAL ERRS NOTE TLSINFO GAVE_UP
+declare -A ALL_RPS ALL_RPCPU ALL_PCT ALL_USREQ ALL_HDR ALL_BODY ALL_STEAL ERRS NOTE TLSINFO HDRNAMES GAVE_UP
 
 measure_server() { # measure_server MODE NAME ROUND
   local mode=$1 name=$2 run=$3 key=$1/$2 scheme=http url pids t0 t1 c0 c1 s0 s1 out
@@ -155,6 +155,7 @@ if [[ " $PARTS " == *" servers "* ]]; then
           NOTE[$key]="failed: ${START_ERR:-did not start or answer over HTTP/2}"; GAVE_UP[$key]=1; continue
         fi
         [ "$mode" = tls ] && [ -z "${TLSINFO[$key]:-}" ] && TLSINFO[$key]=$(tls_line "${H2_PORT[$key]}")
+        [ -z "${HDRNAMES[$key]:-}" ] && HDRNAMES[$key]=$(header_names "$mode" "${H2_PORT[$key]}")
         measure_server "$mode" "$name" "$run" || GAVE_UP[$key]=1
         stop_server
       done
@@ -277,12 +278,11 @@ report() {
         m_rps=$(median <<<"${ALL_RPS[$key]}"); m_rpcpu=$(median <<<"${ALL_RPCPU[$key]}")
         echo "| ${H2_LABEL[$name]} | $(thousands "$m_rps") | $(median <<<"${ALL_PCT[$key]}" | cut -d. -f1)% | $(thousands "$m_rpcpu") | $(median <<<"${ALL_USREQ[$key]}") | $(median <<<"${ALL_HDR[$key]}" | sed 's/0*$//; s/\.$//') / $(median <<<"${ALL_BODY[$key]}" | sed 's/0*$//; s/\.$//') | $(ratio "$nh_rps" "$m_rps") | $(ratio "$nh_rpcpu" "$m_rpcpu") | ${ERRS[$key]:-0} | $(median <<<"${ALL_STEAL[$key]}" | cut -d. -f1)% |"
       done
-      if [ "$mode" = tls ]; then
-        echo
-        for name in $SERVERS; do
-          [ -n "${TLSINFO[tls/$name]:-}" ] && echo "- ${H2_LABEL[$name]} negotiates: ${TLSINFO[tls/$name]}"
-        done
-      fi
+      echo
+      for name in $SERVERS; do
+        [ -n "${HDRNAMES[$mode/$name]:-}" ] && echo "- ${H2_LABEL[$name]} answers with: ${HDRNAMES[$mode/$name]}"
+        [ -n "${TLSINFO[$mode/$name]:-}" ] && echo "- ${H2_LABEL[$name]} negotiates: ${TLSINFO[$mode/$name]}"
+      done
       if [ "$ROUNDS" -gt 1 ]; then
         echo
         echo "Per round, requests per CPU-second:"
