@@ -117,14 +117,16 @@ median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{ v[NR] = $1 } END { if (NR =
 declare -A ALL_RPS ALL_RPCPU ALL_PCT ALL_USREQ ALL_HDR ALL_BODY ALL_STEAL ERRS NOTE TLSINFO HDRNAMES GAVE_UP
 
 measure_server() { # measure_server MODE NAME ROUND
-  local mode=$1 name=$2 run=$3 key=$1/$2 scheme=http url pids t0 t1 c0 c1 s0 s1 out
-  [ "$mode" = tls ] && scheme=https
+  local mode=$1 name=$2 run=$3 key=$1/$2 scheme=http url pids t0 t1 c0 c1 s0 s1 out alpn=()
+  # Over TLS h2load offers only h2: a server that would pick http/1.1 fails
+  # instead of being measured over HTTP/1.1.
+  [ "$mode" = tls ] && { scheme=https; alpn=(--npn-list=h2); }
   url="$scheme://127.0.0.1:${H2_PORT[$key]}/"
   out=$RESULTS/$mode.$name.$run.h2load
-  fg_run taskset -c "$CLIENT_CPU" "${H2LOAD[@]}" -D "$WARMUP" "$url" >"$RESULTS/$mode.$name.$run.warmup" 2>&1
+  fg_run taskset -c "$CLIENT_CPU" "${H2LOAD[@]}" "${alpn[@]}" -D "$WARMUP" "$url" >"$RESULTS/$mode.$name.$run.warmup" 2>&1
   pids=$(tree_pids "$SERVER_PID")
   s0=$(cpu_stat "$SERVER_CPU"); c0=$(cpu_ticks $pids); t0=$(date +%s.%N)
-  fg_run taskset -c "$CLIENT_CPU" "${H2LOAD[@]}" -D "$DURATION" "$url" >"$out" 2>&1
+  fg_run taskset -c "$CLIENT_CPU" "${H2LOAD[@]}" "${alpn[@]}" -D "$DURATION" "$url" >"$out" 2>&1
   c1=$(cpu_ticks $pids); t1=$(date +%s.%N); s1=$(cpu_stat "$SERVER_CPU")
   local busy steal ok rps errs hdr body pct rpcpu usreq
   read -r busy steal < <(cpu_share "$s0" "$s1")
@@ -253,7 +255,7 @@ report() {
   echo "## HTTP/2 hello world (13-byte body), one server thread"
   echo
   echo "- command: \`ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNS=$CONNS STREAMS=$STREAMS PARTS=\"$PARTS\" MODES=\"$MODES\" SERVERS=\"$SERVERS\" bench/h2/run.sh\`"
-  echo "  (load: \`taskset -c $CLIENT_CPU ${H2LOAD[*]} -D $DURATION URL\` after a ${WARMUP} s warm-up run; servers on core $SERVER_CPU;"
+  echo "  (load: \`taskset -c $CLIENT_CPU ${H2LOAD[*]} -D $DURATION URL\`, with \`--npn-list=h2\` over TLS, after a ${WARMUP} s warm-up run; servers on core $SERVER_CPU;"
   echo "  $([ "$ROUNDS" -gt 1 ] && echo "medians of $ROUNDS rounds, each row once per round" || echo "one round"))"
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "- machine: $(machine_line)"
