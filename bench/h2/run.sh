@@ -114,10 +114,10 @@ median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{ v[NR] = $1 } END { if (NR =
 
 # Per row "MODE/NAME": every round's figures (for the medians), the last
 # round's error count, and why a row has no figures.
-declare -A ALL_RPS ALL_RPCPU ALL_PCT ALL_USREQ ALL_HDR ALL_BODY ALL_STEAL ERRS NOTE TLSINFO HDRNAMES GAVE_UP
+declare -A ALL_RPS ALL_RPCPU ALL_PCT ALL_USREQ ALL_HDR ALL_BODY ALL_STEAL ALL_GEN ERRS NOTE TLSINFO HDRNAMES GAVE_UP
 
 measure_server() { # measure_server MODE NAME ROUND
-  local mode=$1 name=$2 run=$3 key=$1/$2 scheme=http url pids t0 t1 c0 c1 s0 s1 out alpn=()
+  local mode=$1 name=$2 run=$3 key=$1/$2 scheme=http url pids t0 t1 c0 c1 s0 s1 g0 g1 out alpn=()
   # Over TLS h2load offers only h2: a server that would pick http/1.1 fails
   # instead of being measured over HTTP/1.1.
   [ "$mode" = tls ] && { scheme=https; alpn=(--npn-list=h2); }
@@ -125,11 +125,12 @@ measure_server() { # measure_server MODE NAME ROUND
   out=$RESULTS/$mode.$name.$run.h2load
   fg_run taskset -c "$CLIENT_CPU" "${H2LOAD[@]}" "${alpn[@]}" -D "$WARMUP" "$url" >"$RESULTS/$mode.$name.$run.warmup" 2>&1
   pids=$(tree_pids "$SERVER_PID")
-  s0=$(cpu_stat "$SERVER_CPU"); c0=$(cpu_ticks $pids); t0=$(date +%s.%N)
+  s0=$(cpu_stat "$SERVER_CPU"); g0=$(cpu_stat "$CLIENT_CPU"); c0=$(cpu_ticks $pids); t0=$(date +%s.%N)
   fg_run taskset -c "$CLIENT_CPU" "${H2LOAD[@]}" "${alpn[@]}" -D "$DURATION" "$url" >"$out" 2>&1
-  c1=$(cpu_ticks $pids); t1=$(date +%s.%N); s1=$(cpu_stat "$SERVER_CPU")
-  local busy steal ok rps errs hdr body pct rpcpu usreq
+  c1=$(cpu_ticks $pids); t1=$(date +%s.%N); s1=$(cpu_stat "$SERVER_CPU"); g1=$(cpu_stat "$CLIENT_CPU")
+  local busy steal gen ok rps errs hdr body pct rpcpu usreq
   read -r busy steal < <(cpu_share "$s0" "$s1")
+  read -r gen _ < <(cpu_share "$g0" "$g1")   # how busy h2load's core was
   if ! alive "$SERVER_PID"; then NOTE[$key]="failed: the server died during the run"; return 1; fi
   read -r ok rps errs hdr body < <(h2load_parse "$out")
   if [ "${ok:-0}" = 0 ]; then
@@ -137,8 +138,8 @@ measure_server() { # measure_server MODE NAME ROUND
   fi
   read -r pct rpcpu usreq < <(awk -v c="$((c1 - c0))" -v hz="$CLK_TCK" -v t0="$t0" -v t1="$t1" -v n="$ok" \
     'BEGIN { s = c / hz; printf "%.0f %.0f %.2f\n", 100 * s / (t1 - t0), (s > 0 ? n / s : 0), 1e6 * s / n }')
-  log "$key: round $run: $rps req/s, server CPU $pct%, $rpcpu req/CPU-s, $usreq µs CPU/req, ${hdr:-?}/${body:-?} header/body bytes per response, errors $errs, steal $steal%"
-  ALL_RPS[$key]+="$rps " ALL_RPCPU[$key]+="$rpcpu " ALL_PCT[$key]+="$pct " ALL_USREQ[$key]+="$usreq "
+  log "$key: round $run: $rps req/s, server CPU $pct%, $rpcpu req/CPU-s, $usreq µs CPU/req, ${hdr:-?}/${body:-?} header/body bytes per response, errors $errs, h2load core $gen%, steal $steal%"
+  ALL_GEN[$key]+="$gen " ALL_RPS[$key]+="$rps " ALL_RPCPU[$key]+="$rpcpu " ALL_PCT[$key]+="$pct " ALL_USREQ[$key]+="$usreq "
   ALL_HDR[$key]+="$hdr " ALL_BODY[$key]+="$body " ALL_STEAL[$key]+="$steal "
   ERRS[$key]=$(( ${ERRS[$key]:-0} + errs ))
 }
@@ -268,17 +269,17 @@ report() {
       if [ "$mode" = h2c ]; then echo "### h2c (cleartext, prior knowledge)"; else echo "### TLS (ALPN h2, ECDSA P-256 certificate)"; fi
       echo
       nh_rps=$(median <<<"${ALL_RPS[$mode/nethttp]:-}"); nh_rpcpu=$(median <<<"${ALL_RPCPU[$mode/nethttp]:-}")
-      echo "| server | requests/s | server CPU | requests per CPU-second | µs CPU per request | header / body bytes per response | nethttp ÷ this, requests/s | nethttp ÷ this, per CPU-second | errors | steal |"
-      echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+      echo "| server | requests/s | server CPU | h2load core | requests per CPU-second | µs CPU per request | header / body bytes per response | nethttp ÷ this, requests/s | nethttp ÷ this, per CPU-second | errors | steal |"
+      echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
       for name in $SERVERS; do
         key=$mode/$name
         if [ -z "${ALL_RPS[$key]:-}" ]; then
           { [ "$mode" = h2c ] && [ "$name" = go ] && [ -z "${NOTE[$key]:-}" ]; } && continue
-          echo "| ${H2_LABEL[$name]:-$name} | ${NOTE[$key]:-no result} | | | | | | | | |"
+          echo "| ${H2_LABEL[$name]:-$name} | ${NOTE[$key]:-no result} | | | | | | | | | |"
           continue
         fi
         m_rps=$(median <<<"${ALL_RPS[$key]}"); m_rpcpu=$(median <<<"${ALL_RPCPU[$key]}")
-        echo "| ${H2_LABEL[$name]} | $(thousands "$m_rps") | $(median <<<"${ALL_PCT[$key]}" | cut -d. -f1)% | $(thousands "$m_rpcpu") | $(median <<<"${ALL_USREQ[$key]}") | $(median <<<"${ALL_HDR[$key]}" | sed 's/0*$//; s/\.$//') / $(median <<<"${ALL_BODY[$key]}" | sed 's/0*$//; s/\.$//') | $(ratio "$nh_rps" "$m_rps") | $(ratio "$nh_rpcpu" "$m_rpcpu") | ${ERRS[$key]:-0} | $(median <<<"${ALL_STEAL[$key]}" | cut -d. -f1)% |"
+        echo "| ${H2_LABEL[$name]} | $(thousands "$m_rps") | $(median <<<"${ALL_PCT[$key]}" | cut -d. -f1)% | $(median <<<"${ALL_GEN[$key]}" | cut -d. -f1)% | $(thousands "$m_rpcpu") | $(median <<<"${ALL_USREQ[$key]}") | $(median <<<"${ALL_HDR[$key]}" | sed 's/0*$//; s/\.$//') / $(median <<<"${ALL_BODY[$key]}" | sed 's/0*$//; s/\.$//') | $(ratio "$nh_rps" "$m_rps") | $(ratio "$nh_rpcpu" "$m_rpcpu") | ${ERRS[$key]:-0} | $(median <<<"${ALL_STEAL[$key]}" | cut -d. -f1)% |"
       done
       echo
       for name in $SERVERS; do
@@ -295,14 +296,14 @@ report() {
     done
     echo
     echo "server CPU: utime+stime of the server's process tree over wall time (100% = one core);"
+    echo "h2load core: how busy core $CLIENT_CPU was (near 100%: h2load set the rate, compare per CPU-second);"
     echo "header / body bytes per response: the HEADERS (HPACK-compressed) and DATA payload bytes h2load"
     echo "received over the 2xx answers;"
     echo "errors: h2load's failed, errored and timed-out requests plus non-2xx answers, all rounds;"
-    echo "steal: the hypervisor's share of the server core during the run. When the server core is not"
-    echo "full, h2load's core set the rate: compare requests per CPU-second."
+    echo "steal: the hypervisor's share of the server core during the run."
   fi
   if [[ " $PARTS " == *" client "* ]]; then
-    local h_rps n_rps h_us n_us r
+    local h_rps n_rps h_us r
     echo
     echo "### Load generators: h2load and \`nethttp load --h2\`, -c $CONNS, $STREAMS streams per connection, one core"
     echo
@@ -311,7 +312,7 @@ report() {
     echo "| generator | requests/s | generator CPU µs/request | generator CPU | server CPU | requests/s ÷ h2load | CPU/request ÷ h2load | errors |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|"
     h_rps=$(median <<<"${G_RPS[h2load]:-}"); n_rps=$(median <<<"${G_RPS[nethttp]:-}")
-    h_us=$(median <<<"${G_USREQ[h2load]:-}"); n_us=$(median <<<"${G_USREQ[nethttp]:-}")
+    h_us=$(median <<<"${G_USREQ[h2load]:-}")
     for id in h2load nethttp; do
       local label="h2load -c $CONNS -m $STREAMS"
       [ "$id" = nethttp ] && label="nethttp load --h2"
