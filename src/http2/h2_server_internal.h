@@ -99,8 +99,12 @@ struct nh__h2_conn {
   int dead;     /* no more reading; write what is queued and end */
   int abusive;  /* ended for abuse: counted and logged once */
   char *rbuf;
+  /* Output not yet taken by the socket: [woff, wlen) of wbuf. */
   char *wbuf;
-  size_t wlen, wcap;
+  size_t woff, wlen, wcap;
+  size_t wretry;     /* TLS: the length of a write that said NH_EAGAIN,
+                        which must be offered again as it was */
+  nh_time wstall_at; /* output waiting since; 0 when none waits */
 };
 
 /* h2_server_session.c */
@@ -121,6 +125,21 @@ void nh__h2_stream_maybe_free(nh__h2_sstream *s);
 /* nghttp2's pull of response bytes for s. */
 ssize_t nh__h2_data_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
                          uint32_t *flags, nghttp2_data_source *src, void *user);
+
+/* h2_server_io.c: the connection's output, written without parking, so
+ * that the connection's fiber goes on reading while a client does not read
+ * (its floods of PINGs and SETTINGS then meet nghttp2's cap on queued
+ * acknowledgements). */
+/* Append n bytes to the output. NH_OK or NH_ENOMEM. */
+int nh__h2_out_put(nh__h2_conn *c, const void *data, size_t n);
+/* Take frames from nghttp2 and write what the socket takes. NH_OK when
+ * all is out, NH_EAGAIN when output waits for the socket, or an error
+ * (the connection must end; its close reason is noted). */
+int nh__h2_out_send(nh__h2_conn *c);
+/* The connection ends: send what is queued, waiting at most a second. */
+void nh__h2_out_last(nh__h2_conn *c);
+/* When output that waits must have moved, or NH_NO_DEADLINE. */
+nh_time nh__h2_out_deadline(const nh__h2_conn *c);
 
 /* h2_server_recv.c */
 /* The server session with its callbacks and options, into c->ng. */

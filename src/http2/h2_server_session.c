@@ -196,61 +196,11 @@ void nh__h2_final_goaway(nh__h2_conn *c) {
   f[11] = (uint8_t)(last >> 8);
   f[12] = (uint8_t)last;
   /* error code NO_ERROR: bytes 13..16 stay 0 */
-  if (c->wlen + sizeof f <= c->wcap) {
-    memcpy(c->wbuf + c->wlen, f, sizeof f);
-    c->wlen += sizeof f;
-  }
+  if (nh__h2_out_put(c, f, sizeof f) != NH_OK)
+    c->dead = 1;
 }
 
-/* ---- I/O ---- */
-
-static nh_time write_deadline(nh__h2_conn *c) {
-  return c->host->write_timeout >= 0 ? nh__loop_deadline(c->loop, c->host->write_timeout)
-                                     : NH_NO_DEADLINE;
-}
-
-static int flush_wbuf(nh__h2_conn *c) {
-  if (!c->wlen)
-    return NH_OK;
-  if (!c->io->fd)
-    return NH_ECLOSED;
-  ssize_t w = nh__stream_write(c->io, c->wbuf, c->wlen, write_deadline(c));
-  c->wlen = 0;
-  if (w < 0) {
-    c->host->close_why(c->owner, w == NH_ETIMEDOUT ? NH_CLOSE_TIMEOUT_WRITE : NH_CLOSE_CLIENT);
-    return (int)w;
-  }
-  return NH_OK;
-}
-
-/* Everything nghttp2 has to send, batched into writes of up to WBUF. */
-static int send_all(nh__h2_conn *c) {
-  for (;;) {
-    const uint8_t *data;
-    ssize_t n = nghttp2_session_mem_send(c->ng, &data);
-    if (n < 0) {
-      if (n == NGHTTP2_ERR_FLOODED)
-        nh__h2_abuse(c, NH__H2_EV_CONTROL_FLOOD, NGHTTP2_ENHANCE_YOUR_CALM, NULL);
-      c->dead = 1;
-      return flush_wbuf(c);
-    }
-    if (n == 0)
-      return flush_wbuf(c);
-    if (c->wlen + (size_t)n > c->wcap) {
-      int e = flush_wbuf(c);
-      if (e)
-        return e;
-    }
-    if ((size_t)n > c->wcap) { /* larger than the buffer: straight out */
-      ssize_t w = nh__stream_write(c->io, data, (size_t)n, write_deadline(c));
-      if (w < 0)
-        return (int)w;
-      continue;
-    }
-    memcpy(c->wbuf + c->wlen, data, (size_t)n);
-    c->wlen += (size_t)n;
-  }
-}
+/* ---- waiting ---- */
 
 static void on_readable(nh_fd *f, void *arg) {
   (void)f;
@@ -271,7 +221,8 @@ static nh_time next_deadline(nh__h2_conn *c) {
   }
   if (c->shutdown_phase == 1 && c->final_goaway_at < d)
     d = c->final_goaway_at;
-  return d;
+  nh_time w = nh__h2_out_deadline(c);
+  return w < d ? w : d;
 }
 
 /* Deadlines that passed: 1 if the connection must end. */
@@ -296,6 +247,11 @@ static int check_deadlines(nh__h2_conn *c) {
   }
   if (c->shutdown_phase == 1 && now >= c->final_goaway_at)
     nh__h2_final_goaway(c);
+  if (now >= nh__h2_out_deadline(c)) { /* our frames did not move */
+    c->host->count(c->host, NH__H2_EV_TIMEOUT_WRITE);
+    c->host->close_why(c->owner, NH_CLOSE_TIMEOUT_WRITE);
+    return 1;
+  }
   return 0;
 }
 
@@ -377,7 +333,8 @@ int nh__h2_serve(const nh__h2_host *h, nh__stream *io, const char *remote, void 
       }
     }
     do_work(&c);
-    if (send_all(&c) != NH_OK || c.dead || !io->fd)
+    int out = nh__h2_out_send(&c);
+    if ((out != NH_OK && out != NH_EAGAIN) || c.dead || !io->fd)
       break;
     if (!nghttp2_session_want_read(c.ng) && !nghttp2_session_want_write(c.ng))
       break;
@@ -407,7 +364,6 @@ int nh__h2_serve(const nh__h2_host *h, nh__stream *io, const char *remote, void 
         c.host->close_why(c.owner, NH_CLOSE_ERROR_REPLY);
         c.dead = 1;
         do_work(&c);
-        send_all(&c);
         break;
       }
       continue;
@@ -418,11 +374,21 @@ int nh__h2_serve(const nh__h2_host *h, nh__stream *io, const char *remote, void 
     }
     if (check_deadlines(&c)) {
       c.dead = 1;
-      send_all(&c);
       break;
     }
     if (c.kicked || !nh__list_empty(&c.work)) {
       c.kicked = 0;
+      if (out == NH_OK)
+        continue;
+    }
+    if (out == NH_EAGAIN) {
+      /* Output waits for the client: wait for it to read, or to send (its
+       * frames are still read, and may be a flood). Stream work waits. */
+      int r = nh_fd_wait(io->fd, NH_FD_READ | NH_FD_WRITE, next_deadline(&c));
+      if (r != NH_OK && r != NH_ETIMEDOUT) {
+        c.host->close_why(c.owner, NH_CLOSE_CLIENT);
+        break;
+      }
       continue;
     }
     if (nh_fd_on_readable(io->fd, on_readable, &c) != NH_OK)
@@ -440,6 +406,8 @@ int nh__h2_serve(const nh__h2_host *h, nh__stream *io, const char *remote, void 
     }
   }
   c.dead = 1;
+  if (io->fd)
+    nh__h2_out_last(&c); /* a GOAWAY, resets, the last DATA */
   drain_streams(&c);
   *cur = NULL;
   /* Handlers are gone; what nghttp2 still holds goes with the session. */

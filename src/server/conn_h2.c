@@ -41,6 +41,7 @@ static void h2_count(const nh__h2_host *h, int event) {
     break;
   case NH__H2_EV_TIMEOUT_IDLE: NH__STAT_INC(srv, st_to_idle); break;
   case NH__H2_EV_TIMEOUT_PREFACE: NH__STAT_INC(srv, st_to_header); break;
+  case NH__H2_EV_TIMEOUT_WRITE: NH__STAT_INC(srv, st_to_write); break;
   case NH__H2_EV_BAD: NH__STAT_INC(srv, st_bad); break;
   }
 }
@@ -125,6 +126,28 @@ void nh__sconn_h2_host_init(nh_server *srv) {
 
 /* ---- which connections ---- */
 
+/* A first line of three or more words whose last is not an HTTP version:
+ * neither an HTTP/1 request line nor the HTTP/2 preface. On a listener
+ * that speaks both, such a client is taken for an HTTP/2 client with a
+ * broken preface, which RFC 9113 3.4 makes a connection error (nghttp2
+ * ends it), rather than answered with an HTTP/1 400 it could not read. */
+static int neither_protocol(const char *b, size_t n) {
+  const char *eol = memchr(b, '\n', n);
+  if (!eol)
+    return 0; /* the line is not all here: HTTP/1's reader decides */
+  size_t len = (size_t)(eol - b);
+  if (len && b[len - 1] == '\r')
+    len--;
+  int words = 0;
+  const char *last = NULL;
+  for (size_t i = 0; i < len; i++)
+    if (b[i] != ' ' && (i == 0 || b[i - 1] == ' ')) {
+      words++;
+      last = b + i;
+    }
+  return words >= 3 && (size_t)(b + len - last) >= 1 && strncmp(last, "HTTP/", 5) != 0;
+}
+
 int nh__sconn_wants_h2(nh__sconn *c) {
   nh_server *srv = c->srv;
   if (c->h1.io.tls)
@@ -133,7 +156,7 @@ int nh__sconn_wants_h2(nh__sconn *c) {
     return 0;
   nh_dur rh = srv->cfg.read_header_timeout;
   nh_time dl = rh >= 0 ? nh__loop_deadline(c->sl->loop, rh) : NH_NO_DEADLINE;
-  char b[NH__H2_PREFACE_LEN];
+  char b[128];
   for (;;) {
     /* Peeked: an HTTP/1 request stays in the socket for its reader. */
     ssize_t n = recv(nh_fd_get(c->h1.io.fd), b, sizeof b, MSG_PEEK | MSG_DONTWAIT);
@@ -142,7 +165,9 @@ int nh__sconn_wants_h2(nh__sconn *c) {
     /* Nothing yet, or a part of the preface: wait for more, within the
      * read-header timeout (HTTP/1's reader would wait the same). */
     int r = n > 0 ? nh__h2_is_preface(b, (size_t)n) : -1;
-    if (r >= 0)
+    if (r == 0)
+      return neither_protocol(b, (size_t)n);
+    if (r > 0)
       return r;
     if (nh_fd_wait(c->h1.io.fd, NH_FD_READ, dl) != NH_OK)
       return 0;
