@@ -71,6 +71,16 @@ typedef struct nh_response nh_response;
 
 /* ---- Transport: connections and their pool ---- */
 
+/* Which HTTP versions a transport speaks (nh_transport_config.http_version). */
+enum nh_http_version {
+  NH_HTTP_AUTO = 0, /* https: HTTP/2 when the server's ALPN picks it, else HTTP/1.1;
+                       http: HTTP/1.1 (Go's DefaultTransport) */
+  NH_HTTP_1 = 1,    /* HTTP/1.1 only: ALPN offers just "http/1.1" */
+  NH_HTTP_2 = 2,    /* HTTP/2 only: https offers just "h2" (a server that does not
+                       choose it fails the request with NH_ENOTSUP); http speaks h2c
+                       with prior knowledge (RFC 9113 3.3: no Upgrade) */
+};
+
 typedef struct nh_transport_config {
   nh_dur dial_timeout;            /* TCP connect (all addresses); 30 s */
   nh_dur tls_handshake_timeout;   /* 10 s (for when TLS is used) */
@@ -107,14 +117,30 @@ typedef struct nh_transport_config {
    * absolute form; https goes through a CONNECT tunnel. */
   const char *proxy_url;
   /* HTTPS: the protocols offered by ALPN (RFC 7301), in preference order,
-   * NULL-terminated; NULL = {"http/1.1", NULL}; an empty list offers none.
+   * NULL-terminated; NULL = as http_version says ({"h2", "http/1.1", NULL}
+   * by default, as Go); an empty list offers none.
    * Copied. Replaces the TLS configuration's own alpn when set. The
    * server's choice picks how the connection is spoken: "http/1.1" (or no
-   * choice) is HTTP/1.1; a request over a connection where the server chose
+   * choice) is HTTP/1.1, "h2" is HTTP/2; a request over a connection where the server chose
    * a protocol this client does not speak fails with NH_ENOTSUP.
    * nh_transport_new returns NULL for an empty name, one over 255 bytes or
    * one with a comma. */
   const char *const *alpn;
+  /* The HTTP versions spoken (enum nh_http_version); NH_HTTP_AUTO. An
+   * explicit alpn list above overrides the offer this implies. */
+  int http_version;
+  /* HTTP/2: a connection that received no frame for this long sends a
+   * PING; if nothing arrives within h2_ping_timeout after it, the
+   * connection is closed and its requests fail (Go's ReadIdleTimeout and
+   * PingTimeout, off and 15 s in Go: on here, so a silent peer cannot
+   * hold requests until their own timeouts). 15 s and 15 s;
+   * NH_NO_TIMEOUT turns the PING off. */
+  nh_dur h2_read_idle_timeout;
+  nh_dur h2_ping_timeout;
+  /* HTTP/2: each stream's receive window (SETTINGS_INITIAL_WINDOW_SIZE),
+   * the most a response nobody reads can hold in memory: WINDOW_UPDATE
+   * follows the caller's reads. 1 MiB (Go: 4 MiB); 16 KiB at least. */
+  uint32_t h2_stream_window;
 } nh_transport_config;
 
 #define NH_TRANSPORT_CONFIG_DEFAULT                                                            \
@@ -124,6 +150,8 @@ typedef struct nh_transport_config {
     .expect_continue_timeout = NH_SEC, .idle_conn_timeout = 90 * NH_SEC,                      \
     .tcp_keepalive = 15 * NH_SEC, .reply_spin = 50 * NH_USEC, .max_idle_conns = 100, .max_idle_conns_per_host = 16,       \
     .max_response_header_bytes = 1 << 20, .proxy_url = NULL,                                  \
+    .h2_read_idle_timeout = 15 * NH_SEC, .h2_ping_timeout = 15 * NH_SEC,                      \
+    .h2_stream_window = 1 << 20,                                                              \
   }
 
 /* cfg is copied (NULL = defaults; zero fields take their default, use

@@ -52,7 +52,7 @@ int nh__cconn_tls(nh__cconn *c, nh_tls_ctx *ctx, const char *host, nh_time deadl
 }
 
 /* The protocols this client speaks, by ALPN id. */
-static const nh__cconn_ops *const protocols[] = {&nh__h1_cconn_ops};
+static const nh__cconn_ops *const protocols[] = {&nh__h1_cconn_ops, &nh__h2_cconn_ops};
 
 const nh__cconn_ops *nh__cconn_ops_for(const char *alpn) {
   if (!*alpn)
@@ -64,7 +64,16 @@ const nh__cconn_ops *nh__cconn_ops_for(const char *alpn) {
 }
 
 int nh__cconn_attach(nh__cconn *c) {
-  const char *alpn = c->tls ? nh_tls_alpn(c->tls) : "";
+  /* Plain TCP speaks HTTP/2 only when told to (h2c with prior knowledge,
+   * RFC 9113 3.3); over TLS, a transport told to speak only HTTP/2 refuses
+   * a server that did not choose it. */
+  int want_h2 = c->t->cfg.http_version == NH_HTTP_2;
+  const char *alpn = c->tls ? nh_tls_alpn(c->tls) : want_h2 && !c->proxied ? "h2" : "";
+  if (want_h2 && strcmp(alpn, "h2") != 0) {
+    NH_LOG(NULL, NH_LOG_WARN, "server did not choose HTTP/2, which the transport requires",
+           NH_LSTR("alpn", alpn));
+    return NH_ENOTSUP;
+  }
   const nh__cconn_ops *ops = nh__cconn_ops_for(alpn);
   if (!ops) {
     /* A server may only choose what was offered (RFC 7301 3.2), and the

@@ -92,6 +92,8 @@ typedef struct nh__chead {
   int no_body;            /* nothing follows the head: the stream is done */
   int close;              /* the connection ends with this response (Go's
                              Response.Close): no point draining its body */
+  int no_drain;           /* closing it early costs the connection nothing (an
+                             HTTP/2 stream reset): no drain either */
 } nh__chead;
 
 /* One request and its response on a connection. A protocol embeds it in
@@ -101,6 +103,9 @@ struct nh__cstream {
   const nh_client_trace *trace; /* the request's, or NULL */
   int sent_any; /* a byte of the request reached the socket */
   int got_any;  /* a byte of the response came */
+  int refused;  /* the server never processed the request (HTTP/2 GOAWAY
+                   past it or REFUSED_STREAM): it may go again, on a new
+                   connection, whatever its method */
 };
 
 /* What a protocol does on a connection. Every op but can_take runs on the
@@ -132,6 +137,8 @@ struct nh__cconn_ops {
 
 /* http1_conn.c: HTTP/1.1, the exclusive kind. */
 extern const nh__cconn_ops nh__h1_cconn_ops;
+/* h2_ops.c: HTTP/2, the shared kind. */
+extern const nh__cconn_ops nh__h2_cconn_ops;
 /* The operations for the protocol ALPN chose ("" = none: HTTP/1.1), or
  * NULL for one this client does not speak. */
 const nh__cconn_ops *nh__cconn_ops_for(const char *alpn);

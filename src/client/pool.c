@@ -169,10 +169,18 @@ nh__cconn *nh__pool_take(nh_transport *t, nh__host *h, int can_retry) {
     pthread_mutex_lock(&t->mu);
     collect_expired(t, nh_now(), &dead);
     /* Newest first. */
-    for (nh__list *it = t->pool.prev; it != &t->pool; it = it->prev) {
+    for (nh__list *it = t->pool.prev, *prev; it != &t->pool; it = prev) {
+      prev = it->prev;
       nh__cconn *c = of_node(it);
-      if (c->host != h || c->broken || !c->ops->can_take(c))
+      if (c->host != h || c->broken)
         continue;
+      if (!c->ops->can_take(c)) {
+        if (c->ops->shared && unused(c)) { /* no stream and none to come (GOAWAY, dead) */
+          unlist(t, c);
+          nh__list_push_back(&dead, &c->node);
+        }
+        continue;
+      }
       if (!c->ops->shared)
         unlist(t, c);
       c->streams++;

@@ -233,7 +233,7 @@ int nh_response_read_all(nh_response *r, size_t max, char **out, size_t *len) {
 static void drain_or_close(nh_response *r) {
   if (!r->stream)
     return;
-  if (!r->head.close) {
+  if (!r->head.close && !r->head.no_drain) {
     nh_time until = nh_deadline_after(NH__DRAIN_TIME);
     if (until < r->total_deadline)
       r->total_deadline = until;

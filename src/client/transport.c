@@ -33,6 +33,27 @@ static void fill_defaults(nh_transport_config *c) {
     c->max_idle_conns_per_host = d.max_idle_conns_per_host;
   if (!c->max_response_header_bytes)
     c->max_response_header_bytes = d.max_response_header_bytes;
+  if (!c->h2_read_idle_timeout)
+    c->h2_read_idle_timeout = d.h2_read_idle_timeout;
+  if (!c->h2_ping_timeout)
+    c->h2_ping_timeout = d.h2_ping_timeout;
+  if (c->h2_stream_window < 16384)
+    c->h2_stream_window = c->h2_stream_window ? 16384 : d.h2_stream_window;
+  if (c->h2_stream_window > 0x7fffffff)
+    c->h2_stream_window = 0x7fffffff; /* RFC 9113 6.9.2 */
+}
+
+/* The ALPN offer when the configuration gives no list (Go's
+ * DefaultTransport offers h2 first). */
+static const char *default_alpn(const nh_transport *t) {
+  switch (t->cfg.http_version) {
+  case NH_HTTP_1:
+    return "http/1.1";
+  case NH_HTTP_2:
+    return "h2";
+  default:
+    return "h2,http/1.1";
+  }
 }
 
 /* The transport's TLS context from a configuration (copied by the TLS
@@ -40,8 +61,8 @@ static void fill_defaults(nh_transport_config *c) {
 static int tls_make(nh_transport *t, const nh_tls_config *given) {
   nh_tls_config c = *given;
   c.role = NH_TLS_CLIENT;
-  if (t->alpn || !c.alpn)
-    c.alpn = t->alpn ? t->alpn : "http/1.1";
+  if (t->alpn || !c.alpn || t->cfg.http_version != NH_HTTP_AUTO)
+    c.alpn = t->alpn ? t->alpn : default_alpn(t);
   nh__tls_shared *sh = calloc(1, sizeof *sh);
   char *err = NULL;
   if (!sh || nh_tls_config_new(&c, &sh->ctx, &err) != NH_OK) {
@@ -92,7 +113,7 @@ static nh_tls_ctx *tls_ctx_for(nh_transport *t) {
   nh__tls_shared *sh = calloc(1, sizeof *sh);
   char *err = NULL;
   d.role = NH_TLS_CLIENT;
-  d.alpn = t->alpn ? t->alpn : "http/1.1";
+  d.alpn = t->alpn ? t->alpn : default_alpn(t);
   if (!sh || nh_tls_config_new(&d, &sh->ctx, &err) != NH_OK) {
     NH_LOG(NULL, NH_LOG_ERROR, "default TLS configuration failed", NH_LSTR("error", err ? err : ""));
     free(err);
@@ -459,10 +480,11 @@ int nh__transport_round_trip(nh_transport *t, nh_client_request *req, nh_time de
   nh_ctx *saved = nh_fiber_ctx();
   if (req->ctx)
     nh_fiber_set_ctx(req->ctx);
+  int fresh = 0; /* the retry of a refused request: on a new connection */
   for (int attempt = 0;; attempt++) {
     int can_retry = attempt == 0 && replayable(req);
     nh__trace_get_conn(req->trace, rt.host, rt.port);
-    nh__cconn *c = nh__pool_take(t, h, can_retry);
+    nh__cconn *c = fresh ? NULL : nh__pool_take(t, h, can_retry);
     if (!c && h->limit && (e = acquire_slot(t, h, deadline, can_retry, &c)) != NH_OK)
       break;
     int reused = c != NULL;
@@ -486,7 +508,7 @@ int nh__transport_round_trip(nh_transport *t, nh_client_request *req, nh_time de
       break;
     }
     nh__response_drop(r);
-    int sent_any = s && s->sent_any, got_any = s && s->got_any;
+    int sent_any = s && s->sent_any, got_any = s && s->got_any, refused = s && s->refused;
     if (s) {
       nh__cstream_close(s, 0);
     } else { /* no stream began: the connection did nothing for this request */
@@ -494,8 +516,16 @@ int nh__transport_round_trip(nh_transport *t, nh_client_request *req, nh_time de
         c->broken = 1;
       nh__pool_release(c);
     }
-    if (!(reused && attempt == 0 && !got_any && stale_conn_error(e) && may_resend(req, sent_any) &&
-          nh__creq_rewind(req) == NH_OK))
+    /* HTTP/2: a request the server never processed (RFC 9113 8.7) goes
+     * again once, whatever its method, as Go's canRetryError allows, on a
+     * new connection (the refusing one is going away or full). */
+    if (refused && !fresh && nh__creq_rewind(req) == NH_OK) {
+      fresh = 1;
+      atomic_fetch_add(&t->st_retries, 1);
+      continue;
+    }
+    if (!(reused && attempt == 0 && !got_any && !refused && stale_conn_error(e) &&
+          may_resend(req, sent_any) && nh__creq_rewind(req) == NH_OK))
       break;
     atomic_fetch_add(&t->st_retries, 1);
   }

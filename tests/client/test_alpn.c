@@ -160,9 +160,33 @@ static alpn_server *get_through(nh_tls_testcert *tc, const char *const *offer) {
   return s;
 }
 
-NH_TEST(default_offer_is_http11) {
+/* Go's DefaultTransport: h2 first, then http/1.1 (a server choosing
+ * http/1.1 is spoken to in HTTP/1.1). */
+NH_TEST(default_offer_is_h2_then_http11) {
   nh_tls_testcert *tc = testcert();
   alpn_server *s = get_through(tc, NULL);
+  CHECK_EQ(s->offer_len, 12);
+  CHECK(memcmp(s->offer, "\x02h2\x08http/1.1", 12) == 0);
+  server_free(s);
+  nh_tls_testcert_free(tc);
+}
+
+/* http_version NH_HTTP_1 offers http/1.1 alone. */
+NH_TEST(http1_only_offers_http11_alone) {
+  nh_tls_testcert *tc = testcert();
+  alpn_server *s = server_start(tc, "\x08http/1.1", 0);
+  nh_tls_config tls = {0};
+  tls.ca_file = tc->ca_pem;
+  nh_transport_config cfg = NH_TRANSPORT_CONFIG_DEFAULT;
+  cfg.tls = &tls;
+  cfg.http_version = NH_HTTP_1;
+  nh_transport *t = nh_transport_new(&cfg);
+  char *body;
+  CHECK_EQ(get(t, s->port, &body), NH_OK);
+  CHECK_STR(body, "ok");
+  free(body);
+  nh_transport_free(t);
+  server_join(s);
   CHECK_EQ(s->offer_len, 9);
   CHECK(memcmp(s->offer, "\x08http/1.1", 9) == 0);
   server_free(s);
@@ -203,7 +227,7 @@ NH_TEST(server_choosing_an_unspoken_protocol_is_refused) {
 
 NH_TEST(no_common_protocol_server_acks_none_http11_spoken) {
   nh_tls_testcert *tc = testcert();
-  alpn_server *s = server_start(tc, "\x02h2", 0); /* NOACK: no ALPN in its answer */
+  alpn_server *s = server_start(tc, "\x08x-other/1", 0); /* NOACK: no ALPN in its answer */
   nh_transport *t = transport_offering(tc, NULL);
   char *body;
   CHECK_EQ(get(t, s->port, &body), NH_OK);
@@ -218,7 +242,7 @@ NH_TEST(no_common_protocol_server_acks_none_http11_spoken) {
 
 NH_TEST(no_common_protocol_server_refuses_handshake_fails) {
   nh_tls_testcert *tc = testcert();
-  alpn_server *s = server_start(tc, "\x02h2", 1); /* fatal alert (no_application_protocol) */
+  alpn_server *s = server_start(tc, "\x08x-other/1", 1); /* fatal alert (no_application_protocol) */
   nh_transport *t = transport_offering(tc, NULL);
   char *body;
   CHECK_EQ(get(t, s->port, &body), NH_ETLS); /* the alert ends the handshake */

@@ -1,0 +1,565 @@
+/* HTTP/2 client streams on an nghttp2 session: the callers' side (open a
+ * stream, hand it body bytes, wait for its head and body) and nghttp2's
+ * callbacks, which run on the connection's I/O thread (h2_client_io.c)
+ * and fill each stream's state, posting its semaphore.
+ *
+ * Flow control (RFC 9113 5.2): nghttp2 sends no WINDOW_UPDATE on its own
+ * (no_auto_window_update); a caller's read consumes what it took, so the
+ * server can have at most the stream's window in flight or buffered here
+ * for a response nobody reads. A stream closed early is reset (CANCEL)
+ * and what it held is given back to the connection's window. */
+#include "h2_client_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "nethttp/errors.h"
+#include "util/header_internal.h"
+
+/* Go's initialMaxConcurrentStreams: assumed until the server's SETTINGS. */
+#define INITIAL_MAX_STREAMS 100
+
+static void wake(nh__h2s *s) {
+  if (s->waiting) {
+    s->waiting = 0;
+    nh_sem_release(s->sem);
+  }
+}
+
+/* Waits for the I/O thread to post s (mu held, and held again on return). */
+static int wait_locked(nh__h2s *s, nh_time deadline) {
+  nh__h2c *c = s->c;
+  s->waiting = 1;
+  nh_mutex_unlock(c->mu);
+  int e = nh_sem_acquire(s->sem, deadline);
+  nh_mutex_lock(c->mu);
+  if (e && !s->waiting)
+    nh_sem_try_acquire(s->sem); /* posted meanwhile: take it back */
+  s->waiting = 0;
+  return e;
+}
+
+void nh__h2c_fail_all(nh__h2c *c, int err) {
+  atomic_store(&c->dead, 1);
+  c->err = err;
+  for (nh__h2s *s = c->streams; s; s = s->next) {
+    if (!s->closed) {
+      s->closed = 1;
+      if (!s->eof)
+        s->err = s->headers_sent ? err : NH__H2_REFUSED;
+    }
+    wake(s);
+  }
+}
+
+/* ---- nghttp2's callbacks (I/O thread, mu held) ---- */
+
+static nh__h2s *stream_of(nghttp2_session *ss, int32_t id) {
+  return nghttp2_session_get_stream_user_data(ss, id);
+}
+
+static int on_header(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t *name,
+                     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+                     void *user) {
+  (void)flags;
+  (void)user;
+  nh__h2s *s = f->hd.type == NGHTTP2_HEADERS ? stream_of(ss, f->hd.stream_id) : NULL;
+  if (!s)
+    return 0;
+  s->got_any = 1;
+  if (namelen == 7 && !memcmp(name, ":status", 7)) {
+    int st = 0;
+    for (size_t i = 0; i < valuelen; i++)
+      st = st * 10 + (value[i] - '0'); /* nghttp2 checked: three digits */
+    s->status = st;
+    return 0;
+  }
+  nh_header *h = s->head_done ? s->trailer : s->head;
+  if (!h && s->head_done && !(h = s->trailer = nh_header_new()))
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  if (nh__header_add_checked(h, (const char *)name, namelen, (const char *)value, valuelen))
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets the stream */
+  return 0;
+}
+
+static int on_frame_recv(nghttp2_session *ss, const nghttp2_frame *f, void *user) {
+  nh__h2c *c = user;
+  switch (f->hd.type) {
+  case NGHTTP2_SETTINGS:
+    if (!(f->hd.flags & NGHTTP2_FLAG_ACK))
+      atomic_store(&c->max_streams,
+                   nghttp2_session_get_remote_settings(ss, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS));
+    return 0;
+  case NGHTTP2_GOAWAY:
+    atomic_store(&c->goaway, 1); /* streams past last_stream_id are closed REFUSED */
+    return 0;
+  case NGHTTP2_HEADERS:
+  case NGHTTP2_DATA:
+    break;
+  default:
+    return 0;
+  }
+  nh__h2s *s = stream_of(ss, f->hd.stream_id);
+  if (!s)
+    return 0;
+  if (f->hd.type == NGHTTP2_HEADERS && !s->head_done) {
+    if (s->status >= 100 && s->status < 200 && !(f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+      nh__header_clear(s->head); /* an interim answer: the final one follows */
+      s->status = 0;
+      return 0;
+    }
+    s->head_done = 1;
+  }
+  if (f->hd.flags & NGHTTP2_FLAG_END_STREAM)
+    s->eof = 1;
+  wake(s);
+  return 0;
+}
+
+static int on_data(nghttp2_session *ss, uint8_t flags, int32_t id, const uint8_t *data,
+                   size_t len, void *user) {
+  (void)flags;
+  (void)user;
+  nh__h2s *s = stream_of(ss, id);
+  if (!s) { /* closed by its caller: nobody reads it, give the window back */
+    nghttp2_session_consume_connection(ss, len);
+    return 0;
+  }
+  if (s->rpos == s->rlen)
+    s->rpos = s->rlen = 0;
+  if (s->rlen + len > s->rcap) {
+    if (s->rpos) { /* move the unread part to the front first */
+      memmove(s->rbuf, s->rbuf + s->rpos, s->rlen - s->rpos);
+      s->rlen -= s->rpos;
+      s->rpos = 0;
+    }
+    if (s->rlen + len > s->rcap) {
+      size_t cap = s->rcap ? s->rcap : 16384;
+      while (cap < s->rlen + len)
+        cap *= 2; /* bounded by the stream's window: the peer cannot exceed it */
+      char *p = realloc(s->rbuf, cap);
+      if (!p)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+      s->rbuf = p;
+      s->rcap = cap;
+    }
+  }
+  memcpy(s->rbuf + s->rlen, data, len);
+  s->rlen += len;
+  s->got_any = 1;
+  wake(s);
+  return 0;
+}
+
+static int on_stream_close(nghttp2_session *ss, int32_t id, uint32_t code, void *user) {
+  (void)user;
+  nh__h2s *s = stream_of(ss, id);
+  if (!s)
+    return 0;
+  s->closed = 1;
+  if (!s->eof && !s->err) {
+    if (code == NGHTTP2_REFUSED_STREAM && !s->head_done)
+      s->err = NH__H2_REFUSED; /* RFC 9113 8.7: not processed, safe to retry */
+    else
+      s->err = NH_ECONNRESET;
+  }
+  wake(s);
+  return 0;
+}
+
+static int on_frame_send(nghttp2_session *ss, const nghttp2_frame *f, void *user) {
+  (void)user;
+  if (f->hd.type == NGHTTP2_HEADERS) {
+    nh__h2s *s = stream_of(ss, f->hd.stream_id);
+    if (s)
+      s->headers_sent = 1;
+  }
+  return 0;
+}
+
+static int on_frame_not_send(nghttp2_session *ss, const nghttp2_frame *f, int lib_error,
+                             void *user) {
+  (void)lib_error;
+  (void)user;
+  if (f->hd.type != NGHTTP2_HEADERS)
+    return 0;
+  nh__h2s *s = stream_of(ss, f->hd.stream_id);
+  if (s && !s->err) { /* never went out (GOAWAY came first): not processed */
+    s->err = NH__H2_REFUSED;
+    s->closed = 1;
+    wake(s);
+  }
+  return 0;
+}
+
+/* The request body, as nghttp2 asks for DATA. */
+static ssize_t body_read(nghttp2_session *ss, int32_t id, uint8_t *buf, size_t len,
+                         uint32_t *flags, nghttp2_data_source *src, void *user) {
+  (void)src;
+  (void)user;
+  nh__h2s *s = stream_of(ss, id);
+  if (!s)
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* its caller is gone: reset */
+  size_t n = s->slen - s->spos;
+  if (n > len)
+    n = len;
+  if (n == 0 && !s->s_eof) {
+    s->deferred = 1;
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  memcpy(buf, s->sbuf + s->spos, n);
+  s->spos += n;
+  if (s->spos == s->slen) {
+    s->spos = s->slen = 0;
+    if (s->s_eof)
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+  }
+  wake(s); /* room for more */
+  return (ssize_t)n;
+}
+
+int nh__h2c_session_new(nh__h2c *c) {
+  nghttp2_session_callbacks *cb;
+  nghttp2_option *opt;
+  if (nghttp2_session_callbacks_new(&cb))
+    return NH_ENOMEM;
+  if (nghttp2_option_new(&opt)) {
+    nghttp2_session_callbacks_del(cb);
+    return NH_ENOMEM;
+  }
+  nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
+  nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_frame_not_send);
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+  nghttp2_option_set_peer_max_concurrent_streams(opt, INITIAL_MAX_STREAMS);
+  int r = nghttp2_session_client_new2(&c->ss, cb, c, opt);
+  nghttp2_session_callbacks_del(cb);
+  nghttp2_option_del(opt);
+  if (r)
+    return NH_ENOMEM;
+  nghttp2_settings_entry iv[] = {
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, c->cfg.stream_window},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, c->cfg.max_header_list},
+  };
+  if (nghttp2_submit_settings(c->ss, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]) ||
+      nghttp2_session_set_local_window_size(c->ss, NGHTTP2_FLAG_NONE, 0, (int32_t)c->cfg.conn_window))
+    return NH_ENOMEM;
+  return NH_OK;
+}
+
+/* ---- the connection ---- */
+
+int nh__h2c_new(const nh__h2c_config *cfg, const nh__h2c_io *io, nh__h2c **out) {
+  nh__h2c *c = calloc(1, sizeof *c);
+  if (!c)
+    return NH_ENOMEM;
+  c->cfg = *cfg;
+  c->io = *io;
+  c->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  atomic_store(&c->max_streams, INITIAL_MAX_STREAMS);
+  int e = NH_ENOMEM;
+  if (c->evfd < 0 || !(c->mu = nh_mutex_new()) || (e = nh__h2c_session_new(c)) != NH_OK)
+    goto fail;
+  pthread_attr_t at;
+  pthread_attr_init(&at);
+  pthread_attr_setstacksize(&at, 256 * 1024);
+  e = -pthread_create(&c->th, &at, nh__h2c_io_main, c);
+  pthread_attr_destroy(&at);
+  if (e)
+    goto fail;
+  *out = c;
+  return NH_OK;
+fail:
+  if (c->ss)
+    nghttp2_session_del(c->ss);
+  nh_mutex_free(c->mu);
+  if (c->evfd >= 0)
+    close(c->evfd);
+  free(c);
+  return e;
+}
+
+void nh__h2c_free(nh__h2c *c) {
+  if (!c)
+    return;
+  nh_mutex_lock(c->mu);
+  c->stop = 1;
+  nh_mutex_unlock(c->mu);
+  nh__h2c_kick(c);
+  pthread_join(c->th, NULL);
+  nghttp2_session_del(c->ss);
+  nh_mutex_free(c->mu);
+  close(c->evfd);
+  free(c);
+}
+
+int nh__h2c_unusable(const nh__h2c *c) {
+  return atomic_load(&((nh__h2c *)c)->dead) || atomic_load(&((nh__h2c *)c)->goaway);
+}
+
+int nh__h2c_can_take(const nh__h2c *c, int in_use) {
+  return !nh__h2c_unusable(c) && (uint32_t)in_use < atomic_load(&((nh__h2c *)c)->max_streams);
+}
+
+/* ---- streams ---- */
+
+/* Fields a request must not carry in HTTP/2 (RFC 9113 8.2.2), and those
+ * given as pseudo-headers. */
+static int dropped(const char *k, size_t n) {
+  static const char *const names[] = {"connection", "proxy-connection", "keep-alive",
+                                      "transfer-encoding", "upgrade", "host", "content-length"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (strlen(names[i]) == n && !strncasecmp(k, names[i], n))
+      return 1;
+  return 0;
+}
+
+static nghttp2_nv nv(const char *k, size_t kn, const char *v, size_t vn, uint8_t flags) {
+  return (nghttp2_nv){(uint8_t *)k, (uint8_t *)v, kn, vn, flags};
+}
+
+int nh__h2s_open(nh__h2c *c, const nh__h2_req *req, nh__h2s **out) {
+  *out = NULL;
+  const nh__hentry *items = req->header ? req->header->items : NULL;
+  size_t nf = req->header ? req->header->len : 0, nx = 0;
+  while (req->extra && req->extra[2 * nx])
+    nx++;
+  nghttp2_nv *v = malloc((5 + nf + nx) * sizeof *v);
+  char *lower = NULL;
+  size_t lower_len = 0;
+  for (size_t i = 0; i < nf; i++)
+    lower_len += items[i].klen;
+  nh__h2s *s = calloc(1, sizeof *s);
+  if (!v || !s || !(lower = malloc(lower_len + 1)) || !(s->sem = nh_sem_new(0)) ||
+      !(s->head = nh_header_new()) || (req->has_body && !(s->sbuf = malloc(NH__H2S_SEND_MAX)))) {
+    free(v);
+    free(lower);
+    if (s) {
+      nh_sem_free(s->sem);
+      nh_header_free(s->head);
+      free(s->sbuf);
+      free(s);
+    }
+    return NH_ENOMEM;
+  }
+  s->c = c;
+  size_t n = 0;
+  v[n++] = nv(":method", 7, req->method, strlen(req->method), NGHTTP2_NV_FLAG_NONE);
+  v[n++] = nv(":scheme", 7, req->scheme, strlen(req->scheme), NGHTTP2_NV_FLAG_NONE);
+  v[n++] = nv(":authority", 10, req->authority, strlen(req->authority), NGHTTP2_NV_FLAG_NONE);
+  v[n++] = nv(":path", 5, req->path, strlen(req->path), NGHTTP2_NV_FLAG_NONE);
+  char cl[24];
+  if (req->content_length >= 0) {
+    int len = snprintf(cl, sizeof cl, "%lld", (long long)req->content_length);
+    v[n++] = nv("content-length", 14, cl, (size_t)len, NGHTTP2_NV_FLAG_NONE);
+  }
+  for (size_t i = 0; i < nx; i++)
+    v[n++] = nv(req->extra[2 * i], strlen(req->extra[2 * i]), req->extra[2 * i + 1],
+                strlen(req->extra[2 * i + 1]), NGHTTP2_NV_FLAG_NONE);
+  char *lp = lower;
+  for (size_t i = 0; i < nf; i++) {
+    const nh__hentry *e = &items[i];
+    if (dropped(e->key, e->klen))
+      continue;
+    /* TE may only say "trailers" (RFC 9113 8.2.2). */
+    if (e->klen == 2 && !strncasecmp(e->key, "te", 2) &&
+        !(e->vlen == 8 && !strncasecmp(e->value, "trailers", 8)))
+      continue;
+    for (size_t j = 0; j < e->klen; j++)
+      lp[j] = (char)((e->key[j] >= 'A' && e->key[j] <= 'Z') ? e->key[j] + 32 : e->key[j]);
+    v[n++] = nv(lp, e->klen, e->value, e->vlen, NGHTTP2_NV_FLAG_NONE);
+    lp += e->klen;
+  }
+  nghttp2_data_provider prd = {.source.ptr = s, .read_callback = body_read};
+  nh_mutex_lock(c->mu);
+  int32_t id = nh__h2c_unusable(c)
+                   ? NGHTTP2_ERR_START_STREAM_NOT_ALLOWED
+                   : nghttp2_submit_request(c->ss, NULL, v, n, req->has_body ? &prd : NULL, s);
+  if (id > 0) {
+    s->id = id;
+    s->next = c->streams;
+    if (c->streams)
+      c->streams->prev = s;
+    c->streams = s;
+  }
+  nh_mutex_unlock(c->mu);
+  free(v);
+  free(lower);
+  if (id <= 0) {
+    nh_sem_free(s->sem);
+    nh_header_free(s->head);
+    free(s->sbuf);
+    free(s);
+    return id == NGHTTP2_ERR_NOMEM                    ? NH_ENOMEM
+           : id == NGHTTP2_ERR_INVALID_ARGUMENT       ? NH_EINVAL
+                                                      : NH__H2_REFUSED;
+  }
+  nh__h2c_kick(c);
+  *out = s;
+  return NH_OK;
+}
+
+/* The stream cannot take body bytes: why (mu held), or 0. */
+static int send_blocked(const nh__h2s *s) {
+  if (s->err)
+    return s->err;
+  if (s->closed || (s->head_done && s->eof))
+    return s->head_done ? NH__H2_ANSWERED : NH_ECONNRESET;
+  return 0;
+}
+
+int nh__h2s_write(nh__h2s *s, const void *buf, size_t n, nh_time deadline) {
+  nh__h2c *c = s->c;
+  const char *p = buf;
+  int e = NH_OK;
+  nh_mutex_lock(c->mu);
+  while (n && !(e = send_blocked(s))) {
+    size_t room = NH__H2S_SEND_MAX - s->slen;
+    if (room == 0) {
+      if ((e = wait_locked(s, deadline)) != NH_OK)
+        break;
+      continue;
+    }
+    if (room > n)
+      room = n;
+    memcpy(s->sbuf + s->slen, p, room);
+    s->slen += room;
+    p += room;
+    n -= room;
+    if (s->deferred) {
+      s->deferred = 0;
+      nghttp2_session_resume_data(c->ss, s->id);
+    }
+    nh_mutex_unlock(c->mu);
+    nh__h2c_kick(c);
+    nh_mutex_lock(c->mu);
+  }
+  nh_mutex_unlock(c->mu);
+  return e;
+}
+
+int nh__h2s_end(nh__h2s *s) {
+  nh__h2c *c = s->c;
+  nh_mutex_lock(c->mu);
+  int e = send_blocked(s);
+  s->s_eof = 1;
+  if (!e && s->deferred) {
+    s->deferred = 0;
+    nghttp2_session_resume_data(c->ss, s->id);
+  }
+  nh_mutex_unlock(c->mu);
+  nh__h2c_kick(c);
+  return e == NH__H2_ANSWERED ? NH_OK : e;
+}
+
+int nh__h2s_read_head(nh__h2s *s, nh_time deadline, int *status, nh_header *header,
+                      int *no_body) {
+  nh__h2c *c = s->c;
+  int e = NH_OK;
+  nh_mutex_lock(c->mu);
+  while (!s->head_done && !s->err && !s->closed)
+    if ((e = wait_locked(s, deadline)) != NH_OK)
+      break;
+  if (!e && !s->head_done)
+    e = s->err ? s->err : NH_EBADRESPONSE;
+  if (!e) {
+    *status = s->status;
+    *no_body = s->eof && s->rpos == s->rlen;
+    for (uint32_t i = 0; i < s->head->len && !e; i++) {
+      const nh__hentry *h = &s->head->items[i];
+      e = nh__header_add_checked(header, h->key, h->klen, h->value, h->vlen);
+    }
+  }
+  nh_mutex_unlock(c->mu);
+  return e;
+}
+
+ssize_t nh__h2s_read_body(nh__h2s *s, void *out, size_t cap, nh_time deadline) {
+  nh__h2c *c = s->c;
+  ssize_t r = 0;
+  int kick = 0;
+  nh_mutex_lock(c->mu);
+  for (;;) {
+    if (s->rpos < s->rlen) {
+      size_t n = s->rlen - s->rpos;
+      if (n > cap)
+        n = cap;
+      memcpy(out, s->rbuf + s->rpos, n);
+      s->rpos += n;
+      nghttp2_session_consume(c->ss, s->id, n);
+      kick = nghttp2_session_want_write(c->ss);
+      r = (ssize_t)n;
+      break;
+    }
+    if (s->eof)
+      break;
+    if (s->err || s->closed) {
+      r = s->err ? s->err : NH_ECONNRESET;
+      break;
+    }
+    int e = wait_locked(s, deadline);
+    if (e) {
+      r = e;
+      break;
+    }
+  }
+  nh_mutex_unlock(c->mu);
+  if (kick)
+    nh__h2c_kick(c);
+  return r;
+}
+
+int nh__h2s_trailers(nh__h2s *s, nh_header *trailer) {
+  nh__h2c *c = s->c;
+  int e = NH_OK;
+  nh_mutex_lock(c->mu);
+  for (uint32_t i = 0; s->trailer && i < s->trailer->len && !e; i++) {
+    const nh__hentry *h = &s->trailer->items[i];
+    e = nh__header_add_checked(trailer, h->key, h->klen, h->value, h->vlen);
+  }
+  nh_mutex_unlock(c->mu);
+  return e;
+}
+
+int nh__h2s_got_any(const nh__h2s *s) {
+  nh_mutex_lock(s->c->mu);
+  int g = s->got_any;
+  nh_mutex_unlock(s->c->mu);
+  return g;
+}
+
+void nh__h2s_close(nh__h2s *s) {
+  if (!s)
+    return;
+  nh__h2c *c = s->c;
+  nh_mutex_lock(c->mu);
+  if (!s->closed && !atomic_load(&c->dead))
+    nghttp2_submit_rst_stream(c->ss, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
+  if (s->rlen > s->rpos) /* received, never read: the connection's window back */
+    nghttp2_session_consume_connection(c->ss, s->rlen - s->rpos);
+  nghttp2_session_set_stream_user_data(c->ss, s->id, NULL);
+  if (s->prev)
+    s->prev->next = s->next;
+  else
+    c->streams = s->next;
+  if (s->next)
+    s->next->prev = s->prev;
+  int kick = nghttp2_session_want_write(c->ss);
+  nh_mutex_unlock(c->mu);
+  if (kick)
+    nh__h2c_kick(c);
+  nh_sem_free(s->sem);
+  nh_header_free(s->head);
+  nh_header_free(s->trailer);
+  free(s->rbuf);
+  free(s->sbuf);
+  free(s);
+}

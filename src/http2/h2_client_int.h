@@ -1,0 +1,65 @@
+/* The HTTP/2 client connection's state, shared by the callers' side
+ * (h2_client.c: streams, nghttp2's callbacks) and the I/O thread
+ * (h2_client_io.c). Everything not atomic is guarded by mu. */
+#ifndef NH_HTTP2_H2_CLIENT_INT_H
+#define NH_HTTP2_H2_CLIENT_INT_H
+
+#include <nghttp2/nghttp2.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "http2/h2_client.h"
+#include "nethttp/sync.h"
+
+/* A stream's request body waiting for nghttp2 (and the peer's window). */
+#define NH__H2S_SEND_MAX (64 * 1024)
+
+struct nh__h2s {
+  nh__h2c *c;
+  int32_t id;
+  nh_sem *sem;  /* posted by the I/O thread when waiting is set */
+  int waiting;
+  /* the response */
+  int status;
+  int head_done;     /* the final head is complete */
+  nh_header *head;   /* its fields as they come */
+  nh_header *trailer;
+  int got_any;
+  char *rbuf; /* body bytes received, [rpos, rlen) unread */
+  size_t rpos, rlen, rcap;
+  int eof;    /* END_STREAM came */
+  int closed; /* nghttp2 closed the stream (or never opened it) */
+  int err;    /* why the stream failed, or 0 */
+  int headers_sent;
+  /* the request body */
+  char *sbuf;
+  size_t spos, slen;
+  int s_eof, deferred;
+  nh__h2s *prev, *next; /* the connection's open streams */
+};
+
+struct nh__h2c {
+  nghttp2_session *ss;
+  nh_mutex *mu;
+  nh__h2c_io io;
+  nh__h2c_config cfg;
+  int evfd;      /* wakes the I/O thread: output to send, or stop */
+  pthread_t th;
+  int stop;      /* the I/O thread is asked to end */
+  int err;       /* why the connection died */
+  nh__h2s *streams;
+  _Atomic int dead, goaway;
+  _Atomic uint32_t max_streams;
+};
+
+/* h2_client.c: the session with its callbacks. */
+int nh__h2c_session_new(nh__h2c *c);
+/* Every stream fails with err (mu held); those whose HEADERS never left
+ * with NH__H2_REFUSED. */
+void nh__h2c_fail_all(nh__h2c *c, int err);
+/* h2_client_io.c */
+void *nh__h2c_io_main(void *arg);
+/* Tells the I/O thread there is output (or a stop). Any thread. */
+void nh__h2c_kick(nh__h2c *c);
+
+#endif
