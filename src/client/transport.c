@@ -509,6 +509,10 @@ int nh__transport_round_trip(nh_transport *t, nh_client_request *req, nh_time de
     }
     nh__response_drop(r);
     int sent_any = s && s->sent_any, got_any = s && s->got_any, refused = s && s->refused;
+    /* On a shared connection a request that failed met a reset of its own
+     * stream or a dead connection, not one closed while idle: only a
+     * refusal is retried there. */
+    int shared = c->ops->shared;
     if (s) {
       nh__cstream_close(s, 0);
     } else { /* no stream began: the connection did nothing for this request */
@@ -524,7 +528,7 @@ int nh__transport_round_trip(nh_transport *t, nh_client_request *req, nh_time de
       atomic_fetch_add(&t->st_retries, 1);
       continue;
     }
-    if (!(reused && attempt == 0 && !got_any && !refused && stale_conn_error(e) &&
+    if (!(reused && !shared && attempt == 0 && !got_any && stale_conn_error(e) &&
           may_resend(req, sent_any) && nh__creq_rewind(req) == NH_OK))
       break;
     atomic_fetch_add(&t->st_retries, 1);

@@ -42,6 +42,7 @@ MODE = sys.argv[1]
 lock = threading.Lock()
 open_streams = []  # maxstreams: streams waiting for their answer
 held = []
+released = False  # two held at once: all are answered from then on
 
 
 def log(*a):
@@ -65,17 +66,22 @@ def serve(sock, idx):
     bodies = {}
     nstreams = 0
     pending = {}  # window mode: stream -> bytes left to send
-    quiet = False
+    ignore = False  # frames are no longer parsed (after our GOAWAY)
+    mute = False    # nothing more is sent (a silent peer)
     try:
         while True:
             if MODE == "maxstreams":
+                global released
                 with lock:
-                    ready = len(held) >= 2
+                    released = released or len(held) >= 2
+                    ready = released
                 if ready:
-                    for (cc, sid, s) in list(held):
-                        if cc is c:
-                            answer(c, sid, b"ok")
-                            held.remove((cc, sid, s))
+                    with lock:
+                        mine = [h for h in held if h[0] is c]
+                        for h in mine:
+                            held.remove(h)
+                    for (_, sid, _) in mine:
+                        answer(c, sid, b"ok")
                     sock.sendall(c.data_to_send())
             sock.settimeout(0.05)
             try:
@@ -84,7 +90,7 @@ def serve(sock, idx):
                 continue
             if not data:
                 break
-            if quiet:
+            if ignore:
                 continue
             for ev in c.receive_data(data):
                 if isinstance(ev, h2.events.RequestReceived):
@@ -98,15 +104,10 @@ def serve(sock, idx):
                     if MODE == "goaway" and nstreams == 2:
                         c.close_connection(last_stream_id=sid - 2)
                         sock.sendall(c.data_to_send())
-                        quiet = True
+                        ignore = True
                         break
-                    if MODE == "refuse" and idx == 0 and nstreams == 1:
-                        c.reset_stream(sid, h2.errors.ErrorCodes.REFUSED_STREAM)
-                    elif MODE == "reset":
-                        c.reset_stream(sid, h2.errors.ErrorCodes.INTERNAL_ERROR)
-                    elif MODE == "silent":
-                        quiet = True
-                        break
+                    if MODE == "silent":
+                        mute = True
                     elif MODE == "hold":
                         c.send_headers(sid, [(":status", "200")])
                         c.send_data(sid, b"0123456789")
@@ -117,7 +118,11 @@ def serve(sock, idx):
                     sid = ev.stream_id
                     body = bodies.get(sid, b"")
                     log(f"conn {idx} stream {sid} body {len(body)} {body[:64].decode('latin-1')}")
-                    if MODE in ("echo", "goaway", "refuse"):
+                    if MODE == "refuse" and idx == 0 and nstreams == 1:
+                        c.reset_stream(sid, h2.errors.ErrorCodes.REFUSED_STREAM)
+                    elif MODE == "reset":
+                        c.reset_stream(sid, h2.errors.ErrorCodes.INTERNAL_ERROR)
+                    elif MODE in ("echo", "goaway", "refuse"):
                         answer(c, sid, body)
                     elif MODE == "trailers":
                         c.send_headers(sid, [(":status", "200")])
@@ -140,7 +145,7 @@ def serve(sock, idx):
                     log(f"conn {idx} ping")
                 elif isinstance(ev, h2.events.WindowUpdated):
                     pass
-            if quiet:
+            if ignore or mute:
                 continue
             for sid in list(pending):
                 left = pending[sid]
