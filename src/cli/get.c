@@ -53,6 +53,7 @@ typedef struct get_opts {
   nh_dur max_time, connect_timeout;
   const char *cacert; /* --cacert: trust these roots instead of the system's */
   int include, verbose, fail, silent, show_error, head, compressed, insecure;
+  int http_version; /* --http1.1, --http2: an enum nh_http_version */
   get_trace trace; /* -v: connection, TLS and timing lines */
   /* The request as sent, for the -v head printed once connected. */
   nh_client_request *wire_req;
@@ -88,7 +89,12 @@ static void get_usage(FILE *out) {
           "  -S, --show-error          error messages even with -s\n"
           "      --cacert FILE         https: trust the CA certificates in FILE (PEM)\n"
           "                            instead of the system's\n"
-          "  -k, --insecure            https: do not verify the server's certificate\n\n"
+          "  -k, --insecure            https: do not verify the server's certificate\n"
+          "      --http1.1             HTTP/1.1 only (https offers only http/1.1 by ALPN)\n"
+          "      --http2               HTTP/2 only: https offers only h2 by ALPN; http speaks\n"
+          "                            h2c with prior knowledge (no Upgrade), as curl's\n"
+          "                            --http2-prior-knowledge, also accepted. By default\n"
+          "                            https offers h2 then http/1.1, and http is HTTP/1.1\n\n"
           "Exit codes: 0 ok, 1 unsupported scheme, 2 bad usage, 3 bad URL, 6 host not\n"
           "resolved, 7 could not connect, 8 malformed response, 22 HTTP error with -f,\n"
           "23 write error, 26 cannot read the body file, 28 timeout, 35 TLS handshake\n"
@@ -194,6 +200,14 @@ static int parse_args(get_opts *o, int argc, char **argv) {
     LONG_BOOL("--compressed", compressed)
     LONG_BOOL("--insecure", insecure)
 #undef LONG_BOOL
+    if (!strcmp(a, "--http1.1")) {
+      o->http_version = NH_HTTP_1;
+      continue;
+    }
+    if (!strcmp(a, "--http2") || !strcmp(a, "--http2-prior-knowledge")) {
+      o->http_version = NH_HTTP_2;
+      continue;
+    }
     if (!strcmp(a, "--head")) {
       o->head = o->include = 1;
       continue;
@@ -310,7 +324,8 @@ static void print_request_head(const get_opts *o, nh_client_request *req, const 
   url_parts(o->url, host, sizeof host, uri, sizeof uri);
   nh_header *h = nh_client_request_header(req);
   const char *given_host = nh_header_get(h, "Host");
-  fprintf(stderr, "> %s %s HTTP/1.1\n> Host: %s\n", method, uri, given_host ? given_host : host);
+  fprintf(stderr, "> %s %s %s\n> Host: %s\n", method, uri,
+          o->http_version == NH_HTTP_2 ? "HTTP/2" : "HTTP/1.1", given_host ? given_host : host);
   if (o->compressed && !nh_header_get(h, "Accept-Encoding"))
     fprintf(stderr, "> Accept-Encoding: gzip\n");
   if (body_len > 0 || (body_len == 0 && method_wants_length(method)))
@@ -480,6 +495,7 @@ static int run(get_opts *o) {
 
   nh_transport_config tc = NH_TRANSPORT_CONFIG_DEFAULT;
   tc.disable_compression = !o->compressed;
+  tc.http_version = o->http_version;
   if (o->connect_timeout)
     tc.dial_timeout = o->connect_timeout;
   /* Without --cacert or -k the transport makes its own context with the

@@ -4,7 +4,13 @@
  * Every caller keeps its own histogram and tallies, touched by nothing
  * else while it runs, so recording costs no lock and no shared cache line;
  * they are merged once at the end. The main thread only watches: a live
- * line on a terminal, Ctrl-C to stop early with the results so far. */
+ * line on a terminal, Ctrl-C to stop early with the results so far.
+ *
+ * With --h2 it works as h2load does: -c connections, each carrying -m
+ * (--streams) requests at once, one caller fiber per stream. Each
+ * connection is a client (and transport) of its own, opened by one
+ * request before the callers start (not counted), so its callers share it
+ * instead of each dialing one. */
 #include "get_args.h"
 #include "load_stats.h"
 #include "progress.h"
@@ -28,6 +34,8 @@ typedef struct load_opts {
   nh_dur duration, timeout;
   double rate; /* requests per second in all; 0 = as fast as possible */
   int threads, json, disable_keepalive, insecure;
+  int h2;       /* --h2: HTTP/2 (h2c with prior knowledge for http://) */
+  long streams; /* --h2: concurrent streams per connection */
   const char *cacert; /* https: trust these roots instead of the system's */
 } load_opts;
 
@@ -46,6 +54,7 @@ typedef struct worker {
   nh_time ended;
   nh_client_trace trace; /* user: this worker */
   marks m;
+  int client; /* which of the run's clients it uses */
   lat_hist hist;
   phase_stats phases;
   tally t;
@@ -53,7 +62,7 @@ typedef struct worker {
 
 struct load_run {
   const load_opts *o;
-  nh_client **clients; /* one per loop */
+  nh_client **clients; /* one per loop; with --h2 one per connection */
   nh_ctx *ctx;         /* ends the run: the -z deadline, or Ctrl-C */
   nh_dur interval;     /* between a caller's requests under -q */
   _Atomic int finished;
@@ -65,7 +74,10 @@ static void load_usage(FILE *out) {
           "Sends requests from concurrent callers and reports latency and throughput.\n\n"
           "  -n N                  requests in all (default 200)\n"
           "  -z DURATION           send for this long instead (10s, 1m); overrides -n\n"
-          "  -c N                  concurrent callers (default 50)\n"
+          "  -c N                  concurrent callers (default 50); with --h2, connections\n"
+          "  --h2                  HTTP/2: h2 by ALPN for https, h2c (prior knowledge) for http\n"
+          "  --streams N           with --h2: concurrent streams per connection (default 1);\n"
+          "                        -m N (a number) says the same after --h2, as in h2load\n"
           "  -q RATE               at most RATE requests per second in all\n"
           "  -m METHOD             request method (default GET)\n"
           "  -H 'K: V'             add a header (repeatable)\n"
@@ -125,7 +137,7 @@ static void worker_main(void *arg) {
   worker *w = arg;
   load_run *r = w->run;
   const load_opts *o = r->o;
-  nh_client *c = r->clients[w->loop];
+  nh_client *c = r->clients[w->client];
   nh_fiber_set_ctx(r->ctx); /* requests and -q sleeps end with the run */
   nh_fiber_set_label("load caller");
   char buf[16 * 1024];
@@ -228,6 +240,15 @@ static int parse_args(load_opts *o, int argc, char **argv) {
       o->cacert = v;
       continue;
     }
+    if (!strcmp(a, "--h2")) {
+      o->h2 = 1;
+      continue;
+    }
+    if ((v = cli_flag_value(NULL, "--streams", argc, argv, &i, &missing))) {
+      if (parse_long(v, 1, &o->streams) || o->streams > 10000)
+        return bad_usage("--streams wants 1 to 10000, not %s", v);
+      continue;
+    }
     if (!strcmp(a, "--disable-keepalive")) {
       o->disable_keepalive = 1;
       continue;
@@ -309,6 +330,16 @@ static int parse_args(load_opts *o, int argc, char **argv) {
     return bad_usage("%s", "no URL given");
   if (!(o->url = cli_url_with_scheme(url)))
     return 2;
+  /* h2load's -m: a number where a method would be, with --h2. */
+  if (o->h2 && strspn(o->method, "0123456789") == strlen(o->method)) {
+    if (parse_long(o->method, 1, &o->streams) || o->streams > 10000)
+      return bad_usage("-m with --h2 wants 1 to 10000 streams, not %s", o->method);
+    o->method = "GET";
+  }
+  if (!o->h2 && o->streams > 1)
+    return bad_usage("%s", "--streams needs --h2");
+  if (o->h2) /* -c counts connections: the callers are their streams */
+    o->concurrency *= o->streams;
   if (o->duration)
     o->requests = -1;
   else if (o->requests < o->concurrency)
@@ -452,6 +483,30 @@ static void live_line(worker *ws, long n, nh_time start, long total, nh_dur dura
                   secs > 0 ? (double)done / secs : 0.0);
 }
 
+/* --h2: one request (not counted) opens a client's connection, so the
+ * callers that start together share it instead of each dialing one. A
+ * failure is left for the callers to meet and count. */
+static void warm_up(nh_client *c, const load_opts *o) {
+  nh_client_request *req = nh_client_request_new(o->method, o->url);
+  if (!req)
+    return;
+  for (size_t k = 0; k < nh_header_len(o->hdr); k++) {
+    const char *key, *v;
+    nh_header_at(o->hdr, k, &key, &v);
+    nh_header_add(nh_client_request_header(req), key, v);
+  }
+  if (o->has_body)
+    nh_client_request_set_body(req, o->body, o->body_len);
+  nh_response *resp;
+  if (nh_client_do(c, req, &resp) == NH_OK) {
+    char buf[4096];
+    while (nh_response_read(resp, buf, sizeof buf) > 0)
+      ;
+    nh_response_close(resp);
+  }
+  nh_client_request_free(req);
+}
+
 static int run(load_opts *o) {
   if (strncasecmp(o->url, "http://", 7) && strncasecmp(o->url, "https://", 8)) {
     fprintf(stderr, "nethttp load: only http:// and https:// URLs: %s\n", o->url);
@@ -482,15 +537,18 @@ static int run(load_opts *o) {
     memset(ws, 0, (size_t)n * sizeof *ws);
   else
     ws = NULL;
-  run.clients = calloc((size_t)loops, sizeof *run.clients);
-  nh_transport **ts = calloc((size_t)loops, sizeof *ts);
+  /* Clients: one per loop, or with --h2 one per connection. */
+  int nclients = o->h2 ? (int)((n + o->streams - 1) / o->streams) : loops;
+  run.clients = calloc((size_t)nclients, sizeof *run.clients);
+  nh_transport **ts = calloc((size_t)nclients, sizeof *ts);
   int rcode = 1;
   if (!ws || !run.clients || !ts)
     goto out;
-  for (int l = 0; l < loops; l++) {
+  for (int l = 0; l < nclients; l++) {
     nh_transport_config tc = NH_TRANSPORT_CONFIG_DEFAULT;
     tc.max_idle_conns = tc.max_idle_conns_per_host = (int)per_loop + 1; /* every caller keeps its connection */
     tc.disable_keepalives = o->disable_keepalive;
+    tc.http_version = o->h2 ? NH_HTTP_2 : NH_HTTP_AUTO;
     tc.disable_compression = 1; /* measure the server, not gzip */
     nh_tls_config tls = {.role = NH_TLS_CLIENT, .ca_file = o->cacert,
                          .insecure_skip_verify_FOR_TESTING_ONLY = o->insecure};
@@ -506,6 +564,8 @@ static int run(load_opts *o) {
     cc.transport = ts[l];
     if (!(run.clients[l] = nh_client_new(&cc)))
       goto out;
+    if (o->h2)
+      warm_up(run.clients[l], o);
   }
   if (o->rate > 0)
     run.interval = (nh_dur)((double)n * (double)NH_SEC / o->rate);
@@ -520,7 +580,9 @@ static int run(load_opts *o) {
   for (long i = 0; i < n; i++) {
     worker *w = &ws[i];
     w->run = &run;
-    w->loop = (int)(i % loops);
+    /* A connection's streams on one loop, the connections round-robin. */
+    w->client = o->h2 ? (int)(i / o->streams) : (int)(i % loops);
+    w->loop = o->h2 ? w->client % loops : w->client;
     w->quota = o->requests < 0 ? -1 : o->requests / n + (i < o->requests % n);
     w->hist.min = INT64_MAX; /* the rest is zeroed above */
     phase_stats_init(&w->phases);
@@ -573,7 +635,7 @@ static int run(load_opts *o) {
   if (o->duration && ended > start + o->duration)
     ended = start + o->duration; /* requests cut at the deadline are not counted */
   int64_t dials = 0;
-  for (int l = 0; l < loops; l++) {
+  for (int l = 0; l < nclients; l++) {
     nh_transport_stats st;
     nh_transport_stats_get(ts[l], &st);
     dials += st.dials;
@@ -587,9 +649,9 @@ static int run(load_opts *o) {
   free(t);
 out:
   nh_runtime_free(rt);
-  for (int l = 0; run.clients && l < loops; l++)
+  for (int l = 0; run.clients && l < nclients; l++)
     nh_client_free(run.clients[l]);
-  for (int l = 0; ts && l < loops; l++)
+  for (int l = 0; ts && l < nclients; l++)
     nh_transport_free(ts[l]);
   nh_ctx_free(run.ctx);
   free(run.clients);
@@ -599,7 +661,8 @@ out:
 }
 
 int cmd_load(int argc, char **argv) {
-  load_opts o = {.method = "GET", .concurrency = 50, .requests = 200, .timeout = 20 * NH_SEC};
+  load_opts o = {.method = "GET", .concurrency = 50, .requests = 200, .timeout = 20 * NH_SEC,
+                 .streams = 1};
   o.hdr = nh_header_new();
   int rc = o.hdr ? parse_args(&o, argc, argv) : 2;
   if (rc < 0)
