@@ -25,6 +25,7 @@ Modes (argv[1]):
              answered at once, later ones once two of them are open
   window     answer 1 MiB of 'x' as the flow-control window allows
   hold       send the head and 10 bytes, then wait (until reset)
+  nohead     never answer a request (PINGs are answered)
 """
 import socket
 import sys
