@@ -8,9 +8,9 @@
  *
  * With --h2 it works as h2load does: -c connections, each carrying -m
  * (--streams) requests at once, one caller fiber per stream. Each
- * connection is a client (and transport) of its own, opened by one
- * request before the callers start (not counted), so its callers share it
- * instead of each dialing one. */
+ * connection is a client (and transport) of its own; its callers start
+ * together and share the one connection the first of them dials (the pool
+ * coalesces dials of a host that multiplexes). */
 #include "get_args.h"
 #include "load_stats.h"
 #include "progress.h"
@@ -483,30 +483,6 @@ static void live_line(worker *ws, long n, nh_time start, long total, nh_dur dura
                   secs > 0 ? (double)done / secs : 0.0);
 }
 
-/* --h2: one request (not counted) opens a client's connection, so the
- * callers that start together share it instead of each dialing one. A
- * failure is left for the callers to meet and count. */
-static void warm_up(nh_client *c, const load_opts *o) {
-  nh_client_request *req = nh_client_request_new(o->method, o->url);
-  if (!req)
-    return;
-  for (size_t k = 0; k < nh_header_len(o->hdr); k++) {
-    const char *key, *v;
-    nh_header_at(o->hdr, k, &key, &v);
-    nh_header_add(nh_client_request_header(req), key, v);
-  }
-  if (o->has_body)
-    nh_client_request_set_body(req, o->body, o->body_len);
-  nh_response *resp;
-  if (nh_client_do(c, req, &resp) == NH_OK) {
-    char buf[4096];
-    while (nh_response_read(resp, buf, sizeof buf) > 0)
-      ;
-    nh_response_close(resp);
-  }
-  nh_client_request_free(req);
-}
-
 static int run(load_opts *o) {
   if (strncasecmp(o->url, "http://", 7) && strncasecmp(o->url, "https://", 8)) {
     fprintf(stderr, "nethttp load: only http:// and https:// URLs: %s\n", o->url);
@@ -564,8 +540,6 @@ static int run(load_opts *o) {
     cc.transport = ts[l];
     if (!(run.clients[l] = nh_client_new(&cc)))
       goto out;
-    if (o->h2)
-      warm_up(run.clients[l], o);
   }
   if (o->rate > 0)
     run.interval = (nh_dur)((double)n * (double)NH_SEC / o->rate);

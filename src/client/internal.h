@@ -163,6 +163,13 @@ struct nh__host {
   char *key; /* "scheme|host|port|proxy|tls" */
   int idle, open; /* idle: listed in the pool */
   nh_sem *limit; /* max_conns_per_host, or NULL */
+  /* Dials of a host known to speak a shared protocol (HTTP/2) are
+   * coalesced: a caller that finds no connection to take while one is
+   * being dialed waits for it (dial_sem) instead of dialing its own. */
+  int shared;       /* it does (a shared connection was made, or h2c is configured) */
+  int dialing;      /* dials in progress */
+  int dial_waiters; /* callers waiting on dial_sem */
+  nh_sem *dial_sem;
   nh__host *next;
 };
 
@@ -185,6 +192,15 @@ struct nh_transport {
 
 /* pool.c */
 nh__host *nh__host_get(nh_transport *t, const char *key);
+/* Shared protocols: a connection of h being dialed, or NULL at once if
+ * none is; else waits for that dial to end and takes a connection as
+ * nh__pool_take does (NULL if none is free by then: the caller dials).
+ * Parks. */
+nh__cconn *nh__pool_wait_dial(nh_transport *t, nh__host *h, int can_retry, nh_time deadline);
+/* A dial for h begins / ended (c: the connection made, or NULL): the end
+ * wakes the callers waiting for it, after c is listed. */
+void nh__pool_dial_begin(nh_transport *t, nh__host *h);
+void nh__pool_dial_end(nh_transport *t, nh__host *h, nh__cconn *c);
 /* A listed connection for host that can take a request, or NULL: an
  * exclusive one (newest first) is taken out of the pool, a shared one
  * stays listed and counts one more stream. Expired and dead idle ones met

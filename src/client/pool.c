@@ -35,10 +35,13 @@ nh__host *nh__host_get(nh_transport *t, const char *key) {
     h = h->next;
   if (!h && (h = calloc(1, sizeof *h))) {
     h->key = strdup(key);
+    h->dial_sem = nh_sem_new(0);
+    h->shared = t->cfg.http_version == NH_HTTP_2;
     if (t->cfg.max_conns_per_host > 0)
       h->limit = nh_sem_new(t->cfg.max_conns_per_host);
-    if (!h->key || (t->cfg.max_conns_per_host > 0 && !h->limit)) {
+    if (!h->key || !h->dial_sem || (t->cfg.max_conns_per_host > 0 && !h->limit)) {
       free(h->key);
+      nh_sem_free(h->dial_sem);
       nh_sem_free(h->limit);
       free(h);
       h = NULL;
@@ -194,6 +197,41 @@ nh__cconn *nh__pool_take(nh_transport *t, nh__host *h, int can_retry) {
     if ((got = claim(got, can_retry)))
       return got;
   }
+}
+
+nh__cconn *nh__pool_wait_dial(nh_transport *t, nh__host *h, int can_retry, nh_time deadline) {
+  for (;;) {
+    pthread_mutex_lock(&t->mu);
+    int wait = h->shared && h->dialing > 0;
+    if (wait)
+      h->dial_waiters++;
+    pthread_mutex_unlock(&t->mu);
+    /* A timeout here leaves the caller to dial, and fail on its deadline;
+     * a wake-up meant for a waiter that left only costs a look. */
+    if (!wait || nh_sem_acquire(h->dial_sem, deadline) != NH_OK)
+      return NULL;
+    nh__cconn *c = nh__pool_take(t, h, can_retry);
+    if (c)
+      return c;
+  }
+}
+
+void nh__pool_dial_begin(nh_transport *t, nh__host *h) {
+  pthread_mutex_lock(&t->mu);
+  h->dialing++;
+  pthread_mutex_unlock(&t->mu);
+}
+
+void nh__pool_dial_end(nh_transport *t, nh__host *h, nh__cconn *c) {
+  pthread_mutex_lock(&t->mu);
+  h->dialing--;
+  if (c && c->ops->shared)
+    h->shared = 1;
+  int n = h->dial_waiters;
+  h->dial_waiters = 0;
+  pthread_mutex_unlock(&t->mu);
+  while (n-- > 0)
+    nh_sem_release(h->dial_sem);
 }
 
 void nh__pool_opened(nh__cconn *c) {

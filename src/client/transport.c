@@ -264,6 +264,7 @@ void nh_transport_free(nh_transport *t) {
     nh__host *h = t->hosts;
     t->hosts = h->next;
     nh_sem_free(h->limit);
+    nh_sem_free(h->dial_sem);
     free(h->key);
     free(h);
   }
@@ -485,15 +486,21 @@ int nh__transport_round_trip(nh_transport *t, nh_client_request *req, nh_time de
     int can_retry = attempt == 0 && replayable(req);
     nh__trace_get_conn(req->trace, rt.host, rt.port);
     nh__cconn *c = fresh ? NULL : nh__pool_take(t, h, can_retry);
+    if (!c && !fresh)
+      c = nh__pool_wait_dial(t, h, can_retry, deadline);
     if (!c && h->limit && (e = acquire_slot(t, h, deadline, can_retry, &c)) != NH_OK)
       break;
     int reused = c != NULL;
     if (reused) {
       atomic_fetch_add(&t->st_reused, 1);
     } else {
-      if ((e = dial_route(t, h, &rt, deadline, req->trace, &c)) != NH_OK)
+      nh__pool_dial_begin(t, h);
+      e = dial_route(t, h, &rt, deadline, req->trace, &c);
+      if (!e)
+        nh__pool_opened(c);
+      nh__pool_dial_end(t, h, e ? NULL : c);
+      if (e)
         break;
-      nh__pool_opened(c);
     }
     nh__trace_got_conn(req->trace, reused);
     nh_response *r = nh__response_alloc(t, req, file, line);

@@ -264,4 +264,46 @@ NH_TEST(h2c_fibers_and_threads_share_one_connection) {
   docroot_remove(dir);
 }
 
+/* Callers that all find no connection at once wait for the one dial in
+ * progress (h2c is configured: the host is known to multiplex) instead of
+ * each dialing its own. */
+typedef struct burst {
+  many m;
+  pthread_barrier_t go;
+} burst;
+static void *burst_get(void *arg) {
+  burst *b = arg;
+  pthread_barrier_wait(&b->go);
+  nh_response *r;
+  if (nh_client_get(b->m.c, b->m.url, &r) == NH_OK) {
+    if (nh_response_status(r) == 200)
+      atomic_fetch_add(&b->m.ok, 1);
+    nh_response_close(r);
+  }
+  return NULL;
+}
+
+NH_TEST(h2c_burst_of_first_requests_dials_once) {
+  char *dir = docroot();
+  h2_peer *p = h2_peer_nghttpd(dir, NULL, NULL, NULL);
+  nh_transport *t;
+  burst b = {.m = {.c = h2c_client(&t), .url = url(p->port, "http", "/hello.txt")}};
+  pthread_barrier_init(&b.go, NULL, 8);
+  pthread_t th[8];
+  for (int i = 0; i < 8; i++)
+    pthread_create(&th[i], NULL, burst_get, &b);
+  for (int i = 0; i < 8; i++)
+    pthread_join(th[i], NULL);
+  pthread_barrier_destroy(&b.go);
+  CHECK_EQ(atomic_load(&b.m.ok), 8);
+  nh_transport_stats st;
+  nh_transport_stats_get(t, &st);
+  CHECK_EQ(st.dials, 1);
+  CHECK_EQ(st.reused, 7);
+  nh_client_free(b.m.c);
+  nh_transport_free(t);
+  h2_peer_stop(p);
+  docroot_remove(dir);
+}
+
 NH_TEST_MAIN()
