@@ -134,7 +134,7 @@ typedef struct nh_transport_config {
    * connection is closed and its requests fail (Go's ReadIdleTimeout and
    * PingTimeout, off and 15 s in Go: on here, so a silent peer cannot
    * hold requests until their own timeouts). 15 s and 15 s;
-   * NH_NO_TIMEOUT turns the PING off. */
+   * NH_NO_TIMEOUT on either turns the check off. */
   nh_dur h2_read_idle_timeout;
   nh_dur h2_ping_timeout;
   /* HTTP/2: each stream's receive window (SETTINGS_INITIAL_WINDOW_SIZE),

@@ -60,6 +60,8 @@ static int h2_attach(nh__cconn *c) {
       .read_idle = t->cfg.h2_read_idle_timeout,
       .ping_timeout = t->cfg.h2_ping_timeout,
   };
+  if (cfg.ping_timeout < 0)
+    cfg.read_idle = NH_NO_TIMEOUT; /* a PING never given up on checks nothing */
   nh__h2c_io io = {.arg = c, .try_read = io_read, .try_write = io_write, .fd = fd};
   nh__h2c *h;
   int e = nh__h2c_new(&cfg, &io, &h);
