@@ -165,7 +165,17 @@ static int h2_start(nh__cconn *c, nh_client_request *req, nh_time deadline, nh__
   if (e)
     return stream_error(w, e);
   w->s.sent_any = 1;
-  e = has_body ? send_body(w, req, deadline) : NH_OK;
+  int send = has_body;
+  if (has_body && nh_header_has_token(req->header, "Expect", "100-continue")) {
+    /* As over HTTP/1 and in Go: wait a little for 100 Continue; a final
+     * answer first spares the body (the stream is reset when the
+     * response is closed). */
+    nh_time wait = nh_deadline_after(c->t->cfg.expect_continue_timeout);
+    send = nh__h2s_wait_continue(w->h, wait < deadline ? wait : deadline);
+    if (send < 0)
+      return stream_error(w, send);
+  }
+  e = send ? send_body(w, req, deadline) : NH_OK;
   nh__trace_wrote_request(req->trace, e);
   return stream_error(w, e);
 }

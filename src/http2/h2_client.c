@@ -109,6 +109,10 @@ static int on_frame_recv(nghttp2_session *ss, const nghttp2_frame *f, void *user
   if (f->hd.type == NGHTTP2_HEADERS && !s->head_done) {
     if (s->status >= 100 && s->status < 200 && !(f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
       nh__header_clear(s->head); /* an interim answer: the final one follows */
+      if (s->status == 100) {
+        s->got_100 = 1;
+        wake(s);
+      }
       s->status = 0;
       return 0;
     }
@@ -458,6 +462,25 @@ int nh__h2s_end(nh__h2s *s) {
   nh_mutex_unlock(c->mu);
   nh__h2c_kick(c);
   return e == NH__H2_ANSWERED ? NH_OK : e;
+}
+
+int nh__h2s_wait_continue(nh__h2s *s, nh_time until) {
+  nh__h2c *c = s->c;
+  int r = 1;
+  nh_mutex_lock(c->mu);
+  while (!s->got_100 && !s->head_done && !s->err && !s->closed) {
+    int e = wait_locked(s, until);
+    if (e == NH_ETIMEDOUT && nh_now() >= until)
+      break; /* no answer yet: the body goes anyway */
+    if (e) {
+      r = e;
+      break;
+    }
+  }
+  if (r == 1 && !s->got_100 && (s->head_done || s->err || s->closed))
+    r = s->err ? s->err : 0;
+  nh_mutex_unlock(c->mu);
+  return r;
 }
 
 int nh__h2s_read_head(nh__h2s *s, nh_time deadline, int *status, nh_header *header,

@@ -85,6 +85,11 @@ int nh__h2s_write(nh__h2s *s, const void *buf, size_t n, nh_time deadline);
 /* The body ends (END_STREAM). 0 or the stream's error. */
 int nh__h2s_end(nh__h2s *s);
 
+/* Expect: 100-continue (RFC 9110 10.1.1): waits until a 100 Continue
+ * comes or until passes (1: send the body), or the final answer or a
+ * reset comes first (0: do not send it; or the stream's error, or
+ * NH_ECANCELED from the caller's context). Parks. */
+int nh__h2s_wait_continue(nh__h2s *s, nh_time until);
 /* The final response head (1xx skipped): status, fields into header
  * (canonical names), no_body when END_STREAM came with it. 0,
  * NH_ETIMEDOUT, NH_ECANCELED, NH__H2_REFUSED, NH_ECONNRESET (reset by

@@ -25,6 +25,7 @@ struct nh__h2s {
   nh_header *head;   /* its fields as they come */
   nh_header *trailer;
   int got_any;
+  int got_100; /* a 100 Continue came */
   char *rbuf; /* body bytes received, [rpos, rlen) unread */
   size_t rpos, rlen, rcap;
   int eof;    /* END_STREAM came */

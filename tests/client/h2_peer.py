@@ -26,6 +26,8 @@ Modes (argv[1]):
   window     answer 1 MiB of 'x' as the flow-control window allows
   hold       send the head and 10 bytes, then wait (until reset)
   nohead     never answer a request (PINGs are answered)
+  expect     100 Continue to a request that expects it, then echo
+  expect417  417 (END_STREAM) to a request that expects 100-continue
 """
 import socket
 import sys
@@ -109,6 +111,11 @@ def serve(sock, idx):
                         break
                     if MODE == "silent":
                         mute = True
+                    elif MODE == "expect" and h.get("expect") == "100-continue":
+                        c.send_headers(sid, [(":status", "100")])
+                    elif MODE == "expect417":
+                        c.send_headers(sid, [(":status", "417"), ("content-length", "0")],
+                                       end_stream=True)
                     elif MODE == "hold":
                         c.send_headers(sid, [(":status", "200")])
                         c.send_data(sid, b"0123456789")
@@ -123,7 +130,7 @@ def serve(sock, idx):
                         c.reset_stream(sid, h2.errors.ErrorCodes.REFUSED_STREAM)
                     elif MODE == "reset":
                         c.reset_stream(sid, h2.errors.ErrorCodes.INTERNAL_ERROR)
-                    elif MODE in ("echo", "goaway", "refuse"):
+                    elif MODE in ("echo", "goaway", "refuse", "expect"):
                         answer(c, sid, body)
                     elif MODE == "trailers":
                         c.send_headers(sid, [(":status", "200")])

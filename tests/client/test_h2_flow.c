@@ -23,6 +23,15 @@ static char *url(const h2_peer *p, const char *path) {
   return buf;
 }
 
+static ssize_t read_abc(void *arg, void *buf, size_t cap) {
+  int *left = arg;
+  if (!*left || cap < 3)
+    return 0;
+  (*left)--;
+  memcpy(buf, "abc", 3);
+  return 3;
+}
+
 NH_TEST(request_fields_on_the_wire) {
   h2_peer *p = h2_peer_python("echo");
   nh_transport *t;
@@ -55,6 +64,17 @@ NH_TEST(request_fields_on_the_wire) {
   CHECK_EQ(h2_peer_count(p, "header upgrade"), 0);
   CHECK_EQ(h2_peer_count(p, "header te"), 0);
   CHECK_EQ(h2_peer_count(p, "header host"), 0);
+  /* A body of unknown length goes without content-length, ended by
+   * END_STREAM. */
+  int left = 3;
+  req = nh_client_request_new("POST", url(p, "/unknown"));
+  CHECK_EQ(nh_client_request_set_body_reader(req, read_abc, NULL, &left, -1), NH_OK);
+  CHECK_EQ(nh_client_do(c, req, &r), NH_OK);
+  CHECK_EQ(nh_response_content_length(r), 9);
+  nh_response_close(r);
+  nh_client_request_free(req);
+  H2_PEER_SAW(p, "conn 0 stream 3 body 9 abcabcabc");
+  CHECK_EQ(h2_peer_count(p, "stream 3 header content-length"), 0);
   nh_client_free(c);
   nh_transport_free(t);
   h2_peer_stop(p);
@@ -165,6 +185,54 @@ NH_TEST(full_connection_makes_the_pool_open_another) {
   nh_transport_stats st;
   nh_transport_stats_get(t, &st);
   CHECK_EQ(st.dials, 2);
+  nh_client_free(c);
+  nh_transport_free(t);
+  h2_peer_stop(p);
+}
+
+static nh_client_request *expecting(const h2_peer *p, const char *body) {
+  nh_client_request *req = nh_client_request_new("PUT", url(p, "/up"));
+  nh_header_set(nh_client_request_header(req), "Expect", "100-continue");
+  CHECK_EQ(nh_client_request_set_body_string(req, body), NH_OK);
+  return req;
+}
+
+NH_TEST(expect_continue_sends_the_body_after_the_100) {
+  h2_peer *p = h2_peer_python("expect");
+  nh_transport_config cfg = NH_TRANSPORT_CONFIG_DEFAULT;
+  cfg.http_version = NH_HTTP_2;
+  cfg.expect_continue_timeout = 60 * NH_SEC; /* only the 100 can let the body go */
+  nh_transport *t = nh_transport_new(&cfg);
+  nh_client_config cc = NH_CLIENT_CONFIG_DEFAULT;
+  cc.transport = t;
+  nh_client *c = nh_client_new(&cc);
+  nh_client_request *req = expecting(p, "after-100");
+  nh_response *r;
+  CHECK_EQ(nh_client_do(c, req, &r), NH_OK);
+  CHECK_EQ(nh_response_status(r), 200);
+  char *b;
+  CHECK_EQ(nh_response_read_all(r, 1024, &b, NULL), NH_OK);
+  CHECK_STR(b, "after-100");
+  free(b);
+  nh_response_close(r);
+  nh_client_request_free(req);
+  nh_client_free(c);
+  nh_transport_free(t);
+  h2_peer_stop(p);
+}
+
+NH_TEST(expect_continue_final_answer_spares_the_body) {
+  h2_peer *p = h2_peer_python("expect417");
+  nh_transport *t;
+  nh_client *c = h2c_client(&t, 0);
+  nh_client_request *req = expecting(p, "never-sent");
+  nh_response *r;
+  CHECK_EQ(nh_client_do(c, req, &r), NH_OK);
+  CHECK_EQ(nh_response_status(r), 417);
+  nh_response_close(r);
+  nh_client_request_free(req);
+  H2_PEER_SAW(p, "conn 0 reset 1 8\n"); /* the stream ends without its body */
+  CHECK_EQ(h2_peer_count(p, "body"), 0);
   nh_client_free(c);
   nh_transport_free(t);
   h2_peer_stop(p);
