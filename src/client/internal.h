@@ -169,6 +169,7 @@ struct nh__host {
   int shared;       /* it does (a shared connection was made, or h2c is configured) */
   int dialing;      /* dials in progress */
   int dial_waiters; /* callers waiting on dial_sem */
+  _Atomic unsigned dial_gen; /* dials ended so far (changed under the transport's mu) */
   nh_sem *dial_sem;
   nh__host *next;
 };
@@ -192,13 +193,14 @@ struct nh_transport {
 
 /* pool.c */
 nh__host *nh__host_get(nh_transport *t, const char *key);
-/* Shared protocols: a connection of h being dialed, or NULL at once if
- * none is; else waits for that dial to end and takes a connection as
- * nh__pool_take does (NULL if none is free by then: the caller dials).
- * Parks. */
-nh__cconn *nh__pool_wait_dial(nh_transport *t, nh__host *h, int can_retry, nh_time deadline);
-/* A dial for h begins / ended (c: the connection made, or NULL): the end
- * wakes the callers waiting for it, after c is listed. */
+/* nh__pool_take, or NULL when the caller is to dial (counted in
+ * h->dialing: it must call nh__pool_dial_end). For a host known to
+ * multiplex, while another caller's dial is in progress, waits for it to
+ * end and looks again. Parks. */
+nh__cconn *nh__pool_take_or_dial(nh_transport *t, nh__host *h, int can_retry, nh_time deadline);
+/* A dial for h begins (outside nh__pool_take_or_dial) / ended (c: the
+ * connection made and listed, or NULL): the end wakes the callers waiting
+ * for it. */
 void nh__pool_dial_begin(nh_transport *t, nh__host *h);
 void nh__pool_dial_end(nh_transport *t, nh__host *h, nh__cconn *c);
 /* A listed connection for host that can take a request, or NULL: an

@@ -199,20 +199,28 @@ nh__cconn *nh__pool_take(nh_transport *t, nh__host *h, int can_retry) {
   }
 }
 
-nh__cconn *nh__pool_wait_dial(nh_transport *t, nh__host *h, int can_retry, nh_time deadline) {
+nh__cconn *nh__pool_take_or_dial(nh_transport *t, nh__host *h, int can_retry, nh_time deadline) {
   for (;;) {
-    pthread_mutex_lock(&t->mu);
-    int wait = h->shared && h->dialing > 0;
-    if (wait)
-      h->dial_waiters++;
-    pthread_mutex_unlock(&t->mu);
-    /* A timeout here leaves the caller to dial, and fail on its deadline;
-     * a wake-up meant for a waiter that left only costs a look. */
-    if (!wait || nh_sem_acquire(h->dial_sem, deadline) != NH_OK)
-      return NULL;
+    unsigned gen = atomic_load(&h->dial_gen); /* written under t->mu */
     nh__cconn *c = nh__pool_take(t, h, can_retry);
     if (c)
       return c;
+    pthread_mutex_lock(&t->mu);
+    if (atomic_load(&h->dial_gen) != gen) { /* a dial ended since the look: look again */
+      pthread_mutex_unlock(&t->mu);
+      continue;
+    }
+    if (h->shared && h->dialing > 0) {
+      h->dial_waiters++;
+      pthread_mutex_unlock(&t->mu);
+      /* A wake-up meant for a waiter that left only costs a look. */
+      if (nh_sem_acquire(h->dial_sem, deadline) == NH_OK)
+        continue;
+      pthread_mutex_lock(&t->mu); /* out of time: dial, and fail on the deadline */
+    }
+    h->dialing++;
+    pthread_mutex_unlock(&t->mu);
+    return NULL;
   }
 }
 
@@ -225,6 +233,7 @@ void nh__pool_dial_begin(nh_transport *t, nh__host *h) {
 void nh__pool_dial_end(nh_transport *t, nh__host *h, nh__cconn *c) {
   pthread_mutex_lock(&t->mu);
   h->dialing--;
+  atomic_fetch_add(&h->dial_gen, 1);
   if (c && c->ops->shared)
     h->shared = 1;
   int n = h->dial_waiters;

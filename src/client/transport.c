@@ -485,16 +485,24 @@ int nh__transport_round_trip(nh_transport *t, nh_client_request *req, nh_time de
   for (int attempt = 0;; attempt++) {
     int can_retry = attempt == 0 && replayable(req);
     nh__trace_get_conn(req->trace, rt.host, rt.port);
-    nh__cconn *c = fresh ? NULL : nh__pool_take(t, h, can_retry);
-    if (!c && !fresh)
-      c = nh__pool_wait_dial(t, h, can_retry, deadline);
-    if (!c && h->limit && (e = acquire_slot(t, h, deadline, can_retry, &c)) != NH_OK)
+    nh__cconn *c;
+    if (fresh) {
+      c = NULL;
+      nh__pool_dial_begin(t, h);
+    } else {
+      c = nh__pool_take_or_dial(t, h, can_retry, deadline);
+    }
+    int dialer = !c; /* counted as dialing until nh__pool_dial_end */
+    if (!c && h->limit && (e = acquire_slot(t, h, deadline, can_retry, &c)) != NH_OK) {
+      nh__pool_dial_end(t, h, NULL);
       break;
+    }
     int reused = c != NULL;
     if (reused) {
+      if (dialer) /* a connection came free while waiting for a slot */
+        nh__pool_dial_end(t, h, NULL);
       atomic_fetch_add(&t->st_reused, 1);
     } else {
-      nh__pool_dial_begin(t, h);
       e = dial_route(t, h, &rt, deadline, req->trace, &c);
       if (!e)
         nh__pool_opened(c);

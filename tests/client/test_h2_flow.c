@@ -112,7 +112,7 @@ NH_TEST(unread_response_holds_at_most_its_window) {
   }
   CHECK_EQ(n, 0);
   CHECK_EQ(total, 1 << 20);
-  CHECK_EQ(sent_so_far(p), 1 << 20);
+  CHECK_SOON(sent_so_far(p) == 1 << 20);
   nh_response_close(r);
   nh_client_free(c);
   nh_transport_free(t);
@@ -180,7 +180,7 @@ NH_TEST(full_connection_makes_the_pool_open_another) {
   pthread_join(tb, NULL);
   CHECK_EQ(a.status, 200);
   CHECK_EQ(b.status, 200);
-  CHECK_EQ(h2_peer_count(p, "conn 1 open"), 1);
+  H2_PEER_SAW(p, "conn 1 open");
   CHECK_EQ(h2_peer_count(p, "conn 2 open"), 0);
   nh_transport_stats st;
   nh_transport_stats_get(t, &st);
