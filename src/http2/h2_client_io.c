@@ -206,6 +206,15 @@ void *nh__h2c_io_main(void *arg) {
     }
     err = health(&st, nh_now());
   }
+  if (err == NH_EBADRESPONSE && st.out && !st.blocked) {
+    /* nghttp2 queued a GOAWAY for the protocol error: one try to tell the
+     * peer why the connection ends. */
+    nh_mutex_lock(c->mu);
+    int e = gather(&st);
+    nh_mutex_unlock(c->mu);
+    if (!e)
+      flush(&st);
+  }
   nh_mutex_lock(c->mu);
   if (!c->stop)
     nh__h2c_fail_all(c, err ? err : NH_ECONNRESET);
