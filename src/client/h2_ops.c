@@ -111,11 +111,9 @@ static int send_body(h2stream *w, nh_client_request *req, nh_time deadline) {
 /* A stream error as the client reports it; a refusal is noted for the
  * retry. */
 static int stream_error(h2stream *w, int e) {
-  if (e == NH__H2_REFUSED) {
+  if (e < 0 && (e == NH__H2_REFUSED || (w->h && nh__h2s_refused(w->h))))
     w->s.refused = 1;
-    return NH_ECONNRESET;
-  }
-  return e;
+  return e == NH__H2_REFUSED ? NH_ECONNRESET : e;
 }
 
 static int h2_start(nh__cconn *c, nh_client_request *req, nh_time deadline, nh__cstream **out) {

@@ -49,8 +49,10 @@ void nh__h2c_fail_all(nh__h2c *c, int err) {
   for (nh__h2s *s = c->streams; s; s = s->next) {
     if (!s->closed) {
       s->closed = 1;
-      if (!s->eof)
-        s->err = s->headers_sent ? err : NH__H2_REFUSED;
+      if (!s->eof) {
+        s->err = err;
+        s->unsent = !s->headers_sent;
+      }
     }
     wake(s);
   }
@@ -550,6 +552,13 @@ int nh__h2s_trailers(nh__h2s *s, nh_header *trailer) {
   }
   nh_mutex_unlock(c->mu);
   return e;
+}
+
+int nh__h2s_refused(const nh__h2s *s) {
+  nh_mutex_lock(s->c->mu);
+  int r = s->err == NH__H2_REFUSED || s->unsent;
+  nh_mutex_unlock(s->c->mu);
+  return r;
 }
 
 int nh__h2s_got_any(const nh__h2s *s) {

@@ -45,8 +45,8 @@ typedef struct nh__h2c nh__h2c;
 typedef struct nh__h2s nh__h2s;
 
 /* Errors beside NH_E* codes: the server never processed the stream
- * (GOAWAY past it, REFUSED_STREAM, or the connection died before its
- * HEADERS went out), so it may be sent again, on a new connection. */
+ * (GOAWAY past it, REFUSED_STREAM), so it may be sent again, on a new
+ * connection. */
 #define NH__H2_REFUSED (-4900)
 
 /* Sends the connection preface and SETTINGS and starts the I/O thread,
@@ -100,8 +100,12 @@ int nh__h2s_read_head(nh__h2s *s, nh_time deadline, int *status, nh_header *head
 ssize_t nh__h2s_read_body(nh__h2s *s, void *out, size_t cap, nh_time deadline);
 /* The trailers, once the body ended, into trailer. */
 int nh__h2s_trailers(nh__h2s *s, nh_header *trailer);
-/* Did a byte of the response come? Was the stream's HEADERS sent? */
+/* Did a byte of the response come? */
 int nh__h2s_got_any(const nh__h2s *s);
+/* Did the stream fail without the server processing it (its error is
+ * NH__H2_REFUSED, or the connection died, with the error it died of,
+ * before the stream's HEADERS went out)? It may be sent again. */
+int nh__h2s_refused(const nh__h2s *s);
 /* Ends the stream: one not complete is reset (RST_STREAM CANCEL); what
  * it buffered is given back to the connection's window. Frees s. */
 void nh__h2s_close(nh__h2s *s);

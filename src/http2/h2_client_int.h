@@ -31,6 +31,7 @@ struct nh__h2s {
   int eof;    /* END_STREAM came */
   int closed; /* nghttp2 closed the stream (or never opened it) */
   int err;    /* why the stream failed, or 0 */
+  int unsent; /* the connection died before its HEADERS went out */
   int headers_sent;
   /* the request body */
   char *sbuf;
@@ -56,7 +57,7 @@ struct nh__h2c {
 /* h2_client.c: the session with its callbacks. */
 int nh__h2c_session_new(nh__h2c *c);
 /* Every stream fails with err (mu held); those whose HEADERS never left
- * with NH__H2_REFUSED. */
+ * are marked unsent (nh__h2s_refused). */
 void nh__h2c_fail_all(nh__h2c *c, int err);
 /* h2_client_io.c */
 void *nh__h2c_io_main(void *arg);

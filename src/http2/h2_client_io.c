@@ -168,7 +168,10 @@ void *nh__h2c_io_main(void *arg) {
       break;
     int blocked = flush(&st);
     if (blocked < 0) {
-      err = blocked;
+      /* What the peer sent before it went away (a TLS alert, a GOAWAY)
+       * may still be read, and says more than the failed write. */
+      int why = feed(&st, buf);
+      err = why < 0 && why != NH_ECONNRESET ? why : blocked;
       break;
     }
     st.blocked = blocked;
