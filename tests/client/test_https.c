@@ -111,6 +111,7 @@ static tls_server *tls_server_start(const nh_tls_testcert *tc, const char *name,
   cfg.role = NH_TLS_SERVER;
   cfg.certs = &cert;
   cfg.ncerts = 1;
+  cfg.alpn = "http/1.1"; /* it speaks HTTP/1.1 only: a client offering h2 first gets this */
   char *err = NULL;
   CHECK_EQ(nh_tls_config_new(&cfg, &s->ctx, &err), NH_OK);
   nh_runtime_config rc = NH_RUNTIME_CONFIG_DEFAULT;
