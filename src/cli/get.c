@@ -325,7 +325,8 @@ static void print_request_head(const get_opts *o, nh_client_request *req, const 
   nh_header *h = nh_client_request_header(req);
   const char *given_host = nh_header_get(h, "Host");
   fprintf(stderr, "> %s %s %s\n> Host: %s\n", method, uri,
-          o->http_version == NH_HTTP_2 ? "HTTP/2" : "HTTP/1.1", given_host ? given_host : host);
+          o->http_version == NH_HTTP_2 || !strcmp(o->trace.alpn, "h2") ? "HTTP/2" : "HTTP/1.1",
+          given_host ? given_host : host);
   if (o->compressed && !nh_header_get(h, "Accept-Encoding"))
     fprintf(stderr, "> Accept-Encoding: gzip\n");
   if (body_len > 0 || (body_len == 0 && method_wants_length(method)))

@@ -47,6 +47,7 @@ static void on_tls_done(void *user, const struct nh_tls_conn *tls, int err) {
       fprintf(stderr, "* TLS handshake failed: %s\n", g->tls_error);
     return;
   }
+  snprintf(g->alpn, sizeof g->alpn, "%s", nh_tls_alpn(tls));
   if (!g->verbose)
     return;
   const char *alpn = nh_tls_alpn(tls);

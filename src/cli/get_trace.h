@@ -15,6 +15,7 @@ typedef struct get_trace {
    * after redirects, the last time each phase ended. */
   nh_dur dns, connect, tls, wrote, first_byte;
   char tls_error[256]; /* OpenSSL's reason when the handshake failed */
+  char alpn[16];       /* the protocol the server chose by ALPN ("" if none) */
   /* Called once, when the first connection is ready, to print the request
    * head after the connection lines (as curl does). */
   void (*on_ready)(void *arg);

@@ -210,7 +210,7 @@ G -k "$sbase/get" >"$work/b" || fail "-k"
 json "$work/b" "j['method']=='GET'"
 G -sk -f "$sbase/status/500" && fail "-skf on 500"
 
-# -v: connection, TLS session, certificate, heads in curl's order, and timings
+# -v: connection, TLS session (h2 by ALPN), certificate, heads in curl's order, and timings
 G -v --cacert "$tls/ca.pem" "$sbase/get?v=2" >"$work/b" 2>"$work/err"
 python3 - "$work/err" "$port" <<'PY' || fail "-v over https: $(cat "$work/err")"
 import re, sys
@@ -223,12 +223,12 @@ def at(pattern):
     raise AssertionError("no line " + pattern)
 order = [at(r"\* Connected to 127\.0\.0\.1 \(127\.0\.0\.1\) port " + port),
          at(r"\* SSL connection using TLSv1\.[23] / [A-Z0-9_-]+"),
-         at(r"\* ALPN: server accepted http/1\.1"),
+         at(r"\* ALPN: server accepted h2"),
          at(r"\*  subject: CN=localhost"),
          at(r"\*  issuer: CN=nethttp get test CA"),
          at(r"\*  SSL certificate verify ok\."),
-         at(r"> GET /get\?v=2 HTTP/1\.1"),
-         at(r"< HTTP/1\.1 200 OK"),
+         at(r"> GET /get\?v=2 HTTP/2"),
+         at(r"< HTTP/2\.0 200 OK"),
          at(r"\* time_total: +[0-9.]+s")]
 assert order == sorted(order), order
 t = {m.group(1): float(m.group(2)) for m in (re.fullmatch(r"\* time_(\w+): +([0-9.]+)s.*", l) for l in lines) if m}
