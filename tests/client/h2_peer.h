@@ -12,7 +12,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,17 +70,25 @@ static inline int h2_peer_count(h2_peer *p, const char *s) {
 /* Waits (up to 10 s) for the peer to print s. */
 #define H2_PEER_SAW(p, s) CHECK_SOON(h2_peer_count((p), (s)) > 0)
 
+/* The child is killed when the test process ends, even by a failed
+ * check's abort (PR_SET_PDEATHSIG): no peer outlives its test. */
 static inline h2_peer *h2_peer_spawn(char *const argv[]) {
   h2_peer *p = calloc(1, sizeof *p);
   pthread_mutex_init(&p->mu, NULL);
   int fds[2];
   CHECK_EQ(pipe2(fds, O_CLOEXEC), 0);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-  CHECK_EQ(posix_spawn(&p->pid, argv[0], &fa, NULL, argv, environ), 0);
-  posix_spawn_file_actions_destroy(&fa);
+  pid_t parent = getpid();
+  p->pid = fork();
+  CHECK(p->pid >= 0);
+  if (p->pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+      _exit(127); /* the test already ended */
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    execve(argv[0], argv, environ);
+    _exit(127);
+  }
   close(fds[1]);
   p->out = fds[0];
   pthread_create(&p->reader, NULL, h2_peer_read_main, p);
