@@ -96,6 +96,12 @@ NH_API nh_recorder *nh_recorder_serve(nh_handler_fn handler, void *handler_data,
 NH_API int nh_recorder_status(const nh_recorder *rec);
 /* Response headers as sent (canonical keys, framing headers included). */
 NH_API nh_header *nh_recorder_header(nh_recorder *rec);
+/* The response's trailers (Go's ResponseRecorder.Result().Trailer): those
+ * the handler declared in a Trailer field or set as "Trailer:Name" keys
+ * (see nh_resp_header), with names canonical and those not allowed in a
+ * trailer dropped. An empty map, never NULL, when there are none; owned by
+ * rec. */
+NH_API nh_header *nh_recorder_trailer(nh_recorder *rec);
 /* The body, decoded from chunked framing if it was chunked. */
 NH_API const char *nh_recorder_body(const nh_recorder *rec, size_t *len);
 /* The raw response bytes. */

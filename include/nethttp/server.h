@@ -256,8 +256,10 @@ NH_API void nh_request_set_handler_data(nh_request *r, void *data);
  * call answers "Expect: 100-continue" with 100 Continue. Parks the fiber. */
 NH_API ssize_t nh_request_read(nh_request *r, void *buf, size_t cap);
 
-/* nh_request_trailer: trailers of a chunked body, after it was read to the
- * end (NULL before). */
+/* nh_request_trailer: the request's trailers (of a chunked HTTP/1.1 body,
+ * or an HTTP/2 request's trailing HEADERS), once nh_request_read has
+ * returned the body's end: NULL before, and NULL for a request whose
+ * framing carries none. Names canonical; the map belongs to the request. */
 NH_API nh_header *nh_request_trailer(nh_request *r);
 
 /* Request-scoped memory and cleanup: what nh_request_alloc returns is freed
@@ -297,7 +299,27 @@ NH_API int nh_request_body_limit_hit(const nh_request *r);
 /* ---- Response writer ---- */
 
 /* nh_resp_header is the response header map; changes after the header was
- * sent are ignored (and logged with the caller's file:line). */
+ * sent are ignored (and logged with the caller's file:line), but for
+ * trailers. Reads see every change.
+ *
+ * Trailers (Go's semantics): fields sent after the body, over HTTP/1.1 in
+ * the chunked body's trailer section, over HTTP/2 in a HEADERS frame that
+ * ends the stream. Two ways to set them:
+ *  - declare the names before the head is written, in a "Trailer" field
+ *    (comma-separated, one field or several; it goes out with the head),
+ *    and set their values in this map after writing the body;
+ *  - set "Trailer:Name" keys (Go's TrailerPrefix, any case) at any time,
+ *    even after the head went: they are never sent in the head, and become
+ *    trailer "Name".
+ * Names must be valid field names and values valid field values (the map
+ * refuses others with NH_EINVAL); names a trailer may not carry (RFC 9110
+ * 6.5.1: Content-Length, Transfer-Encoding, Host, Authorization, If-*...,
+ * Go's list) are dropped, as is a declared name never set. Declared
+ * trailers make an HTTP/1.1 body chunked: no Content-Length is worked out
+ * for it. A Content-Length the handler set itself is kept, and then, as
+ * in Go, HTTP/1 sends no trailers (its body cannot carry them); nor does
+ * an HTTP/1.0 client get any, nor a response without a body (HEAD, 204,
+ * 304). HTTP/2 sends them whatever the length. */
 NH_API nh_header *nh_resp_header(nh_response_writer *w);
 
 /* The calls below that send or commit a response are macros that pass the

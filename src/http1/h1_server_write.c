@@ -58,9 +58,14 @@ static inline __attribute__((always_inline)) int put_head(const nh__h1_sconn *hc
   if (h->content_type)
     nh__h1_put_field(b, "Content-Type", 12, h->content_type, strlen(h->content_type));
   *chunked = 0;
-  if (h->length >= 0) {
-    nh__h1_put_content_length(b, (uint64_t)h->length);
-  } else if (h->body && !h->length_known) {
+  /* Declared trailers leave out the length the exchange worked out (not
+   * one the fields state), so that HTTP/1.1 chunks the body and they can
+   * follow it (Go). */
+  int64_t length = h->trailers ? -1 : h->length;
+  int length_known = h->length_known && length == h->length;
+  if (length >= 0) {
+    nh__h1_put_content_length(b, (uint64_t)length);
+  } else if (h->body && !length_known) {
     if (minor >= 1) {
       *chunked = 1;
       nh__h1_put(b, "Transfer-Encoding: chunked\r\n", 28);
@@ -128,6 +133,23 @@ static void frame_body(const nh__h1_sconn *hc, const struct iovec *body, int nbo
   }
 }
 
+/* The last chunk into out[*n], with the response's trailers if it has
+ * some (in the exchange's memory). */
+static int last_chunk(nh__h1_sconn *hc, struct iovec *out, int *n) {
+  const nh_header *t = hc->base.resp_trailer;
+  if (!t || !t->len) {
+    out[(*n)++] = (struct iovec){(void *)NH__H1_LAST_CHUNK, 5};
+    return NH_OK;
+  }
+  nh__h1_buf b = {0};
+  b.cap = nh__h1_fields_size(t, 8);
+  if (!(b.p = nh__arena_alloc(hc->base.arena, b.cap)))
+    return NH_ENOMEM;
+  nh__h1_put_last_chunk(&b, t);
+  out[(*n)++] = (struct iovec){b.p, b.len};
+  return NH_OK;
+}
+
 /* At most this many body buffers per write (the exchange passes two). */
 #define MAX_BODY_IOV 4
 
@@ -174,8 +196,8 @@ static int write_head(nh__proto *p, const nh__head *h, const struct iovec *body,
   iov[n++] = (struct iovec){b.p, b.len};
   if (has_body)
     frame_body(hc, body, nbody, iov, &n, lines);
-  if (end && hc->chunked)
-    iov[n++] = (struct iovec){(void *)NH__H1_LAST_CHUNK, 5};
+  if (end && hc->chunked && (e = last_chunk(hc, iov, &n)))
+    return e;
   return send_iov(hc, iov, n);
 }
 
@@ -187,8 +209,9 @@ static int write_data(nh__proto *p, const struct iovec *body, int nbody, int end
   char lines[MAX_BODY_IOV][NH__H1_CHUNK_LINE_MAX];
   int n = 0;
   frame_body(hc, body, nbody, iov, &n, lines);
-  if (end && hc->chunked)
-    iov[n++] = (struct iovec){(void *)NH__H1_LAST_CHUNK, 5};
+  int e;
+  if (end && hc->chunked && (e = last_chunk(hc, iov, &n)))
+    return e;
   return n ? send_iov(hc, iov, n) : NH_OK;
 }
 

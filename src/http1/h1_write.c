@@ -71,3 +71,10 @@ size_t nh__h1_chunk_line(char *out, size_t v) {
   out[n + 1] = '\n';
   return n + 2;
 }
+
+void nh__h1_put_last_chunk(nh__h1_buf *h, const nh_header *t) {
+  nh__h1_put(h, "0\r\n", 3);
+  for (uint32_t i = 0; i < t->len; i++)
+    nh__h1_put_field(h, t->items[i].key, t->items[i].klen, t->items[i].value, t->items[i].vlen);
+  nh__h1_put_end(h);
+}

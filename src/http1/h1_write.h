@@ -72,5 +72,8 @@ size_t nh__h1_chunk_line(char *out, size_t size);
 /* What ends a chunk's data, and the last chunk with an empty trailer. */
 #define NH__H1_CHUNK_END "\r\n"
 #define NH__H1_LAST_CHUNK "0\r\n\r\n"
+/* The last chunk with a trailer section of t's fields (RFC 9112 7.1.2);
+ * size it with nh__h1_fields_size(t, 8). */
+void nh__h1_put_last_chunk(nh__h1_buf *h, const nh_header *t);
 
 #endif

@@ -25,6 +25,7 @@ struct nh_recorder {
   int committed, head_only, chunked;
   int status;
   nh_header *header;
+  nh_header *trailer; /* the response's trailers, once the body ended */
   nh__dynbuf body, wire;
 };
 
@@ -41,6 +42,29 @@ static ssize_t rec_read_body(nh__proto *p, void *buf, size_t cap) {
   return (ssize_t)n;
 }
 
+/* The trailers the writer gave with the body's end: kept whatever the
+ * framing (as Go's ResponseRecorder keeps them), and on the wire after
+ * the last chunk when the body is chunked. */
+static int rec_trailer(nh_recorder *rec) {
+  const nh_header *t = rec->base.resp_trailer;
+  if (!t || !t->len) {
+    if (rec->chunked)
+      nh__dynbuf_addstr(&rec->wire, NH__H1_LAST_CHUNK);
+    return NH_OK;
+  }
+  for (uint32_t i = 0; i < t->len; i++)
+    if (nh_header_add(rec->trailer, t->items[i].key, t->items[i].value) != NH_OK)
+      return NH_ENOMEM;
+  if (!rec->chunked)
+    return NH_OK;
+  nh__h1_buf b = {0};
+  b.cap = nh__h1_fields_size(t, 8);
+  if (!(b.p = nh__arena_alloc(rec->base.arena, b.cap)))
+    return NH_ENOMEM;
+  nh__h1_put_last_chunk(&b, t);
+  return nh__dynbuf_add(&rec->wire, b.p, b.len);
+}
+
 /* Body bytes into the body, and onto the wire framed as the head said. */
 static int rec_body(nh_recorder *rec, const struct iovec *iov, int n, int end) {
   for (int i = 0; i < n && !rec->head_only; i++) {
@@ -54,8 +78,11 @@ static int rec_body(nh_recorder *rec, const struct iovec *iov, int n, int end) {
     if (rec->chunked)
       nh__dynbuf_addstr(&rec->wire, NH__H1_CHUNK_END);
   }
-  if (end && rec->chunked)
-    nh__dynbuf_addstr(&rec->wire, NH__H1_LAST_CHUNK);
+  if (end && !rec->head_only) {
+    int e = rec_trailer(rec);
+    if (e)
+      return e;
+  }
   return rec->body.err ? rec->body.err : rec->wire.err;
 }
 
@@ -73,7 +100,7 @@ static void rec_fields(nh_recorder *rec, const nh__head *h) {
     nh_header_add(rec->header, "Date", h->date);
   if (h->content_type)
     nh_header_add(rec->header, "Content-Type", h->content_type);
-  if (h->length >= 0) {
+  if (h->length >= 0 && !rec->chunked) {
     char n[24];
     snprintf(n, sizeof n, "%lld", (long long)h->length);
     nh_header_add(rec->header, "Content-Length", n);
@@ -217,7 +244,9 @@ nh_recorder *nh_recorder_serve(nh_handler_fn handler, void *handler_data, const 
                                const char *target, const char *headers, const char *body) {
   nh_recorder *rec = calloc(1, sizeof *rec);
   nh__exchange *x = malloc(sizeof *x);
-  if (!rec || !x || !(rec->header = nh_header_new())) {
+  if (!rec || !x || !(rec->header = nh_header_new()) || !(rec->trailer = nh_header_new())) {
+    if (rec)
+      nh_header_free(rec->header);
     free(rec);
     free(x);
     return NULL;
@@ -254,6 +283,7 @@ nh_recorder *nh_recorder_serve(nh_handler_fn handler, void *handler_data, const 
 
 int nh_recorder_status(const nh_recorder *rec) { return rec->status; }
 nh_header *nh_recorder_header(nh_recorder *rec) { return rec->header; }
+nh_header *nh_recorder_trailer(nh_recorder *rec) { return rec->trailer; }
 
 const char *nh_recorder_body(const nh_recorder *rec, size_t *len) {
   if (len)
@@ -273,5 +303,6 @@ void nh_recorder_free(nh_recorder *rec) {
   nh__dynbuf_free(&rec->wire);
   nh__dynbuf_free(&rec->body);
   nh_header_free(rec->header);
+  nh_header_free(rec->trailer);
   free(rec);
 }

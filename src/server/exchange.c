@@ -19,6 +19,7 @@ void nh__exchange_init(nh__exchange *x, nh__proto *proto, const nh__exchange_env
 
 int nh__exchange_begin(nh__exchange *x, const nh__req_head *head) {
   x->proto->trailer = NULL;
+  x->proto->resp_trailer = NULL;
   int st = nh__request_build(x, head);
   if (st) {
     x->req.magic = NH__DEAD_MAGIC;

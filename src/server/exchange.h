@@ -164,6 +164,15 @@ void nh__resp_init(nh__exchange *x, nh_response_writer *w);
 /* After the handler: send whatever is left and the end of the body.
  * Returns 0, or an error (the connection must close). */
 int nh__resp_finish(nh_response_writer *w);
+/* response_trailer.c: trailers. Whether w declares any: a Trailer field
+ * in its head, or "Trailer:" keys (*prefixed: some in the head's map). */
+int nh__resp_declares_trailers(nh_response_writer *w, int *prefixed);
+/* w's header map without its "Trailer:" keys, for the head (request
+ * memory); NULL: no memory. */
+const nh_header *nh__resp_head_fields(nh_response_writer *w);
+/* The trailers to send at the end of the body, in request memory, or
+ * NULL for none. */
+nh_header *nh__resp_trailers(nh_response_writer *w);
 /* response_held.c: holding a response back. */
 int nh__resp_holding(const nh_response_writer *w);
 void nh__resp_settle_held(nh_response_writer *w);

@@ -273,7 +273,8 @@ static ssize_t body_limit_hit(nh__exchange *x) {
  * noted for the writer (a 400 for a malformed body). */
 static ssize_t body_read(nh__exchange *x, void *buf, size_t cap) {
   nh_request *r = &x->req;
-  if (r->transfer_encoding && !r->trailer) {
+  /* Trailers may follow a chunked body, or any body over HTTP/2. */
+  if ((r->transfer_encoding || r->major >= 2) && !r->trailer) {
     r->trailer = nh__arena_alloc(&x->arena, sizeof(nh_header));
     if (r->trailer)
       nh__header_init(r->trailer, &x->arena);

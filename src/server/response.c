@@ -35,6 +35,7 @@ void nh__resp_init(nh__exchange *s, nh_response_writer *w) {
   w->magic = NH__RESP_MAGIC;
   w->s = s;
   nh__header_init(&w->header, &s->arena);
+  w->header.trailer_prefix = 1;
   w->declared_length = -1;
   w->head_request = s->req.method[0] == 'H' && !strcmp(s->req.method, "HEAD");
   s->proto->write_deadline = nh__exchange_deadline(s, s->env->write_timeout);
@@ -107,6 +108,15 @@ static void decide_head(nh_response_writer *w, nh__head *h, int final, char *dat
   }
   h->status = w->status;
   h->fields = &w->header;
+  /* Trailers declared (Go): the "Trailer:" keys stay out of the head, and
+   * the protocol frames the body so they can follow it. */
+  int prefixed = 0;
+  h->trailers = nh__resp_declares_trailers(w, &prefixed) && body_follows(w);
+  if (prefixed) {
+    const nh_header *f = nh__resp_head_fields(w);
+    if (f)
+      h->fields = f;
+  }
   h->date = NULL;
   if (!has_date) {
     nh_http_date_now(date);
@@ -424,6 +434,9 @@ int nh__resp_finish(nh_response_writer *w) {
            NH_LLOC("write_header_at", w->wh_file, w->wh_line));
   if (w->failed)
     return NH_EPIPE;
+  /* Trailers go with the body's end, if it can carry them. */
+  nh__proto *p = w->s->proto;
+  p->resp_trailer = body_follows(w) ? nh__resp_trailers(w) : NULL;
   int e;
   if (!w->committed) {
     e = commit_and_send(w, NULL, 0, 1);

@@ -16,6 +16,8 @@ void nh__header_init(nh_header *h, nh__arena *arena) {
   h->cap = sizeof h->inline_items / sizeof h->inline_items[0];
   h->version = 0;
   h->frozen = 0;
+  h->late = NULL;
+  h->trailer_prefix = 0;
   h->changed_file = NULL;
   h->changed_line = 0;
   h->arena = arena;
@@ -37,13 +39,20 @@ void nh_header_free(nh_header *h) {
   free(h);
 }
 
-void nh__header_clear(nh_header *h) { h->len = 0; }
+void nh__header_clear(nh_header *h) {
+  h->len = 0;
+  h->late = NULL;
+}
 
 static int key_eq(const nh__hentry *e, const char *key, size_t klen) {
   return e->klen == klen && strncasecmp(e->key, key, klen) == 0;
 }
 
+/* Reads see a frozen map's live copy. */
+#define LIVE(h) ((h)->late ? (const nh_header *)(h)->late : (h))
+
 const char *nh_header_get(const nh_header *h, const char *key) {
+  h = LIVE(h);
   size_t klen = strlen(key);
   for (uint32_t i = 0; i < h->len; i++)
     if (key_eq(&h->items[i], key, klen))
@@ -52,6 +61,7 @@ const char *nh_header_get(const nh_header *h, const char *key) {
 }
 
 const char *nh__header_get_lower(const nh_header *h, const char *lower, size_t len) {
+  h = LIVE(h);
   for (uint32_t i = 0; i < h->len; i++)
     if (nh__token_is(h->items[i].key, h->items[i].klen, lower, len))
       return h->items[i].value;
@@ -59,6 +69,7 @@ const char *nh__header_get_lower(const nh_header *h, const char *lower, size_t l
 }
 
 size_t nh_header_values(const nh_header *h, const char *key, const char **vals, size_t max) {
+  h = LIVE(h);
   size_t klen = strlen(key), n = 0;
   for (uint32_t i = 0; i < h->len; i++)
     if (key_eq(&h->items[i], key, klen)) {
@@ -100,13 +111,49 @@ static void changed_at(nh_header *h, const char *file, int line) {
 #undef nh_header_add
 #undef nh_header_del
 
-/* A change to a frozen map is noted, not made. */
-static int frozen_change(nh_header *h) {
-  if (!h->frozen)
+int nh__header_trailer_prefixed(const char *key, size_t klen) {
+  return klen > 8 && key[7] == ':' && !strncasecmp(key, "trailer:", 8);
+}
+
+int nh__header_is_trailer_key(const nh_header *h, const char *key, size_t klen) {
+  if (nh__header_trailer_prefixed(key, klen))
+    return 1;
+  char name[128];
+  if (klen >= sizeof name)
     return 0;
-  h->version++;
-  h->changed_file = NULL;
-  return 1;
+  memcpy(name, key, klen);
+  name[klen] = 0;
+  for (uint32_t i = 0; i < h->len; i++)
+    if (nh__token_is(h->items[i].key, h->items[i].klen, "trailer", 7) &&
+        nh_token_list_has(h->items[i].value, name))
+      return 1;
+  return 0;
+}
+
+/* The map a change to key goes to: h itself, or a frozen map's live copy
+ * (made now from h's entries, whose strings it shares). A change to
+ * anything but a trailer is noted as a late edit of the head. NULL: no
+ * memory. */
+static nh_header *change_target(nh_header *h, const char *key, size_t klen) {
+  if (!h->frozen)
+    return h;
+  if (!nh__header_is_trailer_key(h, key, klen)) {
+    h->version++;
+    h->changed_file = NULL;
+  }
+  if (!h->late) {
+    nh_header *l = nh__arena_alloc(h->arena, sizeof *l);
+    if (!l)
+      return NULL;
+    nh__header_init(l, h->arena);
+    while (l->cap < h->len)
+      if (grow(l) != NH_OK)
+        return NULL;
+    memcpy(l->items, h->items, h->len * sizeof *l->items);
+    l->len = h->len;
+    h->late = l;
+  }
+  return h->late;
 }
 
 /* Names set on most responses, spelled canonically. A key given exactly so
@@ -143,6 +190,8 @@ int nh__header_add_checked(nh_header *h, const char *key, size_t klen, const cha
   if (!k)
     return NH_ENOMEM;
   nh__token_canonical_copy(k, key, klen); /* one pass: copy and canonicalize */
+  if (nh__header_trailer_prefixed(k, klen)) /* "Trailer:" and a name, each canonical */
+    nh__token_canonical_copy(k + 8, key + 8, klen - 8);
   k[klen] = 0;
   char *v = k + klen + 1;
   memcpy(v, value, vlen);
@@ -150,18 +199,26 @@ int nh__header_add_checked(nh_header *h, const char *key, size_t klen, const cha
   return nh__header_append_raw(h, k, (uint32_t)klen, v, (uint32_t)vlen);
 }
 
+/* A valid field name, or in a response's map "Trailer:" and one. */
+static int valid_name(const nh_header *h, const char *key, size_t klen) {
+  if (nh_valid_header_name(key, klen))
+    return 1;
+  return h->trailer_prefix && nh__header_trailer_prefixed(key, klen) &&
+         nh_valid_header_name(key + 8, klen - 8);
+}
+
 int nh_header_add(nh_header *h, const char *key, const char *value) {
-  if (frozen_change(h))
-    return NH_OK;
   size_t klen = strlen(key), vlen = strlen(value);
   const char *known = known_key(key, klen);
-  if ((!known && !nh_valid_header_name(key, klen)) || !nh_valid_header_value(value, vlen))
-    return NH_EINVAL;
+  if ((!known && !valid_name(h, key, klen)) || !nh_valid_header_value(value, vlen))
+    return h->frozen ? NH_OK : NH_EINVAL;
+  if (!(h = change_target(h, key, klen)))
+    return NH_ENOMEM;
   return add_known_or_checked(h, known, key, klen, value, vlen);
 }
 
 static size_t del_len(nh_header *h, const char *key, size_t klen) {
-  if (frozen_change(h))
+  if (!(h = change_target(h, key, klen)))
     return 0;
   size_t removed = 0;
   uint32_t out = 0;
@@ -186,18 +243,19 @@ size_t nh_header_del(nh_header *h, const char *key) { return del_len(h, key, str
 int nh_header_set(nh_header *h, const char *key, const char *value) {
   size_t klen = strlen(key), vlen = strlen(value);
   const char *known = known_key(key, klen);
-  if ((!known && !nh_valid_header_name(key, klen)) || !nh_valid_header_value(value, vlen))
-    return NH_EINVAL;
-  if (h->len || h->frozen) /* an empty map (a fresh response's) has nothing to delete */
+  if ((!known && !valid_name(h, key, klen)) || !nh_valid_header_value(value, vlen))
+    return h->frozen ? NH_OK : NH_EINVAL;
+  if (!(h = change_target(h, key, klen)))
+    return NH_ENOMEM;
+  if (h->len) /* an empty map (a fresh response's) has nothing to delete */
     del_len(h, key, klen);
-  if (frozen_change(h))
-    return NH_OK;
   return add_known_or_checked(h, known, key, klen, value, vlen);
 }
 
-size_t nh_header_len(const nh_header *h) { return h->len; }
+size_t nh_header_len(const nh_header *h) { return LIVE(h)->len; }
 
 int nh_header_at(const nh_header *h, size_t i, const char **key, const char **value) {
+  h = LIVE(h);
   if (i >= h->len)
     return NH_EINVAL;
   *key = h->items[i].key;
@@ -206,6 +264,7 @@ int nh_header_at(const nh_header *h, size_t i, const char **key, const char **va
 }
 
 int nh_header_has_token(const nh_header *h, const char *key, const char *token) {
+  h = LIVE(h);
   size_t klen = strlen(key);
   for (uint32_t i = 0; i < h->len; i++)
     if (key_eq(&h->items[i], key, klen) && nh_token_list_has(h->items[i].value, token))

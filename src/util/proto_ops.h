@@ -60,6 +60,11 @@ typedef struct nh__head {
                                the fields' Content-Length): no framing */
   int close;                /* the exchange wants no further request on the
                                connection (a length it could not keep...) */
+  int trailers;             /* the response declares trailers (a Trailer
+                               field, or "Trailer:" keys, kept out of
+                               fields): frame the body so they can follow
+                               it (HTTP/1.1: chunked, length left out as
+                               Go does, unless the fields state one) */
 } nh__head;
 
 typedef struct nh__proto_ops {
@@ -67,11 +72,13 @@ typedef struct nh__proto_ops {
    * (NH_EBADREQUEST for bad framing). Parks. */
   ssize_t (*read_body)(nh__proto *p, void *buf, size_t cap);
   /* Commit the head, with the first body bytes (body, nbody: may be 0) in
-   * the same write where the protocol can. end: nothing follows. Parks. */
+   * the same write where the protocol can. end: nothing follows but
+   * resp_trailer (as for write_data). Parks. */
   int (*write_head)(nh__proto *p, const nh__head *h, const struct iovec *body, int nbody,
                     int end);
   /* Body bytes after the head; end: this is the last of them (an empty
-   * iov array with end completes the body). Parks. */
+   * iov array with end completes the body), and resp_trailer follows
+   * them if the framing can carry it. Parks. */
   int (*write_data)(nh__proto *p, const struct iovec *iov, int n, int end);
   /* A file's bytes as body (after the head); NULL: the exchange reads the
    * file and uses write_data. Parks. */
@@ -104,7 +111,11 @@ struct nh__proto {
   const nh__proto_ops *ops;
   nh_time read_deadline, write_deadline; /* the handler may move them */
   nh__arena *arena;   /* the exchange's memory, for heads */
-  nh_header *trailer; /* where trailers go (the exchange's), or NULL */
+  nh_header *trailer; /* where request trailers go (the exchange's), or NULL */
+  const nh_header *resp_trailer; /* the response's trailers (the exchange's,
+                                    names canonical and allowed in a
+                                    trailer), set before the write that
+                                    ends the body; NULL: none */
   int body_done;      /* the protocol read the request body to its end (or
                          there is none): set with the last bytes, before
                          a read says 0 */
