@@ -42,6 +42,11 @@ typedef struct nh__h2_sstream {
   int too_large;
   int expect_continue;
   int end_stream_recv; /* the request body is complete */
+  /* Request trailers as received: "name\0value\0" pairs, ntrail of them,
+   * given to the exchange when its handler reads the body's end. */
+  char *tbuf;
+  size_t tlen, tcap;
+  uint32_t ntrail;
   /* The request body: bytes received, not yet read by the handler. */
   char *ibuf;
   size_t ioff, ilen, icap;
@@ -60,6 +65,8 @@ typedef struct nh__h2_sstream {
   char *obuf;
   size_t ooff, olen, ocap;
   int out_end;  /* the handler wrote its last body byte */
+  nghttp2_nv *tnva; /* response trailers: sent when the body ends */
+  size_t tnnv;
   int eof_sent; /* nghttp2 took the last of it */
   int deferred; /* the data provider waits for bytes */
   nh__waiter ww;
@@ -144,6 +151,9 @@ nh_time nh__h2_out_deadline(const nh__h2_conn *c);
 /* h2_server_recv.c */
 /* The server session with its callbacks and options, into c->ng. */
 int nh__h2_session_new(nh__h2_conn *c);
+/* Keep a request trailer field of s. 0, or an nghttp2 error code. */
+int nh__h2_trailer_field(nh__h2_conn *c, nh__h2_sstream *s, const uint8_t *name, size_t nlen,
+                         const uint8_t *value, size_t vlen);
 
 /* h2_server_stream.c */
 extern const nh__proto_ops nh__h2_ops;

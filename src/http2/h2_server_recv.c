@@ -84,9 +84,12 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
   int e = nh__h2_header_budget(c, s, nlen, vlen);
   if (e)
     return e;
-  /* Past the budget, or trailers (not kept), or a refused stream: counted,
-   * not stored. */
-  if (s->too_large || s->refused || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+  /* Past the budget, or a refused stream: counted, not stored. */
+  if (s->too_large || s->refused)
+    return 0;
+  if (f->headers.cat == NGHTTP2_HCAT_HEADERS) /* trailers (nghttp2 refused pseudo-fields) */
+    return nh__h2_trailer_field(c, s, name, nlen, value, vlen);
+  if (f->headers.cat != NGHTTP2_HCAT_REQUEST)
     return 0;
   uint32_t noff, voff;
   if (name[0] == ':') {
@@ -120,6 +123,32 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
   if (nlen == 6 && !memcmp(name, "expect", 6) && vlen == 12 &&
       !strncasecmp((const char *)value, "100-continue", 12))
     s->expect_continue = 1;
+  return 0;
+}
+
+/* A request trailer field: kept (as many as a head may have) for the
+ * handler, which sees them when it reads the body's end. */
+int nh__h2_trailer_field(nh__h2_conn *c, nh__h2_sstream *s, const uint8_t *name, size_t nlen,
+                         const uint8_t *value, size_t vlen) {
+  if (s->ntrail >= (uint32_t)c->host->max_header_count || s->handler_done)
+    return 0;
+  size_t need = s->tlen + nlen + vlen + 2;
+  if (need > s->tcap) {
+    size_t cap = s->tcap ? s->tcap : 256;
+    while (cap < need)
+      cap *= 2;
+    char *nb = realloc(s->tbuf, cap);
+    if (!nb)
+      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    s->tbuf = nb;
+    s->tcap = cap;
+  }
+  memcpy(s->tbuf + s->tlen, name, nlen);
+  s->tbuf[s->tlen + nlen] = 0;
+  memcpy(s->tbuf + s->tlen + nlen + 1, value, vlen);
+  s->tbuf[need - 1] = 0;
+  s->tlen = need;
+  s->ntrail++;
   return 0;
 }
 

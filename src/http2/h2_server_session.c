@@ -68,6 +68,8 @@ void nh__h2_stream_free(nh__h2_sstream *s) {
     i = n;
   }
   free(s->nva);
+  free(s->tnva);
+  free(s->tbuf);
   c->nstreams--;
   free(s);
 }

@@ -44,6 +44,19 @@ static int park(nh__waiter *w, int *flag, const char *why, nh_time deadline) {
 
 /* ---- the request ---- */
 
+/* The body ended: the request's trailers go to the exchange's map (in its
+ * memory), names canonical, as over HTTP/1. */
+static void body_end(nh__h2_sstream *s, nh__proto *p) {
+  p->body_done = 1;
+  const char *t = s->tbuf;
+  for (uint32_t i = 0; p->trailer && i < s->ntrail; i++) {
+    const char *value = t + strlen(t) + 1;
+    nh_header_add(p->trailer, t, value); /* an invalid one is left out */
+    t = value + strlen(value) + 1;
+  }
+  s->ntrail = 0;
+}
+
 static ssize_t h2_read_body(nh__proto *p, void *buf, size_t cap) {
   nh__h2_sstream *s = SS(p);
   for (;;) {
@@ -56,11 +69,11 @@ static ssize_t h2_read_body(nh__proto *p, void *buf, size_t cap) {
       s->consumed += n;
       nh__h2_stream_kick(s); /* WINDOW_UPDATE as the handler reads */
       if (s->end_stream_recv && s->ioff == s->ilen)
-        p->body_done = 1;
+        body_end(s, p);
       return (ssize_t)n;
     }
     if (s->end_stream_recv) {
-      p->body_done = 1;
+      body_end(s, p);
       return 0;
     }
     if (s->closed || s->c->dead)
@@ -221,6 +234,27 @@ static int put_body(nh__h2_sstream *s, const struct iovec *iov, int n, int end) 
   return NH_OK;
 }
 
+/* The body's end with trailers: they wait on s, as an nv array, for the
+ * data provider to end the body without END_STREAM and submit them. */
+static int keep_trailers(nh__h2_sstream *s, const nh_header *t) {
+  if (!t || !t->len || s->tnva)
+    return NH_OK;
+  size_t text = 0;
+  for (uint32_t i = 0; i < t->len; i++)
+    text += t->items[i].klen + t->items[i].vlen;
+  nvs v;
+  if (nvs_init(&v, t->len, text) != NH_OK)
+    return NH_ENOMEM;
+  for (uint32_t i = 0; i < t->len; i++) {
+    const nh__hentry *e = &t->items[i];
+    if (!connection_specific(e->key, e->klen))
+      nvs_add(&v, e->key, e->klen, e->value, e->vlen);
+  }
+  s->tnva = v.nv;
+  s->tnnv = v.n;
+  return NH_OK;
+}
+
 static int h2_write_head(nh__proto *p, const nh__head *h, const struct iovec *body, int nbody,
                          int end) {
   nh__h2_sstream *s = SS(p);
@@ -246,7 +280,9 @@ static int h2_write_head(nh__proto *p, const nh__head *h, const struct iovec *bo
   s->nva = v.nv;
   s->nnv = v.n;
   s->head_pending = s->head_given = 1;
-  s->has_body = h->body && !(end && blen == 0);
+  if (end && h->body && keep_trailers(s, p->resp_trailer) != NH_OK)
+    return NH_ENOMEM;
+  s->has_body = h->body && !(end && blen == 0 && !s->tnva);
   if (!s->has_body) {
     s->out_end = s->eof_sent = 1;
     nh__h2_stream_kick(s);
@@ -259,6 +295,8 @@ static int h2_write_data(nh__proto *p, const struct iovec *iov, int n, int end) 
   nh__h2_sstream *s = SS(p);
   if (!s->has_body) /* HEAD, 204, 304: nothing to frame */
     return stream_gone(s) ? NH_EPIPE : NH_OK;
+  if (end && keep_trailers(s, p->resp_trailer) != NH_OK)
+    return NH_ENOMEM;
   return put_body(s, iov, n, end);
 }
 
@@ -332,7 +370,7 @@ const nh__proto_ops nh__h2_ops = {
 /* nghttp2 pulls response bytes (on the connection's fiber). */
 ssize_t nh__h2_data_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
                          uint32_t *flags, nghttp2_data_source *src, void *user) {
-  (void)ng, (void)id, (void)user;
+  (void)user;
   nh__h2_sstream *s = src->ptr;
   size_t avail = s->olen - s->ooff;
   if (!avail && !s->out_end) {
@@ -341,11 +379,20 @@ ssize_t nh__h2_data_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t l
     return NGHTTP2_ERR_DEFERRED;
   }
   size_t n = avail < len ? avail : len;
-  memcpy(buf, s->obuf + s->ooff, n);
+  if (n) /* none: the end, with trailers, of an empty body */
+    memcpy(buf, s->obuf + s->ooff, n);
   s->ooff += n;
   if (s->ooff == s->olen && s->out_end) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;
     s->eof_sent = 1;
+    if (s->tnva) { /* trailers end the stream: a HEADERS frame after the DATA */
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      int e = nghttp2_submit_trailer(ng, id, s->tnva, s->tnnv);
+      free(s->tnva); /* nghttp2 copied it */
+      s->tnva = NULL;
+      if (e)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    }
   }
   nh__h2_stream_wake_writer(s);
   return (ssize_t)n;
