@@ -130,6 +130,7 @@ nh_response_writer *nh__resp_detached(nh_response_writer *w) {
   d->magic = NH__RESP_MAGIC;
   d->s = s;
   nh__header_init(&d->header, &s->arena);
+  d->header.trailer_prefix = 1; /* "Trailer:" keys, copied to w at the end */
   d->declared_length = -1;
   d->head_request = w->head_request;
   d->detached = 1;
