@@ -7,6 +7,7 @@
  * --raw; the recorder's nh_recorder_trailer. */
 #include "harness.h"
 #include "rawclient.h"
+#include "runtime/support.h"
 
 #include <fcntl.h>
 #include <nethttp.h>
@@ -253,6 +254,34 @@ NH_TEST(curl_raw_sees_the_trailer_section) {
   unlink(out);
   CHECK_STR(got, "6\r\nhello \r\n5\r\nworld\r\n0\r\nX-Sum: 42\r\nX-Rows: 1\r\nX-Rows: 2\r\n\r\n");
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+}
+
+/* Setting a trailer after the head is no late edit of the head: only the
+ * change to another field (X-Too-Late in /prefix) is reported. */
+NH_TEST(trailer_values_are_not_late_header_edits) {
+  capture_log *cap = capture_log_new(NH_LOG_DEBUG);
+  nh_server_config cfg = NH_SERVER_CONFIG_DEFAULT;
+  cfg.logger = &cap->base;
+  nh_test_server *ts = nh_test_server_new(handler, &cfg, 1);
+  int port = nh_test_server_port(ts);
+  free(exchange(port, "GET /declared HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  free(exchange(port, "GET /forbidden HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+  char *text = capture_log_text(cap);
+  CHECK(!strstr(text, "changed after nh_resp_write_header"));
+  free(text);
+  capture_log_free(cap);
+
+  cap = capture_log_new(NH_LOG_DEBUG);
+  cfg.logger = &cap->base;
+  ts = nh_test_server_new(handler, &cfg, 1);
+  free(exchange(nh_test_server_port(ts),
+                "GET /prefix HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+  text = capture_log_text(cap);
+  CHECK_CONTAINS(text, "changed after nh_resp_write_header");
+  free(text);
+  capture_log_free(cap);
 }
 
 /* Go's ResponseRecorder.Result().Trailer. */
