@@ -196,4 +196,39 @@ NH_TEST(pseudo_header_in_request_trailers_is_a_stream_error) {
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 
+/* nethttp's own client reads the trailers after the body: over HTTP/2
+ * (TLS, ALPN h2) and over HTTP/1.1. */
+static void client_reads(nh_test_server *ts, const char *want_proto) {
+  nh_client *c = nh_test_server_client(ts);
+  CHECK(c);
+  char url[128];
+  snprintf(url, sizeof url, "%s/declared", nh_test_server_url(ts));
+  nh_response *r;
+  CHECK_EQ(nh_client_get(c, url, &r), NH_OK);
+  CHECK_STR(nh_response_proto(r), want_proto);
+  CHECK(!nh_response_trailer(r)); /* not before the body's end */
+  char *body;
+  CHECK_EQ(nh_response_read_all(r, 100, &body, NULL), NH_OK);
+  CHECK_STR(body, "hello world");
+  free(body);
+  nh_header *t = nh_response_trailer(r);
+  CHECK(t);
+  CHECK_STR(nh_header_get(t, "X-Sum"), "42");
+  CHECK_STR(nh_header_get(t, "X-Late"), "after the head");
+  CHECK(!nh_header_get(t, "Host"));
+  CHECK(!nh_header_get(t, "Content-Length"));
+  nh_response_close(r);
+}
+
+NH_TEST(nethttp_client_reads_the_trailers) {
+  nh_test_server *ts = nh_test_server_new_tls(handler, NULL, 1);
+  CHECK(ts);
+  client_reads(ts, "HTTP/2.0");
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+  ts = nh_test_server_new(handler, NULL, 1);
+  CHECK(ts);
+  client_reads(ts, "HTTP/1.1");
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+}
+
 NH_TEST_MAIN()
