@@ -20,7 +20,8 @@
  *   expect_continue         100-continue read and refused: same
  *   flush_timing            (test_protocols_flow.c) part one reaches the
  *                           client before the handler writes part two
- *   panics                  (test_protocols_flow.c)
+ *   panics                  (test_protocols_flow.c) before writing: 500 over
+ *                           HTTP/1.1, a reset stream over HTTP/2
  *   context_cancelled_when_client_goes   (test_protocols_flow.c)
  *   shutdown_with_request_in_flight      (test_protocols_flow.c)
  *   read_timeout, write_timeout          (test_protocols_limits.c)
