@@ -11,6 +11,9 @@
  *       "port N", "ca PATH" and "wrong_ca PATH" (an unrelated CA), and runs
  *       until SIGTERM or SIGINT; then shuts down, checks for leaks, deletes
  *       the certificates and exits 0.
+ *   tls_peer serve-h2
+ *       the same with HTTP/2 offered by ALPN ("h2" first), for Go's client
+ *       speaking HTTP/2 (tests/peers/h2_peers.sh).
  *   tls_peer client URL MTLS_URL MTLS12_URL IDLE_URL CA WRONG_CA CLIENT_CERT
  *            CLIENT_KEY
  *       runs the client's checks against goside serve's listeners (URL asks
@@ -115,7 +118,7 @@ static void handle(nh_response_writer *w, nh_request *r) {
   }
 }
 
-static int run_serve(void) {
+static int run_serve(int http2) {
   /* Blocked before any thread starts, so only sigwait sees them. */
   sigset_t sigs;
   sigemptyset(&sigs);
@@ -125,7 +128,8 @@ static int run_serve(void) {
   nh_tls_testcert *other;
   CHECK_EQ(nh_tls_testcert_new(NULL, &other), NH_OK);
   nh_server_config cfg = NH_SERVER_CONFIG_DEFAULT;
-  cfg.http2.disable = 1; /* this peer test is about HTTP/1.1 over TLS */
+  /* serve: HTTP/1.1 over TLS only; serve-h2: HTTP/2 offered by ALPN too. */
+  cfg.http2.disable = !http2;
   server = nh_test_server_new_tls(handle, &cfg, 2);
   CHECK(server);
   printf("port %d\nca %s\nwrong_ca %s\n", nh_test_server_port(server),
@@ -341,7 +345,9 @@ int main(int argc, char **argv) {
   if (argc == 3 && !strcmp(argv[1], "certs"))
     return run_certs(argv[2]);
   if (argc == 2 && !strcmp(argv[1], "serve"))
-    return run_serve();
+    return run_serve(0);
+  if (argc == 2 && !strcmp(argv[1], "serve-h2"))
+    return run_serve(1);
   if (argc == 10 && !strcmp(argv[1], "client"))
     return run_client(argv + 2);
   fprintf(stderr, "usage: tls_peer certs DIR | serve | client URL MTLS_URL MTLS12_URL "

@@ -1,0 +1,3 @@
+module nethttp.test/h2goclient
+
+go 1.19
