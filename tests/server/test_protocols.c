@@ -24,7 +24,10 @@
  *                           HTTP/1.1, a reset stream over HTTP/2
  *   context_cancelled_when_client_goes   (test_protocols_flow.c)
  *   shutdown_with_request_in_flight      (test_protocols_flow.c)
- *   read_timeout, write_timeout          (test_protocols_limits.c)
+ *   read_timeout, write_timeout          (test_protocols_limits.c) the
+ *                           handler's read or write fails with
+ *                           NH_ETIMEDOUT: same; nh_server_stats counts the
+ *                           timeout over HTTP/1.1 only
  *   trailers                NOT HERE YET: response trailers are being added
  *                           to the server; their case joins this table then.
  */
