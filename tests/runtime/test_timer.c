@@ -68,7 +68,7 @@ typedef struct sleeper {
 } sleeper;
 static sleeper sleepers[SLEEPERS];
 static int wake_order[SLEEPERS];
-static nh_time cancelled_at, start;
+static nh_time cancelled_at, cancels_done_at, start;
 static atomic_int nwoke, ndone;
 
 static void sleep_fiber(void *arg) {
@@ -110,6 +110,7 @@ static void sleepers_main(void *arg) {
   for (int i = 0; i < SLEEPERS; i++)
     if (sleepers[i].cancel)
       nh_ctx_cancel(sleepers[i].ctx);
+  cancels_done_at = nh_now();
   for (int i = 0; i < 2000 && atomic_load(&ndone) < SLEEPERS; i++)
     nh_sleep(10 * NH_MSEC);
   CHECK_EQ(atomic_load(&ndone), SLEEPERS);
@@ -121,15 +122,26 @@ NH_TEST(sleepers_wake_in_deadline_order) {
   nh_runtime_config cfg = NH_RUNTIME_CONFIG_DEFAULT;
   cfg.loops = 1;
   CHECK_EQ(nh_run(&cfg, sleepers_main, NULL), NH_OK);
-  CHECK_EQ(atomic_load(&nwoke), SLEEPERS / 2);
-  for (int i = 1; i < SLEEPERS / 2; i++)
+  /* On a machine so busy that the cancels took longer than a second, a
+   * deadline may come before its cancel: that sleeper wakes on time, which
+   * is right too. */
+  int late = 0;
+  for (int i = 0; i < SLEEPERS; i++)
+    late += sleepers[i].cancel && sleepers[i].result == NH_OK &&
+            cancels_done_at >= start + sleepers[i].d;
+  CHECK_EQ(atomic_load(&nwoke), SLEEPERS / 2 + late);
+  for (int i = 1; i < SLEEPERS / 2 + late; i++)
     CHECK(wake_order[i] > wake_order[i - 1]);
   for (int i = 0; i < SLEEPERS; i++) {
     sleeper *s = &sleepers[i];
-    if (s->cancel) {
+    if (s->cancel && cancels_done_at >= start + s->d) {
+      CHECK(s->result == NH_ECANCELED || s->result == NH_OK);
+      CHECK(s->woke >= cancelled_at);
+    } else if (s->cancel) {
       CHECK_EQ(s->result, NH_ECANCELED);
-      /* Woken by the cancel, before its own deadline. */
-      CHECK(s->woke >= cancelled_at && s->woke < start + s->d);
+      /* Woken by the cancel (the result says so; when it ran after that
+       * depends on how busy the machine is). */
+      CHECK(s->woke >= cancelled_at);
     } else {
       CHECK_EQ(s->result, NH_OK);
       CHECK(s->woke - start >= s->d);
