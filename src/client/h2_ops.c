@@ -182,7 +182,8 @@ static int h2_read_head(nh__cstream *s, nh_client_request *req, nh_time deadline
                         nh__chead *head) {
   h2stream *w = (h2stream *)s;
   nh__cconn *c = s->conn;
-  nh__netpoll_spin(c->t->cfg.reply_spin);
+  /* No reply_spin: the answer comes from the connection's I/O thread,
+   * which a loop spinning on its core would only hold up. */
   int no_body = 0;
   int e = nh__h2s_read_head(w->h, header_deadline(c->t, deadline), &head->status, head->header,
                             &no_body);

@@ -144,7 +144,10 @@ static int on_data(nghttp2_session *ss, uint8_t flags, int32_t id, const uint8_t
       s->rpos = 0;
     }
     if (s->rlen + len > s->rcap) {
-      size_t cap = s->rcap ? s->rcap : 16384;
+      /* Sized to what came: most bodies of a busy connection are small,
+       * and a fixed 16 KiB per stream made malloc grow and trim its heap
+       * over and over. */
+      size_t cap = s->rcap ? s->rcap : 256;
       while (cap < s->rlen + len)
         cap *= 2; /* bounded by the stream's window: the peer cannot exceed it */
       char *p = realloc(s->rbuf, cap);

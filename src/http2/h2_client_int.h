@@ -46,6 +46,7 @@ struct nh__h2c {
   nh__h2c_io io;
   nh__h2c_config cfg;
   int evfd;      /* wakes the I/O thread: output to send, or stop */
+  _Atomic int kicked; /* evfd was written and the thread has not read it yet */
   pthread_t th;
   int stop;      /* the I/O thread is asked to end */
   int err;       /* why the connection died */

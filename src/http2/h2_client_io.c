@@ -36,7 +36,12 @@
 #define READ_BUF 16384
 #define READS_PER_TURN 8    /* then output (SETTINGS ACK, WINDOW_UPDATE) gets a turn */
 
+/* One eventfd write per wait of the I/O thread, not one per caller: the
+ * thread clears kicked before it gathers output, so a caller that finds it
+ * set knows its output will be gathered without another write. */
 void nh__h2c_kick(nh__h2c *c) {
+  if (atomic_exchange(&c->kicked, 1))
+    return;
   uint64_t one = 1;
   ssize_t r;
   do
@@ -206,6 +211,7 @@ void *nh__h2c_io_main(void *arg) {
       uint64_t v;
       ssize_t n = read(c->evfd, &v, sizeof v);
       (void)n;
+      atomic_store(&c->kicked, 0); /* before the next gather: see nh__h2c_kick */
     }
     err = health(&st, nh_now());
   }
