@@ -7,7 +7,10 @@
  * be read on one thread while written on another. So the socket (and its
  * TLS) belong to this thread alone, which polls it with plain poll(2)
  * beside an eventfd that callers write to when they queued output (a new
- * stream, body bytes, a WINDOW_UPDATE after a read, a reset). Rejected:
+ * stream, body bytes, a WINDOW_UPDATE after a read, a reset): one write
+ * per wait of the thread (the kicked flag), however many callers queued
+ * meanwhile; the thread gathers all streams' frames into one buffer and
+ * writes it at once, and one read feeds every stream it carries. Rejected:
  * a reader elected among waiting callers, which would move the descriptor
  * between loops on every hand-over and leave nobody reading (no PING
  * answered, no GOAWAY seen) while no caller waits.
@@ -16,6 +19,15 @@
  * fiber, blocks a thread), held here only around nghttp2 calls, never
  * across a system call. Callers wait on their stream's semaphore, which
  * the callbacks post while this thread feeds the session.
+ *
+ * The cost: each request crosses threads (caller -> eventfd -> this
+ * thread -> the caller's semaphore, a loop inbox for a fiber), and with
+ * many connections on one core the threads' context switches and the
+ * lock's futex calls are most of a request's CPU. The way on: run this
+ * loop as a fiber of the dialing loop when the dialer is a fiber (the
+ * descriptor stays in that loop's epoll, callers on other loops hand off
+ * through the runtime's cross-loop wake), keeping the thread for
+ * connections dialed from plain threads.
  *
  * Dead peers: with read_idle set, a connection that received nothing for
  * that long sends a PING; nothing at all received within ping_timeout
