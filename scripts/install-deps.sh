@@ -22,6 +22,7 @@ test+=(golang-golang-x-net-dev golang-golang-x-sys-dev golang-github-spf13-cobra
        golang-github-mattn-go-isatty-dev golang-github-inconshreveable-mousetrap-dev)
 bench=(wrk hey nghttp2-client golang-go nginx-light h2o libmicrohttpd-dev slowhttptest
        libcurl4-openssl-dev)
+bench+=(linux-perf)   # profiling the load generators (perf record)
 
 case "${1:-test}" in
   build) want=("${build[@]}" "${run[@]}") ;;
