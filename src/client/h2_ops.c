@@ -3,7 +3,8 @@
  * as many requests at once as the server's SETTINGS_MAX_CONCURRENT_STREAMS
  * allows. The protocol itself is src/http2/h2_client*.c; this file turns
  * a client request into a stream there and its answer into a response
- * head, and hands the socket to the connection's I/O thread.
+ * head, and hands the socket to the connection's I/O fiber (dialed on a
+ * loop) or thread (dialed on a plain thread).
  *
  * Spoken when TLS's ALPN chose "h2", or on plain TCP when the transport is
  * set to NH_HTTP_2 (h2c with prior knowledge, RFC 9113 3.3). */
@@ -31,7 +32,7 @@ static nh_time header_deadline(const nh_transport *t, nh_time deadline) {
   return d < deadline ? d : deadline;
 }
 
-/* The socket, for the I/O thread: reads and writes through TLS when the
+/* The socket, for the I/O fiber or thread: reads and writes through TLS when the
  * connection has it. */
 static ssize_t io_read(void *arg, void *buf, size_t n) { return nh__cconn_io_try_read(arg, buf, n); }
 static ssize_t io_write(void *arg, const void *buf, size_t n) {
@@ -40,19 +41,27 @@ static ssize_t io_write(void *arg, const void *buf, size_t n) {
 
 static int h2_attach(nh__cconn *c) {
   nh_transport *t = c->t;
-  /* The descriptor leaves the dialing loop's epoll: from now on only the
-   * I/O thread uses it, with poll(2). */
-  int fd = nh_fd_release(c->fd);
-  nh_fd *fresh = NULL;
-  c->fd = NULL;
-  if (fd < 0 || nh__fd_adopt(fd, &fresh) != NH_OK) {
+  nh__h2c_io io = {.arg = c, .try_read = io_read, .try_write = io_write};
+  if (nh_in_fiber()) {
+    /* The descriptor stays in the dialing loop's epoll, read and written
+     * by the connection's I/O fiber there. */
+    io.nfd = c->fd;
+  } else {
+    /* The descriptor leaves the dialing thread: from now on only the I/O
+     * thread uses it, with poll(2). */
+    int fd = nh_fd_release(c->fd);
+    nh_fd *fresh = NULL;
+    c->fd = NULL;
+    if (fd < 0 || nh__fd_adopt(fd, &fresh) != NH_OK) {
+      if (c->tls)
+        nh_tls_set_fd(c->tls, NULL);
+      return NH_ENOMEM;
+    }
+    c->fd = fresh;
     if (c->tls)
-      nh_tls_set_fd(c->tls, NULL);
-    return NH_ENOMEM;
+      nh_tls_set_fd(c->tls, fresh);
+    io.fd = fd;
   }
-  c->fd = fresh;
-  if (c->tls)
-    nh_tls_set_fd(c->tls, fresh);
   nh__h2c_config cfg = {
       .stream_window = t->cfg.h2_stream_window,
       .conn_window = 1u << 30, /* Go's: the streams' windows are the real bound */
@@ -62,7 +71,6 @@ static int h2_attach(nh__cconn *c) {
   };
   if (cfg.ping_timeout < 0)
     cfg.read_idle = NH_NO_TIMEOUT; /* a PING never given up on checks nothing */
-  nh__h2c_io io = {.arg = c, .try_read = io_read, .try_write = io_write, .fd = fd};
   nh__h2c *h;
   int e = nh__h2c_new(&cfg, &io, &h);
   if (e)
@@ -83,7 +91,7 @@ static int method_wants_length(const char *m) {
 }
 
 /* Hands the body to the stream in pieces read on the caller's side (a
- * reader is never called from the I/O thread). */
+ * reader is never called from the I/O side). */
 static int send_body(h2stream *w, nh_client_request *req, nh_time deadline) {
   char buf[16384];
   off_t off = 0;
@@ -182,8 +190,8 @@ static int h2_read_head(nh__cstream *s, nh_client_request *req, nh_time deadline
                         nh__chead *head) {
   h2stream *w = (h2stream *)s;
   nh__cconn *c = s->conn;
-  /* No reply_spin: the answer comes from the connection's I/O thread,
-   * which a loop spinning on its core would only hold up. */
+  /* No reply_spin: the answer comes through the connection's I/O fiber
+   * or thread, which a loop spinning on its core would only hold up. */
   int no_body = 0;
   int e = nh__h2s_read_head(w->h, header_deadline(c->t, deadline), &head->status, head->header,
                             &no_body);

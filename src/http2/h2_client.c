@@ -1,6 +1,6 @@
 /* HTTP/2 client streams on an nghttp2 session: the callers' side (open a
  * stream, hand it body bytes, wait for its head and body) and nghttp2's
- * callbacks, which run on the connection's I/O thread (h2_client_io.c)
+ * callbacks, which run on the connection's I/O fiber or thread (h2_client_io.c)
  * and fill each stream's state, posting its semaphore.
  *
  * Flow control (RFC 9113 5.2): nghttp2 sends no WINDOW_UPDATE on its own
@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "nethttp/errors.h"
@@ -30,7 +29,7 @@ static void wake(nh__h2s *s) {
   }
 }
 
-/* Waits for the I/O thread to post s (mu held, and held again on return). */
+/* Waits for the I/O side to post s (mu held, and held again on return). */
 static int wait_locked(nh__h2s *s, nh_time deadline) {
   nh__h2c *c = s->c;
   s->waiting = 1;
@@ -58,7 +57,7 @@ void nh__h2c_fail_all(nh__h2c *c, int err) {
   }
 }
 
-/* ---- nghttp2's callbacks (I/O thread, mu held) ---- */
+/* ---- nghttp2's callbacks (I/O side, mu held) ---- */
 
 static nh__h2s *stream_of(nghttp2_session *ss, int32_t id) {
   return nghttp2_session_get_stream_user_data(ss, id);
@@ -272,41 +271,29 @@ int nh__h2c_new(const nh__h2c_config *cfg, const nh__h2c_io *io, nh__h2c **out) 
     return NH_ENOMEM;
   c->cfg = *cfg;
   c->io = *io;
-  c->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  c->evfd = -1;
   atomic_store(&c->max_streams, INITIAL_MAX_STREAMS);
   int e = NH_ENOMEM;
-  if (c->evfd < 0 || !(c->mu = nh_mutex_new()) || (e = nh__h2c_session_new(c)) != NH_OK)
-    goto fail;
-  pthread_attr_t at;
-  pthread_attr_init(&at);
-  pthread_attr_setstacksize(&at, 256 * 1024);
-  e = -pthread_create(&c->th, &at, nh__h2c_io_main, c);
-  pthread_attr_destroy(&at);
-  if (e)
-    goto fail;
+  if (!(c->mu = nh_mutex_new()) || (e = nh__h2c_session_new(c)) != NH_OK ||
+      (e = nh__h2c_io_start(c)) != NH_OK) {
+    nh__h2c_io_free(c);
+    if (c->ss)
+      nghttp2_session_del(c->ss);
+    nh_mutex_free(c->mu);
+    free(c);
+    return e;
+  }
   *out = c;
   return NH_OK;
-fail:
-  if (c->ss)
-    nghttp2_session_del(c->ss);
-  nh_mutex_free(c->mu);
-  if (c->evfd >= 0)
-    close(c->evfd);
-  free(c);
-  return e;
 }
 
 void nh__h2c_free(nh__h2c *c) {
   if (!c)
     return;
-  nh_mutex_lock(c->mu);
-  c->stop = 1;
-  nh_mutex_unlock(c->mu);
-  nh__h2c_kick(c);
-  pthread_join(c->th, NULL);
+  nh__h2c_io_stop(c);
+  nh__h2c_io_free(c);
   nghttp2_session_del(c->ss);
   nh_mutex_free(c->mu);
-  close(c->evfd);
   free(c);
 }
 
@@ -587,7 +574,8 @@ void nh__h2s_close(nh__h2s *s) {
     c->streams = s->next;
   if (s->next)
     s->next->prev = s->prev;
-  int kick = nghttp2_session_want_write(c->ss);
+  /* The last stream gone: an I/O fiber ends until the next one. */
+  int kick = nghttp2_session_want_write(c->ss) || !c->streams;
   nh_mutex_unlock(c->mu);
   if (kick)
     nh__h2c_kick(c);

@@ -5,11 +5,12 @@
  * its settings (nh__h2c_config); a stream is given its pseudo-header
  * values, a header map and its body in pieces.
  *
- * Who does what (h2_client_io.c has the details): one I/O thread per
+ * Who does what (h2_client_io.c has the details): one I/O fiber (on the
+ * loop that dialed) or I/O thread (dialed from a plain thread) per
  * connection owns the socket (and its TLS) and alone reads and writes it;
  * callers submit streams and read their responses under the session's
  * lock (an nh_mutex, fair to fibers and threads) and wait on their
- * stream's semaphore, which the I/O thread posts. */
+ * stream's semaphore, which the I/O side posts. */
 #ifndef NH_HTTP2_H2_CLIENT_H
 #define NH_HTTP2_H2_CLIENT_H
 
@@ -31,6 +32,10 @@ typedef struct nh__h2c_io {
   /* Bytes already decrypted and buffered above the socket (TLS), or NULL. */
   int (*pending)(void *arg);
   int fd; /* the raw descriptor, polled for readiness */
+  /* The descriptor on the dialing loop when the dialer is a fiber: the
+   * connection's I/O then runs as a fiber of that loop (fd unused).
+   * NULL: an I/O thread polls fd. */
+  struct nh_fd *nfd;
 } nh__h2c_io;
 
 typedef struct nh__h2c_config {
@@ -49,11 +54,15 @@ typedef struct nh__h2s nh__h2s;
  * connection. */
 #define NH__H2_REFUSED (-4900)
 
-/* Sends the connection preface and SETTINGS and starts the I/O thread,
- * which owns io from now on. 0, NH_ENOMEM or an error of pthread. */
+/* Sends the connection preface and SETTINGS and starts the I/O thread
+ * (or, with io->nfd, the I/O fiber on the calling fiber's loop), which
+ * owns io from now on. 0, NH_ENOMEM or an error of pthread. */
 int nh__h2c_new(const nh__h2c_config *cfg, const nh__h2c_io *io, nh__h2c **out);
-/* Stops the I/O thread (waits for it: it exits at once) and frees the
- * connection. Every stream must be closed first. Any thread. */
+/* Stops the I/O thread or fiber (waits for it: it exits at once) and
+ * frees the connection. Every stream must be closed first. Any thread or
+ * fiber; with an I/O fiber still running, its runtime must be alive (it
+ * is: nh_runtime_free waits for that fiber, which ends once the
+ * connection has no stream). */
 void nh__h2c_free(nh__h2c *c);
 /* Can it take another stream, with in_use streams lent out? Reads only
  * atomics: callable under the pool's lock. */

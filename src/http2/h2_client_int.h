@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 
 #include "http2/h2_client.h"
+#include "nethttp/runtime.h"
 #include "nethttp/sync.h"
 
 /* A stream's request body waiting for nghttp2 (and the peer's window). */
@@ -40,14 +41,31 @@ struct nh__h2s {
   nh__h2s *prev, *next; /* the connection's open streams */
 };
 
+/* The I/O side's buffers and health clock (h2_client_io.c). */
+typedef struct nh__h2c_iost {
+  char *out, *in;
+  size_t outlen, outpos;
+  int blocked; /* output is waiting for the socket */
+  nh_time last_read, ping_sent; /* ping_sent: 0 when none is outstanding */
+} nh__h2c_iost;
+
 struct nh__h2c {
   nghttp2_session *ss;
   nh_mutex *mu;
   nh__h2c_io io;
   nh__h2c_config cfg;
+  nh__h2c_iost st;
+  /* The I/O thread (io.nfd NULL) */
   int evfd;      /* wakes the I/O thread: output to send, or stop */
-  _Atomic int kicked; /* evfd was written and the thread has not read it yet */
   pthread_t th;
+  /* The I/O fiber (io.nfd set), on loop `loop` of rt; running is under mu */
+  nh_runtime *rt;
+  uint64_t rt_id;
+  int loop;
+  int running, free_waits;
+  nh_sem *wake; /* kicks and the socket's readability */
+  nh_sem *done; /* the fiber ended while nh__h2c_free waited */
+  _Atomic int kicked; /* a wake is pending: later kicks need not wake again */
   int stop;      /* the I/O thread is asked to end */
   int err;       /* why the connection died */
   nh__h2s *streams;
@@ -61,8 +79,11 @@ int nh__h2c_session_new(nh__h2c *c);
  * are marked unsent (nh__h2s_refused). */
 void nh__h2c_fail_all(nh__h2c *c, int err);
 /* h2_client_io.c */
-void *nh__h2c_io_main(void *arg);
-/* Tells the I/O thread there is output (or a stop). Any thread. */
+int nh__h2c_io_start(nh__h2c *c);
+void nh__h2c_io_stop(nh__h2c *c);
+void nh__h2c_io_free(nh__h2c *c);
+/* Tells the I/O side there is output (or a stop); starts the I/O fiber
+ * again if it ended with the connection idle. Any thread. */
 void nh__h2c_kick(nh__h2c *c);
 
 #endif

@@ -264,6 +264,48 @@ NH_TEST(h2c_fibers_and_threads_share_one_connection) {
   docroot_remove(dir);
 }
 
+/* A connection dialed on a fiber runs on that fiber's loop; callers of
+ * another loop and plain threads share it, the runtime ends without
+ * waiting on it once it is idle, and a plain thread that finds it after
+ * its loop is gone gets its request sent on a new connection. */
+NH_TEST(h2c_dialed_on_a_fiber_serves_other_loops_and_threads) {
+  char *dir = docroot();
+  h2_peer *p = h2_peer_nghttpd(dir, NULL, NULL, NULL);
+  nh_transport *t;
+  many m = {.c = h2c_client(&t), .url = url(p->port, "http", "/big.bin")};
+  nh_runtime_config rc = NH_RUNTIME_CONFIG_DEFAULT;
+  rc.loops = 2;
+  nh_runtime *rt = nh_runtime_new(&rc);
+  nh_runtime_go(rt, 0, fiber_get, &m); /* dials, on loop 0 */
+  for (int i = 0; i < 2000 && atomic_load(&m.ok) < 10; i++) {
+    struct timespec nap = {0, 10 * 1000 * 1000};
+    nanosleep(&nap, NULL);
+  }
+  CHECK_EQ(atomic_load(&m.ok), 10);
+  for (int i = 0; i < 6; i++)
+    nh_runtime_go(rt, i % 2, fiber_get, &m);
+  pthread_t th[3];
+  for (int i = 0; i < 3; i++)
+    pthread_create(&th[i], NULL, thread_get, &m);
+  for (int i = 0; i < 3; i++)
+    pthread_join(th[i], NULL);
+  nh_runtime_free(rt); /* waits for the callers, not for the idle connection */
+  CHECK_EQ(atomic_load(&m.ok), 100);
+  nh_transport_stats st;
+  nh_transport_stats_get(t, &st);
+  CHECK_EQ(st.dials, 1);
+  nh_response *r;
+  CHECK_EQ(nh_client_get(m.c, m.url, &r), NH_OK);
+  CHECK_EQ(nh_response_status(r), 200);
+  nh_response_close(r);
+  nh_transport_stats_get(t, &st);
+  CHECK_EQ(st.dials, 2);
+  nh_client_free(m.c);
+  nh_transport_free(t);
+  h2_peer_stop(p);
+  docroot_remove(dir);
+}
+
 /* Callers that all find no connection at once wait for the one dial in
  * progress (h2c is configured: the host is known to multiplex) instead of
  * each dialing its own. */
