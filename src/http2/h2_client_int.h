@@ -1,5 +1,5 @@
 /* The HTTP/2 client connection's state, shared by the callers' side
- * (h2_client.c: streams, nghttp2's callbacks) and the I/O thread
+ * (h2_client.c: streams, nghttp2's callbacks) and the I/O fiber or thread
  * (h2_client_io.c). Everything not atomic is guarded by mu. */
 #ifndef NH_HTTP2_H2_CLIENT_INT_H
 #define NH_HTTP2_H2_CLIENT_INT_H
@@ -18,7 +18,7 @@
 struct nh__h2s {
   nh__h2c *c;
   int32_t id;
-  nh_sem *sem;  /* posted by the I/O thread when waiting is set */
+  nh_sem *sem;  /* posted by the I/O side when waiting is set */
   int waiting;
   /* the response */
   int status;
@@ -66,7 +66,7 @@ struct nh__h2c {
   nh_sem *wake; /* kicks and the socket's readability */
   nh_sem *done; /* the fiber ended while nh__h2c_free waited */
   _Atomic int kicked; /* a wake is pending: later kicks need not wake again */
-  int stop;      /* the I/O thread is asked to end */
+  int stop;      /* the I/O side is asked to end */
   int err;       /* why the connection died */
   nh__h2s *streams;
   _Atomic int dead, goaway;
