@@ -54,7 +54,7 @@ struct nh__h2c {
   nh_mutex *mu;
   nh__h2c_io io;
   nh__h2c_config cfg;
-  nh__h2c_iost st;
+  nh__h2c_iost st; /* the I/O side's alone, not under mu */
   /* The I/O thread (io.nfd NULL) */
   int evfd;      /* wakes the I/O thread: output to send, or stop */
   pthread_t th;
