@@ -28,6 +28,7 @@ typedef struct nh__h2_sstream {
   nh__list work_node;  /* on c->work: something for the session */
   nh__list queue_node; /* on c->queue: waiting for a handler slot */
   nh__list all_node;   /* on c->all */
+  struct nh__h2_sstream *next_spare; /* on c->spare, once freed */
   int in_work, in_queue;
   int in_session;   /* nghttp2 has the stream open */
   int fiber_alive;  /* its handler fiber runs */
@@ -57,8 +58,10 @@ typedef struct nh__h2_sstream {
   int body_refused;
   /* The response. */
   nh__h2_interim *interim, **interim_tail;
-  nghttp2_nv *nva;
+  nghttp2_nv *nva; /* the final head, in nvmem */
   size_t nnv;
+  void *nvmem; /* kept when the struct is reused */
+  size_t nvmemcap;
   int head_pending; /* nva waits for nghttp2_submit_response */
   int head_given;   /* the final head was handed over */
   int has_body;     /* a data provider follows the head */
@@ -96,6 +99,8 @@ struct nh__h2_conn {
   nh__list queue; /* streams waiting for a handler slot, oldest first */
   nh__list all;   /* every stream not yet freed */
   uint32_t nqueued, running, nstreams;
+  nh__h2_sstream *spare; /* freed streams kept for reuse (nspare of them) */
+  uint32_t nspare;
   nh_time preface_deadline;  /* 0 once the client's SETTINGS came */
   nh_time settings_deadline; /* our SETTINGS unacknowledged until; 0: acked */
   nh_time idle_since;        /* no handler running since; 0 while one runs */
@@ -117,7 +122,10 @@ struct nh__h2_conn {
 /* h2_server_session.c */
 /* Start s's handler fiber (it takes a handler slot). */
 void nh__h2_stream_start(nh__h2_conn *c, nh__h2_sstream *s);
-/* Free s now (off every list). */
+/* A stream struct for c, on c->all (a spare one reused, or a new one);
+ * NULL when out of memory. */
+nh__h2_sstream *nh__h2_stream_new(nh__h2_conn *c);
+/* Free s now (off every list; kept as a spare when it can be). */
 void nh__h2_stream_free(nh__h2_sstream *s);
 /* The data provider that pulls s's response body. */
 nghttp2_data_provider nh__h2_provider(nh__h2_sstream *s);

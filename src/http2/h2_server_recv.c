@@ -19,19 +19,11 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *u
   nh__h2_conn *c = conn_of(user);
   if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
     return 0;
-  nh__h2_sstream *s = calloc(1, sizeof *s);
+  nh__h2_sstream *s = nh__h2_stream_new(c);
   if (!s)
     return NGHTTP2_ERR_CALLBACK_FAILURE;
-  s->c = c;
-  s->pub.base.ops = &nh__h2_ops;
-  s->pub.owner = c->owner;
-  s->pub.remote = c->remote;
   s->pub.id = f->hd.stream_id;
-  s->method = s->path = s->authority = s->scheme = s->protocol = -1;
-  s->interim_tail = &s->interim;
   s->in_session = 1;
-  c->nstreams++;
-  nh__list_push_back(&c->all, &s->all_node);
   /* After the final GOAWAY: refused, so the client may retry elsewhere. */
   s->refused = c->shutdown_phase == 2 && f->hd.stream_id > c->goaway_last;
   if (nghttp2_session_set_stream_user_data(ng, f->hd.stream_id, s) != 0) {
@@ -167,10 +159,14 @@ static void own_answer(nh__h2_conn *c, nh__h2_sstream *s, int status, const char
        NGHTTP2_NV_FLAG_NONE},
       {(uint8_t *)"content-length", (uint8_t *)len, 14, strlen(len), NGHTTP2_NV_FLAG_NONE},
   };
-  s->obuf = malloc(n ? n : 1);
+  if (s->ocap < n) { /* a reused struct may bring a buffer */
+    free(s->obuf);
+    s->obuf = malloc(n);
+    s->ocap = s->obuf ? n : 0;
+  }
   if (s->obuf) {
     memcpy(s->obuf, s->static_body, n);
-    s->olen = s->ocap = n;
+    s->olen = n;
   }
   s->out_end = 1;
   s->handler_done = 1;
@@ -191,7 +187,10 @@ static int stream_ready(nh__h2_conn *c, nh__h2_sstream *s) {
     own_answer(c, s, 431, "Request Header Fields Too Large\n");
     return 0;
   }
-  if (nh_ctx_with_cancel(c->ctx, &s->pub.ctx) != NH_OK) {
+  /* A reused struct brings a context of this connection's, never
+   * cancelled and held by nothing else. */
+  if (!s->pub.ctx && nh_ctx_with_cancel(c->ctx, &s->pub.ctx) != NH_OK) {
+    s->pub.ctx = NULL;
     own_answer(c, s, 503, "Service Unavailable\n");
     return 0;
   }

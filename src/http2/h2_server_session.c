@@ -46,6 +46,98 @@ void nh__h2_stream_kick(nh__h2_sstream *s) {
   nh__h2_conn_wake(c);
 }
 
+/* ---- stream structs, reused ----
+ *
+ * A stream's struct, its buffers (request head, fields, response head and
+ * a small body buffer) and its context, when nothing else holds it, go to
+ * the connection's spares for its next stream: a hello-world request
+ * costs about as much as the mallocs and frees they replace. At most
+ * SPARE_STREAMS are kept, and only buffers of the usual sizes: a busy
+ * connection keeps some 8 KiB per spare. */
+#define SPARE_STREAMS 16
+#define KEEP_HBUF 2048
+#define KEEP_FIELDS 32
+#define KEEP_NVMEM 2048
+#define KEEP_OBUF 4096
+
+nh__h2_sstream *nh__h2_stream_new(nh__h2_conn *c) {
+  nh__h2_sstream *s = c->spare;
+  if (s) {
+    c->spare = s->next_spare;
+    c->nspare--;
+    s->next_spare = NULL;
+  } else if (!(s = calloc(1, sizeof *s))) {
+    return NULL;
+  }
+  s->c = c;
+  s->pub.base.ops = &nh__h2_ops;
+  s->pub.owner = c->owner;
+  s->pub.remote = c->remote;
+  s->method = s->path = s->authority = s->scheme = s->protocol = -1;
+  s->interim_tail = &s->interim;
+  c->nstreams++;
+  nh__list_push_back(&c->all, &s->all_node);
+  return s;
+}
+
+/* Drop what s's next user must not see or what is too big to keep;
+ * 1 if the rest may be kept. */
+static int stream_keepable(nh__h2_sstream *s) {
+  free(s->ibuf);
+  if (s->hcap > KEEP_HBUF) {
+    free(s->hbuf);
+    s->hbuf = NULL;
+    s->hcap = 0;
+  }
+  if (s->fcap > KEEP_FIELDS) {
+    free(s->fields);
+    s->fields = NULL;
+    s->fcap = 0;
+  }
+  if (s->nvmemcap > KEEP_NVMEM) {
+    free(s->nvmem);
+    s->nvmem = NULL;
+    s->nvmemcap = 0;
+  }
+  if (s->ocap > KEEP_OBUF) {
+    free(s->obuf);
+    s->obuf = NULL;
+    s->ocap = 0;
+  }
+  /* A context reset, cancelled or still held elsewhere is not reused. */
+  if (s->pub.ctx && !nh__ctx_reusable(s->pub.ctx)) {
+    nh_ctx_free(s->pub.ctx);
+    s->pub.ctx = NULL;
+  }
+  return s->c->nspare < SPARE_STREAMS && !s->c->dead;
+}
+
+/* The struct zeroed but for the buffers and context it keeps. */
+static void stream_clear(nh__h2_sstream *s) {
+  char *hbuf = s->hbuf, *obuf = s->obuf;
+  size_t hcap = s->hcap, ocap = s->ocap, nvmemcap = s->nvmemcap;
+  nh__h2_field *fields = s->fields;
+  uint32_t fcap = s->fcap;
+  void *nvmem = s->nvmem;
+  nh_ctx *ctx = s->pub.ctx;
+  memset(s, 0, sizeof *s);
+  s->hbuf = hbuf, s->hcap = hcap;
+  s->obuf = obuf, s->ocap = ocap;
+  s->fields = fields, s->fcap = fcap;
+  s->nvmem = nvmem, s->nvmemcap = nvmemcap;
+  s->pub.ctx = ctx;
+}
+
+static void stream_dispose(nh__h2_sstream *s) {
+  nh_ctx_free(s->pub.ctx);
+  free(s->hbuf);
+  free(s->fields);
+  free(s->ibuf);
+  free(s->obuf);
+  free(s->nvmem);
+  free(s);
+}
+
 void nh__h2_stream_free(nh__h2_sstream *s) {
   nh__h2_conn *c = s->c;
   if (s->in_work)
@@ -55,11 +147,6 @@ void nh__h2_stream_free(nh__h2_sstream *s) {
     c->nqueued--;
   }
   nh__list_remove(&s->all_node);
-  nh_ctx_free(s->pub.ctx);
-  free(s->hbuf);
-  free(s->fields);
-  free(s->ibuf);
-  free(s->obuf);
   nh__h2_interim *i = s->interim;
   while (i) {
     nh__h2_interim *n = i->next;
@@ -67,11 +154,20 @@ void nh__h2_stream_free(nh__h2_sstream *s) {
     free(i);
     i = n;
   }
-  free(s->nva);
-  free(s->tnva);
+  free(s->tnva); /* trailers are rare: their buffers are not kept */
   free(s->tbuf);
+  s->tnva = NULL;
+  s->tbuf = NULL;
   c->nstreams--;
-  free(s);
+  if (!stream_keepable(s)) {
+    s->ibuf = NULL;
+    stream_dispose(s);
+    return;
+  }
+  stream_clear(s);
+  s->next_spare = c->spare;
+  c->spare = s;
+  c->nspare++;
 }
 
 void nh__h2_stream_maybe_free(nh__h2_sstream *s) {
@@ -164,8 +260,7 @@ static void do_work(nh__h2_conn *c) {
       s->head_pending = 0;
       nghttp2_data_provider p = nh__h2_provider(s);
       nghttp2_submit_response(c->ng, id, s->nva, s->nnv, s->has_body ? &p : NULL);
-      free(s->nva); /* nghttp2 copied it */
-      s->nva = NULL;
+      s->nva = NULL; /* nghttp2 copied it */
     } else if (s->deferred && (s->olen > s->ooff || s->out_end)) {
       s->deferred = 0;
       nghttp2_session_resume_data(c->ng, id);
@@ -417,6 +512,11 @@ int nh__h2_serve(const nh__h2_host *h, nh__stream *io, const char *remote, void 
   nh__list *n;
   while ((n = nh__list_first(&c.all)))
     nh__h2_stream_free(nh__container_of(n, nh__h2_sstream, all_node));
+  while (c.spare) {
+    nh__h2_sstream *s = c.spare;
+    c.spare = s->next_spare;
+    stream_dispose(s);
+  }
   free(c.rbuf);
   free(c.wbuf);
   return NH_OK;

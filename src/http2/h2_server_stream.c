@@ -99,9 +99,11 @@ static int connection_specific(const char *k, size_t n) {
          nh__token_is(k, n, "transfer-encoding", 17) || nh__token_is(k, n, "upgrade", 7);
 }
 
-/* One malloc'd block: the nv array, then copies of every name (lowercased)
- * and value, so it stands alone until the connection's fiber submits it,
- * however soon the handler returns. */
+/* One block: the nv array, then copies of every name (lowercased) and
+ * value, so it stands alone until the connection's fiber submits it,
+ * however soon the handler returns. A final head's block is the stream's
+ * own (nvmem, kept across the streams that reuse the struct); a 1xx's is
+ * malloc'd, as it may wait beside the final head. */
 typedef struct nvs {
   nghttp2_nv *nv;
   size_t n, cap;
@@ -109,11 +111,27 @@ typedef struct nvs {
   size_t tlen, tcap;
 } nvs;
 
-static int nvs_init(nvs *v, size_t fields, size_t text) {
+/* Room for fields and text bytes: in *mem (of *memcap bytes, grown as
+ * needed) when mem is given, else a new block. */
+static int nvs_init(nvs *v, size_t fields, size_t text, void **mem, size_t *memcap) {
+  size_t need = fields * sizeof *v->nv + text;
   v->cap = fields;
   v->tcap = text;
   v->n = v->tlen = 0;
-  v->nv = malloc(fields * sizeof *v->nv + text);
+  if (!mem) {
+    v->nv = malloc(need);
+  } else if (*memcap >= need) {
+    v->nv = *mem;
+  } else {
+    size_t cap = need < 1024 ? 1024 : need;
+    void *nb = malloc(cap);
+    if (nb) {
+      free(*mem);
+      *mem = nb;
+      *memcap = cap;
+    }
+    v->nv = nb;
+  }
   v->text = v->nv ? (char *)(v->nv + fields) : NULL;
   return v->nv ? NH_OK : NH_ENOMEM;
 }
@@ -130,18 +148,29 @@ static void nvs_add(nvs *v, const char *k, size_t kl, const char *val, size_t vl
   v->nv[v->n++] = (nghttp2_nv){name, value, kl, vl, NGHTTP2_NV_FLAG_NONE};
 }
 
+/* n in decimal at the end of buf[24]; returns its length. (snprintf cost
+ * as much as the rest of the head.) */
+static size_t format_length(char buf[24], uint64_t n) {
+  size_t k = 0;
+  do
+    buf[23 - k++] = (char)('0' + n % 10);
+  while ((n /= 10));
+  return k;
+}
+
 /* status and fields (connection-specific ones dropped, and Content-Length
- * too with drop_length) into a new nv array with room for extra fields
- * of extra_text bytes. */
-static int build_nv(nvs *v, int status, const nh_header *fields, int drop_length, int extra,
-                    size_t extra_text) {
+ * too with drop_length) into an nv array with room for extra fields of
+ * extra_text bytes: own's block for a final head, else a new one. */
+static int build_nv(nvs *v, nh__h2_sstream *own, int status, const nh_header *fields,
+                    int drop_length, int extra, size_t extra_text) {
   size_t nf = fields ? fields->len : 0, text = 16 + extra_text;
   for (size_t i = 0; i < nf; i++)
     text += fields->items[i].klen + fields->items[i].vlen;
-  if (nvs_init(v, nf + 1 + (size_t)extra, text) != NH_OK)
+  if (nvs_init(v, nf + 1 + (size_t)extra, text, own ? &own->nvmem : NULL,
+                own ? &own->nvmemcap : NULL) != NH_OK)
     return NH_ENOMEM;
-  char st[4];
-  snprintf(st, sizeof st, "%03d", status);
+  char st[3] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
+                (char)('0' + status % 10)};
   nvs_add(v, ":status", 7, st, 3);
   for (size_t i = 0; i < nf; i++) {
     const nh__hentry *e = &fields->items[i];
@@ -159,7 +188,7 @@ static int h2_send_1xx(nh__proto *p, int status, const nh_header *fields) {
     return NH_EPIPE;
   nvs v;
   nh__h2_interim *in = malloc(sizeof *in);
-  if (!in || build_nv(&v, status, fields, 1, 0, 0) != NH_OK) {
+  if (!in || build_nv(&v, NULL, status, fields, 1, 0, 0) != NH_OK) {
     free(in);
     return NH_ENOMEM;
   }
@@ -188,7 +217,7 @@ static int room(nh__h2_sstream *s) {
   size_t max = s->c->host->cfg.stream_buffer;
   if (s->ocap >= max)
     return 0;
-  size_t cap = s->ocap ? s->ocap * 2 : 16384;
+  size_t cap = s->ocap ? s->ocap * 2 : 4096; /* small: kept for reuse */
   if (cap > max)
     cap = max;
   char *nb = realloc(s->obuf, cap);
@@ -243,7 +272,8 @@ static int keep_trailers(nh__h2_sstream *s, const nh_header *t) {
   for (uint32_t i = 0; i < t->len; i++)
     text += t->items[i].klen + t->items[i].vlen;
   nvs v;
-  if (nvs_init(&v, t->len, text) != NH_OK)
+  /* A block of its own, freed once submitted. */
+  if (nvs_init(&v, t->len, text, NULL, NULL) != NH_OK)
     return NH_ENOMEM;
   for (uint32_t i = 0; i < t->len; i++) {
     const nh__hentry *e = &t->items[i];
@@ -265,7 +295,8 @@ static int h2_write_head(nh__proto *p, const nh__head *h, const struct iovec *bo
     blen += body[i].iov_len;
   nvs v;
   size_t ct = h->content_type ? strlen(h->content_type) : 0;
-  if (build_nv(&v, h->status, h->fields, h->drop_length, 3, 64 + NH_HTTP_DATE_LEN + ct) != NH_OK)
+  if (build_nv(&v, s, h->status, h->fields, h->drop_length, 3,
+               64 + NH_HTTP_DATE_LEN + ct) != NH_OK)
     return NH_ENOMEM;
   if (h->date)
     nvs_add(&v, "date", 4, h->date, NH_HTTP_DATE_LEN);
@@ -273,10 +304,9 @@ static int h2_write_head(nh__proto *p, const nh__head *h, const struct iovec *bo
     nvs_add(&v, "content-type", 12, h->content_type, ct);
   if (h->length >= 0) {
     char len[24];
-    int k = snprintf(len, sizeof len, "%lld", (long long)h->length);
-    nvs_add(&v, "content-length", 14, len, (size_t)k);
+    size_t k = format_length(len, (uint64_t)h->length);
+    nvs_add(&v, "content-length", 14, len + sizeof len - k, k);
   }
-  free(s->nva);
   s->nva = v.nv;
   s->nnv = v.n;
   s->head_pending = s->head_given = 1;
@@ -470,7 +500,7 @@ int nh__h2_stream_head(nh__h2_stream *pub, nh__req_head *out) {
 void nh__h2_stream_refuse(nh__h2_stream *pub, int status, const char *text) {
   nh__h2_sstream *s = SS(pub);
   nvs v;
-  if (stream_gone(s) || s->head_given || build_nv(&v, status, NULL, 0, 2, 128) != NH_OK)
+  if (stream_gone(s) || s->head_given || build_nv(&v, s, status, NULL, 0, 2, 128) != NH_OK)
     return;
   size_t n = strlen(text);
   if (n > sizeof s->static_body)
@@ -480,7 +510,6 @@ void nh__h2_stream_refuse(nh__h2_stream *pub, int status, const char *text) {
   int k = snprintf(len, sizeof len, "%zu", n);
   nvs_add(&v, "content-type", 12, "text/plain; charset=utf-8", 25);
   nvs_add(&v, "content-length", 14, len, (size_t)k);
-  free(s->nva);
   s->nva = v.nv;
   s->nnv = v.n;
   s->head_pending = s->head_given = 1;

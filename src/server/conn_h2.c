@@ -69,12 +69,26 @@ static void h2_panicked(void *arg) {
   nh__h2_stream_fiber_done(t->s);
 }
 
-/* "#ID METHOD /path" for dumps and the watchdog. */
+/* "h2 #ID METHOD /path" for dumps and the watchdog; formatted by hand, as
+ * it is set for every request (snprintf cost more than the handler). */
 static void set_label(const nh__h2_stream *s, const nh_request *r) {
-  char a[40];
-  int n = snprintf(a, sizeof a, "h2 #%d %.16s", (int)s->id, r->method);
-  nh__fiber_set_label2(a, n > 0 && (size_t)n < sizeof a ? (size_t)n : sizeof a - 1, r->path,
-                       strlen(r->path));
+  char a[40], digits[12];
+  size_t n = 0, nd = 0;
+  memcpy(a, "h2 #", 4);
+  n = 4;
+  uint32_t id = (uint32_t)s->id;
+  do
+    digits[nd++] = (char)('0' + id % 10);
+  while ((id /= 10) && nd < sizeof digits);
+  while (nd)
+    a[n++] = digits[--nd];
+  a[n++] = ' ';
+  size_t ml = strlen(r->method);
+  if (ml > 16)
+    ml = 16;
+  memcpy(a + n, r->method, ml);
+  n += ml;
+  nh__fiber_set_label2(a, n, r->path, strlen(r->path));
 }
 
 static void h2_serve(const nh__h2_host *h, nh__h2_stream *s) {
