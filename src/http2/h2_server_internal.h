@@ -85,6 +85,18 @@ typedef struct nh__h2_sstream {
 
 #define SS(p) ((nh__h2_sstream *)(p))
 
+/* h2_server_mem.c: nghttp2's allocator for one connection (blocks of 64
+ * bytes to 2 KiB kept on free lists). */
+#define NH__H2_MEM_CLASSES 6
+typedef struct nh__h2_mem {
+  nghttp2_mem ng; /* given to nghttp2; its user data is this */
+  union blk *free[NH__H2_MEM_CLASSES];
+  uint32_t nfree[NH__H2_MEM_CLASSES];
+} nh__h2_mem;
+void nh__h2_mem_init(nh__h2_mem *m);
+/* Free what is kept: after nghttp2_session_del. */
+void nh__h2_mem_dispose(nh__h2_mem *m);
+
 struct nh__h2_conn {
   const nh__h2_host *host;
   nh__stream *io;
@@ -93,6 +105,7 @@ struct nh__h2_conn {
   nh_ctx *ctx;
   nh_loop *loop;
   nghttp2_session *ng;
+  nh__h2_mem mem; /* ng's memory */
   nh__waiter w;
   int parked, kicked;
   nh__list work;  /* streams with work for the session */

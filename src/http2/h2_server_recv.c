@@ -354,7 +354,8 @@ int nh__h2_session_new(nh__h2_conn *c) {
   nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
   nghttp2_option *opt = NULL;
   int e = nh__h2_options(c->host, &opt);
-  if (e == NH_OK && nghttp2_session_server_new2(&c->ng, cb, c, opt) != 0)
+  nh__h2_mem_init(&c->mem);
+  if (e == NH_OK && nghttp2_session_server_new3(&c->ng, cb, c, opt, &c->mem.ng) != 0)
     e = NH_ENOMEM;
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cb);

@@ -408,6 +408,7 @@ int nh__h2_serve(const nh__h2_host *h, nh__stream *io, const char *remote, void 
   if (e != NH_OK) {
     if (c.ng)
       nghttp2_session_del(c.ng);
+    nh__h2_mem_dispose(&c.mem);
     free(c.rbuf);
     free(c.wbuf);
     return e;
@@ -509,6 +510,7 @@ int nh__h2_serve(const nh__h2_host *h, nh__stream *io, const char *remote, void 
   *cur = NULL;
   /* Handlers are gone; what nghttp2 still holds goes with the session. */
   nghttp2_session_del(c.ng);
+  nh__h2_mem_dispose(&c.mem);
   nh__list *n;
   while ((n = nh__list_first(&c.all)))
     nh__h2_stream_free(nh__container_of(n, nh__h2_sstream, all_node));
