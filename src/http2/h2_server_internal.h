@@ -113,6 +113,7 @@ struct nh__h2_conn {
   nh__list all;   /* every stream not yet freed */
   uint32_t nqueued, running, nstreams;
   nh__h2_sstream *spare; /* freed streams kept for reuse (nspare of them) */
+  nh__h2_sstream *hs;    /* the stream whose request head is coming in */
   uint32_t nspare;
   nh_time preface_deadline;  /* 0 once the client's SETTINGS came */
   nh_time settings_deadline; /* our SETTINGS unacknowledged until; 0: acked */

@@ -30,8 +30,17 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *u
     nh__h2_stream_free(s);
     return NGHTTP2_ERR_CALLBACK_FAILURE;
   }
+  c->hs = s;
   c->host->count(c->host, NH__H2_EV_STREAM);
   return 0;
+}
+
+/* The stream of id: most often the one whose head is coming in, without
+ * a look-up in nghttp2's map (once per field). */
+static nh__h2_sstream *stream_of(nh__h2_conn *c, nghttp2_session *ng, int32_t id) {
+  if (c->hs && c->hs->pub.id == id && c->hs->in_session)
+    return c->hs;
+  return nghttp2_session_get_stream_user_data(ng, id);
 }
 
 static int hbuf_put(nh__h2_sstream *s, const uint8_t *b, size_t n, uint32_t *off) {
@@ -70,7 +79,7 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
                      size_t nlen, const uint8_t *value, size_t vlen, uint8_t flags, void *user) {
   (void)flags;
   nh__h2_conn *c = conn_of(user);
-  nh__h2_sstream *s = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+  nh__h2_sstream *s = stream_of(c, ng, f->hd.stream_id);
   if (!s || f->hd.type != NGHTTP2_HEADERS)
     return 0;
   int e = nh__h2_header_budget(c, s, nlen, vlen);
@@ -227,7 +236,7 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *user
     nh__h2_empty_frame(c);
     break;
   case NGHTTP2_HEADERS:
-    if (!(s = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id)))
+    if (!(s = stream_of(c, ng, f->hd.stream_id)))
       break;
     if (f->hd.flags & NGHTTP2_FLAG_END_STREAM) {
       s->end_stream_recv = 1;

@@ -147,6 +147,8 @@ void nh__h2_stream_free(nh__h2_sstream *s) {
     c->nqueued--;
   }
   nh__list_remove(&s->all_node);
+  if (c->hs == s)
+    c->hs = NULL;
   nh__h2_interim *i = s->interim;
   while (i) {
     nh__h2_interim *n = i->next;
@@ -260,7 +262,7 @@ static void do_work(nh__h2_conn *c) {
       s->head_pending = 0;
       nghttp2_data_provider p = nh__h2_provider(s);
       nghttp2_submit_response(c->ng, id, s->nva, s->nnv, s->has_body ? &p : NULL);
-      s->nva = NULL; /* nghttp2 copied it */
+      s->nva = NULL; /* nghttp2 copied the array; the fields stay in nvmem */
     } else if (s->deferred && (s->olen > s->ooff || s->out_end)) {
       s->deferred = 0;
       nghttp2_session_resume_data(c->ng, id);

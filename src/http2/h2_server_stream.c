@@ -109,6 +109,7 @@ typedef struct nvs {
   size_t n, cap;
   char *text;
   size_t tlen, tcap;
+  uint8_t flags; /* of every field */
 } nvs;
 
 /* Room for fields and text bytes: in *mem (of *memcap bytes, grown as
@@ -133,6 +134,11 @@ static int nvs_init(nvs *v, size_t fields, size_t text, void **mem, size_t *memc
     v->nv = nb;
   }
   v->text = v->nv ? (char *)(v->nv + fields) : NULL;
+  /* The stream's block lives until the stream closes, and nghttp2 reads
+   * a head's fields only to send it, before that: no copy of them. (A
+   * head still queued when its stream closes is dropped unread.) */
+  v->flags = mem ? NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE
+                 : NGHTTP2_NV_FLAG_NONE;
   return v->nv ? NH_OK : NH_ENOMEM;
 }
 
@@ -145,7 +151,7 @@ static void nvs_add(nvs *v, const char *k, size_t kl, const char *val, size_t vl
   uint8_t *value = name + kl;
   memcpy(value, val, vl);
   v->tlen += kl + vl;
-  v->nv[v->n++] = (nghttp2_nv){name, value, kl, vl, NGHTTP2_NV_FLAG_NONE};
+  v->nv[v->n++] = (nghttp2_nv){name, value, kl, vl, v->flags};
 }
 
 /* n in decimal at the end of buf[24]; returns its length. (snprintf cost
