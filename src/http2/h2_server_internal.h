@@ -125,6 +125,7 @@ struct nh__h2_conn {
   int dead;     /* no more reading; write what is queued and end */
   int abusive;  /* ended for abuse: counted and logged once */
   char *rbuf;
+  int drained; /* the last read emptied the socket (see read_input) */
   /* Output not yet taken by the socket: [woff, wlen) of wbuf. */
   char *wbuf;
   size_t woff, wlen, wcap;

@@ -355,6 +355,19 @@ static int check_deadlines(nh__h2_conn *c) {
 }
 
 
+/* What the client sent next, or NH_EAGAIN. A plain socket that filled
+ * less than the buffer was emptied, and (its epoll edge-triggered) any
+ * byte since would have left an edge: without one, reading again would
+ * only say NH_EAGAIN, a system call per batch of requests for nothing.
+ * TLS may hold decrypted bytes past a short read: it always reads. */
+static ssize_t read_input(nh__h2_conn *c) {
+  if (c->drained && !nh_fd_read_pending(c->io->fd))
+    return NH_EAGAIN;
+  ssize_t n = nh__stream_try_read(c->io, c->rbuf, RBUF);
+  c->drained = n > 0 && (size_t)n < RBUF && !c->io->tls;
+  return n;
+}
+
 /* The connection is over: every handler is told (its context cancelled,
  * its parked read or write woken) and waited for. */
 static void drain_streams(nh__h2_conn *c) {
@@ -442,7 +455,7 @@ int nh__h2_serve(const nh__h2_host *h, nh__stream *io, const char *remote, void 
       c.host->close_why(c.owner, NH_CLOSE_SHUTDOWN);
       break;
     }
-    ssize_t n = nh__stream_try_read(io, c.rbuf, RBUF);
+    ssize_t n = read_input(&c);
     if (n > 0) {
       /* A client that keeps the socket full must not keep the loop: let
        * the other fibers (this connection's handlers too) run now and
