@@ -40,7 +40,9 @@ enum {
   NH__H2_EV_HEADERS_TOO_LARGE, /* a header list answered 431 */
   NH__H2_EV_TIMEOUT_IDLE,     /* no stream for idle_timeout: GOAWAY */
   NH__H2_EV_TIMEOUT_PREFACE,  /* no preface or SETTINGS in time */
-  NH__H2_EV_TIMEOUT_WRITE,    /* our frames did not move for write_timeout */
+  NH__H2_EV_TIMEOUT_WRITE,    /* our frames did not move for write_timeout, or
+                                 a stream's write passed its deadline */
+  NH__H2_EV_TIMEOUT_READ,     /* a stream's body read passed its deadline */
   NH__H2_EV_BAD,              /* a request refused by the server itself */
 };
 

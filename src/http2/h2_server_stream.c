@@ -83,6 +83,8 @@ static ssize_t h2_read_body(nh__proto *p, void *buf, size_t cap) {
       p->ops->send_1xx(p, 100, NULL);
     }
     int r = park(&s->rw, &s->r_parked, "HTTP/2 stream: request body", p->read_deadline);
+    if (r == NH_ETIMEDOUT)
+      s->c->host->count(s->c->host, NH__H2_EV_TIMEOUT_READ);
     if (r)
       return r;
   }
@@ -246,6 +248,7 @@ static int put_body(nh__h2_sstream *s, const struct iovec *iov, int n, int end) 
         int r = park(&s->ww, &s->w_parked, "HTTP/2 stream: flow control", s->pub.base.write_deadline);
         if (r) {
           if (r == NH_ETIMEDOUT) { /* Go: the stream ends INTERNAL_ERROR */
+            s->c->host->count(s->c->host, NH__H2_EV_TIMEOUT_WRITE);
             s->rst_pending = 1;
             s->rst_code = NGHTTP2_INTERNAL_ERROR;
             nh__h2_stream_kick(s);
@@ -344,6 +347,8 @@ static int wait_drained(nh__h2_sstream *s, int for_eof) {
       return NH_EPIPE;
     nh__h2_stream_kick(s);
     int r = park(&s->ww, &s->w_parked, "HTTP/2 stream: sending", s->pub.base.write_deadline);
+    if (r == NH_ETIMEDOUT)
+      s->c->host->count(s->c->host, NH__H2_EV_TIMEOUT_WRITE);
     if (r)
       return r;
   }

@@ -42,6 +42,7 @@ static void h2_count(const nh__h2_host *h, int event) {
   case NH__H2_EV_TIMEOUT_IDLE: NH__STAT_INC(srv, st_to_idle); break;
   case NH__H2_EV_TIMEOUT_PREFACE: NH__STAT_INC(srv, st_to_header); break;
   case NH__H2_EV_TIMEOUT_WRITE: NH__STAT_INC(srv, st_to_write); break;
+  case NH__H2_EV_TIMEOUT_READ: NH__STAT_INC(srv, st_to_read); break;
   case NH__H2_EV_BAD: NH__STAT_INC(srv, st_bad); break;
   }
 }
