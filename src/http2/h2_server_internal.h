@@ -22,6 +22,10 @@ typedef struct nh__h2_field {
   uint32_t nlen, vlen;
 } nh__h2_field;
 
+/* Request body bytes a stream reads and drops after its complete response
+ * (RFC 9113 8.1) before it resets the stream to stop the rest. */
+#define NH__H2_DRAIN_MAX (64 * 1024)
+
 typedef struct nh__h2_sstream {
   nh__h2_stream pub; /* first */
   nh__h2_conn *c;
@@ -80,6 +84,11 @@ typedef struct nh__h2_sstream {
   uint32_t close_code;
   int panicked;
   int handler_done;
+  /* The response is complete and the request is not: what the client
+   * still sends is read and dropped (its window given back), up to
+   * NH__H2_DRAIN_MAX bytes, then the stream is reset NO_ERROR. */
+  int draining;
+  size_t drained;
   char static_body[64]; /* the server's own short answers */
 } nh__h2_sstream;
 
@@ -112,6 +121,7 @@ struct nh__h2_conn {
   nh__list queue; /* streams waiting for a handler slot, oldest first */
   nh__list all;   /* every stream not yet freed */
   uint32_t nqueued, running, nstreams;
+  uint32_t ndraining; /* of nstreams, those only draining a request body */
   nh__h2_sstream *spare; /* freed streams kept for reuse (nspare of them) */
   nh__h2_sstream *hs;    /* the stream whose request head is coming in */
   uint32_t nspare;

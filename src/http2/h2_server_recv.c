@@ -263,6 +263,16 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, const u
   (void)flags;
   nh__h2_conn *c = conn_of(user);
   nh__h2_sstream *s = nghttp2_session_get_stream_user_data(ng, id);
+  if (s && s->draining) {
+    nghttp2_session_consume(ng, id, len);
+    s->drained += len;
+    if (s->drained > NH__H2_DRAIN_MAX && !s->rst_pending) {
+      s->rst_pending = 1;
+      s->rst_code = NGHTTP2_NO_ERROR;
+      nh__h2_stream_kick(s);
+    }
+    return 0;
+  }
   if (!s || (!s->fiber_alive && s->started)) {
     /* Nobody will read it: give the window back at once. */
     nghttp2_session_consume(ng, id, len);
@@ -307,6 +317,10 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void 
   s->in_session = 0;
   s->closed = 1;
   s->close_code = code;
+  if (s->draining) {
+    s->draining = 0;
+    c->ndraining--;
+  }
   /* Bytes received that no one will read, or read and not yet counted:
    * the connection's window gets them back. */
   size_t unread = s->ilen - s->ioff + s->consumed;

@@ -156,6 +156,8 @@ void nh__h2_stream_free(nh__h2_sstream *s) {
     free(i);
     i = n;
   }
+  if (s->draining)
+    c->ndraining--;
   free(s->tnva); /* trailers are rare: their buffers are not kept */
   free(s->tbuf);
   s->tnva = NULL;
@@ -313,7 +315,7 @@ static nh_time next_deadline(nh__h2_conn *c) {
     d = c->preface_deadline;
   if (c->settings_deadline && c->settings_deadline < d)
     d = c->settings_deadline;
-  if (c->idle_since && c->host->idle_timeout >= 0 && !c->nqueued && c->nstreams == 0) {
+  if (c->idle_since && c->host->idle_timeout >= 0 && !c->nqueued && c->nstreams == c->ndraining) {
     nh_time t = c->idle_since + c->host->idle_timeout;
     if (t < d)
       d = t;
@@ -337,7 +339,7 @@ static int check_deadlines(nh__h2_conn *c) {
                                                                  : NGHTTP2_SETTINGS_TIMEOUT);
     return 1;
   }
-  if (c->idle_since && c->host->idle_timeout >= 0 && !c->nqueued && c->nstreams == 0 &&
+  if (c->idle_since && c->host->idle_timeout >= 0 && !c->nqueued && c->nstreams == c->ndraining &&
       now >= c->idle_since + c->host->idle_timeout) {
     c->host->count(c->host, NH__H2_EV_TIMEOUT_IDLE);
     c->host->close_why(c->owner, NH_CLOSE_TIMEOUT_IDLE);
@@ -437,7 +439,7 @@ int nh__h2_serve(const nh__h2_host *h, nh__stream *io, const char *remote, void 
   for (;;) {
     if (!c.shutdown_phase && atomic_load(h->stopping)) {
       /* A connection with nothing in flight ends at once. */
-      if (!c.running && !c.nqueued && c.nstreams == 0) {
+      if (!c.running && !c.nqueued && c.nstreams == c.ndraining) {
         c.host->close_why(c.owner, NH_CLOSE_SHUTDOWN);
         nghttp2_session_terminate_session(c.ng, NGHTTP2_NO_ERROR);
         c.dead = 1;
@@ -451,7 +453,7 @@ int nh__h2_serve(const nh__h2_host *h, nh__stream *io, const char *remote, void 
       break;
     if (!nghttp2_session_want_read(c.ng) && !nghttp2_session_want_write(c.ng))
       break;
-    if (c.shutdown_phase == 2 && !c.running && !c.nqueued && c.nstreams == 0) {
+    if (c.shutdown_phase == 2 && !c.running && !c.nqueued && c.nstreams == c.ndraining) {
       c.host->close_why(c.owner, NH_CLOSE_SHUTDOWN);
       break;
     }

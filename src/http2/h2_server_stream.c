@@ -395,10 +395,13 @@ static int h2_finish(nh__proto *p, int ok) {
     h2_abort(p);
   } else if (!s->closed && !s->end_stream_recv) {
     /* RFC 9113 8.1: the response is complete, the request is not, and
-     * nobody will read it: stop the client sending it. */
-    s->rst_pending = 1;
-    s->rst_code = NGHTTP2_NO_ERROR;
-    nh__h2_stream_kick(s);
+     * nobody will read it. The stream stays open while the client sends
+     * a little more (dropped), so that what it sends is still checked
+     * (a wrong Content-Length, a bad frame: errors on this stream) and a
+     * short request ends normally; past NH__H2_DRAIN_MAX it is reset
+     * NO_ERROR (h2_server_recv.c). */
+    s->draining = 1;
+    s->c->ndraining++;
   }
   s->handler_done = 1;
   return 0;
