@@ -4,6 +4,8 @@
 #       Go's net/http client (tests/peers/h2goclient, Debian's golang-go,
 #       built offline) speaks HTTP/2 by ALPN to `tls_peer serve-h2` and
 #       checks every answer came over HTTP/2.0 on one connection.
+#   h2_peers.sh nghttp NETHTTP_BINARY
+#       nghttp fetches files over h2c from `nethttp serve --h2c`.
 #   h2_peers.sh h2load NETHTTP_BINARY
 #       h2load -n 2000 -c 4 -m 10 against `nethttp serve --h2c` (HTTP/2
 #       with prior knowledge): all 2000 requests must succeed with 200.
@@ -68,6 +70,27 @@ h2load)
     || { cat "$work/h2load"; fail "status codes"; }
   # h2load spoke HTTP/2 (h2c), not HTTP/1.1.
   grep -q 'Application protocol: h2c' "$work/h2load" || { cat "$work/h2load"; fail "not h2c"; }
+  stop_server
+  ;;
+nghttp)
+  # nghttp (nghttp2's client) fetches a 1 MiB file and a page at once over
+  # h2c from `nethttp serve --h2c`, byte for byte, and reports HTTP/2 frames.
+  need nghttp nghttp2-client
+  mkdir "$work/www"
+  head -c 1048576 /dev/urandom >"$work/www/big.bin"
+  printf 'hello over h2c\n' >"$work/www/hello.txt"
+  "$peer" serve "$work/www" --addr 127.0.0.1:0 --h2c --log-format json >"$work/log" 2>&1 &
+  pid=$!
+  for _ in $(seq 400); do grep -q '"msg":"serving"' "$work/log" && break; kill -0 "$pid" || break; sleep 0.05; done
+  port=$(sed -n 's/.*"msg":"serving","addr":"127.0.0.1:\([0-9]*\)".*/\1/p' "$work/log" | head -1)
+  [ -n "$port" ] || fail "nethttp serve did not start"
+  timeout 60 nghttp "http://127.0.0.1:$port/big.bin" >"$work/big" || fail "nghttp big.bin"
+  cmp -s "$work/big" "$work/www/big.bin" || fail "big.bin differs"
+  timeout 60 nghttp -v -n "http://127.0.0.1:$port/hello.txt" "http://127.0.0.1:$port/big.bin" \
+    >"$work/v" 2>&1 || { cat "$work/v"; fail "nghttp -v"; }
+  # Both answers came on one connection, as streams 13 and 15, status 200.
+  [ "$(grep -c 'recv HEADERS frame <.*stream_id=1[35]>' "$work/v")" = 2 ] || { cat "$work/v"; fail "two streams"; }
+  [ "$(grep -c ':status: 200' "$work/v")" = 2 ] || { cat "$work/v"; fail "status"; }
   stop_server
   ;;
 *)
