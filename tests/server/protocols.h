@@ -103,6 +103,7 @@ typedef struct pt_result {
   char proto[16];
   int64_t content_length;
   nh_header *header;  /* a copy of the response's fields */
+  nh_header *trailer; /* a copy of its trailers, read after the body */
   char *body;         /* NUL-terminated; NULL if err */
   size_t body_len;
   int body_err;       /* nh_response_read_all's */
@@ -113,6 +114,7 @@ static inline pt_result pt_do(pt_env *e, nh_client_request *req) {
   pt_result r;
   memset(&r, 0, sizeof r);
   r.header = nh_header_new();
+  r.trailer = nh_header_new();
   nh_response *resp;
   r.err = nh_client_do(e->c, req, &resp);
   if (r.err != 0)
@@ -127,6 +129,12 @@ static inline pt_result pt_do(pt_env *e, nh_client_request *req) {
     nh_header_add(r.header, k, v);
   }
   r.body_err = nh_response_read_all(resp, 64 << 20, &r.body, &r.body_len);
+  nh_header *t = nh_response_trailer(resp);
+  for (size_t i = 0; t && i < nh_header_len(t); i++) {
+    const char *k, *v;
+    nh_header_at(t, i, &k, &v);
+    nh_header_add(r.trailer, k, v);
+  }
   nh_response_close(resp);
   /* Every answer is in the protocol asked for. */
   CHECK_STR(r.proto, pt_proto(e->proto));
@@ -142,6 +150,7 @@ static inline pt_result pt_get(pt_env *e, const char *path) {
 
 static inline void pt_result_free(pt_result *r) {
   nh_header_free(r->header);
+  nh_header_free(r->trailer);
   free(r->body);
   memset(r, 0, sizeof *r);
 }

@@ -26,10 +26,14 @@
  *   shutdown_with_request_in_flight      (test_protocols_flow.c)
  *   read_timeout, write_timeout          (test_protocols_limits.c) the
  *                           handler's read or write fails with
- *                           NH_ETIMEDOUT: same; nh_server_stats counts the
- *                           timeout over HTTP/1.1 only
- *   trailers                NOT HERE YET: response trailers are being added
- *                           to the server; their case joins this table then.
+ *                           NH_ETIMEDOUT: same; nh_server_stats counts
+ *                           each timeout once
+ *   trailers                declared (Trailer: X-Sum) and prefixed
+ *                           (Trailer:X-Late) trailers after the body, none
+ *                           in the head: same, but for the length: HTTP/1.1
+ *                           chunks the body (no length) and sends a trailer
+ *                           section; HTTP/2 states it and ends the stream
+ *                           with a HEADERS frame
  */
 #include "protocols.h"
 
@@ -48,6 +52,12 @@ static void handler(nh_response_writer *w, nh_request *r) {
   if (!strncmp(path, "/status/", 8)) {
     nh_resp_write_header(w, atoi(path + 8));
     nh_resp_write_string(w, "status body");
+  } else if (!strcmp(path, "/trailers")) {
+    nh_header_set(h, "Trailer", "X-Sum");
+    nh_resp_write_string(w, "hello ");
+    nh_resp_write_string(w, "world");
+    nh_header_set(h, "X-Sum", "42");
+    nh_header_set(h, "Trailer:X-Late", "late");
   } else if (!strcmp(path, "/multi")) {
     nh_header_add(h, "X-Multi", "one");
     nh_header_add(h, "X-Multi", "two");
@@ -361,6 +371,30 @@ NH_TEST(expect_continue) {
     /* And the exchange after it works. */
     r = pt_get(&e, "/len");
     CHECK_STR(r.body, "hello world");
+    pt_result_free(&r);
+    pt_stop(&e);
+  }
+  same_over_all();
+}
+
+NH_TEST(trailers) {
+  PT_FOR_EACH_PROTO(p) {
+    pt_env e;
+    pt_start(&e, p, handler, NULL);
+    pt_result r = pt_get(&e, "/trailers");
+    CHECK_EQ(r.status, 200);
+    CHECK_EQ(r.body_err, 0);
+    CHECK_STR(r.body, "hello world");
+    /* HTTP/1.1 carries trailers only after chunks, so no length is
+     * stated; HTTP/2 ends the stream with a HEADERS frame and states the
+     * length of a body the handler wrote whole (as Go does). */
+    CHECK_EQ(r.content_length, pt_is_h2(p) ? 11 : -1);
+    CHECK_STR(pt_field(&r, "X-Sum"), "");
+    CHECK_STR(nh_header_get(r.trailer, "X-Sum") ? nh_header_get(r.trailer, "X-Sum") : "", "42");
+    CHECK_STR(nh_header_get(r.trailer, "X-Late") ? nh_header_get(r.trailer, "X-Late") : "",
+              "late");
+    seen(p, "body=%s sum=%s late=%s n=%zu", r.body, nh_header_get(r.trailer, "X-Sum"),
+         nh_header_get(r.trailer, "X-Late"), nh_header_len(r.trailer));
     pt_result_free(&r);
     pt_stop(&e);
   }
