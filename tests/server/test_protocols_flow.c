@@ -21,7 +21,7 @@
 #include <pthread.h>
 
 static nh_sem *sem_a, *sem_b;
-static volatile int handler_err;
+static _Atomic int handler_err; /* written by the handler, read by the test */
 
 static nh_time soon(void) { return nh_deadline_after(20 * NH_SEC); }
 

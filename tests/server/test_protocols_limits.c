@@ -16,8 +16,8 @@
 #include <pthread.h>
 
 static nh_sem *client_may_go, *handler_done;
-static volatile int handler_err;
-static volatile long long handler_bytes;
+static _Atomic int handler_err; /* written by the handler, read by the test */
+static _Atomic long long handler_bytes;
 
 static nh_time soon(void) { return nh_deadline_after(20 * NH_SEC); }
 
