@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "nethttp/client.h"
 
 extern char **environ;
 
@@ -186,6 +187,20 @@ static inline h2_peer *h2_peer_nghttpd(const char *dir, const char *key, const c
   p->port = pn;
   CHECK(h2_port_ready(pn));
   return p;
+}
+
+/* "http://127.0.0.1:PORT/path" for p (a buffer of this thread's). */
+static inline char *h2_peer_url(const h2_peer *p, const char *path) {
+  static __thread char buf[256];
+  snprintf(buf, sizeof buf, "http://127.0.0.1:%d%s", p->port, path);
+  return buf;
+}
+
+/* A client over transport t. */
+static inline nh_client *h2_client_of(nh_transport *t) {
+  nh_client_config cc = NH_CLIENT_CONFIG_DEFAULT;
+  cc.transport = t;
+  return nh_client_new(&cc);
 }
 
 #endif

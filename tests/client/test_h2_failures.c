@@ -17,18 +17,6 @@ static nh_transport *h2c_transport(nh_dur read_idle, nh_dur ping) {
   return nh_transport_new(&cfg);
 }
 
-static nh_client *client_of(nh_transport *t) {
-  nh_client_config cc = NH_CLIENT_CONFIG_DEFAULT;
-  cc.transport = t;
-  return nh_client_new(&cc);
-}
-
-static char *url(const h2_peer *p, const char *path) {
-  static __thread char buf[256];
-  snprintf(buf, sizeof buf, "http://127.0.0.1:%d%s", p->port, path);
-  return buf;
-}
-
 static char *body_of(nh_client *c, nh_client_request *req, int *status) {
   nh_response *r;
   int e = nh_client_do(c, req, &r);
@@ -44,9 +32,9 @@ static char *body_of(nh_client *c, nh_client_request *req, int *status) {
 NH_TEST(goaway_past_a_stream_retries_it_once_on_a_new_connection) {
   h2_peer *p = h2_peer_python("goaway");
   nh_transport *t = h2c_transport(0, 0);
-  nh_client *c = client_of(t);
+  nh_client *c = h2_client_of(t);
   int status = 0;
-  nh_client_request *req = nh_client_request_new("GET", url(p, "/first"));
+  nh_client_request *req = nh_client_request_new("GET", h2_peer_url(p, "/first"));
   char *b = body_of(c, req, &status);
   CHECK(b != NULL);
   CHECK_EQ(status, 200);
@@ -54,7 +42,7 @@ NH_TEST(goaway_past_a_stream_retries_it_once_on_a_new_connection) {
   nh_client_request_free(req);
   /* The second stream on that connection meets GOAWAY(last = 1): the
    * server never processed it, so even a POST goes again. */
-  req = nh_client_request_new("POST", url(p, "/second"));
+  req = nh_client_request_new("POST", h2_peer_url(p, "/second"));
   CHECK_EQ(nh_client_request_set_body_string(req, "post-body"), NH_OK);
   b = body_of(c, req, &status);
   CHECK(b != NULL);
@@ -77,9 +65,9 @@ NH_TEST(goaway_past_a_stream_retries_it_once_on_a_new_connection) {
 NH_TEST(refused_stream_retries_on_a_new_connection) {
   h2_peer *p = h2_peer_python("refuse");
   nh_transport *t = h2c_transport(0, 0);
-  nh_client *c = client_of(t);
+  nh_client *c = h2_client_of(t);
   int status = 0;
-  nh_client_request *req = nh_client_request_new("PUT", url(p, "/x"));
+  nh_client_request *req = nh_client_request_new("PUT", h2_peer_url(p, "/x"));
   CHECK_EQ(nh_client_request_set_body_string(req, "put-body"), NH_OK);
   char *b = body_of(c, req, &status);
   CHECK(b != NULL);
@@ -111,9 +99,9 @@ static ssize_t read_once(void *arg, void *buf, size_t cap) {
 NH_TEST(refused_stream_with_a_body_that_cannot_replay_fails) {
   h2_peer *p = h2_peer_python("refuse");
   nh_transport *t = h2c_transport(0, 0);
-  nh_client *c = client_of(t);
+  nh_client *c = h2_client_of(t);
   int left = 1;
-  nh_client_request *req = nh_client_request_new("POST", url(p, "/y"));
+  nh_client_request *req = nh_client_request_new("POST", h2_peer_url(p, "/y"));
   CHECK_EQ(nh_client_request_set_body_reader(req, read_once, NULL, &left, -1), NH_OK);
   nh_response *r;
   CHECK_EQ(nh_client_do(c, req, &r), NH_ECONNRESET);
@@ -131,12 +119,12 @@ NH_TEST(refused_stream_with_a_body_that_cannot_replay_fails) {
 NH_TEST(stream_reset_with_an_error_is_not_retried) {
   h2_peer *p = h2_peer_python("reset");
   nh_transport *t = h2c_transport(0, 0);
-  nh_client *c = client_of(t);
+  nh_client *c = h2_client_of(t);
   nh_response *r;
-  CHECK_EQ(nh_client_get(c, url(p, "/z"), &r), NH_ECONNRESET);
+  CHECK_EQ(nh_client_get(c, h2_peer_url(p, "/z"), &r), NH_ECONNRESET);
   H2_PEER_SAW(p, "conn 0 stream 1 GET /z");
   /* The connection itself is fine: the next request uses it. */
-  CHECK_EQ(nh_client_get(c, url(p, "/w"), &r), NH_ECONNRESET);
+  CHECK_EQ(nh_client_get(c, h2_peer_url(p, "/w"), &r), NH_ECONNRESET);
   H2_PEER_SAW(p, "conn 0 stream 3 GET /w");
   nh_transport_stats st;
   nh_transport_stats_get(t, &st);
@@ -152,16 +140,16 @@ NH_TEST(silent_peer_is_found_by_ping_and_its_request_fails) {
   /* Short, so the case is quick; the response header timeout (30 s) is
    * far beyond them, so what ends the request is the PING. */
   nh_transport *t = h2c_transport(200 * NH_MSEC, 300 * NH_MSEC);
-  nh_client *c = client_of(t);
+  nh_client *c = h2_client_of(t);
   nh_time start = nh_now();
   nh_response *r;
-  int e = nh_client_get(c, url(p, "/hang"), &r);
+  int e = nh_client_get(c, h2_peer_url(p, "/hang"), &r);
   nh_dur took = nh_now() - start;
   CHECK(e == NH_ETIMEDOUT);
   CHECK(took < 20 * NH_SEC);
   H2_PEER_SAW(p, "conn 0 ping");
   /* The dead connection is not reused: the next request dials again. */
-  e = nh_client_get(c, url(p, "/hang2"), &r);
+  e = nh_client_get(c, h2_peer_url(p, "/hang2"), &r);
   CHECK(e == NH_ETIMEDOUT);
   nh_transport_stats st;
   nh_transport_stats_get(t, &st);

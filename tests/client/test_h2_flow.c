@@ -17,12 +17,6 @@ static nh_client *h2c_client(nh_transport **tp, uint32_t window) {
   return nh_client_new(&cc);
 }
 
-static char *url(const h2_peer *p, const char *path) {
-  static __thread char buf[256];
-  snprintf(buf, sizeof buf, "http://127.0.0.1:%d%s", p->port, path);
-  return buf;
-}
-
 static ssize_t read_abc(void *arg, void *buf, size_t cap) {
   int *left = arg;
   if (!*left || cap < 3)
@@ -36,7 +30,7 @@ NH_TEST(request_fields_on_the_wire) {
   h2_peer *p = h2_peer_python("echo");
   nh_transport *t;
   nh_client *c = h2c_client(&t, 0);
-  nh_client_request *req = nh_client_request_new("POST", url(p, "/a/b?q=1&r=2"));
+  nh_client_request *req = nh_client_request_new("POST", h2_peer_url(p, "/a/b?q=1&r=2"));
   nh_header *h = nh_client_request_header(req);
   nh_header_set(h, "X-Mixed-Case", "Value");
   nh_header_set(h, "Connection", "keep-alive");
@@ -67,7 +61,7 @@ NH_TEST(request_fields_on_the_wire) {
   /* A body of unknown length goes without content-length, ended by
    * END_STREAM. */
   int left = 3;
-  req = nh_client_request_new("POST", url(p, "/unknown"));
+  req = nh_client_request_new("POST", h2_peer_url(p, "/unknown"));
   CHECK_EQ(nh_client_request_set_body_reader(req, read_abc, NULL, &left, -1), NH_OK);
   CHECK_EQ(nh_client_do(c, req, &r), NH_OK);
   CHECK_EQ(nh_response_content_length(r), 9);
@@ -95,7 +89,7 @@ NH_TEST(unread_response_holds_at_most_its_window) {
   nh_transport *t;
   nh_client *c = h2c_client(&t, 65536);
   nh_response *r;
-  CHECK_EQ(nh_client_get(c, url(p, "/big"), &r), NH_OK);
+  CHECK_EQ(nh_client_get(c, h2_peer_url(p, "/big"), &r), NH_OK);
   CHECK_EQ(nh_response_content_length(r), 1 << 20);
   /* Nothing read yet: the server stops at the stream's window. */
   H2_PEER_SAW(p, "conn 0 sent 1 65536\n");
@@ -124,12 +118,12 @@ NH_TEST(early_close_resets_the_stream_and_keeps_the_connection) {
   nh_transport *t;
   nh_client *c = h2c_client(&t, 0);
   nh_response *r;
-  CHECK_EQ(nh_client_get(c, url(p, "/held"), &r), NH_OK);
+  CHECK_EQ(nh_client_get(c, h2_peer_url(p, "/held"), &r), NH_OK);
   char buf[4];
   CHECK_EQ(nh_response_read(r, buf, sizeof buf), 4);
   nh_response_close(r); /* the rest never comes: no drain, a reset */
   H2_PEER_SAW(p, "conn 0 reset 1 8\n"); /* RST_STREAM CANCEL */
-  CHECK_EQ(nh_client_get(c, url(p, "/again"), &r), NH_OK);
+  CHECK_EQ(nh_client_get(c, h2_peer_url(p, "/again"), &r), NH_OK);
   nh_response_close(r);
   H2_PEER_SAW(p, "conn 0 stream 3 GET /again");
   H2_PEER_SAW(p, "conn 0 reset 3 8\n");
@@ -163,14 +157,14 @@ NH_TEST(full_connection_makes_the_pool_open_another) {
   nh_client *c = h2c_client(&t, 0);
   /* The first request: the connection learns MAX_CONCURRENT_STREAMS 1. */
   nh_response *r;
-  CHECK_EQ(nh_client_get(c, url(p, "/first"), &r), NH_OK);
+  CHECK_EQ(nh_client_get(c, h2_peer_url(p, "/first"), &r), NH_OK);
   nh_response_close(r);
   /* Two at once: the server answers only when both are open, so they must
    * be on two connections. */
-  two a = {c, url(p, "/a"), 0}, b = {c, url(p, "/b"), 0};
+  two a = {c, h2_peer_url(p, "/a"), 0}, b = {c, h2_peer_url(p, "/b"), 0};
   char ua[256], ub[256];
   snprintf(ua, sizeof ua, "%s", a.url);
-  snprintf(ub, sizeof ub, "%s", url(p, "/b"));
+  snprintf(ub, sizeof ub, "%s", h2_peer_url(p, "/b"));
   a.url = ua;
   b.url = ub;
   pthread_t ta, tb;
@@ -191,7 +185,7 @@ NH_TEST(full_connection_makes_the_pool_open_another) {
 }
 
 static nh_client_request *expecting(const h2_peer *p, const char *body) {
-  nh_client_request *req = nh_client_request_new("PUT", url(p, "/up"));
+  nh_client_request *req = nh_client_request_new("PUT", h2_peer_url(p, "/up"));
   nh_header_set(nh_client_request_header(req), "Expect", "100-continue");
   CHECK_EQ(nh_client_request_set_body_string(req, body), NH_OK);
   return req;

@@ -14,29 +14,17 @@ static nh_transport *h2c_transport(nh_dur header_timeout, nh_dur stall) {
   return nh_transport_new(&cfg);
 }
 
-static nh_client *client_of(nh_transport *t) {
-  nh_client_config cc = NH_CLIENT_CONFIG_DEFAULT;
-  cc.transport = t;
-  return nh_client_new(&cc);
-}
-
-static char *url(const h2_peer *p, const char *path) {
-  static __thread char buf[256];
-  snprintf(buf, sizeof buf, "http://127.0.0.1:%d%s", p->port, path);
-  return buf;
-}
-
 NH_TEST(response_header_timeout_and_context_reset_the_stream_only) {
   h2_peer *p = h2_peer_python("nohead");
   nh_transport *t = h2c_transport(300 * NH_MSEC, 0);
-  nh_client *c = client_of(t);
+  nh_client *c = h2_client_of(t);
   nh_response *r;
-  CHECK_EQ(nh_client_get(c, url(p, "/slow"), &r), NH_ETIMEDOUT);
+  CHECK_EQ(nh_client_get(c, h2_peer_url(p, "/slow"), &r), NH_ETIMEDOUT);
   H2_PEER_SAW(p, "conn 0 reset 1 8\n");
   /* The request's context: its deadline cuts the wait the same way. */
   nh_ctx *ctx;
   CHECK_EQ(nh_ctx_with_timeout(NULL, 200 * NH_MSEC, &ctx), NH_OK);
-  nh_client_request *req = nh_client_request_new("GET", url(p, "/slow2"));
+  nh_client_request *req = nh_client_request_new("GET", h2_peer_url(p, "/slow2"));
   nh_client_request_set_ctx(req, ctx);
   int e = nh_client_do(c, req, &r);
   CHECK(e == NH_ETIMEDOUT || e == NH_ECANCELED);
@@ -55,15 +43,15 @@ NH_TEST(response_header_timeout_and_context_reset_the_stream_only) {
 NH_TEST(body_stall_timeout_resets_the_stream) {
   h2_peer *p = h2_peer_python("hold");
   nh_transport *t = h2c_transport(0, 300 * NH_MSEC);
-  nh_client *c = client_of(t);
+  nh_client *c = h2_client_of(t);
   nh_response *r;
-  CHECK_EQ(nh_client_get(c, url(p, "/held"), &r), NH_OK);
+  CHECK_EQ(nh_client_get(c, h2_peer_url(p, "/held"), &r), NH_OK);
   char buf[64];
   CHECK_EQ(nh_response_read(r, buf, sizeof buf), 10);
   CHECK_EQ(nh_response_read(r, buf, sizeof buf), NH_ETIMEDOUT);
   H2_PEER_SAW(p, "conn 0 reset 1 8\n");
   nh_response_close(r);
-  CHECK_EQ(nh_client_get(c, url(p, "/next"), &r), NH_OK);
+  CHECK_EQ(nh_client_get(c, h2_peer_url(p, "/next"), &r), NH_OK);
   CHECK_EQ(nh_response_status(r), 200);
   nh_response_close(r);
   nh_transport_stats st;
