@@ -21,14 +21,14 @@
 #
 #  1. order: a layer includes only itself and layers to its left:
 #       util -> runtime -> net -> http1 | http2 -> server | client
-#            -> mux | handlers | files -> nethttp.h -> httptest -> cli
+#            -> mux | handlers | files -> nethttp.h -> httptest | debug -> cli
 #  2. siblings (the names joined by "|") do not include each other.
 #  3. internals: mux, handlers, files and cli are written against the
 #     public API: from src/ they include only their own files, util's
 #     primitives (dynbuf, list, url_internal...) and the server's hooks for
 #     the layers above it (src/server/hooks.h), never the other internals
 #     of runtime, net, http1/http2, server or client. The layers from
-#     runtime to httptest may use the internals of any layer to their left.
+#     runtime to httptest and debug may use the internals of any layer to their left.
 #
 # A file in an unknown src/ folder, or a public header missing from the
 # table below, is an error too: a new one must be given its layer here.
@@ -43,7 +43,7 @@ set -uo pipefail
 declare -A RANK=(
   [util]=0 [runtime]=10 [net]=20 [http1]=30 [http2]=30
   [server]=40 [client]=40 [mux]=50 [handlers]=50 [files]=50
-  [umbrella]=55 [httptest]=60 [cli]=70
+  [umbrella]=55 [httptest]=60 [debug]=60 [cli]=70
 )
 
 # Public headers, by what they declare. util: values and formats with no
@@ -52,7 +52,8 @@ declare -A RANK=(
 # server: the handler side (requests, response writers, the server, and
 # the helpers that read requests or write responses); client: the client,
 # its requests and responses, and the cookie jar; the upper layers: handler
-# wrappers, routing, files; httptest: test servers and the recorder.
+# wrappers, routing, files; httptest: test servers and the recorder;
+# debug: the debug pages and metrics of a running process.
 declare -A HEADER_LAYER=(
   [export.h]=util [errors.h]=util [time.h]=util [log.h]=util [status.h]=util
   [textproto.h]=util [httpdate.h]=util [sniff.h]=util [header.h]=util
@@ -63,7 +64,7 @@ declare -A HEADER_LAYER=(
   [server.h]=server [server_cookie.h]=server [form.h]=server [json.h]=server
   [client.h]=client [client_json.h]=client [cookiejar.h]=client
   [handlers.h]=handlers [middleware.h]=handlers [mux.h]=mux [fileserver.h]=files
-  [httptest.h]=httptest
+  [httptest.h]=httptest [debug.h]=debug
 )
 
 # Layers built on the public API only (rule 3), and the internal headers

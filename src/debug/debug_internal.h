@@ -1,0 +1,35 @@
+/* The debug handler's state and its page table. Each page is one function
+ * in its own file (debug_<page>.c) and one line of nh__debug_pages
+ * (debug_pages.c). */
+#ifndef NH_DEBUG_INTERNAL_H
+#define NH_DEBUG_INTERNAL_H
+
+#include "nethttp/debug.h"
+
+typedef struct nh__debug {
+  nh_runtime *runtime; /* NULL: the serving fiber's runtime */
+  nh_server **servers;
+  size_t nservers;
+  nh_transport **transports;
+  size_t ntransports;
+  int allow_non_loopback;
+} nh__debug;
+
+/* The runtime a page reports on. */
+nh_runtime *nh__debug_runtime(const nh__debug *d);
+
+typedef void (*nh__debug_page_fn)(nh__debug *d, nh_response_writer *w, nh_request *r);
+
+typedef struct nh__debug_page {
+  const char *path;  /* matched exactly, without the query */
+  const char *title; /* one line for the index */
+  nh__debug_page_fn serve;
+} nh__debug_page;
+
+/* The pages, ended by an entry whose path is NULL. */
+extern const nh__debug_page nh__debug_pages[];
+
+/* Pages (one file each). */
+void nh__debug_index(nh__debug *d, nh_response_writer *w, nh_request *r);
+
+#endif
