@@ -36,9 +36,11 @@ static void grant(nh__waiter *w) {
 
 /* ---- mutex ---- */
 
+/* An uncontended lock and unlock are one compare-and-swap each; lk and
+ * the queue are used only once a second party comes. */
 struct nh_mutex {
-  pthread_mutex_t lk;
-  int locked;
+  _Atomic int state; /* 0 free, 1 held, 2 held and waiters may be queued */
+  pthread_mutex_t lk; /* guards waiters, and moves of state from or to 2 */
   nh__waitq waiters;
 };
 
@@ -59,34 +61,57 @@ void nh_mutex_free(nh_mutex *m) {
 }
 
 void nh_mutex_lock(nh_mutex *m) {
-  pthread_mutex_lock(&m->lk);
-  if (!m->locked) {
-    m->locked = 1;
-    pthread_mutex_unlock(&m->lk);
+  int s = 0;
+  if (atomic_compare_exchange_strong_explicit(&m->state, &s, 1, memory_order_acquire,
+                                              memory_order_relaxed))
     return;
+  pthread_mutex_lock(&m->lk);
+  s = atomic_load_explicit(&m->state, memory_order_relaxed); /* it may have moved meanwhile */
+  for (;;) {
+    if (s == 0) { /* came free: take it, keeping the mark if others queue */
+      int to = nh__waitq_empty(&m->waiters) ? 1 : 2;
+      if (atomic_compare_exchange_weak_explicit(&m->state, &s, to, memory_order_acquire,
+                                                memory_order_relaxed)) {
+        pthread_mutex_unlock(&m->lk);
+        return;
+      }
+    } else if (s == 1) { /* mark it, so that its unlock looks at the queue */
+      if (atomic_compare_exchange_weak_explicit(&m->state, &s, 2, memory_order_relaxed,
+                                                memory_order_relaxed))
+        s = 2;
+    } else {
+      break;
+    }
   }
   nh__waiter w;
-  /* A mutex wait is not cancellable: holding it is part of correctness. */
+  /* A mutex wait is not cancellable: holding it is part of correctness.
+   * Ownership is handed over by the unlock (state stays held). */
   int r = wait_for_grant(&m->lk, &m->waiters, &w, "mutex", NH_NO_DEADLINE, nh_ctx_background());
   if (r != NH_OK)
     nh_panic("nh_mutex_lock: wait failed: %s", nh_strerror(r));
 }
 
 int nh_mutex_trylock(nh_mutex *m) {
-  pthread_mutex_lock(&m->lk);
-  int r = m->locked ? NH_EBUSY : NH_OK;
-  m->locked = 1;
-  pthread_mutex_unlock(&m->lk);
-  return r;
+  int s = 0;
+  return atomic_compare_exchange_strong_explicit(&m->state, &s, 1, memory_order_acquire,
+                                                 memory_order_relaxed)
+             ? NH_OK
+             : NH_EBUSY;
 }
 
 void nh_mutex_unlock(nh_mutex *m) {
+  int s = 1;
+  if (atomic_compare_exchange_strong_explicit(&m->state, &s, 0, memory_order_release,
+                                              memory_order_relaxed))
+    return;
   pthread_mutex_lock(&m->lk);
   nh__waiter *w = nh__waitq_pop(&m->waiters);
-  if (w)
-    grant(w); /* ownership passes on; locked stays 1 */
-  else
-    m->locked = 0;
+  if (w) {
+    atomic_store_explicit(&m->state, nh__waitq_empty(&m->waiters) ? 1 : 2, memory_order_relaxed);
+    grant(w); /* ownership passes on */
+  } else {
+    atomic_store_explicit(&m->state, 0, memory_order_release);
+  }
   pthread_mutex_unlock(&m->lk);
 }
 

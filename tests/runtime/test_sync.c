@@ -60,6 +60,55 @@ NH_TEST(mutex_across_loops) {
   nh_wg_free(MX.wg);
 }
 
+/* ---- mutex: short holds, many parties, no yield: its fast path and the
+ * hand-over to queued waiters race; a lost wake-up hangs here ---- */
+typedef struct sh {
+  nh_mutex *m;
+  long counter;
+  atomic_int inside;
+  nh_wg *wg;
+} sh;
+static sh SH;
+
+static void short_holds(int n) {
+  for (int i = 0; i < n; i++) {
+    nh_mutex_lock(SH.m);
+    CHECK_EQ(atomic_fetch_add(&SH.inside, 1), 0);
+    SH.counter++;
+    atomic_fetch_sub(&SH.inside, 1);
+    nh_mutex_unlock(SH.m);
+  }
+}
+static void short_holds_fiber(void *arg) {
+  (void)arg;
+  short_holds(5000);
+  nh_wg_done(SH.wg);
+}
+static void *short_holds_thread(void *arg) {
+  (void)arg;
+  short_holds(20000);
+  return NULL;
+}
+
+NH_TEST(mutex_short_holds_from_threads_and_fibers) {
+  nh_runtime *rt = rt4();
+  SH.m = nh_mutex_new();
+  SH.wg = nh_wg_new();
+  nh_wg_add(SH.wg, 32);
+  for (int i = 0; i < 32; i++)
+    nh_runtime_go(rt, -1, short_holds_fiber, NULL);
+  pthread_t th[4];
+  for (int i = 0; i < 4; i++)
+    pthread_create(&th[i], NULL, short_holds_thread, NULL);
+  for (int i = 0; i < 4; i++)
+    pthread_join(th[i], NULL);
+  CHECK_EQ(nh_wg_wait(SH.wg, nh_deadline_after(60 * NH_SEC)), NH_OK);
+  CHECK_EQ(SH.counter, 32L * 5000 + 4L * 20000);
+  nh_runtime_free(rt);
+  nh_mutex_free(SH.m);
+  nh_wg_free(SH.wg);
+}
+
 /* ---- semaphore: the in-flight limiter; never more than 3 inside ---- */
 typedef struct lim {
   nh_sem *s;
