@@ -186,6 +186,18 @@ static int h2_start(nh__cconn *c, nh_client_request *req, nh_time deadline, nh__
   return stream_error(w, e);
 }
 
+/* A Content-Length value: its digits, or -1 (anything else, or past
+ * 2^63-1). */
+static int64_t parse_length(const char *s) {
+  int64_t v = 0;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9' || v > (INT64_MAX - (*s - '0')) / 10)
+      return -1;
+    v = v * 10 + (*s - '0');
+  }
+  return v;
+}
+
 static int h2_read_head(nh__cstream *s, nh_client_request *req, nh_time deadline,
                         nh__chead *head) {
   h2stream *w = (h2stream *)s;
@@ -194,21 +206,15 @@ static int h2_read_head(nh__cstream *s, nh_client_request *req, nh_time deadline
    * or thread, which a loop spinning on its core would only hold up. */
   int no_body = 0;
   int e = nh__h2s_read_head(w->h, header_deadline(c->t, deadline), &head->status, head->header,
-                            &no_body);
-  s->got_any = nh__h2s_got_any(w->h);
+                            &no_body, &s->got_any);
   if (e)
     return stream_error(w, e);
   nh__trace_first_byte(s->trace);
   memcpy(head->proto, "HTTP/2.0", 9);
   const char *cl = nh_header_get(head->header, "Content-Length");
   head->content_length = -1;
-  if (cl && *cl) {
-    char *end;
-    long long v = strtoll(cl, &end, 10);
-    if (*end || v < 0)
-      return NH_EBADRESPONSE;
-    head->content_length = v;
-  }
+  if (cl && *cl && (head->content_length = parse_length(cl)) < 0)
+    return NH_EBADRESPONSE;
   head->no_body = no_body || !strcmp(req->method, "HEAD");
   head->close = 0;
   head->no_drain = 1;
@@ -222,12 +228,7 @@ static int h2_read_head(nh__cstream *s, nh_client_request *req, nh_time deadline
 
 static ssize_t h2_read_body(nh__cstream *s, void *out, size_t cap, nh_time deadline) {
   h2stream *w = (h2stream *)s;
-  ssize_t n = nh__h2s_read_body(w->h, out, cap, deadline);
-  if (n == 0 && w->trailer) {
-    int e = nh__h2s_trailers(w->h, w->trailer);
-    if (e)
-      return e;
-  }
+  ssize_t n = nh__h2s_read_body(w->h, out, cap, deadline, w->trailer);
   return n < 0 ? stream_error(w, (int)n) : n;
 }
 

@@ -22,6 +22,8 @@
 /* Go's initialMaxConcurrentStreams: assumed until the server's SETTINGS. */
 #define INITIAL_MAX_STREAMS 100
 
+static void stream_free(nh__h2s *s);
+
 static void wake(nh__h2s *s) {
   if (s->waiting) {
     s->waiting = 0;
@@ -247,7 +249,7 @@ int nh__h2c_session_new(nh__h2c *c) {
   nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_frame_not_send);
   nghttp2_option_set_no_auto_window_update(opt, 1);
   nghttp2_option_set_peer_max_concurrent_streams(opt, INITIAL_MAX_STREAMS);
-  int r = nghttp2_session_client_new2(&c->ss, cb, c, opt);
+  int r = nghttp2_session_client_new3(&c->ss, cb, c, opt, &c->mem.ng);
   nghttp2_session_callbacks_del(cb);
   nghttp2_option_del(opt);
   if (r)
@@ -272,6 +274,7 @@ int nh__h2c_new(const nh__h2c_config *cfg, const nh__h2c_io *io, nh__h2c **out) 
   c->cfg = *cfg;
   c->io = *io;
   c->evfd = -1;
+  nh__h2_mem_init(&c->mem);
   atomic_store(&c->max_streams, INITIAL_MAX_STREAMS);
   int e = NH_ENOMEM;
   if (!(c->mu = nh_mutex_new()) || (e = nh__h2c_session_new(c)) != NH_OK ||
@@ -279,6 +282,7 @@ int nh__h2c_new(const nh__h2c_config *cfg, const nh__h2c_io *io, nh__h2c **out) 
     nh__h2c_io_free(c);
     if (c->ss)
       nghttp2_session_del(c->ss);
+    nh__h2_mem_dispose(&c->mem);
     nh_mutex_free(c->mu);
     free(c);
     return e;
@@ -293,6 +297,12 @@ void nh__h2c_free(nh__h2c *c) {
   nh__h2c_io_stop(c);
   nh__h2c_io_free(c);
   nghttp2_session_del(c->ss);
+  nh__h2_mem_dispose(&c->mem);
+  while (c->spare) {
+    nh__h2s *s = c->spare;
+    c->spare = s->next;
+    stream_free(s);
+  }
   nh_mutex_free(c->mu);
   free(c);
 }
@@ -322,31 +332,75 @@ static nghttp2_nv nv(const char *k, size_t kn, const char *v, size_t vn, uint8_t
   return (nghttp2_nv){(uint8_t *)k, (uint8_t *)v, kn, vn, flags};
 }
 
+static void stream_free(nh__h2s *s) {
+  nh_sem_free(s->sem);
+  nh__arena_dispose(&s->head_arena);
+  nh_header_free(s->trailer);
+  free(s->rbuf);
+  free(s->sbuf);
+  free(s);
+}
+
+static nh__h2s *stream_new(void) {
+  nh__h2s *s = malloc(sizeof *s);
+  if (!s)
+    return NULL;
+  memset(s, 0, offsetof(nh__h2s, head_map)); /* the rest is set up below */
+  nh__arena_init(&s->head_arena, s->head_first, sizeof s->head_first);
+  nh__header_init(&s->head_map, &s->head_arena);
+  s->head = &s->head_map;
+  if (!(s->sem = nh_sem_new(0))) {
+    stream_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+/* A closed stream made ready for the next one (mu held): its semaphore
+ * (not posted: nobody waits on a closed stream), its emptied head map and
+ * a small receive buffer stay. */
+static void stream_recycle(nh__h2c *c, nh__h2s *s) {
+  if (s->rcap > 4096) {
+    free(s->rbuf);
+    s->rbuf = NULL;
+    s->rcap = 0;
+  }
+  nh_header_free(s->trailer);
+  free(s->sbuf);
+  nh__arena_reset(&s->head_arena);
+  nh__header_init(&s->head_map, &s->head_arena);
+  memset(s, 0, offsetof(nh__h2s, sem));
+  s->next = c->spare;
+  c->spare = s;
+  c->nspare++;
+}
+
+/* At most this many closed streams are kept per connection. */
+#define SPARE_MAX 64
+
 int nh__h2s_open(nh__h2c *c, const nh__h2_req *req, nh__h2s **out) {
   *out = NULL;
   const nh__hentry *items = req->header ? req->header->items : NULL;
   size_t nf = req->header ? req->header->len : 0, nx = 0;
   while (req->extra && req->extra[2 * nx])
     nx++;
-  nghttp2_nv *v = malloc((5 + nf + nx) * sizeof *v);
-  char *lower = NULL;
   size_t lower_len = 0;
   for (size_t i = 0; i < nf; i++)
     lower_len += items[i].klen;
-  nh__h2s *s = calloc(1, sizeof *s);
-  if (!v || !s || !(lower = malloc(lower_len + 1)) || !(s->sem = nh_sem_new(0)) ||
-      !(s->head = nh_header_new()) || (req->has_body && !(s->sbuf = malloc(NH__H2S_SEND_MAX)))) {
-    free(v);
-    free(lower);
-    if (s) {
-      nh_sem_free(s->sem);
-      nh_header_free(s->head);
-      free(s->sbuf);
-      free(s);
-    }
+  /* The usual request fits on the stack: nghttp2 copies what it keeps. */
+  nghttp2_nv v_stack[24];
+  char lower_stack[512];
+  nghttp2_nv *v = 5 + nf + nx <= sizeof v_stack / sizeof v_stack[0]
+                      ? v_stack
+                      : malloc((5 + nf + nx) * sizeof *v);
+  char *lower = lower_len < sizeof lower_stack ? lower_stack : malloc(lower_len + 1);
+  if (!v || !lower) {
+    if (v != v_stack)
+      free(v);
+    if (lower != lower_stack)
+      free(lower);
     return NH_ENOMEM;
   }
-  s->c = c;
   size_t n = 0;
   v[n++] = nv(":method", 7, req->method, strlen(req->method), NGHTTP2_NV_FLAG_NONE);
   v[n++] = nv(":scheme", 7, req->scheme, strlen(req->scheme), NGHTTP2_NV_FLAG_NONE);
@@ -374,11 +428,28 @@ int nh__h2s_open(nh__h2c *c, const nh__h2_req *req, nh__h2s **out) {
     v[n++] = nv(lp, e->klen, e->value, e->vlen, NGHTTP2_NV_FLAG_NONE);
     lp += e->klen;
   }
-  nghttp2_data_provider prd = {.source.ptr = s, .read_callback = body_read};
+  char *sbuf = req->has_body ? malloc(NH__H2S_SEND_MAX) : NULL;
   nh_mutex_lock(c->mu);
-  int32_t id = nh__h2c_unusable(c)
-                   ? NGHTTP2_ERR_START_STREAM_NOT_ALLOWED
-                   : nghttp2_submit_request(c->ss, NULL, v, n, req->has_body ? &prd : NULL, s);
+  nh__h2s *s = c->spare;
+  if (s) {
+    c->spare = s->next;
+    c->nspare--;
+    s->next = NULL;
+  } else {
+    nh_mutex_unlock(c->mu);
+    s = stream_new();
+    nh_mutex_lock(c->mu);
+  }
+  int32_t id = NGHTTP2_ERR_NOMEM;
+  if (s && (!req->has_body || sbuf)) {
+    s->c = c;
+    s->sbuf = sbuf;
+    sbuf = NULL;
+    nghttp2_data_provider prd = {.source.ptr = s, .read_callback = body_read};
+    id = nh__h2c_unusable(c)
+             ? NGHTTP2_ERR_START_STREAM_NOT_ALLOWED
+             : nghttp2_submit_request(c->ss, NULL, v, n, req->has_body ? &prd : NULL, s);
+  }
   if (id > 0) {
     s->id = id;
     s->next = c->streams;
@@ -387,13 +458,14 @@ int nh__h2s_open(nh__h2c *c, const nh__h2_req *req, nh__h2s **out) {
     c->streams = s;
   }
   nh_mutex_unlock(c->mu);
-  free(v);
-  free(lower);
+  if (v != v_stack)
+    free(v);
+  if (lower != lower_stack)
+    free(lower);
+  free(sbuf);
   if (id <= 0) {
-    nh_sem_free(s->sem);
-    nh_header_free(s->head);
-    free(s->sbuf);
-    free(s);
+    if (s)
+      stream_free(s);
     return id == NGHTTP2_ERR_NOMEM                    ? NH_ENOMEM
            : id == NGHTTP2_ERR_INVALID_ARGUMENT       ? NH_EINVAL
                                                       : NH__H2_REFUSED;
@@ -476,7 +548,7 @@ int nh__h2s_wait_continue(nh__h2s *s, nh_time until) {
 }
 
 int nh__h2s_read_head(nh__h2s *s, nh_time deadline, int *status, nh_header *header,
-                      int *no_body) {
+                      int *no_body, int *got_any) {
   nh__h2c *c = s->c;
   int e = NH_OK;
   nh_mutex_lock(c->mu);
@@ -490,14 +562,26 @@ int nh__h2s_read_head(nh__h2s *s, nh_time deadline, int *status, nh_header *head
     *no_body = s->eof && s->rpos == s->rlen;
     for (uint32_t i = 0; i < s->head->len && !e; i++) {
       const nh__hentry *h = &s->head->items[i];
-      e = nh__header_add_checked(header, h->key, h->klen, h->value, h->vlen);
+      e = nh__header_add_copy(header, h->key, h->klen, h->value, h->vlen);
     }
   }
+  *got_any = s->got_any;
   nh_mutex_unlock(c->mu);
   return e;
 }
 
-ssize_t nh__h2s_read_body(nh__h2s *s, void *out, size_t cap, nh_time deadline) {
+/* Adds the stream's trailers to trailer (mu held). */
+static int copy_trailers(const nh__h2s *s, nh_header *trailer) {
+  int e = NH_OK;
+  for (uint32_t i = 0; s->trailer && i < s->trailer->len && !e; i++) {
+    const nh__hentry *h = &s->trailer->items[i];
+    e = nh__header_add_copy(trailer, h->key, h->klen, h->value, h->vlen);
+  }
+  return e;
+}
+
+ssize_t nh__h2s_read_body(nh__h2s *s, void *out, size_t cap, nh_time deadline,
+                          nh_header *trailer) {
   nh__h2c *c = s->c;
   ssize_t r = 0;
   int kick = 0;
@@ -514,8 +598,11 @@ ssize_t nh__h2s_read_body(nh__h2s *s, void *out, size_t cap, nh_time deadline) {
       r = (ssize_t)n;
       break;
     }
-    if (s->eof)
+    if (s->eof) {
+      if (trailer)
+        r = copy_trailers(s, trailer);
       break;
+    }
     if (s->err || s->closed) {
       r = s->err ? s->err : NH_ECONNRESET;
       break;
@@ -532,30 +619,11 @@ ssize_t nh__h2s_read_body(nh__h2s *s, void *out, size_t cap, nh_time deadline) {
   return r;
 }
 
-int nh__h2s_trailers(nh__h2s *s, nh_header *trailer) {
-  nh__h2c *c = s->c;
-  int e = NH_OK;
-  nh_mutex_lock(c->mu);
-  for (uint32_t i = 0; s->trailer && i < s->trailer->len && !e; i++) {
-    const nh__hentry *h = &s->trailer->items[i];
-    e = nh__header_add_checked(trailer, h->key, h->klen, h->value, h->vlen);
-  }
-  nh_mutex_unlock(c->mu);
-  return e;
-}
-
 int nh__h2s_refused(const nh__h2s *s) {
   nh_mutex_lock(s->c->mu);
   int r = s->err == NH__H2_REFUSED || s->unsent;
   nh_mutex_unlock(s->c->mu);
   return r;
-}
-
-int nh__h2s_got_any(const nh__h2s *s) {
-  nh_mutex_lock(s->c->mu);
-  int g = s->got_any;
-  nh_mutex_unlock(s->c->mu);
-  return g;
 }
 
 void nh__h2s_close(nh__h2s *s) {
@@ -576,13 +644,12 @@ void nh__h2s_close(nh__h2s *s) {
     s->next->prev = s->prev;
   /* The last stream gone: an I/O fiber ends until the next one. */
   int kick = nghttp2_session_want_write(c->ss) || !c->streams;
+  int keep = c->nspare < SPARE_MAX;
+  if (keep)
+    stream_recycle(c, s);
   nh_mutex_unlock(c->mu);
   if (kick)
     nh__h2c_kick(c);
-  nh_sem_free(s->sem);
-  nh_header_free(s->head);
-  nh_header_free(s->trailer);
-  free(s->rbuf);
-  free(s->sbuf);
-  free(s);
+  if (!keep)
+    stream_free(s);
 }

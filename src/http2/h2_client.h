@@ -102,21 +102,22 @@ int nh__h2s_wait_continue(nh__h2s *s, nh_time until);
 /* The final response head (1xx skipped): status, fields into header
  * (canonical names), no_body when END_STREAM came with it. 0,
  * NH_ETIMEDOUT, NH_ECANCELED, NH__H2_REFUSED, NH_ECONNRESET (reset by
- * the server or the connection lost), NH_EBADRESPONSE. Parks. */
-int nh__h2s_read_head(nh__h2s *s, nh_time deadline, int *status, nh_header *header, int *no_body);
-/* Body bytes: a count, 0 at END_STREAM, or an error as above. Window
- * updates follow what is read here. Parks. */
-ssize_t nh__h2s_read_body(nh__h2s *s, void *out, size_t cap, nh_time deadline);
-/* The trailers, once the body ended, into trailer. */
-int nh__h2s_trailers(nh__h2s *s, nh_header *trailer);
-/* Did a byte of the response come? */
-int nh__h2s_got_any(const nh__h2s *s);
+ * the server or the connection lost), NH_EBADRESPONSE. Parks.
+ * *got_any: did a byte of the response come (success or not)? */
+int nh__h2s_read_head(nh__h2s *s, nh_time deadline, int *status, nh_header *header, int *no_body,
+                      int *got_any);
+/* Body bytes: a count, 0 at END_STREAM (then the trailers are added to
+ * trailer, if not NULL), or an error as above. Window updates follow what
+ * is read here. Parks. */
+ssize_t nh__h2s_read_body(nh__h2s *s, void *out, size_t cap, nh_time deadline,
+                          nh_header *trailer);
 /* Did the stream fail without the server processing it (its error is
  * NH__H2_REFUSED, or the connection died, with the error it died of,
  * before the stream's HEADERS went out)? It may be sent again. */
 int nh__h2s_refused(const nh__h2s *s);
 /* Ends the stream: one not complete is reset (RST_STREAM CANCEL); what
- * it buffered is given back to the connection's window. Frees s. */
+ * it buffered is given back to the connection's window. Frees s (or keeps
+ * it for the connection's next stream). */
 void nh__h2s_close(nh__h2s *s);
 
 #endif

@@ -9,8 +9,11 @@
 #include <stdatomic.h>
 
 #include "http2/h2_client.h"
+#include "http2/h2_mem.h"
 #include "nethttp/runtime.h"
 #include "nethttp/sync.h"
+#include "util/arena.h"
+#include "util/header_internal.h"
 
 /* A stream's request body waiting for nghttp2 (and the peer's window). */
 #define NH__H2S_SEND_MAX (64 * 1024)
@@ -18,17 +21,14 @@
 struct nh__h2s {
   nh__h2c *c;
   int32_t id;
-  nh_sem *sem;  /* posted by the I/O side when waiting is set */
   int waiting;
   /* the response */
   int status;
   int head_done;     /* the final head is complete */
-  nh_header *head;   /* its fields as they come */
   nh_header *trailer;
   int got_any;
   int got_100; /* a 100 Continue came */
-  char *rbuf; /* body bytes received, [rpos, rlen) unread */
-  size_t rpos, rlen, rcap;
+  size_t rpos, rlen; /* body bytes received in rbuf, [rpos, rlen) unread */
   int eof;    /* END_STREAM came */
   int closed; /* nghttp2 closed the stream (or never opened it) */
   int err;    /* why the stream failed, or 0 */
@@ -39,6 +39,14 @@ struct nh__h2s {
   size_t spos, slen;
   int s_eof, deferred;
   nh__h2s *prev, *next; /* the connection's open streams */
+  /* Kept when the stream is recycled for the connection's next one. */
+  nh_sem *sem; /* posted by the I/O side when waiting is set */
+  char *rbuf;
+  size_t rcap;
+  nh_header *head; /* the final head's fields as they come: &head_map */
+  nh_header head_map;
+  nh__arena head_arena;
+  char head_first[512];
 };
 
 /* The I/O side's buffers and health clock (h2_client_io.c). */
@@ -69,6 +77,9 @@ struct nh__h2c {
   int stop;      /* the I/O side is asked to end */
   int err;       /* why the connection died */
   nh__h2s *streams;
+  nh__h2s *spare; /* closed streams kept for the next ones (next-linked) */
+  int nspare;
+  nh__h2_mem mem; /* nghttp2's blocks (used under mu) */
   _Atomic int dead, goaway;
   _Atomic uint32_t max_streams;
 };

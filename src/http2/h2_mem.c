@@ -1,14 +1,14 @@
-/* nghttp2's memory for one server connection: small blocks kept on
- * per-size free lists of the connection instead of going back to malloc.
+/* nghttp2's memory for one connection: small blocks kept on per-size
+ * free lists of the connection instead of going back to malloc.
  *
  * nghttp2 allocates and frees a few blocks per stream (the stream, its
- * outbound frames, a copy of the response head); with ten streams or more
+ * outbound frames, a copy of a head); with ten streams or more
  * in flight they overflow malloc's per-thread cache and each pair cost
  * some 150 instructions and a lock. Here a pair is a list push and pop.
  * Every block carries a 16-byte header naming its size class, as
- * nghttp2's free does not give the size. The connection's fiber is the
- * only user (no locking); what is kept goes at the session's end. */
-#include "http2/h2_server_internal.h"
+ * nghttp2's free does not give the size. One user at a time (no
+ * locking); what is kept goes at the session's end. */
+#include "http2/h2_mem.h"
 
 #include <stdint.h>
 #include <stdlib.h>

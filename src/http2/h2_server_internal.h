@@ -5,6 +5,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "http2/h2_mem.h"
 #include "http2/h2_server.h"
 #include "runtime/internal.h"
 #include "util/list.h"
@@ -94,17 +95,6 @@ typedef struct nh__h2_sstream {
 
 #define SS(p) ((nh__h2_sstream *)(p))
 
-/* h2_server_mem.c: nghttp2's allocator for one connection (blocks of 64
- * bytes to 2 KiB kept on free lists). */
-#define NH__H2_MEM_CLASSES 6
-typedef struct nh__h2_mem {
-  nghttp2_mem ng; /* given to nghttp2; its user data is this */
-  union blk *free[NH__H2_MEM_CLASSES];
-  uint32_t nfree[NH__H2_MEM_CLASSES];
-} nh__h2_mem;
-void nh__h2_mem_init(nh__h2_mem *m);
-/* Free what is kept: after nghttp2_session_del. */
-void nh__h2_mem_dispose(nh__h2_mem *m);
 
 struct nh__h2_conn {
   const nh__h2_host *host;

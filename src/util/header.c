@@ -183,6 +183,19 @@ static int add_known_or_checked(nh_header *h, const char *known, const char *key
   return nh__header_append_raw(h, known, (uint32_t)klen, v, (uint32_t)vlen);
 }
 
+int nh__header_add_copy(nh_header *h, const char *key, size_t klen, const char *value,
+                        size_t vlen) {
+  char *k = nh__arena_alloc(h->arena, klen + 1 + vlen + 1);
+  if (!k)
+    return NH_ENOMEM;
+  memcpy(k, key, klen);
+  k[klen] = 0;
+  char *v = k + klen + 1;
+  memcpy(v, value, vlen);
+  v[vlen] = 0;
+  return nh__header_append_raw(h, k, (uint32_t)klen, v, (uint32_t)vlen);
+}
+
 int nh__header_add_checked(nh_header *h, const char *key, size_t klen, const char *value,
                            size_t vlen) {
   /* Key and value share one allocation: it runs for nearly every response. */

@@ -35,6 +35,10 @@ struct nh_header {
 void nh__header_init(nh_header *h, nh__arena *arena);
 /* Appends copies of a key that is a valid token (made canonical on the
  * way) and a valid value: for callers that checked them already. */
+/* Appends copies of a key already canonical and a valid value (from
+ * another map). */
+int nh__header_add_copy(nh_header *h, const char *key, size_t klen, const char *value,
+                        size_t vlen);
 int nh__header_add_checked(nh_header *h, const char *key, size_t klen, const char *value,
                            size_t vlen);
 /* Append without copying or checking: key/value must outlive the map and
