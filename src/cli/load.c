@@ -136,6 +136,21 @@ static void record_phases(worker *w, nh_time end) {
   phase_stats_record(&w->phases, d);
 }
 
+/* The run's request, with its headers (the body is set per turn). */
+static nh_client_request *new_request(const load_opts *o, const nh_client_trace *trace) {
+  nh_client_request *req = nh_client_request_new(o->method, o->url);
+  if (!req)
+    return NULL;
+  nh_client_request_set_trace(req, trace);
+  nh_header *h = nh_client_request_header(req);
+  for (size_t k = 0; k < nh_header_len(o->hdr); k++) {
+    const char *key, *v;
+    nh_header_at(o->hdr, k, &key, &v);
+    nh_header_add(h, key, v);
+  }
+  return req;
+}
+
 static void worker_main(void *arg) {
   worker *w = arg;
   load_run *r = w->run;
@@ -144,6 +159,9 @@ static void worker_main(void *arg) {
   nh_fiber_set_ctx(r->ctx); /* requests and -q sleeps end with the run */
   nh_fiber_set_label("load caller");
   char buf[16 * 1024];
+  /* One request for all the caller's turns, as Go allows once a response
+   * is closed: a body is set again before each turn. */
+  nh_client_request *req = new_request(o, &w->trace);
   nh_time next = nh_now();
   for (int64_t i = 0; (w->quota < 0 || i < w->quota) && !nh_ctx_err(r->ctx); i++) {
     if (r->interval) {
@@ -151,19 +169,12 @@ static void worker_main(void *arg) {
       if (nh_sleep_until(next))
         break;
     }
-    nh_client_request *req = nh_client_request_new(o->method, o->url);
     if (!req) {
       tally_error(&w->t, NH_ENOMEM);
+      req = new_request(o, &w->trace);
       continue;
     }
-    nh_header *h = nh_client_request_header(req);
-    for (size_t k = 0; k < nh_header_len(o->hdr); k++) {
-      const char *key, *v;
-      nh_header_at(o->hdr, k, &key, &v);
-      nh_header_add(h, key, v);
-    }
     int e = o->has_body ? nh_client_request_set_body(req, o->body, o->body_len) : NH_OK;
-    nh_client_request_set_trace(req, &w->trace);
     memset(&w->m, 0, sizeof w->m);
     nh_time t0 = nh_now();
     nh_response *resp = NULL;
@@ -182,7 +193,6 @@ static void worker_main(void *arg) {
     }
     nh_time t1 = nh_now();
     nh_dur took = t1 - t0;
-    nh_client_request_free(req);
     if (e && nh_ctx_err(r->ctx))
       break; /* cut by the end of the run: not the server's doing */
     if (e) {
@@ -194,6 +204,7 @@ static void worker_main(void *arg) {
     }
     atomic_fetch_add_explicit(&w->done, 1, memory_order_relaxed);
   }
+  nh_client_request_free(req);
   w->ended = nh_now();
   atomic_fetch_add_explicit(&r->finished, 1, memory_order_release);
 }

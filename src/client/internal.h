@@ -42,6 +42,7 @@ typedef enum { BODY_NONE, BODY_BYTES, BODY_FILE, BODY_READER } nh__body_kind;
 struct nh_client_request {
   char *method;
   nh_url *url;
+  char *url_str;     /* nh_url_string(url), made when first needed */
   nh_header *header; /* &header_map */
   nh_ctx *ctx;
   nh__body_kind body;
@@ -66,6 +67,8 @@ struct nh_client_request {
 
 /* The request as one hop of a redirect chain sees it. */
 int nh__creq_replayable(const nh_client_request *req);
+/* The request's URL as a string, kept with it (NULL when out of memory). */
+const char *nh__creq_url_string(nh_client_request *req);
 int nh__creq_rewind(nh_client_request *req);
 ssize_t nh__creq_body_read(nh_client_request *req, void *buf, size_t cap, off_t *file_off);
 

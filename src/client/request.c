@@ -63,9 +63,16 @@ void nh_client_request_free(nh_client_request *req) {
     return;
   body_clear(req);
   nh_url_free(req->url);
+  free(req->url_str);
   nh__arena_dispose(&req->header_arena);
   free(req->method);
   free(req);
+}
+
+const char *nh__creq_url_string(nh_client_request *req) {
+  if (!req->url_str)
+    req->url_str = nh_url_string(req->url);
+  return req->url_str;
 }
 
 nh_header *nh_client_request_header(nh_client_request *req) { return req->header; }

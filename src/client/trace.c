@@ -14,8 +14,26 @@ void nh_client_request_set_trace(nh_client_request *req, const nh_client_trace *
 void nh__trace_get_conn(const nh_client_trace *tr, const char *host, int port) {
   if (!tr || !tr->get_conn)
     return;
+  /* Formatted by hand: it runs for every request that is traced. */
   char hp[300];
-  snprintf(hp, sizeof hp, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+  size_t hl = strnlen(host, 256), n = 0;
+  int v6 = memchr(host, ':', hl) != NULL;
+  if (v6)
+    hp[n++] = '[';
+  memcpy(hp + n, host, hl);
+  n += hl;
+  if (v6)
+    hp[n++] = ']';
+  hp[n++] = ':';
+  char digits[12];
+  int nd = 0;
+  unsigned p = (unsigned)port;
+  do
+    digits[nd++] = (char)('0' + p % 10);
+  while ((p /= 10) && nd < (int)sizeof digits);
+  while (nd)
+    hp[n++] = digits[--nd];
+  hp[n] = 0;
   tr->get_conn(tr->user, hp);
 }
 

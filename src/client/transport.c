@@ -363,7 +363,12 @@ static int route_for(nh_transport *t, nh_client_request *req, route *rt) {
     return NH_EINVAL;
   const char *p = nh_url_port(req->url);
   rt->tls = !strcmp(req->url->scheme, "https");
-  rt->port = p && *p ? atoi(p) : rt->tls ? 443 : 80;
+  rt->port = rt->tls ? 443 : 80;
+  if (p && *p) {
+    rt->port = 0;
+    for (; *p && rt->port <= 65535; p++) /* the URL parser let only digits through */
+      rt->port = *p >= '0' && *p <= '9' ? rt->port * 10 + (*p - '0') : 65536;
+  }
   if (rt->port <= 0 || rt->port > 65535)
     return NH_EINVAL;
   rt->proxy[0] = 0;
