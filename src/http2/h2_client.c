@@ -27,19 +27,21 @@ static void stream_free(nh__h2s *s);
 static void wake(nh__h2s *s) {
   if (s->waiting) {
     s->waiting = 0;
-    nh_sem_release(s->sem);
+    nh__waiter_wake(&s->w, NH_OK);
   }
 }
 
-/* Waits for the I/O side to post s (mu held, and held again on return). */
+/* Waits for the I/O side to wake s (mu held, and held again on return).
+ * A wake that comes between the unlock and the park is kept by the
+ * waiter; one that comes after a timeout belongs to a finished park and
+ * is dropped. */
 static int wait_locked(nh__h2s *s, nh_time deadline) {
   nh__h2c *c = s->c;
+  nh__waiter_init(&s->w);
   s->waiting = 1;
   nh_mutex_unlock(c->mu);
-  int e = nh_sem_acquire(s->sem, deadline);
+  int e = nh__waiter_park(&s->w, "h2 stream", deadline, NULL);
   nh_mutex_lock(c->mu);
-  if (e && !s->waiting)
-    nh_sem_try_acquire(s->sem); /* posted meanwhile: take it back */
   s->waiting = 0;
   return e;
 }
@@ -333,7 +335,6 @@ static nghttp2_nv nv(const char *k, size_t kn, const char *v, size_t vn, uint8_t
 }
 
 static void stream_free(nh__h2s *s) {
-  nh_sem_free(s->sem);
   nh__arena_dispose(&s->head_arena);
   nh_header_free(s->trailer);
   free(s->rbuf);
@@ -349,16 +350,11 @@ static nh__h2s *stream_new(void) {
   nh__arena_init(&s->head_arena, s->head_first, sizeof s->head_first);
   nh__header_init(&s->head_map, &s->head_arena);
   s->head = &s->head_map;
-  if (!(s->sem = nh_sem_new(0))) {
-    stream_free(s);
-    return NULL;
-  }
   return s;
 }
 
-/* A closed stream made ready for the next one (mu held): its semaphore
- * (not posted: nobody waits on a closed stream), its emptied head map and
- * a small receive buffer stay. */
+/* A closed stream made ready for the next one (mu held): its emptied head
+ * map and a small receive buffer stay. */
 static void stream_recycle(nh__h2c *c, nh__h2s *s) {
   if (s->rcap > 4096) {
     free(s->rbuf);
@@ -369,7 +365,7 @@ static void stream_recycle(nh__h2c *c, nh__h2s *s) {
   free(s->sbuf);
   nh__arena_reset(&s->head_arena);
   nh__header_init(&s->head_map, &s->head_arena);
-  memset(s, 0, offsetof(nh__h2s, sem));
+  memset(s, 0, offsetof(nh__h2s, rbuf));
   s->next = c->spare;
   c->spare = s;
   c->nspare++;

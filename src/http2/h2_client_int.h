@@ -12,6 +12,7 @@
 #include "http2/h2_mem.h"
 #include "nethttp/runtime.h"
 #include "nethttp/sync.h"
+#include "runtime/internal.h"
 #include "util/arena.h"
 #include "util/header_internal.h"
 
@@ -21,7 +22,8 @@
 struct nh__h2s {
   nh__h2c *c;
   int32_t id;
-  int waiting;
+  int waiting;  /* w is parked (or about to): the I/O side wakes it */
+  nh__waiter w; /* the caller waiting for the stream */
   /* the response */
   int status;
   int head_done;     /* the final head is complete */
@@ -40,7 +42,6 @@ struct nh__h2s {
   int s_eof, deferred;
   nh__h2s *prev, *next; /* the connection's open streams */
   /* Kept when the stream is recycled for the connection's next one. */
-  nh_sem *sem; /* posted by the I/O side when waiting is set */
   char *rbuf;
   size_t rcap;
   nh_header *head; /* the final head's fields as they come: &head_map */
