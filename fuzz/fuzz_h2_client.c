@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   nh_time deadline = nh_deadline_after(10 * NH_SEC);
   if (post && nh__h2s_write(s, "hello world", 11, deadline) == NH_OK)
     nh__h2s_end(s);
-  nh_header *head = nh_header_new(), *trailer = nh_header_new();
+  nh_header *head = nh_header_new(), *trailer = NULL;
   int status = 0, no_body = 0, got_any = 0;
   if (nh__h2s_read_head(s, deadline, &status, head, &no_body, &got_any) == NH_OK) {
     if (status < 100 || status > 999)
@@ -77,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *buf = malloc(cap);
     size_t total = 0;
     ssize_t n;
-    while ((n = nh__h2s_read_body(s, buf, cap, deadline, trailer)) > 0) {
+    while ((n = nh__h2s_read_body(s, buf, cap, deadline, &trailer)) > 0) {
       if ((size_t)n > cap)
         abort();
       total += (size_t)n;

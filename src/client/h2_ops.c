@@ -20,7 +20,7 @@
 typedef struct h2stream {
   nh__cstream s;
   nh__h2s *h;
-  nh_header *trailer; /* the response's, filled when the body ends */
+  nh_header **trailer; /* the response's, filled when the body ends */
 } h2stream;
 
 static nh__h2c *h2c_of(const nh__cconn *c) { return (nh__h2c *)c->proto; }
@@ -131,13 +131,9 @@ static int h2_start(nh__cconn *c, nh_client_request *req, nh_time deadline, nh__
   w->s.conn = c;
   w->s.trace = req->trace;
   *out = &w->s;
-  nh__dynbuf path;
-  nh__dynbuf_init(&path, NH__DYNBUF_NOCAP);
-  nh__url_put_request_uri(&path, req->url);
-  if (path.err) {
-    nh__dynbuf_free(&path);
+  const char *path = nh__creq_request_uri(req);
+  if (!path)
     return NH_ENOMEM;
-  }
   const char *authority = nh_header_get(req->header, "Host");
   if (!authority)
     authority = req->url->host;
@@ -157,7 +153,7 @@ static int h2_start(nh__cconn *c, nh_client_request *req, nh_time deadline, nh__
       .method = req->method,
       .scheme = req->url->scheme,
       .authority = authority,
-      .path = nh__dynbuf_ptr(&path),
+      .path = path,
       .header = req->header,
       .extra = extra,
       .content_length = req->length > 0 || (req->length == 0 && (req->body != BODY_NONE ||
@@ -167,7 +163,6 @@ static int h2_start(nh__cconn *c, nh_client_request *req, nh_time deadline, nh__
       .has_body = has_body,
   };
   int e = nh__h2s_open(h2c_of(c), &hr, &w->h);
-  nh__dynbuf_free(&path);
   if (e)
     return stream_error(w, e);
   w->s.sent_any = 1;
@@ -219,9 +214,11 @@ static int h2_read_head(nh__cstream *s, nh_client_request *req, nh_time deadline
   head->close = 0;
   head->no_drain = 1;
   if (!head->no_body) {
-    if (!(head->trailer = nh_header_new()))
+    /* A body of unstated length has a trailer map from the start, as a
+     * chunked one over HTTP/1.1; others get one when trailers come. */
+    if (head->content_length < 0 && !(head->trailer = nh_header_new()))
       return NH_ENOMEM;
-    w->trailer = head->trailer;
+    w->trailer = &head->trailer;
   }
   return NH_OK;
 }

@@ -43,6 +43,7 @@ struct nh_client_request {
   char *method;
   nh_url *url;
   char *url_str;     /* nh_url_string(url), made when first needed */
+  char *uri_str;     /* its request-URI (path and query), likewise */
   nh_header *header; /* &header_map */
   nh_ctx *ctx;
   nh__body_kind body;
@@ -69,6 +70,8 @@ struct nh_client_request {
 int nh__creq_replayable(const nh_client_request *req);
 /* The request's URL as a string, kept with it (NULL when out of memory). */
 const char *nh__creq_url_string(nh_client_request *req);
+/* Its origin-form request target ("/path?query"), kept likewise. */
+const char *nh__creq_request_uri(nh_client_request *req);
 int nh__creq_rewind(nh_client_request *req);
 ssize_t nh__creq_body_read(nh_client_request *req, void *buf, size_t cap, off_t *file_off);
 

@@ -3,6 +3,8 @@
  * retry on a stale connection) when it is bytes or a file, or a reader that
  * gave a rewind function (Go's GetBody). */
 #include "internal.h"
+#include "util/dynbuf.h"
+#include "util/url_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -64,6 +66,7 @@ void nh_client_request_free(nh_client_request *req) {
   body_clear(req);
   nh_url_free(req->url);
   free(req->url_str);
+  free(req->uri_str);
   nh__arena_dispose(&req->header_arena);
   free(req->method);
   free(req);
@@ -73,6 +76,20 @@ const char *nh__creq_url_string(nh_client_request *req) {
   if (!req->url_str)
     req->url_str = nh_url_string(req->url);
   return req->url_str;
+}
+
+const char *nh__creq_request_uri(nh_client_request *req) {
+  if (!req->uri_str) {
+    nh__dynbuf b;
+    nh__dynbuf_init(&b, NH__DYNBUF_NOCAP);
+    nh__url_put_request_uri(&b, req->url);
+    if (b.err) {
+      nh__dynbuf_free(&b);
+      return NULL;
+    }
+    req->uri_str = nh__dynbuf_take(&b, NULL);
+  }
+  return req->uri_str;
 }
 
 nh_header *nh_client_request_header(nh_client_request *req) { return req->header; }

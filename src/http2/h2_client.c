@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "nethttp/errors.h"
+#include "runtime/sanitizer.h"
 #include "util/header_internal.h"
 
 /* Go's initialMaxConcurrentStreams: assumed until the server's SETTINGS. */
@@ -371,8 +372,13 @@ static void stream_recycle(nh__h2c *c, nh__h2s *s) {
   c->nspare++;
 }
 
-/* At most this many closed streams are kept per connection. */
+/* At most this many closed streams are kept per connection (none under
+ * AddressSanitizer, so that a use after close is caught). */
+#ifdef NH_ASAN
+#define SPARE_MAX 0
+#else
 #define SPARE_MAX 64
+#endif
 
 int nh__h2s_open(nh__h2c *c, const nh__h2_req *req, nh__h2s **out) {
   *out = NULL;
@@ -566,18 +572,22 @@ int nh__h2s_read_head(nh__h2s *s, nh_time deadline, int *status, nh_header *head
   return e;
 }
 
-/* Adds the stream's trailers to trailer (mu held). */
-static int copy_trailers(const nh__h2s *s, nh_header *trailer) {
+/* Adds the stream's trailers to *trailer, made if need be (mu held). */
+static int copy_trailers(const nh__h2s *s, nh_header **trailer) {
+  if (!s->trailer || !s->trailer->len)
+    return NH_OK;
+  if (!*trailer && !(*trailer = nh_header_new()))
+    return NH_ENOMEM;
   int e = NH_OK;
-  for (uint32_t i = 0; s->trailer && i < s->trailer->len && !e; i++) {
+  for (uint32_t i = 0; i < s->trailer->len && !e; i++) {
     const nh__hentry *h = &s->trailer->items[i];
-    e = nh__header_add_copy(trailer, h->key, h->klen, h->value, h->vlen);
+    e = nh__header_add_copy(*trailer, h->key, h->klen, h->value, h->vlen);
   }
   return e;
 }
 
 ssize_t nh__h2s_read_body(nh__h2s *s, void *out, size_t cap, nh_time deadline,
-                          nh_header *trailer) {
+                          nh_header **trailer) {
   nh__h2c *c = s->c;
   ssize_t r = 0;
   int kick = 0;

@@ -106,11 +106,12 @@ int nh__h2s_wait_continue(nh__h2s *s, nh_time until);
  * *got_any: did a byte of the response come (success or not)? */
 int nh__h2s_read_head(nh__h2s *s, nh_time deadline, int *status, nh_header *header, int *no_body,
                       int *got_any);
-/* Body bytes: a count, 0 at END_STREAM (then the trailers are added to
- * trailer, if not NULL), or an error as above. Window updates follow what
- * is read here. Parks. */
+/* Body bytes: a count, 0 at END_STREAM, or an error as above. At
+ * END_STREAM the trailers are added to *trailer (made if NULL and some
+ * came; trailer NULL: not wanted). Window updates follow what is read
+ * here. Parks. */
 ssize_t nh__h2s_read_body(nh__h2s *s, void *out, size_t cap, nh_time deadline,
-                          nh_header *trailer);
+                          nh_header **trailer);
 /* Did the stream fail without the server processing it (its error is
  * NH__H2_REFUSED, or the connection died, with the error it died of,
  * before the stream's HEADERS went out)? It may be sent again. */
