@@ -67,7 +67,9 @@ NH_API const char *nh_close_reason_name(nh_close_reason r);
 typedef struct nh_conn_info {
   uint64_t id;
   const char *remote_addr; /* "127.0.0.1:5555", "[::1]:5555", "@" for unix */
-  const char *local_addr;
+  const char *local_addr;  /* the listener's address: "127.0.0.1:8080", the
+                              socket's path, "[::]:8080" for a wildcard one
+                              (nh_request_local_addr has the exact one) */
   int loop;
 } nh_conn_info;
 
@@ -246,6 +248,16 @@ NH_API int64_t nh_request_content_length(const nh_request *r);
 /* Transfer-Encoding as sent ("chunked") or NULL. */
 NH_API const char *nh_request_transfer_encoding(const nh_request *r);
 NH_API const char *nh_request_remote_addr(const nh_request *r);
+/* nh_request_local_addr writes the address the request arrived on (Go's
+ * LocalAddrContextKey): "127.0.0.1:8080", "[::1]:8080", or the socket's
+ * path for a Unix listener. A listener bound to one address answers with
+ * no system call; a wildcard one (":8080") asks the kernel (getsockname)
+ * on each call, so call it only when needed. IPv4 clients of a dual-stack
+ * listener show as "a.b.c.d:port". Returns 0, NH_EINVAL (cap too small:
+ * 112 bytes always suffice), NH_ENOTSUP for a request that did not arrive
+ * on a socket (nh_recorder_serve), NH_ECLOSED if the connection is gone.
+ * On the handler's fiber, while the request is alive. */
+NH_API int nh_request_local_addr(const nh_request *r, char *buf, size_t cap);
 NH_API nh_ctx *nh_request_ctx(nh_request *r);
 NH_API void *nh_request_handler_data(const nh_request *r);
 NH_API void nh_request_set_handler_data(nh_request *r, void *data);

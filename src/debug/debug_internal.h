@@ -31,5 +31,12 @@ extern const nh__debug_page nh__debug_pages[];
 
 /* Pages (one file each). */
 void nh__debug_index(nh__debug *d, nh_response_writer *w, nh_request *r);
+void nh__debug_fibers(nh__debug *d, nh_response_writer *w, nh_request *r);
+void nh__debug_vars(nh__debug *d, nh_response_writer *w, nh_request *r);
+
+/* debug_vars_registry.c: sets each published variable into `into`. */
+void nh__debug_vars_published(json_t *into);
+/* The request asked for JSON: ?format=json or Accept: application/json. */
+int nh__debug_wants_json(nh_request *r);
 
 #endif

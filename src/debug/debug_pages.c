@@ -3,5 +3,7 @@
 
 const nh__debug_page nh__debug_pages[] = {
     {"/debug/", "this index", nh__debug_index},
+    {"/debug/fibers", "every fiber, grouped by stack (?debug=2: one by one)", nh__debug_fibers},
+    {"/debug/vars", "expvar-style JSON: command line, memory, counters", nh__debug_vars},
     {NULL, NULL, NULL},
 };

@@ -40,7 +40,7 @@ void nh__sconn_gauge_add(nh__srv_loop *sl, nh_conn_state s, int64_t d) {
  * common case (no hook) saves no registers, twice per keep-alive request. */
 static __attribute__((noinline)) void conn_state_hook(nh__sconn *c, nh_conn_state s) {
   nh_server *srv = c->srv;
-  nh_conn_info info = {c->id, c->h1.remote, "", c->sl->index};
+  nh_conn_info info = {c->id, c->h1.remote, srv->listeners[c->listener].name, c->sl->index};
   nh_time t0 = nh_now();
   srv->cfg.conn_state(&info, s, srv->cfg.conn_state_user);
   nh_dur took = nh_now() - t0;
@@ -221,8 +221,8 @@ void nh__sconns_close_all(nh__srv_loop *sl) {
 
 /* ---- accepting ---- */
 
-void nh__sconn_accepted(nh__srv_loop *sl, int fd, const struct sockaddr_storage *peer,
-                        socklen_t peer_len) {
+void nh__sconn_accepted(nh__srv_loop *sl, int listener, int fd,
+                        const struct sockaddr_storage *peer, socklen_t peer_len) {
   nh_server *srv = sl->srv;
   nh__sconn *c = calloc(1, sizeof *c);
   if (!c) {
@@ -237,6 +237,7 @@ void nh__sconn_accepted(nh__srv_loop *sl, int fd, const struct sockaddr_storage 
   }
   c->srv = srv;
   c->sl = sl;
+  c->listener = listener;
   c->id = atomic_fetch_add(&srv->next_conn_id, 1) + 1;
   c->timer.slot = NH__TIMER_IDLE;
   c->state = NH_CONN_CLOSED; /* so the first set_state counts NEW */
@@ -248,7 +249,7 @@ void nh__sconn_accepted(nh__srv_loop *sl, int fd, const struct sockaddr_storage 
    * conn_serve.c), so idle connections do not pay for one. */
   c->user_ctx = srv->base;
   if (srv->cfg.conn_context) {
-    nh_conn_info info = {c->id, c->h1.remote, "", sl->index};
+    nh_conn_info info = {c->id, c->h1.remote, srv->listeners[listener].name, sl->index};
     nh_ctx *ctx = srv->cfg.conn_context(srv->base, &info, srv->cfg.conn_context_user);
     if (ctx)
       c->user_ctx = ctx;

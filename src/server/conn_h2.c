@@ -99,6 +99,7 @@ static void h2_serve(const nh__h2_host *h, nh__h2_stream *s) {
   t.s = s;
   nh__exchange_init(&t.x, &s->base, &t.c->sl->xenv);
   t.x.remote = s->remote;
+  t.x.conn = t.c;
   t.x.conn_ctx = s->ctx; /* reset stream, gone client, shutdown: cancelled */
   t.x.req_ctx_out = NULL;
   NH__STAT_INC(srv, st_requests);

@@ -252,6 +252,7 @@ static void conn_serve(void *arg) {
   t.hc.owner = &t;
   nh__exchange_init(&t.x, &t.hc.base, &sl->xenv);
   t.x.remote = c->h1.remote;
+  t.x.conn = c;
   t.x.req_ctx_out = &c->req_ctx;
   nh__fiber_on_panic(turn_panicked, &t);
   int outcome = nh__h1_serve(&t.hc);

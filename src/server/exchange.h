@@ -98,6 +98,7 @@ struct nh__exchange {
   nh__proto *proto;
   const nh__exchange_env *env;
   const char *remote;   /* the client's address */
+  struct nh__sconn *conn; /* the server connection (NULL: a recorder) */
   nh_ctx *conn_ctx;     /* the parent of the request's context (NULL: none) */
   nh_ctx **req_ctx_out; /* told the request's context, so a close can cancel
                            it (may be NULL) */

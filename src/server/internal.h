@@ -57,6 +57,7 @@ struct nh__sconn {
   int forgotten;  /* off the server's lists; freed when its owners end */
   nh__h2_conn *h2; /* while it is served as HTTP/2: to kick at shutdown */
   int is_h2;       /* it speaks HTTP/2 */
+  int listener;    /* index in srv->listeners of the one that accepted it */
 };
 
 /* The connection a list node belongs to (NULL for none). */
@@ -71,6 +72,9 @@ typedef struct nh__listener {
   struct sockaddr_storage addr;
   socklen_t addr_len;
   int family;
+  int wildcard;   /* bound to every address: a connection's own local
+                     address needs getsockname */
+  char name[112]; /* addr formatted once, for nh_conn_info.local_addr */
 } nh__listener;
 
 struct nh__srv_loop {
@@ -145,8 +149,8 @@ struct nh_server {
 };
 
 /* conn.c */
-void nh__sconn_accepted(nh__srv_loop *sl, int fd, const struct sockaddr_storage *peer,
-                        socklen_t peer_len);
+void nh__sconn_accepted(nh__srv_loop *sl, int listener, int fd,
+                        const struct sockaddr_storage *peer, socklen_t peer_len);
 void nh__sconn_set_state(nh__sconn *c, nh_conn_state s);
 /* The idle list's head changed: tell the acceptors (see idle_since). */
 void nh__sconn_idle_publish(nh__srv_loop *sl);
@@ -233,9 +237,14 @@ int nh__sconn_make_room(nh__srv_loop *sl, nh_wg *wg);
 
 /* listener.c */
 int nh__listener_open(nh__listener *l, const char *addr);
+/* Fill l->name and l->wildcard from l->addr (after it is bound). */
+void nh__listener_describe(nh__listener *l);
 int nh__acceptors_start(nh_server *srv);
 void nh__acceptors_stop(nh__srv_loop *sl);
 void nh__format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t cap);
+
+/* local_addr.c: the request arrived on a Unix socket listener. */
+int nh__request_on_unix(const nh_request *r);
 
 /* The default size of a connection's read buffer while it holds a request. */
 #define NH__READ_BUF 8192

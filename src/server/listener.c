@@ -42,6 +42,17 @@ void nh__format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t
   }
 }
 
+void nh__listener_describe(nh__listener *l) {
+  const struct sockaddr *sa = (const struct sockaddr *)&l->addr;
+  nh__format_addr(sa, l->addr_len, l->name, sizeof l->name);
+  if (sa->sa_family == AF_INET)
+    l->wildcard = ((const struct sockaddr_in *)sa)->sin_addr.s_addr == htonl(INADDR_ANY);
+  else if (sa->sa_family == AF_INET6)
+    l->wildcard = IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+  else
+    l->wildcard = 0;
+}
+
 /* "host:port", ":port", "[v6]:port", "unix:/path" -> a bound, listening
  * socket. */
 int nh__listener_open(nh__listener *l, const char *addr) {
@@ -115,6 +126,7 @@ int nh__listener_open(nh__listener *l, const char *addr) {
 typedef struct acceptor {
   nh__srv_loop *sl;
   nh_fd *fd;
+  int listener; /* index in srv->listeners */
   int tcp;
   nh_wg *wg; /* answers from other loops that make room (admit.c) */
 } acceptor;
@@ -144,7 +156,7 @@ static void accept_loop(void *arg) {
         close(fd);
         continue;
       }
-      nh__sconn_accepted(sl, fd, &peer, plen);
+      nh__sconn_accepted(sl, a->listener, fd, &peer, plen);
       /* In a burst, let the new connections read their requests before
        * accepting more: otherwise the next accepts find them unread and
        * young, and a flood could shed a normal client before it is heard. */
@@ -190,6 +202,7 @@ static void start_on_loop(nh_loop *l, void *arg) {
     }
     a->sl = sl;
     a->fd = f;
+    a->listener = i;
     a->tcp = srv->listeners[i].family != AF_UNIX;
     a->wg = wg;
     sl->accept_fds[sl->naccept++] = f;

@@ -145,7 +145,7 @@ int nh_server_listen(nh_server *srv, const char *addr) {
   else if ((problem = addr_malformed(addr)))
     e = NH_EINVAL;
   else if ((e = nh__listener_open(&srv->listeners[srv->nlisteners], addr)) == NH_OK)
-    srv->nlisteners++;
+    nh__listener_describe(&srv->listeners[srv->nlisteners++]);
   else if (e == NH_EINVAL)
     problem = !strncmp(addr, "unix:", 5) ? "socket path too long" : "no such host or address";
   else
@@ -170,6 +170,7 @@ int nh_server_listen_fd(nh_server *srv, int fd) {
   socklen_t len = sizeof accepting;
   if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) != 0 || !accepting)
     return NH_EINVAL;
+  nh__listener_describe(l);
   srv->nlisteners++;
   return NH_OK;
 }
