@@ -141,7 +141,7 @@ typedef struct nh_fiber_info {
   char label[64];
   char entry[64]; /* symbol of the function the fiber started with */
   int nframes;
-  void *frames[16]; /* return addresses, innermost first (frame pointers) */
+  void *frames[32]; /* return addresses, innermost first (frame pointers) */
 } nh_fiber_info;
 
 /* nh_fiber_dump fills *out (malloc'd array; free with free()) with *n

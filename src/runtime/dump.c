@@ -60,7 +60,7 @@ static void collect(nh_loop *l, void *arg) {
     it->label[sizeof it->label - 1] = 0;
     nh__symbol_name((const void *)f->fn, it->entry, sizeof it->entry, 0);
     if (f->state != NH__F_RUNNING)
-      it->nframes = nh__fiber_frames(f, it->frames, 16);
+      it->nframes = nh__fiber_frames(f, it->frames, (int)(sizeof it->frames / sizeof it->frames[0]));
   }
   pthread_mutex_lock(&r->mu);
   if (!r->closed && i) {

@@ -18,6 +18,7 @@
 
 #include <nethttp.h>
 #include <nethttp/debug.h>
+#include <nethttp/httptest.h>
 
 typedef struct peer_resp {
   int status;
