@@ -103,6 +103,14 @@ int server_flags_parse(server_flags *f, int argc, char **argv, int *i) {
       f->cfg.http2.max_concurrent_streams = (uint32_t)n;
     return r;
   }
+  if ((v = flag_value("--debug-addr", argc, argv, i))) {
+    f->debug_addr = v;
+    return 1;
+  }
+  if (!strcmp(argv[*i], "--debug-allow-remote")) {
+    f->debug_allow_remote = 1;
+    return 1;
+  }
   if ((v = flag_value("--tls-cert", argc, argv, i))) {
     f->tls_cert = v;
     return 1;
@@ -162,7 +170,11 @@ void server_flags_usage(FILE *out) {
           "                              and key (SIGHUP reads them again); HTTP/2 by ALPN\n"
           "  --h2c                       also HTTP/2 with prior knowledge on plain listeners\n"
           "  --no-http2                  HTTP/1 only (no \"h2\" over TLS, no h2c)\n"
-          "  --max-concurrent-streams N  HTTP/2 streams per connection (default 250)\n");
+          "  --max-concurrent-streams N  HTTP/2 streams per connection (default 250)\n"
+          "  --debug-addr ADDR           serve /debug/ (fibers, vars...) on a private listener:\n"
+          "                              127.0.0.1:PORT, [::1]:PORT, unix:/path or /path\n"
+          "  --debug-allow-remote        let --debug-addr be any address (the pages show\n"
+          "                              stacks and memory: keep them off public networks)\n");
 }
 
 int server_flags_tls(server_flags *f, nh_tls_ctx **out) {

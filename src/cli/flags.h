@@ -2,8 +2,8 @@
  * setting has one name everywhere: --addr, --read-header-timeout,
  * --read-timeout, --write-timeout, --idle-timeout, --max-header-bytes,
  * --max-conns, --shutdown-timeout, --log-format text|json, --log-level,
- * --tls-cert/--tls-key, and HTTP/2's --h2c, --no-http2,
- * --max-concurrent-streams. */
+ * --tls-cert/--tls-key, HTTP/2's --h2c, --no-http2,
+ * --max-concurrent-streams, and --debug-addr/--debug-allow-remote. */
 #ifndef NH_CLI_FLAGS_H
 #define NH_CLI_FLAGS_H
 
@@ -18,6 +18,8 @@ typedef struct server_flags {
   nh_log_level log_level;
   int threads; /* event loops; 0 = one per CPU */
   const char *tls_cert, *tls_key; /* --tls-cert, --tls-key: serve HTTPS */
+  const char *debug_addr;  /* --debug-addr: the debug pages' private listener */
+  int debug_allow_remote;  /* --debug-allow-remote: on any address */
 } server_flags;
 
 void server_flags_init(server_flags *f, const char *default_addr);
@@ -35,5 +37,22 @@ void server_flags_usage(FILE *out);
  * *out and sets f->cfg.tls (free it after the server). *out is NULL
  * without them. Returns 0, or -1 after printing why. */
 int server_flags_tls(server_flags *f, nh_tls_ctx **out);
+
+/* The debug pages (nethttp/debug.h) on a second server of the same
+ * runtime, listening on --debug-addr only: "127.0.0.1:PORT", "[::1]:PORT",
+ * "localhost:PORT", "unix:/path" or "/path". Any other address is refused
+ * unless --debug-allow-remote. The public server is never given them. */
+typedef struct debug_listener {
+  nh_server *srv; /* NULL without --debug-addr */
+  nh_handler pages;
+} debug_listener;
+
+/* Starts it when f->debug_addr is set (pub: the server whose figures it
+ * shows). Returns 0, or -1 after printing why (a refused address, a
+ * failed listen). */
+int debug_listener_start(debug_listener *dl, const server_flags *f, nh_runtime *rt, nh_server *pub,
+                         nh_logger *log);
+/* Shuts it down (within the flags' shutdown timeout) and frees it. */
+void debug_listener_stop(debug_listener *dl, const server_flags *f);
 
 #endif

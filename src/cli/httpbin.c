@@ -200,6 +200,12 @@ int cmd_httpbin(int argc, char **argv) {
     srv = h.fn ? nh_server_new(rt, &f.cfg) : NULL;
   }
   int r = NH_ENOMEM;
+  debug_listener dbg = {0};
+  if (srv && debug_listener_start(&dbg, &f, rt, srv, a.hb.log) != 0) {
+    nh_server_free(srv);
+    srv = NULL;
+    r = NH_EINVAL;
+  }
   if (srv) {
     NH_LOG(a.hb.log, NH_LOG_INFO, "nethttp httpbin", NH_LSTR("addr", f.addr),
            NH_LSTR("scheme", tls ? "https" : "http"),
@@ -209,8 +215,9 @@ int cmd_httpbin(int argc, char **argv) {
     if (r != NH_OK && r != NH_ETIMEDOUT)
       NH_LOG(a.hb.log, NH_LOG_ERROR, "serve failed", NH_LSTR("addr", f.addr),
              NH_LSTR("error", nh_strerror(r)));
+    debug_listener_stop(&dbg, &f);
     nh_server_free(srv);
-  } else {
+  } else if (r == NH_ENOMEM) {
     fprintf(stderr, "nethttp httpbin: could not start\n");
   }
   nh_chain_free(chain);

@@ -125,6 +125,16 @@ int cmd_serve(int argc, char **argv) {
     nh_tls_ctx_free(tls);
     return 1;
   }
+  debug_listener dbg;
+  if (debug_listener_start(&dbg, &f, rt, srv, st.log) != 0) {
+    nh_server_free(srv);
+    nh_runtime_free(rt);
+    nh_file_server_free(st.files);
+    nh_tls_ctx_free(tls);
+    nh_log_set_default(NULL);
+    nh_logger_free(st.log);
+    return 1;
+  }
   NH_LOG(st.log, NH_LOG_INFO, "nethttp serve", NH_LSTR("dir", root), NH_LSTR("addr", f.addr),
          NH_LSTR("scheme", tls ? "https" : "http"));
   reloader rl = {srv, 0, 0};
@@ -137,6 +147,7 @@ int cmd_serve(int argc, char **argv) {
   }
   if (r != NH_OK && r != NH_ETIMEDOUT)
     NH_LOG(st.log, NH_LOG_ERROR, "serve failed", NH_LSTR("addr", f.addr), NH_LSTR("error", nh_strerror(r)));
+  debug_listener_stop(&dbg, &f); /* before the public server: it reads its figures */
   nh_server_free(srv);
   nh_runtime_free(rt);
   nh_tls_ctx_free(tls);
