@@ -140,6 +140,7 @@ typedef struct nh_fiber_info {
   nh_dur waiting;    /* how long it has been parked (0 if not parked) */
   char label[64];
   char entry[64]; /* symbol of the function the fiber started with */
+  void *entry_pc; /* that function's address */
   int nframes;
   void *frames[32]; /* return addresses, innermost first (frame pointers) */
 } nh_fiber_info;

@@ -58,7 +58,7 @@ static void collect(nh_loop *l, void *arg) {
     it->waiting = f->state == NH__F_PARKED ? now - f->parked_at : 0;
     memcpy(it->label, f->label, sizeof it->label);
     it->label[sizeof it->label - 1] = 0;
-    nh__symbol_name((const void *)f->fn, it->entry, sizeof it->entry, 0);
+    it->entry_pc = (void *)f->fn; /* named by the requester: see name_entries */
     if (f->state != NH__F_RUNNING)
       it->nframes = nh__fiber_frames(f, it->frames, (int)(sizeof it->frames / sizeof it->frames[0]));
   }
@@ -82,6 +82,31 @@ static void collect(nh_loop *l, void *arg) {
   free(items);
   nh_wg_done(r->wg);
   req_unref(r);
+}
+
+/* Symbolizing is slow the first time (the debug information is read
+ * then), so it happens here on the requester's side, never on a loop,
+ * where it would hold up every fiber and look like a stall. Most fibers
+ * share a few entry functions: the last few names are kept. */
+static void name_entries(nh_fiber_info *items, size_t n) {
+  enum { KEEP = 8 };
+  void *pcs[KEEP] = {0};
+  const char *names[KEEP] = {0};
+  int next = 0;
+  for (size_t i = 0; i < n; i++) {
+    nh_fiber_info *it = &items[i];
+    int k = 0;
+    while (k < KEEP && (!names[k] || pcs[k] != it->entry_pc))
+      k++;
+    if (k < KEEP) {
+      memcpy(it->entry, names[k], sizeof it->entry);
+      continue;
+    }
+    nh__symbol_name(it->entry_pc, it->entry, sizeof it->entry, 0);
+    pcs[next] = it->entry_pc;
+    names[next] = it->entry;
+    next = (next + 1) % KEEP;
+  }
 }
 
 static int by_id(const void *a, const void *b) {
@@ -122,8 +147,10 @@ int nh_fiber_dump(nh_runtime *rt, nh_fiber_info **out, size_t *n) {
   r->items = NULL;
   pthread_mutex_unlock(&r->mu);
   req_unref(r);
-  if (*out)
+  if (*out) {
     qsort(*out, *n, sizeof **out, by_id);
+    name_entries(*out, *n);
+  }
   return stalled ? NH_ESTALL : NH_OK;
 }
 
