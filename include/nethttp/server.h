@@ -256,7 +256,7 @@ NH_API const char *nh_request_remote_addr(const nh_request *r);
  * listener show as "a.b.c.d:port". Returns 0, NH_EINVAL (cap too small:
  * 112 bytes always suffice), NH_ENOTSUP for a request that did not arrive
  * on a socket (nh_recorder_serve), NH_ECLOSED if the connection is gone.
- * On the handler's fiber, while the request is alive. */
+ * Does not park. On the handler's fiber, while the request is alive. */
 NH_API int nh_request_local_addr(const nh_request *r, char *buf, size_t cap);
 NH_API nh_ctx *nh_request_ctx(nh_request *r);
 NH_API void *nh_request_handler_data(const nh_request *r);
