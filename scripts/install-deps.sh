@@ -20,6 +20,9 @@ test=(clang libclang-rt-14-dev llvm curl openssl python3 python3-h11 python3-h2 
 test+=(golang-golang-x-net-dev golang-golang-x-sys-dev golang-github-spf13-cobra-dev
        golang-github-spf13-pflag-dev golang-github-fatih-color-dev golang-github-mattn-go-colorable-dev
        golang-github-mattn-go-isatty-dev golang-github-inconshreveable-mousetrap-dev)
+# The live debug page is checked in headless Chromium, driven over its
+# DevTools protocol from python3 (tests/debug/live_page_cdp.py).
+test+=(chromium python3-websocket)
 bench=(wrk hey nghttp2-client golang-go nginx-light h2o libmicrohttpd-dev slowhttptest
        libcurl4-openssl-dev)
 bench+=(linux-perf)   # profiling the load generators (perf record)
