@@ -1,7 +1,8 @@
 /* The request-duration histogram the live page reads (see
- * nh__debug_latency_get). The servers keep no such histogram yet, so there
- * is nothing to report: the page says so on its latency chart rather than
- * draw figures measured some other way. */
+ * nh__debug_latency_get in debug_internal.h). The servers keep no such
+ * histogram, so there is nothing to report: the page says so on its
+ * latency chart rather than draw figures measured some other way. This is
+ * the one place to read the servers' histogram from when they keep one. */
 #include <string.h>
 
 #include "debug_internal.h"
