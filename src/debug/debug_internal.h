@@ -46,7 +46,8 @@ typedef struct nh__debug_latency {
 /* Fills *out (debug_latency.c). Any thread; does not park. */
 void nh__debug_latency_get(const nh__debug *d, nh__debug_latency *out);
 
-/* The HTML of /debug/ (debug_page_html.c), NUL-terminated. */
+/* The HTML of /debug/, NUL-terminated: debug_page.html, made a C string
+ * at build time (cmake/embed.cmake). */
 extern const char nh__debug_page_html[];
 
 /* Pages (one file each). */

@@ -2,9 +2,9 @@
 #include "debug_internal.h"
 
 const nh__debug_page nh__debug_pages[] = {
-    {"/debug/fibers", "every fiber, grouped by stack (?debug=2: one by one)", nh__debug_fibers},
-    {"/debug/vars", "expvar-style JSON: command line, memory, counters", nh__debug_vars},
     {"/debug/", "the live page: charts and links", nh__debug_index},
     {"/debug/live.json", "the live page's figures, once a second", nh__debug_live},
+    {"/debug/fibers", "every fiber, grouped by stack (?debug=2: one by one)", nh__debug_fibers},
+    {"/debug/vars", "expvar-style JSON: command line, memory, counters", nh__debug_vars},
     {NULL, NULL, NULL},
 };
