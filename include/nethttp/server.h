@@ -125,6 +125,12 @@ typedef struct nh_server_config {
   /* HTTP/2 (RFC 9113): on over TLS by ALPN, h2c when asked; the fields
    * and their defaults are in nethttp/conn.h (nh_http2_config). */
   nh_http2_config http2;
+
+  /* 1: keep no request figures (the duration histogram and in-flight
+   * requests that /metrics reports, nethttp/debug.h). 0 (default): each
+   * loop records them at the end of every request, with plain adds on its
+   * own counters. */
+  int disable_metrics;
 } nh_server_config;
 
 #define NH_SERVER_CONFIG_DEFAULT                                                               \

@@ -60,5 +60,6 @@ void nh__debug_vars_published(json_t *into);
 /* The request asked for JSON: ?format=json or Accept: application/json. */
 int nh__debug_wants_json(nh_request *r);
 void nh__debug_live(nh__debug *d, nh_response_writer *w, nh_request *r);
+void nh__debug_metrics(nh__debug *d, nh_response_writer *w, nh_request *r);
 
 #endif

@@ -6,5 +6,6 @@ const nh__debug_page nh__debug_pages[] = {
     {"/debug/live.json", "the live page's figures, once a second", nh__debug_live},
     {"/debug/fibers", "every fiber, grouped by stack (?debug=2: one by one)", nh__debug_fibers},
     {"/debug/vars", "expvar-style JSON: command line, memory, counters", nh__debug_vars},
+    {"/metrics", "Prometheus metrics (text format 0.0.4)", nh__debug_metrics},
     {NULL, NULL, NULL},
 };

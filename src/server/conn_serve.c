@@ -173,6 +173,7 @@ static int serve_request(nh__h1_sconn *hc, const nh__req_head *head) {
    * own context is made only if the handler asks for it. */
   if (!c->ctx && conn_ctx_get(c) != NH_OK) {
     nh__sconn_close_why(c, NH_CLOSE_ERROR);
+    nh__exchange_meter_end(&t->x, NH_STATUS_SERVICE_UNAVAILABLE);
     t->x.req.magic = t->x.resp.magic = NH__DEAD_MAGIC;
     nh__h1_send_error(hc, NH_STATUS_SERVICE_UNAVAILABLE, "out of memory");
     return NH__H1_CLOSE;

@@ -15,6 +15,7 @@ void nh__exchange_init(nh__exchange *x, nh__proto *proto, const nh__exchange_env
   proto->req_fields = &x->req.header;
   nh__arena_init(&x->arena, x->arena_first, sizeof x->arena_first);
   x->req.magic = x->resp.magic = 0; /* no exchange yet (see panicked) */
+  x->rm_method = -1;
 }
 
 int nh__exchange_begin(nh__exchange *x, const nh__req_head *head) {
@@ -26,7 +27,19 @@ int nh__exchange_begin(nh__exchange *x, const nh__req_head *head) {
     return st;
   }
   nh__resp_init(x, &x->resp);
+  if (x->env->metrics) {
+    x->rm_method = nh__rm_method_index(x->req.method);
+    x->rm_t0 = nh_now();
+    nh__rm_begin(x->env->metrics, x->rm_method);
+  }
   return 0;
+}
+
+void nh__exchange_meter_end(nh__exchange *x, int status) {
+  if (x->rm_method < 0)
+    return;
+  nh__rm_end(x->env->metrics, x->rm_method, &x->req, status, nh_now() - x->rm_t0);
+  x->rm_method = -1;
 }
 
 /* The request's context ends with its handler (Go). */
@@ -47,6 +60,7 @@ int nh__exchange_end(nh__exchange *x) {
     int ok = nh__resp_finish(w) == NH_OK;
     outcome = x->proto->ops->finish(x->proto, ok) ? NH__X_KEEP : NH__X_CLOSE;
   }
+  nh__exchange_meter_end(x, w->status ? w->status : w->hijacked ? 0 : 200);
   nh__request_end(&x->req);
   x->req.magic = NH__DEAD_MAGIC;
   w->magic = NH__DEAD_MAGIC;
@@ -69,6 +83,8 @@ void nh__exchange_panicked(nh__exchange *x) {
     x->proto->ops->write_head(x->proto, &h, &(struct iovec){(void *)body, sizeof body - 1}, 1,
                               1);
   }
+  /* A panic answers 500 unless the head was sent. */
+  nh__exchange_meter_end(x, w->magic == NH__RESP_MAGIC && w->committed ? w->status : 500);
   if (x->req.magic == NH__REQ_MAGIC) {
     nh__request_end(&x->req);
     end_ctx(x);

@@ -15,6 +15,7 @@
 #include "util/dynbuf.h"
 #include "util/header_internal.h"
 #include "util/proto_ops.h"
+#include "metrics.h"
 
 #define NH__REQ_MAGIC 0x52455131u  /* "REQ1" while the handler may use it */
 #define NH__RESP_MAGIC 0x52535031u /* "RSP1" */
@@ -92,6 +93,7 @@ typedef struct nh__exchange_env {
   nh_loop *loop;         /* the serving loop (its clock), or NULL */
   nh__bufpool *wbufs;    /* response body buffers of NH__WRITE_BUF bytes */
   nh_dur write_timeout;
+  nh__req_metrics *metrics; /* the loop's request figures; NULL: none kept */
 } nh__exchange_env;
 
 struct nh__exchange {
@@ -103,6 +105,8 @@ struct nh__exchange {
   nh_ctx **req_ctx_out; /* told the request's context, so a close can cancel
                            it (may be NULL) */
   int body_error; /* a read of it failed: the error */
+  int rm_method;  /* metered: its method's index (metrics.h); -1: not */
+  nh_time rm_t0;  /* when it began, if metered */
   char *wbuf;     /* body buffer for the response */
   size_t wcap;
   /* Below: set up by nh__exchange_init, not zeroed per request. */
@@ -129,6 +133,10 @@ int nh__exchange_begin(nh__exchange *x, const nh__req_head *head);
  * NH__X_HIJACKED if the handler took it), end the request (its on_end
  * callbacks, its context, its memory). Parks. */
 int nh__exchange_end(nh__exchange *x);
+/* Count the exchange in its loop's request figures (metrics.h) as ended
+ * with status, unless it is not metered or was counted already. For an
+ * exchange that ends without nh__exchange_end or _panicked. */
+void nh__exchange_meter_end(nh__exchange *x, int status);
 /* The handler panicked: a 500 if nothing was sent, then the request ends.
  * The connection must close. */
 void nh__exchange_panicked(nh__exchange *x);

@@ -93,6 +93,7 @@ nh_server *nh_server_new(nh_runtime *rt, const nh_server_config *cfg) {
   srv->pending = nh_wg_new();
   srv->done = nh_chan_new(0);
   pthread_mutex_init(&srv->mu, NULL);
+  int oom = 0;
   for (int i = 0; srv->loops && i < srv->nloops; i++) {
     nh__srv_loop *sl = &srv->loops[i];
     sl->srv = srv;
@@ -107,11 +108,13 @@ nh_server *nh_server_new(nh_runtime *rt, const nh_server_config *cfg) {
     nh__bufpool_init(&sl->rbufs, NH__READ_BUF, 64);
     nh__bufpool_init(&sl->wbufs, NH__WRITE_BUF, 16);
     sl->xenv = (nh__exchange_env){srv->log, srv->cfg.handler_data, sl->loop, &sl->wbufs,
-                                  srv->cfg.write_timeout};
+                                  srv->cfg.write_timeout, NULL};
+    if (!srv->cfg.disable_metrics && !(sl->xenv.metrics = nh__req_metrics_new()))
+      oom = 1;
   }
   nh__sconn_h1_host_init(srv);
   nh__sconn_h2_host_init(srv);
-  if (!srv->loops || !srv->acceptors || !srv->pending || !srv->done ||
+  if (oom || !srv->loops || !srv->acceptors || !srv->pending || !srv->done ||
       nh_ctx_with_cancel(cfg->base_context, &srv->base) != NH_OK) {
     nh_server_free(srv);
     return NULL;
@@ -391,6 +394,8 @@ void nh_server_free(nh_server *srv) {
   nh_wg_free(srv->acceptors);
   nh_wg_free(srv->pending);
   pthread_mutex_destroy(&srv->mu);
+  for (int i = 0; srv->loops && i < srv->nloops; i++)
+    free(srv->loops[i].xenv.metrics);
   free(srv->loops);
   free(srv);
 }
