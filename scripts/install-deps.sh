@@ -23,6 +23,8 @@ test+=(golang-golang-x-net-dev golang-golang-x-sys-dev golang-github-spf13-cobra
 # The live debug page is checked in headless Chromium, driven over its
 # DevTools protocol from python3 (tests/debug/live_page_cdp.py).
 test+=(chromium python3-websocket)
+# /metrics is parsed in tests/debug/ by the Prometheus client's text parser.
+test+=(python3-prometheus-client)
 bench=(wrk hey nghttp2-client golang-go nginx-light h2o libmicrohttpd-dev slowhttptest
        libcurl4-openssl-dev)
 bench+=(linux-perf)   # profiling the load generators (perf record)
