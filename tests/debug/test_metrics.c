@@ -91,18 +91,24 @@ typedef struct env {
   nh_handler debug;
 } env;
 
-static void env_start(env *e, int disable_metrics, nh_transport *t) {
+/* Patterns /r/0 ... /r/(nroutes-1) besides the usual ones. */
+static void env_start_with(env *e, int disable_metrics, nh_transport *t, int loops, int nroutes) {
   e->mux = nh_mux_new();
   CHECK(e->mux);
   CHECK_EQ(nh_mux_handle_func(e->mux, "GET /items/{id}", item, NULL), NH_OK);
   CHECK_EQ(nh_mux_handle_func(e->mux, "POST example.com/items/", created, NULL), NH_OK);
   CHECK_EQ(nh_mux_handle_func(e->mux, "/slow", slow, NULL), NH_OK);
+  for (int i = 0; i < nroutes; i++) {
+    char pat[32];
+    snprintf(pat, sizeof pat, "/r/%d", i);
+    CHECK_EQ(nh_mux_handle_func(e->mux, pat, created, NULL), NH_OK);
+  }
   nh_handler h = nh_mux_handler(e->mux);
   nh_server_config cfg = NH_SERVER_CONFIG_DEFAULT;
   cfg.handler = h.fn;
   cfg.handler_data = h.data;
   cfg.disable_metrics = disable_metrics;
-  e->pub = nh_test_server_new(NULL, &cfg, 2);
+  e->pub = nh_test_server_new(NULL, &cfg, loops);
   CHECK(e->pub);
   nh_server *srv = nh_test_server_server(e->pub);
   nh_debug_config dc = {.servers = &srv, .nservers = 1, .transports = t ? &t : NULL,
@@ -114,6 +120,10 @@ static void env_start(env *e, int disable_metrics, nh_transport *t) {
   dcfg.handler_data = e->debug.data;
   e->dbg = nh_test_server_new(NULL, &dcfg, 1);
   CHECK(e->dbg);
+}
+
+static void env_start(env *e, int disable_metrics, nh_transport *t) {
+  env_start_with(e, disable_metrics, t, 2, 0);
 }
 
 static void env_stop(env *e) {
@@ -393,6 +403,42 @@ NH_TEST(disabled_metrics_record_no_request) {
   scrape s = scrape_now(&e);
   CHECK(value_of(&s, "nethttp_server_requests_total{}") == 1);
   CHECK(!strstr(s.text, "http_server_request_duration_seconds_count"));
+  scrape_free(&s);
+  env_stop(&e);
+}
+
+/* A loop keeps at most 384 series (metrics.h): the requests of routes
+ * beyond are counted, all of them, in the one overflow series. */
+NH_TEST(routes_beyond_the_table_go_to_one_overflow_series) {
+  need_parser();
+  env e;
+  enum { ROUTES = 400, KEPT = 384 };
+  env_start_with(&e, 0, NULL, 1, ROUTES);
+  char target[32];
+  for (int i = 0; i < ROUTES; i++) {
+    snprintf(target, sizeof target, "/r/%d", i);
+    request(&e, "GET", target, "x", 201);
+  }
+  const char *other = "http_server_request_duration_seconds_count{http_request_method=_OTHER,"
+                      "http_route=_OTHER,url_scheme=http}";
+  scrape s = scrape_now(&e);
+  for (int i = 0; i < 2000 && value_of(&s, other) < ROUTES - KEPT; i++) {
+    scrape_free(&s);
+    nh_sleep(5 * NH_MSEC);
+    s = scrape_now(&e);
+  }
+  CHECK_EQ((int)value_of(&s, other), ROUTES - KEPT);
+  /* The first KEPT routes have their own series, one request each. */
+  int own = 0;
+  for (int i = 0; i < ROUTES; i++) {
+    char key[256];
+    snprintf(key, sizeof key, COUNT("http_request_method=GET,http_response_status_code=201,"
+                                    "http_route=/r/%d,network_protocol_version=1.1,url_scheme=http"), i);
+    double v = value_of(&s, key);
+    CHECK(v == -1 || v == 1);
+    own += v == 1;
+  }
+  CHECK_EQ(own, KEPT);
   scrape_free(&s);
   env_stop(&e);
 }
