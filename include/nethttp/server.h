@@ -295,7 +295,9 @@ NH_API void nh_request_set_ctx(nh_request *r, nh_ctx *ctx);
 
 /* Path wildcards (Go's PathValue / SetPathValue): set by a mux for
  * "{name}" and "{name...}" segments; NULL when there is no such wildcard.
- * nh_request_pattern is the pattern that matched ("" without a mux). */
+ * nh_request_pattern is the pattern that matched ("" without a mux); it
+ * labels the request in /metrics (nethttp/debug.h), copied, so a pattern
+ * set by hand is borrowed only for the request. */
 NH_API const char *nh_request_path_value(const nh_request *r, const char *name);
 NH_API int nh_request_set_path_value(nh_request *r, const char *name, const char *value);
 NH_API const char *nh_request_pattern(const nh_request *r);

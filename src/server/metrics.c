@@ -52,13 +52,11 @@ static uint32_t key_hash(const char *route, int method, int status, int proto) {
   return h;
 }
 
-static int same_route(nh__rm_series *s, const char *route) {
-  if (s->last_route == route)
-    return 1;
-  if (strncmp(s->route, route, NH__RM_ROUTE_MAX - 1) != 0)
-    return 0;
-  s->last_route = route; /* the next request of this route compares pointers */
-  return 1;
+/* Compared by content, not by pointer: a pattern set with
+ * nh_request_set_pattern may live in request memory that the next request
+ * reuses for another string. Patterns are short. */
+static int same_route(const nh__rm_series *s, const char *route) {
+  return strncmp(s->route, route, NH__RM_ROUTE_MAX - 1) == 0;
 }
 
 /* The series of this key: found, or taken from a free slot, or the
@@ -76,7 +74,6 @@ static nh__rm_series *series_for(nh__req_metrics *m, const char *route, int meth
       s->status = (uint16_t)status;
       s->method = (uint8_t)method;
       s->proto = (uint8_t)proto;
-      s->last_route = route;
       size_t len = strnlen(route, NH__RM_ROUTE_MAX - 1);
       memcpy(s->route, route, len);
       s->route[len] = 0;

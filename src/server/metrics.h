@@ -45,7 +45,6 @@ typedef struct nh__rm_series {
   uint32_t hash;
   uint16_t status; /* 0: none (a hijacked connection that sent nothing) */
   uint8_t method, proto;
-  const char *last_route; /* the pattern pointer last matched (loop only) */
   char route[NH__RM_ROUTE_MAX]; /* the mux's pattern, "" for none */
   _Atomic int64_t buckets[NH__RM_BUCKETS]; /* not cumulative */
   _Atomic int64_t sum_ns;
