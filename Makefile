@@ -85,6 +85,7 @@ bench:
 	RUNS=2 bench/client/run.sh
 	RUNS=2 bench/https/run.sh
 	ROUNDS=3 bench/h2/run.sh
+	RUNS=5 bench/debug/run.sh
 
 fuzz: deps
 	@CC=clang $(CMAKE) -S . -B $(BUILD)/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNH_BUILD_FUZZ=ON \

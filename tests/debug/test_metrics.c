@@ -7,6 +7,7 @@
  * flight is an active request, the process figures are sane, the pool
  * figures are the transport's. */
 #include "harness.h"
+#include "server/protocols.h"
 #include "server/rawclient.h"
 
 #include <nethttp.h>
@@ -441,6 +442,74 @@ NH_TEST(routes_beyond_the_table_go_to_one_overflow_series) {
   CHECK_EQ(own, KEPT);
   scrape_free(&s);
   env_stop(&e);
+}
+
+/* The same requests over HTTP/1.1 with TLS, h2c and h2 (nethttp's client
+ * speaking only that protocol, tests/server/protocols.h): each is counted
+ * under its protocol version and scheme, and HTTP/2 streams as streams. */
+NH_TEST(protocol_version_and_scheme_label_each_request) {
+  need_parser();
+  static const struct {
+    int proto;
+    const char *labels;
+  } cases[] = {
+      {PT_H1_TLS, "network_protocol_version=1.1,url_scheme=https"},
+      {PT_H2C, "network_protocol_version=2,url_scheme=http"},
+      {PT_H2, "network_protocol_version=2,url_scheme=https"},
+  };
+  enum { M = 7 };
+  for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+    env e = {0};
+    e.mux = nh_mux_new();
+    CHECK(e.mux);
+    CHECK_EQ(nh_mux_handle_func(e.mux, "GET /items/{id}", item, NULL), NH_OK);
+    nh_handler h = nh_mux_handler(e.mux);
+    nh_server_config cfg = NH_SERVER_CONFIG_DEFAULT;
+    cfg.handler = h.fn;
+    cfg.handler_data = h.data;
+    pt_env p;
+    pt_start(&p, cases[k].proto, NULL, &cfg);
+    e.pub = p.ts;
+    nh_server *srv = nh_test_server_server(p.ts);
+    nh_debug_config dc = {.servers = &srv, .nservers = 1, .transports = &p.t, .ntransports = 1};
+    e.debug = nh_debug_handler(&dc);
+    nh_server_config dcfg = NH_SERVER_CONFIG_DEFAULT;
+    dcfg.handler = e.debug.fn;
+    dcfg.handler_data = e.debug.data;
+    e.dbg = nh_test_server_new(NULL, &dcfg, 1);
+    CHECK(e.dbg);
+    for (int i = 0; i < M; i++) {
+      char path[32];
+      snprintf(path, sizeof path, "/items/%d", i);
+      pt_result r = pt_get(&p, path);
+      CHECK_EQ(r.err, NH_OK);
+      CHECK_EQ(r.status, 200);
+      pt_result_free(&r);
+    }
+    char key[256];
+    snprintf(key, sizeof key, COUNT("http_request_method=GET,http_response_status_code=200,"
+                                    "http_route=/items/{id},%s"), cases[k].labels);
+    scrape s = scrape_now(&e);
+    for (int i = 0; i < 2000 && value_of(&s, key) < M; i++) {
+      scrape_free(&s);
+      nh_sleep(5 * NH_MSEC);
+      s = scrape_now(&e);
+    }
+    CHECK_EQ((int)value_of(&s, key), M);
+    int h2 = pt_is_h2(cases[k].proto);
+    CHECK_EQ((int)value_of(&s, "nethttp_server_http2_streams_total{}"), h2 ? M : 0);
+    CHECK_EQ((int)value_of(&s, "nethttp_server_http2_connections_total{}"), h2 ? 1 : 0);
+    CHECK_EQ((int)value_of(&s, "nethttp_client_requests_total{transport=0}"), M);
+    /* Only the scheme the server serves has in-flight gauges. */
+    CHECK(value_of(&s, strstr(cases[k].labels, "https")
+                           ? "http_server_active_requests{http_request_method=GET,url_scheme=http}"
+                           : "http_server_active_requests{http_request_method=GET,url_scheme=https}") == -1);
+    scrape_free(&s);
+    CHECK_EQ(nh_test_server_close(e.dbg, NULL), NH_OK);
+    nh_debug_handler_free(e.debug);
+    pt_stop(&p);
+    nh_mux_free(e.mux);
+  }
 }
 
 NH_TEST_MAIN()
