@@ -161,6 +161,23 @@ NH_API int nh_fiber_dump_write(nh_runtime *rt, FILE *out);
 /* nh_frame_name writes "symbol+0xoff" (or the address) for a frame. */
 NH_API void nh_frame_name(void *pc, char *buf, size_t cap);
 
+/* ---- Contention profiles (served as /debug/pprof/mutex and
+ * /debug/pprof/block by nh_debug_handler). Off by default; when off, a
+ * wait costs one branch more.
+ *
+ * nh_set_mutex_profile_fraction (Go's runtime.SetMutexProfileFraction):
+ * on average 1 in rate waits for an nh_mutex held by another is recorded,
+ * with the waiter's stack and how long it waited; 0 turns it off. The
+ * mutex profile scales its figures back up by rate. A negative rate only
+ * reads the setting. Returns the previous rate. Any thread. */
+NH_API int nh_set_mutex_profile_fraction(int rate);
+/* nh_set_block_profile_rate (Go's runtime.SetBlockProfileRate): waits on
+ * an nh_mutex, nh_sem, nh_chan or nh_wg are recorded, on average one per
+ * rate nanoseconds spent waiting (a wait of rate ns or more always; 1:
+ * every wait); 0 turns it off, a negative rate only reads the setting.
+ * Returns the previous rate. Any thread. */
+NH_API int64_t nh_set_block_profile_rate(int64_t rate_ns);
+
 /* ---- Leak check for tests (Go's goleak): take a baseline at the start,
  * check at the end. The check waits up to grace for stragglers to finish,
  * then reports every fiber, armed timer and file descriptor that was not

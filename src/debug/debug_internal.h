@@ -61,5 +61,8 @@ void nh__debug_vars_published(json_t *into);
 int nh__debug_wants_json(nh_request *r);
 void nh__debug_live(nh__debug *d, nh_response_writer *w, nh_request *r);
 void nh__debug_metrics(nh__debug *d, nh_response_writer *w, nh_request *r);
+void nh__debug_pprof_profile(nh__debug *d, nh_response_writer *w, nh_request *r);
+void nh__debug_pprof_mutex(nh__debug *d, nh_response_writer *w, nh_request *r);
+void nh__debug_pprof_block(nh__debug *d, nh_response_writer *w, nh_request *r);
 
 #endif

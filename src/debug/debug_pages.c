@@ -7,5 +7,8 @@ const nh__debug_page nh__debug_pages[] = {
     {"/debug/fibers", "every fiber, grouped by stack (?debug=2: one by one)", nh__debug_fibers},
     {"/debug/vars", "expvar-style JSON: command line, memory, counters", nh__debug_vars},
     {"/metrics", "Prometheus metrics (text format 0.0.4)", nh__debug_metrics},
+    {"/debug/pprof/profile", "CPU profile (pprof), ?seconds=30", nh__debug_pprof_profile},
+    {"/debug/pprof/mutex", "mutex contention (pprof)", nh__debug_pprof_mutex},
+    {"/debug/pprof/block", "waits on mutexes, semaphores, channels, wait groups (pprof)", nh__debug_pprof_block},
     {NULL, NULL, NULL},
 };

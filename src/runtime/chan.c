@@ -6,6 +6,7 @@
  * order. With capacity 0 every send waits for a receiver (a rendezvous). */
 #include "internal.h"
 #include "nethttp/sync.h"
+#include "profile.h"
 
 #include <stdlib.h>
 
@@ -94,6 +95,7 @@ static int recv_now(nh_chan *ch, void **v) {
  * released. */
 static int park_on(nh_chan *ch, nh__waitq *q, nh__waiter *w, const char *reason,
                    nh_time deadline) {
+  nh_time t0 = nh__wait_prof_begin();
   nh__waitq_push(q, w);
   pthread_mutex_unlock(&ch->lk);
   int r = nh__waiter_park(w, reason, deadline, NULL);
@@ -106,6 +108,8 @@ static int park_on(nh_chan *ch, nh__waitq *q, nh__waiter *w, const char *reason,
       r = ch->closed ? NH_ECLOSED : NH_EAGAIN;
   }
   pthread_mutex_unlock(&ch->lk);
+  if (t0)
+    nh__wait_prof_end(NH__WAIT_CHAN, t0);
   return r;
 }
 

@@ -6,13 +6,15 @@
  * times out at the same moment can tell whether it got it. */
 #include "internal.h"
 #include "nethttp/sync.h"
+#include "profile.h"
 
 #include <stdlib.h>
 
 /* The common wait: queue w under lk, park, and settle the race between a
  * grant and a timeout or cancel. Returns 0 when granted. */
 static int wait_for_grant(pthread_mutex_t *lk, nh__waitq *q, nh__waiter *w, const char *reason,
-                          nh_time deadline, nh_ctx *ctx) {
+                          nh_time deadline, nh_ctx *ctx, enum nh__wait_kind kind) {
+  nh_time t0 = nh__wait_prof_begin();
   nh__waiter_init(w);
   nh__waitq_push(q, w);
   pthread_mutex_unlock(lk);
@@ -26,6 +28,8 @@ static int wait_for_grant(pthread_mutex_t *lk, nh__waitq *q, nh__waiter *w, cons
       r = NH_EAGAIN;
   }
   pthread_mutex_unlock(lk);
+  if (t0)
+    nh__wait_prof_end(kind, t0);
   return r;
 }
 
@@ -86,7 +90,8 @@ void nh_mutex_lock(nh_mutex *m) {
   nh__waiter w;
   /* A mutex wait is not cancellable: holding it is part of correctness.
    * Ownership is handed over by the unlock (state stays held). */
-  int r = wait_for_grant(&m->lk, &m->waiters, &w, "mutex", NH_NO_DEADLINE, nh_ctx_background());
+  int r = wait_for_grant(&m->lk, &m->waiters, &w, "mutex", NH_NO_DEADLINE, nh_ctx_background(),
+                         NH__WAIT_MUTEX);
   if (r != NH_OK)
     nh_panic("nh_mutex_lock: wait failed: %s", nh_strerror(r));
 }
@@ -148,7 +153,7 @@ int nh_sem_acquire(nh_sem *s, nh_time deadline) {
     return NH_OK;
   }
   nh__waiter w;
-  return wait_for_grant(&s->lk, &s->waiters, &w, "semaphore", deadline, NULL);
+  return wait_for_grant(&s->lk, &s->waiters, &w, "semaphore", deadline, NULL, NH__WAIT_SEM);
 }
 
 int nh_sem_try_acquire(nh_sem *s) {
@@ -226,5 +231,5 @@ int nh_wg_wait(nh_wg *wg, nh_time deadline) {
     return NH_OK;
   }
   nh__waiter w;
-  return wait_for_grant(&wg->lk, &wg->waiters, &w, "wait group", deadline, NULL);
+  return wait_for_grant(&wg->lk, &wg->waiters, &w, "wait group", deadline, NULL, NH__WAIT_WG);
 }
