@@ -85,6 +85,7 @@ typedef struct function {
 typedef struct mapping {
   uint64_t start, limit, offset, file; /* file: a string index */
   int named, unnamed;                  /* its locations, by whether named */
+  int lined;                           /* ... and with a file and line */
 } mapping;
 
 typedef struct sample {
@@ -190,7 +191,7 @@ static void read_mappings(nh__pprof *p) {
     const char *name = path;
     while (*name == ' ')
       name++;
-    p->maps[p->nmaps++] = (mapping){lo, hi, off, str_id(p, name), 0, 0};
+    p->maps[p->nmaps++] = (mapping){.start = lo, .limit = hi, .offset = off, .file = str_id(p, name)};
   }
   fclose(f);
 }
@@ -368,6 +369,8 @@ static void name_location(nh__pprof *p, location *l) {
   if (named) {
     l->function = func_id(p, buf, file);
     l->line = line;
+    if (l->mapping && file[0] && line > 0)
+      p->maps[l->mapping - 1].lined++;
   }
 }
 
@@ -404,6 +407,7 @@ static void encode(nh__pprof *p, nh__dynbuf *b) {
     mapping *mp = &p->maps[i];
     /* Fully named: pprof need not look for the file to name addresses. */
     int full = mp->named && !mp->unnamed;
+    int lines = full && mp->lined == mp->named;
     nh__dynbuf_reset(&m);
     nh__pb_uint(&m, 1, i + 1);
     nh__pb_uint(&m, 2, mp->start);
@@ -411,8 +415,8 @@ static void encode(nh__pprof *p, nh__dynbuf *b) {
     nh__pb_uint(&m, 4, mp->offset);
     nh__pb_uint(&m, 5, mp->file);
     nh__pb_uint(&m, 7, full);
-    nh__pb_uint(&m, 8, full);
-    nh__pb_uint(&m, 9, full);
+    nh__pb_uint(&m, 8, lines);
+    nh__pb_uint(&m, 9, lines);
     nh__pb_bytes(b, 3, nh__dynbuf_ptr(&m), m.len);
   }
   for (size_t i = 0; i < p->nlocs; i++) {
