@@ -11,6 +11,7 @@
  * generation and is ignored. */
 #include "internal.h"
 #include "sanitizer.h"
+#include "trace.h"
 
 #include <execinfo.h>
 #include <stdarg.h>
@@ -128,10 +129,13 @@ void nh__fiber_resume(nh_fiber *f) {
   /* Single writer: a plain increment, not a locked one. */
   atomic_store_explicit(&l->resumes, atomic_load_explicit(&l->resumes, memory_order_relaxed) + 1,
                         memory_order_relaxed);
+  nh_time traced = nh__trace_run_begin(); /* 0 unless a trace runs */
   nh__tsan_switch(f->tsan_fiber);
   nh__asan_start(&l->asan_fake_stack, f->stack_lo, f->stack_size);
   nh__switch(&l->sched_sp, f->sp);
   nh__asan_finish(l->asan_fake_stack, NULL, NULL);
+  if (__builtin_expect(traced != 0, 0))
+    nh__trace_run(l, f, traced);
   l->current = NULL;
   atomic_store_explicit(&l->running, NULL, memory_order_relaxed);
   if (f->state == NH__F_DEAD)
@@ -227,6 +231,8 @@ static int spawn(nh_loop *l, nh_fiber_fn fn, void *arg, nh_fiber **out) {
   nh__loop_count(&l->fibers_live, 1);
   nh__loop_count(&l->fibers_started, 1);
   f->state = NH__F_RUNNABLE;
+  if (nh__tracing())
+    nh__trace_spawn(l, f);
   nh__runq_push(l, f);
   *out = f;
   return NH_OK;
@@ -310,6 +316,8 @@ int nh__fiber_park(const char *reason, nh_time deadline) {
   f->state = NH__F_PARKED;
   f->wait_reason = reason;
   f->parked_at = nh_now();
+  if (nh__tracing())
+    nh__trace_park(l, f, reason);
   if (deadline != NH_NO_DEADLINE) {
     f->timer_gen = f->park_gen;
     f->park_timer.cb = park_timer_fired;
@@ -325,6 +333,8 @@ int nh__fiber_park(const char *reason, nh_time deadline) {
 void nh__fiber_wake(nh_fiber *f, uint64_t gen, int result) {
   if (f->state != NH__F_PARKED || f->park_gen != gen)
     return;
+  if (nh__tracing())
+    nh__trace_wake(f->loop, f, gen);
   f->park_gen++;
   f->wake_result = result;
   f->state = NH__F_RUNNABLE;

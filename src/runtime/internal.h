@@ -167,6 +167,10 @@ struct nh_fiber {
   nh_fiber *pool_next;
   void *asan_fake_stack;
   void *tsan_fiber;
+  /* Scheduler trace (trace.h): a wake recorded, its flow not yet ended by
+   * a run; loop thread only. */
+  int trace_woken;
+  uint64_t trace_wake_gen;
 };
 
 /* Calling fiber or NULL. */
@@ -249,6 +253,11 @@ struct nh_loop {
   uint64_t seen_resumes;   /* resumes at the previous tick */
   nh_time seen_since;      /* when resumes last changed */
   void *altstack;
+  /* Scheduler trace (trace.h): this loop's records, and what the loop is
+   * doing (NH__TR_BY_*), which tells why a fiber woke. Loop thread only
+   * while a trace runs. */
+  struct nh__trace_buf *trace;
+  int trace_phase;
 };
 
 nh_loop *nh__loop_current(void);

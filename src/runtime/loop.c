@@ -12,6 +12,7 @@
 #include "internal.h"
 #include "netpoll_internal.h"
 #include "sanitizer.h"
+#include "trace.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,8 @@ int nh__loop_post(nh_loop *l, void (*fn)(nh_loop *l, void *arg), void *arg) {
 }
 
 void nh__loop_post_wake(nh_fiber *f, uint64_t gen, int result) {
+  if (nh__tracing())
+    nh__trace_wake_remote(f, gen);
   nh__msg *m = calloc(1, sizeof *m);
   if (!m)
     abort(); /* a lost wake is a hung fiber: fail loudly instead */
@@ -148,6 +151,7 @@ void nh__loop_dispose(nh_loop *l) {
   nh__fiber_pool_dispose(l);
   nh__heap_dispose(&l->timers);
   nh__netpoll_reap(l);
+  nh__trace_loop_dispose(l);
   nh__poller_detach(l); /* parked descriptors may keep the epoll a while */
   close(l->evfd);
   pthread_mutex_destroy(&l->inbox_lock);
@@ -197,9 +201,14 @@ void *nh__loop_main(void *arg) {
   atomic_store_explicit(&l->busy_since, nh_now(), memory_order_relaxed);
   for (;;) {
     l->now = nh_now();
+    if (nh__tracing())
+      nh__trace_turn(l);
     run_ready(l);
+    l->trace_phase = NH__TR_BY_INBOX; /* why fibers woken from here on wake */
     inbox_drain(l);
+    l->trace_phase = NH__TR_BY_TIMER;
     nh_time next = nh__timers_run(l, nh_now());
+    l->trace_phase = NH__TR_BY_LOOP;
     nh__netpoll_reap(l);
     if (l->now >= l->next_trim) {
       nh__fiber_pool_trim(l);
@@ -215,9 +224,13 @@ void *nh__loop_main(void *arg) {
     if (l->runq_head && l->now - l->last_poll < 50 * NH_USEC)
       continue;
     atomic_store_explicit(&l->busy_since, 0, memory_order_relaxed);
+    nh_time traced = nh__trace_run_begin(); /* 0 unless a trace runs */
     int n = wait_events(l, evs, 256, next);
     l->now = l->last_poll = nh_now();
     atomic_store_explicit(&l->busy_since, l->now, memory_order_relaxed);
+    if (__builtin_expect(traced != 0, 0))
+      nh__trace_poll(l, traced, n);
+    l->trace_phase = NH__TR_BY_IO;
     for (int i = 0; i < n; i++) {
       if (evs[i].data.ptr == NULL) {
         uint64_t v;

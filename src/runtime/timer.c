@@ -3,6 +3,7 @@
  * afterwards. Every request arms and disarms a few (read-header, idle,
  * write), so this path is kept allocation-free once the heap has grown. */
 #include "internal.h"
+#include "trace.h"
 
 #include <stdlib.h>
 
@@ -85,6 +86,8 @@ nh_time nh__timers_run(nh_loop *l, nh_time now) {
     nh__timer *t = h->items[0];
     heap_remove(h, 0);
     nh__loop_count(&l->timers_armed, -1);
+    if (nh__tracing())
+      nh__trace_timer(l, (const void *)t->cb);
     t->cb(t); /* may start or stop other timers, or re-arm itself */
   }
   return h->len ? h->items[0]->when : NH_NO_DEADLINE;
