@@ -60,7 +60,7 @@ test-asan:
 # The runtime, the server, the client and the middleware under TSan. One
 # case is left out: it uses a response writer from another thread on
 # purpose, to show the misuse is caught, which is a race by design.
-TSAN_LAYERS := runtime;server;client;handlers
+TSAN_LAYERS := runtime;server;client;handlers;debug
 test-tsan:
 	@$(CMAKE) -S . -B $(BUILD)/tsan -DCMAKE_BUILD_TYPE=Debug -DNH_SANITIZE=thread \
 	  -DNH_TEST_ONLY_LAYERS="$(TSAN_LAYERS)" -DNH_BUILD_BENCH=OFF >/dev/null
