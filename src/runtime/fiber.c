@@ -129,13 +129,10 @@ void nh__fiber_resume(nh_fiber *f) {
   /* Single writer: a plain increment, not a locked one. */
   atomic_store_explicit(&l->resumes, atomic_load_explicit(&l->resumes, memory_order_relaxed) + 1,
                         memory_order_relaxed);
-  nh_time traced = nh__trace_run_begin(); /* 0 unless a trace runs */
   nh__tsan_switch(f->tsan_fiber);
   nh__asan_start(&l->asan_fake_stack, f->stack_lo, f->stack_size);
   nh__switch(&l->sched_sp, f->sp);
   nh__asan_finish(l->asan_fake_stack, NULL, NULL);
-  if (__builtin_expect(traced != 0, 0))
-    nh__trace_run(l, f, traced);
   l->current = NULL;
   atomic_store_explicit(&l->running, NULL, memory_order_relaxed);
   if (f->state == NH__F_DEAD)

@@ -80,8 +80,9 @@ typedef struct nh__trace_buf {
 } nh__trace_buf;
 
 /* ---- hooks (loop thread) ---- */
-/* The start of a fiber's run, or 0 when no trace runs. */
-static inline nh_time nh__trace_run_begin(void) { return nh__tracing() ? nh_now() : 0; }
+/* The start of an epoll wait, or 0 when no trace runs. */
+static inline nh_time nh__trace_poll_begin(void) { return nh__tracing() ? nh_now() : 0; }
+/* f ran from begin until now (the turn's traced path, loop.c). */
 void nh__trace_run(struct nh_loop *l, struct nh_fiber *f, nh_time begin);
 void nh__trace_park(struct nh_loop *l, struct nh_fiber *f, const char *reason);
 /* f is being woken out of park generation gen. */
