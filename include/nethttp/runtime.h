@@ -42,9 +42,24 @@ typedef struct nh_runtime_config {
   nh_dur watchdog_threshold; /* report a loop busy longer than this; NH_NO_TIMEOUT = off */
   int offload_threads;       /* threads for nh_offload; 0 = 4 */
   nh_logger *logger;         /* NULL = nh_log_default() */
+  /* Leak watch (docs/operations.md, "Leak watch"), run by the watchdog's
+   * thread and each loop's housekeeping, never on the request path:
+   * - fiber_watermark: when more fibers than this are live, one WARN
+   *   record with the fibers grouped by stack, the largest groups first.
+   *   One per excursion: the count must fall below three quarters of the
+   *   mark before the next, and an excursion that starts within a minute
+   *   of the last record is not logged. 0 = off (the default: no number
+   *   fits every server; set it well above the normal peak).
+   * - long_park_threshold: a handler's fiber, or a fiber a handler
+   *   started (nh_go), parked this long on anything but socket I/O (a
+   *   channel, lock, semaphore, wait group, sleep...) is logged once per
+   *   park with its stack, and listed by /debug/fibers?leaked=1.
+   *   0 = 1 minute; NH_NO_TIMEOUT = off. */
+  int fiber_watermark;
+  nh_dur long_park_threshold;
 } nh_runtime_config;
 
-#define NH_RUNTIME_CONFIG_DEFAULT {0, 0, 0, 100 * NH_MSEC, 0, NULL}
+#define NH_RUNTIME_CONFIG_DEFAULT {0, 0, 0, 100 * NH_MSEC, 0, NULL, 0, 0}
 
 /* nh_runtime_new starts the loop threads. cfg NULL means the defaults.
  * Returns NULL on failure (errno set). Thread-safe. */
@@ -126,6 +141,8 @@ typedef struct nh_runtime_stats {
   int64_t stalls; /* watchdog reports */
   int64_t timers_armed;
   int64_t stacks_mapped; /* fiber stacks currently mapped (live + pooled) */
+  int64_t long_parks;        /* leak watch: handler fibers reported parked long */
+  int64_t watermark_reports; /* leak watch: fiber high-watermark records */
 } nh_runtime_stats;
 NH_API void nh_runtime_stats_get(const nh_runtime *rt, nh_runtime_stats *out);
 

@@ -65,5 +65,6 @@ void nh__debug_pprof_profile(nh__debug *d, nh_response_writer *w, nh_request *r)
 void nh__debug_pprof_mutex(nh__debug *d, nh_response_writer *w, nh_request *r);
 void nh__debug_pprof_block(nh__debug *d, nh_response_writer *w, nh_request *r);
 void nh__debug_trace(nh__debug *d, nh_response_writer *w, nh_request *r);
+void nh__debug_heap(nh__debug *d, nh_response_writer *w, nh_request *r);
 
 #endif

@@ -212,6 +212,10 @@ static int spawn(nh_loop *l, nh_fiber_fn fn, void *arg, nh_fiber **out) {
   f->panicked = 0;
   f->wait_reason = NULL;
   f->parked_at = 0;
+  f->in_handler = 0;
+  f->origin_id = 0;
+  f->origin[0] = 0;
+  f->long_park_gen = 0;
   /* What the watchdog reads about a running fiber changes inside a
    * sequence-lock section (see label_begin). */
   uint32_t seq = label_begin(f);
@@ -348,6 +352,8 @@ int nh_go(nh_fiber_fn fn, void *arg) {
   int e = spawn(f->loop, fn, arg, &child);
   if (e)
     return e;
+  if (f->in_handler || f->origin_id) /* the leak watch follows it */
+    nh__leak_watch_inherit(f, child);
   for (int i = 0; i < f->nowned; i++) { /* what the parent owns, it shares */
     child->owned[child->nowned++] = f->owned[i];
     f->owned[i]->owners++;

@@ -162,6 +162,15 @@ struct nh_fiber {
     uint64_t label_words[8];
   };
   _Atomic uint32_t label_seq;
+  /* Leak watch (leak_watch.c), loop thread only: in_handler while the
+   * server runs a handler on this fiber; origin_id, origin: the handler
+   * fiber (and its label) that started this one, directly or through
+   * other fibers it started; long_park_gen: park_gen + 1 of the park
+   * already reported. */
+  int in_handler;
+  uint64_t origin_id;
+  char origin[64];
+  uint64_t long_park_gen;
   nh_fiber *run_next;
   nh__list live_node; /* on its loop's live list */
   nh_fiber *pool_next;
@@ -292,6 +301,13 @@ struct nh_runtime {
   _Atomic int64_t panics;
   _Atomic int64_t stalls;
   _Atomic int64_t stacks_mapped;
+  /* leak watch: counters, and the watchdog thread's own state */
+  _Atomic int64_t long_parks;
+  _Atomic int64_t watermark_reports;
+  atomic_int wm_disarmed; /* above the mark since the last check that saw
+                             it below 3/4 of it (read by tests) */
+  nh_time wm_last;      /* when the last record was logged */
+  nh_time next_scan;    /* when the loops next look for long parks */
   /* watchdog thread */
   pthread_t watchdog;
   int watchdog_running;
@@ -323,6 +339,60 @@ void nh__offload_stop(nh_runtime *rt);
 int nh__crash_thread_init(nh_loop *l);
 void nh__crash_thread_dispose(nh_loop *l);
 void nh__crash_install(void);
+
+/* ---- leak watch (leak_watch.c) ---- */
+/* The server brackets each handler call with these, so that the fiber
+ * and the fibers it starts are watched for long parks. Calling fiber;
+ * no-op off-fiber. */
+void nh__fiber_handler_enter(void);
+void nh__fiber_handler_leave(void);
+/* nh_go's part: child inherits parent's handler origin. */
+void nh__leak_watch_inherit(const nh_fiber *parent, nh_fiber *child);
+/* Watchdog thread, every tick: the watermark check, and every scan
+ * interval a scan of each loop for long parks. */
+void nh__leak_watch_tick(nh_runtime *rt, nh_time now);
+/* How often the watchdog must tick for the leak watch (0: it is off). */
+nh_dur nh__leak_watch_tick_every(const nh_runtime *rt);
+
+/* A fiber the leak watch suspects: its dump entry, and the handler that
+ * started it (origin_id 0 and origin "" when it is a handler's own
+ * fiber, which its label names). */
+typedef struct nh__leaked_fiber {
+  nh_fiber_info info;
+  uint64_t origin_id;
+  char origin[64];
+} nh__leaked_fiber;
+/* The fibers of rt that are, now, handler fibers or fibers started by a
+ * handler, parked on anything but socket I/O for min_park or longer
+ * (min_park < 0: the runtime's long_park_threshold, or 1 minute when the
+ * watch is off). *out is malloc'd (free()), sorted by fiber id. May park
+ * (up to 1 s: each loop lists its own fibers). Returns 0, NH_EINVAL,
+ * NH_ENOMEM or NH_ESTALL (a loop did not answer; the others are listed). */
+int nh__leak_list(nh_runtime *rt, nh_dur min_park, nh__leaked_fiber **out, size_t *n);
+
+/* ---- running a function on every loop (gather.c) ----
+ * fn(l, slot, arg) runs on each loop's own thread, outside any fiber, and
+ * fills slot (slot_size bytes, zeroed) for that loop; the slots come back
+ * in slots[nloops]. Waits up to timeout; a loop that answers later has
+ * its slot passed to drop (may be NULL) instead. arg (arg_size bytes) is
+ * copied. Returns 0, NH_ENOMEM, or NH_ESTALL (the stalled loops' slots
+ * stay zero). May park the calling fiber; blocks a plain thread. */
+int nh__loops_gather(nh_runtime *rt, void (*fn)(nh_loop *l, void *slot, const void *arg),
+                     const void *arg, size_t arg_size, void *slots, size_t slot_size,
+                     void (*drop)(void *slot), nh_dur timeout);
+
+/* ---- what fiber stacks cost (stack_usage.c) ---- */
+typedef struct nh__stack_usage {
+  int64_t live, pooled, pooled_trimmed; /* fibers with a stack */
+  int64_t spare;                        /* finished fibers whose stack is unmapped */
+  int64_t mapped_bytes;                 /* reserved: stacks and guards */
+  int64_t touched_bytes;                /* resident pages of the stacks */
+  int64_t stack_size;                   /* usable bytes per stack */
+} nh__stack_usage;
+/* Sums each loop's stacks, counted on its own thread (one mincore per
+ * stack not trimmed). May park (up to 1 s). Returns 0, NH_ENOMEM or
+ * NH_ESTALL (the stalled loops are left out). */
+int nh__stack_usage_get(nh_runtime *rt, nh__stack_usage *out);
 
 /* leak.c: nh_leak_check counting only the new descriptors for which
  * mine(fd, arg) says 1 (all if mine is NULL); *fibers_left (may be NULL)

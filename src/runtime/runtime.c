@@ -26,6 +26,10 @@ static void fill_defaults(nh_runtime_config *c) {
     c->watchdog_threshold = 100 * NH_MSEC;
   if (c->offload_threads <= 0)
     c->offload_threads = 4;
+  if (c->long_park_threshold == 0)
+    c->long_park_threshold = 60 * NH_SEC;
+  if (c->fiber_watermark < 0)
+    c->fiber_watermark = 0;
 }
 
 /* Every live runtime, so that a leak check after a test can name the ones
@@ -185,6 +189,8 @@ void nh_runtime_stats_get(const nh_runtime *rt, nh_runtime_stats *s) {
   s->stalls = atomic_load(&((nh_runtime *)rt)->stalls);
   s->timers_armed = NH__LOOPS_SUM(rt, timers_armed);
   s->stacks_mapped = atomic_load(&((nh_runtime *)rt)->stacks_mapped);
+  s->long_parks = atomic_load(&((nh_runtime *)rt)->long_parks);
+  s->watermark_reports = atomic_load(&((nh_runtime *)rt)->watermark_reports);
 }
 
 typedef struct run_main {

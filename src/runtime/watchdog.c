@@ -10,7 +10,11 @@
  *   - the loop switched between many fibers but had no turn in epoll for
  *     that long: it is overloaded, reported as such.
  * One report per busy stretch, so a handler stuck for 10 s is reported
- * once, not forty times. */
+ * once, not forty times.
+ *
+ * The same thread drives the leak watch (leak_watch.c): its watermark
+ * check on every tick, its scans for long parks every scan interval. The
+ * thread runs when either is on. */
 #include "internal.h"
 
 #include <string.h>
@@ -67,7 +71,11 @@ static void check_loop(nh_runtime *rt, nh_loop *l, nh_time now) {
 static void *watchdog_main(void *arg) {
   nh_runtime *rt = arg;
   pthread_setname_np(pthread_self(), "nh-watchdog");
-  nh_dur tick = rt->cfg.watchdog_threshold / 4;
+  int stalls = rt->cfg.watchdog_threshold > 0;
+  nh_dur tick = stalls ? rt->cfg.watchdog_threshold / 4 : NH_SEC;
+  nh_dur leak_tick = nh__leak_watch_tick_every(rt);
+  if (leak_tick && leak_tick < tick)
+    tick = leak_tick;
   if (tick < NH_MSEC)
     tick = NH_MSEC;
   pthread_mutex_lock(&rt->wd_lock);
@@ -78,15 +86,17 @@ static void *watchdog_main(void *arg) {
     if (rt->wd_stop)
       break;
     nh_time now = nh_now();
-    for (int i = 0; i < rt->nloops; i++)
+    for (int i = 0; stalls && i < rt->nloops; i++)
       check_loop(rt, &rt->loops[i], now);
+    if (leak_tick)
+      nh__leak_watch_tick(rt, now);
   }
   pthread_mutex_unlock(&rt->wd_lock);
   return NULL;
 }
 
 int nh__watchdog_start(nh_runtime *rt) {
-  if (rt->cfg.watchdog_threshold <= 0)
+  if (rt->cfg.watchdog_threshold <= 0 && !nh__leak_watch_tick_every(rt))
     return NH_OK;
   pthread_mutex_init(&rt->wd_lock, NULL);
   pthread_condattr_t ca;

@@ -118,7 +118,9 @@ static void h2_serve(const nh__h2_host *h, nh__h2_stream *s) {
   }
   nh__fiber_on_panic(h2_panicked, &t);
   set_label(s, &t.x.req);
+  nh__fiber_handler_enter(); /* watched for long parks (leak_watch.c) */
   srv->cfg.handler(&t.x.resp, &t.x.req);
+  nh__fiber_handler_leave();
   nh__exchange_end(&t.x);
   nh__fiber_on_panic(NULL, NULL);
   nh__exchange_dispose(&t.x);

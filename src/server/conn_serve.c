@@ -184,7 +184,9 @@ static int serve_request(nh__h1_sconn *hc, const nh__req_head *head) {
     nh_fd_on_hangup(c->h1.io.fd, client_gone, c);
   set_label(&t->x.req, head->method_len);
 
+  nh__fiber_handler_enter(); /* watched for long parks (leak_watch.c) */
   srv->cfg.handler(&t->x.resp, &t->x.req);
+  nh__fiber_handler_leave();
 
   if (c->h1.io.fd && !t->x.resp.hijacked)
     nh_fd_on_hangup(c->h1.io.fd, NULL, NULL);

@@ -1,8 +1,21 @@
 /* Request-scoped bump allocator (see arena.h). */
 #include "arena.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+static _Atomic long long total_chunks, total_bytes;
+
+static void count(long long chunks, long long bytes) {
+  atomic_fetch_add_explicit(&total_chunks, chunks, memory_order_relaxed);
+  atomic_fetch_add_explicit(&total_bytes, bytes, memory_order_relaxed);
+}
+
+void nh__arena_totals_get(nh__arena_totals *out) {
+  out->chunks = atomic_load_explicit(&total_chunks, memory_order_relaxed);
+  out->bytes = atomic_load_explicit(&total_bytes, memory_order_relaxed);
+}
 
 struct nh__arena_chunk {
   nh__arena_chunk *next;
@@ -27,6 +40,7 @@ void *nh__arena_alloc(nh__arena *a, size_t n) {
     nh__arena_chunk *c = malloc(sizeof *c + size);
     if (!c)
       return NULL;
+    count(1, (long long)(sizeof *c + size));
     c->next = a->chunks;
     c->size = size;
     a->chunks = c;
@@ -53,6 +67,7 @@ void nh__arena_reset(nh__arena *a) {
   while (a->chunks) {
     nh__arena_chunk *c = a->chunks;
     a->chunks = c->next;
+    count(-1, -(long long)(sizeof *c + c->size));
     free(c);
   }
   a->p = a->first;

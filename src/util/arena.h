@@ -23,4 +23,12 @@ char *nh__arena_strdup(nh__arena *a, const char *s);
 void nh__arena_reset(nh__arena *a);
 void nh__arena_dispose(nh__arena *a);
 
+/* Heap chunks of every arena in the process and their bytes (for
+ * /debug/heap), counted where a chunk is malloc'd or freed: the first
+ * block, inside its owner, costs and counts nothing. */
+typedef struct nh__arena_totals {
+  long long chunks, bytes;
+} nh__arena_totals;
+void nh__arena_totals_get(nh__arena_totals *out);
+
 #endif

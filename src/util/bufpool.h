@@ -37,4 +37,12 @@ static inline void nh__bufpool_put(nh__bufpool *p, char *buf) {
 /* Free every kept buffer and the pool's array. */
 void nh__bufpool_dispose(nh__bufpool *p);
 
+/* Pooled buffers alive in the process, in use or kept, and their bytes
+ * (for /debug/heap). Counted where a buffer is malloc'd or freed, on the
+ * slow paths only: taking and keeping one costs nothing more. */
+typedef struct nh__bufpool_totals {
+  long long buffers, bytes;
+} nh__bufpool_totals;
+void nh__bufpool_totals_get(nh__bufpool_totals *out);
+
 #endif
