@@ -25,9 +25,9 @@
 /* A sanitizer's allocator replaces glibc's: mallinfo2 then reads zero
  * and malloc_info describes an allocator nothing uses. Said on the page. */
 #if defined(NH_ASAN) || defined(NH_TSAN)
-#define REPLACED_BY "a sanitizer"
+static const char *const REPLACED_BY = "a sanitizer";
 #else
-#define REPLACED_BY NULL
+static const char *const REPLACED_BY = NULL;
 #endif
 
 typedef struct heap_figures {

@@ -79,7 +79,7 @@ static void fill_info(nh_loop *l, nh_fiber *f, nh_time now, nh_fiber_info *it) {
   memcpy(it->label, f->label, sizeof it->label);
   it->label[sizeof it->label - 1] = 0;
   nh__symbol_name((const void *)f->fn, it->entry, sizeof it->entry, 0);
-  it->nframes = nh__fiber_frames(f, it->frames, 16);
+  it->nframes = nh__fiber_frames(f, it->frames, (int)(sizeof it->frames / sizeof it->frames[0]));
 }
 
 /* "a+0x1 <- b+0x2 <- ..." */
@@ -101,7 +101,7 @@ static void stack_text(void *const *frames, int n, char *buf, size_t cap) {
 static void report_long_park(nh_loop *l, nh_fiber *f, nh_time now) {
   nh_fiber_info it;
   fill_info(l, f, now, &it);
-  char stack[2048];
+  char stack[4096]; /* the loop's own thread stack, not a fiber's */
   stack_text(it.frames, it.nframes, stack, sizeof stack);
   nh_logger *lg = nh__rt_logger(l->rt);
   if (f->origin_id)
@@ -188,7 +188,8 @@ static void watermark_report(void *p) {
     }
     qsort(groups, ng, sizeof *groups, by_count);
   }
-  char text[TOP_GROUPS][1536];
+  /* On the heap: a fiber's stack may be as small as 16 KiB. */
+  char (*text)[1536] = malloc(TOP_GROUPS * sizeof *text);
   nh_log_field fields[4 + TOP_GROUPS];
   size_t nf = 0;
   fields[nf++] = NH_LINT("live", m->live);
@@ -196,9 +197,9 @@ static void watermark_report(void *p) {
   fields[nf++] = NH_LINT("listed", (int64_t)n);
   fields[nf++] = NH_LINT("stacks", (int64_t)ng);
   static const char *const keys[TOP_GROUPS] = {"top1", "top2", "top3", "top4", "top5"};
-  for (size_t g = 0; g < ng && g < TOP_GROUPS; g++) {
+  for (size_t g = 0; text && g < ng && g < TOP_GROUPS; g++) {
     const nh_fiber_info *it = &items[groups[g].first];
-    char stack[1280];
+    char stack[1024];
     stack_text(it->frames, it->nframes < 10 ? it->nframes : 10, stack, sizeof stack);
     snprintf(text[g], sizeof text[g], "%zu x [%s] '%s' (%s): %s", groups[g].count, it->state,
              it->label, it->entry, stack);
@@ -206,6 +207,7 @@ static void watermark_report(void *p) {
   }
   nh_log_write(nh__rt_logger(m->rt), NH_LOG_WARN, __FILE__, __LINE__,
                "leak watch: live fibers passed the high-watermark", fields, nf);
+  free(text);
   free(groups);
   free(items);
   free(m);
