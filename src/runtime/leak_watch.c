@@ -103,6 +103,8 @@ static void report_long_park(nh_loop *l, nh_fiber *f, nh_time now) {
   fill_info(l, f, now, &it);
   char stack[4096]; /* the loop's own thread stack, not a fiber's */
   stack_text(it.frames, it.nframes, stack, sizeof stack);
+  /* Counted first: whoever reads the record sees the count include it. */
+  atomic_fetch_add_explicit(&l->rt->long_parks, 1, memory_order_relaxed);
   nh_logger *lg = nh__rt_logger(l->rt);
   if (f->origin_id)
     NH_LOG(lg, NH_LOG_WARN, "leak watch: a fiber started by a handler is parked long",
@@ -115,7 +117,6 @@ static void report_long_park(nh_loop *l, nh_fiber *f, nh_time now) {
            NH_LINT("fiber", it.id), NH_LSTR("label", it.label), NH_LSTR("waiting_on", it.state),
            NH_LDUR("parked_for", it.waiting), NH_LSTR("entry", it.entry), NH_LSTR("stack", stack),
            NH_LSTR("hint", "wait on the request's context (nh_request_ctx) or with a deadline"));
-  atomic_fetch_add_explicit(&l->rt->long_parks, 1, memory_order_relaxed);
 }
 
 static void scan(nh_loop *l, void *arg) {

@@ -12,6 +12,15 @@
 
 static nh_chan *leak_ch, *block_ch, *other_ch;
 
+/* Under ThreadSanitizer the library names frames by dladdr only (see
+ * src/runtime/symbolize.c): static functions have no name to check, so
+ * the records are checked by their other fields there. */
+#if defined(__SANITIZE_THREAD__)
+#define NAME(s) "" /* matches any record */
+#else
+#define NAME(s) s
+#endif
+
 /* Started by the /leak handler and never told to stop: the guide's
  * goroutine that survives its request. */
 static void leaky_child(void *arg) {
@@ -55,12 +64,12 @@ NH_TEST(leaked_handler_fibers_are_named_once) {
   CHECK_STR(r.body, "started");
   raw_resp_free(&r);
   const char *leak_rec[] = {"a fiber started by a handler is parked long", "origin=\"GET /leak\"",
-                            "entry=leaky_child", "waiting_on=\"chan receive\"", "stack=",
+                            NAME("entry=leaky_child"), "waiting_on=\"chan receive\"", "stack=",
                             NULL};
   CHECK_SOON(kept_count(&log, leak_rec) == 1);
   char line[4096];
   kept_line(&log, "started by a handler", line, sizeof line);
-  CHECK_CONTAINS(line, "leaky_child+0x"); /* its own frame, in the stack */
+  CHECK_CONTAINS(line, NAME("leaky_child+0x")); /* its own frame, in the stack */
 
   /* An idle keep-alive connection parks in IO wait for as long. */
   raw_conn *idle = raw_dial(e.port);
@@ -76,11 +85,11 @@ NH_TEST(leaked_handler_fibers_are_named_once) {
   CHECK(blocked->fd >= 0);
   CHECK_EQ(raw_sends(blocked->fd, "GET /block HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
   const char *block_rec[] = {"a handler's fiber is parked long", "label=\"GET /block\"",
-                             "waiting_on=\"chan receive\"", "app+0x", NULL};
+                             "waiting_on=\"chan receive\"", NAME("app+0x"), NULL};
   CHECK_SOON(kept_count(&log, block_rec) == 1);
   CHECK_EQ(kept_count(&log, leak_rec), 1); /* once per park */
-  const char *other_rec[] = {"other_waiter", NULL};
-  CHECK_EQ(kept_count(&log, other_rec), 0); /* no handler started it */
+  const char *all_rec[] = {"leak watch:", NULL};
+  CHECK_EQ(kept_count(&log, all_rec), 2); /* not other_waiter: no handler started it */
   const char *io_rec[] = {"IO wait", NULL};
   CHECK_EQ(kept_count(&log, io_rec), 0); /* the idle connection */
   nh_runtime_stats st;
@@ -94,8 +103,11 @@ NH_TEST(leaked_handler_fibers_are_named_once) {
   CHECK_EQ(n, 2);
   int saw_child = 0, saw_handler = 0;
   for (size_t i = 0; i < n; i++) {
-    if (!strcmp(items[i].info.entry, "leaky_child")) {
+    if (items[i].origin_id) {
       saw_child = 1;
+#if !defined(__SANITIZE_THREAD__)
+      CHECK_STR(items[i].info.entry, "leaky_child");
+#endif
       CHECK_STR(items[i].origin, "GET /leak");
       CHECK(items[i].origin_id != 0);
     } else {
@@ -136,14 +148,13 @@ NH_TEST(leaked_handler_fibers_are_named_once) {
 static nh_chan *hold;
 
 static void sleeper(void *arg) {
-  (void)arg;
   nh_fiber_set_label("sleeper");
-  nh_chan_recv(hold, NULL, NH_NO_DEADLINE);
+  nh_chan_recv(arg, NULL, NH_NO_DEADLINE);
 }
 
 static void start_sleepers(nh_runtime *rt, int n) {
   for (int i = 0; i < n; i++)
-    CHECK_EQ(nh_runtime_go(rt, -1, sleeper, NULL), NH_OK);
+    CHECK_EQ(nh_runtime_go(rt, -1, sleeper, hold), NH_OK);
 }
 
 /* Sleepers parked on hold, from a dump. */
@@ -186,8 +197,9 @@ NH_TEST(watermark_logs_once_within_its_rate_limit) {
   char line[8192];
   kept_line(&log, "passed the high-watermark", line, sizeof line);
   CHECK_CONTAINS(line, "watermark=60");
-  CHECK_CONTAINS(line, " x [chan receive] 'sleeper' (sleeper): ");
-  CHECK_CONTAINS(line, "sleeper+0x");
+  CHECK_CONTAINS(line, NAME(" x [chan receive] 'sleeper' (sleeper): "));
+  CHECK_CONTAINS(line, " x [chan receive] 'sleeper' (");
+  CHECK_CONTAINS(line, NAME("sleeper+0x"));
   const char *top = strstr(line, "top1=\"");
   CHECK(top);
   int count = atoi(top + 6);
@@ -200,9 +212,11 @@ NH_TEST(watermark_logs_once_within_its_rate_limit) {
   nh_chan_close(hold);
   CHECK_SOON(live(rt) == 0);
   CHECK_SOON(!atomic_load(&rt->wm_disarmed));
-  nh_chan_free(hold);
 
-  /* A second excursion within the minute: seen, and let go. */
+  /* A second excursion within the minute: seen, and let go. (The first
+   * channel is freed after the runtime, whose end orders its fibers'
+   * last use of it before the free.) */
+  nh_chan *first = hold;
   hold = nh_chan_new(0);
   start_sleepers(rt, 100);
   CHECK_SOON(atomic_load(&rt->wm_disarmed));
@@ -214,6 +228,7 @@ NH_TEST(watermark_logs_once_within_its_rate_limit) {
   nh_chan_close(hold);
   CHECK_SOON(live(rt) == 0);
   nh_runtime_free(rt);
+  nh_chan_free(first);
   nh_chan_free(hold);
   kept_free(&log);
 }
