@@ -5,6 +5,11 @@
  *                        first, each group with its count (debug=1);
  *   ?debug=2             one by one: id, park reason and how long, loop,
  *                        label, stack, entry function;
+ *   ?leaked=1            only the fibers the leak watch suspects (a
+ *                        handler's fiber, or one a handler started, parked
+ *                        on anything but socket I/O for the runtime's
+ *                        long_park_threshold), one by one, each with the
+ *                        handler that started it;
  *   ?format=json, or Accept: application/json: the same as JSON.
  *
  * The dump itself (nh_fiber_dump) is taken by each loop on its own thread
@@ -20,6 +25,7 @@
 #include "nethttp/errors.h"
 #include "nethttp/form.h"
 #include "nethttp/json.h"
+#include "runtime/internal.h"
 
 /* pc -> symbol name, open addressing, for one page. */
 typedef struct sym_cache {
@@ -187,7 +193,9 @@ static json_t *grouped_json(sym_cache *c, const group *g, long ng, size_t n) {
 
 /* ---- debug=2: one by one ---- */
 
-static void each_text(nh_response_writer *w, sym_cache *c, const nh_fiber_info *items, size_t n) {
+/* origins (NULL but with ?leaked=1): where each fiber came from. */
+static void each_text(nh_response_writer *w, sym_cache *c, const nh_fiber_info *items, size_t n,
+                      const nh__leaked_fiber *origins) {
   for (size_t i = 0; i < n; i++) {
     const nh_fiber_info *f = &items[i];
     char words[48] = "";
@@ -200,22 +208,31 @@ static void each_text(nh_response_writer *w, sym_cache *c, const nh_fiber_info *
                    f->label);
     for (int k = 0; k < f->nframes; k++)
       nh_resp_printf(w, "\t%s\n", sym(c, f->frames[k]));
-    nh_resp_printf(w, "started as %s\n\n", f->entry);
+    nh_resp_printf(w, "started as %s\n", f->entry);
+    if (origins && origins[i].origin_id)
+      nh_resp_printf(w, "started by handler fiber %" PRIu64 " \"%s\"\n", origins[i].origin_id,
+                     origins[i].origin);
+    nh_resp_printf(w, "\n");
   }
 }
 
-static json_t *each_json(sym_cache *c, const nh_fiber_info *items, size_t n) {
+static json_t *each_json(sym_cache *c, const nh_fiber_info *items, size_t n,
+                         const nh__leaked_fiber *origins) {
   json_t *fibers = json_array();
   for (size_t i = 0; i < n; i++) {
     const nh_fiber_info *f = &items[i];
     char words[48] = "";
     if (parked(f))
       waited_words(f->waiting, words, sizeof words);
-    json_array_append_new(
-        fibers, json_pack("{s:I,s:i,s:s,s:s,s:b,s:I,s:s,s:s,s:o}", "id", (json_int_t)f->id, "loop",
+    json_t *one = json_pack("{s:I,s:i,s:s,s:s,s:b,s:I,s:s,s:s,s:o}", "id", (json_int_t)f->id, "loop",
                           f->loop, "label", f->label, "state", f->state, "parked", parked(f),
                           "parked_ns", (json_int_t)(parked(f) ? f->waiting : 0), "parked_for",
-                          words, "entry", f->entry, "stack", stack_json(c, f)));
+                          words, "entry", f->entry, "stack", stack_json(c, f));
+    if (one && origins && origins[i].origin_id)
+      json_object_set_new(one, "origin", json_pack("{s:I,s:s}", "fiber",
+                                                   (json_int_t)origins[i].origin_id, "label",
+                                                   origins[i].origin));
+    json_array_append_new(fibers, one);
   }
   return json_pack("{s:I,s:o}", "total", (json_int_t)n, "fibers", fibers);
 }
@@ -225,10 +242,24 @@ void nh__debug_fibers(nh__debug *d, nh_response_writer *w, nh_request *r) {
   int each = level && atoi(level) >= 2;
   int json = nh__debug_wants_json(r);
   nh_runtime *rt = nh__debug_runtime(d);
+  const char *leaked_arg = nh_request_form_value(r, "leaked");
+  int leaked = leaked_arg && atoi(leaked_arg) == 1;
   nh_fiber_info *items = NULL;
+  nh__leaked_fiber *origins = NULL;
   size_t n = 0;
-  int e = rt ? nh_fiber_dump(rt, &items, &n) : NH_EINVAL;
+  int e = !rt ? NH_EINVAL : leaked ? nh__leak_list(rt, -1, &origins, &n) : nh_fiber_dump(rt, &items, &n);
+  if (leaked && n && (e == NH_OK || e == NH_ESTALL)) {
+    items = malloc(n * sizeof *items);
+    for (size_t i = 0; items && i < n; i++)
+      items[i] = origins[i].info;
+    if (!items)
+      e = NH_ENOMEM;
+  }
+  if (leaked)
+    each = 1; /* few, and each with its origin */
   if (e != NH_OK && e != NH_ESTALL) {
+    free(origins);
+    free(items);
     nh_error(w, nh_strerror(e), 500);
     return;
   }
@@ -240,7 +271,7 @@ void nh__debug_fibers(nh__debug *d, nh_response_writer *w, nh_request *r) {
   if (ng < 0) {
     nh_error(w, nh_strerror(NH_ENOMEM), 500);
   } else if (json) {
-    json_t *v = each ? each_json(&cache, items, n) : grouped_json(&cache, groups, ng, n);
+    json_t *v = each ? each_json(&cache, items, n, origins) : grouped_json(&cache, groups, ng, n);
     if (v) {
       json_object_set_new(v, "stalled", json_boolean(stalled));
       nh_resp_json(w, 200, v);
@@ -251,7 +282,7 @@ void nh__debug_fibers(nh__debug *d, nh_response_writer *w, nh_request *r) {
   } else {
     nh_header_set(nh_resp_header(w), "Content-Type", "text/plain; charset=utf-8");
     if (each)
-      each_text(w, &cache, items, n);
+      each_text(w, &cache, items, n, origins);
     else
       grouped_text(w, &cache, groups, ng, n);
     if (stalled)
@@ -261,4 +292,5 @@ void nh__debug_fibers(nh__debug *d, nh_response_writer *w, nh_request *r) {
   free(order);
   free(groups);
   free(items);
+  free(origins);
 }

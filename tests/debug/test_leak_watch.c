@@ -126,6 +126,27 @@ NH_TEST(leaked_handler_fibers_are_named_once) {
   CHECK_EQ(n, 0);
   free(items);
 
+  /* The page lists the same two, and only them. */
+  r = watch_get(&e, "/debug/fibers?leaked=1");
+  CHECK_EQ(r.status, 200);
+  CHECK_CONTAINS(r.body, "[chan receive, ");
+  CHECK_CONTAINS(r.body, "\"GET /block\":");
+  CHECK_CONTAINS(r.body, "started by handler fiber ");
+  CHECK_CONTAINS(r.body, " \"GET /leak\"\n");
+  CHECK_CONTAINS(r.body, NAME("started as leaky_child\n"));
+  CHECK(!strstr(r.body, "IO wait"));
+  int fibers = !strncmp(r.body, "fiber ", 6);
+  for (const char *p = r.body; (p = strstr(p, "\nfiber ")); p++)
+    fibers++;
+  CHECK_EQ(fibers, 2);
+  raw_resp_free(&r);
+  r = watch_get(&e, "/debug/fibers?leaked=1&format=json");
+  CHECK_EQ(r.status, 200);
+  CHECK_CONTAINS(r.body, "\"total\":2,");
+  CHECK_CONTAINS(r.body, "\"origin\":{\"fiber\":");
+  CHECK_CONTAINS(r.body, "\"label\":\"GET /leak\"}");
+  raw_resp_free(&r);
+
   /* Released, the handler answers; the others end. */
   nh_chan_close(block_ch);
   CHECK_EQ(raw_read(blocked, &r, 0), 0);
