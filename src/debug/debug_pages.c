@@ -10,7 +10,6 @@ const nh__debug_page nh__debug_pages[] = {
     {"/debug/pprof/profile", "CPU profile (pprof), ?seconds=30", nh__debug_pprof_profile},
     {"/debug/pprof/mutex", "mutex contention (pprof)", nh__debug_pprof_mutex},
     {"/debug/pprof/block", "waits on mutexes, semaphores, channels, wait groups (pprof)", nh__debug_pprof_block},
-    {"/debug/", "this index", nh__debug_index},
     {"/debug/trace", "scheduler trace (?seconds=N), Chrome trace-event JSON for Perfetto", nh__debug_trace},
     {"/debug/heap", "memory: the allocator, and nethttp's by owner", nh__debug_heap},
     {NULL, NULL, NULL},
