@@ -121,7 +121,11 @@ int nh__waiter_park(nh__waiter *w, const char *reason, nh_time deadline, nh_ctx 
     if (cd < deadline)
       deadline = cd;
   }
-  if (deadline != NH_NO_DEADLINE && deadline <= nh_now()) {
+  /* A fiber compares with its loop's time of this turn (no clock read per
+   * park): a deadline that passed within the turn is caught by its timer,
+   * which fires on the loop's next look at the clock. */
+  if (deadline != NH_NO_DEADLINE &&
+      deadline <= (w->fiber ? nh__loop_time(w->fiber->loop) : nh_now())) {
     waiter_expire(w);
     if (watching)
       nh__ctx_unwatch(ctx, &cw);
