@@ -1,9 +1,11 @@
 /* Mutex, semaphore and wait group for fibers and threads alike.
  *
  * Each is a counter and a FIFO of waiters under one pthread mutex held for a
- * few instructions. Release hands the resource directly to the first waiter
- * (w->granted) instead of letting everyone race for it, so a waiter that
- * times out at the same moment can tell whether it got it. */
+ * few instructions (the mutex skips it while nobody waits: one
+ * compare-and-swap to lock, one to unlock). Release hands the resource
+ * directly to the first waiter (w->granted) instead of letting everyone
+ * race for it, so a waiter that times out at the same moment can tell
+ * whether it got it. */
 #include "internal.h"
 #include "nethttp/sync.h"
 #include "profile.h"
