@@ -1,53 +1,26 @@
 /* Fibers by state, counted by each loop on its own thread (see census.h). */
 #include "census.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-typedef struct census_req {
-  pthread_mutex_t mu;
-  int refs;
-  nh__fiber_census sum;
-  nh_wg *wg;
-} census_req;
-
-static void req_unref(census_req *r) {
-  pthread_mutex_lock(&r->mu);
-  int last = --r->refs == 0;
-  pthread_mutex_unlock(&r->mu);
-  if (!last)
-    return;
-  nh_wg_free(r->wg);
-  pthread_mutex_destroy(&r->mu);
-  free(r);
-}
-
-static void count(nh_loop *l, void *arg) {
-  census_req *r = arg;
-  nh__fiber_census c = {0};
+/* On loop l's thread: its own fibers into slot. */
+static void count(nh_loop *l, void *slot, const void *arg) {
+  (void)arg;
+  nh__fiber_census *c = slot;
   for (nh__list *n = l->live.next; n != &l->live; n = n->next) {
     nh_fiber *f = nh__container_of(n, nh_fiber, live_node);
-    c.live++;
-    c.running += f->state == NH__F_RUNNING;
-    c.runnable += f->state == NH__F_RUNNABLE;
-    c.parked += f->state == NH__F_PARKED;
-    c.stack_bytes += f->map_base ? (int64_t)f->stack_size : 0;
+    c->live++;
+    c->running += f->state == NH__F_RUNNING;
+    c->runnable += f->state == NH__F_RUNNABLE;
+    c->parked += f->state == NH__F_PARKED;
+    c->stack_bytes += f->map_base ? (int64_t)f->stack_size : 0;
   }
   for (nh_fiber *f = l->pool; f; f = f->pool_next)
-    c.stack_bytes += f->map_base ? (int64_t)f->stack_size : 0;
-  pthread_mutex_lock(&r->mu);
-  r->sum.live += c.live;
-  r->sum.running += c.running;
-  r->sum.runnable += c.runnable;
-  r->sum.parked += c.parked;
-  r->sum.stack_bytes += c.stack_bytes;
-  r->sum.loops_answered++;
-  pthread_mutex_unlock(&r->mu);
-  nh_wg_done(r->wg);
-  req_unref(r);
+    c->stack_bytes += f->map_base ? (int64_t)f->stack_size : 0;
+  c->loops_answered = 1;
 }
 
 int nh__fiber_census_take(nh_runtime *rt, nh__fiber_census *out) {
@@ -56,30 +29,22 @@ int nh__fiber_census_take(nh_runtime *rt, nh__fiber_census *out) {
     rt = nh_runtime_current();
   if (!rt)
     return NH_EINVAL;
-  census_req *r = calloc(1, sizeof *r);
-  if (!r || !(r->wg = nh_wg_new())) {
-    free(r);
+  nh__fiber_census *per = calloc((size_t)rt->nloops, sizeof *per);
+  if (!per)
     return NH_ENOMEM;
+  int e = nh__loops_gather(rt, count, NULL, 0, per, sizeof *per, NULL, NH_SEC);
+  if (e == NH_ENOMEM) {
+    free(per);
+    return e;
   }
-  pthread_mutex_init(&r->mu, NULL);
-  r->refs = 1;
   for (int i = 0; i < rt->nloops; i++) {
-    pthread_mutex_lock(&r->mu);
-    r->refs++;
-    pthread_mutex_unlock(&r->mu);
-    nh_wg_add(r->wg, 1);
-    if (nh__loop_post(&rt->loops[i], count, r) != NH_OK) {
-      nh_wg_done(r->wg);
-      req_unref(r);
-    }
+    out->live += per[i].live;
+    out->running += per[i].running;
+    out->runnable += per[i].runnable;
+    out->parked += per[i].parked;
+    out->stack_bytes += per[i].stack_bytes;
+    out->loops_answered += per[i].loops_answered;
   }
-  nh_wg_wait(r->wg, nh_deadline_after(NH_SEC));
-  /* A loop that answers late adds to the sum after this copy: harmless,
-   * the request lives until its last reference goes. */
-  pthread_mutex_lock(&r->mu);
-  *out = r->sum;
-  pthread_mutex_unlock(&r->mu);
-  int stalled = out->loops_answered < rt->nloops;
-  req_unref(r);
-  return stalled ? NH_ESTALL : NH_OK;
+  free(per);
+  return e;
 }

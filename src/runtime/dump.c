@@ -9,27 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct dump_req {
-  pthread_mutex_t mu;
-  int refs;
-  int closed; /* the requester stopped waiting */
+/* One loop's answer: its fibers. */
+typedef struct dump_slot {
   nh_fiber_info *items;
-  size_t n, cap;
-  int answered;
-  nh_wg *wg;
-} dump_req;
+  size_t n;
+} dump_slot;
 
-static void req_unref(dump_req *r) {
-  pthread_mutex_lock(&r->mu);
-  int last = --r->refs == 0;
-  pthread_mutex_unlock(&r->mu);
-  if (!last)
-    return;
-  free(r->items);
-  nh_wg_free(r->wg);
-  pthread_mutex_destroy(&r->mu);
-  free(r);
-}
+static void slot_drop(void *slot) { free(((dump_slot *)slot)->items); }
 
 static const char *state_name(const nh_fiber *f) {
   switch (f->state) {
@@ -44,8 +30,10 @@ static const char *state_name(const nh_fiber *f) {
   }
 }
 
-static void collect(nh_loop *l, void *arg) {
-  dump_req *r = arg;
+/* On loop l's thread: its own fibers into slot. */
+static void collect(nh_loop *l, void *slot, const void *arg) {
+  (void)arg;
+  dump_slot *out = slot;
   size_t n = (size_t)l->nlive, i = 0;
   nh_fiber_info *items = n ? calloc(n, sizeof *items) : NULL;
   nh_time now = nh_now();
@@ -62,26 +50,8 @@ static void collect(nh_loop *l, void *arg) {
     if (f->state != NH__F_RUNNING)
       it->nframes = nh__fiber_frames(f, it->frames, (int)(sizeof it->frames / sizeof it->frames[0]));
   }
-  pthread_mutex_lock(&r->mu);
-  if (!r->closed && i) {
-    if (r->n + i > r->cap) {
-      size_t cap = r->n + i + 16;
-      nh_fiber_info *grown = realloc(r->items, cap * sizeof *grown);
-      if (grown) {
-        r->items = grown;
-        r->cap = cap;
-      }
-    }
-    if (r->n + i <= r->cap) {
-      memcpy(r->items + r->n, items, i * sizeof *items);
-      r->n += i;
-    }
-  }
-  r->answered++;
-  pthread_mutex_unlock(&r->mu);
-  free(items);
-  nh_wg_done(r->wg);
-  req_unref(r);
+  out->items = items;
+  out->n = i;
 }
 
 /* Symbolizing is slow the first time (the debug information is read
@@ -121,37 +91,32 @@ int nh_fiber_dump(nh_runtime *rt, nh_fiber_info **out, size_t *n) {
     rt = nh_runtime_current();
   if (!rt)
     return NH_EINVAL;
-  dump_req *r = calloc(1, sizeof *r);
-  if (!r || !(r->wg = nh_wg_new())) {
-    free(r);
+  dump_slot *per = calloc((size_t)rt->nloops, sizeof *per);
+  if (!per)
     return NH_ENOMEM;
+  int e = nh__loops_gather(rt, collect, NULL, 0, per, sizeof *per, slot_drop, NH_SEC);
+  if (e == NH_ENOMEM) {
+    free(per);
+    return e;
   }
-  pthread_mutex_init(&r->mu, NULL);
-  r->refs = 1;
+  size_t total = 0;
+  for (int i = 0; i < rt->nloops; i++)
+    total += per[i].n;
+  nh_fiber_info *items = total ? malloc(total * sizeof *items) : NULL;
   for (int i = 0; i < rt->nloops; i++) {
-    pthread_mutex_lock(&r->mu);
-    r->refs++;
-    pthread_mutex_unlock(&r->mu);
-    nh_wg_add(r->wg, 1);
-    if (nh__loop_post(&rt->loops[i], collect, r) != NH_OK) {
-      nh_wg_done(r->wg);
-      req_unref(r);
-    }
+    if (items && per[i].n)
+      memcpy(items + *n, per[i].items, per[i].n * sizeof *items);
+    if (items)
+      *n += per[i].n;
+    free(per[i].items);
   }
-  nh_wg_wait(r->wg, nh_deadline_after(NH_SEC));
-  pthread_mutex_lock(&r->mu);
-  r->closed = 1;
-  int stalled = r->answered < rt->nloops;
-  *out = r->items;
-  *n = r->n;
-  r->items = NULL;
-  pthread_mutex_unlock(&r->mu);
-  req_unref(r);
+  free(per);
+  *out = items;
   if (*out) {
     qsort(*out, *n, sizeof **out, by_id);
     name_entries(*out, *n);
   }
-  return stalled ? NH_ESTALL : NH_OK;
+  return e;
 }
 
 int nh_fiber_dump_write(nh_runtime *rt, FILE *out) {
