@@ -9,14 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One loop's answer: its fibers. */
-typedef struct dump_slot {
-  nh_fiber_info *items;
-  size_t n;
-} dump_slot;
-
-static void slot_drop(void *slot) { free(((dump_slot *)slot)->items); }
-
 static const char *state_name(const nh_fiber *f) {
   switch (f->state) {
   case NH__F_RUNNING:
@@ -33,7 +25,7 @@ static const char *state_name(const nh_fiber *f) {
 /* On loop l's thread: its own fibers into slot. */
 static void collect(nh_loop *l, void *slot, const void *arg) {
   (void)arg;
-  dump_slot *out = slot;
+  nh__gather_list *out = slot; /* of nh_fiber_info */
   size_t n = (size_t)l->nlive, i = 0;
   nh_fiber_info *items = n ? calloc(n, sizeof *items) : NULL;
   nh_time now = nh_now();
@@ -91,27 +83,7 @@ int nh_fiber_dump(nh_runtime *rt, nh_fiber_info **out, size_t *n) {
     rt = nh_runtime_current();
   if (!rt)
     return NH_EINVAL;
-  dump_slot *per = calloc((size_t)rt->nloops, sizeof *per);
-  if (!per)
-    return NH_ENOMEM;
-  int e = nh__loops_gather(rt, collect, NULL, 0, per, sizeof *per, slot_drop, NH_SEC);
-  if (e == NH_ENOMEM) {
-    free(per);
-    return e;
-  }
-  size_t total = 0;
-  for (int i = 0; i < rt->nloops; i++)
-    total += per[i].n;
-  nh_fiber_info *items = total ? malloc(total * sizeof *items) : NULL;
-  for (int i = 0; i < rt->nloops; i++) {
-    if (items && per[i].n)
-      memcpy(items + *n, per[i].items, per[i].n * sizeof *items);
-    if (items)
-      *n += per[i].n;
-    free(per[i].items);
-  }
-  free(per);
-  *out = items;
+  int e = nh__loops_gather_list(rt, collect, NULL, 0, sizeof **out, (void **)out, n, NH_SEC);
   if (*out) {
     qsort(*out, *n, sizeof **out, by_id);
     name_entries(*out, *n);

@@ -105,3 +105,36 @@ int nh__loops_gather(nh_runtime *rt, void (*fn)(nh_loop *l, void *slot, const vo
   req_unref(r);
   return stalled ? NH_ESTALL : NH_OK;
 }
+
+static void list_drop(void *slot) { free(((nh__gather_list *)slot)->items); }
+
+int nh__loops_gather_list(nh_runtime *rt, void (*fn)(nh_loop *l, void *slot, const void *arg),
+                          const void *arg, size_t arg_size, size_t elem_size, void **out,
+                          size_t *n, nh_dur timeout) {
+  *out = NULL;
+  *n = 0;
+  nh__gather_list *per = calloc((size_t)rt->nloops, sizeof *per);
+  if (!per)
+    return NH_ENOMEM;
+  int e = nh__loops_gather(rt, fn, arg, arg_size, per, sizeof *per, list_drop, timeout);
+  if (e == NH_ENOMEM) {
+    free(per);
+    return e;
+  }
+  size_t total = 0;
+  for (int i = 0; i < rt->nloops; i++)
+    total += per[i].n;
+  char *all = total ? malloc(total * elem_size) : NULL;
+  for (int i = 0; i < rt->nloops; i++) {
+    if (all && per[i].n)
+      memcpy(all + *n * elem_size, per[i].items, per[i].n * elem_size);
+    if (all)
+      *n += per[i].n;
+    free(per[i].items);
+  }
+  free(per);
+  if (total && !all)
+    return NH_ENOMEM;
+  *out = all;
+  return e;
+}

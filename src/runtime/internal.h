@@ -380,6 +380,17 @@ int nh__leak_list(nh_runtime *rt, nh_dur min_park, nh__leaked_fiber **out, size_
 int nh__loops_gather(nh_runtime *rt, void (*fn)(nh_loop *l, void *slot, const void *arg),
                      const void *arg, size_t arg_size, void *slots, size_t slot_size,
                      void (*drop)(void *slot), nh_dur timeout);
+/* The same for lists: fn fills its slot, an nh__gather_list, with n
+ * elements of elem_size at items (malloc'd); they come back joined in
+ * *out (malloc'd, NULL when empty), *n of them. NH_ENOMEM, NH_ESTALL (the
+ * lists of the loops that answered) or 0. */
+typedef struct nh__gather_list {
+  void *items;
+  size_t n;
+} nh__gather_list;
+int nh__loops_gather_list(nh_runtime *rt, void (*fn)(nh_loop *l, void *slot, const void *arg),
+                          const void *arg, size_t arg_size, size_t elem_size, void **out,
+                          size_t *n, nh_dur timeout);
 
 /* ---- what fiber stacks cost (stack_usage.c) ---- */
 typedef struct nh__stack_usage {

@@ -273,13 +273,8 @@ void nh__leak_watch_tick(nh_runtime *rt, nh_time now) {
 
 /* ---- the list for /debug/fibers?leaked=1 ---- */
 
-typedef struct list_slot {
-  nh__leaked_fiber *items;
-  size_t n;
-} list_slot;
-
 static void list_on_loop(nh_loop *l, void *p, const void *arg) {
-  list_slot *s = p;
+  nh__gather_list *s = p; /* of nh__leaked_fiber */
   nh_dur min_park = *(const nh_dur *)arg;
   nh_time now = nh_now();
   size_t cap = 0;
@@ -295,15 +290,13 @@ static void list_on_loop(nh_loop *l, void *p, const void *arg) {
       s->items = grown;
       cap = ncap;
     }
-    nh__leaked_fiber *it = &s->items[s->n++];
+    nh__leaked_fiber *it = (nh__leaked_fiber *)s->items + s->n++;
     fill_info(l, f, now, &it->info);
     it->origin_id = f->origin_id;
     memcpy(it->origin, f->origin, sizeof it->origin);
     it->origin[sizeof it->origin - 1] = 0;
   }
 }
-
-static void list_drop(void *p) { free(((list_slot *)p)->items); }
 
 static int by_id(const void *a, const void *b) {
   const nh__leaked_fiber *x = a, *y = b;
@@ -319,29 +312,9 @@ int nh__leak_list(nh_runtime *rt, nh_dur min_park, nh__leaked_fiber **out, size_
     return NH_EINVAL;
   if (min_park < 0)
     min_park = rt->cfg.long_park_threshold > 0 ? rt->cfg.long_park_threshold : DEFAULT_LONG_PARK;
-  list_slot *slots = calloc((size_t)rt->nloops, sizeof *slots);
-  if (!slots)
-    return NH_ENOMEM;
-  int r = nh__loops_gather(rt, list_on_loop, &min_park, sizeof min_park, slots, sizeof *slots,
-                           list_drop, NH_SEC);
-  if (r == NH_ENOMEM) {
-    free(slots);
-    return r;
-  }
-  size_t total = 0;
-  for (int i = 0; i < rt->nloops; i++)
-    total += slots[i].n;
-  nh__leaked_fiber *all = total ? malloc(total * sizeof *all) : NULL;
-  for (int i = 0; i < rt->nloops; i++) {
-    if (all && slots[i].n)
-      memcpy(all + *n, slots[i].items, slots[i].n * sizeof *all);
-    if (all)
-      *n += slots[i].n;
-    free(slots[i].items);
-  }
-  free(slots);
-  if (total && !all)
-    return NH_ENOMEM;
+  nh__leaked_fiber *all = NULL;
+  int r = nh__loops_gather_list(rt, list_on_loop, &min_park, sizeof min_park, sizeof *all,
+                                (void **)&all, n, NH_SEC);
   if (all)
     qsort(all, *n, sizeof *all, by_id);
   *out = all;
