@@ -310,7 +310,10 @@ static void check_mtls(const char *mtls_base, const char *version, const char *c
 
   cl = client_new(ca, NULL, NULL);
   result r = do_request(cl.c, "GET", url_of(mtls_base, "/whoami"), NULL, 0);
-  CHECK_EQ(r.err, NH_ETLS);
+  /* Refused either way: usually by the alert; but the server closes with
+   * our request unread, and the reset that follows can end the connection
+   * before the alert is read, as Go's own client sees at times. */
+  CHECK(r.err == NH_ETLS || r.err == NH_ECONNRESET);
   CHECK_EQ(stats(cl).open_now, 0);
   client_free(cl);
 }
