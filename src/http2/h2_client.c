@@ -87,7 +87,7 @@ static int on_header(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t 
   nh_header *h = s->head_done ? s->trailer : s->head;
   if (!h && s->head_done && !(h = s->trailer = nh_header_new()))
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-  if (nh__header_add_checked(h, (const char *)name, namelen, (const char *)value, valuelen))
+  if (nh__header_add_lower(h, (const char *)name, namelen, (const char *)value, valuelen))
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets the stream */
   return 0;
 }

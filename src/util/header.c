@@ -156,19 +156,35 @@ static nh_header *change_target(nh_header *h, const char *key, size_t klen) {
   return h->late;
 }
 
-/* Names set on most responses, spelled canonically. A key given exactly so
- * (as code nearly always writes it) is stored as this static string: no
- * validity check, no canonicalizing copy. NULL for any other key. */
-static const char *known_key(const char *key, size_t klen) {
-  static const struct {
-    const char *name;
-    size_t len;
-  } known[] = {{"Content-Type", 12}, {"Content-Length", 14}, {"Cache-Control", 13},
-               {"Location", 8},      {"Set-Cookie", 10},     {"Last-Modified", 13},
-               {"Etag", 4},          {"Vary", 4},            {"Content-Encoding", 16}};
-  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-    if (known[i].len == klen && !memcmp(known[i].name, key, klen))
-      return known[i].name;
+/* Names most responses carry, canonical and as HTTP/2 spells them. A key
+ * given so (as code nearly always writes it) is stored as the static
+ * string: no validity check, no canonicalizing copy. */
+static const struct {
+  const char *canon, *lower;
+  uint32_t len;
+} common[] = {
+    {"Date", "date", 4},
+    {"Content-Type", "content-type", 12},
+    {"Content-Length", "content-length", 14},
+    {"Server", "server", 6},
+    {"Last-Modified", "last-modified", 13},
+    {"Accept-Ranges", "accept-ranges", 13},
+    {"Cache-Control", "cache-control", 13},
+    {"Etag", "etag", 4},
+    {"Vary", "vary", 4},
+    {"Content-Encoding", "content-encoding", 16},
+    {"Location", "location", 8},
+    {"Set-Cookie", "set-cookie", 10},
+    {"Expires", "expires", 7},
+    {"Age", "age", 3},
+    {"Alt-Svc", "alt-svc", 7},
+    {"Strict-Transport-Security", "strict-transport-security", 25},
+};
+
+static const char *common_key(const char *key, size_t klen, int lower) {
+  for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
+    if (common[i].len == klen && !memcmp(lower ? common[i].lower : common[i].canon, key, klen))
+      return common[i].canon;
   return NULL;
 }
 
@@ -183,8 +199,26 @@ static int add_known_or_checked(nh_header *h, const char *known, const char *key
   return nh__header_append_raw(h, known, (uint32_t)klen, v, (uint32_t)vlen);
 }
 
+/* A common key as its static string, the value copied. */
+static int add_common(nh_header *h, const char *known, const char *value, size_t vlen) {
+  char *v = nh__arena_strndup(h->arena, value, vlen);
+  if (!v)
+    return NH_ENOMEM;
+  return nh__header_append_raw(h, known, (uint32_t)strlen(known), v, (uint32_t)vlen);
+}
+
+int nh__header_add_lower(nh_header *h, const char *key, size_t klen, const char *value,
+                         size_t vlen) {
+  const char *known = common_key(key, klen, 1);
+  return known ? add_common(h, known, value, vlen)
+               : nh__header_add_checked(h, key, klen, value, vlen);
+}
+
 int nh__header_add_copy(nh_header *h, const char *key, size_t klen, const char *value,
                         size_t vlen) {
+  const char *known = common_key(key, klen, 0);
+  if (known)
+    return add_common(h, known, value, vlen);
   char *k = nh__arena_alloc(h->arena, klen + 1 + vlen + 1);
   if (!k)
     return NH_ENOMEM;
@@ -222,7 +256,7 @@ static int valid_name(const nh_header *h, const char *key, size_t klen) {
 
 int nh_header_add(nh_header *h, const char *key, const char *value) {
   size_t klen = strlen(key), vlen = strlen(value);
-  const char *known = known_key(key, klen);
+  const char *known = common_key(key, klen, 0);
   if ((!known && !valid_name(h, key, klen)) || !nh_valid_header_value(value, vlen))
     return h->frozen ? NH_OK : NH_EINVAL;
   if (!(h = change_target(h, key, klen)))
@@ -255,7 +289,7 @@ size_t nh_header_del(nh_header *h, const char *key) { return del_len(h, key, str
  * measured and checked once, not again by a nested nh_header_add. */
 int nh_header_set(nh_header *h, const char *key, const char *value) {
   size_t klen = strlen(key), vlen = strlen(value);
-  const char *known = known_key(key, klen);
+  const char *known = common_key(key, klen, 0);
   if ((!known && !valid_name(h, key, klen)) || !nh_valid_header_value(value, vlen))
     return h->frozen ? NH_OK : NH_EINVAL;
   if (!(h = change_target(h, key, klen)))

@@ -35,8 +35,12 @@ struct nh_header {
 void nh__header_init(nh_header *h, nh__arena *arena);
 /* Appends copies of a key that is a valid token (made canonical on the
  * way) and a valid value: for callers that checked them already. */
+/* Appends a valid lower-case key (as HTTP/2 carries them), made
+ * canonical, and a valid value; common names cost no key copy. */
+int nh__header_add_lower(nh_header *h, const char *key, size_t klen, const char *value,
+                         size_t vlen);
 /* Appends copies of a key already canonical and a valid value (from
- * another map). */
+ * another map); common names cost no key copy. */
 int nh__header_add_copy(nh_header *h, const char *key, size_t klen, const char *value,
                         size_t vlen);
 int nh__header_add_checked(nh_header *h, const char *key, size_t klen, const char *value,
