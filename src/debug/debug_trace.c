@@ -201,8 +201,11 @@ static void flows_collect(nh_runtime *rt, flows *fl, sym_cache *syms) {
   }
   if (oom)
     fl->nstarts = fl->nends = 0;
-  qsort(fl->starts, fl->nstarts, sizeof *fl->starts, flow_cmp);
-  qsort(fl->ends, fl->nends, sizeof *fl->ends, flow_cmp);
+  /* An idle trace has no wakes: no array to sort (qsort wants one). */
+  if (fl->nstarts)
+    qsort(fl->starts, fl->nstarts, sizeof *fl->starts, flow_cmp);
+  if (fl->nends)
+    qsort(fl->ends, fl->nends, sizeof *fl->ends, flow_cmp);
 }
 
 /* ---- the events ---- */
