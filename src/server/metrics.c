@@ -10,7 +10,7 @@
 const char *const nh__rm_bound_names[NH__RM_BOUNDS] = {
     "0.005", "0.01", "0.025", "0.05", "0.075", "0.1", "0.25",
     "0.5",   "0.75", "1",     "2.5",  "5",     "7.5", "10"};
-static const int64_t bounds_ns[NH__RM_BOUNDS] = {
+const int64_t nh__rm_bounds_ns[NH__RM_BOUNDS] = {
     5 * NH_MSEC,   10 * NH_MSEC,  25 * NH_MSEC,  50 * NH_MSEC, 75 * NH_MSEC,
     100 * NH_MSEC, 250 * NH_MSEC, 500 * NH_MSEC, 750 * NH_MSEC, NH_SEC,
     2500 * NH_MSEC, 5 * NH_SEC,   7500 * NH_MSEC, 10 * NH_SEC};
@@ -94,7 +94,7 @@ void nh__rm_end(nh__req_metrics *m, int method, const nh_request *r, int status,
     status = 0;
   nh__rm_series *s = series_for(m, r->pattern ? r->pattern : "", method, status, proto);
   int b = 0;
-  while (b < NH__RM_BOUNDS && took > bounds_ns[b])
+  while (b < NH__RM_BOUNDS && took > nh__rm_bounds_ns[b])
     b++;
   add(&s->buckets[b], 1);
   add(&s->sum_ns, took > 0 ? took : 0);

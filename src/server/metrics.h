@@ -26,6 +26,7 @@
  * it does not exceed (Prometheus' "le"), or in the last (+Inf). */
 enum { NH__RM_BOUNDS = 14, NH__RM_BUCKETS = NH__RM_BOUNDS + 1 };
 extern const char *const nh__rm_bound_names[NH__RM_BOUNDS]; /* "0.005"... */
+extern const int64_t nh__rm_bounds_ns[NH__RM_BOUNDS];        /* the same, in ns */
 
 /* Methods OpenTelemetry knows; any other is _OTHER (index 0). */
 enum { NH__RM_METHODS = 10 };

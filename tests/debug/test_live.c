@@ -36,9 +36,9 @@ typedef struct pair {
 
 /* The application server, and the debug handler serving its figures on a
  * server of its own (as a program mounts it on a private listener). */
-static pair pair_start(void) {
+static pair pair_start_with(const nh_server_config *app_cfg) {
   pair p;
-  p.app = nh_test_server_new(app, NULL, 2);
+  p.app = nh_test_server_new(app, app_cfg, 2);
   CHECK(p.app);
   nh_server *srv = nh_test_server_server(p.app);
   nh_debug_config dc = {.runtime = nh_test_server_runtime(p.app), .servers = &srv, .nservers = 1};
@@ -51,6 +51,8 @@ static pair pair_start(void) {
   CHECK(p.dbg);
   return p;
 }
+
+static pair pair_start(void) { return pair_start_with(NULL); }
 
 static void pair_stop(pair *p) {
   CHECK_EQ(nh_test_server_close(p->dbg, NULL), 0);
@@ -87,6 +89,39 @@ static long long num(json_t *j, const char *obj, const char *key) {
   return json_integer_value(v);
 }
 
+/* The latency object of live.json: bounds in seconds ascending, the last
+ * one "+Inf", as many counts (not cumulative) that add up to its count.
+ * Returns that count. */
+static long long latency_count(json_t *j) {
+  json_t *lat = json_object_get(j, "latency");
+  if (!json_is_object(lat))
+    NH_FAIL("live.json: latency is not an object");
+  json_t *le = json_object_get(lat, "le"), *counts = json_object_get(lat, "counts");
+  CHECK(json_is_array(le) && json_is_array(counts));
+  size_t n = json_array_size(le);
+  CHECK(n >= 2);
+  CHECK_EQ(json_array_size(counts), n);
+  double prev = 0;
+  for (size_t i = 0; i + 1 < n; i++) {
+    json_t *b = json_array_get(le, i);
+    CHECK(json_is_number(b));
+    CHECK(json_number_value(b) > prev);
+    prev = json_number_value(b);
+  }
+  CHECK_STR(json_string_value(json_array_get(le, n - 1)), "+Inf");
+  long long sum = 0;
+  for (size_t i = 0; i < n; i++) {
+    json_t *c = json_array_get(counts, i);
+    CHECK(json_is_integer(c) && json_integer_value(c) >= 0);
+    sum += json_integer_value(c);
+  }
+  long long count = num(j, "latency", "count");
+  CHECK_EQ(sum, count);
+  CHECK(json_is_number(json_object_get(lat, "sum")));
+  CHECK(json_number_value(json_object_get(lat, "sum")) >= 0);
+  return count;
+}
+
 /* One keep-alive GET / on c; the response must be the handler's. */
 static void hello(raw_conn *c) {
   CHECK_EQ(raw_sends(c->fd, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"), 0);
@@ -100,8 +135,8 @@ static void hello(raw_conn *c) {
 /* N requests make a request counter of exactly N; the connection that
  * carried them, left open, shows as idle; a handler that waits shows as an
  * active connection and a parked fiber; memory and the clock are there;
- * and with no request-duration histogram the latency is null rather than
- * made up. */
+ * and the request-duration histogram has measured every request served
+ * (a request is measured when its response is done). */
 NH_TEST(live_json_reports_the_servers_figures) {
   pair p = pair_start();
   json_t *j0 = live(&p);
@@ -133,7 +168,9 @@ NH_TEST(live_json_reports_the_servers_figures) {
   CHECK_EQ(num(j, "fibers", "loops"), 2);
   CHECK(num(j, "memory", "rss") > 0);
   CHECK(num(j, "memory", "fiber_stacks") > 0);
-  CHECK(json_is_null(json_object_get(j, "latency")));
+  CHECK_EQ(latency_count(j0), 0);
+  CHECK_EQ(latency_count(j), N);
+  CHECK(json_number_value(json_object_get(json_object_get(j, "latency"), "sum")) > 0);
   CHECK(json_real_value(json_object_get(j, "t")) > json_real_value(json_object_get(j0, "t")));
   json_decref(j0);
   json_decref(j);
@@ -159,6 +196,7 @@ NH_TEST(live_json_reports_the_servers_figures) {
   CHECK_EQ(num(j, "conns", "idle"), 1);
   CHECK(num(j, "fibers", "parked") > parked0);
   CHECK_EQ(num(j, NULL, "requests"), N + 1); /* counted when it came in */
+  CHECK_EQ(latency_count(j), N);             /* measured when it is done */
   json_decref(j);
   atomic_store(&release, 1);
   raw_resp hr;
@@ -181,6 +219,24 @@ NH_TEST(live_json_reports_the_servers_figures) {
   CHECK_EQ(num(j, "conns", "idle"), 0);
   CHECK_EQ(num(j, "conns", "active"), 0);
   CHECK_EQ(num(j, NULL, "requests"), N + 1);
+  CHECK_EQ(latency_count(j), N + 1);
+  json_decref(j);
+  pair_stop(&p);
+}
+
+/* A server that keeps no request figures (disable_metrics) has no
+ * histogram to read: the latency is null rather than made up, while the
+ * request counter still counts. */
+NH_TEST(live_json_latency_is_null_without_request_metrics) {
+  nh_server_config c = NH_SERVER_CONFIG_DEFAULT;
+  c.disable_metrics = 1;
+  pair p = pair_start_with(&c);
+  raw_resp r = get(nh_test_server_port(p.app), "/");
+  CHECK_EQ(r.status, 200);
+  raw_resp_free(&r);
+  json_t *j = live(&p);
+  CHECK_EQ(num(j, NULL, "requests"), 1);
+  CHECK(json_is_null(json_object_get(j, "latency")));
   json_decref(j);
   pair_stop(&p);
 }
