@@ -405,8 +405,11 @@ static void encode(nh__pprof *p, nh__dynbuf *b) {
   }
   for (size_t i = 0; i < p->nmaps; i++) {
     mapping *mp = &p->maps[i];
-    /* Fully named: pprof need not look for the file to name addresses. */
-    int full = mp->named && !mp->unnamed;
+    /* Named: pprof need not look for the file to name addresses. A few
+     * addresses no symbol covers (PLT stubs) do not count against it: told
+     * that the mapping is not named, pprof renames all of it from the
+     * binary, and its addr2line names no function of an LTO build. */
+    int full = mp->named && mp->unnamed * 20 <= mp->named;
     int lines = full && mp->lined == mp->named;
     nh__dynbuf_reset(&m);
     nh__pb_uint(&m, 1, i + 1);
