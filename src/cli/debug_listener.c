@@ -45,7 +45,7 @@ int debug_listener_start(debug_listener *dl, const server_flags *f, nh_runtime *
   char where[128] = "";
   nh_server_addr(dl->srv, where, sizeof where);
   NH_LOG(log, NH_LOG_INFO, "debug pages", NH_LSTR("addr", where),
-         NH_LSTR("pages", "/debug/fibers /debug/vars"));
+         NH_LSTR("pages", "/debug/ (the live page, linking the others) /metrics"));
   return 0;
 }
 
