@@ -66,11 +66,10 @@ void nh_mutex_free(nh_mutex *m) {
   free(m);
 }
 
-void nh_mutex_lock(nh_mutex *m) {
-  int s = 0;
-  if (atomic_compare_exchange_strong_explicit(&m->state, &s, 1, memory_order_acquire,
-                                              memory_order_relaxed))
-    return;
+/* The contended lock, out of line: a profile names it even where the
+ * fast path is inlined into its caller. */
+static __attribute__((noinline)) void nh_mutex_lock_slow(nh_mutex *m) {
+  int s;
   pthread_mutex_lock(&m->lk);
   s = atomic_load_explicit(&m->state, memory_order_relaxed); /* it may have moved meanwhile */
   for (;;) {
@@ -96,6 +95,13 @@ void nh_mutex_lock(nh_mutex *m) {
                          NH__WAIT_MUTEX);
   if (r != NH_OK)
     nh_panic("nh_mutex_lock: wait failed: %s", nh_strerror(r));
+}
+
+void nh_mutex_lock(nh_mutex *m) {
+  int s = 0;
+  if (!atomic_compare_exchange_strong_explicit(&m->state, &s, 1, memory_order_acquire,
+                                               memory_order_relaxed))
+    nh_mutex_lock_slow(m);
 }
 
 int nh_mutex_trylock(nh_mutex *m) {

@@ -328,7 +328,7 @@ NH_TEST(contention_profiles_name_the_contended_lock) {
     CHECK_EQ(st, 0);
     CHECK_CONTAINS(top, "Type: delay");
     /* The waiter's stack: the lock call and the handler that made it. */
-    CHECK_CONTAINS(top, "nh_mutex_lock");
+    CHECK_CONTAINS(top, "nh_mutex_lock"); /* nh_mutex_lock_slow where the fast path is inlined */
     CHECK_CONTAINS(top, "pprof_test_contended_lock");
     CHECK(!strstr(top, "nh__wait_prof_end")); /* the recording is not shown */
     free(top);

@@ -37,6 +37,7 @@ __attribute__((noinline)) uint64_t profile_test_spin(int ms) {
 __attribute__((noinline)) void profile_test_fiber(void *arg) {
   (void)arg;
   profile_test_spin(400);
+  __asm__ volatile("" ::: "memory"); /* no tail call: this frame stays on the stack */
 }
 
 typedef struct tally {
