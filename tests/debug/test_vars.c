@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 
 #include "harness.h"
+#include "client/answer.h"
 #include "dbgpeer.h"
 
 static void ok_handler(nh_response_writer *w, nh_request *r) { nh_resp_printf(w, "ok\n"); }
@@ -54,12 +55,7 @@ NH_TEST(request_counter_is_exactly_n_and_published_vars_show) {
   for (int i = 0; i < N; i++) {
     nh_response *resp;
     CHECK_EQ(nh_client_get(c, url, &resp), NH_OK);
-    CHECK_EQ(nh_response_status(resp), 200);
-    char *body;
-    size_t len;
-    CHECK_EQ(nh_response_read_all(resp, 1024, &body, &len), NH_OK);
-    free(body);
-    nh_response_close(resp);
+    free(answer_body(resp, 200, NULL)); /* checks the status, reads, closes */
   }
 
   json_t *v = vars(dbg_addr);
