@@ -199,26 +199,16 @@ static int add_known_or_checked(nh_header *h, const char *known, const char *key
   return nh__header_append_raw(h, known, (uint32_t)klen, v, (uint32_t)vlen);
 }
 
-/* A common key as its static string, the value copied. */
-static int add_common(nh_header *h, const char *known, const char *value, size_t vlen) {
-  char *v = nh__arena_strndup(h->arena, value, vlen);
-  if (!v)
-    return NH_ENOMEM;
-  return nh__header_append_raw(h, known, (uint32_t)strlen(known), v, (uint32_t)vlen);
-}
-
 int nh__header_add_lower(nh_header *h, const char *key, size_t klen, const char *value,
                          size_t vlen) {
-  const char *known = common_key(key, klen, 1);
-  return known ? add_common(h, known, value, vlen)
-               : nh__header_add_checked(h, key, klen, value, vlen);
+  return add_known_or_checked(h, common_key(key, klen, 1), key, klen, value, vlen);
 }
 
 int nh__header_add_copy(nh_header *h, const char *key, size_t klen, const char *value,
                         size_t vlen) {
   const char *known = common_key(key, klen, 0);
   if (known)
-    return add_common(h, known, value, vlen);
+    return add_known_or_checked(h, known, key, klen, value, vlen);
   char *k = nh__arena_alloc(h->arena, klen + 1 + vlen + 1);
   if (!k)
     return NH_ENOMEM;
