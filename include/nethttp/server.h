@@ -163,6 +163,37 @@ NH_API int nh_server_listen(nh_server *srv, const char *addr);
  * activation, a parent process); the server takes ownership. */
 NH_API int nh_server_listen_fd(nh_server *srv, int fd);
 
+/* PROXY protocol (HAProxy's v1 text and v2 binary headers) on a listener.
+ * OFF: none is read. REQUIRED: a connection from a trusted source must
+ * start with one, and a connection from any other source is closed.
+ * OPTIONAL: a trusted source may send one or not; other sources are served
+ * as they are, their bytes never read as a header. */
+typedef enum nh_proxy_policy {
+  NH_PROXY_OFF = 0,
+  NH_PROXY_REQUIRED,
+  NH_PROXY_OPTIONAL,
+} nh_proxy_policy;
+
+/* Options of one listener (zero = the defaults of nh_server_listen). */
+typedef struct nh_listen_options {
+  nh_proxy_policy proxy;
+  /* Trusted sources of PROXY headers: "10.0.0.0/8,127.0.0.1,::1/128"
+   * (networks or single addresses, comma separated). NULL or "" with a
+   * policy other than OFF trusts no one. Copied. */
+  const char *proxy_trusted;
+  /* SO_REUSEPORT: several processes may listen on the same port, the
+   * kernel spreading connections across them. A socket closed with
+   * connections still in its queue resets them: prefer handing listeners
+   * over (see docs/deploy.md) for restarts. */
+  int reuseport;
+} nh_listen_options;
+
+/* nh_server_listen_with and nh_server_listen_fd_with are nh_server_listen
+ * and nh_server_listen_fd with options (NULL = none). NH_EINVAL also for a
+ * malformed proxy_trusted list (logged). */
+NH_API int nh_server_listen_with(nh_server *srv, const char *addr, const nh_listen_options *o);
+NH_API int nh_server_listen_fd_with(nh_server *srv, int fd, const nh_listen_options *o);
+
 /* nh_server_addr writes the first listener's address ("127.0.0.1:40123"). */
 NH_API int nh_server_addr(const nh_server *srv, char *buf, size_t cap);
 NH_API int nh_server_port(const nh_server *srv);

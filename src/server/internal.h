@@ -75,6 +75,8 @@ typedef struct nh__listener {
   int wildcard;   /* bound to every address: a connection's own local
                      address needs getsockname */
   char name[112]; /* addr formatted once, for nh_conn_info.local_addr */
+  nh_proxy_policy proxy; /* PROXY protocol (nh_listen_options) */
+  char *proxy_trusted;   /* its trusted sources as given, owned */
 } nh__listener;
 
 struct nh__srv_loop {
@@ -236,7 +238,7 @@ int nh__sconn_admit(nh__srv_loop *sl, nh_wg *wg);
 int nh__sconn_make_room(nh__srv_loop *sl, nh_wg *wg);
 
 /* listener.c */
-int nh__listener_open(nh__listener *l, const char *addr);
+int nh__listener_open(nh__listener *l, const char *addr, int reuseport);
 /* Fill l->name and l->wildcard from l->addr (after it is bound). */
 void nh__listener_describe(nh__listener *l);
 int nh__acceptors_start(nh_server *srv);

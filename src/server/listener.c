@@ -55,7 +55,7 @@ void nh__listener_describe(nh__listener *l) {
 
 /* "host:port", ":port", "[v6]:port", "unix:/path" -> a bound, listening
  * socket. */
-int nh__listener_open(nh__listener *l, const char *addr) {
+int nh__listener_open(nh__listener *l, const char *addr, int reuseport) {
   memset(l, 0, sizeof *l);
   if (!strncmp(addr, "unix:", 5)) {
     struct sockaddr_un un = {.sun_family = AF_UNIX};
@@ -106,6 +106,11 @@ int nh__listener_open(nh__listener *l, const char *addr) {
     }
     int one = 1, zero = 0;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+      err = -errno;
+      close(fd);
+      continue;
+    }
     if (ai->ai_family == AF_INET6 && host[0] == 0)
       setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 4096) == 0) {

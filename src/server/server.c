@@ -136,9 +136,25 @@ static const char *addr_malformed(const char *addr) {
   return NULL;
 }
 
-int nh_server_listen(nh_server *srv, const char *addr) {
+/* The options every listener keeps (the socket options are applied when
+ * it is opened). */
+static int listener_options(nh__listener *l, const nh_listen_options *o) {
+  l->proxy = o ? o->proxy : NH_PROXY_OFF;
+  l->proxy_trusted = NULL;
+  if (o && o->proxy_trusted && !(l->proxy_trusted = strdup(o->proxy_trusted)))
+    return NH_ENOMEM;
+  return NH_OK;
+}
+
+static void listener_forget(nh__listener *l) {
+  free(l->proxy_trusted);
+  l->proxy_trusted = NULL;
+}
+
+int nh_server_listen_with(nh_server *srv, const char *addr, const nh_listen_options *o) {
   const char *problem = NULL;
   int e = NH_EINVAL;
+  nh__listener *l = &srv->listeners[srv->nlisteners];
   if (!addr)
     problem = "no address";
   else if (srv->started)
@@ -147,9 +163,15 @@ int nh_server_listen(nh_server *srv, const char *addr) {
     problem = "too many listeners";
   else if ((problem = addr_malformed(addr)))
     e = NH_EINVAL;
-  else if ((e = nh__listener_open(&srv->listeners[srv->nlisteners], addr)) == NH_OK)
-    nh__listener_describe(&srv->listeners[srv->nlisteners++]);
-  else if (e == NH_EINVAL)
+  else if ((e = nh__listener_open(l, addr, o && o->reuseport)) == NH_OK) {
+    if ((e = listener_options(l, o)) == NH_OK) {
+      nh__listener_describe(l);
+      srv->nlisteners++;
+    } else {
+      close(l->fd);
+      problem = nh_strerror(e);
+    }
+  } else if (e == NH_EINVAL)
     problem = !strncmp(addr, "unix:", 5) ? "socket path too long" : "no such host or address";
   else
     problem = nh_strerror(e);
@@ -159,7 +181,11 @@ int nh_server_listen(nh_server *srv, const char *addr) {
   return e;
 }
 
-int nh_server_listen_fd(nh_server *srv, int fd) {
+int nh_server_listen(nh_server *srv, const char *addr) {
+  return nh_server_listen_with(srv, addr, NULL);
+}
+
+int nh_server_listen_fd_with(nh_server *srv, int fd, const nh_listen_options *o) {
   if (srv->nlisteners == NH__MAX_LISTENERS || srv->started)
     return NH_EINVAL;
   nh__listener *l = &srv->listeners[srv->nlisteners];
@@ -173,10 +199,15 @@ int nh_server_listen_fd(nh_server *srv, int fd) {
   socklen_t len = sizeof accepting;
   if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) != 0 || !accepting)
     return NH_EINVAL;
+  int e = listener_options(l, o);
+  if (e != NH_OK)
+    return e;
   nh__listener_describe(l);
   srv->nlisteners++;
   return NH_OK;
 }
+
+int nh_server_listen_fd(nh_server *srv, int fd) { return nh_server_listen_fd_with(srv, fd, NULL); }
 
 int nh_server_addr(const nh_server *srv, char *buf, size_t cap) {
   if (!srv->nlisteners)
@@ -384,6 +415,8 @@ void nh_server_free(nh_server *srv) {
     on_every_loop(srv, job_forget);
   }
   close_listeners(srv);
+  for (int i = 0; i < srv->nlisteners; i++)
+    listener_forget(&srv->listeners[i]);
   while (srv->hooks) {
     nh__hook *h = srv->hooks;
     srv->hooks = h->next;
