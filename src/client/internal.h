@@ -58,6 +58,12 @@ struct nh_client_request {
   int wire_gzip;    /* the transport asks for gzip on the caller's behalf */
   int borrowed_body; /* a redirect hop using its first request's body */
   const nh_client_trace *trace; /* borrowed, or NULL (trace.c) */
+  /* The host (pool entry) of its last round trip and the transport's id:
+   * the URL never changes, so the same request sent again through the
+   * same transport goes to the same host without working the route out
+   * (transport.c). */
+  uint64_t route_transport;
+  struct nh__host *route_host;
   /* Last, and not zeroed on creation (nh__header_init sets them up): the
    * header map and its strings live in the request, with no allocation
    * of their own for a usual set of headers. */
@@ -167,6 +173,7 @@ struct nh__cconn {
 
 struct nh__host {
   char *key; /* "scheme|host|port|proxy|tls" */
+  char host_port[300]; /* the target as a trace names it: "h:80", "[::1]:80" */
   int idle, open; /* idle: listed in the pool */
   nh_sem *limit; /* max_conns_per_host, or NULL */
   /* Dials of a host known to speak a shared protocol (HTTP/2) are
@@ -193,12 +200,13 @@ struct nh_transport {
   int idle;      /* listed: idle exclusive ones, and shared ones */
   nh__host *hosts;
   struct nh_response *open_responses; /* for the leak report */
+  uint64_t id; /* unique in the process: a request's route cache names it */
   _Atomic int64_t st_dials, st_reused, st_requests, st_retries, st_open, st_closed_idle,
       st_closed_full, st_closed_unread, st_unclosed;
 };
 
 /* pool.c */
-nh__host *nh__host_get(nh_transport *t, const char *key);
+nh__host *nh__host_get(nh_transport *t, const char *key, const char *host, int port);
 /* nh__pool_take, or NULL when the caller is to dial (counted in
  * h->dialing: it must call nh__pool_dial_end). For a host known to
  * multiplex, while another caller's dial is in progress, waits for it to
@@ -250,7 +258,9 @@ void nh__cstream_close(nh__cstream *s, int complete);
 int nh__cconn_connect_tunnel(nh__cconn *c, const char *host, int port, nh_time deadline);
 
 /* trace.c: the hooks of nh_client_trace, each a no-op without a trace. */
-void nh__trace_get_conn(const nh_client_trace *tr, const char *host, int port);
+void nh__trace_get_conn(const nh_client_trace *tr, const char *host_port);
+/* "host:port", "[v6]:port" into buf (cap >= 300). */
+void nh__trace_host_port(char *buf, const char *host, int port);
 void nh__trace_dns_done(void *tr, int err); /* an nh_dial_options.resolved */
 void nh__trace_connect_done(const nh_client_trace *tr, nh_fd *fd, const char *host, int port, int err);
 void nh__trace_tls_done(const nh_client_trace *tr, const nh_tls_conn *tls, int err);

@@ -28,13 +28,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-nh__host *nh__host_get(nh_transport *t, const char *key) {
+nh__host *nh__host_get(nh_transport *t, const char *key, const char *host, int port) {
   pthread_mutex_lock(&t->mu);
   nh__host *h = t->hosts;
   while (h && strcmp(h->key, key) != 0)
     h = h->next;
   if (!h && (h = calloc(1, sizeof *h))) {
     h->key = strdup(key);
+    nh__trace_host_port(h->host_port, host, port);
     h->dial_sem = nh_sem_new(0);
     h->shared = t->cfg.http_version == NH_HTTP_2;
     if (t->cfg.max_conns_per_host > 0)

@@ -11,11 +11,7 @@ void nh_client_request_set_trace(nh_client_request *req, const nh_client_trace *
   req->trace = trace;
 }
 
-void nh__trace_get_conn(const nh_client_trace *tr, const char *host, int port) {
-  if (!tr || !tr->get_conn)
-    return;
-  /* Formatted by hand: it runs for every request that is traced. */
-  char hp[300];
+void nh__trace_host_port(char *hp, const char *host, int port) {
   size_t hl = strnlen(host, 256), n = 0;
   int v6 = memchr(host, ':', hl) != NULL;
   if (v6)
@@ -34,7 +30,11 @@ void nh__trace_get_conn(const nh_client_trace *tr, const char *host, int port) {
   while (nd)
     hp[n++] = digits[--nd];
   hp[n] = 0;
-  tr->get_conn(tr->user, hp);
+}
+
+void nh__trace_get_conn(const nh_client_trace *tr, const char *host_port) {
+  if (tr && tr->get_conn)
+    tr->get_conn(tr->user, host_port);
 }
 
 void nh__trace_dns_done(void *arg, int err) {

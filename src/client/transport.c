@@ -164,6 +164,9 @@ static int alpn_join(const char *const *list, char **out) {
 
 nh_transport *nh_transport_new(const nh_transport_config *cfg) {
   nh_transport *t = calloc(1, sizeof *t);
+  static _Atomic uint64_t next_id;
+  if (t)
+    t->id = atomic_fetch_add(&next_id, 1) + 1;
   if (!t)
     return NULL;
   nh_transport_config d = NH_TRANSPORT_CONFIG_DEFAULT;
@@ -473,12 +476,17 @@ static int acquire_slot(nh_transport *t, nh__host *h, nh_time deadline, int can_
 int nh__transport_round_trip(nh_transport *t, nh_client_request *req, nh_time deadline,
                              nh_response **out, const char *file, int line) {
   route rt;
-  int e = route_for(t, req, &rt);
-  if (e)
-    return e;
-  nh__host *h = nh__host_get(t, rt.key);
-  if (!h)
-    return NH_ENOMEM;
+  int routed = 0, e; /* rt is worked out only for a new request or a dial */
+  nh__host *h = req->route_host;
+  if (!h || req->route_transport != t->id) {
+    if ((e = route_for(t, req, &rt)) != NH_OK)
+      return e;
+    routed = 1;
+    if (!(h = nh__host_get(t, rt.key, rt.host, rt.port)))
+      return NH_ENOMEM;
+    req->route_transport = t->id;
+    req->route_host = h;
+  }
   atomic_fetch_add(&t->st_requests, 1);
   req->wire_gzip = !t->cfg.disable_compression && !nh_header_get(req->header, "Accept-Encoding") &&
                    !nh_header_get(req->header, "Range") && strcmp(req->method, "HEAD") != 0;
@@ -489,7 +497,7 @@ int nh__transport_round_trip(nh_transport *t, nh_client_request *req, nh_time de
   int fresh = 0; /* the retry of a refused request: on a new connection */
   for (int attempt = 0;; attempt++) {
     int can_retry = attempt == 0 && replayable(req);
-    nh__trace_get_conn(req->trace, rt.host, rt.port);
+    nh__trace_get_conn(req->trace, h->host_port);
     nh__cconn *c;
     if (fresh) {
       c = NULL;
@@ -508,6 +516,13 @@ int nh__transport_round_trip(nh_transport *t, nh_client_request *req, nh_time de
         nh__pool_dial_end(t, h, NULL);
       atomic_fetch_add(&t->st_reused, 1);
     } else {
+      if (!routed && (e = route_for(t, req, &rt)) != NH_OK) {
+        if (h->limit) /* the slot taken for this dial */
+          nh_sem_release(h->limit);
+        nh__pool_dial_end(t, h, NULL);
+        break;
+      }
+      routed = 1;
       e = dial_route(t, h, &rt, deadline, req->trace, &c);
       if (!e)
         nh__pool_opened(c);

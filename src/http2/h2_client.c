@@ -64,16 +64,22 @@ void nh__h2c_fail_all(nh__h2c *c, int err) {
 
 /* ---- nghttp2's callbacks (I/O side, mu held) ---- */
 
-static nh__h2s *stream_of(nghttp2_session *ss, int32_t id) {
-  return nghttp2_session_get_stream_user_data(ss, id);
+static nh__h2s *stream_of(nh__h2c *c, int32_t id) {
+  if (id == c->last_id && id)
+    return c->last;
+  nh__h2s *s = nghttp2_session_get_stream_user_data(c->ss, id);
+  if (s) {
+    c->last_id = id;
+    c->last = s;
+  }
+  return s;
 }
 
 static int on_header(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t *name,
                      size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
                      void *user) {
   (void)flags;
-  (void)user;
-  nh__h2s *s = f->hd.type == NGHTTP2_HEADERS ? stream_of(ss, f->hd.stream_id) : NULL;
+  nh__h2s *s = f->hd.type == NGHTTP2_HEADERS ? stream_of(user, f->hd.stream_id) : NULL;
   if (!s)
     return 0;
   s->got_any = 1;
@@ -84,7 +90,7 @@ static int on_header(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t 
     s->status = st;
     return 0;
   }
-  nh_header *h = s->head_done ? s->trailer : s->head;
+  nh_header *h = s->head_done ? s->trailer : s->dest ? s->dest : s->head;
   if (!h && s->head_done && !(h = s->trailer = nh_header_new()))
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   if (nh__header_add_lower(h, (const char *)name, namelen, (const char *)value, valuelen))
@@ -109,12 +115,12 @@ static int on_frame_recv(nghttp2_session *ss, const nghttp2_frame *f, void *user
   default:
     return 0;
   }
-  nh__h2s *s = stream_of(ss, f->hd.stream_id);
+  nh__h2s *s = stream_of(user, f->hd.stream_id);
   if (!s)
     return 0;
   if (f->hd.type == NGHTTP2_HEADERS && !s->head_done) {
     if (s->status >= 100 && s->status < 200 && !(f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
-      nh__header_clear(s->head); /* an interim answer: the final one follows */
+      nh__header_clear(s->dest ? s->dest : s->head); /* an interim answer: the final one follows */
       if (s->status == 100) {
         s->got_100 = 1;
         wake(s);
@@ -133,8 +139,7 @@ static int on_frame_recv(nghttp2_session *ss, const nghttp2_frame *f, void *user
 static int on_data(nghttp2_session *ss, uint8_t flags, int32_t id, const uint8_t *data,
                    size_t len, void *user) {
   (void)flags;
-  (void)user;
-  nh__h2s *s = stream_of(ss, id);
+  nh__h2s *s = stream_of(user, id);
   if (!s) { /* closed by its caller: nobody reads it, give the window back */
     nghttp2_session_consume_connection(ss, len);
     return 0;
@@ -169,8 +174,7 @@ static int on_data(nghttp2_session *ss, uint8_t flags, int32_t id, const uint8_t
 }
 
 static int on_stream_close(nghttp2_session *ss, int32_t id, uint32_t code, void *user) {
-  (void)user;
-  nh__h2s *s = stream_of(ss, id);
+  nh__h2s *s = stream_of(user, id);
   if (!s)
     return 0;
   s->closed = 1;
@@ -185,9 +189,8 @@ static int on_stream_close(nghttp2_session *ss, int32_t id, uint32_t code, void 
 }
 
 static int on_frame_send(nghttp2_session *ss, const nghttp2_frame *f, void *user) {
-  (void)user;
   if (f->hd.type == NGHTTP2_HEADERS) {
-    nh__h2s *s = stream_of(ss, f->hd.stream_id);
+    nh__h2s *s = stream_of(user, f->hd.stream_id);
     if (s)
       s->headers_sent = 1;
   }
@@ -197,10 +200,9 @@ static int on_frame_send(nghttp2_session *ss, const nghttp2_frame *f, void *user
 static int on_frame_not_send(nghttp2_session *ss, const nghttp2_frame *f, int lib_error,
                              void *user) {
   (void)lib_error;
-  (void)user;
   if (f->hd.type != NGHTTP2_HEADERS)
     return 0;
-  nh__h2s *s = stream_of(ss, f->hd.stream_id);
+  nh__h2s *s = stream_of(user, f->hd.stream_id);
   if (s && !s->err) { /* never went out (GOAWAY came first): not processed */
     s->err = NH__H2_REFUSED;
     s->closed = 1;
@@ -213,8 +215,7 @@ static int on_frame_not_send(nghttp2_session *ss, const nghttp2_frame *f, int li
 static ssize_t body_read(nghttp2_session *ss, int32_t id, uint8_t *buf, size_t len,
                          uint32_t *flags, nghttp2_data_source *src, void *user) {
   (void)src;
-  (void)user;
-  nh__h2s *s = stream_of(ss, id);
+  nh__h2s *s = stream_of(user, id);
   if (!s)
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* its caller is gone: reset */
   size_t n = s->slen - s->spos;
@@ -554,18 +555,24 @@ int nh__h2s_read_head(nh__h2s *s, nh_time deadline, int *status, nh_header *head
   nh__h2c *c = s->c;
   int e = NH_OK;
   nh_mutex_lock(c->mu);
-  while (!s->head_done && !s->err && !s->closed)
+  /* What came of the head so far (part of a block whose CONTINUATION
+   * has not, or all of it) is copied; the rest goes to header directly. */
+  for (uint32_t i = 0; i < s->head->len && !e; i++) {
+    const nh__hentry *h = &s->head->items[i];
+    e = nh__header_add_copy(header, h->key, h->klen, h->value, h->vlen);
+  }
+  nh__header_clear(s->head);
+  if (!s->head_done)
+    s->dest = header;
+  while (!e && !s->head_done && !s->err && !s->closed)
     if ((e = wait_locked(s, deadline)) != NH_OK)
       break;
+  s->dest = NULL;
   if (!e && !s->head_done)
     e = s->err ? s->err : NH_EBADRESPONSE;
   if (!e) {
     *status = s->status;
     *no_body = s->eof && s->rpos == s->rlen;
-    for (uint32_t i = 0; i < s->head->len && !e; i++) {
-      const nh__hentry *h = &s->head->items[i];
-      e = nh__header_add_copy(header, h->key, h->klen, h->value, h->vlen);
-    }
   }
   *got_any = s->got_any;
   nh_mutex_unlock(c->mu);
@@ -642,6 +649,8 @@ void nh__h2s_close(nh__h2s *s) {
   if (s->rlen > s->rpos) /* received, never read: the connection's window back */
     nghttp2_session_consume_connection(c->ss, s->rlen - s->rpos);
   nghttp2_session_set_stream_user_data(c->ss, s->id, NULL);
+  if (c->last == s)
+    c->last_id = 0;
   if (s->prev)
     s->prev->next = s->next;
   else

@@ -41,6 +41,10 @@ struct nh__h2s {
   size_t spos, slen;
   int s_eof, deferred;
   nh__h2s *prev, *next; /* the connection's open streams */
+  /* While its caller waits for the head: the response's own map, which
+   * the fields then go to directly (no copy; the caller does not touch
+   * it until the head is done, and unsets it before it returns). */
+  nh_header *dest;
   /* Kept when the stream is recycled for the connection's next one. */
   char *rbuf;
   size_t rcap;
@@ -78,6 +82,11 @@ struct nh__h2c {
   int stop;      /* the I/O side is asked to end */
   int err;       /* why the connection died */
   nh__h2s *streams;
+  /* The stream of the last callback: a response's callbacks (each header,
+   * the frame, the data, the close) name one stream in a row, and
+   * nghttp2's own lookup is a hash search each time. */
+  int32_t last_id;
+  nh__h2s *last;
   nh__h2s *spare; /* closed streams kept for the next ones (next-linked) */
   int nspare;
   nh__h2_mem mem; /* nghttp2's blocks (used under mu) */

@@ -72,7 +72,7 @@ static int64_t listed(nh_transport *t) {
 
 NH_TEST(shared_connection_is_lent_out_and_stays_listed) {
   nh_transport *t = nh_transport_new(NULL);
-  nh__host *h = nh__host_get(t, "https|example.test|443||");
+  nh__host *h = nh__host_get(t, "https|example.test|443||", "example.test", 443);
   CHECK(h != NULL);
   fake f = {.limit = 3};
   nh__cconn *c = fake_conn(t, h, &fake_shared, &f, NULL);
@@ -87,7 +87,7 @@ NH_TEST(shared_connection_is_lent_out_and_stays_listed) {
   CHECK_EQ(listed(t), 1);
   /* At its limit it takes no more; another host never gets it. */
   CHECK(nh__pool_take(t, h, 1) == NULL);
-  nh__host *other = nh__host_get(t, "https|other.test|443||");
+  nh__host *other = nh__host_get(t, "https|other.test|443||", "other.test", 443);
   CHECK(nh__pool_take(t, other, 1) == NULL);
 
   /* A stream ends: room again for one. */
@@ -121,7 +121,7 @@ NH_TEST(shared_connection_expires_only_when_unused) {
   nh_transport_config cfg = NH_TRANSPORT_CONFIG_DEFAULT;
   cfg.idle_conn_timeout = 20 * NH_MSEC;
   nh_transport *t = nh_transport_new(&cfg);
-  nh__host *h = nh__host_get(t, "https|example.test|443||");
+  nh__host *h = nh__host_get(t, "https|example.test|443||", "example.test", 443);
   fake f = {.limit = 100};
   nh__cconn *c = fake_conn(t, h, &fake_shared, &f, NULL);
   nh__pool_opened(c);
@@ -141,7 +141,7 @@ NH_TEST(shared_connection_expires_only_when_unused) {
 
 NH_TEST(exclusive_connection_is_taken_out_while_in_use) {
   nh_transport *t = nh_transport_new(NULL);
-  nh__host *h = nh__host_get(t, "http|example.test|80||");
+  nh__host *h = nh__host_get(t, "http|example.test|80||", "example.test", 80);
   int peer;
   fake f = {.limit = 1};
   nh__cconn *c = exclusive_conn(t, h, &f, &peer);
@@ -169,7 +169,7 @@ NH_TEST(exclusive_connection_is_taken_out_while_in_use) {
 
 NH_TEST(broken_exclusive_connection_is_closed_not_pooled) {
   nh_transport *t = nh_transport_new(NULL);
-  nh__host *h = nh__host_get(t, "http|example.test|80||");
+  nh__host *h = nh__host_get(t, "http|example.test|80||", "example.test", 80);
   int peer;
   fake f = {.limit = 1};
   nh__cconn *c = exclusive_conn(t, h, &f, &peer);
