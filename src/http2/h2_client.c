@@ -593,6 +593,11 @@ static int copy_trailers(const nh__h2s *s, nh_header **trailer) {
   return e;
 }
 
+static size_t consume_check_every(const nh__h2c *c) {
+  size_t quarter = (size_t)c->cfg.stream_window / 4;
+  return quarter < 4096 ? quarter : 4096;
+}
+
 ssize_t nh__h2s_read_body(nh__h2s *s, void *out, size_t cap, nh_time deadline,
                           nh_header **trailer) {
   nh__h2c *c = s->c;
@@ -607,7 +612,14 @@ ssize_t nh__h2s_read_body(nh__h2s *s, void *out, size_t cap, nh_time deadline,
       memcpy(out, s->rbuf + s->rpos, n);
       s->rpos += n;
       nghttp2_session_consume(c->ss, s->id, n);
-      kick = nghttp2_session_want_write(c->ss);
+      /* nghttp2 queues a WINDOW_UPDATE once half a window is consumed.
+       * Asking after every quarter window (4 KiB at most) rather than
+       * after every read still lets it out before the peer runs dry. */
+      c->consumed += n;
+      if (c->consumed >= consume_check_every(c)) {
+        c->consumed = 0;
+        kick = nghttp2_session_want_write(c->ss);
+      }
       r = (ssize_t)n;
       break;
     }

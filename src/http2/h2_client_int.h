@@ -87,6 +87,9 @@ struct nh__h2c {
    * nghttp2's own lookup is a hash search each time. */
   int32_t last_id;
   nh__h2s *last;
+  /* Bytes the callers consumed since nghttp2 was last asked whether a
+   * WINDOW_UPDATE is due (h2_client.c: nh__h2s_read_body). */
+  size_t consumed;
   nh__h2s *spare; /* closed streams kept for the next ones (next-linked) */
   int nspare;
   nh__h2_mem mem; /* nghttp2's blocks (used under mu) */
