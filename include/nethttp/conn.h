@@ -42,6 +42,8 @@ typedef enum nh_close_reason {
   NH_CLOSE_PANIC,          /* its handler panicked unrecovered */
   NH_CLOSE_TLS_HANDSHAKE,  /* the TLS handshake failed */
   NH_CLOSE_ERROR,          /* a local failure: out of memory, a poller error */
+  NH_CLOSE_PROXY,          /* its PROXY protocol header was missing, malformed
+                              or oversized, or its source is not trusted */
   NH_CLOSE__COUNT
 } nh_close_reason;
 

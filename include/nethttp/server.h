@@ -235,6 +235,10 @@ typedef struct nh_server_stats {
   int64_t bodies_drained, bodies_too_large_closed;
   int64_t accept_errors, slow_hooks, handler_panics;
   int64_t tls_handshake_errors;
+  /* Connections closed over their PROXY protocol header: missing,
+   * malformed, oversized, from an untrusted source under REQUIRED, or not
+   * complete within read_header_timeout (also counted in timeouts_header). */
+  int64_t proxy_refused;
   /* HTTP/2: connections and streams served; streams reset by the server
    * or the client; connections ended for abuse (GOAWAY ENHANCE_YOUR_CALM
    * or a closed socket): resets beyond the handler queue (rapid reset),
@@ -295,6 +299,45 @@ NH_API const char *nh_request_remote_addr(const nh_request *r);
  * on a socket (nh_recorder_serve), NH_ECLOSED if the connection is gone.
  * Does not park. On the handler's fiber, while the request is alive. */
 NH_API int nh_request_local_addr(const nh_request *r, char *buf, size_t cap);
+
+/* What a PROXY protocol header said, on a listener with a PROXY policy
+ * (nh_listen_options). When it gave addresses, they are also the
+ * request's nh_request_remote_addr (source) and nh_request_local_addr
+ * (dest), the access log's, and the nh_conn_info of the connection's
+ * hooks and ConnContext. Strings are NUL-terminated copies (a TLV value
+ * holding a NUL reads cut short: nh_proxy_tlv has the raw bytes). */
+typedef struct nh_proxy_info {
+  int version; /* 1 or 2 */
+  /* 1: source and dest are set. 0: the header carried no address to use
+   * (v2 LOCAL, v2 family UNSPEC, v1 UNKNOWN): the socket's stay. */
+  int has_addr;
+  const char *source; /* "203.0.113.7:51234", "[2001:db8::1]:443", a Unix */
+  const char *dest;   /* path ("@" if unnamed), as nh_request_remote_addr */
+  /* v2 TLVs; NULL (0) when absent. */
+  const char *alpn;      /* PP2_TYPE_ALPN: "h2", "http/1.1" */
+  const char *authority; /* PP2_TYPE_AUTHORITY: the TLS SNI host name */
+  const unsigned char *unique_id; /* PP2_TYPE_UNIQUE_ID (binary, <= 128) */
+  size_t unique_id_len;
+  int ssl;                 /* PP2_TYPE_SSL present: the client spoke TLS */
+  unsigned ssl_client;     /* its flags: 0x01 SSL, 0x02 CERT_CONN, 0x04 CERT_SESS */
+  unsigned ssl_verify;     /* 0: the client's certificate was verified */
+  const char *ssl_version; /* "TLSv1.3" */
+  const char *ssl_cn;      /* the client certificate's Common Name */
+  const char *ssl_cipher, *ssl_sig_alg, *ssl_key_alg;
+  const unsigned char *tlvs; /* every TLV as received (v2), for nh_proxy_tlv */
+  size_t tlvs_len;
+} nh_proxy_info;
+
+/* nh_request_proxy returns what the connection's PROXY header said, or
+ * NULL when it sent none (no PROXY policy, an OPTIONAL one with no header,
+ * a recorded request). Owned by the connection: valid while the request
+ * is. Does not park; any thread holding the request. */
+NH_API const nh_proxy_info *nh_request_proxy(const nh_request *r);
+/* nh_proxy_tlv finds the first TLV of type t (0x00-0xFF: custom ones
+ * 0xE0-0xEF, PP2_TYPE_NETNS 0x30...) in p's TLVs: returns 1 with *val and
+ * *len set (pointing into p), 0 when absent (or p NULL). */
+NH_API int nh_proxy_tlv(const nh_proxy_info *p, unsigned t, const unsigned char **val,
+                        size_t *len);
 NH_API nh_ctx *nh_request_ctx(nh_request *r);
 NH_API void *nh_request_handler_data(const nh_request *r);
 NH_API void nh_request_set_handler_data(nh_request *r, void *data);

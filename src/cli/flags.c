@@ -127,6 +127,15 @@ int server_flags_parse(server_flags *f, int argc, char **argv, int *i) {
     f->log_format = v;
     return 1;
   }
+  if ((v = flag_value("--proxy-protocol", argc, argv, i))) {
+    if (!*v) {
+      fprintf(stderr, "nethttp: --proxy-protocol: want CIDR[,CIDR...] (trusted proxies)\n");
+      return -1;
+    }
+    f->listen.proxy = NH_PROXY_REQUIRED; /* the list is checked when listening */
+    f->listen.proxy_trusted = v;
+    return 1;
+  }
   if ((v = flag_value("--log-level", argc, argv, i))) {
     static const struct {
       const char *name;
@@ -174,7 +183,14 @@ void server_flags_usage(FILE *out) {
           "  --debug-addr ADDR           serve /debug/ (fibers, vars...) on a private listener:\n"
           "                              127.0.0.1:PORT, [::1]:PORT, unix:/path or /path\n"
           "  --debug-allow-remote        let --debug-addr be any address (the pages show\n"
-          "                              stacks and memory: keep them off public networks)\n");
+          "                              stacks and memory: keep them off public networks)\n"
+          "  --proxy-protocol CIDR[,CIDR...]  PROXY protocol v1/v2 header required from these\n"
+          "                              sources (the client's address is taken from it);\n"
+          "                              connections from any other source are refused\n");
+}
+
+int server_flags_listen(server_flags *f, nh_server *srv) {
+  return nh_server_listen_with(srv, f->addr, &f->listen); /* it logs why not */
 }
 
 int server_flags_tls(server_flags *f, nh_tls_ctx **out) {

@@ -3,7 +3,8 @@
  * --read-timeout, --write-timeout, --idle-timeout, --max-header-bytes,
  * --max-conns, --shutdown-timeout, --log-format text|json, --log-level,
  * --tls-cert/--tls-key, HTTP/2's --h2c, --no-http2,
- * --max-concurrent-streams, and --debug-addr/--debug-allow-remote. */
+ * --max-concurrent-streams, --debug-addr/--debug-allow-remote, and
+ * --proxy-protocol. */
 #ifndef NH_CLI_FLAGS_H
 #define NH_CLI_FLAGS_H
 
@@ -20,6 +21,7 @@ typedef struct server_flags {
   const char *tls_cert, *tls_key; /* --tls-cert, --tls-key: serve HTTPS */
   const char *debug_addr;  /* --debug-addr: the debug pages' private listener */
   int debug_allow_remote;  /* --debug-allow-remote: on any address */
+  nh_listen_options listen; /* --proxy-protocol: PROXY header policy and trusted sources */
 } server_flags;
 
 void server_flags_init(server_flags *f, const char *default_addr);
@@ -32,6 +34,11 @@ int server_flags_parse(server_flags *f, int argc, char **argv, int *i);
 nh_logger *server_flags_logger(const server_flags *f);
 
 void server_flags_usage(FILE *out);
+
+/* Opens f->addr on srv with f->listen's options (PROXY protocol...).
+ * Returns 0 or nh_server_listen_with's error (logged); the caller then
+ * runs the server with no address of its own (nh_server_run(srv, NULL...)). */
+int server_flags_listen(server_flags *f, nh_server *srv);
 
 /* With --tls-cert and --tls-key: makes the server's TLS context into
  * *out and sets f->cfg.tls (free it after the server). *out is NULL

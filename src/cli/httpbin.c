@@ -211,7 +211,9 @@ int cmd_httpbin(int argc, char **argv) {
            NH_LSTR("scheme", tls ? "https" : "http"),
            NH_LSTR("compat", a.hb.compat == HTTPBIN_COMPAT_ORG ? "httpbin.org" : "go-httpbin"),
            NH_LINT("max_body_size", a.hb.max_body), NH_LDUR("max_duration", a.hb.max_duration));
-    r = nh_server_run(srv, f.addr, f.shutdown_timeout);
+    r = server_flags_listen(&f, srv);
+    if (r == NH_OK)
+      r = nh_server_run(srv, NULL, f.shutdown_timeout);
     if (r != NH_OK && r != NH_ETIMEDOUT)
       NH_LOG(a.hb.log, NH_LOG_ERROR, "serve failed", NH_LSTR("addr", f.addr),
              NH_LSTR("error", nh_strerror(r)));

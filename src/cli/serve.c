@@ -139,7 +139,9 @@ int cmd_serve(int argc, char **argv) {
          NH_LSTR("scheme", tls ? "https" : "http"));
   reloader rl = {srv, 0, 0};
   int reloading = tls && pthread_create(&rl.th, NULL, reload_on_hup, &rl) == 0;
-  int r = nh_server_run(srv, f.addr, f.shutdown_timeout);
+  int r = server_flags_listen(&f, srv);
+  if (r == NH_OK)
+    r = nh_server_run(srv, NULL, f.shutdown_timeout);
   if (reloading) {
     rl.stop = 1;
     pthread_kill(rl.th, SIGHUP);

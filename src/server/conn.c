@@ -40,6 +40,8 @@ void nh__sconn_gauge_add(nh__srv_loop *sl, nh_conn_state s, int64_t d) {
  * common case (no hook) saves no registers, twice per keep-alive request. */
 static __attribute__((noinline)) void conn_state_hook(nh__sconn *c, nh_conn_state s) {
   nh_server *srv = c->srv;
+  if (c->addr_pending)
+    return; /* not yet a connection the hook knows (see nh__sconn_address_final) */
   nh_conn_info info = {c->id, c->h1.remote, srv->listeners[c->listener].name, c->sl->index};
   nh_time t0 = nh_now();
   srv->cfg.conn_state(&info, s, srv->cfg.conn_state_user);
@@ -103,6 +105,7 @@ void nh__sconn_free(nh__sconn *c) {
   }
   NH__STAT_INC(srv, st_closed);
   nh__sconn_ctx_free(c);
+  nh__sconn_proxy_free(c);
   free(c);
 }
 
@@ -244,19 +247,41 @@ void nh__sconn_accepted(nh__srv_loop *sl, int listener, int fd,
   nh__format_addr((const struct sockaddr *)peer, peer_len, c->h1.remote, sizeof c->h1.remote);
   atomic_fetch_add(&srv->conns, 1);
   NH__STAT_INC(srv, st_accepted);
+  c->user_ctx = srv->base;
+  /* Counted NEW now; the hook hears of it once its address is final. */
+  c->addr_pending = 1;
+  nh__sconn_set_state(c, NH_CONN_NEW);
+  nh__sconn_list_move(c, &sl->reading);
+  if (nh__sconn_proxy_accept(c, (const struct sockaddr *)peer) != 0) {
+    nh__sconn_free(c);
+    return;
+  }
+  /* A PROXY header to read: the address is final once it is, on the
+   * connection's fiber (conn_serve.c). */
+  if (!c->proxy_pending && nh__sconn_address_final(c) != NH_OK) {
+    nh__sconn_free(c);
+    return;
+  }
+  /* Most clients send their request with the handshake's last packet: read
+   * at once rather than waiting a loop turn for epoll to say so. */
+  nh__sconn_spawn(c);
+}
+
+int nh__sconn_address_final(nh__sconn *c) {
+  nh_server *srv = c->srv;
+  /* The connection's address is final here: c->h1.remote is the client's
+   * (the PROXY header's source when there was one). */
+  c->addr_pending = 0;
   /* The user's ConnContext lives as long as the connection; the
    * connection's own cancellable context exists only while it serves (see
    * conn_serve.c), so idle connections do not pay for one. */
-  c->user_ctx = srv->base;
   if (srv->cfg.conn_context) {
-    nh_conn_info info = {c->id, c->h1.remote, srv->listeners[listener].name, sl->index};
+    nh_conn_info info = {c->id, c->h1.remote, srv->listeners[c->listener].name, c->sl->index};
     nh_ctx *ctx = srv->cfg.conn_context(srv->base, &info, srv->cfg.conn_context_user);
     if (ctx)
       c->user_ctx = ctx;
   }
-  nh__sconn_set_state(c, NH_CONN_NEW);
-  nh__sconn_list_move(c, &sl->reading);
-  /* Most clients send their request with the handshake's last packet: read
-   * at once rather than waiting a loop turn for epoll to say so. */
-  nh__sconn_spawn(c);
+  if (srv->cfg.conn_state)
+    conn_state_hook(c, NH_CONN_NEW);
+  return NH_OK;
 }

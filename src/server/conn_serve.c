@@ -232,6 +232,13 @@ static void conn_serve(void *arg) {
   nh__sconn *c = arg;
   nh_server *srv = c->srv;
   nh__srv_loop *sl = c->sl;
+  /* A PROXY header comes before anything else, TLS included. */
+  if (NH__UNLIKELY(c->proxy_pending) &&
+      (nh__sconn_proxy_read(c) != NH_OK || nh__sconn_address_final(c) != NH_OK)) {
+    c->has_fiber = 0;
+    nh__sconn_free(c);
+    return;
+  }
   if (NH__UNLIKELY(srv->cfg.tls) && !c->h1.io.tls && nh__tls_io_handshake(c) != NH_OK) {
     c->has_fiber = 0;
     nh__sconn_free(c);

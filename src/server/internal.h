@@ -58,6 +58,12 @@ struct nh__sconn {
   nh__h2_conn *h2; /* while it is served as HTTP/2: to kick at shutdown */
   int is_h2;       /* it speaks HTTP/2 */
   int listener;    /* index in srv->listeners of the one that accepted it */
+  /* PROXY protocol (proxy_conn.c): a header still to read (NH_PROXY_REQUIRED
+   * or NH_PROXY_OPTIONAL; 0: none); addr_pending while the address is not
+   * final (hooks and ConnContext wait for it); what the header said. */
+  uint8_t proxy_pending;
+  uint8_t addr_pending;
+  struct nh__proxy_conn *proxy;
 };
 
 /* The connection a list node belongs to (NULL for none). */
@@ -77,6 +83,8 @@ typedef struct nh__listener {
   char name[112]; /* addr formatted once, for nh_conn_info.local_addr */
   nh_proxy_policy proxy; /* PROXY protocol (nh_listen_options) */
   char *proxy_trusted;   /* its trusted sources as given, owned */
+  struct nh__proxy_net *proxy_nets; /* proxy_trusted parsed (proxy_trust.h), owned */
+  int proxy_nnets;
 } nh__listener;
 
 struct nh__srv_loop {
@@ -145,6 +153,7 @@ struct nh_server {
   _Atomic int64_t st_accepted, st_closed, st_requests, st_hijacked, st_shed_idle,
       st_shed_reading, st_to_header, st_to_idle, st_to_read, st_to_write, st_bad, st_drained,
       st_too_large_closed, st_accept_errors, st_slow_hooks, st_panics, st_tls_handshake_errors;
+  _Atomic int64_t st_proxy_refused;
   _Atomic int64_t st_h2_conns, st_h2_streams, st_h2_resets, st_h2_rapid_reset,
       st_h2_header_floods, st_h2_control_floods, st_h2_empty_floods, st_h2_too_large;
   _Atomic int64_t st_closes[NH_CLOSE__COUNT];
@@ -198,6 +207,27 @@ static inline void nh__sconn_slot_release(nh_server *srv) {
 void nh__sconns_close_idle(nh__srv_loop *sl);
 /* Close every connection of the loop now (close). */
 void nh__sconns_close_all(nh__srv_loop *sl);
+
+/* The connection's address is final: the PROXY header, if its listener
+ * wants one, has been read (or c was accepted without one). Runs
+ * ConnContext and the NEW state hook, which wait for it. Anything that
+ * judges a connection by its client's address belongs here. Returns 0, or
+ * an error: c must be closed (its close reason noted). On c's loop. */
+int nh__sconn_address_final(nh__sconn *c);
+
+/* proxy_conn.c: the PROXY header of a connection that must or may send
+ * one. On c's fiber, before anything else is read: reads exactly the
+ * header (within read_header_timeout), makes its addresses c's. Returns 0,
+ * or an error (c must close; counted, reason noted, logged at DEBUG).
+ * Parks. */
+int nh__sconn_proxy_read(nh__sconn *c);
+/* At accept: whether c, from peer, must send a header, may, or is refused
+ * at once (untrusted under REQUIRED: returns -1, counted and logged). */
+int nh__sconn_proxy_accept(nh__sconn *c, const struct sockaddr *peer);
+/* Free what the header left (at c's free). */
+void nh__sconn_proxy_free(nh__sconn *c);
+/* The header's destination, if it gave one (for nh_request_local_addr). */
+const char *nh__sconn_proxy_dest(const nh__sconn *c);
 
 /* conn_serve.c: a connection's turns on a fiber, and its waits without. */
 /* Start serving c on a new fiber (it was just accepted, or is readable). */

@@ -24,6 +24,9 @@ int nh_request_local_addr(const nh_request *r, char *buf, size_t cap) {
   const nh__sconn *c = r->s ? r->s->conn : NULL;
   if (!c)
     return NH_ENOTSUP; /* a recorded request never arrived on a socket */
+  const char *proxied = nh__sconn_proxy_dest(c); /* the PROXY header's */
+  if (proxied)
+    return copy_out(proxied, buf, cap);
   const nh__listener *l = &c->srv->listeners[c->listener];
   if (!l->wildcard)
     return copy_out(l->name, buf, cap);

@@ -24,6 +24,7 @@ const char *nh_close_reason_name(nh_close_reason r) {
       [NH_CLOSE_PANIC] = "panic",
       [NH_CLOSE_TLS_HANDSHAKE] = "tls_handshake",
       [NH_CLOSE_ERROR] = "error",
+      [NH_CLOSE_PROXY] = "proxy",
   };
   return (unsigned)r < NH_CLOSE__COUNT ? names[r] : "unknown";
 }

@@ -6,7 +6,9 @@
  * loop and runs on its thread. */
 #include "exchange.h"
 #include "internal.h"
+#include "proxy_trust.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -137,18 +139,43 @@ static const char *addr_malformed(const char *addr) {
 }
 
 /* The options every listener keeps (the socket options are applied when
- * it is opened). */
-static int listener_options(nh__listener *l, const nh_listen_options *o) {
+ * it is opened); the trusted PROXY sources are parsed now, so that a typo
+ * fails at startup. On error, *problem says what (for the log). */
+static int listener_options(nh__listener *l, const nh_listen_options *o, const char **problem) {
+  static __thread char msg[96];
   l->proxy = o ? o->proxy : NH_PROXY_OFF;
   l->proxy_trusted = NULL;
-  if (o && o->proxy_trusted && !(l->proxy_trusted = strdup(o->proxy_trusted)))
-    return NH_ENOMEM;
-  return NH_OK;
+  l->proxy_nets = NULL;
+  l->proxy_nnets = 0;
+  if (l->proxy != NH_PROXY_OFF && l->proxy != NH_PROXY_REQUIRED && l->proxy != NH_PROXY_OPTIONAL) {
+    *problem = "unknown PROXY protocol policy";
+    return NH_EINVAL;
+  }
+  if (!o || !o->proxy_trusted)
+    return NH_OK;
+  const char *bad = NULL;
+  int e = nh__proxy_nets_parse(o->proxy_trusted, &l->proxy_nets, &l->proxy_nnets, &bad);
+  if (e == NH_EINVAL) {
+    snprintf(msg, sizeof msg, "malformed PROXY trusted source \"%s\" (want ADDR or ADDR/BITS)",
+             bad);
+    *problem = msg;
+    return e;
+  }
+  if (e == NH_OK && !(l->proxy_trusted = strdup(o->proxy_trusted)))
+    e = NH_ENOMEM;
+  if (e != NH_OK) {
+    free(l->proxy_nets);
+    l->proxy_nets = NULL;
+    *problem = nh_strerror(e);
+  }
+  return e;
 }
 
 static void listener_forget(nh__listener *l) {
   free(l->proxy_trusted);
+  free(l->proxy_nets);
   l->proxy_trusted = NULL;
+  l->proxy_nets = NULL;
 }
 
 int nh_server_listen_with(nh_server *srv, const char *addr, const nh_listen_options *o) {
@@ -164,12 +191,11 @@ int nh_server_listen_with(nh_server *srv, const char *addr, const nh_listen_opti
   else if ((problem = addr_malformed(addr)))
     e = NH_EINVAL;
   else if ((e = nh__listener_open(l, addr, o && o->reuseport)) == NH_OK) {
-    if ((e = listener_options(l, o)) == NH_OK) {
+    if ((e = listener_options(l, o, &problem)) == NH_OK) {
       nh__listener_describe(l);
       srv->nlisteners++;
     } else {
       close(l->fd);
-      problem = nh_strerror(e);
     }
   } else if (e == NH_EINVAL)
     problem = !strncmp(addr, "unix:", 5) ? "socket path too long" : "no such host or address";
@@ -199,9 +225,13 @@ int nh_server_listen_fd_with(nh_server *srv, int fd, const nh_listen_options *o)
   socklen_t len = sizeof accepting;
   if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) != 0 || !accepting)
     return NH_EINVAL;
-  int e = listener_options(l, o);
-  if (e != NH_OK)
+  const char *problem = NULL;
+  int e = listener_options(l, o, &problem);
+  if (e != NH_OK) {
+    NH_LOG(srv->log, NH_LOG_ERROR, "cannot listen", NH_LINT("fd", fd), NH_LSTR("error", problem),
+           NH_LSTR("code", nh_err_name(e)));
     return e;
+  }
   nh__listener_describe(l);
   srv->nlisteners++;
   return NH_OK;
@@ -448,7 +478,7 @@ void nh_server_stats_get(const nh_server *srv, nh_server_stats *o) {
       .h2_streams = L(st_h2_streams), .h2_streams_reset = L(st_h2_resets),
       .h2_rapid_reset = L(st_h2_rapid_reset), .h2_header_floods = L(st_h2_header_floods),
       .h2_control_floods = L(st_h2_control_floods), .h2_empty_floods = L(st_h2_empty_floods),
-      .h2_headers_too_large = L(st_h2_too_large)};
+      .h2_headers_too_large = L(st_h2_too_large), .proxy_refused = L(st_proxy_refused)};
   for (int i = 0; i < NH_CLOSE__COUNT; i++)
     o->closes[i] = L(st_closes[i]);
 #undef L
