@@ -79,6 +79,8 @@ void nh__m_server_conns(const nh__debug *d, nh__dynbuf *b) {
                                                     "threshold.", F(slow_hooks));
   single(b, &st, "nethttp_server_tls_handshake_errors_total", "TLS handshakes that failed.",
          F(tls_handshake_errors));
+  single(b, &st, "nethttp_server_proxy_refused_total",
+         "Connections closed over their PROXY protocol header.", F(proxy_refused));
   single(b, &st, "nethttp_server_http2_connections_total", "Connections served as HTTP/2.",
          F(h2_conns));
   single(b, &st, "nethttp_server_http2_streams_total", "HTTP/2 streams served.", F(h2_streams));

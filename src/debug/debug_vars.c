@@ -95,6 +95,7 @@ static json_t *server_vars(nh_server *srv) {
   SET(o, s, slow_hooks);
   SET(o, s, handler_panics);
   SET(o, s, tls_handshake_errors);
+  SET(o, s, proxy_refused);
   SET(o, s, h2_conns);
   SET(o, s, h2_streams);
   SET(o, s, h2_streams_reset);
