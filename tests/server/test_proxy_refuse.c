@@ -3,7 +3,7 @@
  * source under REQUIRED and a missing header from a trusted one each close
  * the connection without an answer, count in proxy_refused and under the
  * close reason "proxy" (a stall: timeout_header), and log the reason at
- * DEBUG with the peer's address. */
+ * DEBUG with the peer's address. A shutdown does not wait for a header. */
 #include <stdatomic.h>
 
 #include "proxyclient.h"
@@ -202,6 +202,28 @@ NH_TEST(stall_past_the_read_header_deadline_closes) {
   CHECK_EQ(atomic_load(&handled), 0);
   psrv_stop(&p);
   CHECK_CONTAINS(p.log, "\"reason\":\"header incomplete at the read-header deadline\"");
+  psrv_free_log(&p);
+}
+
+NH_TEST(shutdown_does_not_wait_for_a_header) {
+  psrv p;
+  nh_server_config cfg = NH_SERVER_CONFIG_DEFAULT;
+  cfg.read_header_timeout = 60 * NH_SEC; /* far beyond the shutdown's deadline */
+  nh_listen_options o = {.proxy = NH_PROXY_REQUIRED, .proxy_trusted = "127.0.0.1"};
+  psrv_start_cfg(&p, "127.0.0.1:0", &o, &cfg, ok);
+  raw_conn *c = raw_dial(p.port);
+  CHECK_EQ(raw_sends(c->fd, "PROXY TCP4 "), 0);
+  CHECK_SOON(psrv_stats(&p).accepted == 1);
+  /* Like a connection still in its TLS handshake: closed, not waited for. */
+  CHECK_EQ(nh_server_shutdown(p.srv, nh_deadline_after(30 * NH_SEC)), NH_OK);
+  CHECK(raw_closed(c, 10000));
+  CHECK_EQ(psrv_stats(&p).closes[NH_CLOSE_SHUTDOWN], 1);
+  raw_hang_up(c);
+  nh_server_free(p.srv);
+  nh_handler_free(p.h);
+  nh_runtime_free(p.rt);
+  nh_logger_free(p.lg);
+  fclose(p.mem);
   psrv_free_log(&p);
 }
 
