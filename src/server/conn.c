@@ -270,7 +270,10 @@ void nh__sconn_accepted(nh__srv_loop *sl, int listener, int fd,
 int nh__sconn_address_final(nh__sconn *c) {
   nh_server *srv = c->srv;
   /* The connection's address is final here: c->h1.remote is the client's
-   * (the PROXY header's source when there was one). */
+   * (the PROXY header's source when there was one). A check that refuses
+   * connections by their client's address (a per-IP limit) belongs here,
+   * before ConnContext and the hook hear of it: it notes a close reason
+   * and returns an error, and the connection closes unseen by them. */
   c->addr_pending = 0;
   /* The user's ConnContext lives as long as the connection; the
    * connection's own cancellable context exists only while it serves (see
