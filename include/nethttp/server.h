@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "nethttp/export.h"
@@ -72,6 +73,24 @@ typedef struct nh_conn_info {
                               (nh_request_local_addr has the exact one) */
   int loop;
 } nh_conn_info;
+
+/* What the accept hook learns about a connection just accepted. Borrowed
+ * for the call. With the PROXY protocol the hook runs before the header is
+ * read: remote is the proxy's address, not the client's. */
+typedef struct nh_accept_info {
+  const struct sockaddr *remote; /* the peer's socket address */
+  socklen_t remote_len;
+  const struct sockaddr *local; /* the address it arrived on (the exact one,
+                                   also on a wildcard listener) */
+  socklen_t local_len;
+  const char *remote_addr; /* remote formatted: "127.0.0.1:5555", "[::1]:5555",
+                              "@" for a Unix-socket peer */
+  const char *local_addr;  /* local formatted the same way (a path for Unix) */
+  const char *listener;    /* the listener's name: its address as bound
+                              ("[::]:8080" for a wildcard one), as
+                              nh_conn_info.local_addr */
+  int loop;                /* the loop that accepted it */
+} nh_accept_info;
 
 typedef struct nh_server_config {
   nh_handler_fn handler;
@@ -125,6 +144,38 @@ typedef struct nh_server_config {
   /* HTTP/2 (RFC 9113): on over TLS by ALPN, h2c when asked; the fields
    * and their defaults are in nethttp/conn.h (nh_http2_config). */
   nh_http2_config http2;
+
+  /* Connections one client address may hold open, over every loop and
+   * listener; 0 (default) = no limit. An IPv4 client of a dual-stack
+   * listener (::ffff:a.b.c.d) counts as a.b.c.d; Unix-socket peers are
+   * never limited. Over the limit a new connection is closed at once,
+   * nothing read, no response sent, and counted (refused_per_ip). A
+   * connection counts until its descriptor closes, or until it is
+   * hijacked: from then on its owner holds it, and the server, which no
+   * longer sees when it closes, counts it no more (as under max_conns).
+   * Behind a PROXY-protocol listener the address is the client's from the
+   * header. */
+  int max_conns_per_ip;
+
+  /* Synchronous call on every accepted connection, on the accepting loop,
+   * before it is read from (Go's wrapped net.Listener: allow-lists, custom
+   * limits, logging). Return 0 to serve it, nonzero to refuse it: it is
+   * closed at once, nothing read or sent, and counted (refused_by_hook).
+   * It runs before the per-IP limit, so it sees every connection. It
+   * holds up accepting on its loop: it must not block or park (a call
+   * slower than slow_hook_threshold is logged at WARN and counted in
+   * slow_hooks). NULL = none. */
+  int (*accept_hook)(const nh_accept_info *a, void *user);
+  void *accept_hook_user;
+
+  /* The preStop pattern: nh_server_shutdown first marks the server
+   * draining (nh_server_draining: the readiness handler answers 503),
+   * keeps accepting and serving as usual for drain_delay, so that load
+   * balancers notice and stop sending, then stops accepting and goes on
+   * as without it. The wait ends early at nh_server_close or at the
+   * shutdown's deadline, which bounds the whole shutdown. 0 (default): no
+   * wait. */
+  nh_dur drain_delay;
 
   /* 1: keep no request figures (the duration histogram and in-flight
    * requests that /metrics reports, nethttp/debug.h). 0 (default): each
@@ -211,9 +262,30 @@ NH_API int nh_server_serve(nh_server *srv);
  * owners close them: tell them with nh_server_on_shutdown). At the deadline
  * it cancels the remaining requests' contexts, waits a moment for them,
  * closes what is left (shutting hijacked sockets down) and returns
- * NH_ETIMEDOUT; otherwise 0. Shutdown hooks run first. Any thread or
- * fiber; later calls wait for the same outcome. */
+ * NH_ETIMEDOUT; otherwise 0. With a drain_delay it first marks the server
+ * draining and keeps serving that long (nh_server_config.drain_delay),
+ * logging "draining" at INFO. Shutdown hooks run first (after the drain
+ * delay). Any thread or fiber; later calls wait for the same outcome. */
 NH_API int nh_server_shutdown(nh_server *srv, nh_time deadline);
+
+/* nh_server_draining: 1 once nh_server_shutdown or nh_server_close has
+ * begun (also during the drain delay, while it still serves), else 0.
+ * Any thread. */
+NH_API int nh_server_draining(const nh_server *srv);
+
+/* Readiness and liveness handlers for load balancers and Kubernetes
+ * probes (mount them on a path of the program's choice). Both answer a
+ * short text/plain body with "Cache-Control: no-store", to any method
+ * (HEAD: the head alone).
+ * nh_server_ready_handler: 200 "ready" while srv serves; 503 "draining"
+ * with "Connection: close" from the moment shutdown begins (during the
+ * drain delay too), so a balancer stops sending before the listeners
+ * close.
+ * nh_server_live_handler: 200 "alive" as long as it is served at all,
+ * draining included: the process is alive until it exits.
+ * srv is borrowed: keep it until the handler is no longer served. */
+NH_API nh_handler nh_server_ready_handler(nh_server *srv);
+NH_API nh_handler nh_server_live_handler(nh_server *srv);
 
 /* nh_server_close closes every listener and connection now (hijacked ones
  * too) and cancels every request context. Does not wait for handlers. */
@@ -239,6 +311,9 @@ typedef struct nh_server_stats {
    * malformed, oversized, from an untrusted source under REQUIRED, or not
    * complete within read_header_timeout (also counted in timeouts_header). */
   int64_t proxy_refused;
+  /* Connections closed at accept, never served (not in accepted): over
+   * max_conns_per_ip, refused by the accept hook. */
+  int64_t refused_per_ip, refused_by_hook;
   /* HTTP/2: connections and streams served; streams reset by the server
    * or the client; connections ended for abuse (GOAWAY ENHANCE_YOUR_CALM
    * or a closed socket): resets beyond the handler queue (rapid reset),

@@ -55,6 +55,11 @@ void nh__m_server_conns(const nh__debug *d, nh__dynbuf *b) {
          "Connections closed to make room under max_conns or the descriptor limit: idle ones, "
          "or the slowest still reading.",
          "kind", shed, 2);
+  static const labelled refused[] = {{"per_ip", F(refused_per_ip)}, {"hook", F(refused_by_hook)}};
+  family(b, &st, "nethttp_server_connections_refused_total", "counter",
+         "Connections closed at accept, never served: over max_conns_per_ip, or refused by "
+         "the accept hook.",
+         "reason", refused, 2);
   static const labelled timeouts[] = {{"header", F(timeouts_header)},
                                       {"read", F(timeouts_read)},
                                       {"write", F(timeouts_write)},

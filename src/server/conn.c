@@ -102,6 +102,7 @@ void nh__sconn_free(nh__sconn *c) {
     atomic_fetch_sub(&srv->conns, 1);
     if (!c->closed_early)
       nh__sconn_slot_release(srv);
+    nh__peer_limit_release(srv, &c->peer);
   }
   NH__STAT_INC(srv, st_closed);
   nh__sconn_ctx_free(c);
@@ -127,6 +128,7 @@ static void conn_close_now(nh__sconn *c) {
   if (!c->closed_early) { /* no longer takes room, though not yet freed */
     c->closed_early = 1;
     nh__sconn_slot_release(c->srv);
+    nh__peer_limit_release(c->srv, &c->peer);
   }
 }
 
@@ -225,19 +227,24 @@ void nh__sconns_close_all(nh__srv_loop *sl) {
 /* ---- accepting ---- */
 
 void nh__sconn_accepted(nh__srv_loop *sl, int listener, int fd,
-                        const struct sockaddr_storage *peer, socklen_t peer_len) {
+                        const struct sockaddr_storage *peer, socklen_t peer_len,
+                        const nh__peer_slot *slot) {
   nh_server *srv = sl->srv;
+  nh__peer_slot ps = slot ? *slot : (nh__peer_slot){{0}, 0};
   nh__sconn *c = calloc(1, sizeof *c);
   if (!c) {
     close(fd);
     nh__sconn_slot_release(srv);
+    nh__peer_limit_release(srv, &ps);
     return;
   }
   if (nh__fd_adopt(fd, &c->h1.io.fd) != NH_OK) { /* accept4 made it non-blocking */
     free(c);
     nh__sconn_slot_release(srv);
+    nh__peer_limit_release(srv, &ps);
     return;
   }
+  c->peer = ps;
   c->srv = srv;
   c->sl = sl;
   c->listener = listener;

@@ -79,6 +79,7 @@ void nh__sconn_hijacked(nh__sconn *c, int fd, nh_tls_conn *tls) {
   nh__sconn_set_state(c, NH_CONN_HIJACKED);
   atomic_fetch_sub(&srv->conns, 1);
   nh__sconn_slot_release(srv); /* its owner's now, out of max_conns */
+  nh__peer_limit_release(srv, &c->peer); /* and out of max_conns_per_ip */
   NH__STAT_INC(srv, st_hijacked);
   NH__STAT_INC(srv, st_closes[NH_CLOSE_HIJACKED]);
   nh__sconn_list_move(c, &c->sl->hijacked);

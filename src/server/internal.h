@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "exchange.h"
+#include "per_ip.h"
 #include "http1/h1_server.h"
 #include "http2/h2_server.h"
 #include "nethttp/netpoll.h"
@@ -64,6 +65,7 @@ struct nh__sconn {
   uint8_t proxy_pending;
   uint8_t addr_pending;
   struct nh__proxy_conn *proxy;
+  nh__peer_slot peer; /* its count under max_conns_per_ip (per_ip.c) */
 };
 
 /* The connection a list node belongs to (NULL for none). */
@@ -157,11 +159,24 @@ struct nh_server {
   _Atomic int64_t st_h2_conns, st_h2_streams, st_h2_resets, st_h2_rapid_reset,
       st_h2_header_floods, st_h2_control_floods, st_h2_empty_floods, st_h2_too_large;
   _Atomic int64_t st_closes[NH_CLOSE__COUNT];
+  /* Per-IP limit, accept hook, drain delay (per_ip.c, accept_hook.c,
+   * drain.c). draining: shutdown or close has begun (readiness is 503);
+   * drain_cut closes to end the drain delay early (close, a shutdown that
+   * skips it); drain_until: when the delay ends (0 before shutdown). */
+  nh__peer_table *peers; /* NULL without max_conns_per_ip */
+  _Atomic int64_t st_refused_per_ip, st_refused_hook;
+  atomic_int draining;
+  atomic_int drain_cut_closed;
+  nh_chan *drain_cut;
+  _Atomic int64_t drain_until;
 };
 
 /* conn.c */
+/* slot: what the connection took under max_conns_per_ip, now its own to
+ * give back (NULL: nothing). */
 void nh__sconn_accepted(nh__srv_loop *sl, int listener, int fd,
-                        const struct sockaddr_storage *peer, socklen_t peer_len);
+                        const struct sockaddr_storage *peer, socklen_t peer_len,
+                        const nh__peer_slot *slot);
 void nh__sconn_set_state(nh__sconn *c, nh_conn_state s);
 /* The idle list's head changed: tell the acceptors (see idle_since). */
 void nh__sconn_idle_publish(nh__srv_loop *sl);
@@ -274,6 +289,27 @@ void nh__listener_describe(nh__listener *l);
 int nh__acceptors_start(nh_server *srv);
 void nh__acceptors_stop(nh__srv_loop *sl);
 void nh__format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t cap);
+
+/* accept_hook.c: cfg.accept_hook on a connection just accepted on sl's
+ * listener (fd, peer): 1 if the hook refuses it (the caller closes it;
+ * counted and logged here), 0 to go on. Slow calls are logged. */
+int nh__accept_hook_refuses(nh__srv_loop *sl, int listener, int fd,
+                            const struct sockaddr_storage *peer, socklen_t peer_len);
+/* A connection refused at accept (why: "per_ip", "hook"...): closed now,
+ * nothing read or sent, logged at DEBUG. */
+void nh__accept_refuse(nh_server *srv, int fd, const struct sockaddr_storage *peer,
+                       socklen_t peer_len, const char *why);
+
+/* drain.c: shutdown with the drain delay (skip_delay: without it, e.g. a
+ * restart that hands the listeners over). nh_server_shutdown is
+ * nh__server_shutdown(srv, deadline, 0). */
+int nh__server_shutdown(nh_server *srv, nh_time deadline, int skip_delay);
+/* Mark the server draining (readiness 503), logging it the first time;
+ * then, unless skip_delay, wait until the drain delay ends, the deadline
+ * comes or the wait is cut (nh__drain_cut). Any thread or fiber. */
+void nh__drain_begin(nh_server *srv, nh_time deadline, int skip_delay);
+/* End every drain-delay wait now (close, a shutdown that skips it). */
+void nh__drain_cut(nh_server *srv);
 
 /* local_addr.c: the request arrived on a Unix socket listener. */
 int nh__request_on_unix(const nh_request *r);

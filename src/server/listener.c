@@ -8,7 +8,9 @@
  * (EMFILE, ENFILE), a connection is shed the same way (else, here, the one
  * stuck longest reading its head, however young) and accept retried; with
  * nothing to shed it backs off like Go: 5 ms, doubling to 1 s, with a log
- * line. */
+ * line. Before that, the accept hook and the per-IP limit may refuse a
+ * connection: it is closed at once, nothing read (accept_hook.c,
+ * per_ip.c). */
 #include "internal.h"
 
 #include <arpa/inet.h>
@@ -154,14 +156,29 @@ static void accept_loop(void *arg) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       }
+      if (srv->cfg.accept_hook &&
+          nh__accept_hook_refuses(sl, a->listener, fd, &peer, plen)) {
+        nh__accept_refuse(srv, fd, &peer, plen, "hook");
+        continue;
+      }
+      /* The per-IP limit is taken where the client's address is final. On
+       * a PROXY listener that is after the header, on the connection's
+       * fiber: there this call moves, and only the hook stays here. */
+      nh__peer_slot ps;
+      if (nh__peer_limit_take(srv, (const struct sockaddr *)&peer, plen, &ps) != NH_OK) {
+        NH__STAT_INC(srv, st_refused_per_ip);
+        nh__accept_refuse(srv, fd, &peer, plen, "per_ip");
+        continue;
+      }
       /* At the connection limit, make room rather than refuse: the new
        * connection is more likely a normal client than the oldest idle or
        * stalled one. It is refused only when the server stops. */
       if (!nh__sconn_admit(sl, a->wg)) {
+        nh__peer_limit_release(srv, &ps);
         close(fd);
         continue;
       }
-      nh__sconn_accepted(sl, a->listener, fd, &peer, plen);
+      nh__sconn_accepted(sl, a->listener, fd, &peer, plen, &ps);
       /* In a burst, let the new connections read their requests before
        * accepting more: otherwise the next accepts find them unread and
        * young, and a flood could shed a normal client before it is heard. */

@@ -85,6 +85,7 @@ nh_server *nh_server_new(nh_runtime *rt, const nh_server_config *cfg) {
   nh_server *srv = calloc(1, sizeof *srv);
   if (!srv)
     return NULL;
+  int oom = 0;
   srv->cfg = *cfg;
   fill_defaults(&srv->cfg);
   srv->rt = rt;
@@ -94,8 +95,10 @@ nh_server *nh_server_new(nh_runtime *rt, const nh_server_config *cfg) {
   srv->acceptors = nh_wg_new();
   srv->pending = nh_wg_new();
   srv->done = nh_chan_new(0);
+  srv->drain_cut = nh_chan_new(0);
+  if (srv->cfg.max_conns_per_ip > 0 && !(srv->peers = nh__peer_table_new()))
+    oom = 1;
   pthread_mutex_init(&srv->mu, NULL);
-  int oom = 0;
   for (int i = 0; srv->loops && i < srv->nloops; i++) {
     nh__srv_loop *sl = &srv->loops[i];
     sl->srv = srv;
@@ -116,7 +119,7 @@ nh_server *nh_server_new(nh_runtime *rt, const nh_server_config *cfg) {
   }
   nh__sconn_h1_host_init(srv);
   nh__sconn_h2_host_init(srv);
-  if (oom || !srv->loops || !srv->acceptors || !srv->pending || !srv->done ||
+  if (oom || !srv->loops || !srv->acceptors || !srv->pending || !srv->done || !srv->drain_cut ||
       nh_ctx_with_cancel(cfg->base_context, &srv->base) != NH_OK) {
     nh_server_free(srv);
     return NULL;
@@ -364,7 +367,8 @@ static int64_t hijacked_open(nh_server *srv) {
   return atomic_load(&srv->hijacked_open);
 }
 
-int nh_server_shutdown(nh_server *srv, nh_time deadline) {
+int nh__server_shutdown(nh_server *srv, nh_time deadline, int skip_delay) {
+  nh__drain_begin(srv, deadline, skip_delay); /* drain.c: serving as usual until it returns */
   pthread_mutex_lock(&srv->mu);
   int first = !atomic_exchange(&srv->shutting_down, 1);
   nh__hook *hooks = first ? srv->hooks : NULL;
@@ -411,6 +415,8 @@ int nh_server_shutdown(nh_server *srv, nh_time deadline) {
 }
 
 void nh_server_close(nh_server *srv) {
+  atomic_store(&srv->draining, 1);
+  nh__drain_cut(srv); /* a shutdown in its drain delay goes on at once */
   atomic_store(&srv->closed, 1);
   atomic_store(&srv->shutting_down, 1);
   nh_ctx_cancel(srv->base);
@@ -454,6 +460,8 @@ void nh_server_free(nh_server *srv) {
   }
   nh_ctx_free(srv->base);
   nh_chan_free(srv->done);
+  nh_chan_free(srv->drain_cut);
+  nh__peer_table_free(srv->peers);
   nh_wg_free(srv->acceptors);
   nh_wg_free(srv->pending);
   pthread_mutex_destroy(&srv->mu);
@@ -474,7 +482,9 @@ void nh_server_stats_get(const nh_server *srv, nh_server_stats *o) {
       .bodies_drained = L(st_drained), .bodies_too_large_closed = L(st_too_large_closed),
       .accept_errors = L(st_accept_errors), .slow_hooks = L(st_slow_hooks),
       .handler_panics = L(st_panics),
-      .tls_handshake_errors = L(st_tls_handshake_errors), .h2_conns = L(st_h2_conns),
+      .tls_handshake_errors = L(st_tls_handshake_errors),
+      .refused_per_ip = L(st_refused_per_ip), .refused_by_hook = L(st_refused_hook),
+      .h2_conns = L(st_h2_conns),
       .h2_streams = L(st_h2_streams), .h2_streams_reset = L(st_h2_resets),
       .h2_rapid_reset = L(st_h2_rapid_reset), .h2_header_floods = L(st_h2_header_floods),
       .h2_control_floods = L(st_h2_control_floods), .h2_empty_floods = L(st_h2_empty_floods),
