@@ -56,6 +56,15 @@ static int parse_count(const char *flag, const char *v, long *out) {
   return 1;
 }
 
+static int parse_path(const char *flag, const char *v, const char **out) {
+  if (v[0] != '/') {
+    fprintf(stderr, "nethttp: %s: want a path starting with /, not %s\n", flag, v);
+    return -1;
+  }
+  *out = v;
+  return 1;
+}
+
 int server_flags_parse(server_flags *f, int argc, char **argv, int *i) {
   const char *v;
   long n;
@@ -119,6 +128,25 @@ int server_flags_parse(server_flags *f, int argc, char **argv, int *i) {
     f->tls_key = v;
     return 1;
   }
+  /* Running behind load balancers and supervisors. */
+  if ((v = flag_value("--max-conns-per-ip", argc, argv, i))) {
+    if ((r = parse_count("--max-conns-per-ip", v, &n)) > 0)
+      f->cfg.max_conns_per_ip = n > 1000000000 ? 1000000000 : (int)n;
+    return r;
+  }
+  if ((v = flag_value("--drain-delay", argc, argv, i))) {
+    nh_dur d;
+    if (nh_dur_parse(v, &d) != NH_OK || d < 0) {
+      fprintf(stderr, "nethttp: --drain-delay: want a duration like 5s (or 0), not %s\n", v);
+      return -1;
+    }
+    f->cfg.drain_delay = d;
+    return 1;
+  }
+  if ((v = flag_value("--ready-path", argc, argv, i)))
+    return parse_path("--ready-path", v, &f->ready_path);
+  if ((v = flag_value("--live-path", argc, argv, i)))
+    return parse_path("--live-path", v, &f->live_path);
   if ((v = flag_value("--log-format", argc, argv, i))) {
     if (strcmp(v, "text") && strcmp(v, "json") && strcmp(v, "auto")) {
       fprintf(stderr, "nethttp: --log-format: auto, text or json, not %s\n", v);
@@ -186,7 +214,14 @@ void server_flags_usage(FILE *out) {
           "                              stacks and memory: keep them off public networks)\n"
           "  --proxy-protocol CIDR[,CIDR...]  PROXY protocol v1/v2 header required from these\n"
           "                              sources (the client's address is taken from it);\n"
-          "                              connections from any other source are refused\n");
+          "                              connections from any other source are refused\n"
+          "  --max-conns-per-ip N        connections one client address may hold; more are\n"
+          "                              closed at once, unanswered (default: no limit)\n"
+          "  --ready-path PATH           readiness probe: 200, then 503 from SIGTERM on\n"
+          "  --live-path PATH            liveness probe: 200 until the process exits\n"
+          "  --drain-delay D             on SIGTERM, answer readiness 503 and keep serving\n"
+          "                              this long before closing the listeners (default 0;\n"
+          "                              within --shutdown-timeout)\n");
 }
 
 int server_flags_listen(server_flags *f, nh_server *srv) {

@@ -4,7 +4,8 @@
  * --max-conns, --shutdown-timeout, --log-format text|json, --log-level,
  * --tls-cert/--tls-key, HTTP/2's --h2c, --no-http2,
  * --max-concurrent-streams, --debug-addr/--debug-allow-remote, and
- * --proxy-protocol. */
+ * --proxy-protocol, --max-conns-per-ip, --ready-path, --live-path,
+ * --drain-delay. */
 #ifndef NH_CLI_FLAGS_H
 #define NH_CLI_FLAGS_H
 
@@ -22,6 +23,9 @@ typedef struct server_flags {
   const char *debug_addr;  /* --debug-addr: the debug pages' private listener */
   int debug_allow_remote;  /* --debug-allow-remote: on any address */
   nh_listen_options listen; /* --proxy-protocol: PROXY header policy and trusted sources */
+  /* --ready-path, --live-path: the built-in readiness and liveness
+   * handlers (probes.h); --max-conns-per-ip and --drain-delay are in cfg. */
+  const char *ready_path, *live_path;
 } server_flags;
 
 void server_flags_init(server_flags *f, const char *default_addr);

@@ -6,6 +6,7 @@
  * SIGTERM. */
 #include "flags.h"
 #include "httpbin.h"
+#include "probes.h"
 
 #include <nethttp/middleware.h>
 #include <nethttp/mux.h>
@@ -190,6 +191,7 @@ int cmd_httpbin(int argc, char **argv) {
   nh_runtime *rt = m ? nh_runtime_new(&rcfg) : NULL;
   nh_chain *chain = rt ? nh_chain_new() : NULL;
   nh_server *srv = NULL;
+  cli_probes probes;
   if (chain && nh_chain_use(chain, nh_mw_recover, a.hb.log) == NH_OK &&
       nh_chain_use(chain, nh_mw_access_log, a.hb.log) == NH_OK) {
     a.mux = nh_mux_handler(m);
@@ -197,7 +199,9 @@ int cmd_httpbin(int argc, char **argv) {
     f.cfg.handler = h.fn;
     f.cfg.handler_data = h.data;
     f.cfg.logger = a.hb.log;
+    cli_probes_wrap(&probes, &f);
     srv = h.fn ? nh_server_new(rt, &f.cfg) : NULL;
+    probes.srv = srv;
   }
   int r = NH_ENOMEM;
   debug_listener dbg = {0};

@@ -6,6 +6,7 @@
  * With --tls-cert/--tls-key it serves HTTPS, and SIGHUP reads the
  * certificate and key again (new connections get them). */
 #include "flags.h"
+#include "probes.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -118,7 +119,10 @@ int cmd_serve(int argc, char **argv) {
   f.cfg.extra_fds_per_conn = 1; /* the file being sent */
   f.cfg.handler_data = &st;
   f.cfg.logger = st.log;
+  cli_probes probes;
+  cli_probes_wrap(&probes, &f);
   nh_server *srv = rt ? nh_server_new(rt, &f.cfg) : NULL;
+  probes.srv = srv;
   if (!srv) {
     fprintf(stderr, "nethttp serve: could not start\n");
     nh_file_server_free(st.files);

@@ -34,12 +34,16 @@ void nh__drain_begin(nh_server *srv, nh_time deadline, int skip_delay) {
     nh__drain_cut(srv); /* a wait in another call ends too: it goes on */
     return;
   }
-  if (until > deadline)
+  int cut = until > deadline;
+  if (cut)
     until = deadline; /* the deadline bounds the whole shutdown */
   if (until <= nh_now())
     return;
-  if (first)
-    NH_LOG(srv->log, NH_LOG_INFO, "draining", NH_LDUR("delay", until - nh_now()));
+  if (first && cut)
+    NH_LOG(srv->log, NH_LOG_INFO, "draining", NH_LDUR("delay", delay),
+           NH_LDUR("until_deadline", until - nh_now()));
+  else if (first)
+    NH_LOG(srv->log, NH_LOG_INFO, "draining", NH_LDUR("delay", delay));
   void *v;
   /* Only a close ends the channel's wait before its deadline: nothing is
    * ever sent on it. A fiber's cancelled context ends it too. */
