@@ -93,6 +93,9 @@ typedef struct env {
   nh_handler debug;
 } env;
 
+/* max_conns_per_ip of the next public server (0: none). */
+static int env_max_conns_per_ip;
+
 /* Patterns /r/0 ... /r/(nroutes-1) besides the usual ones. */
 static void env_start_with(env *e, int disable_metrics, nh_transport *t, int loops, int nroutes) {
   e->mux = nh_mux_new();
@@ -110,6 +113,7 @@ static void env_start_with(env *e, int disable_metrics, nh_transport *t, int loo
   cfg.handler = h.fn;
   cfg.handler_data = h.data;
   cfg.disable_metrics = disable_metrics;
+  cfg.max_conns_per_ip = env_max_conns_per_ip;
   e->pub = nh_test_server_new(NULL, &cfg, loops);
   CHECK(e->pub);
   nh_server *srv = nh_test_server_server(e->pub);
@@ -287,6 +291,29 @@ NH_TEST(n_requests_count_exactly_n_under_their_pattern) {
   CHECK(value_of(&s, "nethttp_server_connections{state=idle}") >= 0);
   CHECK(value_of(&s, "nethttp_server_timeouts_total{kind=header}") == 0);
   scrape_free(&s);
+  env_stop(&e);
+}
+
+NH_TEST(connections_refused_at_accept_are_counted_by_reason) {
+  need_parser();
+  env e;
+  env_max_conns_per_ip = 1;
+  env_start(&e, 0, NULL);
+  env_max_conns_per_ip = 0;
+  raw_conn *kept = raw_dial(nh_test_server_port(e.pub));
+  raw_resp r;
+  CHECK_EQ(raw_sends(kept->fd, "GET /items/1 HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+  CHECK_EQ(raw_read(kept, &r, 0), 0);
+  CHECK_EQ(r.status, 200);
+  raw_resp_free(&r);
+  raw_conn *over = raw_dial(nh_test_server_port(e.pub));
+  CHECK(raw_closed(over, 10000)); /* a second one from 127.0.0.1 */
+  scrape s = scrape_now(&e);
+  CHECK_EQ((int)value_of(&s, "nethttp_server_connections_refused_total{reason=per_ip}"), 1);
+  CHECK_EQ((int)value_of(&s, "nethttp_server_connections_refused_total{reason=hook}"), 0);
+  scrape_free(&s);
+  raw_hang_up(over);
+  raw_hang_up(kept);
   env_stop(&e);
 }
 
