@@ -42,7 +42,7 @@ static nh_server *srv;
 static void inject(nh_loop *l, void *arg) {
   (void)l;
   struct sockaddr_storage peer = {.ss_family = AF_UNIX};
-  nh__sconn_accepted(&srv->loops[0], 0, (int)(intptr_t)arg, &peer, sizeof(sa_family_t));
+  nh__sconn_accepted(&srv->loops[0], 0, (int)(intptr_t)arg, &peer, sizeof(sa_family_t), NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
