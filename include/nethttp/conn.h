@@ -44,6 +44,9 @@ typedef enum nh_close_reason {
   NH_CLOSE_ERROR,          /* a local failure: out of memory, a poller error */
   NH_CLOSE_PROXY,          /* its PROXY protocol header was missing, malformed
                               or oversized, or its source is not trusted */
+  NH_CLOSE_PER_IP,         /* over max_conns_per_ip once its PROXY header named
+                              the client (without PROXY such a connection is
+                              closed at accept, never counted as accepted) */
   NH_CLOSE__COUNT
 } nh_close_reason;
 

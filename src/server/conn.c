@@ -277,11 +277,24 @@ void nh__sconn_accepted(nh__srv_loop *sl, int listener, int fd,
 int nh__sconn_address_final(nh__sconn *c) {
   nh_server *srv = c->srv;
   /* The connection's address is final here: c->h1.remote is the client's
-   * (the PROXY header's source when there was one). A check that refuses
-   * connections by their client's address (a per-IP limit) belongs here,
-   * before ConnContext and the hook hear of it: it notes a close reason
-   * and returns an error, and the connection closes unseen by them. */
+   * (the PROXY header's source when there was one). On a PROXY listener
+   * the per-IP limit is taken now (elsewhere the acceptor took it), before
+   * ConnContext and the hook hear of the connection: over the limit it
+   * closes unseen by them. */
   c->addr_pending = 0;
+  if (srv->listeners[c->listener].proxy != NH_PROXY_OFF && srv->peers) {
+    struct sockaddr_storage a;
+    socklen_t al;
+    if (nh__sconn_client_sockaddr(c, &a, &al) == NH_OK &&
+        nh__peer_limit_take(srv, (const struct sockaddr *)&a, al, &c->peer) != NH_OK) {
+      NH__STAT_INC(srv, st_refused_per_ip);
+      nh__sconn_close_why(c, NH_CLOSE_PER_IP);
+      if (nh_log_enabled(srv->log, NH_LOG_DEBUG))
+        NH_LOG(srv->log, NH_LOG_DEBUG, "connection refused: over max_conns_per_ip",
+               NH_LINT("conn", (int64_t)c->id), NH_LSTR("remote", c->h1.remote));
+      return NH_EBUSY;
+    }
+  }
   /* The user's ConnContext lives as long as the connection; the
    * connection's own cancellable context exists only while it serves (see
    * conn_serve.c), so idle connections do not pay for one. */

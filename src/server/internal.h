@@ -241,6 +241,8 @@ int nh__sconn_proxy_read(nh__sconn *c);
 int nh__sconn_proxy_accept(nh__sconn *c, const struct sockaddr *peer);
 /* Free what the header left (at c's free). */
 void nh__sconn_proxy_free(nh__sconn *c);
+/* The client's address: the PROXY header's source, else the socket's peer. */
+int nh__sconn_client_sockaddr(const nh__sconn *c, struct sockaddr_storage *a, socklen_t *len);
 /* The header's destination, if it gave one (for nh_request_local_addr). */
 const char *nh__sconn_proxy_dest(const nh__sconn *c);
 

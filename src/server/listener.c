@@ -161,11 +161,12 @@ static void accept_loop(void *arg) {
         nh__accept_refuse(srv, fd, &peer, plen, "hook");
         continue;
       }
-      /* The per-IP limit is taken where the client's address is final. On
-       * a PROXY listener that is after the header, on the connection's
-       * fiber: there this call moves, and only the hook stays here. */
-      nh__peer_slot ps;
-      if (nh__peer_limit_take(srv, (const struct sockaddr *)&peer, plen, &ps) != NH_OK) {
+      /* The per-IP limit is taken where the client's address is final:
+       * here, or on a PROXY listener once the header is read, on the
+       * connection's fiber (nh__sconn_address_final). */
+      nh__peer_slot ps = {{0}, 0};
+      if (srv->listeners[a->listener].proxy == NH_PROXY_OFF &&
+          nh__peer_limit_take(srv, (const struct sockaddr *)&peer, plen, &ps) != NH_OK) {
         NH__STAT_INC(srv, st_refused_per_ip);
         nh__accept_refuse(srv, fd, &peer, plen, "per_ip");
         continue;

@@ -25,6 +25,7 @@ const char *nh_close_reason_name(nh_close_reason r) {
       [NH_CLOSE_TLS_HANDSHAKE] = "tls_handshake",
       [NH_CLOSE_ERROR] = "error",
       [NH_CLOSE_PROXY] = "proxy",
+      [NH_CLOSE_PER_IP] = "per_ip",
   };
   return (unsigned)r < NH_CLOSE__COUNT ? names[r] : "unknown";
 }

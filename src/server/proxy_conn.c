@@ -20,6 +20,8 @@
 typedef struct nh__proxy_conn {
   nh_proxy_info pub;
   char source[112], dest[112];
+  struct sockaddr_storage src; /* the client's, when pub.has_addr */
+  socklen_t src_len;
   size_t used;     /* of data, after the TLVs' copy */
   uint8_t data[];  /* the TLVs, then NUL-terminated copies of string TLVs */
 } nh__proxy_conn;
@@ -72,6 +74,8 @@ static int proxy_apply(nh__sconn *c, const nh__proxy_hdr *h) {
   pub->version = h->version;
   pub->has_addr = h->has_addr;
   if (h->has_addr) {
+    p->src = h->src;
+    p->src_len = h->src_len;
     nh__format_addr((const struct sockaddr *)&h->src, h->src_len, p->source, sizeof p->source);
     nh__format_addr((const struct sockaddr *)&h->dst, h->dst_len, p->dest, sizeof p->dest);
     pub->source = p->source;
@@ -192,6 +196,18 @@ int nh__sconn_proxy_read(nh__sconn *c) {
     nh__sconn_close_why(c, NH_CLOSE_ERROR);
     return NH_ENOMEM;
   }
+  return NH_OK;
+}
+
+int nh__sconn_client_sockaddr(const nh__sconn *c, struct sockaddr_storage *a, socklen_t *len) {
+  if (c->proxy && c->proxy->pub.has_addr) {
+    *a = c->proxy->src;
+    *len = c->proxy->src_len;
+    return NH_OK;
+  }
+  *len = sizeof *a;
+  if (!c->h1.io.fd || getpeername(nh_fd_get(c->h1.io.fd), (struct sockaddr *)a, len) != 0)
+    return NH_EINVAL;
   return NH_OK;
 }
 
