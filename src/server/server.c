@@ -322,10 +322,7 @@ static void on_every_loop(nh_server *srv, loop_job job) {
   nh_wg_wait(srv->pending, NH_NO_DEADLINE);
 }
 
-static void job_stop_accepting(nh__srv_loop *sl) {
-  nh__acceptors_stop(sl);
-  nh__sconns_close_idle(sl);
-}
+static void job_stop_accepting(nh__srv_loop *sl) { nh__acceptors_stop(sl); }
 
 static void job_close_all(nh__srv_loop *sl) {
   nh__acceptors_stop(sl);
@@ -375,11 +372,17 @@ int nh__server_shutdown(nh_server *srv, nh_time deadline, int skip_delay) {
   pthread_mutex_unlock(&srv->mu);
   for (nh__hook *h = hooks; h; h = h->next)
     h->fn(h->arg);
+  /* The listeners close before the idle connections do (as Go's): a
+   * client whose idle connection closes dials again at once, and a
+   * listener still open but no longer accepted from would queue it, then
+   * reset it when it closes. */
   if (srv->started) {
     on_every_loop(srv, job_stop_accepting);
     nh_wg_wait(srv->acceptors, NH_NO_DEADLINE);
   }
   close_listeners(srv);
+  if (srv->started)
+    on_every_loop(srv, (loop_job)nh__sconns_close_idle);
   /* Active connections close themselves after their response; idle ones
    * that were mid-transition are closed on the next pass. Hijacked ones
    * are waited for too, until their owners close them (told by the
