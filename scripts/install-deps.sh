@@ -25,6 +25,11 @@ test+=(golang-golang-x-net-dev golang-golang-x-sys-dev golang-github-spf13-cobra
 test+=(chromium python3-websocket)
 # /metrics is parsed in tests/debug/ by the Prometheus client's text parser.
 test+=(python3-prometheus-client)
+# tests/deploy/: HAProxy and nginx's stream module (PROXY protocol to the
+# upstreams) in front of nethttp instances. The tests run them in the
+# foreground with their own configuration; no service is wanted.
+test+=(haproxy libnginx-mod-stream)
+services_off=(haproxy)
 bench=(wrk hey nghttp2-client golang-go nginx-light h2o libmicrohttpd-dev slowhttptest
        libcurl4-openssl-dev)
 bench+=(linux-perf)   # profiling the load generators (perf record)
@@ -49,3 +54,10 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# A package that starts its service on install (where systemd runs): stop
+# and disable it, when it was installed just now for the tests.
+if [ -d /run/systemd/system ]; then
+  for s in "${services_off[@]}"; do
+    [[ " ${missing[*]} " == *" $s "* ]] && $SUDO systemctl disable --now -q "$s" || true
+  done
+fi
