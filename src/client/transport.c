@@ -563,8 +563,13 @@ int nh__transport_round_trip(nh_transport *t, nh_client_request *req, nh_time de
       atomic_fetch_add(&t->st_retries, 1);
       continue;
     }
-    if (!(reused && !shared && attempt == 0 && !got_any && stale_conn_error(e) &&
-          may_resend(req, sent_any) && nh__creq_rewind(req) == NH_OK))
+    /* As Go's roundTrip loop: again for as long as the connection that
+     * failed was a reused one. Each try uses up the pooled connection it
+     * took; the next takes another (looked at first: a server that closed
+     * one has likely closed its others too) or dials, and a failure on a
+     * fresh connection is final. */
+    if (!(reused && !shared && !got_any && stale_conn_error(e) && may_resend(req, sent_any) &&
+          nh__creq_rewind(req) == NH_OK))
       break;
     atomic_fetch_add(&t->st_retries, 1);
   }

@@ -382,6 +382,35 @@ NH_TEST(stale_pooled_connection_retried_only_when_replayable) {
   scripted_stop(s);
 }
 
+/* Two pooled connections that both hang up on their next request (a
+ * restarting server closes all its idle ones at once): a GET goes again on
+ * the second, then on a new connection, as Go's roundTrip loop does for as
+ * long as the connection that failed was a reused one. */
+NH_TEST(stale_pooled_connections_retried_until_a_new_one) {
+  scripted *s = scripted_start(one_then_hang_up, NULL);
+  nh_client *c = nh_client_new(NULL);
+  /* Two connections in the pool: the first response is held open while
+   * the second request is made. */
+  nh_response *r1 = NULL, *r2 = NULL;
+  CHECK_EQ(nh_client_get(c, scripted_url(s, "/1"), &r1), NH_OK);
+  CHECK_EQ(nh_client_get(c, scripted_url(s, "/2"), &r2), NH_OK);
+  CHECK_EQ(nh_response_status(r1), 200);
+  CHECK_EQ(nh_response_status(r2), 200);
+  nh_response_close(r1);
+  nh_response_close(r2);
+  nh_transport_stats ts;
+  nh_transport_stats_get(nh_client_transport(c), &ts);
+  CHECK_EQ(ts.idle_now, 2);
+  check_retries_and_dials(c, 0, 2);
+  CHECK_EQ(send_once(c, "GET", scripted_url(s, "/3"), NULL), 200);
+  check_retries_and_dials(c, 2, 3);
+  /* A POST meets the hang-up on the new connection: not sent again. */
+  CHECK_EQ(send_once(c, "POST", scripted_url(s, "/4"), NULL), NH_ECONNRESET);
+  check_retries_and_dials(c, 2, 3);
+  nh_client_free(c);
+  scripted_stop(s);
+}
+
 static void answer_then_close(int fd, int i, void *arg) {
   char buf[4096];
   if (script_read_request(fd, buf, sizeof buf) <= 0)
