@@ -344,8 +344,59 @@ NH_API int nh_server_reload_tls(nh_server *srv);
  * (it blocks the signals on the calling thread to wait for them). Each
  * failure is logged with its reason before it returns (see
  * nh_server_listen); srv NULL (nh_server_new failed) gives NH_EINVAL. So
- * main() can return "r == NH_OK ? 0 : 1" and leave the why to the log. */
+ * main() can return "r == NH_OK ? 0 : 1" and leave the why to the log.
+ * With nh_server_run_set_argv, SIGUSR2 hands the listeners to a new
+ * process and then shuts down as on SIGTERM; in a process started so,
+ * addr is ignored and the sockets handed over are served (unless srv
+ * already has listeners). */
 NH_API int nh_server_run(nh_server *srv, const char *addr, nh_dur shutdown_timeout);
+
+/* ---- Sockets passed at start; restart without loss ---- */
+
+/* nh_server_listen_activated serves listening sockets this process was
+ * started with, by systemd's socket activation protocol (sd_listen_fds(3);
+ * no libsystemd): LISTEN_PID is this process's pid, LISTEN_FDS = n sockets
+ * from descriptor 3, LISTEN_FDNAMES their names, colon separated (a
+ * .socket unit's FileDescriptorName=, "unknown" when unnamed). The
+ * environment is read once per process, at the first call of this,
+ * nh_listen_fds_count or nh_server_handover_child; then the three
+ * variables are unset (as sd_listen_fds(1) does) and each socket is
+ * marked close-on-exec. name: every socket of that name, in order, or
+ * "auto" (or NULL) every socket not served yet. A socket is served by one
+ * server once; srv owns it then. A socket that is not a listening stream
+ * socket is refused (logged at WARN) and left open. o as in
+ * nh_server_listen_with. Returns the number of sockets added (> 0);
+ * NH_ENOENT when the process was passed none, or none of that name
+ * (logged at ERROR); NH_EINVAL when every one of them was refused or the
+ * server has started; nh_server_listen_fd_with's error. Thread-safe. */
+NH_API int nh_server_listen_activated(nh_server *srv, const char *name, const nh_listen_options *o);
+
+/* nh_listen_fds_count: how many sockets the process was passed (0 when
+ * none, or LISTEN_PID names another process). Thread-safe. */
+NH_API int nh_listen_fds_count(void);
+
+/* nh_server_run_set_argv gives nh_server_run the program's command line
+ * (main's argc and argv, borrowed: they must stay valid) and turns on the
+ * restart without loss: on SIGUSR2, nh_server_run starts the same
+ * executable (the path /proc/self/exe names at this call, so a binary
+ * replaced since then is the one started) with the same arguments and
+ * environment, handing it every listener of the server (systemd's
+ * variables, descriptors from 3, in order) and a pipe. The new process's
+ * nh_server_run serves them (see nh_server_handover_child) and, once it
+ * accepts, writes to the pipe; the old one then shuts down as on SIGTERM
+ * (within its shutdown timeout) and returns. If the new process dies
+ * first, or has not written within 60 s (it is then killed), the old one
+ * logs it and goes on serving. A SIGUSR2 while one is under way, or during
+ * the shutdown, is ignored (logged). Call it once, before nh_server_run,
+ * from main. Without it, SIGUSR2 is left alone. */
+NH_API void nh_server_run_set_argv(int argc, char **argv);
+
+/* nh_server_handover_child: 1 when this process was started by a handover
+ * (above). It must then serve exactly the sockets it was handed, in order:
+ * nh_server_listen_activated(srv, "auto", o), not its own addresses (they
+ * are still in use by the old process) nor other activation names.
+ * nh_server_run does so by itself when the server has no listener yet. */
+NH_API int nh_server_handover_child(void);
 
 /* ---- Requests ---- */
 

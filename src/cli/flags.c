@@ -120,6 +120,14 @@ int server_flags_parse(server_flags *f, int argc, char **argv, int *i) {
     f->debug_allow_remote = 1;
     return 1;
   }
+  if ((v = flag_value("--listen-fd", argc, argv, i))) {
+    if (f->nlisten_fds == (int)(sizeof f->listen_fds / sizeof f->listen_fds[0])) {
+      fprintf(stderr, "nethttp: --listen-fd: at most %d\n", f->nlisten_fds);
+      return -1;
+    }
+    f->listen_fds[f->nlisten_fds++] = v;
+    return 1;
+  }
   if ((v = flag_value("--tls-cert", argc, argv, i))) {
     f->tls_cert = v;
     return 1;
@@ -193,6 +201,9 @@ void server_flags_usage(FILE *out) {
   fprintf(out,
           "server flags (durations like 250ms, 5s, 2m; \"none\" turns a timeout off):\n"
           "  --addr HOST:PORT            listen address (:PORT = all addresses; unix:/path)\n"
+          "  --listen-fd NAME|auto       serve the sockets systemd passed by that name\n"
+          "                              (FileDescriptorName=), or all; repeatable;\n"
+          "                              instead of --addr. SIGUSR2 restarts without loss\n"
           "  --read-header-timeout D     request line and headers (default 5s)\n"
           "  --read-timeout D            whole request (default 30s)\n"
           "  --write-timeout D           response (default 1m)\n"

@@ -26,6 +26,10 @@ typedef struct server_flags {
   /* --ready-path, --live-path: the built-in readiness and liveness
    * handlers (probes.h); --max-conns-per-ip and --drain-delay are in cfg. */
   const char *ready_path, *live_path;
+  /* --listen-fd NAME|auto (repeatable): sockets passed by systemd, served
+   * instead of --addr (listen_fds.c) */
+  const char *listen_fds[8];
+  int nlisten_fds;
 } server_flags;
 
 void server_flags_init(server_flags *f, const char *default_addr);
@@ -48,6 +52,13 @@ int server_flags_listen(server_flags *f, nh_server *srv);
  * *out and sets f->cfg.tls (free it after the server). *out is NULL
  * without them. Returns 0, or -1 after printing why. */
 int server_flags_tls(server_flags *f, nh_tls_ctx **out);
+
+/* listen_fds.c: in a process started by a handover (SIGUSR2), serves the
+ * sockets it was handed, all and in order; otherwise those --listen-fd
+ * names (systemd socket activation), with options o (NULL = none).
+ * Returns 1 when srv then listens (do not listen on --addr), 0 without
+ * --listen-fd, -1 after printing why (a name not passed, no socket). */
+int server_flags_listen_fds(const server_flags *f, nh_server *srv, const nh_listen_options *o);
 
 /* The debug pages (nethttp/debug.h) on a second server of the same
  * runtime, listening on --debug-addr only: "127.0.0.1:PORT", "[::1]:PORT",

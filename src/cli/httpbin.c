@@ -205,7 +205,8 @@ int cmd_httpbin(int argc, char **argv) {
   }
   int r = NH_ENOMEM;
   debug_listener dbg = {0};
-  if (srv && debug_listener_start(&dbg, &f, rt, srv, a.hb.log) != 0) {
+  int fds = srv ? server_flags_listen_fds(&f, srv, &f.listen) : 0;
+  if (srv && (fds < 0 || debug_listener_start(&dbg, &f, rt, srv, a.hb.log) != 0)) {
     nh_server_free(srv);
     srv = NULL;
     r = NH_EINVAL;
@@ -215,7 +216,7 @@ int cmd_httpbin(int argc, char **argv) {
            NH_LSTR("scheme", tls ? "https" : "http"),
            NH_LSTR("compat", a.hb.compat == HTTPBIN_COMPAT_ORG ? "httpbin.org" : "go-httpbin"),
            NH_LINT("max_body_size", a.hb.max_body), NH_LDUR("max_duration", a.hb.max_duration));
-    r = server_flags_listen(&f, srv);
+    r = fds ? NH_OK : server_flags_listen(&f, srv); /* --listen-fd instead of --addr */
     if (r == NH_OK)
       r = nh_server_run(srv, NULL, f.shutdown_timeout);
     if (r != NH_OK && r != NH_ETIMEDOUT)

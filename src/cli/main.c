@@ -69,6 +69,7 @@ static int usage(FILE *out) {
 int main(int argc, char **argv) {
   if (argc < 2)
     return usage(stderr);
+  nh_server_run_set_argv(argc, argv); /* SIGUSR2 starts this command line again */
   if (!strcmp(argv[1], "version")) {
     printf("nethttp %s\n", NETHTTP_VERSION);
     return 0;

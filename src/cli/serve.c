@@ -130,7 +130,8 @@ int cmd_serve(int argc, char **argv) {
     return 1;
   }
   debug_listener dbg;
-  if (debug_listener_start(&dbg, &f, rt, srv, st.log) != 0) {
+  int fds = server_flags_listen_fds(&f, srv, &f.listen);
+  if (fds < 0 || debug_listener_start(&dbg, &f, rt, srv, st.log) != 0) {
     nh_server_free(srv);
     nh_runtime_free(rt);
     nh_file_server_free(st.files);
@@ -143,7 +144,7 @@ int cmd_serve(int argc, char **argv) {
          NH_LSTR("scheme", tls ? "https" : "http"));
   reloader rl = {srv, 0, 0};
   int reloading = tls && pthread_create(&rl.th, NULL, reload_on_hup, &rl) == 0;
-  int r = server_flags_listen(&f, srv);
+  int r = fds ? NH_OK : server_flags_listen(&f, srv); /* --listen-fd instead of --addr */
   if (r == NH_OK)
     r = nh_server_run(srv, NULL, f.shutdown_timeout);
   if (reloading) {
