@@ -30,6 +30,8 @@ test+=(python3-prometheus-client)
 # foreground with their own configuration; no service is wanted.
 test+=(haproxy libnginx-mod-stream)
 services_off=(haproxy)
+# systemd socket activation is checked with systemd-socket-activate.
+test+=(systemd)
 bench=(wrk hey nghttp2-client golang-go nginx-light h2o libmicrohttpd-dev slowhttptest
        libcurl4-openssl-dev)
 bench+=(linux-perf)   # profiling the load generators (perf record)

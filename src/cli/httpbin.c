@@ -212,7 +212,7 @@ int cmd_httpbin(int argc, char **argv) {
     r = NH_EINVAL;
   }
   if (srv) {
-    NH_LOG(a.hb.log, NH_LOG_INFO, "nethttp httpbin", NH_LSTR("addr", f.addr),
+    NH_LOG(a.hb.log, NH_LOG_INFO, "nethttp httpbin", NH_LSTR("addr", fds ? "passed sockets" : f.addr),
            NH_LSTR("scheme", tls ? "https" : "http"),
            NH_LSTR("compat", a.hb.compat == HTTPBIN_COMPAT_ORG ? "httpbin.org" : "go-httpbin"),
            NH_LINT("max_body_size", a.hb.max_body), NH_LDUR("max_duration", a.hb.max_duration));

@@ -140,7 +140,7 @@ int cmd_serve(int argc, char **argv) {
     nh_logger_free(st.log);
     return 1;
   }
-  NH_LOG(st.log, NH_LOG_INFO, "nethttp serve", NH_LSTR("dir", root), NH_LSTR("addr", f.addr),
+  NH_LOG(st.log, NH_LOG_INFO, "nethttp serve", NH_LSTR("dir", root), NH_LSTR("addr", fds ? "passed sockets" : f.addr),
          NH_LSTR("scheme", tls ? "https" : "http"));
   reloader rl = {srv, 0, 0};
   int reloading = tls && pthread_create(&rl.th, NULL, reload_on_hup, &rl) == 0;

@@ -160,8 +160,13 @@ int nh_server_run(nh_server *srv, const char *addr, nh_dur shutdown_timeout) {
   }
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
-  if (handover)
+  if (handover) {
+    /* SIGUSR2's default ends the process: one arriving while the program
+     * finishes after a handover must not turn a clean exit into a kill. */
+    if (!(old_usr2.sa_flags & SA_SIGINFO) && old_usr2.sa_handler == SIG_DFL)
+      old_usr2.sa_handler = SIG_IGN;
     sigaction(SIGUSR2, &old_usr2, NULL);
+  }
   close(signal_pipe[0]);
   close(signal_pipe[1]);
   signal_pipe[0] = signal_pipe[1] = -1;
