@@ -201,9 +201,17 @@ void nh__sconns_close_idle(nh__srv_loop *sl) {
     nh__sconn_free(nh__sconn_of(it));
   }
   /* New connections that have not sent a byte are idle too (no fiber),
-   * and so are those still in the TLS handshake: no request is lost. */
+   * and so are those still in the TLS handshake: no request is lost. But,
+   * as Go does, only once they are a moment old: a client that just
+   * connected (to a socket another process now serves too, after a
+   * handover) is sending its request or handshake; it is served, then
+   * closed. Shutdown calls this again until they are gone. */
+  nh_time now = nh__loop_time(sl->loop);
   nh__list_each_safe(&sl->reading, it, tmp) {
     nh__sconn *c = nh__sconn_of(it);
+    if ((!c->has_fiber || c->handshaking) && now - c->since < NH__NEW_CONN_GRACE &&
+        atomic_load(&sl->srv->shutting_down) && !atomic_load(&sl->srv->closed))
+      continue;
     if (!c->has_fiber || c->handshaking)
       nh__sconn_close_why(c, NH_CLOSE_SHUTDOWN);
     if (!c->has_fiber)

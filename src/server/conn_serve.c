@@ -270,7 +270,10 @@ static void conn_serve(void *arg) {
   nh__h1_sconn_dispose(&t.hc);
   nh__exchange_dispose(&t.x);
   c->has_fiber = 0;
-  if (outcome == NH__H1_IDLE && c->h1.io.fd && !atomic_load(&srv->shutting_down)) {
+  /* During a shutdown a connection that has not sent its first request
+   * yet waits too: shutdown closes it once it is a moment old (conn.c). */
+  if (outcome == NH__H1_IDLE && c->h1.io.fd &&
+      (!atomic_load(&srv->shutting_down) || (c->state == NH_CONN_NEW && !atomic_load(&srv->closed)))) {
     conn_wait(c);
     return;
   }

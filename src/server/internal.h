@@ -118,6 +118,9 @@ struct nh__srv_loop {
 };
 
 enum { NH__MAX_LISTENERS = 8 };
+/* How long a graceful shutdown lets a new connection that has sent nothing
+ * yet (or is in its TLS handshake) send its request (conn.c). */
+#define NH__NEW_CONN_GRACE (2 * NH_SEC)
 
 typedef struct nh__hook {
   void (*fn)(void *);

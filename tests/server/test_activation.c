@@ -46,6 +46,22 @@ static void body_of(int port, char *out, size_t cap) {
   raw_resp_free(&r);
 }
 
+/* Moves fd above the low descriptors, then (place) to target, as
+ * systemd passes sockets from 3. In the child of a scenario, whatever the
+ * test process inherited there (ctest's descriptors) is unused and may go. */
+static int lift(int fd) {
+  int high = fcntl(fd, F_DUPFD, 64);
+  CHECK(high >= 0);
+  close(fd);
+  return high;
+}
+
+static int place(int high, int target) {
+  CHECK_EQ(dup2(high, target), target);
+  close(high);
+  return target;
+}
+
 /* Runs fn in a child process; the case fails if the child does. */
 static void in_child(void (*fn)(void)) {
   fflush(NULL);
@@ -64,12 +80,13 @@ static void in_child(void (*fn)(void)) {
 
 static void by_name_and_auto(void) {
   /* web on 3 and 6, admin on 4, a datagram socket on 5. */
-  int web1 = tcp_listener(), admin = tcp_listener();
-  int dgram = socket(AF_INET, SOCK_DGRAM, 0), web2 = tcp_listener();
-  CHECK_EQ(web1, 3);
-  CHECK_EQ(admin, 4);
-  CHECK_EQ(dgram, 5);
-  CHECK_EQ(web2, 6);
+  int fds[4];
+  for (int i = 0; i < 4; i++) /* all lifted first: none is in another's place */
+    fds[i] = lift(i == 2 ? socket(AF_INET, SOCK_DGRAM, 0) : tcp_listener());
+  for (int i = 0; i < 4; i++)
+    fds[i] = place(fds[i], 3 + i);
+  int web1 = fds[0], admin = fds[1], dgram = fds[2], web2 = fds[3];
+  CHECK(web1 == 3 && admin == 4 && dgram == 5 && web2 == 6);
   int pweb1 = port_of(web1), padmin = port_of(admin), pweb2 = port_of(web2);
   char pid[32];
   snprintf(pid, sizeof pid, "%ld", (long)getpid());
@@ -115,8 +132,7 @@ static void by_name_and_auto(void) {
 NH_TEST(activated_sockets_by_name_and_auto) { in_child(by_name_and_auto); }
 
 static void other_pid(void) {
-  int fd = tcp_listener();
-  CHECK_EQ(fd, 3);
+  int fd = place(lift(tcp_listener()), 3);
   char pid[32];
   snprintf(pid, sizeof pid, "%ld", (long)getppid()); /* meant for another process */
   setenv("LISTEN_PID", pid, 1);
