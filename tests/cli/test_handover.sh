@@ -85,6 +85,9 @@ wait "$l2" || fail "load (no keep-alive) failed: $(cat "$work/fresh.err")"
 for r in keepalive fresh; do
   json "$work/$r.json" "j['errors'] == 0 and j['responses'] > 100 and j['status'] == {'200': j['responses']}"
 done
+# The old processes closed their keep-alive connections: the 4 callers
+# went on, without an error, on new ones (to the new processes).
+json "$work/keepalive.json" "j['connections_opened'] >= 8"
 # Exactly three processes served: the ignored SIGUSR2 started none.
 [ "$(serving_pids | sort -u | wc -l)" = 3 ] || fail "want 3 serving processes, got: $(serving_pids | tr '\n' ' ')"
 [ "$(grep -c '"msg":"handover: started a new process' "$work/log")" = 2 ] || fail "want 2 handovers started"
