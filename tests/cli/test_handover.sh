@@ -15,7 +15,7 @@ work=$(mktemp -d)
 pids=() # every process started here, killed by pid at exit
 cleanup() {
   for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  [ -n "${KEEP:-}" ] || rm -rf "$work"; echo "work=$work"
+  if [ -n "${KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- server log (tail):"; tail -30 "$work/log" || true; exit 1; }
