@@ -2,7 +2,8 @@
 # systemd socket activation with Debian's systemd-socket-activate: two
 # named sockets (a TCP port and a Unix socket), `serve --listen-fd a
 # --listen-fd b` serves both; a name that was not passed is refused; a
-# handover (SIGUSR2) passes both, named, to the new process.
+# handover (SIGUSR2) passes both, named, to the new process; httpbin
+# takes them too.
 # Usage: test_activation.sh NETHTTP_BINARY
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -37,7 +38,7 @@ activate() {
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     rm -f "$sock"
     systemd-socket-activate -l "127.0.0.1:$port" -l "$sock" --fdname=a:b \
-      "$bin" serve "$work" --log-format json "$@" >"$work/log" 2>&1 &
+      "$bin" ${cmd:-serve "$work"} --log-format json "$@" >"$work/log" 2>&1 &
     pid=$!
     pids+=("$pid")
     for _ in $(seq 400); do
@@ -81,6 +82,15 @@ for _ in $(seq 400); do gone "$new" && break; sleep 0.05; done
 # --- --listen-fd auto takes them all
 activate --listen-fd auto || fail "serve --listen-fd auto did not start"
 [ "$(get_tcp)" = hello ] && [ "$(get_unix)" = hello ] || fail "--listen-fd auto does not serve both"
+kill -TERM "$pid"
+for _ in $(seq 400); do gone "$pid" && break; sleep 0.05; done
+
+# --- httpbin takes them too
+cmd=httpbin activate --listen-fd b --listen-fd a || fail "httpbin --listen-fd did not start"
+[ "$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/get")" = 200 ] \
+  || fail "httpbin: socket a not served"
+[ "$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' --unix-socket "$sock" http://localhost/get)" = 200 ] \
+  || fail "httpbin: socket b not served"
 kill -TERM "$pid"
 for _ in $(seq 400); do gone "$pid" && break; sleep 0.05; done
 
