@@ -29,13 +29,14 @@ static void on_signal(int sig) {
 typedef struct shutdown_job {
   nh_server *srv;
   nh_time deadline;
+  int skip_delay; /* no drain delay (a handover) */
   int result;
   nh_wg *done;
 } shutdown_job;
 
 static void *shutdown_thread(void *arg) {
   shutdown_job *j = arg;
-  j->result = nh_server_shutdown(j->srv, j->deadline);
+  j->result = nh__server_shutdown(j->srv, j->deadline, j->skip_delay);
   nh_wg_done(j->done);
   return NULL;
 }
@@ -125,13 +126,12 @@ int nh_server_run(nh_server *srv, const char *addr, nh_dur shutdown_timeout) {
     int handed_over = 0;
     int sig = serve_until_signal(srv, &handed_over);
     if (sig || handed_over) {
-      /* A handover must skip the drain delay of the shutdown (when it has
-       * one): the sockets stay open in the new process, so no load
-       * balancer has to notice that this one stops. */
+      /* A handover skips the drain delay: the sockets stay open in the new
+       * process, so no load balancer has to notice that this one stops. */
       NH_LOG(srv->log, NH_LOG_INFO, "shutting down",
              NH_LSTR("signal", handed_over ? "handover" : strsignal(sig)),
              NH_LDUR("timeout", shutdown_timeout));
-      shutdown_job j = {srv, nh_deadline_after(shutdown_timeout), NH_OK, nh_wg_new()};
+      shutdown_job j = {srv, nh_deadline_after(shutdown_timeout), handed_over, NH_OK, nh_wg_new()};
       nh_wg_add(j.done, 1);
       pthread_t th;
       pthread_create(&th, NULL, shutdown_thread, &j);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Restart without loss: under steady load (nethttp load, keep-alive on and
 # off), SIGUSR2 hands the listening socket to a new process twice in a row
-# (three processes): no request fails, each old process exits, the newest
-# serves, and a SIGUSR2 during a handover is ignored. Then a handover whose
+# (three processes): no request fails, each old process exits (without
+# the drain delay SIGTERM would wait), the newest serves, and a SIGUSR2
+# during a handover is ignored. Then a handover whose
 # new process cannot start (its TLS key is gone) leaves the old one serving.
 # Usage: test_handover.sh NETHTTP_BINARY
 set -euo pipefail
@@ -33,8 +34,8 @@ wait_log() {
 serving_pids() { sed -n 's/.*"msg":"serving",.*"pid":\([0-9]*\).*/\1/p' "$work/log"; }
 
 # --- three processes in a row under load
-"$bin" httpbin --addr 127.0.0.1:0 --threads 2 --log-format json --shutdown-timeout 10s \
-  >"$work/log" 2>&1 &
+"$bin" httpbin --addr 127.0.0.1:0 --threads 2 --log-format json --shutdown-timeout 30s \
+  --drain-delay 20s >"$work/log" 2>&1 &
 p1=$!
 pids+=("$p1")
 port=$(serving_port "$work/log")
@@ -94,7 +95,11 @@ json "$work/keepalive.json" "j['connections_opened'] >= 8"
 # The newest serves on the same port; the old ones are gone.
 [ "$(code "$base/get")" = 200 ] || fail "the third process does not serve"
 gone "$p1" && gone "$p2" || fail "an old process is still there"
+# A handover skips the drain delay (the sockets stay open); SIGTERM keeps it.
+! grep -q '"msg":"draining"' "$work/log" || fail "a handover waited for the drain delay"
 kill -TERM "$p3"
+wait_log '"msg":"draining"'
+kill -TERM "$p3" # a second signal: now
 wait_gone "$p3"
 
 # --- a new process that cannot start: the old one goes on serving
