@@ -378,7 +378,7 @@ static const char *err_key(int code) {
 static double ms(nh_dur d) { return (double)d / (double)NH_MSEC; }
 
 static void report_json(const load_opts *o, int loops, nh_dur total, const lat_hist *h,
-                        const phase_stats *ph, const tally *t, int64_t dials, int stopped_early) {
+                        const phase_stats *ph, const tally *t, int64_t dials, int64_t retries, int stopped_early) {
   double secs = (double)total / (double)NH_SEC;
   uint64_t finished = t->responses + t->errors;
   printf("{\"url\":\"");
@@ -389,8 +389,10 @@ static void report_json(const load_opts *o, int loops, nh_dur total, const lat_h
   printf("\"total_seconds\":%.6f,\"requests\":%llu,\"responses\":%llu,\"errors\":%llu,", secs,
          (unsigned long long)finished, (unsigned long long)t->responses,
          (unsigned long long)t->errors);
-  printf("\"requests_per_second\":%.3f,\"bytes\":%llu,\"connections_opened\":%lld,",
-         secs > 0 ? (double)finished / secs : 0.0, (unsigned long long)t->bytes, (long long)dials);
+  printf("\"requests_per_second\":%.3f,\"bytes\":%llu,\"connections_opened\":%lld,"
+         "\"retries\":%lld,",
+         secs > 0 ? (double)finished / secs : 0.0, (unsigned long long)t->bytes, (long long)dials,
+         (long long)retries);
   printf("\"latency_ms\":{\"min\":%.4f,\"mean\":%.4f,\"p50\":%.4f,\"p90\":%.4f,\"p99\":%.4f,"
          "\"p99.9\":%.4f,\"max\":%.4f},",
          ms(h->n ? h->min : 0), h->n ? h->sum / (double)h->n / (double)NH_MSEC : 0.0,
@@ -435,7 +437,7 @@ static void report_json(const load_opts *o, int loops, nh_dur total, const lat_h
 }
 
 static void report_text(nh_dur total, const lat_hist *h, const phase_stats *ph, const tally *t,
-                        int64_t dials, int stopped_early) {
+                        int64_t dials, int64_t retries, int stopped_early) {
   double secs = (double)total / (double)NH_SEC;
   uint64_t finished = t->responses + t->errors;
   char b[32];
@@ -449,6 +451,8 @@ static void report_text(nh_dur total, const lat_hist *h, const phase_stats *ph, 
   printf("  Requests/sec: %.2f\n", secs > 0 ? (double)finished / secs : 0.0);
   printf("  Total data:   %llu bytes\n", (unsigned long long)t->bytes);
   printf("  Connections:  %lld opened\n", (long long)dials);
+  if (retries)
+    printf("  Retries:      %lld (sent again on a new connection)\n", (long long)retries);
   printf("  Requests:     %llu (%llu responses, %llu errors)\n", (unsigned long long)finished,
          (unsigned long long)t->responses, (unsigned long long)t->errors);
   if (h->n) {
@@ -645,16 +649,17 @@ static int run(load_opts *o) {
       ended = ws[i].ended;
   if (o->duration && ended > start + o->duration)
     ended = start + o->duration; /* requests cut at the deadline are not counted */
-  int64_t dials = 0;
+  int64_t dials = 0, retries = 0; /* retries: sent again on a new connection */
   for (int l = 0; l < nclients; l++) {
     nh_transport_stats st;
     nh_transport_stats_get(ts[l], &st);
     dials += st.dials;
+    retries += st.retries;
   }
   if (o->json)
-    report_json(o, loops, ended - start, h, &ph, t, dials, interrupted);
+    report_json(o, loops, ended - start, h, &ph, t, dials, retries, interrupted);
   else
-    report_text(ended - start, h, &ph, t, dials, interrupted);
+    report_text(ended - start, h, &ph, t, dials, retries, interrupted);
   rcode = interrupted ? 130 : 0;
   free(h);
   free(t);

@@ -18,12 +18,7 @@ need curl curl
 need python3 python3
 deploy_setup
 
-start_instance a 127.0.0.1:0
-a_pid=$inst_pid a_port=$inst_port
-start_instance b 127.0.0.1:0
-b_pid=$inst_pid b_port=$inst_port
-check_instance_gate "$a_port"
-check_instance_gate "$b_port"
+start_both_instances
 
 front=$(free_port)
 render "$deploy_dir/nginx.conf.in" "$work/nginx.conf" \

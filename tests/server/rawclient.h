@@ -203,6 +203,29 @@ static inline raw_conn *raw_dial(int port) {
   return c;
 }
 
+/* A connection to 127.0.0.1:port from source address src (NULL: any),
+ * reads timing out after 10 s; fd is -1 if the bind or the connect failed
+ * (errno says why). */
+static inline raw_conn *raw_dial_from(const char *src, int port) {
+  raw_conn *c = calloc(1, sizeof *c);
+  c->fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in me = {.sin_family = AF_INET};
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  if ((src && (inet_pton(AF_INET, src, &me.sin_addr) != 1 ||
+               bind(c->fd, (struct sockaddr *)&me, sizeof me) != 0)) ||
+      connect(c->fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    int e = errno;
+    close(c->fd);
+    c->fd = -1;
+    errno = e;
+    return c;
+  }
+  struct timeval tv = {10, 0};
+  setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return c;
+}
+
 static inline void raw_hang_up(raw_conn *c) {
   if (c->fd >= 0)
     close(c->fd);

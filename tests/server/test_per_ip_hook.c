@@ -46,19 +46,12 @@ static int hook(const nh_accept_info *a, void *user) {
   return refuse;
 }
 
+/* A connection from source address src (NULL: any); fails the test if
+ * it cannot be made. */
 static raw_conn *dial_from(const char *src, int port) {
-  raw_conn *c = calloc(1, sizeof *c);
-  c->fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in me = {.sin_family = AF_INET};
-  inet_pton(AF_INET, src, &me.sin_addr);
-  if (bind(c->fd, (struct sockaddr *)&me, sizeof me) != 0)
-    NH_FAIL("bind %s: %s", src, strerror(errno));
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) != 0)
-    NH_FAIL("connect from %s: %s", src, strerror(errno));
-  struct timeval tv = {10, 0};
-  setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  raw_conn *c = raw_dial_from(src, port);
+  if (c->fd < 0)
+    NH_FAIL("connect from %s: %s", src ? src : "any", strerror(errno));
   return c;
 }
 
