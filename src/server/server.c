@@ -340,6 +340,8 @@ static void job_forget(nh__srv_loop *sl) {
   sl->accept_fds = NULL;
 }
 
+/* srv->mu held: a shutdown and a close may both come here at once, and a
+ * descriptor closed twice could be another's by then. */
 static void close_listeners(nh_server *srv) {
   for (int i = 0; i < srv->nlisteners; i++) {
     if (srv->listeners[i].fd >= 0) {
@@ -380,7 +382,9 @@ int nh__server_shutdown(nh_server *srv, nh_time deadline, int skip_delay) {
     on_every_loop(srv, job_stop_accepting);
     nh_wg_wait(srv->acceptors, NH_NO_DEADLINE);
   }
+  pthread_mutex_lock(&srv->mu);
   close_listeners(srv);
+  pthread_mutex_unlock(&srv->mu);
   if (srv->started)
     on_every_loop(srv, (loop_job)nh__sconns_close_idle);
   /* Active connections close themselves after their response; idle ones
