@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "nethttp/errors.h"
+#include "util/ipnet.h"
 
 static const char *env_any(const char *upper, const char *lower) {
   const char *v = getenv(upper);
@@ -79,15 +80,7 @@ static int ip_is_loopback(const ip *a) {
 }
 
 static int ip_prefix_match(const ip *net, int bits, const ip *a) {
-  if (net->family != a->family)
-    return 0;
-  int full = bits / 8, rest = bits % 8;
-  if (memcmp(net->b, a->b, (size_t)full) != 0)
-    return 0;
-  if (!rest)
-    return 1;
-  unsigned char m = (unsigned char)(0xff << (8 - rest));
-  return (net->b[full] & m) == (a->b[full] & m);
+  return net->family == a->family && nh__ip_prefix_match(net->b, a->b, bits);
 }
 
 /* Go's net.SplitHostPort on s[0..n): "host:port", "[v6]:port". Returns 1

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nethttp/errors.h"
+#include "util/ipnet.h"
 
 /* One entry, "ADDR" or "ADDR/BITS", into *net. */
 static int parse_one(const char *s, size_t len, nh__proxy_net *net) {
@@ -82,15 +83,7 @@ int nh__proxy_nets_parse(const char *list, nh__proxy_net **out, int *n, const ch
 }
 
 static int in_net(const nh__proxy_net *net, int family, const uint8_t *a) {
-  if (net->family != family)
-    return 0;
-  int full = net->bits / 8, rest = net->bits % 8;
-  if (memcmp(net->addr, a, (size_t)full))
-    return 0;
-  if (!rest)
-    return 1;
-  uint8_t mask = (uint8_t)(0xff << (8 - rest));
-  return (net->addr[full] & mask) == (a[full] & mask);
+  return net->family == family && nh__ip_prefix_match(net->addr, a, net->bits);
 }
 
 int nh__proxy_nets_match(const nh__proxy_net *nets, int n, const struct sockaddr *peer) {
