@@ -32,6 +32,7 @@
 #include "nethttp/form.h"
 #include "nethttp/json.h"
 #include "nethttp/client_json.h"
+#include "nethttp/websocket.h"
 
 #define NETHTTP_VERSION "0.1.0"
 

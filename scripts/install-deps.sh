@@ -10,7 +10,8 @@
 set -euo pipefail
 
 build=(build-essential cmake ninja-build pkg-config git
-       node-llhttp libnghttp2-dev libssl-dev libc-ares-dev zlib1g-dev libpsl-dev libjansson-dev)
+       node-llhttp libnghttp2-dev libssl-dev libc-ares-dev zlib1g-dev libpsl-dev libjansson-dev
+       libbrotli-dev libzstd-dev)
 # Linked into the library: libbacktrace (with libgcc-12-dev) names the
 # functions in panic and crash backtraces.
 run=(libgcc-12-dev)
@@ -32,6 +33,10 @@ test+=(haproxy libnginx-mod-stream)
 services_off=(haproxy)
 # systemd socket activation is checked with systemd-socket-activate.
 test+=(systemd)
+# WebSocket peers (clients and servers): python3-websockets, Node's ws,
+# Go's gorilla/websocket; decoders of the br and zstd content codings.
+test+=(python3-websockets node-ws nodejs golang-github-gorilla-websocket-dev
+       python3-brotli python3-zstandard brotli zstd)
 bench=(wrk hey nghttp2-client golang-go nginx-light h2o libmicrohttpd-dev slowhttptest
        libcurl4-openssl-dev)
 bench+=(linux-perf)   # profiling the load generators (perf record)
