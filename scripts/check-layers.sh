@@ -21,7 +21,8 @@
 #
 #  1. order: a layer includes only itself and layers to its left:
 #       util -> runtime -> net -> http1 | http2 -> server | client
-#            -> mux | handlers | files -> nethttp.h -> httptest | debug -> cli
+#            -> websocket -> mux | handlers | files -> nethttp.h
+#            -> httptest | debug -> cli
 #  2. siblings (the names joined by "|") do not include each other.
 #  3. internals: mux, handlers, files and cli are written against the
 #     public API: from src/ they include only their own files, util's
@@ -42,7 +43,7 @@ set -uo pipefail
 # rank: left to right; equal ranks are siblings.
 declare -A RANK=(
   [util]=0 [runtime]=10 [net]=20 [http1]=30 [http2]=30
-  [server]=40 [client]=40 [mux]=50 [handlers]=50 [files]=50
+  [server]=40 [client]=40 [websocket]=45 [mux]=50 [handlers]=50 [files]=50
   [umbrella]=55 [httptest]=60 [debug]=60 [cli]=70
 )
 
@@ -63,6 +64,7 @@ declare -A HEADER_LAYER=(
   [dial.h]=net [tls.h]=net [conn.h]=net
   [server.h]=server [server_cookie.h]=server [form.h]=server [json.h]=server
   [client.h]=client [client_json.h]=client [cookiejar.h]=client
+  [websocket.h]=websocket
   [handlers.h]=handlers [middleware.h]=handlers [mux.h]=mux [fileserver.h]=files
   [httptest.h]=httptest [debug.h]=debug
 )
