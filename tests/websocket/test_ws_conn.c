@@ -481,6 +481,81 @@ static void ping_main(void *arg) {
 
 NH_TEST(ping_gets_pong_with_same_payload) { CHECK_EQ(nh_run(NULL, ping_main, NULL), NH_OK); }
 
+/* ---- over TLS ---- */
+
+typedef struct tls_side {
+  nh_tls_ctx *ctx;
+  nh_fd *fd;
+  nh_tls_conn *conn;
+  nh_wg *wg;
+} tls_side;
+
+static void tls_server_handshake(void *arg) {
+  tls_side *s = arg;
+  CHECK_EQ(nh_tls_server(s->ctx, s->fd, nh_deadline_after(20 * NH_SEC), &s->conn), NH_OK);
+  nh_wg_done(s->wg);
+}
+
+static nh_tls_ctx *tls_ctx(const nh_tls_config *cfg) {
+  nh_tls_ctx *ctx;
+  char *err = NULL;
+  int e = nh_tls_config_new(cfg, &ctx, &err);
+  if (e)
+    NH_FAIL("nh_tls_config_new: %s: %s", nh_err_name(e), err ? err : "");
+  return ctx;
+}
+
+static void tls_main(void *arg) {
+  nh_tls_testcert *tc = arg;
+  nh_tls_cert_file cf = {tc->cert_pem, tc->key_pem};
+  nh_tls_config scfg = {.role = NH_TLS_SERVER, .certs = &cf, .ncerts = 1};
+  nh_tls_config ccfg = {.role = NH_TLS_CLIENT, .ca_file = tc->ca_pem};
+  tls_side srv = {.ctx = tls_ctx(&scfg), .wg = nh_wg_new()};
+  nh_tls_ctx *cctx = tls_ctx(&ccfg);
+  nh_fd *b;
+  pair(&srv.fd, &b);
+  nh_wg_add(srv.wg, 1);
+  CHECK_EQ(nh_go(tls_server_handshake, &srv), NH_OK);
+  nh_tls_conn *cc;
+  CHECK_EQ(nh_tls_client(cctx, b, "localhost", nh_deadline_after(20 * NH_SEC), &cc), NH_OK);
+  nh_wg_wait(srv.wg, NH_NO_DEADLINE);
+  echo_case e = {0};
+  e.srv = nh__ws_new(nh_tls_fd(srv.conn), srv.conn, NULL, 0, 0, NULL, NULL, NULL);
+  e.cli = nh__ws_new(nh_tls_fd(cc), cc, NULL, 0, 1, NULL, NULL, NULL);
+  CHECK(e.srv && e.cli);
+  e.wg = srv.wg;
+  nh_wg_add(e.wg, 1);
+  CHECK_EQ(nh_go(echo_server, &e), NH_OK);
+  pong_seen ps = {0};
+  nh_ws_on_pong(e.cli, on_pong, &ps);
+  CHECK_EQ(nh_ws_ping(e.cli, "tls", 3, NH_NO_DEADLINE), NH_OK);
+  roundtrip(e.cli, NH_WS_TEXT, "over tls", 8);
+  CHECK_STR(ps.data, "tls");
+  size_t sizes[] = {0, 2000, 300000};
+  for (size_t i = 0; i < 3; i++) {
+    char *big = malloc(sizes[i] + 1);
+    memset(big, 'q', sizes[i]);
+    roundtrip(e.cli, NH_WS_BINARY, big, sizes[i]);
+    free(big);
+  }
+  CHECK_EQ(nh_ws_close(e.cli, 4000, "app"), NH_OK);
+  nh_wg_wait(e.wg, NH_NO_DEADLINE);
+  CHECK_EQ(e.served, 4);
+  CHECK_EQ(nh_ws_close_status(e.srv, NULL), 4000);
+  nh_wg_free(e.wg);
+  nh_ws_free(e.srv);
+  nh_ws_free(e.cli);
+  nh_tls_ctx_free(srv.ctx);
+  nh_tls_ctx_free(cctx);
+}
+
+NH_TEST(echo_and_close_over_tls) {
+  nh_tls_testcert *tc;
+  CHECK_EQ(nh_tls_testcert_new(NULL, &tc), NH_OK);
+  CHECK_EQ(nh_run(NULL, tls_main, tc), NH_OK);
+  nh_tls_testcert_free(tc);
+}
+
 /* ---- the client's frames on the wire ---- */
 
 static void client_frames_main(void *arg) {
