@@ -552,7 +552,6 @@ static int read_message(nh_ws *ws, int discard, nh_ws_type *type, const char **d
   else
     nh__dynbuf_reset(&ws->msg);
   static uint8_t none[1];
-  uint32_t frames = ws->r.frames;
   nh_time idle = idle_deadline(ws);
   const uint8_t *whole = NULL;
   size_t whole_len = 0;
@@ -560,11 +559,7 @@ static int read_message(nh_ws *ws, int discard, nh_ws_type *type, const char **d
     nh__ws_event ev;
     uint8_t *p = ws->rbuf ? ws->rbuf + ws->roff : none;
     ws->roff += (uint32_t)nh__ws_reader_feed(&ws->r, p, ws->rlen - ws->roff, &ev);
-  event:
-    if (ws->r.frames != frames) {
-      frames = ws->r.frames;
-      idle = idle_deadline(ws);
-    }
+  event:;
     int rc = 0;
     switch (ev.kind) {
     case NH__WSR_DATA:
@@ -648,8 +643,10 @@ static int read_message(nh_ws *ws, int discard, nh_ws_type *type, const char **d
       }
       if (!rc)
         rc = fill_direct(ws, b, want, deadline, idle, &ev);
-      if (rc == 0)
+      if (rc == 0) {
+        idle = idle_deadline(ws); /* the idle timer counts from the last input */
         goto event;
+      }
     } else {
       if (whole) {
         rc = nh__dynbuf_add(&ws->msg, whole, whole_len);
@@ -657,8 +654,10 @@ static int read_message(nh_ws *ws, int discard, nh_ws_type *type, const char **d
       }
       if (!rc)
         rc = fill(ws, deadline, idle);
-      if (rc == 0)
+      if (rc == 0) {
+        idle = idle_deadline(ws);
         continue;
+      }
     }
     if (rc == 1)
       return ws_fail(ws, NH_WS_CLOSE_GOING_AWAY, NH_ETIMEDOUT);

@@ -170,7 +170,6 @@ size_t nh__ws_reader_feed(nh__ws_reader *r, uint8_t *p, size_t n, nh__ws_event *
         return used + take;
       }
       used += (size_t)h - had;
-      r->frames++;
       int code = judge_header(r, ev);
       if (code)
         return fail(r, ev, code, used);

@@ -39,7 +39,6 @@ typedef struct nh__ws_reader {
   uint64_t off;         /* payload bytes of the current frame seen (mask offset) */
   uint64_t msg_len;     /* payload bytes of the current message so far */
   uint32_t utf8;        /* the text message's UTF-8 state */
-  uint32_t frames;      /* frame headers parsed (the idle timer watches it) */
   nh__ws_frame f;       /* the current frame */
   uint8_t client;       /* 1: frames must be unmasked, else masked */
   uint8_t deflate;      /* permessage-deflate negotiated: RSV1 allowed */

@@ -423,6 +423,115 @@ NH_TEST(client_rejects_masked_server_frames) {
   CHECK_EQ(c.raw.eof, 1);
 }
 
+/* Reads exactly n bytes from a raw socket. */
+static void raw_read_exact(nh_fd *fd, uint8_t *out, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t k = nh_fd_read(fd, out + got, n - got, nh_deadline_after(10 * NH_SEC));
+    if (k <= 0)
+      NH_FAIL("read %zd after %zu of %zu bytes", k, got, n);
+    got += (size_t)k;
+  }
+}
+
+typedef struct interleave_case {
+  nh_ws *srv;
+  nh_wg *wg;
+  int read_rc;
+  int whole_done;
+} interleave_case;
+
+static void interleave_reader(void *arg) {
+  interleave_case *c = arg;
+  nh_ws_type t;
+  const char *d;
+  size_t n;
+  c->read_rc = nh_ws_read(c->srv, &t, &d, &n, nh_deadline_after(20 * NH_SEC));
+  nh_wg_done(c->wg);
+}
+
+static void interleave_writer(void *arg) {
+  interleave_case *c = arg;
+  CHECK_EQ(nh_ws_write(c->srv, NH_WS_TEXT, "whole", 5, NH_NO_DEADLINE), NH_OK);
+  c->whole_done = 1;
+  nh_wg_done(c->wg);
+}
+
+static void interleave_main(void *arg) {
+  (void)arg;
+  interleave_case c = {0};
+  nh_fd *a, *b;
+  pair(&a, &b);
+  c.srv = nh__ws_new(a, NULL, NULL, 0, 0, NULL, NULL, NULL);
+  CHECK(c.srv);
+  c.wg = nh_wg_new();
+  /* A fragmented message is started... */
+  CHECK_EQ(nh_ws_write_frame(c.srv, NH_WS_TEXT, 1, 0, "part1", 5, NH_NO_DEADLINE), NH_OK);
+  nh_wg_add(c.wg, 2);
+  CHECK_EQ(nh_go(interleave_reader, &c), NH_OK);
+  CHECK_EQ(nh_go(interleave_writer, &c), NH_OK);
+  /* ...a ping comes while it is unfinished: the pong goes out at once,
+   * between the fragments; another fiber's message waits for the end. */
+  uint8_t f[64];
+  size_t n = FR(f, 0x89, 1, "hi");
+  CHECK_EQ(nh_fd_write(b, f, n, nh_deadline_after(5 * NH_SEC)), (ssize_t)n);
+  uint8_t got[11];
+  raw_read_exact(b, got, 11);
+  CHECK(memcmp(got, "\x01\x05part1\x8a\x02hi", 11) == 0);
+  for (int i = 0; i < 20; i++)
+    nh_yield();
+  CHECK_EQ(c.whole_done, 0);
+  CHECK_EQ(nh_ws_write_frame(c.srv, NH_WS_TEXT, 0, 1, "part2", 5, NH_NO_DEADLINE), NH_OK);
+  raw_read_exact(b, got, 7);
+  CHECK(memcmp(got, "\x80\x05part2", 7) == 0);
+  raw_read_exact(b, got, 7);
+  CHECK(memcmp(got, "\x81\x05whole", 7) == 0);
+  CHECK_SOON(c.whole_done == 1);
+  /* The peer's close ends the read; its echo follows. */
+  n = FR(f, 0x88, 1, "\x03\xe8");
+  CHECK_EQ(nh_fd_write(b, f, n, nh_deadline_after(5 * NH_SEC)), (ssize_t)n);
+  raw_read_exact(b, got, 4);
+  CHECK(memcmp(got, "\x88\x02\x03\xe8", 4) == 0);
+  nh_wg_wait(c.wg, NH_NO_DEADLINE);
+  CHECK_EQ(c.read_rc, NH_ECLOSED);
+  CHECK_EQ(nh_fd_read(b, got, 1, nh_deadline_after(5 * NH_SEC)), 0); /* then the end */
+  nh_wg_free(c.wg);
+  nh_ws_free(c.srv);
+  nh_fd_close(b);
+}
+
+NH_TEST(pong_goes_between_our_fragments_and_other_messages_wait) {
+  CHECK_EQ(nh_run(NULL, interleave_main, NULL), NH_OK);
+}
+
+static void deadline_main(void *arg) {
+  server_case *c = arg;
+  nh_fd *a;
+  pair(&a, &c->raw.fd);
+  nh_ws *ws = nh__ws_new(a, NULL, NULL, 0, 0, NULL, NULL, NULL);
+  CHECK(ws);
+  nh_ws_type t;
+  const char *d;
+  size_t n;
+  /* The caller's deadline passes (the idle timeout is far): no close is
+   * sent, and the read side stays failed. */
+  CHECK_EQ(nh_ws_read(ws, &t, &d, &n, nh_deadline_after(50 * NH_MSEC)), NH_ETIMEDOUT);
+  CHECK_EQ(nh_ws_read(ws, &t, &d, &n, nh_deadline_after(5 * NH_SEC)), NH_ETIMEDOUT);
+  c->raw.wg = nh_wg_new();
+  nh_wg_add(c->raw.wg, 1);
+  CHECK_EQ(nh_go(raw_run, &c->raw), NH_OK);
+  nh_ws_free(ws); /* the raw side sees the end, with nothing before it */
+  nh_wg_wait(c->raw.wg, NH_NO_DEADLINE);
+  nh_wg_free(c->raw.wg);
+}
+
+NH_TEST(caller_deadline_times_out_without_closing) {
+  server_case c = {0};
+  CHECK_EQ(nh_run(NULL, deadline_main, &c), NH_OK);
+  CHECK_EQ(c.raw.ngot, 0);
+  CHECK_EQ(c.raw.eof, 1);
+}
+
 /* ---- pings ---- */
 
 NH_TEST(ping_between_fragments_answered_in_order) {
