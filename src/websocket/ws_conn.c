@@ -69,21 +69,13 @@ struct nh_ws {
 };
 
 /* ---- deflate ----
- * permessage-deflate lives in ws_deflate.c; until it is built in, a
- * negotiated extension is refused by the handshakes and these are never
- * reached with a codec. */
-#ifdef NH__WS_HAVE_DEFLATE
-#define WSD_NEW(p, client, level) nh__wsd_new(p, client, level)
-#define WSD_FREE(d) nh__wsd_free(d)
-#define WSD_DEFLATE(d, in, n, out) nh__wsd_deflate(d, in, n, out)
-#define WSD_INFLATE(d, in, n, out, max) nh__wsd_inflate(d, in, n, out, max)
-#else
-#define WSD_NEW(p, client, level) ((void)(p), (void)(client), (void)(level), (nh__wsd *)NULL)
-#define WSD_FREE(d) ((void)(d))
-#define WSD_DEFLATE(d, in, n, out) ((void)(d), (void)(in), (void)(n), (void)(out), NH_ENOTSUP)
-#define WSD_INFLATE(d, in, n, out, max)                                                      \
-  ((void)(d), (void)(in), (void)(n), (void)(out), (void)(max), NH_EBADREQUEST)
-#endif
+ * permessage-deflate's codec is ws_deflate.c's. The references are weak so
+ * that this file links in a build whose handshakes do not negotiate it;
+ * whenever they do, they link ws_deflate.c in, and these resolve. */
+#pragma weak nh__wsd_new
+#pragma weak nh__wsd_free
+#pragma weak nh__wsd_deflate
+#pragma weak nh__wsd_inflate
 
 /* ---- options ---- */
 
@@ -164,7 +156,7 @@ nh_ws *nh__ws_new(nh_fd *fd, nh_tls_conn *tls, const char *buffered, size_t nbuf
     goto fail;
   if (subprotocol && *subprotocol && !(ws->subprotocol = strdup(subprotocol)))
     goto fail;
-  if (pmd && !(ws->wsd = WSD_NEW(pmd, ws->client, o.compression_level)))
+  if (pmd && (!nh__wsd_new || !(ws->wsd = nh__wsd_new(pmd, ws->client, o.compression_level))))
     goto fail;
   if (nbuffered) {
     ws->rcap = nbuffered > RBUF ? (uint32_t)nbuffered : RBUF;
@@ -242,7 +234,8 @@ void nh_ws_free(nh_ws *ws) {
     nh_tls_abort(ws->s.tls);
   else if (ws->s.fd)
     nh_fd_close(ws->s.fd);
-  WSD_FREE(ws->wsd);
+  if (ws->wsd)
+    nh__wsd_free(ws->wsd);
   nh_sem_free(ws->wlock);
   nh_sem_free(ws->mlock);
   nh__dynbuf_free(&ws->msg);
@@ -352,7 +345,7 @@ int nh_ws_write(nh_ws *ws, nh_ws_type type, const void *data, size_t len, nh_tim
   nh__dynbuf_init(&z, NH__DYNBUF_NOCAP);
   int rsv1 = 0, mut = 0;
   if (ws->wsd && len >= (size_t)ws->compress_threshold && !ws->close_sent) {
-    rc = WSD_DEFLATE(ws->wsd, data, len, &z);
+    rc = nh__wsd_deflate(ws->wsd, data, len, &z);
     if (rc)
       goto out;
     data = z.p;
@@ -580,7 +573,7 @@ static int read_message(nh_ws *ws, int discard, nh_ws_type *type, const char **d
     case NH__WSR_END:
       if (ev.compressed) {
         if (!discard) {
-          rc = WSD_INFLATE(ws->wsd, ws->zraw.p, ws->zraw.len, &ws->msg, ws->max_message);
+          rc = nh__wsd_inflate(ws->wsd, ws->zraw.p, ws->zraw.len, &ws->msg, ws->max_message);
           if (ws->zraw.cap > KEEP_MSG)
             nh__dynbuf_free(&ws->zraw);
           else

@@ -285,4 +285,46 @@ NH_TEST(reader_text_fails_at_the_bad_byte_not_at_the_end) {
   (void)n;
 }
 
+/* Feeds p whole to a reader with deflate on; returns the first event that
+ * is not DATA. */
+static nh__ws_event feed_deflate(uint8_t *p, size_t n, int *compressed) {
+  nh__ws_reader r;
+  nh__ws_reader_init(&r, 0, 1, 1000, 1000);
+  nh__ws_event ev;
+  size_t off = 0;
+  *compressed = -1;
+  for (;;) {
+    off += nh__ws_reader_feed(&r, p + off, n - off, &ev);
+    if (ev.kind == NH__WSR_DATA && *compressed < 0)
+      *compressed = ev.compressed;
+    if (ev.kind != NH__WSR_DATA)
+      return ev;
+  }
+}
+
+NH_TEST(reader_rsv1_only_on_a_first_data_frame_with_deflate) {
+  uint8_t b[128];
+  int z;
+  size_t n = put(b, 0xC1, 1, "zz");
+  nh__ws_event ev = feed_deflate(b, n, &z);
+  CHECK_EQ(ev.kind, NH__WSR_END);
+  CHECK(ev.compressed && z == 1);
+  /* RSV1 on a continuation, or on a control frame: 1002. */
+  n = put(b, 0x41, 1, "z");
+  n += put(b + n, 0xC0, 1, "z");
+  ev = feed_deflate(b, n, &z);
+  CHECK(ev.kind == NH__WSR_ERROR && ev.code == 1002);
+  n = put(b, 0xC9, 1, "p");
+  ev = feed_deflate(b, n, &z);
+  CHECK(ev.kind == NH__WSR_ERROR && ev.code == 1002);
+  /* A compressed text message is not checked as UTF-8 here (it is once
+   * inflated), and an uncompressed one on the same connection still is. */
+  n = put(b, 0xC1, 1, "\xff\xfe");
+  ev = feed_deflate(b, n, &z);
+  CHECK_EQ(ev.kind, NH__WSR_END);
+  n = put(b, 0x81, 1, "\xff\xfe");
+  ev = feed_deflate(b, n, &z);
+  CHECK(ev.kind == NH__WSR_ERROR && ev.code == 1007);
+}
+
 NH_TEST_MAIN()
