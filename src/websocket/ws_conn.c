@@ -68,15 +68,6 @@ struct nh_ws {
   void *free_arg;
 };
 
-/* ---- deflate ----
- * permessage-deflate's codec is ws_deflate.c's. The references are weak so
- * that this file links in a build whose handshakes do not negotiate it;
- * whenever they do, they link ws_deflate.c in, and these resolve. */
-#pragma weak nh__wsd_new
-#pragma weak nh__wsd_free
-#pragma weak nh__wsd_deflate
-#pragma weak nh__wsd_inflate
-
 /* ---- options ---- */
 
 void nh__ws_options_fill(nh_ws_options *o, const nh_ws_options *in) {
@@ -156,7 +147,7 @@ nh_ws *nh__ws_new(nh_fd *fd, nh_tls_conn *tls, const char *buffered, size_t nbuf
     goto fail;
   if (subprotocol && *subprotocol && !(ws->subprotocol = strdup(subprotocol)))
     goto fail;
-  if (pmd && (!nh__wsd_new || !(ws->wsd = nh__wsd_new(pmd, ws->client, o.compression_level))))
+  if (pmd && !(ws->wsd = nh__wsd_new(pmd, ws->client, o.compression_level)))
     goto fail;
   if (nbuffered) {
     ws->rcap = nbuffered > RBUF ? (uint32_t)nbuffered : RBUF;

@@ -49,7 +49,7 @@ static size_t frame(uint8_t *out, int b0, int masked, const void *payload, uint6
 
 typedef struct raw_peer {
   nh_fd *fd;
-  uint8_t send[4096];
+  uint8_t send[16384];
   size_t nsend;
   uint8_t got[8192];
   size_t ngot;
@@ -663,6 +663,150 @@ NH_TEST(echo_and_close_over_tls) {
   CHECK_EQ(nh_tls_testcert_new(NULL, &tc), NH_OK);
   CHECK_EQ(nh_run(NULL, tls_main, tc), NH_OK);
   nh_tls_testcert_free(tc);
+}
+
+/* ---- permessage-deflate ---- */
+
+static void deflate_pair(const nh__wsd_params *pm, nh_ws **srv, nh_ws **cli) {
+  nh_fd *a, *b;
+  pair(&a, &b);
+  nh_ws_options o = {0};
+  o.max_message = 4 << 20;
+  *srv = nh__ws_new(a, NULL, NULL, 0, 0, &o, pm, NULL);
+  *cli = nh__ws_new(b, NULL, NULL, 0, 1, &o, pm, NULL);
+  CHECK(*srv && *cli);
+  CHECK_EQ(nh_ws_compressed(*srv), 1);
+  CHECK_EQ(nh_ws_compressed(*cli), 1);
+}
+
+static void deflate_echo_main(void *arg) {
+  const nh__wsd_params *pm = arg;
+  echo_case e = {0};
+  deflate_pair(pm, &e.srv, &e.cli);
+  e.wg = nh_wg_new();
+  nh_wg_add(e.wg, 1);
+  CHECK_EQ(nh_go(echo_server, &e), NH_OK);
+  roundtrip(e.cli, NH_WS_TEXT, "short: sent as it is", 20);
+  roundtrip(e.cli, NH_WS_TEXT, "", 0);
+  char *big = malloc(3 << 20);
+  for (int round = 0; round < 3; round++) { /* context carried over between messages */
+    size_t n = round == 2 ? (size_t)3 << 20 : 5000;
+    for (size_t j = 0; j < n; j++)
+      big[j] = (char)("{\"key\": \"value\", \"n\": 12345}, "[j % 31]);
+    roundtrip(e.cli, NH_WS_TEXT, big, n);
+  }
+  uint32_t x = 1;
+  for (size_t j = 0; j < 200000; j++) { /* incompressible */
+    x = x * 1103515245 + 12345;
+    big[j] = (char)(x >> 23);
+  }
+  roundtrip(e.cli, NH_WS_BINARY, big, 200000);
+  free(big);
+  CHECK_EQ(nh_ws_close(e.cli, 1000, NULL), NH_OK);
+  nh_wg_wait(e.wg, NH_NO_DEADLINE);
+  CHECK_EQ(e.served, 6);
+  nh_wg_free(e.wg);
+  nh_ws_free(e.srv);
+  nh_ws_free(e.cli);
+}
+
+NH_TEST(deflate_echo_with_and_without_context_takeover) {
+  nh__wsd_params takeover = {0, 0, 15, 15};
+  CHECK_EQ(nh_run(NULL, deflate_echo_main, &takeover), NH_OK);
+  nh__wsd_params fresh = {1, 1, 10, 12};
+  CHECK_EQ(nh_run(NULL, deflate_echo_main, &fresh), NH_OK);
+}
+
+static void deflate_wire_main(void *arg) {
+  (void)arg;
+  nh__wsd_params pm = {0, 0, 15, 15};
+  nh_fd *a, *b;
+  pair(&a, &b);
+  nh_ws *srv = nh__ws_new(a, NULL, NULL, 0, 0, NULL, &pm, NULL);
+  CHECK(srv);
+  char msg[1000];
+  memset(msg, 'a', sizeof msg);
+  CHECK_EQ(nh_ws_write(srv, NH_WS_TEXT, msg, sizeof msg, NH_NO_DEADLINE), NH_OK);
+  CHECK_EQ(nh_ws_write(srv, NH_WS_TEXT, "tiny", 4, NH_NO_DEADLINE), NH_OK);
+  uint8_t h[2];
+  raw_read_exact(b, h, 2);
+  CHECK_EQ(h[0], 0xC1); /* FIN, RSV1, text */
+  CHECK(h[1] < 126);    /* 1000 bytes of 'a' compress to a few */
+  uint8_t z[126];
+  raw_read_exact(b, z, h[1]);
+  /* Inflated by an independent codec instance, it is the message. */
+  nh__wsd *d = nh__wsd_new(&pm, 1, 1);
+  nh__dynbuf out;
+  nh__dynbuf_init(&out, 1 << 20);
+  CHECK_EQ(nh__wsd_inflate(d, z, h[1], &out, 1 << 20), NH_OK);
+  CHECK_EQ(out.len, sizeof msg);
+  CHECK(memcmp(out.p, msg, sizeof msg) == 0);
+  nh__dynbuf_free(&out);
+  nh__wsd_free(d);
+  uint8_t t[6];
+  raw_read_exact(b, t, 6); /* under the threshold: no RSV1 */
+  CHECK(memcmp(t, "\x81\x04tiny", 6) == 0);
+  nh_ws_free(srv);
+  nh_fd_close(b);
+}
+
+NH_TEST(deflate_compresses_above_the_threshold_only) {
+  CHECK_EQ(nh_run(NULL, deflate_wire_main, NULL), NH_OK);
+}
+
+typedef struct deflate_fail {
+  size_t plain_len;
+  const char *plain;
+  int corrupt;
+  int want;
+} deflate_fail;
+
+static void deflate_fail_main(void *arg) {
+  deflate_fail *f = arg;
+  nh__wsd_params pm = {0, 0, 15, 15};
+  server_case c = {0};
+  nh__wsd *d = nh__wsd_new(&pm, 1, 1);
+  nh__dynbuf z;
+  nh__dynbuf_init(&z, NH__DYNBUF_NOCAP);
+  CHECK_EQ(nh__wsd_deflate(d, f->plain, f->plain_len, &z), NH_OK);
+  nh__wsd_free(d);
+  if (f->corrupt) {
+    nh__dynbuf_reset(&z);
+    nh__dynbuf_add(&z, "\xff\xff\xff\xff\xff", 5);
+  }
+  if (z.len >= 16000)
+    NH_FAIL("compressed to %zu bytes", z.len);
+  c.raw.nsend = frame(c.raw.send, 0xC1, 1, z.p, z.len, z.len);
+  nh__dynbuf_free(&z);
+  nh_fd *a;
+  pair(&a, &c.raw.fd);
+  nh_ws_options o = {0};
+  o.max_message = 64 << 10;
+  nh_ws *ws = nh__ws_new(a, NULL, NULL, 0, 0, &o, &pm, NULL);
+  c.raw.wg = nh_wg_new();
+  nh_wg_add(c.raw.wg, 1);
+  CHECK_EQ(nh_go(raw_run, &c.raw), NH_OK);
+  nh_ws_type t;
+  const char *dd;
+  size_t n;
+  CHECK_EQ(nh_ws_read(ws, &t, &dd, &n, nh_deadline_after(20 * NH_SEC)), NH_EBADREQUEST);
+  nh_wg_wait(c.raw.wg, NH_NO_DEADLINE);
+  nh_wg_free(c.raw.wg);
+  nh_ws_free(ws);
+  check_closed_with(&c, f->want);
+}
+
+NH_TEST(deflate_bomb_is_1009_bad_data_and_bad_text_1007) {
+  /* 1 MiB of zeros compresses to about 1 KiB: refused once inflating
+   * passes max_message (64 KiB here). */
+  char *zeros = calloc(1, 1 << 20);
+  deflate_fail bomb = {1 << 20, zeros, 0, 1009};
+  CHECK_EQ(nh_run(NULL, deflate_fail_main, &bomb), NH_OK);
+  free(zeros);
+  deflate_fail corrupt = {5, "hello", 1, 1007};
+  CHECK_EQ(nh_run(NULL, deflate_fail_main, &corrupt), NH_OK);
+  deflate_fail text = {4, "ab\xff\xfe", 0, 1007};
+  CHECK_EQ(nh_run(NULL, deflate_fail_main, &text), NH_OK);
 }
 
 /* ---- the client's frames on the wire ---- */
