@@ -327,6 +327,9 @@ typedef struct nh_server_stats {
    * connection counts once, when it closes or is hijacked, so these add up
    * to closed + hijacked. */
   int64_t closes[NH_CLOSE__COUNT];
+  /* Gauge: open server WebSockets (nethttp/websocket.h), hijacked
+   * connections the server still knows (also in conns_hijacked). */
+  int64_t websockets_open;
 } nh_server_stats;
 NH_API void nh_server_stats_get(const nh_server *srv, nh_server_stats *out);
 

@@ -320,6 +320,19 @@ void nh__response_start(nh_response *r, nh__cstream *s, int gzip_added);
 int nh__transport_round_trip(nh_transport *t, nh_client_request *req, nh_time deadline,
                              nh_response **out, const char *file, int line);
 
+/* transport.c: a connection of the caller's own, never pooled (a
+ * WebSocket's), to req's target through t's dialer and proxy (a CONNECT
+ * tunnel for plain and TLS targets alike), then TLS with t's
+ * configuration offering alpn alone (NULL: t's offer), and HTTP/1.1 on it
+ * whatever ALPN chose. Marked broken: the end of its stream discards it.
+ * 0 or an error. Parks. */
+int nh__transport_dial_own(nh_transport *t, nh_client_request *req, const char *alpn,
+                           nh_time deadline, nh__cconn **out);
+/* Forgets c (from nh__transport_dial_own, no stream in flight) without
+ * closing its socket: *fd (plain) or *tls (which owns the descriptor) is
+ * the caller's, the other NULL. */
+void nh__cconn_take_socket(nh__cconn *c, nh_fd **fd, nh_tls_conn **tls);
+
 /* Earliest of a deadline and the context's. */
 nh_time nh__client_deadline(nh_ctx *ctx, nh_time d);
 

@@ -3,7 +3,9 @@
  * server had already closed. */
 #include "internal.h"
 #include "nethttp/cookie.h"
+#include "net/tls_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -576,4 +578,84 @@ int nh__transport_round_trip(nh_transport *t, nh_client_request *req, nh_time de
   if (req->ctx)
     nh_fiber_set_ctx(saved);
   return e;
+}
+
+/* ---- a connection of the caller's own (WebSockets) ---- */
+
+/* Its own pool entry, apart from the route's: nothing pooled ever mixes
+ * with it, yet max_conns_per_host bounds its dials as any other's. */
+static nh__host *own_host(nh_transport *t, const route *rt) {
+  char key[sizeof rt->key + 8];
+  snprintf(key, sizeof key, "own|%s", rt->key);
+  return nh__host_get(t, key, rt->host, rt->port);
+}
+
+int nh__transport_dial_own(nh_transport *t, nh_client_request *req, const char *alpn,
+                           nh_time deadline, nh__cconn **out) {
+  route rt;
+  *out = NULL;
+  deadline = nh__client_deadline(req->ctx, deadline);
+  int e = route_for(t, req, &rt);
+  if (e)
+    return e;
+  nh__host *h = own_host(t, &rt);
+  if (!h)
+    return NH_ENOMEM;
+  nh_tls_ctx *ctx = NULL;
+  if (rt.tls && !(ctx = tls_ctx_for(t)))
+    return NH_EINVAL;
+  if (h->limit && (e = nh_sem_acquire(h->limit, deadline)) != NH_OK)
+    return e;
+  nh__cconn *c = NULL;
+  if (!rt.proxy[0]) {
+    e = nh__cconn_dial(t, h, rt.host, rt.port, deadline, req->trace, &c);
+  } else {
+    /* Through a proxy, a tunnel whatever the scheme: the proxy cannot
+     * forward an Upgrade it does not know as a plain request. */
+    e = dial_proxy(t, h, rt.proxy, deadline, req->trace, &c);
+    if (!e) {
+      e = nh__cconn_connect_tunnel(c, rt.host, rt.port, deadline);
+      c->proxied = 0;
+    }
+  }
+  if (!e && rt.tls) {
+    nh_time hs = deadline;
+    if (t->cfg.tls_handshake_timeout != NH_NO_TIMEOUT &&
+        nh_deadline_after(t->cfg.tls_handshake_timeout) < hs)
+      hs = nh_deadline_after(t->cfg.tls_handshake_timeout);
+    e = alpn ? nh__tls_client_alpn(ctx, c->fd, rt.host, alpn, hs, &c->tls)
+             : nh_tls_client(ctx, c->fd, rt.host, hs, &c->tls);
+    nh__trace_tls_done(req->trace, c->tls, e);
+  }
+  if (!e) {
+    /* HTTP/1.1 whatever ALPN said: the caller asked for it alone. */
+    if ((e = nh__h1_cconn_ops.attach(c)) == NH_OK)
+      c->ops = &nh__h1_cconn_ops;
+  }
+  if (e) {
+    if (c)
+      nh__cconn_discard(c);
+    else if (h->limit)
+      nh_sem_release(h->limit);
+    return e;
+  }
+  c->broken = 1; /* never pooled: its stream's end discards it */
+  *out = c;
+  return NH_OK;
+}
+
+void nh__cconn_take_socket(nh__cconn *c, nh_fd **fd, nh_tls_conn **tls) {
+  nh_transport *t = c->t;
+  pthread_mutex_lock(&t->mu);
+  c->host->open--;
+  pthread_mutex_unlock(&t->mu);
+  atomic_fetch_sub(&t->st_open, 1);
+  if (c->ops)
+    c->ops->detach(c);
+  *tls = c->tls;
+  *fd = c->tls ? NULL : c->fd;
+  if (c->host->limit)
+    nh_sem_release(c->host->limit);
+  free(c->proxy_auth);
+  free(c);
 }

@@ -63,6 +63,7 @@ void nh__debug_live(nh__debug *d, nh_response_writer *w, nh_request *r) {
     sum.conns_active += s.conns_active;
     sum.conns_idle += s.conns_idle;
     sum.conns_hijacked += s.conns_hijacked;
+    sum.websockets_open += s.websockets_open;
   }
 
   nh_header *h = nh_resp_header(w);
@@ -74,9 +75,12 @@ void nh__debug_live(nh__debug *d, nh_response_writer *w, nh_request *r) {
   nh_resp_printf(w, "\"requests\":%lld,\"accepted\":%lld,\"closed\":%lld,\"bad_requests\":%lld,",
                  (long long)sum.requests, (long long)sum.accepted, (long long)sum.closed,
                  (long long)sum.bad_requests);
-  nh_resp_printf(w, "\"conns\":{\"new\":%lld,\"active\":%lld,\"idle\":%lld,\"hijacked\":%lld},",
+  nh_resp_printf(w,
+                 "\"conns\":{\"new\":%lld,\"active\":%lld,\"idle\":%lld,\"hijacked\":%lld,"
+                 "\"websockets\":%lld},",
                  (long long)sum.conns_new, (long long)sum.conns_active,
-                 (long long)sum.conns_idle, (long long)sum.conns_hijacked);
+                 (long long)sum.conns_idle, (long long)sum.conns_hijacked,
+                 (long long)sum.websockets_open);
   /* Live comes from the counters (exact); parked and runnable from the
    * census, a moment later. */
   nh_resp_printf(w,

@@ -42,6 +42,10 @@ void nh__m_server_conns(const nh__debug *d, nh__dynbuf *b) {
                                     {"hijacked", F(conns_hijacked)}};
   family(b, &st, "nethttp_server_connections", "gauge",
          "Server connections by state (Go's ConnState).", "state", states, 4);
+  nh__m_single(b, "nethttp_server_websockets_open", "gauge",
+               "Open server WebSockets (hijacked connections the server still knows, closed "
+               "1001 at shutdown).",
+               st.websockets_open);
   single(b, &st, "nethttp_server_connections_accepted_total", "Connections accepted.",
          F(accepted));
   nh__m_family(b, "nethttp_server_connections_closed_total", "counter",

@@ -108,6 +108,7 @@ static json_t *server_vars(nh_server *srv) {
   SET(o, s, conns_active);
   SET(o, s, conns_idle);
   SET(o, s, conns_hijacked);
+  SET(o, s, websockets_open);
   json_t *closes = json_object();
   for (int i = 0; i < NH_CLOSE__COUNT; i++)
     json_object_set_new(closes, nh_close_reason_name((nh_close_reason)i),

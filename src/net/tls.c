@@ -239,8 +239,38 @@ static char *session_key(nh_fd *fd, const char *name) {
   return k;
 }
 
+/* ALPN wire format ("\x08http/1.1") of a comma-separated list into out:
+ * its length, or 0 for a bad list. */
+static size_t alpn_wire(const char *list, unsigned char *out, size_t cap) {
+  size_t o = 0;
+  while (*list) {
+    const char *end = strchr(list, ',');
+    size_t n = end ? (size_t)(end - list) : strlen(list);
+    if (n == 0 || n > 255 || o + 1 + n > cap)
+      return 0;
+    out[o++] = (unsigned char)n;
+    memcpy(out + o, list, n);
+    o += n;
+    list += n + (end ? 1 : 0);
+  }
+  return o;
+}
+
+static int client_handshake(nh_tls_ctx *ctx, nh_fd *fd, const char *host, const char *alpn,
+                            nh_time deadline, nh_tls_conn **out);
+
 int nh_tls_client(nh_tls_ctx *ctx, nh_fd *fd, const char *host, nh_time deadline,
                   nh_tls_conn **out) {
+  return client_handshake(ctx, fd, host, NULL, deadline, out);
+}
+
+int nh__tls_client_alpn(nh_tls_ctx *ctx, nh_fd *fd, const char *host, const char *alpn,
+                        nh_time deadline, nh_tls_conn **out) {
+  return client_handshake(ctx, fd, host, alpn, deadline, out);
+}
+
+static int client_handshake(nh_tls_ctx *ctx, nh_fd *fd, const char *host, const char *alpn,
+                            nh_time deadline, nh_tls_conn **out) {
   *out = NULL;
   handshake_err[0] = '\0';
   if (!ctx || !fd || ctx->cfg.role != NH_TLS_CLIENT)
@@ -281,8 +311,13 @@ int nh_tls_client(nh_tls_ctx *ctx, nh_fd *fd, const char *host, nh_time deadline
       SSL_SESSION_free(s);
     }
   }
+  if (ok && alpn) {
+    unsigned char wire[256];
+    size_t wn = alpn_wire(alpn, wire, sizeof wire);
+    ok = wn > 0 && SSL_set_alpn_protos(c->ssl, wire, (unsigned)wn) == 0;
+  }
   if (!ok) {
-    nh__tls_err_string(handshake_err, sizeof handshake_err, "bad server name");
+    nh__tls_err_string(handshake_err, sizeof handshake_err, "bad server name or ALPN list");
     conn_free(c);
     return NH_EINVAL;
   }

@@ -70,6 +70,13 @@ int nh__tls_ticket_rotate(nh_tls_ctx *ctx);
 int nh__tls_new_session_cb(SSL *ssl, SSL_SESSION *sess);
 nh_tls_ctx *nh__tls_conn_ctx(const nh_tls_conn *c);
 
+/* nh_tls_client offering the protocols of alpn (comma-separated, as
+ * nh_tls_config.alpn) instead of the context's: a connection that must
+ * speak one protocol (a WebSocket: "http/1.1") from a context that offers
+ * more. NH_EINVAL for a bad list. */
+int nh__tls_client_alpn(nh_tls_ctx *ctx, nh_fd *fd, const char *host, const char *alpn,
+                        nh_time deadline, nh_tls_conn **out);
+
 /* Formats the oldest OpenSSL error (or fallback) into buf and clears the
  * queue. */
 void nh__tls_err_string(char *buf, size_t cap, const char *fallback);

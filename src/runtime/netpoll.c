@@ -183,6 +183,15 @@ void nh__netpoll_spin(nh_dur d) {
     l->spin_until = until;
 }
 
+/* Readable on a plain thread: noted as an epoll edge would be, so a
+ * reader that skips its read when no edge came since its last one (TLS
+ * streams: nh_tls_read_pending) reads now. */
+static int poll_ready(nh_fd *f, const struct pollfd *p) {
+  if (p->revents & (POLLIN | POLLHUP | POLLERR))
+    f->rd_edge = 1;
+  return NH_OK;
+}
+
 static int poll_wait(nh_fd *f, int what, nh_time deadline) {
   struct pollfd p = {.fd = f->fd,
                      .events = (short)((what & NH_FD_READ ? POLLIN : 0) | (what & NH_FD_WRITE ? POLLOUT : 0))};
@@ -190,7 +199,7 @@ static int poll_wait(nh_fd *f, int what, nh_time deadline) {
   thread_spin_until = 0; /* one spin per nh__netpoll_spin */
   while (nh_now() < spin_until)
     if (poll(&p, 1, 0) > 0)
-      return NH_OK;
+      return poll_ready(f, &p);
   for (;;) {
     int ms = -1;
     if (deadline != NH_NO_DEADLINE) {
@@ -201,7 +210,7 @@ static int poll_wait(nh_fd *f, int what, nh_time deadline) {
     }
     int n = poll(&p, 1, ms);
     if (n > 0)
-      return NH_OK;
+      return poll_ready(f, &p);
     if (n < 0 && errno != EINTR)
       return -errno;
   }

@@ -21,10 +21,24 @@ static int hijacked_still_open(const nh__sconn *c) {
   return c->hijack_ino && fstat(c->hijack_fd, &st) == 0 && st.st_ino == c->hijack_ino;
 }
 
-/* Off the loop's list and out of the gauge. */
+static void unwatch(nh__sconn *c) {
+  if (!c->watched)
+    return;
+  c->watched = 0;
+  if (c->watch.websocket)
+    atomic_fetch_sub(&c->srv->websockets_open, 1);
+}
+
+/* Off the loop's list and out of the gauge; its watcher told. */
 static void hijacked_unlist(nh__sconn *c) {
   if (c->forgotten)
     return;
+  if (c->watched) {
+    nh__hijack_watch w = c->watch;
+    unwatch(c);
+    if (w.forgotten)
+      w.forgotten(w.arg);
+  }
   nh__sconn_list_remove(c);
   nh__sconn_gauge_add(c->sl, NH_CONN_HIJACKED, -1);
   nh__sconn_ctx_free(c);
@@ -108,4 +122,38 @@ void nh__sconns_reap_hijacked(nh__srv_loop *sl) {
       hijacked_forget(c);
   }
   atomic_fetch_add(&sl->srv->hijacked_open, open);
+}
+
+/* ---- watched hijacked connections (hijack.h) ---- */
+
+static void tell_going_away(nh__sconn *c) {
+  if (!c->watched || c->going_away_told || !c->watch.going_away)
+    return;
+  c->going_away_told = 1;
+  c->watch.going_away(c->watch.arg, atomic_load(&c->srv->going_away_deadline));
+}
+
+nh__sconn *nh__resp_hijack_watch(nh_response_writer *w, const nh__hijack_watch *watch) {
+  nh__sconn *c = w && w->s ? w->s->conn : NULL;
+  if (!c || !w->hijacked || c->state != NH_CONN_HIJACKED || c->forgotten || c->watched)
+    return NULL;
+  c->watch = *watch;
+  c->watched = 1;
+  if (watch->websocket)
+    atomic_fetch_add(&c->srv->websockets_open, 1);
+  /* A shutdown's message to this loop either runs after this (and finds
+   * c listed) or ran before (and going_away was set before it was sent). */
+  if (atomic_load(&c->srv->going_away))
+    tell_going_away(c);
+  return c;
+}
+
+void nh__hijack_unwatch(nh__sconn *c) {
+  if (c)
+    unwatch(c);
+}
+
+void nh__sconns_going_away(nh__srv_loop *sl) {
+  nh__list *it, *tmp;
+  nh__list_each_safe(&sl->hijacked, it, tmp) tell_going_away(nh__sconn_of(it));
 }

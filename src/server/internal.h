@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "exchange.h"
+#include "hijack.h"
 #include "per_ip.h"
 #include "http1/h1_server.h"
 #include "http2/h2_server.h"
@@ -66,6 +67,10 @@ struct nh__sconn {
   uint8_t addr_pending;
   struct nh__proxy_conn *proxy;
   nh__peer_slot peer; /* its count under max_conns_per_ip (per_ip.c) */
+  /* After a hijack, what its new owner asked to be told (hijack.h):
+   * watch.going_away is NULL when nothing; going_away_told once told. */
+  nh__hijack_watch watch;
+  int watched, going_away_told;
 };
 
 /* The connection a list node belongs to (NULL for none). */
@@ -172,6 +177,11 @@ struct nh_server {
   atomic_int drain_cut_closed;
   nh_chan *drain_cut;
   _Atomic int64_t drain_until;
+  /* Hijacked connections watched (hijack.h): a graceful shutdown has told
+   * them it began (set before the loops are told); open WebSockets. */
+  atomic_int going_away;
+  _Atomic int64_t going_away_deadline;
+  _Atomic int64_t websockets_open;
 };
 
 /* conn.c */
@@ -276,6 +286,9 @@ void nh__sconns_end_hijacked(nh__srv_loop *sl, int shut);
 /* Forget hijacked connections whose owners closed them; add the number
  * still open to srv->hijacked_open. */
 void nh__sconns_reap_hijacked(nh__srv_loop *sl);
+/* Tell each watched hijacked connection of the loop that a graceful
+ * shutdown began (srv->going_away and its deadline set first). */
+void nh__sconns_going_away(nh__srv_loop *sl);
 
 /* admit.c */
 /* Take a slot under max_conns for a connection just accepted on sl,

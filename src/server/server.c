@@ -385,8 +385,14 @@ int nh__server_shutdown(nh_server *srv, nh_time deadline, int skip_delay) {
   pthread_mutex_lock(&srv->mu);
   close_listeners(srv);
   pthread_mutex_unlock(&srv->mu);
-  if (srv->started)
+  if (srv->started) {
     on_every_loop(srv, (loop_job)nh__sconns_close_idle);
+    /* Hijacked connections whose owners asked (WebSockets) are told now,
+     * to say goodbye in their own protocol while the deadline lets them. */
+    atomic_store(&srv->going_away_deadline, deadline);
+    atomic_store(&srv->going_away, 1);
+    on_every_loop(srv, nh__sconns_going_away);
+  }
   /* Active connections close themselves after their response; idle ones
    * that were mid-transition are closed on the next pass. Hijacked ones
    * are waited for too, until their owners close them (told by the
@@ -495,7 +501,8 @@ void nh_server_stats_get(const nh_server *srv, nh_server_stats *o) {
       .h2_streams = L(st_h2_streams), .h2_streams_reset = L(st_h2_resets),
       .h2_rapid_reset = L(st_h2_rapid_reset), .h2_header_floods = L(st_h2_header_floods),
       .h2_control_floods = L(st_h2_control_floods), .h2_empty_floods = L(st_h2_empty_floods),
-      .h2_headers_too_large = L(st_h2_too_large), .proxy_refused = L(st_proxy_refused)};
+      .h2_headers_too_large = L(st_h2_too_large), .proxy_refused = L(st_proxy_refused),
+      .websockets_open = L(websockets_open)};
   for (int i = 0; i < NH_CLOSE__COUNT; i++)
     o->closes[i] = L(st_closes[i]);
 #undef L
