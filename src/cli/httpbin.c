@@ -67,6 +67,7 @@ static const route routes[] = {
     {"GET /uuid", httpbin_uuid},
     {"GET /base64/{value}", httpbin_base64},
     {"GET /base64/{operation}/{value}", httpbin_base64},
+    {"GET /websocket/echo", httpbin_websocket_echo},
 };
 
 typedef struct app {

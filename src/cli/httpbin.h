@@ -161,6 +161,9 @@ void httpbin_robots(nh_response_writer *w, nh_request *r);
 void httpbin_deny(nh_response_writer *w, nh_request *r);
 void httpbin_uuid(nh_response_writer *w, nh_request *r);
 void httpbin_base64(nh_response_writer *w, nh_request *r);
+
+/* httpbin_websocket.c */
+void httpbin_websocket_echo(nh_response_writer *w, nh_request *r);
 /* Content types a browser could run as a page (html, xml, javascript,
  * svg): what the service echoes in them is HTML-escaped. */
 int httpbin_dangerous_type(const char *ct);
