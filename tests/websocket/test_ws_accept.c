@@ -122,6 +122,10 @@ NH_TEST(each_refusal_gets_its_status) {
     raw_resp_free(&body);
     CHECK_SOON(atomic_load(&g_done));
     CHECK_EQ(atomic_load(&g_result), NH_EBADREQUEST);
+    /* nh_ws_is_upgrade looks at the method and the two tokens only. */
+    int asks = strncmp(refusals[i].why, "no ", 3) != 0 || !strcmp(refusals[i].why, "no version") ||
+               !strcmp(refusals[i].why, "no key");
+    CHECK_EQ(atomic_load(&g_is_upgrade), asks && strcmp(refusals[i].why, "POST") != 0);
   }
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
