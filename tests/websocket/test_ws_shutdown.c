@@ -236,4 +236,44 @@ NH_TEST(close_ends_websockets_at_once) {
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 
+/* A WebSocket accepted while a shutdown is under way (its request came
+ * before the listeners closed) is told too. */
+static atomic_int g_shutdown_began;
+
+static void on_shutdown(void *arg) {
+  (void)arg;
+  atomic_store(&g_shutdown_began, 1);
+}
+
+static void late_reader(nh_response_writer *w, nh_request *r) {
+  while (!atomic_load(&g_shutdown_began))
+    nh_sleep(NH_MSEC);
+  nh_sleep(100 * NH_MSEC); /* most likely after the server told the others */
+  reader(w, r);
+}
+
+NH_TEST(websocket_accepted_during_shutdown_is_told) {
+  reset();
+  atomic_store(&g_shutdown_began, 0);
+  nh_test_server *ts = nh_test_server_new(late_reader, NULL, 1);
+  nh_server *srv = nh_test_server_server(ts);
+  nh_server_on_shutdown(srv, on_shutdown, NULL);
+  raw_conn *c = raw_dial(nh_test_server_port(ts));
+  hr_upgrade(c->fd, "/late", NULL);
+  shutdown_call sc = {srv, 20 * NH_SEC, 0};
+  pthread_t th;
+  pthread_create(&th, NULL, shutdown_thread, &sc);
+  char head[4096];
+  CHECK_EQ(hr_read_head(c, head, sizeof head), 101);
+  expect_going_away(c);
+  CHECK_EQ(hr_send_frame(c->fd, 8, "\x03\xe9", 2, 1), 0);
+  pthread_join(th, NULL);
+  CHECK_EQ(sc.result, NH_OK);
+  CHECK_EQ(atomic_load(&g_closed), 1);
+  CHECK_EQ(ws_open(srv), 0);
+  close(c->fd);
+  free(c);
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+}
+
 NH_TEST_MAIN()
