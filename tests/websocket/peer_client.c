@@ -3,7 +3,7 @@
  * which speak the protocol described in tests/peers/websocket/py_server.py.
  *   peer_client BASE    (BASE = ws://127.0.0.1:PORT)
  * Runs the same scenarios as the peer clients (py_client.py): prints "ok
- * STEP" per step and "expect CODE REASON" for each close the server must
+ * STEP" per step and "expect PATH CODE REASON" for each close the server must
  * report ("*": any reason); exits 1 at the first failure. Public API only. */
 #include <nethttp.h>
 #include <nethttp/websocket.h>
@@ -89,10 +89,11 @@ static void on_pong(nh_ws *ws, const void *data, size_t len, void *arg) {
 
 static int plain(void) {
   nh_ws *ws;
-  TRY(dial("/echo", NULL, &ws, NULL));
+  TRY(dial("/echo/plain", NULL, &ws, NULL));
   if (nh_ws_compressed(ws))
     FAIL("compression on though not offered");
-  TRY(echo(ws, NH_WS_TEXT, "h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93", 16, "text"));
+  static const char utf8[] = "h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93";
+  TRY(echo(ws, NH_WS_TEXT, utf8, sizeof utf8 - 1, "text"));
   unsigned char bin[256];
   for (int i = 0; i < 256; i++)
     bin[i] = (unsigned char)i;
@@ -132,7 +133,7 @@ static int plain(void) {
   nh_ws_free(ws);
   if (rc != 0)
     FAIL("close: %s", nh_strerror(rc));
-  printf("expect 1000 bye\n");
+  printf("expect /echo/plain 1000 bye\n");
   return 0;
 }
 
@@ -141,7 +142,7 @@ static int compressed(void) {
   opt.compression = 1;
   nh_ws *ws;
   nh_response *resp = NULL;
-  TRY(dial("/echo", &opt, &ws, &resp));
+  TRY(dial("/echo/deflate", &opt, &ws, &resp));
   const char *ext = resp ? nh_header_get(nh_response_header(resp), "Sec-WebSocket-Extensions") : NULL;
   int agreed = ext && strstr(ext, "permessage-deflate");
   nh_response_close(resp); /* the 101 has no body: this frees it */
@@ -171,15 +172,16 @@ static int compressed(void) {
   nh_ws_free(ws);
   if (rc != 0)
     FAIL("compressed close: %s", nh_strerror(rc));
-  printf("expect 1000 *\n");
+  printf("expect /echo/deflate 1000 *\n");
   return 0;
 }
 
 static int closes(void) {
-  char buf[64], want[32];
+  char buf[64], want[32], path[32];
   for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
     nh_ws *ws;
-    TRY(dial("/echo", NULL, &ws, NULL));
+    snprintf(path, sizeof path, "/echo/server-%d", codes[i]);
+    TRY(dial(path, NULL, &ws, NULL));
     snprintf(buf, sizeof buf, "!close %d server-%d", codes[i], codes[i]);
     snprintf(want, sizeof want, "server-%d", codes[i]);
     TRY(send_text(ws, buf));
@@ -199,13 +201,14 @@ static int closes(void) {
   printf("ok close codes from the server\n");
   for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
     nh_ws *ws;
-    TRY(dial("/echo", NULL, &ws, NULL));
+    snprintf(path, sizeof path, "/echo/client-%d", codes[i]);
+    TRY(dial(path, NULL, &ws, NULL));
     snprintf(want, sizeof want, "client-%d", codes[i]);
     int rc = nh_ws_close(ws, codes[i], want);
     nh_ws_free(ws);
     if (rc != 0)
       FAIL("client close %d: %s", codes[i], nh_strerror(rc));
-    printf("expect %d %s\n", codes[i], want);
+    printf("expect %s %d %s\n", path, codes[i], want);
   }
   printf("ok close codes to the server\n");
   return 0;
@@ -213,13 +216,13 @@ static int closes(void) {
 
 static int protocol_errors(void) {
   nh_ws *ws;
-  TRY(dial("/echo", NULL, &ws, NULL));
+  TRY(dial("/echo/badutf8", NULL, &ws, NULL));
   TRY(send_text(ws, "!badutf8"));
   int rc = read_to_end(ws);
   nh_ws_free(ws);
   if (rc != NH_EBADREQUEST)
     FAIL("invalid UTF-8 received: read %s, not NH_EBADREQUEST", nh_strerror(rc));
-  printf("expect 1007 *\nok invalid UTF-8 received\n");
+  printf("expect /echo/badutf8 1007 *\nok invalid UTF-8 received\n");
 
   TRY(dial("/small", NULL, &ws, NULL));
   char *b = malloc(2000);
@@ -238,13 +241,13 @@ static int protocol_errors(void) {
 
   nh_ws_options opt = NH_WS_OPTIONS_DEFAULT;
   opt.max_message = 1000;
-  TRY(dial("/echo", &opt, &ws, NULL));
+  TRY(dial("/echo/big", &opt, &ws, NULL));
   TRY(send_text(ws, "!big 2000"));
   rc = read_to_end(ws);
   nh_ws_free(ws);
   if (rc != NH_EBADREQUEST)
     FAIL("oversize received: read %s, not NH_EBADREQUEST", nh_strerror(rc));
-  printf("expect 1009 *\nok oversize received\n");
+  printf("expect /echo/big 1009 *\nok oversize received\n");
   return 0;
 }
 

@@ -4,7 +4,7 @@
  * data messages echoed with their type; /small limits messages to 1000
  * bytes; permessage-deflate accepted when offered; text commands "!close
  * CODE REASON", "!ping PAYLOAD", "!frag", "!badutf8", "!big N", "!ext".
- * Prints "port N" once listening and "closed CODE REASON" as each
+ * Prints "port N" once listening and "closed PATH CODE REASON" as each
  * WebSocket ends. On SIGTERM it shuts down gracefully (every WebSocket is
  * sent close 1001), prints "shutdown returned RC" and then stays alive
  * (until killed, at most 120 s), so that a client sees its connection
@@ -64,9 +64,13 @@ static int command(nh_ws *ws, const char *msg, size_t len) {
     nh_ws_write_frame(ws, NH_WS_TEXT, 0, 0, frag + 1000, 1000, NH_NO_DEADLINE);
     nh_ws_write_frame(ws, NH_WS_TEXT, 0, 1, frag + 2000, 1000, NH_NO_DEADLINE);
   } else if (vlen == 8 && !memcmp(msg, "!badutf8", 8)) {
+    /* nethttp refuses to send text that is not UTF-8, even frame by
+     * frame: it says so to the client instead. */
     int rc = nh_ws_write_frame(ws, NH_WS_TEXT, 1, 1, "abc\xff", 4, NH_NO_DEADLINE);
-    if (rc != 0)
-      printf("badutf8 not sent: %s\n", nh_strerror(rc));
+    if (rc == NH_EINVAL) {
+      static const char s[] = "refused: nh_ws_write_frame returned NH_EINVAL for text that is not UTF-8";
+      nh_ws_write(ws, NH_WS_TEXT, s, sizeof s - 1, NH_NO_DEADLINE);
+    }
   } else if (vlen == 4 && !memcmp(msg, "!big", 4)) {
     size_t n = strtoul(arg, NULL, 10);
     char *b = malloc(n + 1);
@@ -85,6 +89,8 @@ static int command(nh_ws *ws, const char *msg, size_t len) {
 }
 
 static void handler(nh_response_writer *w, nh_request *r) {
+  char path[128];
+  snprintf(path, sizeof path, "%s", nh_request_path(r));
   nh_ws_options opt = NH_WS_OPTIONS_DEFAULT;
   opt.compression = 1;
   if (!strncmp(nh_request_path(r), "/small", 6))
@@ -109,7 +115,7 @@ static void handler(nh_response_writer *w, nh_request *r) {
   }
   const char *reason = "";
   int code = nh_ws_close_status(ws, &reason);
-  printf("closed %d %s\n", code, reason ? reason : "");
+  printf("closed %s %d %s\n", path, code, reason ? reason : "");
   fflush(stdout);
   nh_ws_free(ws);
 }

@@ -1,7 +1,7 @@
 // WebSocket echo server on Node's ws, a peer for nethttp's client; it
 // speaks the protocol described in py_server.py (commands "!close",
 // "!ping", "!frag", "!badutf8", "!big", "!ext"; /small: 1000-byte limit).
-// Prints "port N", then "closed CODE REASON" as each connection ends.
+// Prints "port N", then "closed PATH CODE REASON" as each connection ends.
 'use strict';
 const http = require('http');
 const { WebSocketServer } = require('ws');
@@ -10,9 +10,9 @@ const FRAG = '0123456789'.repeat(300);
 const echo = new WebSocketServer({ noServer: true, perMessageDeflate: true, maxPayload: 1 << 20 });
 const small = new WebSocketServer({ noServer: true, perMessageDeflate: true, maxPayload: 1000 });
 
-function serve(ws) {
+function serve(ws, req) {
   ws.on('error', () => {});
-  ws.on('close', (code, reason) => console.log(`closed ${code} ${reason.toString()}`));
+  ws.on('close', (code, reason) => console.log(`closed ${req.url} ${code} ${reason.toString()}`));
   ws.on('message', (data, isBinary) => {
     const s = isBinary ? '' : data.toString();
     if (isBinary || !s.startsWith('!')) return ws.send(data, { binary: isBinary });

@@ -7,7 +7,7 @@
   py_client.py BASE hold N   N connections, each echoes once, "ready",
                              then each must get close 1001 and the
                              connection closed by the server
-Prints "ok STEP" per step and "expect CODE REASON" for each close the
+Prints "ok STEP" per step and "expect PATH CODE REASON" for each close the
 server must report ("*": any reason); exits 1 at the first failure.
 """
 import asyncio
@@ -55,7 +55,7 @@ async def closed_by_server(ws):
 
 
 async def scenarios(base):
-    async with connect(base + "/echo") as ws:
+    async with connect(base + "/echo/plain") as ws:
         await echo(ws, "héllo wörld ✓", "text")
         await echo(ws, bytes(range(256)), "binary")
         await echo(ws, "", "empty text")
@@ -74,9 +74,9 @@ async def scenarios(base):
         check(await ws.recv() == "pong from-server", "server ping: no pong")
         ok("server ping answered")
         await ws.close(1000, "bye")
-    print("expect 1000 bye", flush=True)
+    print("expect /echo/plain 1000 bye", flush=True)
 
-    async with connect(base + "/echo", compression="deflate") as ws:
+    async with connect(base + "/echo/deflate", compression="deflate") as ws:
         ext = ws.response_headers.get("Sec-WebSocket-Extensions", "")
         check("permessage-deflate" in ext, "compression: not negotiated (%r)" % ext)
         await ws.send("!ext")
@@ -84,47 +84,53 @@ async def scenarios(base):
         await echo(ws, "compressible text " * 2000, "compressed text")
         await echo(ws, bytes(i % 16 for i in range(300 * 1024)), "compressed binary 300 KB")
         await echo(ws, "short", "compressed short text")
-    print("expect 1000 *", flush=True)
+    print("expect /echo/deflate 1000 *", flush=True)
 
     for code in CODES:
-        async with connect(base + "/echo") as ws:
+        async with connect(base + "/echo/server-%d" % code) as ws:
             await ws.send("!close %d server-%d" % (code, code))
             got = await closed_by_server(ws)
             check(got == (code, "server-%d" % code), "server close %d: got %r" % (code, got))
     ok("close codes from the server")
     for code in CODES:
-        async with connect(base + "/echo") as ws:
+        async with connect(base + "/echo/client-%d" % code) as ws:
             await ws.close(code, "client-%d" % code)
-            print("expect %d client-%d" % (code, code), flush=True)
+            print("expect /echo/client-%d %d client-%d" % (code, code, code), flush=True)
     ok("close codes to the server")
 
-    async with connect(base + "/echo") as ws:
+    async with connect(base + "/echo/badutf8-sent") as ws:
         await ws.write_frame(True, Opcode.TEXT, b"abc\xff")
         code, _ = await closed_by_server(ws)
         check(code == 1007, "invalid UTF-8 sent: close %d, not 1007" % code)
     ok("invalid UTF-8 sent: 1007")
-    async with connect(base + "/echo") as ws:
+    async with connect(base + "/echo/badutf8") as ws:
         await ws.send("!badutf8")
-        await closed_by_server(ws)
-    print("expect 1007 *", flush=True)
-    ok("invalid UTF-8 received")
+        try:
+            msg = await ws.recv()
+            # A server that will not send invalid UTF-8 says so instead.
+            check(isinstance(msg, str) and msg.startswith("refused"), "invalid UTF-8: got %r" % msg)
+            ok("invalid UTF-8 received: not sent, the server says: " + msg)
+        except websockets.ConnectionClosed:
+            await ws.wait_closed()
+            print("expect /echo/badutf8 1007 *", flush=True)
+            ok("invalid UTF-8 received")
 
     async with connect(base + "/small") as ws:
         await ws.send(b"y" * 2000)
         code, _ = await closed_by_server(ws)
         check(code == 1009, "oversize sent: close %d, not 1009" % code)
     ok("oversize sent: 1009")
-    async with connect(base + "/echo", max_size=1000) as ws:
+    async with connect(base + "/echo/big", max_size=1000) as ws:
         await ws.send("!big 2000")
         await closed_by_server(ws)
-    print("expect 1009 *", flush=True)
+    print("expect /echo/big 1009 *", flush=True)
     ok("oversize received")
 
 
 async def hold(base, n):
     conns = []
     for i in range(n):
-        ws = await connect(base + "/echo")
+        ws = await connect(base + "/echo/hold-%d" % i)
         await echo(ws, "hold %d" % i, "open %d" % i)
         conns.append(ws)
     print("ready", flush=True)

@@ -12,7 +12,7 @@ The protocol every peer server here speaks (see run.sh):
     "!badutf8"            a text frame holding b"abc\\xff" (not UTF-8)
     "!big N"              a binary message of N bytes "x"
     "!ext"                "permessage-deflate" if negotiated, else "none"
-Prints "port N" once listening, then "closed CODE REASON" each time a
+Prints "port N" once listening, then "closed PATH CODE REASON" each time a
 connection ends (1005: a close frame without a code; 1006: no close).
 On SIGTERM it shuts down (close 1001 to each connection), prints
 "shutdown returned 0", and stays up until killed (at most 120 s).
@@ -69,7 +69,7 @@ async def handler(ws, path):
     except websockets.ConnectionClosed:
         pass
     await ws.wait_closed()
-    print("closed %d %s" % (ws.close_code, ws.close_reason), flush=True)
+    print("closed %s %d %s" % (ws.path, ws.close_code, ws.close_reason), flush=True)
 
 
 async def main():

@@ -17,8 +17,9 @@
 # negotiated (checked on both sides) and compressed echoes; close codes
 # 1000 1001 1003 1007 1008 1009 1011 3000 4999 with their reasons from each
 # side; invalid UTF-8 (1007) and oversize messages (1009) each way. Each
-# close the client expects the server to have seen ("expect CODE REASON")
-# is checked against the server's "closed CODE REASON" lines.
+# close the client expects the server to have seen ("expect PATH CODE REASON")
+# is checked against the server's "closed PATH CODE REASON" lines (each
+# connection that expects one has a path of its own).
 # A missing peer reports SKIP (77). Loopback only; every process started
 # here is stopped by its pid.
 set -euo pipefail
@@ -98,6 +99,13 @@ wait_pid() {
   rc=0; wait "$1" || rc=$?
 }
 
+# A sanitizer's report from the server (it need not end the server) fails the test.
+sanitizer_check() {
+  if grep -q 'ERROR: [A-Za-z]*Sanitizer\|runtime error:' "$work/server.err"; then
+    echo "FAIL: the $server server's sanitizer report:"; head -n 40 "$work/server.err"; exit 1
+  fi
+}
+
 case "$mode" in
 all)
   if [ "$peer" = raw ]; then
@@ -112,20 +120,23 @@ all)
   sed 's/^/  client: /' "$work/client.out"
   [ "$rc" = 0 ] || { echo "FAIL: the $peer client against the $server server: exit $rc"
                      sed 's/^/  server: /' "$work/server.log" "$work/server.err" | tail -n 30; exit 1; }
-  # Every close the client expects, among the server's "closed" lines
-  # (each line used once). They may come a moment after the client ends.
+  # Every close the client expects ("expect PATH CODE REASON", "*": any
+  # reason), among the server's "closed" lines. They may come a moment
+  # after the client ends.
   grep '^expect ' "$work/client.out" | cut -d' ' -f2- >"$work/expect" || true
   missing=""
   for _ in $(seq 100); do
     missing=$(/usr/bin/python3 - "$work/expect" "$work/server.log" <<'PY'
 import sys
-want = [l.rstrip("\n").split(" ", 1) for l in open(sys.argv[1])]
-seen = [l.rstrip("\n")[len("closed "):].split(" ", 1) for l in open(sys.argv[2]) if l.startswith("closed ")]
-seen = [(s[0], s[1] if len(s) > 1 else "") for s in seen]
-for code, reason in (w if len(w) == 2 else (w[0], "") for w in want):
-    hit = next((s for s in seen if s[0] == code and (reason == "*" or s[1] == reason)), None)
+def fields(line):  # "PATH CODE REASON", the reason possibly empty
+    f = line.rstrip("\n").split(" ", 2)
+    return tuple(f + [""] * (3 - len(f)))
+want = [fields(l) for l in open(sys.argv[1])]
+seen = [fields(l[len("closed "):]) for l in open(sys.argv[2]) if l.startswith("closed ")]
+for path, code, reason in want:
+    hit = next((s for s in seen if s[:2] == (path, code) and reason in ("*", s[2])), None)
     if hit is None:
-        print("%s %s" % (code, reason))
+        print("%s %s %s" % (path, code, reason))
     else:
         seen.remove(hit)
 PY
@@ -139,6 +150,7 @@ PY
     sed 's/^/  server: /' "$work/server.log"
     exit 1
   fi
+  sanitizer_check
   echo "PASS: $peer client against $server server ($(grep -c '^ok ' "$work/client.out") steps, $(wc -l <"$work/expect") closes seen by the server)"
   ;;
 shutdown)
@@ -162,6 +174,7 @@ shutdown)
   for _ in $(seq 300); do grep -q '^shutdown returned' "$work/server.log" && break; sleep 0.1; done
   sed 's/^/  server: /' "$work/server.log" | grep -v '^  server: closed' || true
   grep -q '^shutdown returned 0$' "$work/server.log" || { echo "FAIL: the server's shutdown did not return 0"; exit 1; }
+  sanitizer_check
   echo "PASS: 5 $peer WebSockets closed 1001 by the shutdown, which returned 0"
   ;;
 esac

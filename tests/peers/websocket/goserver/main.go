@@ -4,7 +4,7 @@
 // checks text messages itself and closes with 1007, as an application on
 // gorilla must. Writes go out in frames of at most 1000 bytes (the write
 // buffer), so "!frag" and every longer message arrive fragmented.
-// Prints "port N", then "closed CODE REASON" as each connection ends.
+// Prints "port N", then "closed PATH CODE REASON" as each connection ends.
 package main
 
 import (
@@ -76,9 +76,9 @@ func serve(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			var ce *websocket.CloseError
 			if errors.As(err, &ce) {
-				fmt.Printf("closed %d %s\n", ce.Code, ce.Text)
+				fmt.Printf("closed %s %d %s\n", r.URL.Path, ce.Code, ce.Text)
 			} else {
-				fmt.Printf("closed 1006 %v\n", err)
+				fmt.Printf("closed %s 1006 %v\n", r.URL.Path, err)
 			}
 			return
 		}
@@ -92,7 +92,7 @@ func serve(w http.ResponseWriter, r *http.Request) {
 			err = c.WriteMessage(t, msg)
 		}
 		if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
-			fmt.Printf("closed 1006 %v\n", err)
+			fmt.Printf("closed %s 1006 %v\n", r.URL.Path, err)
 			return
 		}
 	}
