@@ -159,14 +159,14 @@ fi
 
 # ---- 2. memory of idle WebSockets ----
 measure_memory() { # measure_memory NAME
-  local name=$1 port=${WS_PORT[$1]} out client pids line ok failed held closed i
+  local name=$1 port=${WS_PORT[$1]} out client pids line ok failed held closed
   sleep 0.5
   pids=$(tree_pids "$SERVER_PID")
   BEFORE[$name]=$(rss_kib $pids); PBEFORE[$name]=$(pss_kib $pids)
   out=$RESULTS/memory.$name
   spawn taskset -c "$CLIENT_CPU" "$OUT/ws_load" idle 127.0.0.1 "$port" "$IDLE_CONNS" 600 >"$out" 2>"$out.err"
   client=$BG_PID
-  for i in $(seq 3000); do   # up to 300 s to open them all
+  for _ in $(seq 3000); do   # up to 300 s to open them all
     grep -q '^ready' "$out" 2>/dev/null && break
     alive "$client" || break
     sleep 0.1
@@ -205,7 +205,7 @@ ratio() { awk -v a="${1:-}" -v b="${2:-}" 'BEGIN { if (a == "" || a == "–" || 
 thousands() { awk -v a="${1:-}" 'BEGIN { if (a == "") print "–"; else printf "%.1fk", a / 1000 }'; }
 
 report() {
-  local name nh_rps nh_cpu m_rps m_cpu
+  local name nh_cpu m_rps m_cpu
   echo
   echo "## WebSocket echo and idle memory, one server thread"
   echo
@@ -220,7 +220,7 @@ report() {
     echo
     echo "### Echo: $CONNS WebSockets, one $BYTES-byte text message in flight on each"
     echo
-    nh_rps=$(median <<<"${RTPS[nethttp]:-}"); nh_cpu=$(median <<<"${RTCPU[nethttp]:-}")
+    nh_cpu=$(median <<<"${RTCPU[nethttp]:-}")
     echo "| server | round trips/s | server CPU | ws_load core | round trips per server CPU-second | nethttp ÷ this, per CPU-second | errors |"
     echo "|---|---:|---:|---:|---:|---:|---:|"
     for name in $SERVERS; do

@@ -52,21 +52,23 @@ need_peer() {
   esac
 }
 
+# The command of a server or a client, into CMD.
 server_cmd() {
   case "$1" in
-  nethttp) echo "$nh_server" ;;
-  python)  echo "/usr/bin/python3 $here/py_server.py" ;;
-  node)    echo "node $here/node_server.js" ;;
-  go)      echo "$build/peers/websocket/ws_goserver" ;;
+  nethttp) CMD=("$nh_server") ;;
+  python)  CMD=(/usr/bin/python3 "$here/py_server.py") ;;
+  node)    CMD=(node "$here/node_server.js") ;;
+  go)      CMD=("$build/peers/websocket/ws_goserver") ;;
   esac
 }
 
 client_cmd() {
   case "$1" in
-  nethttp) echo "$nh_client" ;;
-  python)  echo "/usr/bin/python3 $here/py_client.py" ;;
-  node)    echo "node $here/node_client.js" ;;
-  go)      echo "$build/peers/websocket/ws_goclient" ;;
+  nethttp) CMD=("$nh_client") ;;
+  python)  CMD=(/usr/bin/python3 "$here/py_client.py") ;;
+  node)    CMD=(node "$here/node_client.js") ;;
+  go)      CMD=("$build/peers/websocket/ws_goclient") ;;
+  raw)     CMD=(/usr/bin/python3 "$here/raw_client.py") ;;
   esac
 }
 
@@ -79,8 +81,8 @@ for p in "$server" "$peer"; do need_peer "$p"; done
 # ---- the server ----
 # (the files exist before the background processes open them)
 : >"$work/server.log"; : >"$work/client.out"
-# shellcheck disable=SC2046 # the command is words
-$(server_cmd "$server") >"$work/server.log" 2>"$work/server.err" &
+server_cmd "$server"
+"${CMD[@]}" >"$work/server.log" 2>"$work/server.err" &
 spid=$!
 port=""
 for _ in $(seq 600); do
@@ -108,12 +110,13 @@ sanitizer_check() {
 
 case "$mode" in
 all)
-  if [ "$peer" = raw ]; then
-    /usr/bin/python3 "$here/raw_client.py" "$port" >"$work/client.out" 2>&1 &
-  else
-    # shellcheck disable=SC2046
-    $(client_cmd "$peer") "ws://127.0.0.1:$port" $([ "$peer" = nethttp ] || echo all) >"$work/client.out" 2>&1 &
-  fi
+  client_cmd "$peer"
+  case "$peer" in
+  raw)     args=("$port") ;;
+  nethttp) args=("ws://127.0.0.1:$port") ;;
+  *)       args=("ws://127.0.0.1:$port" all) ;;
+  esac
+  "${CMD[@]}" "${args[@]}" >"$work/client.out" 2>&1 &
   cpid=$!
   wait_pid "$cpid" 240; cpid_done=$cpid; cpid=""
   [ "$rc" = 124 ] && stop "$cpid_done"
@@ -154,8 +157,8 @@ PY
   echo "PASS: $peer client against $server server ($(grep -c '^ok ' "$work/client.out") steps, $(wc -l <"$work/expect") closes seen by the server)"
   ;;
 shutdown)
-  # shellcheck disable=SC2046
-  $(client_cmd "$peer") "ws://127.0.0.1:$port" hold 5 >"$work/client.out" 2>&1 &
+  client_cmd "$peer"
+  "${CMD[@]}" "ws://127.0.0.1:$port" hold 5 >"$work/client.out" 2>&1 &
   cpid=$!
   for _ in $(seq 600); do
     grep -q '^ready' "$work/client.out" && break
