@@ -115,7 +115,7 @@ NH_API int nh_ws_accept(nh_response_writer *w, nh_request *r, const nh_ws_option
  * (an HTTP CONNECT tunnel, for ws:// too); t NULL = a default transport.
  * On a refused handshake it returns NH_EBADRESPONSE and, if resp is not
  * NULL, the response (status, header, body) for the caller to free with
- * nh_response_free; on success *resp (if asked) holds the 101's header.
+ * nh_response_close; on success *resp (if asked) holds the 101's header.
  * Parks on a fiber, blocks a plain thread. deadline bounds the handshake. */
 NH_API int nh_ws_dial(nh_transport *t, const char *url, const nh_ws_options *opt,
                       nh_time deadline, nh_ws **out, nh_response **resp);
