@@ -99,7 +99,7 @@ typedef struct nh_transport_config {
   int max_idle_conns_per_host;    /* idle connections kept per host; 16 */
   int max_conns_per_host;         /* 0 = no limit; beyond, callers wait (their context bounds it) */
   int disable_keepalives;         /* one request per connection */
-  int disable_compression;        /* do not ask for gzip on the caller's behalf */
+  int disable_compression;        /* do not ask for gzip, br, zstd for the caller */
   size_t max_response_header_bytes; /* 1 MiB, as Go */
   /* HTTPS: the TLS configuration (nethttp/tls.h), copied into the
    * transport's own TLS context when the transport is made; NULL = system
@@ -261,7 +261,8 @@ NH_API nh_header *nh_response_header(nh_response *resp);
 /* Trailers of a chunked body, once it was read to the end (NULL before). */
 NH_API nh_header *nh_response_trailer(nh_response *resp);
 NH_API int64_t nh_response_content_length(const nh_response *resp); /* -1 unknown */
-/* Was the body transparently decompressed (the client asked for gzip)? */
+/* Was the body transparently decoded (the transport asked for gzip, br and
+ * zstd on the caller's behalf and the server used one)? */
 NH_API int nh_response_uncompressed(const nh_response *resp);
 /* The URL finally answered (after redirects). */
 NH_API const char *nh_response_url(const nh_response *resp);

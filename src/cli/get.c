@@ -83,7 +83,7 @@ static void get_usage(FILE *out) {
           "      --max-redirs N        at most N redirects with -L (default 50, -1 = no limit)\n"
           "  -m, --max-time T          whole transfer timeout (seconds, or 500ms, 2m)\n"
           "      --connect-timeout T   connect timeout\n"
-          "      --compressed          ask for gzip and decompress it\n"
+          "      --compressed          ask for gzip, br and zstd and decode them\n"
           "  -f, --fail                no body and exit 22 on a status >= 400\n"
           "  -s, --silent              no progress bar and no error messages\n"
           "  -S, --show-error          error messages even with -s\n"
@@ -328,7 +328,7 @@ static void print_request_head(const get_opts *o, nh_client_request *req, const 
           o->http_version == NH_HTTP_2 || !strcmp(o->trace.alpn, "h2") ? "HTTP/2" : "HTTP/1.1",
           given_host ? given_host : host);
   if (o->compressed && !nh_header_get(h, "Accept-Encoding"))
-    fprintf(stderr, "> Accept-Encoding: gzip\n");
+    fprintf(stderr, "> Accept-Encoding: gzip, br, zstd\n"); /* what the transport sends */
   if (body_len > 0 || (body_len == 0 && method_wants_length(method)))
     fprintf(stderr, "> Content-Length: %lld\n", (long long)body_len);
   for (size_t i = 0; i < nh_header_len(h); i++) {

@@ -68,7 +68,7 @@ static void write_head(const nh__cconn *c, const nh_client_request *req, const c
   if (!nh_header_get(req->header, "User-Agent"))
     put_field(h, "User-Agent", "nethttp/" NH__CLIENT_VERSION);
   if (req->wire_gzip)
-    put_field(h, "Accept-Encoding", "gzip");
+    put_field(h, "Accept-Encoding", NH__CLIENT_ACCEPT_ENCODING);
   if (c->proxy_auth && !nh_header_get(req->header, "Proxy-Authorization"))
     put_field(h, "Proxy-Authorization", c->proxy_auth);
   if (req->length > 0 || (req->length == 0 && (req->body != BODY_NONE || method_wants_length(req->method))))

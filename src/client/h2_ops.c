@@ -145,7 +145,7 @@ static int h2_start(nh__cconn *c, nh_client_request *req, nh_time deadline, nh__
   }
   if (req->wire_gzip) {
     extra[nx++] = "accept-encoding";
-    extra[nx++] = "gzip";
+    extra[nx++] = NH__CLIENT_ACCEPT_ENCODING;
   }
   extra[nx] = NULL;
   int has_body = req->body != BODY_NONE && req->length != 0;

@@ -15,7 +15,6 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
-#include <zlib.h>
 
 #include "nethttp/client.h"
 #include "nethttp/dial.h"
@@ -27,11 +26,15 @@
 #include "nethttp/sync.h"
 #include "nethttp/url.h"
 #include "util/arena.h"
+#include "util/codec.h"
 #include "util/header_internal.h"
 #include "util/list.h"
 
 #define NH__CLIENT_VERSION "0.1.0"
 #define NH__CLIENT_BUF 16384
+/* The codings the transport asks for on the caller's behalf and decodes
+ * (Go's Transport asks for gzip alone). */
+#define NH__CLIENT_ACCEPT_ENCODING "gzip, br, zstd"
 #define NH__DRAIN_MAX (256 * 1024)
 #define NH__DRAIN_TIME NH_SEC
 
@@ -55,7 +58,7 @@ struct nh_client_request {
   void *arg;
   int64_t length; /* -1 unknown: chunked */
   int body_started; /* some of it was read: a replay needs a rewind */
-  int wire_gzip;    /* the transport asks for gzip on the caller's behalf */
+  int wire_gzip;    /* the transport asks for gzip, br and zstd on the caller's behalf */
   int borrowed_body; /* a redirect hop using its first request's body */
   const nh_client_trace *trace; /* borrowed, or NULL (trace.c) */
   /* The host (pool entry) of its last round trip and the transport's id:
@@ -281,12 +284,11 @@ struct nh_response {
   int body_error;
   char *url;
   nh_time total_deadline; /* the client's total timeout, body included */
-  /* transparent gzip */
-  int gzip;
-  z_stream z;
-  int z_init, z_end;
+  /* transparent decoding (gzip, br, zstd): coding 0 = none */
+  int coding;
+  nh__decoder *dec;
+  int dec_end;
   char *zin;
-  size_t zin_len, zin_pos;
   /* leak report */
   const char *file;
   int line;
@@ -313,7 +315,7 @@ nh_response *nh__response_alloc(nh_transport *t, nh_client_request *req, const c
 void nh__response_drop(nh_response *r);
 /* The head is in: the response takes stream s (the body is read from it;
  * a bodiless response closes it at once) and joins the open list. */
-void nh__response_start(nh_response *r, nh__cstream *s, int gzip_added);
+void nh__response_start(nh_response *r, nh__cstream *s, int codings_added);
 
 /* transport.c: one request on one connection (retried once on a stale
  * pooled connection). */

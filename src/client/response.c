@@ -1,6 +1,7 @@
 /* Responses: the protocol-neutral head (nh__chead, filled by the
  * connection's read_head), the body read in blocking style from the stream
- * (gunzipped when the transport asked for gzip on the caller's behalf),
+ * (decoded when the transport asked for gzip, br and zstd on the caller's
+ * behalf and the server used one of them),
  * and the stream closed, its connection back in the pool, the moment the
  * body ends. Every
  * open response is listed on its transport with the file:line that made
@@ -135,11 +136,14 @@ void nh__response_drop(nh_response *r) {
   response_put(r);
 }
 
-void nh__response_start(nh_response *r, nh__cstream *s, int gzip_added) {
+void nh__response_start(nh_response *r, nh__cstream *s, int codings_added) {
   r->stream = s;
   const char *ce = nh_header_get(r->head.header, "Content-Encoding");
-  if (gzip_added && ce && !strcasecmp(ce, "gzip") && !r->head.no_body) {
-    r->gzip = 1;
+  /* One coding we asked for; a list of several ("gzip, br") is left as
+   * sent, as Go leaves anything but "gzip". */
+  int c = ce ? nh__coding_parse(ce, strlen(ce)) : -1;
+  if (codings_added && c > NH__CODING_IDENTITY && !r->head.no_body) {
+    r->coding = c;
     nh_header_del(r->head.header, "Content-Encoding");
     nh_header_del(r->head.header, "Content-Length");
     r->head.content_length = -1;
@@ -156,7 +160,7 @@ const char *nh_response_proto(const nh_response *r) { return r->head.proto; }
 nh_header *nh_response_header(nh_response *r) { return r->head.header; }
 nh_header *nh_response_trailer(nh_response *r) { return r->body_done ? r->head.trailer : NULL; }
 int64_t nh_response_content_length(const nh_response *r) { return r->head.content_length; }
-int nh_response_uncompressed(const nh_response *r) { return r->gzip; }
+int nh_response_uncompressed(const nh_response *r) { return r->coding != 0; }
 const char *nh_response_url(const nh_response *r) { return r->url ? r->url : ""; }
 
 /* One raw read of the (possibly compressed) body, under the request's
@@ -187,52 +191,48 @@ static ssize_t raw_read(nh_response *r, void *buf, size_t cap) {
   return n;
 }
 
-static ssize_t gunzip_read(nh_response *r, void *buf, size_t cap) {
-  if (!r->z_init) {
-    if (!(r->zin = malloc(NH__CLIENT_BUF)))
+/* The decoded body: the decoder hands out at most cap bytes per call, so
+ * a small body that inflates to gigabytes costs only what the caller
+ * reads (and the coding's window: 32 KiB for gzip, at most 16 MiB for br,
+ * 8 MiB for zstd). Concatenated gzip members and zstd frames are read as
+ * one body, as Go's gzip.Reader does; a body cut short, corrupt, or with
+ * bytes after its end that start no member fails with NH_EBADRESPONSE. */
+static ssize_t decoded_read(nh_response *r, void *buf, size_t cap) {
+  if (r->dec_end)
+    return 0;
+  if (!r->dec) {
+    if (!r->zin && !(r->zin = malloc(NH__CLIENT_BUF)))
       return NH_ENOMEM;
-    if (inflateInit2(&r->z, 16 + MAX_WBITS) != Z_OK)
+    if (!(r->dec = nh__decoder_new((nh__coding)r->coding)))
       return NH_ENOMEM;
-    r->z_init = 1;
   }
   for (;;) {
-    if (r->z_end)
+    ssize_t n = nh__decoder_pull(r->dec, buf, cap);
+    if (n > 0)
+      return n;
+    if (n < 0 || nh__decoder_input_left(r->dec)) {
+      int e = n == NH_ENOMEM ? NH_ENOMEM : NH_EBADRESPONSE;
+      if (!r->body_error)
+        body_failed(r, e);
+      return e;
+    }
+    n = raw_read(r, r->zin, NH__CLIENT_BUF);
+    if (n < 0)
+      return n;
+    if (n == 0) {
+      if (!nh__decoder_done(r->dec))
+        return NH_EBADRESPONSE; /* the stream was cut short */
+      r->dec_end = 1;
       return 0;
-    if (r->zin_pos == r->zin_len) {
-      ssize_t n = raw_read(r, r->zin, NH__CLIENT_BUF);
-      if (n < 0)
-        return n;
-      if (n == 0)
-        return NH_EBADRESPONSE; /* the gzip stream was cut short */
-      r->zin_len = (size_t)n;
-      r->zin_pos = 0;
     }
-    r->z.next_in = (Bytef *)r->zin + r->zin_pos;
-    r->z.avail_in = (uInt)(r->zin_len - r->zin_pos);
-    r->z.next_out = buf;
-    r->z.avail_out = (uInt)(cap > 1 << 30 ? 1 << 30 : cap);
-    int zr = inflate(&r->z, Z_NO_FLUSH);
-    r->zin_pos = r->zin_len - r->z.avail_in;
-    size_t produced = (size_t)((char *)r->z.next_out - (char *)buf);
-    if (zr == Z_STREAM_END) {
-      r->z_end = 1;
-      /* Let the connection go back now: finish reading the raw body. */
-      char scratch[512];
-      while (!r->body_done && !r->body_error && raw_read(r, scratch, sizeof scratch) > 0)
-        ;
-    } else if (zr != Z_OK && zr != Z_BUF_ERROR) {
-      body_failed(r, NH_EBADRESPONSE);
-      return NH_EBADRESPONSE;
-    }
-    if (produced)
-      return (ssize_t)produced;
+    nh__decoder_push(r->dec, r->zin, (size_t)n);
   }
 }
 
 ssize_t nh_response_read(nh_response *r, void *buf, size_t cap) {
   if (cap == 0)
     return 0;
-  return r->gzip ? gunzip_read(r, buf, cap) : raw_read(r, buf, cap);
+  return r->coding ? decoded_read(r, buf, cap) : raw_read(r, buf, cap);
 }
 
 /* The body lands in the buffer's spare room (no copy), which doubles up
@@ -306,8 +306,7 @@ void nh_response_close(nh_response *r) {
     return;
   drain_or_close(r);
   open_list_remove(r);
-  if (r->z_init)
-    inflateEnd(&r->z);
+  nh__decoder_free(r->dec);
   free(r->zin);
   nh__arena_dispose(&r->header_arena);
   nh_header_free(r->head.trailer);

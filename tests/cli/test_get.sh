@@ -31,6 +31,16 @@ json "$work/b" "j=={'user-agent':'agent/9'}"
 G -H 'User-Agent:' "$base/headers" >"$work/b" # 'K:' removes K; the client's default then applies
 json "$work/b" "j['headers']['User-Agent'][0].startswith('nethttp/')"
 
+# --- --compressed: gzip, br and zstd asked for and decoded (httpbin's /gzip is
+# gzip); without it nothing is asked for, as curl
+G --compressed -v "$base/headers" >"$work/b" 2>"$work/err"
+json "$work/b" "j['headers']['Accept-Encoding']==['gzip, br, zstd']"
+grep -qx '> Accept-Encoding: gzip, br, zstd' "$work/err" || fail "--compressed -v: $(cat "$work/err")"
+G --compressed "$base/gzip" >"$work/b"
+json "$work/b" "j['gzipped'] is True"
+G "$base/headers" >"$work/b"
+json "$work/b" "'Accept-Encoding' not in j['headers']"
+
 # --- -i: the head (CRLF) then the body
 G -i "$base/status/418" >"$work/b"
 head -1 "$work/b" | grep -q $'^HTTP/1.1 418 I\'m a teapot\r$' || fail "-i status line: $(head -1 "$work/b")"
