@@ -473,9 +473,9 @@ fail:
   return r;
 }
 
-/* After a block with BFINAL set (§7.2.3.5: a sender may end a message's
- * stream so), inflating goes on in a new stream that still sees the
- * window, as gorilla and zlib-based peers do. */
+/* After a block with BFINAL set (§7.2.3.4: a sender may end a message's
+ * stream so), the next message starts a new stream that still sees the
+ * window. */
 static int inf_restart(nh__wsd *d) {
   z_stream *z = &d->inf;
   unsigned char *dict = malloc((size_t)1 << d->inf_bits);
@@ -547,9 +547,14 @@ int nh__wsd_inflate(nh__wsd *d, const void *in, size_t n, nh__dynbuf *out, size_
         out->p[out->len] = 0;
       }
       if (zr == Z_STREAM_END) {
-        if ((r = inf_restart(d)) != 0)
+        /* The message's data ends with its final block: what follows (the
+         * RFC's example has a 00, then our tail) is ignored, as gorilla
+         * and python-websockets do. Going on in a new stream instead
+         * would let two bytes per final block ("03 00") cost a copy of
+         * the window each: one restart per message bounds that. */
+        if (!d->inf_reset && (r = inf_restart(d)) != 0)
           goto fail;
-        continue;
+        goto done;
       }
       if (zr != Z_OK && zr != Z_BUF_ERROR) {
         r = zerr(zr);
@@ -566,6 +571,7 @@ int nh__wsd_inflate(nh__wsd *d, const void *in, size_t n, nh__dynbuf *out, size_
     r = NH_EBADREQUEST;
     goto fail;
   }
+done:
   if (d->inf_reset)
     inf_end(d);
   return 0;

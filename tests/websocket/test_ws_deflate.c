@@ -134,6 +134,29 @@ NH_TEST(rfc_examples_inflate) {
   nh__wsd_free(d);
 }
 
+NH_TEST(data_after_a_final_block_is_ignored) {
+  nh__wsd *d = nh__wsd_new(&takeover, 0, 1);
+  /* "Hello" in a final block, then another "Hello" block: the message
+   * ends with its final block (as gorilla and python-websockets read it). */
+  inflate_hex(d, "f3 48 cd c9 c9 07 00 f2 48 cd c9 c9 07 00", "Hello");
+  /* The window survived: the next message refers back into it. */
+  inflate_hex(d, "f2 00 11 00 00", "Hello");
+  /* 300,000 empty final blocks in one message: one restart, not one per
+   * block (each would copy the window). */
+  size_t n = 600000;
+  uint8_t *many = malloc(n);
+  for (size_t i = 0; i < n; i += 2)
+    many[i] = 0x03, many[i + 1] = 0x00;
+  nh__dynbuf b;
+  nh__dynbuf_init(&b, NH__DYNBUF_NOCAP);
+  CHECK_EQ(nh__wsd_inflate(d, many, n, &b, 1 << 20), 0);
+  CHECK_EQ(b.len, 0);
+  inflate_hex(d, "f2 00 11 00 00", "Hello");
+  free(many);
+  nh__dynbuf_free(&b);
+  nh__wsd_free(d);
+}
+
 NH_TEST(inflate_refuses_corrupt_and_truncated_data) {
   nh__wsd *d = nh__wsd_new(&takeover, 1, 1);
   nh__dynbuf b;
