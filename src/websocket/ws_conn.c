@@ -551,8 +551,8 @@ static int read_message(nh_ws *ws, int discard, nh_ws_type *type, const char **d
         continue;
       if (ev.compressed)
         rc = take_data(&ws->zraw, &ev);
-      else if (!ws->msg.len && nh__ws_reader_whole(&ws->r) && ev.data >= ws->rbuf &&
-               ev.data < ws->rbuf + ws->rcap)
+      else if (!ws->msg.len && ws->rbuf && ev.data >= ws->rbuf &&
+               ev.data < ws->rbuf + ws->rcap && nh__ws_reader_whole(&ws->r))
         whole = ev.data, whole_len = ev.len;
       else
         rc = take_data(&ws->msg, &ev);
