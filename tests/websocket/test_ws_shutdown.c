@@ -238,7 +238,7 @@ NH_TEST(close_ends_websockets_at_once) {
 
 /* A WebSocket accepted while a shutdown is under way (its request came
  * before the listeners closed) is told too. */
-static atomic_int g_shutdown_began;
+static atomic_int g_shutdown_began, g_late_started;
 
 static void on_shutdown(void *arg) {
   (void)arg;
@@ -246,6 +246,7 @@ static void on_shutdown(void *arg) {
 }
 
 static void late_reader(nh_response_writer *w, nh_request *r) {
+  atomic_store(&g_late_started, 1);
   while (!atomic_load(&g_shutdown_began))
     nh_sleep(NH_MSEC);
   nh_sleep(100 * NH_MSEC); /* most likely after the server told the others */
@@ -255,11 +256,16 @@ static void late_reader(nh_response_writer *w, nh_request *r) {
 NH_TEST(websocket_accepted_during_shutdown_is_told) {
   reset();
   atomic_store(&g_shutdown_began, 0);
+  atomic_store(&g_late_started, 0);
   nh_test_server *ts = nh_test_server_new(late_reader, NULL, 1);
   nh_server *srv = nh_test_server_server(ts);
   nh_server_on_shutdown(srv, on_shutdown, NULL);
   raw_conn *c = raw_dial(nh_test_server_port(ts));
   hr_upgrade(c->fd, "/late", NULL);
+  /* The request is being served before the shutdown begins: a connection
+   * not yet accepted by then would never be. */
+  while (!atomic_load(&g_late_started))
+    nh_sleep(NH_MSEC);
   shutdown_call sc = {srv, 20 * NH_SEC, 0};
   pthread_t th;
   pthread_create(&th, NULL, shutdown_thread, &sc);
