@@ -75,6 +75,7 @@ static void body_failed(nh_response *r, int e) {
 #endif
 static __thread nh_response *spare;
 static __thread int nspare;
+static __thread int spare_keyed; /* the thread's end frees its spares */
 static pthread_key_t spare_key;
 static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
 
@@ -86,6 +87,7 @@ static void spare_drop(void *unused) {
     free(r);
   }
   nspare = 0;
+  spare_keyed = 0;
 }
 static void spare_key_make(void) { pthread_key_create(&spare_key, spare_drop); }
 
@@ -103,9 +105,10 @@ static void response_put(nh_response *r) {
     free(r);
     return;
   }
-  if (!spare) { /* the thread's first: its end must free them */
+  if (!spare_keyed) { /* the thread's first: its end must free them */
     pthread_once(&spare_once, spare_key_make);
     pthread_setspecific(spare_key, (void *)1);
+    spare_keyed = 1;
   }
   r->next_open = spare;
   spare = r;
