@@ -608,6 +608,14 @@ static size_t consume_check_every(const nh__h2c *c) {
   return quarter < 4096 ? quarter : 4096;
 }
 
+/* The connection's window gets the owed bytes back (mu held): 1 when
+ * nghttp2 then has output (a WINDOW_UPDATE). */
+static int give_back_owed(nh__h2c *c) {
+  nghttp2_session_consume_connection(c->ss, c->conn_owed);
+  c->conn_owed = 0;
+  return nghttp2_session_want_write(c->ss);
+}
+
 ssize_t nh__h2s_read_body(nh__h2s *s, void *out, size_t cap, nh_time deadline,
                           nh_header **trailer) {
   nh__h2c *c = s->c;
@@ -621,14 +629,23 @@ ssize_t nh__h2s_read_body(nh__h2s *s, void *out, size_t cap, nh_time deadline,
         n = cap;
       memcpy(out, s->rbuf + s->rpos, n);
       s->rpos += n;
-      nghttp2_session_consume(c->ss, s->id, n);
-      /* nghttp2 queues a WINDOW_UPDATE once half a window is consumed.
-       * Asking after every quarter window (4 KiB at most) rather than
-       * after every read still lets it out before the peer runs dry. */
-      c->consumed += n;
-      if (c->consumed >= consume_check_every(c)) {
-        c->consumed = 0;
-        kick = nghttp2_session_want_write(c->ss);
+      if (s->eof || s->closed) {
+        /* The stream takes no more DATA: its own window no longer
+         * matters, and the connection's gets the bytes in batches (one
+         * call per quarter window rather than a stream lookup per read). */
+        c->conn_owed += n;
+        if (c->conn_owed >= consume_check_every(c))
+          kick = give_back_owed(c);
+      } else {
+        nghttp2_session_consume(c->ss, s->id, n);
+        /* nghttp2 queues a WINDOW_UPDATE once half a window is consumed.
+         * Asking after every quarter window (4 KiB at most) rather than
+         * after every read still lets it out before the peer runs dry. */
+        c->consumed += n;
+        if (c->consumed >= consume_check_every(c)) {
+          c->consumed = 0;
+          kick = nghttp2_session_want_write(c->ss);
+        }
       }
       r = (ssize_t)n;
       break;
@@ -666,10 +683,12 @@ void nh__h2s_close(nh__h2s *s) {
     return;
   nh__h2c *c = s->c;
   nh_mutex_lock(c->mu);
-  if (!s->closed && !atomic_load(&c->dead))
+  int kick = 0;
+  if (!s->closed && !atomic_load(&c->dead)) {
     nghttp2_submit_rst_stream(c->ss, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
-  if (s->rlen > s->rpos) /* received, never read: the connection's window back */
-    nghttp2_session_consume_connection(c->ss, s->rlen - s->rpos);
+    kick = 1;
+  }
+  c->conn_owed += s->rlen - s->rpos; /* received, never read: the connection's window back */
   nghttp2_session_set_stream_user_data(c->ss, s->id, NULL);
   if (c->last == s)
     c->last_id = 0;
@@ -679,8 +698,18 @@ void nh__h2s_close(nh__h2s *s) {
     c->streams = s->next;
   if (s->next)
     s->next->prev = s->prev;
-  /* The last stream gone: an I/O fiber ends until the next one. */
-  int kick = nghttp2_session_want_write(c->ss) || !c->streams;
+  /* Output only if this close queued some (RST_STREAM, WINDOW_UPDATE):
+   * every other call that queues frames kicks on its own, but for the
+   * WINDOW_UPDATEs of an open stream's reads, asked about here if any
+   * went unasked. The last stream gone: the owed bytes go back, and an
+   * I/O fiber ends until the next stream. */
+  if (c->conn_owed && (c->conn_owed >= consume_check_every(c) || !c->streams))
+    kick |= give_back_owed(c);
+  if (c->consumed) {
+    c->consumed = 0;
+    kick |= nghttp2_session_want_write(c->ss);
+  }
+  kick |= !c->streams;
   int keep = c->nspare < SPARE_MAX;
   if (keep)
     stream_recycle(c, s);

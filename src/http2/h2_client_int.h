@@ -90,6 +90,9 @@ struct nh__h2c {
   /* Bytes the callers consumed since nghttp2 was last asked whether a
    * WINDOW_UPDATE is due (h2_client.c: nh__h2s_read_body). */
   size_t consumed;
+  /* Bytes read from streams that had ended (END_STREAM in): only the
+   * connection's window wants them back, handed to nghttp2 in batches. */
+  size_t conn_owed;
   nh__h2s *spare; /* closed streams kept for the next ones (next-linked) */
   int nspare;
   nh__h2_mem mem; /* nghttp2's blocks (used under mu) */
