@@ -116,8 +116,7 @@ int nh_client_do_at(nh_client *c, nh_client_request *req, nh_response **out, con
       return e;
     }
     resp->owned_req = cur != req ? cur : NULL;
-    const char *url = nh__creq_url_string(cur);
-    resp->url = url ? strdup(url) : NULL;
+    resp->url = nh__creq_url_string(cur);
     resp->total_deadline = deadline;
     const char *loc = nh_header_get(resp->head.header, "Location");
     nh_url *next = NULL;

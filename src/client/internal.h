@@ -282,7 +282,10 @@ struct nh_response {
   nh__chead head; /* head.header == &header_map */
   int body_done;
   int body_error;
-  char *url;
+  /* The URL answered: the string of the request that got the answer,
+   * which outlives the response (the caller's, freed only after the
+   * close, or a hop's or convenience call's, freed with it). */
+  const char *url;
   nh_time total_deadline; /* the client's total timeout, body included */
   /* transparent decoding (gzip, br, zstd): coding 0 = none */
   int coding;

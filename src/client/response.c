@@ -315,6 +315,5 @@ void nh_response_close(nh_response *r) {
   nh_header_free(r->head.trailer);
   nh_client_request_free(r->owned_req); /* before the request it borrows from */
   nh_client_request_free(r->adopted_req);
-  free(r->url);
   response_put(r);
 }
