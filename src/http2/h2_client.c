@@ -19,6 +19,7 @@
 #include "nethttp/errors.h"
 #include "runtime/sanitizer.h"
 #include "util/header_internal.h"
+#include "util/textproto_internal.h"
 
 /* Go's initialMaxConcurrentStreams: assumed until the server's SETTINGS. */
 #define INITIAL_MAX_STREAMS 100
@@ -327,19 +328,38 @@ int nh__h2c_can_take(const nh__h2c *c, int in_use) {
 static int dropped(const char *k, size_t n) {
   switch (n) {
   case 4:
-    return !strncasecmp(k, "host", 4);
+    return nh__token_is(k, n, "host", 4);
   case 7:
-    return !strncasecmp(k, "upgrade", 7);
+    return nh__token_is(k, n, "upgrade", 7);
   case 10:
-    return !strncasecmp(k, "connection", 10) || !strncasecmp(k, "keep-alive", 10);
+    return nh__token_is(k, n, "connection", 10) || nh__token_is(k, n, "keep-alive", 10);
   case 14:
-    return !strncasecmp(k, "content-length", 14);
+    return nh__token_is(k, n, "content-length", 14);
   case 16:
-    return !strncasecmp(k, "proxy-connection", 16);
+    return nh__token_is(k, n, "proxy-connection", 16);
   case 17:
-    return !strncasecmp(k, "transfer-encoding", 17);
+    return nh__token_is(k, n, "transfer-encoding", 17);
   }
   return 0;
+}
+
+/* dst = lowercase src (n bytes): eight at a time while they are ASCII, as
+ * field names are (each request's pass through here). */
+static void lower_copy(char *dst, const char *src, size_t n) {
+  const uint64_t hi = 0x8080808080808080u;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x;
+    memcpy(&x, src + i, 8);
+    if (x & hi)
+      break;
+    /* 0x80 in each byte from 'A' (+0x3f) and not past 'Z' (+0x25) */
+    uint64_t upper = (x + 0x3f3f3f3f3f3f3f3fu) & ~(x + 0x2525252525252525u) & hi;
+    x |= upper >> 2;
+    memcpy(dst + i, &x, 8);
+  }
+  for (; i < n; i++)
+    dst[i] = (char)((src[i] >= 'A' && src[i] <= 'Z') ? src[i] + 32 : src[i]);
 }
 
 static nghttp2_nv nv(const char *k, size_t kn, const char *v, size_t vn, uint8_t flags) {
@@ -436,8 +456,7 @@ int nh__h2s_open(nh__h2c *c, const nh__h2_req *req, nh__h2s **out) {
     if (e->klen == 2 && !strncasecmp(e->key, "te", 2) &&
         !(e->vlen == 8 && !strncasecmp(e->value, "trailers", 8)))
       continue;
-    for (size_t j = 0; j < e->klen; j++)
-      lp[j] = (char)((e->key[j] >= 'A' && e->key[j] <= 'Z') ? e->key[j] + 32 : e->key[j]);
+    lower_copy(lp, e->key, e->klen);
     v[n++] = nv(lp, e->klen, e->value, e->vlen, NGHTTP2_NV_FLAG_NONE);
     lp += e->klen;
   }

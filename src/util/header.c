@@ -44,8 +44,39 @@ void nh__header_clear(nh_header *h) {
   h->late = NULL;
 }
 
-static int key_eq(const nh__hentry *e, const char *key, size_t klen) {
-  return e->klen == klen && strncasecmp(e->key, key, klen) == 0;
+/* Are a and b (n bytes) equal but for ASCII letter case? */
+static int caseless_eq(const char *a, const char *b, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+    if (x != y && ((x | 0x20) != (y | 0x20) || (unsigned)((x | 0x20) - 'a') > 25))
+      return 0;
+  }
+  return 1;
+}
+
+/* strncasecmp(a, b, n) == 0 for names without NUL. Names are nearly
+ * always spelled alike on both sides (canonical): eight bytes at a time
+ * (the last eight overlapping the ones before) compare equal, and only
+ * eight that differ are looked at byte by byte. */
+static int names_eq(const char *a, const char *b, size_t n) {
+  if (n < 8)
+    return caseless_eq(a, b, n);
+  for (size_t i = 0;; i += 8) {
+    if (i + 8 > n)
+      i = n - 8;
+    uint64_t x, y;
+    memcpy(&x, a + i, 8);
+    memcpy(&y, b + i, 8);
+    if (x != y && !caseless_eq(a + i, b + i, 8))
+      return 0;
+    if (i + 8 == n)
+      return 1;
+  }
+}
+
+/* Every lookup runs this on each field: most differ in length. */
+static inline int key_eq(const nh__hentry *e, const char *key, size_t klen) {
+  return e->klen == klen && names_eq(e->key, key, klen);
 }
 
 /* Reads see a frozen map's live copy. */
@@ -182,9 +213,13 @@ static const struct {
 };
 
 static const char *common_key(const char *key, size_t klen, int lower) {
-  for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
-    if (common[i].len == klen && !memcmp(lower ? common[i].lower : common[i].canon, key, klen))
+  if (!klen)
+    return NULL;
+  for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) {
+    const char *c = lower ? common[i].lower : common[i].canon;
+    if (common[i].len == klen && c[0] == key[0] && !memcmp(c, key, klen))
       return common[i].canon;
+  }
   return NULL;
 }
 

@@ -33,6 +33,9 @@ NH_TEST(request_fields_on_the_wire) {
   nh_client_request *req = nh_client_request_new("POST", h2_peer_url(p, "/a/b?q=1&r=2"));
   nh_header *h = nh_client_request_header(req);
   nh_header_set(h, "X-Mixed-Case", "Value");
+  /* Lower-cased eight bytes at a time: letters at both ends of the
+   * alphabet, and the token characters next to them left alone. */
+  nh_header_set(h, "X-ZAYBZ`^_~Az-Long-Name9", "v");
   nh_header_set(h, "Connection", "keep-alive");
   nh_header_set(h, "Keep-Alive", "timeout=5");
   nh_header_set(h, "Upgrade", "websocket");
@@ -51,6 +54,7 @@ NH_TEST(request_fields_on_the_wire) {
   snprintf(auth, sizeof auth, "header :authority: 127.0.0.1:%d\n", p->port);
   CHECK_EQ(h2_peer_count(p, auth), 1);
   CHECK_EQ(h2_peer_count(p, "header x-mixed-case: Value\n"), 1); /* lower-cased */
+  CHECK_EQ(h2_peer_count(p, "header x-zaybz`^_~az-long-name9: v\n"), 1);
   CHECK_EQ(h2_peer_count(p, "header content-length: 5\n"), 1);
   /* Connection-specific fields are not sent (RFC 9113 8.2.2). */
   CHECK_EQ(h2_peer_count(p, "header connection"), 0);

@@ -128,4 +128,39 @@ NH_TEST(token_list_has) {
   CHECK(!nh_token_list_has("close", NULL));
 }
 
+/* A header map's lookups ignore ASCII letter case and nothing else, at
+ * every length (names of eight bytes and more are compared eight at a
+ * time, the last eight overlapping). */
+NH_TEST(header_lookup_ignores_letter_case_only) {
+  nh_header *h = nh_header_new();
+  CHECK(h != NULL);
+  const char *names[] = {"A", "Etag", "X-Seven", "X-Eight", "X-Eight1", "X-Nine-Ab",
+                         "Content-Length", "X-Sixteen-Bytes1", "X-A^b-Seventeen-9"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    CHECK_EQ(nh_header_add(h, names[i], names[i]), NH_OK);
+  CHECK_STR(nh_header_get(h, "a"), "A");
+  CHECK_STR(nh_header_get(h, "ETAG"), "Etag");
+  CHECK_STR(nh_header_get(h, "x-seven"), "X-Seven");
+  CHECK_STR(nh_header_get(h, "x-eIGHT1"), "X-Eight1");
+  CHECK_STR(nh_header_get(h, "X-NINE-AB"), "X-Nine-Ab");
+  CHECK_STR(nh_header_get(h, "content-length"), "Content-Length");
+  CHECK_STR(nh_header_get(h, "CONTENT-LENGTH"), "Content-Length");
+  CHECK_STR(nh_header_get(h, "x-sixteen-bytes1"), "X-Sixteen-Bytes1");
+  CHECK_STR(nh_header_get(h, "x-a^B-SEVENTEEN-9"), "X-A^b-Seventeen-9");
+  /* Bytes apart by 0x20 that are not letters differ: ^ and ~, 9 and ^Y. */
+  CHECK(nh_header_get(h, "x-a~b-seventeen-9") == NULL);
+  CHECK(nh_header_get(h, "X-A^b-Seventeen-\x19") == NULL);
+  /* A difference in the first byte, the last, or only inside the
+   * overlapping last eight. */
+  CHECK(nh_header_get(h, "Y-Seven") == NULL);
+  CHECK(nh_header_get(h, "Content-Lengti") == NULL);
+  CHECK(nh_header_get(h, "Content-LenGti") == NULL);
+  CHECK(nh_header_get(h, "X-Eight2") == NULL);
+  CHECK(nh_header_get(h, "X-Sixteen-Bytes2") == NULL);
+  CHECK(nh_header_get(h, "X-Nine-A") == NULL); /* a prefix */
+  CHECK_EQ(nh_header_del(h, "content-LENGTH"), 1);
+  CHECK(nh_header_get(h, "Content-Length") == NULL);
+  nh_header_free(h);
+}
+
 NH_TEST_MAIN()
