@@ -14,6 +14,7 @@
 #define NH_CLIENT_INTERNAL_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "nethttp/client.h"
@@ -202,11 +203,23 @@ struct nh_transport {
   nh__list pool; /* listed connections, by idle_since, oldest first */
   int idle;      /* listed: idle exclusive ones, and shared ones */
   nh__host *hosts;
-  struct nh_response *open_responses; /* for the leak report */
+  struct nh_response *open_responses; /* for the leak report, under open_mu */
+  /* A spin lock: the list is touched twice per request for a few pointer
+   * moves, where a mutex pair costs more than the work. */
+  atomic_int open_mu;
   uint64_t id; /* unique in the process: a request's route cache names it */
   _Atomic int64_t st_dials, st_reused, st_requests, st_retries, st_open, st_closed_idle,
       st_closed_full, st_closed_unread, st_unclosed;
 };
+
+static inline void nh__open_lock(nh_transport *t) {
+  while (atomic_exchange_explicit(&t->open_mu, 1, memory_order_acquire))
+    while (atomic_load_explicit(&t->open_mu, memory_order_relaxed))
+      sched_yield(); /* the holder may be off its core */
+}
+static inline void nh__open_unlock(nh_transport *t) {
+  atomic_store_explicit(&t->open_mu, 0, memory_order_release);
+}
 
 /* pool.c */
 nh__host *nh__host_get(nh_transport *t, const char *key, const char *host, int port);

@@ -102,7 +102,9 @@ void nh__cconn_discard(nh__cconn *c) {
 /* A listed connection no stream uses. */
 static int unused(const nh__cconn *c) { return c->streams == 0; }
 
-/* Unlink expired idle connections (t->mu held) onto *dead. */
+/* Unlink expired idle connections (t->mu held) onto *dead. now: 0 to
+ * read the clock only if an idle connection is listed (a pool of shared
+ * connections in use has none). */
 static void collect_expired(nh_transport *t, nh_time now, nh__list *dead) {
   nh_dur ttl = t->cfg.idle_conn_timeout;
   if (ttl == NH_NO_TIMEOUT)
@@ -113,6 +115,8 @@ static void collect_expired(nh_transport *t, nh_time now, nh__list *dead) {
     nh__cconn *c = of_node(it);
     if (!unused(c))
       continue; /* a shared connection in use */
+    if (!now)
+      now = nh_now();
     if (now - c->idle_since < ttl)
       break;
     unlist(t, c);
@@ -171,7 +175,7 @@ nh__cconn *nh__pool_take(nh_transport *t, nh__host *h, int can_retry) {
     nh__list_init(&dead);
     nh__cconn *got = NULL;
     pthread_mutex_lock(&t->mu);
-    collect_expired(t, nh_now(), &dead);
+    collect_expired(t, 0, &dead);
     /* Newest first. */
     for (nh__list *it = t->pool.prev, *prev; it != &t->pool; it = prev) {
       prev = it->prev;

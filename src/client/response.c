@@ -26,25 +26,25 @@ nh_time nh__client_deadline(nh_ctx *ctx, nh_time d) {
 
 static void open_list_add(nh_response *r) {
   nh_transport *t = r->t;
-  pthread_mutex_lock(&t->mu);
+  nh__open_lock(t);
   r->next_open = t->open_responses;
   if (t->open_responses)
     t->open_responses->prev_open = r;
   t->open_responses = r;
-  pthread_mutex_unlock(&t->mu);
+  nh__open_unlock(t);
   atomic_fetch_add(&t->st_unclosed, 1);
 }
 
 static void open_list_remove(nh_response *r) {
   nh_transport *t = r->t;
-  pthread_mutex_lock(&t->mu);
+  nh__open_lock(t);
   if (r->prev_open)
     r->prev_open->next_open = r->next_open;
   else
     t->open_responses = r->next_open;
   if (r->next_open)
     r->next_open->prev_open = r->prev_open;
-  pthread_mutex_unlock(&t->mu);
+  nh__open_unlock(t);
   atomic_fetch_sub(&t->st_unclosed, 1);
 }
 

@@ -243,12 +243,12 @@ nh_transport *nh_transport_clone(const nh_transport *tc) {
 
 int nh_transport_leak_report(nh_transport *t, FILE *out) {
   int n = 0;
-  pthread_mutex_lock(&t->mu);
+  nh__open_lock(t);
   for (nh_response *r = t->open_responses; r; r = r->next_open, n++)
     if (out)
       fprintf(out, "nethttp: response %d %s never closed; its request was made at %s:%d\n",
               r->head.status, r->url ? r->url : "", r->file ? r->file : "?", r->line);
-  pthread_mutex_unlock(&t->mu);
+  nh__open_unlock(t);
   return n;
 }
 
@@ -257,12 +257,12 @@ void nh_transport_free(nh_transport *t) {
     return;
   int leaked = nh_transport_leak_report(t, NULL);
   if (leaked) {
-    pthread_mutex_lock(&t->mu);
+    nh__open_lock(t);
     for (nh_response *r = t->open_responses; r; r = r->next_open)
       NH_LOG(NULL, NH_LOG_ERROR, "response body never closed (connection leaked)",
              NH_LINT("status", r->head.status), NH_LSTR("url", r->url ? r->url : ""),
              NH_LLOC("request_at", r->file, r->line));
-    pthread_mutex_unlock(&t->mu);
+    nh__open_unlock(t);
   }
   nh_transport_close_idle(t);
   while (t->hosts) {
