@@ -567,6 +567,9 @@ static int run(load_opts *o) {
     tc.disable_keepalives = o->disable_keepalive;
     tc.http_version = o->h2 ? NH_HTTP_2 : NH_HTTP_AUTO;
     tc.disable_compression = 1; /* measure the server, not gzip */
+    /* -t is the one bound of a request: none means none, not the
+     * transport's own header and stall timeouts (and no timer per wait). */
+    tc.response_header_timeout = tc.body_stall_timeout = NH_NO_TIMEOUT;
     nh_tls_config tls = {.role = NH_TLS_CLIENT, .ca_file = o->cacert,
                          .insecure_skip_verify_FOR_TESTING_ONLY = o->insecure};
     if (o->cacert || o->insecure)
