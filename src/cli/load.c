@@ -48,6 +48,8 @@ typedef struct load_run load_run;
 /* When the phases of the request in flight ended (the client's trace). */
 typedef struct marks {
   nh_time get_conn, dns_done, got_conn, wrote, first_byte;
+  int started; /* the request began at get_conn: its first look for a
+                  connection is that moment (no clock read of its own) */
 } marks;
 
 /* The figures of one loop's callers. */
@@ -110,7 +112,10 @@ static void load_usage(FILE *out) {
 static void on_get_conn(void *user, const char *host_port) {
   (void)host_port;
   marks *m = &((worker *)user)->m;
-  m->get_conn = nh_now();
+  if (m->started)
+    m->started = 0; /* the client looks for a connection first thing */
+  else
+    m->get_conn = nh_now(); /* again: a retry or a redirect */
   m->dns_done = 0;
 }
 static void on_dns_done(void *user, int err) {
@@ -181,8 +186,8 @@ static void worker_main(void *arg) {
       continue;
     }
     int e = o->has_body ? nh_client_request_set_body(req, o->body, o->body_len) : NH_OK;
-    memset(&w->m, 0, sizeof w->m);
     nh_time t0 = nh_now();
+    w->m = (marks){.get_conn = t0, .started = 1};
     nh_response *resp = NULL;
     if (!e)
       e = nh_client_do(c, req, &resp);
