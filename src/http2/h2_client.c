@@ -65,15 +65,21 @@ void nh__h2c_fail_all(nh__h2c *c, int err) {
 
 /* ---- nghttp2's callbacks (I/O side, mu held) ---- */
 
+static nh__h2s **slot_of(nh__h2c *c, int32_t id) {
+  return &c->slot[((uint32_t)id >> 1) % (sizeof c->slot / sizeof c->slot[0])];
+}
+
+/* The open stream with this ID, or NULL (closed by its caller, or none). */
 static nh__h2s *stream_of(nh__h2c *c, int32_t id) {
-  if (id == c->last_id && id)
-    return c->last;
-  nh__h2s *s = nghttp2_session_get_stream_user_data(c->ss, id);
-  if (s) {
-    c->last_id = id;
-    c->last = s;
-  }
-  return s;
+  nh__h2s *s = *slot_of(c, id);
+  if (s && s->id == id)
+    return s;
+  if (id <= 0)
+    return NULL;
+  for (s = c->streams; s; s = s->next)
+    if (s->id == id)
+      return s;
+  return NULL;
 }
 
 static int on_header(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t *name,
@@ -484,6 +490,7 @@ int nh__h2s_open(nh__h2c *c, const nh__h2_req *req, nh__h2s **out) {
   }
   if (id > 0) {
     s->id = id;
+    *slot_of(c, id) = s;
     s->next = c->streams;
     if (c->streams)
       c->streams->prev = s;
@@ -708,9 +715,8 @@ void nh__h2s_close(nh__h2s *s) {
     kick = 1;
   }
   c->conn_owed += s->rlen - s->rpos; /* received, never read: the connection's window back */
-  nghttp2_session_set_stream_user_data(c->ss, s->id, NULL);
-  if (c->last == s)
-    c->last_id = 0;
+  if (*slot_of(c, s->id) == s)
+    *slot_of(c, s->id) = NULL;
   if (s->prev)
     s->prev->next = s->next;
   else

@@ -82,11 +82,13 @@ struct nh__h2c {
   int stop;      /* the I/O side is asked to end */
   int err;       /* why the connection died */
   nh__h2s *streams;
-  /* The stream of the last callback: a response's callbacks (each header,
-   * the frame, the data, the close) name one stream in a row, and
-   * nghttp2's own lookup is a hash search each time. */
-  int32_t last_id;
-  nh__h2s *last;
+  /* The open streams by ID, for nghttp2's callbacks (each header, the
+   * frame, the data, the close name one): a stream sits at its slot
+   * unless a newer one took it, and is then found on the streams list.
+   * IDs go up by two, so only a stream outliving the next 255 shares a
+   * slot. Cheaper than nghttp2's stream user data, a hash search to set,
+   * to read and to clear per stream. */
+  nh__h2s *slot[256];
   /* Bytes the callers consumed since nghttp2 was last asked whether a
    * WINDOW_UPDATE is due (h2_client.c: nh__h2s_read_body). */
   size_t consumed;
