@@ -264,7 +264,8 @@ NH_API int64_t nh_response_content_length(const nh_response *resp); /* -1 unknow
 /* Was the body transparently decoded (the transport asked for gzip, br and
  * zstd on the caller's behalf and the server used one)? */
 NH_API int nh_response_uncompressed(const nh_response *resp);
-/* The URL finally answered (after redirects). */
+/* The URL finally answered (after redirects): the string of the request
+ * that got the answer, valid until the response is closed. */
 NH_API const char *nh_response_url(const nh_response *resp);
 
 /* Reads body bytes: count, 0 at the end (the connection goes back to the
