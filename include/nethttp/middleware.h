@@ -1,7 +1,7 @@
 /* nethttp/middleware.h — middleware: functions that wrap a handler (Go's
  * func(http.Handler) http.Handler), a chain to compose them, and the
  * production guide's built-ins: panic recovery, access log, request ID with
- * a request-scoped logger, and an in-flight limiter.
+ * a request-scoped logger, an in-flight limiter, and response compression.
  *
  * Ownership: every constructor allocates its wrapper state and returns a
  * handler (fn NULL when out of memory); release it with nh_handler_free, or
@@ -116,6 +116,47 @@ NH_API nh_handler nh_with_limit(nh_handler next, const nh_limit_config *cfg);
 NH_API int64_t nh_limit_refused(nh_handler limiter);
 NH_API long nh_limit_inflight(nh_handler limiter);
 
+/* ---- response compression ---- */
+
+typedef struct nh_compress_config {
+  /* The codings offered, in the server's order of preference (a tie in the
+   * request's weights goes to the first): a list of "zstd", "br", "gzip"
+   * separated by commas. NULL: "zstd, br, gzip" (zstd and br make smaller
+   * bodies than gzip for less CPU at these levels). */
+  const char *encodings;
+  int gzip_level;  /* 1..9; 0: 5 */
+  int br_level;    /* 1..11; 0: 4 */
+  int zstd_level;  /* 1..19; 0: 3 */
+  size_t min_size; /* bodies shorter than this go as they are; 0: 1024 */
+} nh_compress_config;
+
+/* nh_with_compress compresses next's responses with the coding the
+ * request's Accept-Encoding accepts best (q-values, "identity", "*"; none
+ * without the field). It leaves alone: HEAD and requests with Range;
+ * statuses 1xx, 204, 206 and 304; a response with a Content-Encoding, with
+ * "Cache-Control: no-transform", or whose Content-Type is compressed
+ * already (images but SVG, video, audio, woff fonts, archives, PDF); a
+ * body shorter than min_size, judged from its Content-Length, else held
+ * until min_size bytes, a flush or the handler's end; and a request whose
+ * handler called nh_compress_off. A compressed response gets
+ * Content-Encoding, its ETag made weak (W/), no Content-Length and no
+ * Accept-Ranges, and its Content-Type named from the uncompressed bytes if
+ * the handler set none. "Vary: Accept-Encoding" is added to every response
+ * that could be compressed for some request, compressed or not.
+ * nh_resp_flush sends everything written so far, decodable at once
+ * (server-sent events); nh_resp_sendfile reads the file through the
+ * encoder, or sends it as is when not compressing; nh_resp_hijack works
+ * until the handler has written a status or a byte. cfg is copied (NULL:
+ * the defaults); fn NULL when out of memory or cfg is invalid (a level out
+ * of range, an unknown or repeated coding). Works over HTTP/1 and HTTP/2.
+ * Over TLS, see docs/compression.md (BREACH) before compressing a page
+ * that holds both a secret and something an attacker chose. */
+NH_API nh_handler nh_with_compress(nh_handler next, const nh_compress_config *cfg);
+/* nh_compress_off leaves r's response uncompressed (and without the
+ * Vary the middleware would add); call it before the first byte or
+ * status. No effect outside nh_with_compress. */
+NH_API void nh_compress_off(nh_request *r);
+
 /* ---- the built-ins as middlewares for nh_chain_use ---- */
 
 NH_API nh_handler nh_mw_recover(nh_handler next, const void *logger);     /* nh_logger * */
@@ -127,6 +168,7 @@ typedef struct nh_timeout_config {
   const char *msg;
 } nh_timeout_config;
 NH_API nh_handler nh_mw_timeout(nh_handler next, const void *cfg);        /* nh_timeout_config * */
+NH_API nh_handler nh_mw_compress(nh_handler next, const void *cfg);       /* nh_compress_config * */
 
 #ifdef __cplusplus
 }

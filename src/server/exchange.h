@@ -83,6 +83,11 @@ struct nh_response_writer {
   int detached;      /* never sends: its owner copies the result (TimeoutHandler) */
   int fail_err;      /* a detached writer whose owner gave up: calls fail with it */
   nh__dynbuf *held;  /* own_body: the buffer body points into (request memory) */
+  /* A filter between the handler and this writer (hooks.h), and whether
+   * the call running now came from it. */
+  const struct nh__resp_filter *filter;
+  void *filter_st;
+  int in_filter;
 };
 
 /* Who runs exchanges: what the request and writer need from outside,
@@ -184,6 +189,10 @@ const nh_header *nh__resp_head_fields(nh_response_writer *w);
 nh_header *nh__resp_trailers(nh_response_writer *w);
 /* response_held.c: holding a response back. */
 int nh__resp_holding(const nh_response_writer *w);
+/* The handler's call goes to the writer's filter (hooks.h) first. */
+static inline int nh__resp_filtered(const nh_response_writer *w) {
+  return w->filter && !w->in_filter;
+}
 void nh__resp_settle_held(nh_response_writer *w);
 int nh__resp_hold_room(nh_response_writer *w, size_t need);
 int nh__resp_sendfile_held(nh_response_writer *w, int fd, off_t offset, size_t len);

@@ -41,4 +41,26 @@ nh_logger *nh__request_server_logger(const nh_request *r);
 nh_ctx *nh__request_user_ctx(const nh_request *r);
 void nh__request_restore_user_ctx(nh_request *r, nh_ctx *ctx);
 
+/* A filter between a handler and its response writer (response
+ * compression): while set, the handler's nh_resp_write_header (for 200 and
+ * above), write, sendfile, flush and hijack go to it, and so does the
+ * writer's end of the response if the filter is still set then. Calls the
+ * filter makes on w go to the writer itself. nh_resp_reset calls reset and
+ * removes the filter (a recoverer's 500 goes out unfiltered), as does a
+ * hijack the filter allowed (hijack returned 0). */
+typedef struct nh__resp_filter {
+  void (*write_header)(void *st, nh_response_writer *w, int status);
+  ssize_t (*write)(void *st, nh_response_writer *w, const void *p, size_t n);
+  int (*sendfile)(void *st, nh_response_writer *w, int fd, off_t offset, size_t len);
+  int (*flush)(void *st, nh_response_writer *w);
+  int (*hijack)(void *st, nh_response_writer *w);
+  void (*reset)(void *st, nh_response_writer *w);
+  int (*finish)(void *st, nh_response_writer *w);
+} nh__resp_filter;
+/* NH_EBUSY if w has a filter already, NH_ENOTSUP once it committed or was
+ * hijacked. f and st are borrowed until the filter is removed. */
+int nh__resp_set_filter(nh_response_writer *w, const nh__resp_filter *f, void *st);
+/* Runs the filter's finish (if one is set) and removes it: 0 or its error. */
+int nh__resp_end_filter(nh_response_writer *w);
+
 #endif

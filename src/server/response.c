@@ -194,6 +194,12 @@ void nh__resp_write_header(nh_response_writer *w, int status, const char *file, 
     return;
   if (status < 100 || status > 999)
     nh_panic("nh_resp_write_header: invalid status code %d (%s:%d)", status, file, line);
+  if (nh__resp_filtered(w) && status >= 200 && !w->fail_err) {
+    w->in_filter = 1;
+    w->filter->write_header(w->filter_st, w, status);
+    w->in_filter = 0;
+    return;
+  }
   if (w->fail_err)
     return;
   if (w->status && w->buffer_max && !w->committed && status >= 200) {
@@ -241,6 +247,12 @@ ssize_t nh__resp_write(nh_response_writer *w, const void *data, size_t n, const 
     return NH_EINVAL;
   if (w->hijacked)
     return NH_EHIJACKED;
+  if (nh__resp_filtered(w) && !w->fail_err) {
+    w->in_filter = 1;
+    ssize_t r = w->filter->write(w->filter_st, w, data, n);
+    w->in_filter = 0;
+    return r;
+  }
   if (w->fail_err)
     return w->fail_err;
   if (!w->status)
@@ -350,6 +362,12 @@ int nh__resp_sendfile(nh_response_writer *w, int fd, off_t offset, size_t len, c
     return NH_EINVAL;
   if (w->hijacked)
     return NH_EHIJACKED;
+  if (nh__resp_filtered(w) && !w->fail_err) {
+    w->in_filter = 1;
+    int r = w->filter->sendfile(w->filter_st, w, fd, offset, len);
+    w->in_filter = 0;
+    return r;
+  }
   if (w->fail_err)
     return w->fail_err;
   if (w->detached)
@@ -399,6 +417,12 @@ int nh__resp_flush(nh_response_writer *w, const char *file, int line) {
     return NH_EINVAL;
   if (w->hijacked)
     return NH_EHIJACKED;
+  if (nh__resp_filtered(w) && !w->fail_err) {
+    w->in_filter = 1;
+    int r = w->filter->flush(w->filter_st, w);
+    w->in_filter = 0;
+    return r;
+  }
   if (w->fail_err)
     return w->fail_err;
   if (w->detached)
@@ -414,6 +438,7 @@ int nh__resp_flush(nh_response_writer *w, const char *file, int line) {
 }
 
 int nh__resp_finish(nh_response_writer *w) {
+  nh__resp_end_filter(w); /* a handler that panicked past its filter's wrapper */
   /* The handler met nh_request_limit_body's cap, or a malformed body (bad
    * chunk framing), and sent nothing: the client hears why, in Go's error
    * reply without the handler's headers, and the connection closes. */
@@ -464,6 +489,14 @@ static int hijack(nh_response_writer *w, const char *fn, int want_tls, int *fd, 
     return NH_EINVAL;
   if (w->committed || w->hijacked || w->detached)
     return NH_ENOTSUP;
+  if (nh__resp_filtered(w)) {
+    w->in_filter = 1;
+    int r = w->filter->hijack(w->filter_st, w);
+    w->in_filter = 0;
+    if (r)
+      return r;
+    w->filter = NULL;
+  }
   nh__proto *p = w->s->proto;
   int e = p->ops->hijack(p, want_tls, fd, tls, buffered, nbuffered);
   if (!e)

@@ -108,6 +108,12 @@ int nh_resp_reset(nh_response_writer *w) {
     return w->fail_err;
   if (w->committed || w->hijacked)
     return NH_ENOTSUP;
+  if (w->filter && !w->in_filter) {
+    w->in_filter = 1;
+    w->filter->reset(w->filter_st, w);
+    w->in_filter = 0;
+    w->filter = NULL;
+  }
   w->status = 0;
   w->no_body = 0;
   w->declared_length = -1;
