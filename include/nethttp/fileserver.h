@@ -64,6 +64,19 @@ typedef struct nh_file_server_options {
   int no_directory_listing; /* a directory without index.html: 404, not a
                                listing */
   int allow_dotfiles;       /* serve and list names starting with '.' */
+  /* Serve a precompressed sibling (nginx's gzip_static): for "x.js", the
+   * file "x.js.br", "x.js.zst" or "x.js.gz" that the request's
+   * Accept-Encoding accepts best (q-values; a tie goes to br, then zstd,
+   * then gzip), with Content-Encoding, the original's Content-Type, and the
+   * sibling's own ETag, Last-Modified and Content-Length; conditional
+   * requests and Range apply to it. A sibling is skipped when it is not a
+   * regular file, lies outside the root (a symlink out), or is older than
+   * the original (left behind by an edit). The original must exist: a
+   * sibling alone is 404. Every file response then has "Vary:
+   * Accept-Encoding". Off by default: each request costs an open per
+   * accepted coding, and the siblings must be kept in step with the
+   * originals by whoever deploys them. */
+  int precompressed;
 } nh_file_server_options;
 
 /* nh_file_server returns a handler serving the tree under root (Go's

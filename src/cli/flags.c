@@ -65,6 +65,13 @@ static int parse_path(const char *flag, const char *v, const char **out) {
   return 1;
 }
 
+/* Only to check a compression setting: never serves. */
+static void server_flags_usage_handler(nh_response_writer *w, nh_request *r) { (void)w, (void)r; }
+
+nh_handler server_flags_compress(const server_flags *f, nh_handler h) {
+  return f->compress ? nh_with_compress(h, &f->compress_cfg) : h;
+}
+
 int server_flags_parse(server_flags *f, int argc, char **argv, int *i) {
   const char *v;
   long n;
@@ -172,6 +179,46 @@ int server_flags_parse(server_flags *f, int argc, char **argv, int *i) {
     f->listen.proxy_trusted = v;
     return 1;
   }
+  /* Response compression (nh_with_compress). */
+  if (!strcmp(argv[*i], "--compress")) {
+    f->compress = 1;
+    return 1;
+  }
+  if ((v = flag_value("--compress-encodings", argc, argv, i))) {
+    nh_compress_config c = f->compress_cfg;
+    c.encodings = v;
+    nh_handler t = nh_with_compress(NH_HANDLER(server_flags_usage_handler, NULL), &c);
+    if (!t.fn) {
+      fprintf(stderr, "nethttp: --compress-encodings: a list of zstd, br, gzip, not %s\n", v);
+      return -1;
+    }
+    nh_handler_free(t);
+    f->compress_cfg.encodings = v;
+    f->compress = 1;
+    return 1;
+  }
+  if ((v = flag_value("--compress-level", argc, argv, i))) {
+    char name[8];
+    int level, end = 0;
+    if (sscanf(v, "%7[a-z]=%d%n", name, &level, &end) != 2 || v[end] ||
+        (strcmp(name, "gzip") && strcmp(name, "br") && strcmp(name, "zstd")) || level < 1 ||
+        level > (!strcmp(name, "gzip") ? 9 : !strcmp(name, "br") ? 11 : 19)) {
+      fprintf(stderr, "nethttp: --compress-level: gzip=1..9, br=1..11 or zstd=1..19, not %s\n", v);
+      return -1;
+    }
+    *(!strcmp(name, "gzip") ? &f->compress_cfg.gzip_level
+      : !strcmp(name, "br") ? &f->compress_cfg.br_level
+                            : &f->compress_cfg.zstd_level) = level;
+    f->compress = 1;
+    return 1;
+  }
+  if ((v = flag_value("--compress-min-size", argc, argv, i))) {
+    if ((r = parse_count("--compress-min-size", v, &n)) > 0) {
+      f->compress_cfg.min_size = (size_t)n;
+      f->compress = 1;
+    }
+    return r;
+  }
   if ((v = flag_value("--log-level", argc, argv, i))) {
     static const struct {
       const char *name;
@@ -232,7 +279,12 @@ void server_flags_usage(FILE *out) {
           "  --live-path PATH            liveness probe: 200 until the process exits\n"
           "  --drain-delay D             on SIGTERM, answer readiness 503 and keep serving\n"
           "                              this long before closing the listeners (default 0;\n"
-          "                              within --shutdown-timeout)\n");
+          "                              within --shutdown-timeout)\n"
+          "  --compress                  compress responses (gzip, br, zstd) as clients accept\n"
+          "  --compress-encodings LIST   the codings offered, preferred first (implies\n"
+          "                              --compress; default zstd,br,gzip)\n"
+          "  --compress-level CODING=N   gzip=1..9 (default 5), br=1..11 (4), zstd=1..19 (3)\n"
+          "  --compress-min-size N       bodies shorter go uncompressed (default 1024)\n");
 }
 
 int server_flags_listen(server_flags *f, nh_server *srv) {

@@ -5,7 +5,7 @@
  * --tls-cert/--tls-key, HTTP/2's --h2c, --no-http2,
  * --max-concurrent-streams, --debug-addr/--debug-allow-remote, and
  * --proxy-protocol, --max-conns-per-ip, --ready-path, --live-path,
- * --drain-delay. */
+ * --drain-delay, --compress and its settings. */
 #ifndef NH_CLI_FLAGS_H
 #define NH_CLI_FLAGS_H
 
@@ -30,6 +30,11 @@ typedef struct server_flags {
    * instead of --addr (listen_fds.c) */
   const char *listen_fds[8];
   int nlisten_fds;
+  /* --compress, --compress-encodings LIST, --compress-level CODING=N,
+   * --compress-min-size N: the response compression middleware
+   * (nh_with_compress) around the handler; off by default. */
+  int compress;
+  nh_compress_config compress_cfg;
 } server_flags;
 
 void server_flags_init(server_flags *f, const char *default_addr);
@@ -37,6 +42,11 @@ void server_flags_init(server_flags *f, const char *default_addr);
 /* Consumes argv[*i] (and its value) if it is a server flag. Returns 1 if
  * consumed, 0 if not a server flag, -1 on a bad value (message printed). */
 int server_flags_parse(server_flags *f, int argc, char **argv, int *i);
+
+/* h wrapped in the compression middleware when --compress asks for it,
+ * else h itself. fn NULL when the middleware could not be made (its
+ * settings were checked when parsed). */
+nh_handler server_flags_compress(const server_flags *f, nh_handler h);
 
 /* Makes the logger the flags ask for (free with nh_logger_free). */
 nh_logger *server_flags_logger(const server_flags *f);

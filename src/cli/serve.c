@@ -17,6 +17,7 @@
 
 typedef struct serve_state {
   nh_handler files;
+  nh_handler app; /* files, compressed with --compress */
   nh_logger *log;
 } serve_state;
 
@@ -24,7 +25,7 @@ typedef struct serve_state {
 static void logged(nh_response_writer *w, nh_request *r) {
   serve_state *st = nh_request_handler_data(r);
   nh_time t0 = nh_now();
-  nh_handler_serve(st->files, w, r);
+  nh_handler_serve(st->app, w, r);
   NH_LOG(st->log, NH_LOG_INFO, "request", NH_LSTR("method", nh_request_method(r)),
          NH_LSTR("path", nh_request_path(r)), NH_LINT("status", nh_resp_status(w)),
          NH_LINT("bytes", nh_resp_written(w)), NH_LDUR("duration", nh_now() - t0),
@@ -55,7 +56,9 @@ static void *reload_on_hup(void *arg) {
 static void serve_usage(FILE *out) {
   fprintf(out, "usage: nethttp serve [DIR] [flags]\n\nServes the files under DIR (default .).\n\n"
                "  --no-list      a directory without index.html is 404, not a listing\n"
-               "  --dotfiles     serve names starting with '.' (hidden by default)\n");
+               "  --dotfiles     serve names starting with '.' (hidden by default)\n"
+               "  --precompressed  serve x.br, x.zst or x.gz in place of x when the client\n"
+               "                 accepts it and the sibling is not older (off by default)\n");
   server_flags_usage(out);
 }
 
@@ -82,6 +85,10 @@ int cmd_serve(int argc, char **argv) {
       fo.allow_dotfiles = 1;
       continue;
     }
+    if (!strcmp(argv[i], "--precompressed")) {
+      fo.precompressed = 1;
+      continue;
+    }
     if (argv[i][0] == '-') {
       fprintf(stderr, "nethttp serve: unknown flag %s\n", argv[i]);
       serve_usage(stderr);
@@ -93,6 +100,12 @@ int cmd_serve(int argc, char **argv) {
   st.files = nh_file_server(dir, &fo);
   if (!st.files.fn) {
     fprintf(stderr, "nethttp serve: %s: %s\n", dir, strerror(errno));
+    return 1;
+  }
+  st.app = server_flags_compress(&f, st.files);
+  if (!st.app.fn) {
+    fprintf(stderr, "nethttp serve: out of memory\n");
+    nh_file_server_free(st.files);
     return 1;
   }
   char root[PATH_MAX];
@@ -158,6 +171,7 @@ int cmd_serve(int argc, char **argv) {
   nh_server_free(srv);
   nh_runtime_free(rt);
   nh_tls_ctx_free(tls);
+  nh_handler_free(st.app); /* the compression wrapper, if any */
   nh_file_server_free(st.files);
   nh_log_set_default(NULL);
   nh_logger_free(st.log);

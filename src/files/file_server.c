@@ -3,9 +3,11 @@
  * so a request can never reach outside it. A request holds at most one
  * descriptor at a time (the server's extra_fds_per_conn = 1). */
 #include "files_internal.h"
+#include "util/codec.h"
 #include "util/url_internal.h"
 
 #include <nethttp/httpdate.h>
+#include <nethttp/sniff.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -87,6 +89,52 @@ static char *concat(nh_request *r, const char *a, const char *b) {
   return s;
 }
 
+/* A regular file, open as fd (closed here): its precompressed sibling when
+ * the option is on and the request accepts one, else the file. base names
+ * the type. One descriptor at a time: the original is closed while the
+ * siblings are tried, and opened again if none will do. */
+static void serve_regular(nh_response_writer *w, nh_request *r, const file_server *fs,
+                          const char *name, const char *base, int fd, struct stat *st) {
+  if (fs && fs->opts.precompressed) {
+    nh_header *h = nh_resp_header(w);
+    /* The response depends on Accept-Encoding whichever one is sent. */
+    if (!nh_header_has_token(h, "Vary", "Accept-Encoding"))
+      nh_header_add(h, "Vary", "Accept-Encoding");
+    if (nh_header_get(nh_request_header(r), "Accept-Encoding")) {
+      /* The type is the original's: named now, while it is open. */
+      const char *ctype = nh_file_content_type(base);
+      char head[NH_SNIFF_LEN];
+      if (!ctype) {
+        ssize_t got = st->st_size > 0 ? pread(fd, head, sizeof head, 0) : 0;
+        ctype = nh_detect_content_type(head, got > 0 ? (size_t)got : 0);
+      }
+      close(fd);
+      struct stat sst;
+      int coding;
+      int sfd = nh__open_sibling(fs->rootfd, fs->root, r, name, st->st_mtime, &sst, &coding);
+      if (sfd >= 0) {
+        if (!nh_header_get(h, "Content-Type"))
+          nh_header_set(h, "Content-Type", ctype);
+        nh_header_set(h, "Content-Encoding", nh__coding_name((nh__coding)coding));
+        nh__serve_coded_file(w, r, sfd, &sst);
+        close(sfd);
+        return;
+      }
+      if ((fd = open_name(fs, name)) < 0) {
+        nh__file_error_errno(w, -fd);
+        return;
+      }
+      if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) { /* replaced meanwhile */
+        close(fd);
+        nh_error(w, "404 page not found", 404);
+        return;
+      }
+    }
+  }
+  nh__serve_open_file(w, r, base, fd, st);
+  close(fd);
+}
+
 /* Go's serveFile. name is the cleaned file name ("/a/b"); url the request
  * path as the client sees it (decoded), for redirects. */
 static void serve_name(nh_response_writer *w, nh_request *r, const file_server *fs,
@@ -142,8 +190,7 @@ no_redirect:
     struct stat ist;
     int ifd = index ? open_name(fs, index) : -ENOMEM;
     if (ifd >= 0 && fstat(ifd, &ist) == 0 && S_ISREG(ist.st_mode)) {
-      nh__serve_open_file(w, r, "index.html", ifd, &ist);
-      close(ifd);
+      serve_regular(w, r, fs, index, "index.html", ifd, &ist);
       return;
     }
     if (ifd >= 0)
@@ -178,8 +225,7 @@ no_redirect:
     return;
   }
   const char *slash = strrchr(name, '/');
-  nh__serve_open_file(w, r, slash ? slash + 1 : name, fd, &st);
-  close(fd);
+  serve_regular(w, r, fs, name, slash ? slash + 1 : name, fd, &st);
 }
 
 static int has_dot_segment(const char *name) {

@@ -54,6 +54,20 @@ void nh__dir_list(nh_response_writer *w, nh_request *r, int dirfd, int show_dotf
 void nh__serve_open_file(nh_response_writer *w, nh_request *r, const char *name, int fd,
                          const struct stat *st);
 
+/* Serve an open precompressed sibling (fd, st) as the response's coded
+ * representation: Content-Type and Content-Encoding set by the caller, its
+ * own ETag, Last-Modified and Content-Length, conditions and ranges
+ * evaluated against it. */
+void nh__serve_coded_file(nh_response_writer *w, nh_request *r, int fd, const struct stat *st);
+
+/* The precompressed sibling (name + ".br", ".zst" or ".gz") of the
+ * regular file name (mtime: the original's) that r accepts best, opened
+ * beneath the root: its descriptor with *st and *coding filled in, or -1
+ * when none will do (not accepted, absent, not a regular file, outside
+ * the root, older than the original). */
+int nh__open_sibling(int rootfd, const char *root, nh_request *r, const char *name,
+                     time_t mtime, struct stat *st, int *coding);
+
 /* nh__open_beneath opens rel (relative, "" for the root itself) under the
  * root directory rootfd whose real path is root, read-only; never a file
  * outside it. Returns the descriptor or -errno (-ENOENT for an escape). */

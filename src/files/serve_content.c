@@ -132,8 +132,10 @@ static void send_multipart(nh_response_writer *w, nh_request *r, int fd, int64_t
   nh_resp_write(w, buf, (size_t)closing);
 }
 
-void nh_serve_content(nh_response_writer *w, nh_request *r, const char *name, time_t modtime,
-                      int fd, off_t size) {
+/* coded: the file is the whole coded representation (a precompressed
+ * sibling), so its length is the body's even with a Content-Encoding. */
+static void serve_content(nh_response_writer *w, nh_request *r, const char *name, time_t modtime,
+                          int fd, off_t size, int coded) {
   nh_header *h = nh_resp_header(w);
   if (modtime != 0) {
     char date[NH_HTTP_DATE_LEN + 1];
@@ -209,7 +211,7 @@ void nh_serve_content(nh_response_writer *w, nh_request *r, const char *name, ti
   nh_header_set(h, "Accept-Ranges", "bytes");
   /* As Go: a handler that set Content-Encoding may be transforming the
    * bytes, so only a range response is given a length then. */
-  if (n > 0 || !nh_header_get(h, "Content-Encoding")) {
+  if (n > 0 || coded || !nh_header_get(h, "Content-Encoding")) {
     char cl[32];
     snprintf(cl, sizeof cl, "%" PRId64, send_size);
     nh_header_set(h, "Content-Length", cl);
@@ -217,6 +219,18 @@ void nh_serve_content(nh_response_writer *w, nh_request *r, const char *name, ti
   nh_resp_write_header(w, status);
   if (strcmp(nh_request_method(r), "HEAD") != 0 && send_size > 0)
     nh_resp_sendfile(w, fd, (off_t)send_start, (size_t)send_size);
+}
+
+void nh_serve_content(nh_response_writer *w, nh_request *r, const char *name, time_t modtime,
+                      int fd, off_t size) {
+  serve_content(w, r, name, modtime, fd, size, 0);
+}
+
+void nh__serve_coded_file(nh_response_writer *w, nh_request *r, int fd, const struct stat *st) {
+  char etag[48];
+  nh__etag_format(st, etag);
+  nh_header_set(nh_resp_header(w), "Etag", etag);
+  serve_content(w, r, "", st->st_mtime, fd, st->st_size, 1);
 }
 
 void nh__serve_open_file(nh_response_writer *w, nh_request *r, const char *name, int fd,
