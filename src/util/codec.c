@@ -2,6 +2,7 @@
  * decoder shares (codec.h); the codings themselves are in codec_*.c. */
 #include "util/codec.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,6 +12,11 @@
 
 /* An encoder's output buffer: what it hands a sink at a time. */
 #define ENC_BUF 16384
+/* Encoders kept for reuse, per thread and coding: a new zlib stream is
+ * some 270 KiB to allocate and fault in, more than compressing a 30 KB
+ * response at level 1 costs. A loop serves its responses one at a time, so
+ * a few are enough. */
+#define ENC_CACHE 4
 
 static const nh__codec_ops *ops_of(nh__coding c) {
   switch (c) {
@@ -60,8 +66,44 @@ struct nh__encoder {
   size_t len, out;
   int err; /* a failure (the sink's): every later call returns it */
   int finished;
+  nh__coding coding;
   uint8_t buf[ENC_BUF];
 };
+
+/* ---- the per-thread cache of encoders ---- */
+
+typedef struct enc_cache {
+  nh__encoder *e[NH__CODING_COUNT][ENC_CACHE];
+  int n[NH__CODING_COUNT];
+} enc_cache;
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static int cache_ok;
+
+static void really_free(nh__encoder *e);
+
+static void cache_drop(void *arg) { /* the thread ends */
+  enc_cache *c = arg;
+  for (int k = 0; k < NH__CODING_COUNT; k++)
+    for (int i = 0; i < c->n[k]; i++)
+      really_free(c->e[k][i]);
+  free(c);
+}
+
+static void cache_init(void) { cache_ok = pthread_key_create(&cache_key, cache_drop) == 0; }
+
+static enc_cache *cache_get(int make) {
+  pthread_once(&cache_once, cache_init);
+  if (!cache_ok)
+    return NULL;
+  enc_cache *c = pthread_getspecific(cache_key);
+  if (!c && make && (c = calloc(1, sizeof *c)) && pthread_setspecific(cache_key, c) != 0) {
+    free(c);
+    c = NULL;
+  }
+  return c;
+}
 
 nh__encoder *nh__encoder_new(nh__coding c, int level, nh__codec_sink sink, void *arg) {
   const nh__codec_ops *ops = ops_of(c);
@@ -71,10 +113,21 @@ nh__encoder *nh__encoder_new(nh__coding c, int level, nh__codec_sink sink, void 
     level = ops->level_default;
   if (level > ops->level_max)
     level = ops->level_max;
+  enc_cache *cache = ops->enc_reset ? cache_get(0) : NULL;
+  while (cache && cache->n[c] > 0) {
+    nh__encoder *e = cache->e[c][--cache->n[c]];
+    if (ops->enc_reset(e->st, level) != NH_OK) {
+      really_free(e);
+      continue;
+    }
+    void *st = e->st;
+    *e = (nh__encoder){.ops = ops, .st = st, .sink = sink, .arg = arg, .coding = c};
+    return e;
+  }
   nh__encoder *e = malloc(sizeof *e);
   if (!e)
     return NULL;
-  *e = (nh__encoder){.ops = ops, .sink = sink, .arg = arg};
+  *e = (nh__encoder){.ops = ops, .sink = sink, .arg = arg, .coding = c};
   if (!(e->st = ops->enc_new(level))) {
     free(e);
     return NULL;
@@ -122,11 +175,20 @@ int nh__encoder_flush(nh__encoder *e) { return run(e, NULL, 0, NH__ENC_FLUSH); }
 int nh__encoder_finish(nh__encoder *e) { return run(e, NULL, 0, NH__ENC_FINISH); }
 size_t nh__encoder_out(const nh__encoder *e) { return e->out; }
 
+static void really_free(nh__encoder *e) {
+  e->ops->enc_free(e->st);
+  free(e);
+}
+
 void nh__encoder_free(nh__encoder *e) {
   if (!e)
     return;
-  e->ops->enc_free(e->st);
-  free(e);
+  enc_cache *c = e->ops->enc_reset ? cache_get(1) : NULL;
+  if (c && c->n[e->coding] < ENC_CACHE) {
+    c->e[e->coding][c->n[e->coding]++] = e; /* reset when taken again */
+    return;
+  }
+  really_free(e);
 }
 
 /* ---- decoder ---- */

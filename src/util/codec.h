@@ -56,6 +56,9 @@ int nh__encoder_flush(nh__encoder *e);
 int nh__encoder_finish(nh__encoder *e);
 /* Compressed bytes handed to the sink so far. */
 size_t nh__encoder_out(const nh__encoder *e);
+/* Releases e. A gzip or zstd encoder is kept (a few per thread, freed when
+ * the thread ends) and reset for the next nh__encoder_new of its coding on
+ * this thread: their state is costly to allocate and fault in. */
 void nh__encoder_free(nh__encoder *e);
 
 /* ---- decoding ---- */

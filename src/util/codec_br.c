@@ -54,5 +54,6 @@ static int br_dec_restart(void *st, const uint8_t *in, size_t nin) {
 
 static void br_dec_free(void *st) { BrotliDecoderDestroyInstance(st); }
 
-const nh__codec_ops nh__codec_br = {0, 11, 4, br_enc_new, br_enc, br_enc_free,
+/* brotli has no reset: a new instance each time. */
+const nh__codec_ops nh__codec_br = {0, 11, 4, br_enc_new, br_enc, br_enc_free, NULL,
                                     br_dec_new, br_dec, br_dec_restart, br_dec_free};

@@ -48,6 +48,12 @@ static void gz_enc_free(void *st) {
   free(st);
 }
 
+static int gz_enc_reset(void *st, int level) {
+  if (deflateReset(st) != Z_OK)
+    return NH_EINVAL;
+  return deflateParams(st, level, Z_DEFAULT_STRATEGY) == Z_OK ? NH_OK : NH_EINVAL;
+}
+
 static void *gz_dec_new(void) {
   z_stream *z = calloc(1, sizeof *z);
   if (z && inflateInit2(z, GZIP_WBITS) != Z_OK) {
@@ -91,5 +97,5 @@ static void gz_dec_free(void *st) {
   free(st);
 }
 
-const nh__codec_ops nh__codec_gzip = {1, 9, 5, gz_enc_new, gz_enc, gz_enc_free,
+const nh__codec_ops nh__codec_gzip = {1, 9, 5, gz_enc_new, gz_enc, gz_enc_free, gz_enc_reset,
                                       gz_dec_new, gz_dec, gz_dec_restart, gz_dec_free};

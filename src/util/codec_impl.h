@@ -18,6 +18,9 @@ typedef struct nh__codec_ops {
   int (*enc)(void *st, const uint8_t **in, size_t *nin, uint8_t **out, size_t *nout, int op,
              int *pending);
   void (*enc_free)(void *st);
+  /* Make a finished or abandoned encoder new again at level, for reuse: 0,
+   * or an error when it cannot be (then it is freed). NULL: never reused. */
+  int (*enc_reset)(void *st, int level);
   void *(*dec_new)(void);
   /* Decode into (*out, *nout), advancing both and the input; *end: a
    * stream (or member, or frame) just ended. 0, NH_EIO or NH_ENOMEM. */

@@ -37,6 +37,13 @@ static int zs_enc(void *st, const uint8_t **in, size_t *nin, uint8_t **out, size
 
 static void zs_enc_free(void *st) { ZSTD_freeCCtx(st); }
 
+static int zs_enc_reset(void *st, int level) {
+  if (ZSTD_isError(ZSTD_CCtx_reset(st, ZSTD_reset_session_only)))
+    return NH_EINVAL;
+  return ZSTD_isError(ZSTD_CCtx_setParameter(st, ZSTD_c_compressionLevel, level)) ? NH_EINVAL
+                                                                                   : NH_OK;
+}
+
 static void *zs_dec_new(void) {
   ZSTD_DCtx *d = ZSTD_createDCtx();
   if (d)
@@ -67,5 +74,5 @@ static int zs_dec_restart(void *st, const uint8_t *in, size_t nin) {
 
 static void zs_dec_free(void *st) { ZSTD_freeDCtx(st); }
 
-const nh__codec_ops nh__codec_zstd = {1, 19, 3, zs_enc_new, zs_enc, zs_enc_free,
+const nh__codec_ops nh__codec_zstd = {1, 19, 3, zs_enc_new, zs_enc, zs_enc_free, zs_enc_reset,
                                       zs_dec_new, zs_dec, zs_dec_restart, zs_dec_free};
