@@ -194,7 +194,8 @@ int cmd_httpbin(int argc, char **argv) {
   nh_server *srv = NULL;
   cli_probes probes;
   if (chain && nh_chain_use(chain, nh_mw_recover, a.hb.log) == NH_OK &&
-      nh_chain_use(chain, nh_mw_access_log, a.hb.log) == NH_OK) {
+      nh_chain_use(chain, nh_mw_access_log, a.hb.log) == NH_OK &&
+      (!f.compress || nh_chain_use(chain, nh_mw_compress, &f.compress_cfg) == NH_OK)) {
     a.mux = nh_mux_handler(m);
     nh_handler h = nh_chain_then(chain, NH_HANDLER(serve, &a));
     f.cfg.handler = h.fn;
