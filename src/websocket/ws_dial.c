@@ -230,7 +230,7 @@ int nh_ws_dial(nh_transport *t, const char *url, const nh_ws_options *opt, nh_ti
     return e;
   }
   r->total_deadline = deadline;
-  r->url = strdup(url);
+  r->url = nh__creq_url_string(req); /* lives as long as req, adopted next */
   nh__response_adopt_request(r, req); /* freed with r */
 
   if (r->head.status != 101) {
