@@ -82,6 +82,9 @@ struct nh__h1_sconn {
   char *retired;  /* the first read buffer, kept while the request's strings
                      point into it after the body needed a bigger one */
   size_t retired_cap;
+  char *head_copy; /* a request that asks for an upgrade: its head, copied
+                      out of buf before any string of it was handed out, so
+                      a hijack can give buf back (see neutral_head) */
   nh_time header_deadline;
   /* The current exchange. */
   int continue_sent;
@@ -119,6 +122,9 @@ int nh__h1_serve(nh__h1_sconn *hc);
 void nh__h1_sconn_dispose(nh__h1_sconn *hc);
 /* The exchange ended: a buffer its strings pointed into can go. */
 void nh__h1_release_retired(nh__h1_sconn *hc);
+/* After a hijack: the read buffers go back (to the pool) if the request's
+ * strings do not point into them (its head was copied out). */
+void nh__h1_release_read_buf(nh__h1_sconn *hc);
 
 /* Half-close and read briefly before closing, so the last answer is not
  * lost to a reset (Go's closeWriteAndWait). Parks. */

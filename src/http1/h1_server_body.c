@@ -141,7 +141,7 @@ ssize_t nh__h1_read_body(nh__proto *p, void *buf, size_t cap) {
 
 /* A string of the head (NUL-terminated by then), wherever the head is now. */
 static const char *head_at(const nh__h1_sconn *hc, nh__h1_span sp) {
-  return (hc->retired ? hc->retired : hc->buf) + sp.off;
+  return (hc->head_copy ? hc->head_copy : hc->retired ? hc->retired : hc->buf) + sp.off;
 }
 
 /* Too much to drain: the connection closes instead. */

@@ -46,6 +46,20 @@ void nh__h1_release_retired(nh__h1_sconn *hc) {
   if (hc->retired)
     buf_put(hc, hc->retired, hc->retired_cap);
   hc->retired = NULL;
+  free(hc->head_copy);
+  hc->head_copy = NULL;
+}
+
+void nh__h1_release_read_buf(nh__h1_sconn *hc) {
+  if (!hc->head_copy)
+    return; /* the request's strings live in the buffer: it stays */
+  if (hc->retired)
+    buf_put(hc, hc->retired, hc->retired_cap);
+  hc->retired = NULL;
+  if (hc->buf)
+    buf_put(hc, hc->buf, hc->cap);
+  hc->buf = NULL;
+  hc->cap = hc->len = hc->pos = hc->head_end = 0;
 }
 
 void nh__h1_sconn_dispose(nh__h1_sconn *hc) {
@@ -160,13 +174,33 @@ static int read_head(nh__h1_sconn *hc) {
   }
 }
 
+/* Whether the head has an Upgrade field (names are canonical by now). */
+static int asks_upgrade(const nh__h1_sconn *hc) {
+  const nh__h1_req *p = &hc->parser;
+  for (int i = 0; i < p->nfields; i++)
+    if (p->fields[i].name.len == 7 && !memcmp(hc->buf + p->fields[i].name.off, "Upgrade", 7))
+      return 1;
+  return 0;
+}
+
 /* The parsed head as neutral fields. Each span is followed by a delimiter
  * llhttp has already consumed (' ' after method and target, ':' after a
  * name, whitespace or CR/LF after a value), so a NUL there costs nothing
- * and the strings stay where they are. */
+ * and the strings stay where they are.
+ *
+ * Where they are is the read buffer (8 KiB), except for a request that
+ * asks for an upgrade: it may be hijacked and then live for hours (a
+ * WebSocket), and its request must stay valid as long as its handler runs
+ * (Go's rule), strings already read from it included. Its head is copied
+ * out first, to an allocation of its own size, and the strings point
+ * there from the start: a hijack can give the read buffer back at once. */
 static int neutral_head(nh__h1_sconn *hc, nh__req_head *h) {
   nh__h1_req *p = &hc->parser;
   char *b = hc->buf;
+  if (NH__UNLIKELY(asks_upgrade(hc)) && (hc->head_copy = malloc(hc->head_end))) {
+    memcpy(hc->head_copy, hc->buf, hc->head_end);
+    b = hc->head_copy;
+  }
   b[p->method.off + p->method.len] = 0;
   b[p->target.off + p->target.len] = 0;
   h->method = b + p->method.off;

@@ -318,6 +318,8 @@ static int hijack(nh__proto *p, int want_tls, int *fd, nh_tls_conn **tls, char *
     *nbuffered = n;
   }
   hc->pos = hc->len;
+  /* A WebSocket may stay for hours: its 8 KiB read buffer should not. */
+  nh__h1_release_read_buf(hc);
   nh_fd_on_hangup(l->io.fd, NULL, NULL);
   /* The server keeps only the socket's number, to shut it down at close. */
   int raw;
