@@ -137,6 +137,8 @@ void nh__fiber_resume(nh_fiber *f) {
   atomic_store_explicit(&l->running, NULL, memory_order_relaxed);
   if (f->state == NH__F_DEAD)
     nh__fiber_recycle(f);
+  else if (__builtin_expect(f->trim_park, 0))
+    nh__fiber_stack_trim(f);
 }
 
 /* ---- creation and recycling ---- */
@@ -216,6 +218,8 @@ static int spawn(nh_loop *l, nh_fiber_fn fn, void *arg, nh_fiber **out) {
   f->origin_id = 0;
   f->origin[0] = 0;
   f->long_park_gen = 0;
+  f->trim_park = 0;
+  f->stack_trimmed_at = 0;
   /* What the watchdog reads about a running fiber changes inside a
    * sequence-lock section (see label_begin). */
   uint32_t seq = label_begin(f);

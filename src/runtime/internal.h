@@ -145,6 +145,8 @@ struct nh_fiber {
   int wake_result;
   int panicked;
   int trimmed; /* pooled, pages given back */
+  int trim_park; /* the next park may be long: trim the stack (stack_trim.c) */
+  nh_time stack_trimmed_at; /* loop time of the last trim of a parked stack; 0 none */
   nh_ctx *ctx;
   nh__timer park_timer;
   uint64_t timer_gen;
@@ -207,6 +209,21 @@ void nh__fiber_pool_dispose(nh_loop *l);
 void nh__fiber_pool_trim(nh_loop *l);
 /* Run one fiber until it parks, yields or ends (scheduler side). */
 void nh__fiber_resume(nh_fiber *f);
+
+/* ---- trimming parked stacks (stack_trim.c) ---- */
+/* At most one trim of a fiber's parked stack per this much time. */
+#define NH__STACK_TRIM_EVERY NH_SEC
+/* The calling fiber's next park may be long (a WebSocket waiting for its
+ * next frame): once it is switched out, the whole pages of its stack below
+ * its saved stack pointer go back to the kernel (they fault in again,
+ * zeroed, when it goes that deep again), unless it trimmed less than
+ * NH__STACK_TRIM_EVERY ago. Holds until the fiber next switches out. No-op
+ * off-fiber. Loop thread. */
+void nh__fiber_trim_on_park(void);
+/* The scheduler's half, right after f switched out with trim_park set:
+ * trims if f parked (a yield uses the request up without a trim). Loop
+ * thread of f, outside f. */
+void nh__fiber_stack_trim(nh_fiber *f);
 
 /* ---- loops (loop.c) ---- */
 typedef struct nh__msg nh__msg;

@@ -26,6 +26,7 @@
 #include "nethttp/runtime.h"
 #include "nethttp/sync.h"
 #include "net/stream.h"
+#include "runtime/internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -474,6 +475,9 @@ static int fill(nh_ws *ws, nh_time deadline, nh_time idle) {
     if (!ws->rlen && !ws->r.msg_type && ws->r.state == 0 && !ws->r.hlen) {
       free(ws->rbuf);
       ws->rbuf = NULL;
+      /* Between messages the wait may last hours: the stack pages below
+       * this park go back too (at most once a second). */
+      nh__fiber_trim_on_park();
     }
     int rc = nh_fd_wait(ws->s.fd, NH_FD_READ, earlier(deadline, idle));
     if (rc == NH_ETIMEDOUT && idle <= deadline && nh_now() >= idle)
