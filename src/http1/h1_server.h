@@ -98,6 +98,7 @@ struct nh__h1_sconn {
   nh__h1_link *link;
   nh_loop *loop;
   nh__bufpool *pool; /* read buffers of pool->size bytes */
+  nh__bufpool *fields_pool; /* where fields came from (NULL: given back) */
   void *owner;       /* the server's state for this turn */
   char *buf; /* read buffer: [0, head_end) the current head, then body and
                 pipelined bytes up to len; pos = next unparsed byte */
@@ -108,12 +109,14 @@ struct nh__h1_sconn {
 
 extern const nh__proto_ops nh__h1_ops;
 
-/* Ready a turn: fields is an array of max_fields entries (the caller's,
- * usually on the fiber's stack). The exchange sets base.arena and
- * base.req_fields before the first request. Returns NH_ENOMEM if no read
- * buffer could be had. */
+/* Ready a turn: a read buffer from pool, the parser's field array from
+ * fields_pool (arrays of fields_pool->size / sizeof(nh__h1_field)
+ * entries: kept off the fiber's stack, whose pages under a hijacked
+ * handler stay resident as long as it runs). The exchange sets base.arena
+ * and base.req_fields before the first request. Returns NH_ENOMEM if
+ * either could not be had. */
 int nh__h1_sconn_init(nh__h1_sconn *hc, const nh__h1_host *host, nh__h1_link *link,
-                      nh_loop *loop, nh__bufpool *pool, nh__h1_field *fields, int max_fields);
+                      nh_loop *loop, nh__bufpool *pool, nh__bufpool *fields_pool);
 /* Serve requests until the connection should go idle (NH__H1_IDLE: the
  * socket has nothing more to read), close (NH__H1_CLOSE) or was hijacked.
  * Parks. */
@@ -122,8 +125,9 @@ int nh__h1_serve(nh__h1_sconn *hc);
 void nh__h1_sconn_dispose(nh__h1_sconn *hc);
 /* The exchange ended: a buffer its strings pointed into can go. */
 void nh__h1_release_retired(nh__h1_sconn *hc);
-/* After a hijack: the read buffers go back (to the pool) if the request's
- * strings do not point into them (its head was copied out). */
+/* After a hijack: the field array goes back to its pool (no head is
+ * parsed any more), and so do the read buffers if the request's strings
+ * do not point into them (its head was copied out). */
 void nh__h1_release_read_buf(nh__h1_sconn *hc);
 
 /* Half-close and read briefly before closing, so the last answer is not

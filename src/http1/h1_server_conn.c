@@ -16,7 +16,7 @@
 #include "nethttp/status.h"
 
 int nh__h1_sconn_init(nh__h1_sconn *hc, const nh__h1_host *host, nh__h1_link *link,
-                      nh_loop *loop, nh__bufpool *pool, nh__h1_field *fields, int max_fields) {
+                      nh_loop *loop, nh__bufpool *pool, nh__bufpool *fields_pool) {
   memset(hc, 0, offsetof(nh__h1_sconn, host));
   hc->base.ops = &nh__h1_ops;
   hc->host = host;
@@ -24,14 +24,26 @@ int nh__h1_sconn_init(nh__h1_sconn *hc, const nh__h1_host *host, nh__h1_link *li
   hc->loop = loop;
   hc->pool = pool;
   hc->owner = NULL;
-  hc->fields = fields;
-  nh__h1_req_init(&hc->parser, fields, max_fields);
+  hc->fields_pool = fields_pool;
+  hc->fields = (nh__h1_field *)nh__bufpool_get(fields_pool);
+  nh__h1_req_init(&hc->parser, hc->fields, (int)(fields_pool->size / sizeof(nh__h1_field)));
   /* The parser checks every name byte by byte: it puts them in canonical
    * form on the way, and the exchange need not (names_canonical). */
   hc->parser.canonical_names = 1;
   hc->buf = nh__bufpool_get(pool);
   hc->cap = hc->buf ? pool->size : 0;
-  return hc->buf ? NH_OK : NH_ENOMEM;
+  if (hc->buf && hc->fields)
+    return NH_OK;
+  nh__h1_sconn_dispose(hc);
+  return NH_ENOMEM;
+}
+
+static void fields_put(nh__h1_sconn *hc) {
+  if (hc->fields_pool)
+    nh__bufpool_put(hc->fields_pool, (char *)hc->fields);
+  hc->fields_pool = NULL;
+  hc->fields = hc->parser.fields = NULL;
+  hc->parser.max_fields = 0;
 }
 
 /* A buffer back to the pool if it is one of the pool's size. */
@@ -51,6 +63,7 @@ void nh__h1_release_retired(nh__h1_sconn *hc) {
 }
 
 void nh__h1_release_read_buf(nh__h1_sconn *hc) {
+  fields_put(hc);
   if (!hc->head_copy)
     return; /* the request's strings live in the buffer: it stays */
   if (hc->retired)
@@ -63,6 +76,7 @@ void nh__h1_release_read_buf(nh__h1_sconn *hc) {
 }
 
 void nh__h1_sconn_dispose(nh__h1_sconn *hc) {
+  fields_put(hc);
   nh__h1_release_retired(hc);
   if (hc->buf)
     buf_put(hc, hc->buf, hc->cap);

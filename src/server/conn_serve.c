@@ -228,33 +228,43 @@ static void turn_panicked(void *arg) {
   nh__sconn_free(c);
 }
 
+/* What a connection does before its first HTTP/1 turn, and HTTP/2, in
+ * frames of their own (noinline: link-time optimization would otherwise
+ * merge them into conn_serve). conn_serve's frame stays under every
+ * handler for as long as it runs, a WebSocket's for hours: it should hold
+ * the turn and nothing else. */
+__attribute__((noinline)) static int conn_open(nh__sconn *c) {
+  nh_server *srv = c->srv;
+  /* A PROXY header comes before anything else, TLS included. */
+  if (NH__UNLIKELY(c->proxy_pending) &&
+      (nh__sconn_proxy_read(c) != NH_OK || nh__sconn_address_final(c) != NH_OK))
+    return -1;
+  if (NH__UNLIKELY(srv->cfg.tls) && !c->h1.io.tls && nh__tls_io_handshake(c) != NH_OK)
+    return -1;
+  return 0;
+}
+
+__attribute__((noinline)) static void serve_h2(nh__sconn *c) { nh__sconn_serve_h2(c); }
+
+__attribute__((noinline)) static void tls_close(nh__sconn *c) { nh__tls_io_close(c); }
+
 static void conn_serve(void *arg) {
   nh__sconn *c = arg;
   nh_server *srv = c->srv;
   nh__srv_loop *sl = c->sl;
-  /* A PROXY header comes before anything else, TLS included. */
-  if (NH__UNLIKELY(c->proxy_pending) &&
-      (nh__sconn_proxy_read(c) != NH_OK || nh__sconn_address_final(c) != NH_OK)) {
-    c->has_fiber = 0;
-    nh__sconn_free(c);
-    return;
-  }
-  if (NH__UNLIKELY(srv->cfg.tls) && !c->h1.io.tls && nh__tls_io_handshake(c) != NH_OK) {
+  if (NH__UNLIKELY(c->proxy_pending || srv->cfg.tls) && conn_open(c) != 0) {
     c->has_fiber = 0;
     nh__sconn_free(c);
     return;
   }
   /* HTTP/2: ALPN "h2", or the preface on a plain listener with h2c on. */
   if (NH__UNLIKELY(c->h1.io.tls || srv->cfg.http2.h2c) && nh__sconn_wants_h2(c)) {
-    nh__sconn_serve_h2(c);
+    serve_h2(c);
     return;
   }
-  int max = srv->cfg.max_header_count > 0 ? srv->cfg.max_header_count : 1;
-  nh__h1_field fields[max];
   turn t;
   t.c = c;
-  if (nh__h1_sconn_init(&t.hc, &srv->h1, &c->h1, sl->loop, &sl->rbufs, fields,
-                        srv->cfg.max_header_count) != NH_OK) {
+  if (nh__h1_sconn_init(&t.hc, &srv->h1, &c->h1, sl->loop, &sl->rbufs, &sl->fields) != NH_OK) {
     c->has_fiber = 0;
     nh__sconn_free(c);
     return;
@@ -284,6 +294,6 @@ static void conn_serve(void *arg) {
     return; /* the handler owns it now; the record stays for close */
   nh__sconn_close_why(c, atomic_load(&srv->shutting_down) ? NH_CLOSE_SHUTDOWN : NH_CLOSE_DONE);
   if (c->h1.io.tls && c->h1.io.fd)
-    nh__tls_io_close(c); /* close_notify, from the fiber: it may wait */
+    tls_close(c); /* close_notify, from the fiber: it may wait */
   nh__sconn_free(c);
 }

@@ -112,6 +112,9 @@ struct nh__srv_loop {
   int naccept;
   int acceptors_running;
   nh__bufpool rbufs; /* read buffers (NH__READ_BUF) kept for reuse */
+  nh__bufpool fields; /* HTTP/1 parsers' field arrays (max_header_count
+                         entries): off the fiber's stack, given back at a
+                         hijack */
   nh__bufpool wbufs; /* response body buffers (NH__WRITE_BUF) */
   nh__exchange_env xenv; /* what this loop's exchanges share */
   /* Serving contexts (children of srv->base) kept for reuse: making and

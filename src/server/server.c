@@ -111,6 +111,7 @@ nh_server *nh_server_new(nh_runtime *rt, const nh_server_config *cfg) {
     /* Fewer write buffers are kept: a small response touches one page of
      * one. */
     nh__bufpool_init(&sl->rbufs, NH__READ_BUF, 64);
+    nh__bufpool_init(&sl->fields, (size_t)srv->cfg.max_header_count * sizeof(nh__h1_field), 64);
     nh__bufpool_init(&sl->wbufs, NH__WRITE_BUF, 16);
     sl->xenv = (nh__exchange_env){srv->log, srv->cfg.handler_data, sl->loop, &sl->wbufs,
                                   srv->cfg.write_timeout, NULL};
@@ -333,6 +334,7 @@ static void job_close_all(nh__srv_loop *sl) {
 static void job_forget(nh__srv_loop *sl) {
   nh__sconns_end_hijacked(sl, 0);
   nh__bufpool_dispose(&sl->rbufs);
+  nh__bufpool_dispose(&sl->fields);
   nh__bufpool_dispose(&sl->wbufs);
   while (sl->nfree_ctxs)
     nh_ctx_free(sl->free_ctxs[--sl->nfree_ctxs]);

@@ -4,7 +4,8 @@
  * read the same afterwards, strings read before the hijack included; the
  * buffer, back in the loop's pool, is overwritten to make sure nothing
  * still points into it. A request without Upgrade keeps its buffer until
- * its handler returns, readable as well. */
+ * its handler returns, readable as well. Either gives its parser's field
+ * array back. */
 #include "harness.h"
 #include "rawclient.h"
 
@@ -39,6 +40,8 @@ static const char plain_req[] = "GET /plain?n=7 HTTP/1.1\r\n"
 /* Read buffers kept by the (only) loop's pool: the handler runs on that
  * loop's thread, the only one that touches the pool. */
 static int pooled(void) { return g_srv->loops[0].rbufs.n; }
+/* The same for the parsers' field arrays. */
+static int pooled_fields(void) { return g_srv->loops[0].fields.n; }
 
 /* Overwrites the buffer last given back to the pool (it is LIFO). */
 static void scribble_pool(void) {
@@ -91,7 +94,7 @@ static void upgrade_handler(nh_response_writer *w, nh_request *r) {
   CHECK_STR(s.path, "/chat/room%201");
   CHECK_STR(s.name, "al ice");
   CHECK_STR(s.pad, PAD PAD);
-  int before = pooled();
+  int before = pooled(), fields_before = pooled_fields();
   int fd;
   char *rest;
   size_t nrest;
@@ -100,6 +103,7 @@ static void upgrade_handler(nh_response_writer *w, nh_request *r) {
   CHECK(nrest <= 5 && !memcmp(rest, "FRAME", nrest));
   free(rest);
   CHECK_EQ(pooled(), before + 1); /* the read buffer went back */
+  CHECK_EQ(pooled_fields(), fields_before + 1); /* and the field array */
   scribble_pool();
   check_same(&s, r);
   /* Parsed only now, from the head's copy. */
@@ -116,10 +120,11 @@ static void plain_handler(nh_response_writer *w, nh_request *r) {
   seen s;
   see(&s, r);
   CHECK_STR(s.path, "/plain");
-  int before = pooled();
+  int before = pooled(), fields_before = pooled_fields();
   int fd;
   CHECK_EQ(nh_resp_hijack(w, &fd, NULL, NULL), NH_OK);
   CHECK_EQ(pooled(), before); /* held until the handler returns */
+  CHECK_EQ(pooled_fields(), fields_before + 1); /* no head is parsed any more */
   check_same(&s, r);
   CHECK_STR(nh_request_query_value(r, "n"), "7");
   atomic_store(&g_done, 1);
