@@ -46,6 +46,8 @@ static size_t frame(uint8_t *out, int b0, int masked, const void *payload, uint6
 }
 
 #define FR(out, b0, masked, s) frame(out, b0, masked, s, sizeof(s) - 1, sizeof(s) - 1)
+/* Appends a masked frame with string payload s to a raw_peer's bytes. */
+#define SEND(p, b0, s) ((p)->nsend += FR((p)->send + (p)->nsend, b0, 1, s))
 
 typedef struct raw_peer {
   nh_fd *fd;
@@ -76,6 +78,18 @@ static void raw_run(void *arg) {
   nh_wg_done(p->wg);
 }
 
+/* Starts the raw peer's fiber; raw_wait waits until it saw the end. */
+static void raw_start(raw_peer *p) {
+  p->wg = nh_wg_new();
+  nh_wg_add(p->wg, 1);
+  CHECK_EQ(nh_go(raw_run, p), NH_OK);
+}
+
+static void raw_wait(raw_peer *p) {
+  nh_wg_wait(p->wg, NH_NO_DEADLINE);
+  nh_wg_free(p->wg);
+}
+
 typedef struct server_case {
   raw_peer raw;
   nh_ws_options opt;
@@ -86,16 +100,21 @@ typedef struct server_case {
   int close_code;
 } server_case;
 
+/* An nh_ws (options c->opt, permessage-deflate pm or NULL) connected to
+ * the case's raw peer, which is not started yet. */
+static nh_ws *case_ws(server_case *c, const nh__wsd_params *pm) {
+  nh_fd *a;
+  pair(&a, &c->raw.fd);
+  nh_ws *ws = nh__ws_new(a, NULL, NULL, 0, c->client, &c->opt, pm, NULL);
+  CHECK(ws);
+  return ws;
+}
+
 /* Runs one case: raw bytes into an nh_ws that reads until it fails. */
 static void server_case_run(void *arg) {
   server_case *c = arg;
-  nh_fd *a;
-  pair(&a, &c->raw.fd);
-  nh_ws *ws = nh__ws_new(a, NULL, NULL, 0, c->client, &c->opt, NULL, NULL);
-  CHECK(ws);
-  c->raw.wg = nh_wg_new();
-  nh_wg_add(c->raw.wg, 1);
-  CHECK_EQ(nh_go(raw_run, &c->raw), NH_OK);
+  nh_ws *ws = case_ws(c, NULL);
+  raw_start(&c->raw);
   for (;;) {
     nh_ws_type t;
     const char *d;
@@ -107,12 +126,20 @@ static void server_case_run(void *arg) {
     snprintf(c->last, sizeof c->last, "%.*s", (int)n, d);
   }
   c->close_code = nh_ws_close_status(ws, NULL);
-  nh_wg_wait(c->raw.wg, NH_NO_DEADLINE);
-  nh_wg_free(c->raw.wg);
+  raw_wait(&c->raw);
   nh_ws_free(ws);
 }
 
 static void run_server_case(server_case *c) { CHECK_EQ(nh_run(NULL, server_case_run, c), NH_OK); }
+
+/* Runs c, whose reads must give `messages` messages, the last one last,
+ * then end with the peer's close. */
+static void expect_messages(server_case *c, int messages, const char *last) {
+  run_server_case(c);
+  CHECK_EQ(c->messages, messages);
+  CHECK_STR(c->last, last);
+  CHECK_EQ(c->rc, NH_ECLOSED);
+}
 
 /* The raw side got exactly one unmasked close frame with code, then the
  * end of the stream. */
@@ -364,15 +391,11 @@ NH_TEST(bad_utf8_fails_fast_before_the_message_ends) {
 
 NH_TEST(split_utf8_across_fragments_is_accepted) {
   server_case c = {0};
-  size_t n = FR(c.raw.send, 0x01, 1, "\xf0\x9f");
-  n += FR(c.raw.send + n, 0x00, 1, "\x98");
-  n += FR(c.raw.send + n, 0x80, 1, "\x80!");
-  n += FR(c.raw.send + n, 0x88, 1, "\x03\xe8");
-  c.raw.nsend = n;
-  run_server_case(&c);
-  CHECK_EQ(c.messages, 1);
-  CHECK_STR(c.last, "\xf0\x9f\x98\x80!");
-  CHECK_EQ(c.rc, NH_ECLOSED);
+  SEND(&c.raw, 0x01, "\xf0\x9f");
+  SEND(&c.raw, 0x00, "\x98");
+  SEND(&c.raw, 0x80, "\x80!");
+  SEND(&c.raw, 0x88, "\x03\xe8");
+  expect_messages(&c, 1, "\xf0\x9f\x98\x80!");
 }
 
 NH_TEST(too_big_is_1009_before_the_payload_arrives) {
@@ -506,10 +529,7 @@ NH_TEST(pong_goes_between_our_fragments_and_other_messages_wait) {
 
 static void deadline_main(void *arg) {
   server_case *c = arg;
-  nh_fd *a;
-  pair(&a, &c->raw.fd);
-  nh_ws *ws = nh__ws_new(a, NULL, NULL, 0, 0, NULL, NULL, NULL);
-  CHECK(ws);
+  nh_ws *ws = case_ws(c, NULL);
   nh_ws_type t;
   const char *d;
   size_t n;
@@ -517,12 +537,9 @@ static void deadline_main(void *arg) {
    * sent, and the read side stays failed. */
   CHECK_EQ(nh_ws_read(ws, &t, &d, &n, nh_deadline_after(50 * NH_MSEC)), NH_ETIMEDOUT);
   CHECK_EQ(nh_ws_read(ws, &t, &d, &n, nh_deadline_after(5 * NH_SEC)), NH_ETIMEDOUT);
-  c->raw.wg = nh_wg_new();
-  nh_wg_add(c->raw.wg, 1);
-  CHECK_EQ(nh_go(raw_run, &c->raw), NH_OK);
+  raw_start(&c->raw);
   nh_ws_free(ws); /* the raw side sees the end, with nothing before it */
-  nh_wg_wait(c->raw.wg, NH_NO_DEADLINE);
-  nh_wg_free(c->raw.wg);
+  raw_wait(&c->raw);
 }
 
 NH_TEST(caller_deadline_times_out_without_closing) {
@@ -536,18 +553,14 @@ NH_TEST(caller_deadline_times_out_without_closing) {
 
 NH_TEST(ping_between_fragments_answered_in_order) {
   server_case c = {0};
-  size_t n = FR(c.raw.send, 0x01, 1, "frag");
-  n += FR(c.raw.send + n, 0x89, 1, "p1");
-  n += FR(c.raw.send + n, 0x00, 1, "ment");
-  n += FR(c.raw.send + n, 0x89, 1, "p2");
-  n += FR(c.raw.send + n, 0x80, 1, "ed");
-  n += FR(c.raw.send + n, 0x8A, 1, "unsolicited pong");
-  n += FR(c.raw.send + n, 0x88, 1, "\x03\xe8");
-  c.raw.nsend = n;
-  run_server_case(&c);
-  CHECK_EQ(c.messages, 1);
-  CHECK_STR(c.last, "fragmented");
-  CHECK_EQ(c.rc, NH_ECLOSED);
+  SEND(&c.raw, 0x01, "frag");
+  SEND(&c.raw, 0x89, "p1");
+  SEND(&c.raw, 0x00, "ment");
+  SEND(&c.raw, 0x89, "p2");
+  SEND(&c.raw, 0x80, "ed");
+  SEND(&c.raw, 0x8A, "unsolicited pong");
+  SEND(&c.raw, 0x88, "\x03\xe8");
+  expect_messages(&c, 1, "fragmented");
   static const uint8_t want[] = {0x8A, 2, 'p', '1', 0x8A, 2, 'p', '2', 0x88, 2, 0x03, 0xe8};
   CHECK_EQ(c.raw.ngot, sizeof want);
   CHECK(memcmp(c.raw.got, want, sizeof want) == 0);
@@ -778,20 +791,14 @@ static void deflate_fail_main(void *arg) {
     NH_FAIL("compressed to %zu bytes", z.len);
   c.raw.nsend = frame(c.raw.send, 0xC1, 1, z.p, z.len, z.len);
   nh__dynbuf_free(&z);
-  nh_fd *a;
-  pair(&a, &c.raw.fd);
-  nh_ws_options o = {0};
-  o.max_message = 64 << 10;
-  nh_ws *ws = nh__ws_new(a, NULL, NULL, 0, 0, &o, &pm, NULL);
-  c.raw.wg = nh_wg_new();
-  nh_wg_add(c.raw.wg, 1);
-  CHECK_EQ(nh_go(raw_run, &c.raw), NH_OK);
+  c.opt.max_message = 64 << 10;
+  nh_ws *ws = case_ws(&c, &pm);
+  raw_start(&c.raw);
   nh_ws_type t;
   const char *dd;
   size_t n;
   CHECK_EQ(nh_ws_read(ws, &t, &dd, &n, nh_deadline_after(20 * NH_SEC)), NH_EBADREQUEST);
-  nh_wg_wait(c.raw.wg, NH_NO_DEADLINE);
-  nh_wg_free(c.raw.wg);
+  raw_wait(&c.raw);
   nh_ws_free(ws);
   check_closed_with(&c, f->want);
 }
@@ -977,17 +984,11 @@ NH_TEST(close_handshake_started_by_server) {
 
 static void no_answer_main(void *arg) {
   server_case *c = arg;
-  nh_fd *a;
-  pair(&a, &c->raw.fd);
-  nh_ws *ws = nh__ws_new(a, NULL, NULL, 0, 0, &c->opt, NULL, NULL);
-  CHECK(ws);
-  c->raw.wg = nh_wg_new();
-  nh_wg_add(c->raw.wg, 1);
-  CHECK_EQ(nh_go(raw_run, &c->raw), NH_OK);
+  nh_ws *ws = case_ws(c, NULL);
+  raw_start(&c->raw);
   c->rc = nh_ws_close(ws, NH_WS_CLOSE_NORMAL, "bye");
   c->close_code = nh_ws_close_status(ws, NULL);
-  nh_wg_wait(c->raw.wg, NH_NO_DEADLINE);
-  nh_wg_free(c->raw.wg);
+  raw_wait(&c->raw);
   nh_ws_free(ws);
 }
 
