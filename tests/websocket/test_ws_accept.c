@@ -5,6 +5,7 @@
  * WebSocket, HTTPS, and HTTP/2 refused. */
 #include "harness.h"
 #include "websocket/hand_raw.h"
+#include "websocket/ws_echo.h"
 
 #include <nethttp.h>
 #include <nethttp/httptest.h>
@@ -40,12 +41,7 @@ static void accept_echo(nh_response_writer *w, nh_request *r) {
   int e = nh_ws_accept(w, r, &g_opt, &ws);
   atomic_store(&g_result, e);
   if (e == NH_OK) {
-    nh_ws_type t;
-    const char *d;
-    size_t n;
-    while (nh_ws_read(ws, &t, &d, &n, nh_deadline_after(10 * NH_SEC)) == NH_OK)
-      if (nh_ws_write(ws, t, d, n, NH_NO_DEADLINE) != NH_OK)
-        break;
+    ws_echo_until_end(ws);
     nh_ws_free(ws);
   }
   atomic_store(&g_done, 1);

@@ -4,6 +4,7 @@
  * the socket is closed after. */
 #include "harness.h"
 
+#include "websocket/ws_echo.h"
 #include "websocket/ws_internal.h"
 
 #include <nethttp.h>
@@ -191,18 +192,6 @@ static void echo_server(void *arg) {
   nh_wg_done(e->wg);
 }
 
-static void roundtrip(nh_ws *cli, nh_ws_type type, const char *p, size_t n) {
-  CHECK_EQ(nh_ws_write(cli, type, p, n, NH_NO_DEADLINE), NH_OK);
-  nh_ws_type t;
-  const char *d;
-  size_t got;
-  CHECK_EQ(nh_ws_read(cli, &t, &d, &got, nh_deadline_after(20 * NH_SEC)), NH_OK);
-  CHECK_EQ(t, type);
-  CHECK_EQ(got, n);
-  CHECK(memcmp(d, p, n) == 0);
-  CHECK_EQ(d[n], 0);
-}
-
 static void echo_main(void *arg) {
   (void)arg;
   echo_case e = {0};
@@ -210,16 +199,16 @@ static void echo_main(void *arg) {
   e.wg = nh_wg_new();
   nh_wg_add(e.wg, 1);
   CHECK_EQ(nh_go(echo_server, &e), NH_OK);
-  roundtrip(e.cli, NH_WS_TEXT, "hello", 5);
-  roundtrip(e.cli, NH_WS_BINARY, "\0\1\2\xff", 4);
-  roundtrip(e.cli, NH_WS_TEXT, "", 0);
-  roundtrip(e.cli, NH_WS_TEXT, "h\xc3\xa9llo \xf0\x9f\x98\x80", 11);
+  ws_round_trip(e.cli, NH_WS_TEXT, "hello", 5);
+  ws_round_trip(e.cli, NH_WS_BINARY, "\0\1\2\xff", 4);
+  ws_round_trip(e.cli, NH_WS_TEXT, "", 0);
+  ws_round_trip(e.cli, NH_WS_TEXT, "h\xc3\xa9llo \xf0\x9f\x98\x80", 11);
   size_t sizes[] = {125, 126, 127, 1000, 4000, 65535, 65536, 70000, 900000};
   for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
     char *big = malloc(sizes[i]);
     for (size_t j = 0; j < sizes[i]; j++)
       big[j] = (char)('a' + (j * 7 + i) % 26);
-    roundtrip(e.cli, i % 2 ? NH_WS_BINARY : NH_WS_TEXT, big, sizes[i]);
+    ws_round_trip(e.cli, i % 2 ? NH_WS_BINARY : NH_WS_TEXT, big, sizes[i]);
     free(big);
   }
   /* A text message that is not UTF-8 is refused before anything is sent. */
@@ -591,7 +580,7 @@ static void ping_main(void *arg) {
   CHECK_EQ(nh_ws_ping(e.cli, "are you there", 13, NH_NO_DEADLINE), NH_OK);
   char big[126] = {0};
   CHECK_EQ(nh_ws_ping(e.cli, big, 126, NH_NO_DEADLINE), NH_EINVAL);
-  roundtrip(e.cli, NH_WS_TEXT, "after", 5); /* the pong came before the echo */
+  ws_round_trip(e.cli, NH_WS_TEXT, "after", 5); /* the pong came before the echo */
   CHECK_EQ(ps.n, 1);
   CHECK_STR(ps.data, "are you there");
   CHECK_EQ(nh_ws_close(e.cli, 1000, NULL), NH_OK);
@@ -651,13 +640,13 @@ static void tls_main(void *arg) {
   pong_seen ps = {0};
   nh_ws_on_pong(e.cli, on_pong, &ps);
   CHECK_EQ(nh_ws_ping(e.cli, "tls", 3, NH_NO_DEADLINE), NH_OK);
-  roundtrip(e.cli, NH_WS_TEXT, "over tls", 8);
+  ws_round_trip(e.cli, NH_WS_TEXT, "over tls", 8);
   CHECK_STR(ps.data, "tls");
   size_t sizes[] = {0, 2000, 300000};
   for (size_t i = 0; i < 3; i++) {
     char *big = malloc(sizes[i] + 1);
     memset(big, 'q', sizes[i]);
-    roundtrip(e.cli, NH_WS_BINARY, big, sizes[i]);
+    ws_round_trip(e.cli, NH_WS_BINARY, big, sizes[i]);
     free(big);
   }
   CHECK_EQ(nh_ws_close(e.cli, 4000, "app"), NH_OK);
@@ -699,21 +688,21 @@ static void deflate_echo_main(void *arg) {
   e.wg = nh_wg_new();
   nh_wg_add(e.wg, 1);
   CHECK_EQ(nh_go(echo_server, &e), NH_OK);
-  roundtrip(e.cli, NH_WS_TEXT, "short: sent as it is", 20);
-  roundtrip(e.cli, NH_WS_TEXT, "", 0);
+  ws_round_trip(e.cli, NH_WS_TEXT, "short: sent as it is", 20);
+  ws_round_trip(e.cli, NH_WS_TEXT, "", 0);
   char *big = malloc(3 << 20);
   for (int round = 0; round < 3; round++) { /* context carried over between messages */
     size_t n = round == 2 ? (size_t)3 << 20 : 5000;
     for (size_t j = 0; j < n; j++)
       big[j] = (char)("{\"key\": \"value\", \"n\": 12345}, "[j % 31]);
-    roundtrip(e.cli, NH_WS_TEXT, big, n);
+    ws_round_trip(e.cli, NH_WS_TEXT, big, n);
   }
   uint32_t x = 1;
   for (size_t j = 0; j < 200000; j++) { /* incompressible */
     x = x * 1103515245 + 12345;
     big[j] = (char)(x >> 23);
   }
-  roundtrip(e.cli, NH_WS_BINARY, big, 200000);
+  ws_round_trip(e.cli, NH_WS_BINARY, big, 200000);
   free(big);
   CHECK_EQ(nh_ws_close(e.cli, 1000, NULL), NH_OK);
   nh_wg_wait(e.wg, NH_NO_DEADLINE);

@@ -6,6 +6,7 @@
 #include "harness.h"
 #include "client/scripted.h"
 #include "websocket/hand_raw.h"
+#include "websocket/ws_echo.h"
 
 #include <nethttp.h>
 #include <nethttp/httptest.h>
@@ -24,29 +25,12 @@ static void echo(nh_response_writer *w, nh_request *r) {
   if (nh_ws_accept(w, r, &g_opt, &ws) != NH_OK)
     return;
   atomic_store(&g_compressed, nh_ws_compressed(ws));
-  nh_ws_type t;
-  const char *d;
-  size_t n;
-  while (nh_ws_read(ws, &t, &d, &n, nh_deadline_after(10 * NH_SEC)) == NH_OK)
-    if (nh_ws_write(ws, t, d, n, NH_NO_DEADLINE) != NH_OK)
-      break;
+  ws_echo_until_end(ws);
   nh_ws_free(ws);
 }
 
 static void ws_url(char *buf, size_t cap, const char *scheme, int port, const char *path) {
   snprintf(buf, cap, "%s://127.0.0.1:%d%s", scheme, port, path);
-}
-
-/* One message there and back. */
-static void round_trip(nh_ws *ws, nh_ws_type type, const char *msg, size_t len) {
-  CHECK_EQ(nh_ws_write(ws, type, msg, len, NH_NO_DEADLINE), NH_OK);
-  nh_ws_type t;
-  const char *d;
-  size_t n;
-  CHECK_EQ(nh_ws_read(ws, &t, &d, &n, nh_deadline_after(10 * NH_SEC)), NH_OK);
-  CHECK_EQ(t, type);
-  CHECK_EQ(n, len);
-  CHECK(!memcmp(d, msg, len));
 }
 
 static void close_and_free(nh_ws *ws) {
@@ -68,11 +52,11 @@ NH_TEST(dial_ws_and_echo) {
   nh_response_close(resp);
   CHECK_STR(nh_ws_subprotocol(ws), "");
   CHECK_EQ(nh_ws_compressed(ws), 0);
-  round_trip(ws, NH_WS_TEXT, "hello", 5);
+  ws_round_trip(ws, NH_WS_TEXT, "hello", 5);
   char big[70000];
   for (size_t i = 0; i < sizeof big; i++)
     big[i] = (char)(i * 7);
-  round_trip(ws, NH_WS_BINARY, big, sizeof big);
+  ws_round_trip(ws, NH_WS_BINARY, big, sizeof big);
   close_and_free(ws);
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
@@ -92,7 +76,7 @@ NH_TEST(dial_wss_with_the_transports_tls) {
   cfg.tls = &tls;
   nh_transport *t = nh_transport_new(&cfg); /* offers h2 to https servers */
   CHECK_EQ(nh_ws_dial(t, url, NULL, nh_deadline_after(10 * NH_SEC), &ws, NULL), NH_OK);
-  round_trip(ws, NH_WS_TEXT, "over tls", 8);
+  ws_round_trip(ws, NH_WS_TEXT, "over tls", 8);
   close_and_free(ws);
   nh_transport_free(t);
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
@@ -138,7 +122,7 @@ NH_TEST(compression_on_and_off) {
       nh_ws *ws;
       CHECK_EQ(nh_ws_dial(NULL, url, &o, nh_deadline_after(10 * NH_SEC), &ws, NULL), NH_OK);
       CHECK_EQ(nh_ws_compressed(ws), server && client);
-      round_trip(ws, NH_WS_TEXT, text, sizeof text);
+      ws_round_trip(ws, NH_WS_TEXT, text, sizeof text);
       CHECK_EQ(atomic_load(&g_compressed), server && client);
       close_and_free(ws);
     }
@@ -413,7 +397,7 @@ NH_TEST(through_a_connect_proxy) {
     ws_url(url, sizeof url, secure ? "wss" : "ws", nh_test_server_port(ts), "/via/proxy");
     nh_ws *ws;
     CHECK_EQ(nh_ws_dial(t, url, NULL, nh_deadline_after(10 * NH_SEC), &ws, NULL), NH_OK);
-    round_trip(ws, NH_WS_TEXT, "tunnelled", 9);
+    ws_round_trip(ws, NH_WS_TEXT, "tunnelled", 9);
     close_and_free(ws);
     char want[128];
     snprintf(want, sizeof want, "CONNECT 127.0.0.1:%d HTTP/1.1\r\n", nh_test_server_port(ts));

@@ -1,0 +1,34 @@
+/* Echo on one side of an nh_ws, one message there and back on the other:
+ * shared by the WebSocket tests. Needs harness.h (CHECK). */
+#ifndef NH_TESTS_WEBSOCKET_WS_ECHO_H
+#define NH_TESTS_WEBSOCKET_WS_ECHO_H
+
+#include <nethttp.h>
+#include <string.h>
+
+/* Writes each message back as it came, until a read (10 s idle) or a
+ * write fails. */
+static inline void ws_echo_until_end(nh_ws *ws) {
+  nh_ws_type t;
+  const char *d;
+  size_t n;
+  while (nh_ws_read(ws, &t, &d, &n, nh_deadline_after(10 * NH_SEC)) == NH_OK)
+    if (nh_ws_write(ws, t, d, n, NH_NO_DEADLINE) != NH_OK)
+      break;
+}
+
+/* Sends one message and checks that the same type and bytes (then a NUL)
+ * come back. */
+static inline void ws_round_trip(nh_ws *ws, nh_ws_type type, const char *msg, size_t len) {
+  CHECK_EQ(nh_ws_write(ws, type, msg, len, NH_NO_DEADLINE), NH_OK);
+  nh_ws_type t;
+  const char *d;
+  size_t n;
+  CHECK_EQ(nh_ws_read(ws, &t, &d, &n, nh_deadline_after(20 * NH_SEC)), NH_OK);
+  CHECK_EQ(t, type);
+  CHECK_EQ(n, len);
+  CHECK(memcmp(d, msg, len) == 0);
+  CHECK_EQ(d[n], 0);
+}
+
+#endif
