@@ -54,9 +54,24 @@ static int answer_to(int port, const char *request, char *head, size_t cap, raw_
   int st = raw_read(c, body, 0);
   if (st == 0)
     snprintf(head, cap, "%s", body->head);
-  close(c->fd);
-  free(c);
+  raw_hang_up(c);
   return st == 0 ? body->status : -1;
+}
+
+/* On a new connection, the upgrade request for /ws with extra header
+ * lines; checks the answer's status is want and leaves its head in head
+ * (4096 bytes). The connection is the caller's (hang_up). */
+static raw_conn *upgrade(int port, const char *extra, char *head, int want) {
+  raw_conn *c = raw_dial(port);
+  hr_upgrade(c->fd, "/ws", extra);
+  CHECK_EQ(hr_read_head(c, head, 4096), want);
+  return c;
+}
+
+/* Hangs up, then waits for the handler to return. */
+static void hang_up(raw_conn *c) {
+  raw_hang_up(c);
+  CHECK_SOON(atomic_load(&g_done));
 }
 
 typedef struct refusal {
@@ -157,14 +172,9 @@ NH_TEST(origin_hook_decides) {
     reset();
     g_opt.check_origin = only_trusted;
     g_opt.check_origin_arg = (void *)"https://trusted.example";
-    raw_conn *c = raw_dial(port);
     char extra[128], head[4096];
     snprintf(extra, sizeof extra, "Origin: %s\r\n", origins[i]);
-    hr_upgrade(c->fd, "/ws", extra);
-    CHECK_EQ(hr_read_head(c, head, sizeof head), i == 0 ? 101 : 403);
-    close(c->fd);
-    free(c);
-    CHECK_SOON(atomic_load(&g_done));
+    hang_up(upgrade(port, extra, head, i == 0 ? 101 : 403));
   }
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
@@ -214,8 +224,7 @@ NH_TEST(switching_protocols_bytes) {
   CHECK_EQ((uint8_t)buf[0] << 8 | (uint8_t)buf[1], 1000);
   CHECK_SOON(atomic_load(&g_done));
   CHECK_EQ(atomic_load(&g_result), NH_OK);
-  close(c->fd);
-  free(c);
+  raw_hang_up(c);
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 
@@ -241,9 +250,7 @@ NH_TEST(frame_sent_with_the_request_is_read) {
   size_t len;
   CHECK_EQ(hr_read_frame(c, buf, sizeof buf, &len, NULL), 0x81);
   CHECK_STR(buf, "early");
-  close(c->fd);
-  free(c);
-  CHECK_SOON(atomic_load(&g_done));
+  hang_up(c);
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
 
@@ -263,18 +270,14 @@ NH_TEST(subprotocol_is_the_servers_first_offered) {
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     reset();
     g_opt.subprotocols = prefs;
-    raw_conn *c = raw_dial(nh_test_server_port(ts));
-    hr_upgrade(c->fd, "/ws", cases[i].offer);
     char head[4096];
-    CHECK_EQ(hr_read_head(c, head, sizeof head), 101);
+    raw_conn *c = upgrade(nh_test_server_port(ts), cases[i].offer, head, 101);
     const char *got = hr_field(head, "Sec-WebSocket-Protocol");
     if (cases[i].want)
       CHECK_STR(got, cases[i].want);
     else
       CHECK(!got);
-    close(c->fd);
-    free(c);
-    CHECK_SOON(atomic_load(&g_done));
+    hang_up(c);
   }
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
@@ -286,12 +289,11 @@ NH_TEST(extension_answer) {
   for (int on = 0; on < 2; on++) {
     reset();
     g_opt.compression = on;
-    raw_conn *c = raw_dial(nh_test_server_port(ts));
-    hr_upgrade(c->fd, "/ws",
-               "Sec-WebSocket-Extensions: x-unknown\r\n"
-               "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n");
     char head[4096];
-    CHECK_EQ(hr_read_head(c, head, sizeof head), 101);
+    raw_conn *c = upgrade(nh_test_server_port(ts),
+                          "Sec-WebSocket-Extensions: x-unknown\r\n"
+                          "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n",
+                          head, 101);
     const char *ext = hr_field(head, "Sec-WebSocket-Extensions");
     if (on) {
       CHECK(ext);
@@ -300,9 +302,7 @@ NH_TEST(extension_answer) {
     } else {
       CHECK(!ext);
     }
-    close(c->fd);
-    free(c);
-    CHECK_SOON(atomic_load(&g_done));
+    hang_up(c);
   }
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
 }
@@ -321,14 +321,7 @@ NH_TEST(handshake_over_tls) {
   snprintf(url, sizeof url, "wss://127.0.0.1:%d/secure", nh_test_server_port(ts));
   nh_ws *ws;
   CHECK_EQ(nh_ws_dial(t, url, NULL, nh_deadline_after(10 * NH_SEC), &ws, NULL), NH_OK);
-  CHECK_EQ(nh_ws_write(ws, NH_WS_BINARY, "\x00\x01\x02", 3, NH_NO_DEADLINE), NH_OK);
-  nh_ws_type type;
-  const char *d;
-  size_t n;
-  CHECK_EQ(nh_ws_read(ws, &type, &d, &n, nh_deadline_after(10 * NH_SEC)), NH_OK);
-  CHECK_EQ(type, NH_WS_BINARY);
-  CHECK_EQ(n, 3);
-  CHECK(!memcmp(d, "\x00\x01\x02", 3));
+  ws_round_trip(ws, NH_WS_BINARY, "\x00\x01\x02", 3);
   CHECK_EQ(nh_ws_close(ws, NH_WS_CLOSE_NORMAL, ""), NH_OK);
   nh_ws_free(ws);
   CHECK_SOON(atomic_load(&g_done));
