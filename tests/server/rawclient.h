@@ -77,9 +77,11 @@ static inline void raw_take(raw_conn *c, size_t n) {
   c->len -= n;
 }
 
-static inline const char *raw_header(const raw_resp *r, const char *name) {
+/* The value of a head's first field called name (any case), or NULL.
+ * Static buffer, one a thread. */
+static inline const char *raw_field(const char *head, const char *name) {
   static __thread char val[1024];
-  const char *p = r->head;
+  const char *p = head;
   size_t n = strlen(name);
   while ((p = strchr(p, '\n'))) {
     p++;
@@ -98,22 +100,36 @@ static inline const char *raw_header(const raw_resp *r, const char *name) {
   return NULL;
 }
 
-/* Read one response (head_request: no body follows). */
-static inline int raw_read(raw_conn *c, raw_resp *r, int head_request) {
-  memset(r, 0, sizeof *r);
+static inline const char *raw_header(const raw_resp *r, const char *name) {
+  return raw_field(r->head, name);
+}
+
+/* Reads a head (up to and with the blank line) into head, NUL-terminated
+ * and cut to cap - 1 bytes, leaving what follows in c. 0, or -1 if the
+ * stream ended first. */
+static inline int raw_read_head(raw_conn *c, char *head, size_t cap) {
   char *end;
   for (;;) {
     c->buf[c->len] = 0;
-    end = c->len ? strstr(c->buf, "\r\n\r\n") : NULL;
-    if (end)
+    if ((end = strstr(c->buf, "\r\n\r\n")))
       break;
     if (raw_fill(c) < 0)
       return -1;
   }
-  size_t hlen = (size_t)(end - c->buf) + 4;
-  memcpy(r->head, c->buf, hlen < sizeof r->head ? hlen : sizeof r->head - 1);
+  size_t n = (size_t)(end + 4 - c->buf);
+  size_t k = n < cap ? n : cap - 1;
+  memcpy(head, c->buf, k);
+  head[k] = 0;
+  raw_take(c, n);
+  return 0;
+}
+
+/* Read one response (head_request: no body follows). */
+static inline int raw_read(raw_conn *c, raw_resp *r, int head_request) {
+  memset(r, 0, sizeof *r);
+  if (raw_read_head(c, r->head, sizeof r->head) < 0)
+    return -1;
   r->status = atoi(r->head + 9);
-  raw_take(c, hlen);
   const char *cl = raw_header(r, "Content-Length");
   const char *te = raw_header(r, "Transfer-Encoding");
   size_t cap = 1 << 16, len = 0;

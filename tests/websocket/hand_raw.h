@@ -11,44 +11,11 @@
 /* Reads a response head (up to the blank line) into head (cap bytes),
  * leaving what follows in c. Returns its status, or -1. */
 static inline int hr_read_head(raw_conn *c, char *head, size_t cap) {
-  char *end;
-  for (;;) {
-    c->buf[c->len] = 0;
-    if ((end = strstr(c->buf, "\r\n\r\n")))
-      break;
-    if (raw_fill(c) < 0)
-      return -1;
-  }
-  size_t n = (size_t)(end + 4 - c->buf);
-  size_t k = n < cap ? n : cap - 1;
-  memcpy(head, c->buf, k);
-  head[k] = 0;
-  raw_take(c, n);
+  if (raw_read_head(c, head, cap) < 0)
+    return -1;
   int status = -1;
   sscanf(head, "HTTP/1.%*d %d", &status);
   return status;
-}
-
-/* A field's value in a head read by hr_read_head (first of its name), or
- * NULL. Static buffer. */
-static inline const char *hr_field(const char *head, const char *name) {
-  static __thread char val[1024];
-  size_t n = strlen(name);
-  for (const char *p = head; (p = strstr(p, "\r\n")); ) {
-    p += 2;
-    if (!strncasecmp(p, name, n) && p[n] == ':') {
-      p += n + 1;
-      while (*p == ' ')
-        p++;
-      size_t l = strcspn(p, "\r\n");
-      if (l >= sizeof val)
-        l = sizeof val - 1;
-      memcpy(val, p, l);
-      val[l] = 0;
-      return val;
-    }
-  }
-  return NULL;
 }
 
 /* One frame, FIN set; masked with a fixed key when mask (a client's). */
