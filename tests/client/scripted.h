@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -140,6 +141,50 @@ static inline void script_wait_eof(int fd) {
   struct pollfd pfd = {fd, POLLIN, 0};
   while (poll(&pfd, 1, 2000) > 0 && recv(fd, b, sizeof b, 0) > 0)
     ;
+}
+
+
+/* What script_tunnel saw: the first request's bytes (cut to fit) and how
+ * many tunnels it opened. */
+typedef struct script_tunnel_log {
+  char connect[1024];
+  atomic_int tunnels;
+} script_tunnel_log;
+
+/* A script_fn for a CONNECT proxy to 127.0.0.1 (arg: a script_tunnel_log):
+ * 400 to anything else, 502 if the target refuses, else 200 and the bytes
+ * both ways until either side ends or 5 s pass idle. */
+static inline void script_tunnel(int fd, int i, void *arg) {
+  script_tunnel_log *log = arg;
+  char buf[16384];
+  long n = script_read_request(fd, buf, sizeof buf);
+  if (n <= 0)
+    return;
+  if (i == 0)
+    memcpy(log->connect, buf, (size_t)n < sizeof log->connect ? (size_t)n : sizeof log->connect - 1);
+  int port = 0;
+  if (sscanf(buf, "CONNECT 127.0.0.1:%d ", &port) != 1) {
+    script_send(fd, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    return;
+  }
+  int up = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  if (connect(up, (struct sockaddr *)&a, sizeof a) != 0) {
+    script_send(fd, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+    close(up);
+    return;
+  }
+  atomic_fetch_add(&log->tunnels, 1);
+  script_send(fd, "HTTP/1.1 200 Connection established\r\n\r\n");
+  struct pollfd p[2] = {{fd, POLLIN, 0}, {up, POLLIN, 0}};
+  while (poll(p, 2, 5000) > 0) {
+    int from = (p[0].revents & (POLLIN | POLLHUP)) ? 0 : 1;
+    ssize_t k = recv(p[from].fd, buf, sizeof buf, 0);
+    if (k <= 0 || send(p[1 - from].fd, buf, (size_t)k, MSG_NOSIGNAL) != k)
+      break;
+  }
+  close(up);
 }
 
 #endif

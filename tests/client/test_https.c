@@ -264,48 +264,12 @@ NH_TEST(tls_connections_reused_across_loops) {
 }
 
 /* https through a proxy: a CONNECT tunnel, then TLS with the target. */
-typedef struct tunnel_log {
-  char connect[1024];
-} tunnel_log;
-
-static void tunnel_proxy(int fd, int i, void *arg) {
-  tunnel_log *log = arg;
-  char buf[4096];
-  long n = script_read_request(fd, buf, sizeof buf);
-  if (n <= 0)
-    return;
-  if (i == 0)
-    memcpy(log->connect, buf, (size_t)n < sizeof log->connect ? (size_t)n : sizeof log->connect - 1);
-  int port = 0;
-  if (sscanf(buf, "CONNECT 127.0.0.1:%d ", &port) != 1) {
-    script_send(fd, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
-    return;
-  }
-  int up = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  if (connect(up, (struct sockaddr *)&a, sizeof a) != 0) {
-    script_send(fd, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
-    close(up);
-    return;
-  }
-  script_send(fd, "HTTP/1.1 200 Connection established\r\n\r\n");
-  struct pollfd p[2] = {{fd, POLLIN, 0}, {up, POLLIN, 0}};
-  while (poll(p, 2, 3000) > 0) { /* splice both ways until either side ends */
-    int from = (p[0].revents & (POLLIN | POLLHUP)) ? 0 : 1;
-    ssize_t k = recv(p[from].fd, buf, sizeof buf, 0);
-    if (k <= 0 || send(p[1 - from].fd, buf, (size_t)k, MSG_NOSIGNAL) != k)
-      break;
-  }
-  close(up);
-}
-
 NH_TEST(https_through_a_connect_proxy) {
   nh_tls_testcert *tc;
   CHECK_EQ(nh_tls_testcert_new(NULL, &tc), NH_OK);
   tls_server *s = tls_server_start(tc, "server-a", 0);
-  tunnel_log log = {{0}};
-  scripted *proxy = scripted_start(tunnel_proxy, &log);
+  script_tunnel_log log = {{0}, 0};
+  scripted *proxy = scripted_start(script_tunnel, &log);
   char purl[128], url[128], *body;
   snprintf(purl, sizeof purl, "http://u:p@127.0.0.1:%d", proxy->port);
   nh_tls_config tls = {0};

@@ -338,52 +338,14 @@ NH_TEST(bad_urls) {
 
 /* ---- through a CONNECT proxy ---- */
 
-typedef struct tunnel_log {
-  char connect[1024];
-  atomic_int tunnels;
-} tunnel_log;
-
-static void tunnel_proxy(int fd, int i, void *arg) {
-  tunnel_log *log = arg;
-  char buf[16384];
-  long n = script_read_request(fd, buf, sizeof buf);
-  if (n <= 0)
-    return;
-  if (i == 0)
-    memcpy(log->connect, buf, (size_t)n < sizeof log->connect ? (size_t)n : sizeof log->connect - 1);
-  int port = 0;
-  if (sscanf(buf, "CONNECT 127.0.0.1:%d ", &port) != 1) {
-    script_send(fd, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
-    return;
-  }
-  int up = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  if (connect(up, (struct sockaddr *)&a, sizeof a) != 0) {
-    script_send(fd, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
-    close(up);
-    return;
-  }
-  atomic_fetch_add(&log->tunnels, 1);
-  script_send(fd, "HTTP/1.1 200 Connection established\r\n\r\n");
-  struct pollfd p[2] = {{fd, POLLIN, 0}, {up, POLLIN, 0}};
-  while (poll(p, 2, 5000) > 0) { /* both ways until either side ends */
-    int from = (p[0].revents & (POLLIN | POLLHUP)) ? 0 : 1;
-    ssize_t k = recv(p[from].fd, buf, sizeof buf, 0);
-    if (k <= 0 || send(p[1 - from].fd, buf, (size_t)k, MSG_NOSIGNAL) != k)
-      break;
-  }
-  close(up);
-}
-
 /* ws:// and wss:// both go through a tunnel (a proxy would not forward an
  * Upgrade as a plain request), with the proxy's credentials. */
 NH_TEST(through_a_connect_proxy) {
   g_opt = NH_WS_OPTIONS_DEFAULT;
   for (int secure = 0; secure < 2; secure++) {
-    tunnel_log log;
+    script_tunnel_log log;
     memset(&log, 0, sizeof log);
-    scripted *proxy = scripted_start(tunnel_proxy, &log);
+    scripted *proxy = scripted_start(script_tunnel, &log);
     nh_test_server *ts = secure ? nh_test_server_new_tls(echo, NULL, 1)
                                 : nh_test_server_new(echo, NULL, 1);
     char purl[128], url[128];
