@@ -3,15 +3,9 @@
  * precedence, ETag and Last-Modified, content types, index.html and
  * redirects, listings with hostile names, traversal attempts, errors. */
 #include "harness.h"
-#include "server/rawclient.h"
+#include "files/fixture.h"
 
-#include <nethttp.h>
-#include <nethttp/httptest.h>
-
-#include <fcntl.h>
-#include <limits.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 
 #define ALPHA "abcdefghijklmnopqrstuvwxyz"
 #define MTIME 1700000000 /* Tue, 14 Nov 2023 22:13:20 GMT */
@@ -20,58 +14,36 @@
 #define LM_AFTER "Tue, 14 Nov 2023 22:13:21 GMT"
 #define ETAG "\"6553f100-1a\"" /* mtime-size in hex */
 
-typedef struct fixture {
-  char base[64]; /* holds root/ and outside/ */
-  char root[128];
-  nh_handler files;
-  nh_test_server *ts;
-  int port;
-} fixture;
-
-static void put_file(const char *dir, const char *name, const void *data, size_t n) {
-  char p[PATH_MAX];
-  snprintf(p, sizeof p, "%s/%s", dir, name);
-  int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  CHECK(fd >= 0);
-  CHECK(write(fd, data, n) == (ssize_t)n);
-  close(fd);
-  struct timespec ts[2] = {{MTIME, 0}, {MTIME, 0}};
-  CHECK(utimensat(AT_FDCWD, p, ts, 0) == 0);
-}
-
 static void sub(char *out, size_t cap, const char *dir, const char *name) {
   snprintf(out, cap, "%s/%s", dir, name);
 }
 
 static void fixture_files(fixture *f) {
   char p[PATH_MAX], q[PATH_MAX];
-  snprintf(f->base, sizeof f->base, "/tmp/nh_files_XXXXXX");
-  CHECK(mkdtemp(f->base));
-  snprintf(f->root, sizeof f->root, "%s/root", f->base);
-  CHECK(mkdir(f->root, 0755) == 0);
-  put_file(f->root, "alpha.txt", ALPHA, 26);
-  put_file(f->root, "page.html", "<p>hi</p>", 9);
-  put_file(f->root, "style.css", "p{}", 3);
-  put_file(f->root, "pic.png", "not really a png", 16);
-  put_file(f->root, "UPPER.HTML", "x", 1);
-  put_file(f->root, "noext", "\x89PNG\r\n\x1a\n0000", 12);
-  put_file(f->root, "notes", "just some text", 14);
-  put_file(f->root, "data.unknownext", "plain words", 11);
-  put_file(f->root, ".env", "SECRET=1", 8);
-  put_file(f->root, "empty.txt", "", 0);
+  fixture_dirs(f, "/tmp/nh_files_XXXXXX");
+  fixture_put(f->root, "alpha.txt", ALPHA, 26, MTIME);
+  fixture_put(f->root, "page.html", "<p>hi</p>", 9, MTIME);
+  fixture_put(f->root, "style.css", "p{}", 3, MTIME);
+  fixture_put(f->root, "pic.png", "not really a png", 16, MTIME);
+  fixture_put(f->root, "UPPER.HTML", "x", 1, MTIME);
+  fixture_put(f->root, "noext", "\x89PNG\r\n\x1a\n0000", 12, MTIME);
+  fixture_put(f->root, "notes", "just some text", 14, MTIME);
+  fixture_put(f->root, "data.unknownext", "plain words", 11, MTIME);
+  fixture_put(f->root, ".env", "SECRET=1", 8, MTIME);
+  fixture_put(f->root, "empty.txt", "", 0, MTIME);
   char big[4096];
   for (size_t i = 0; i < sizeof big; i++)
     big[i] = (char)('A' + i % 26);
-  put_file(f->root, "big.txt", big, sizeof big);
+  fixture_put(f->root, "big.txt", big, sizeof big, MTIME);
   sub(p, sizeof p, f->root, "idx");
   CHECK(mkdir(p, 0755) == 0);
-  put_file(p, "index.html", "<p>index</p>", 12);
+  fixture_put(p, "index.html", "<p>index</p>", 12, MTIME);
   sub(p, sizeof p, f->root, "plain");
   CHECK(mkdir(p, 0755) == 0);
-  put_file(p, "<script>.txt", "s", 1);
-  put_file(p, "a&b%c.txt", "a", 1);
-  put_file(p, "q?#.txt", "q", 1);
-  put_file(p, ".hidden", "h", 1);
+  fixture_put(p, "<script>.txt", "s", 1, MTIME);
+  fixture_put(p, "a&b%c.txt", "a", 1, MTIME);
+  fixture_put(p, "q?#.txt", "q", 1, MTIME);
+  fixture_put(p, ".hidden", "h", 1, MTIME);
   sub(q, sizeof q, p, "sub");
   CHECK(mkdir(q, 0755) == 0);
   sub(p, sizeof p, f->root, "empty");
@@ -83,7 +55,7 @@ static void fixture_files(fixture *f) {
   /* Outside the root, and symlinks pointing there and inside. */
   sub(p, sizeof p, f->base, "outside");
   CHECK(mkdir(p, 0755) == 0);
-  put_file(p, "secret", "TOPSECRET", 9);
+  fixture_put(p, "secret", "TOPSECRET", 9, MTIME);
   sub(q, sizeof q, f->root, "out");
   sub(p, sizeof p, f->base, "outside/secret");
   CHECK(symlink(p, q) == 0);
@@ -101,34 +73,11 @@ static void fixture_files(fixture *f) {
 static fixture *fixture_new(const nh_file_server_options *opts) {
   fixture *f = calloc(1, sizeof *f);
   fixture_files(f);
-  f->files = nh_file_server(f->root, opts);
-  CHECK(f->files.fn != NULL);
-  nh_server_config cfg = NH_SERVER_CONFIG_DEFAULT;
-  cfg.handler_data = f->files.data;
-  cfg.extra_fds_per_conn = 1;
-  f->ts = nh_test_server_new(f->files.fn, &cfg, 1);
-  CHECK(f->ts);
-  f->port = nh_test_server_port(f->ts);
+  fixture_serve(f, opts);
   return f;
 }
 
-static void fixture_free(fixture *f) {
-  CHECK_EQ(nh_test_server_close(f->ts, NULL), NH_OK);
-  nh_file_server_free(f->files);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->base);
-  CHECK(system(cmd) == 0);
-  free(f);
-}
-
-/* One request: method, raw path, extra header lines ("K: v\r\n..."). */
-static raw_resp req(int port, const char *method, const char *path, const char *headers) {
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s %s HTTP/1.1\r\nHost: x\r\n%s\r\n", method, path,
-           headers ? headers : "");
-  return raw_roundtrip(port, buf);
-}
-#define GET(f, path, hdrs) req((f)->port, "GET", (path), (hdrs))
+#define GET(f, path, hdrs) fixture_req((f)->port, "GET", (path), (hdrs))
 
 /* ---- ranges ---- */
 
@@ -194,7 +143,7 @@ NH_TEST(single_ranges_table) {
   CHECK_STR(raw_header(&r, "Content-Length"), "0");
   raw_resp_free(&r);
   /* HEAD with a range: the 206 head, no body. */
-  r = req(f->port, "HEAD", "/alpha.txt", "Range: bytes=1-3\r\n");
+  r = fixture_req(f->port, "HEAD", "/alpha.txt", "Range: bytes=1-3\r\n");
   CHECK_EQ(r.status, 206);
   CHECK_STR(raw_header(&r, "Content-Length"), "3");
   CHECK_EQ(r.blen, 0);
@@ -280,7 +229,7 @@ NH_TEST(multiple_ranges_multipart) {
   CHECK(strcmp(first, raw_header(&r, "Content-Type")) != 0);
   raw_resp_free(&r);
   /* HEAD: same head and length, no body. */
-  r = req(f->port, "HEAD", "/alpha.txt", "Range: bytes=0-1,5-7,-2\r\n");
+  r = fixture_req(f->port, "HEAD", "/alpha.txt", "Range: bytes=0-1,5-7,-2\r\n");
   CHECK_EQ(r.status, 206);
   CHECK(raw_header(&r, "Content-Length"));
   CHECK_EQ(r.blen, 0);
@@ -319,7 +268,7 @@ NH_TEST(large_file_ranges) {
   unsigned char *data = malloc(size);
   for (size_t i = 0; i < size; i++)
     data[i] = (unsigned char)(i * 2654435761u >> 13);
-  put_file(f->root, "large.bin", data, size);
+  fixture_put(f->root, "large.bin", data, size, MTIME);
   raw_resp r = GET(f, "/large.bin", NULL);
   CHECK_EQ(r.status, 200);
   CHECK_EQ(r.blen, size);
@@ -405,7 +354,7 @@ NH_TEST(conditional_table) {
     raw_resp_free(&r);
   }
   /* HEAD takes part in If-None-Match like GET. */
-  raw_resp r = req(f->port, "HEAD", "/alpha.txt", "If-None-Match: " ETAG "\r\n");
+  raw_resp r = fixture_req(f->port, "HEAD", "/alpha.txt", "If-None-Match: " ETAG "\r\n");
   CHECK_EQ(r.status, 304);
   raw_resp_free(&r);
   fixture_free(f);
@@ -421,7 +370,7 @@ NH_TEST(etag_and_last_modified) {
   CHECK_STR(raw_header(&r, "Content-Length"), "26");
   raw_resp_free(&r);
   /* A changed file gets another ETag, and the old one no longer matches. */
-  put_file(f->root, "alpha.txt", ALPHA ALPHA, 52);
+  fixture_put(f->root, "alpha.txt", ALPHA ALPHA, 52, MTIME);
   r = GET(f, "/alpha.txt", "If-None-Match: " ETAG "\r\n");
   CHECK_EQ(r.status, 200);
   CHECK_STR(raw_header(&r, "Etag"), "\"6553f100-34\"");
@@ -485,7 +434,7 @@ NH_TEST(index_and_redirects) {
       {"DELETE", "/alpha.txt", 405, NULL, NULL},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    raw_resp r = req(f->port, cases[i].method, cases[i].path,
+    raw_resp r = fixture_req(f->port, cases[i].method, cases[i].path,
                      !strcmp(cases[i].method, "GET") ? NULL : "Content-Length: 0\r\n");
     if (r.status != cases[i].status)
       NH_FAIL("%s %s: status %d, want %d", cases[i].method, cases[i].path, r.status,
@@ -503,7 +452,7 @@ NH_TEST(index_and_redirects) {
     }
     raw_resp_free(&r);
   }
-  raw_resp r = req(f->port, "HEAD", "/alpha.txt", NULL);
+  raw_resp r = fixture_req(f->port, "HEAD", "/alpha.txt", NULL);
   CHECK_EQ(r.status, 200);
   CHECK_STR(raw_header(&r, "Content-Length"), "26");
   CHECK_STR(raw_header(&r, "Etag"), ETAG);
@@ -724,27 +673,27 @@ NH_TEST(serve_content_on_a_descriptor) {
   sub(content_path, sizeof content_path, f->root, "alpha.txt");
   nh_test_server *ts = nh_test_server_new(content_handler, NULL, 1);
   int port = nh_test_server_port(ts);
-  raw_resp r = req(port, "GET", "/json", NULL);
+  raw_resp r = fixture_req(port, "GET", "/json", NULL);
   CHECK_EQ(r.status, 200);
   CHECK_STR(r.body, ALPHA);
   CHECK_STR(raw_header(&r, "Content-Type"), "application/json"); /* by name */
   CHECK(raw_header(&r, "Last-Modified") == NULL); /* modtime unknown */
   CHECK(raw_header(&r, "Etag") == NULL);          /* none given */
   raw_resp_free(&r);
-  r = req(port, "GET", "/sniffed", "Range: bytes=-2\r\n");
+  r = fixture_req(port, "GET", "/sniffed", "Range: bytes=-2\r\n");
   CHECK_EQ(r.status, 206);
   CHECK_STR(r.body, "yz");
   CHECK_STR(raw_header(&r, "Content-Type"), "text/plain; charset=utf-8");
   raw_resp_free(&r);
   /* The handler's own ETag takes part in the conditions. */
-  r = req(port, "GET", "/tagged", "If-None-Match: \"v1\"\r\n");
+  r = fixture_req(port, "GET", "/tagged", "If-None-Match: \"v1\"\r\n");
   CHECK_EQ(r.status, 304);
   raw_resp_free(&r);
-  r = req(port, "GET", "/tagged", "If-Match: \"v2\"\r\n");
+  r = fixture_req(port, "GET", "/tagged", "If-Match: \"v2\"\r\n");
   CHECK_EQ(r.status, 412);
   raw_resp_free(&r);
   /* Modification dates are ignored when modtime is unknown. */
-  r = req(port, "GET", "/json", "If-Modified-Since: " LM_AFTER "\r\n");
+  r = fixture_req(port, "GET", "/json", "If-Modified-Since: " LM_AFTER "\r\n");
   CHECK_EQ(r.status, 200);
   raw_resp_free(&r);
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
@@ -761,25 +710,25 @@ NH_TEST(serve_file_by_path) {
   sub(content_path, sizeof content_path, f->root, "alpha.txt");
   nh_test_server *ts = nh_test_server_new(file_handler, NULL, 1);
   int port = nh_test_server_port(ts);
-  raw_resp r = req(port, "GET", "/anything", NULL);
+  raw_resp r = fixture_req(port, "GET", "/anything", NULL);
   CHECK_EQ(r.status, 200);
   CHECK_STR(r.body, ALPHA);
   CHECK_STR(raw_header(&r, "Etag"), ETAG);
   raw_resp_free(&r);
-  r = req(port, "GET", "/a/../b", NULL); /* Go's ".." precaution */
+  r = fixture_req(port, "GET", "/a/../b", NULL); /* Go's ".." precaution */
   CHECK_EQ(r.status, 400);
   raw_resp_free(&r);
-  r = req(port, "GET", "/x/index.html", NULL);
+  r = fixture_req(port, "GET", "/x/index.html", NULL);
   CHECK_EQ(r.status, 301);
   CHECK_STR(raw_header(&r, "Location"), "./");
   raw_resp_free(&r);
   /* A directory path: index.html, after the trailing-slash redirect. */
   sub(content_path, sizeof content_path, f->root, "idx");
-  r = req(port, "GET", "/d", NULL);
+  r = fixture_req(port, "GET", "/d", NULL);
   CHECK_EQ(r.status, 301);
   CHECK_STR(raw_header(&r, "Location"), "d/");
   raw_resp_free(&r);
-  r = req(port, "GET", "/d/", NULL);
+  r = fixture_req(port, "GET", "/d/", NULL);
   CHECK_EQ(r.status, 200);
   CHECK_STR(r.body, "<p>index</p>");
   raw_resp_free(&r);

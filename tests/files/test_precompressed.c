@@ -4,42 +4,17 @@
  * that must never be served. The sibling files hold marker bytes, so the
  * body says which file was sent. */
 #include "harness.h"
-#include "server/rawclient.h"
-
-#include <nethttp.h>
-#include <nethttp/httptest.h>
-
-#include <fcntl.h>
-#include <limits.h>
-#include <sys/stat.h>
+#include "files/fixture.h"
 
 #define MTIME 1700000000
 
-typedef struct fixture {
-  char base[64];
-  char root[128];
-  nh_handler files;
-  nh_test_server *ts;
-  int port;
-} fixture;
-
 static void put(const char *dir, const char *name, const char *data, time_t mtime) {
-  char p[PATH_MAX];
-  snprintf(p, sizeof p, "%s/%s", dir, name);
-  int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  CHECK(fd >= 0);
-  CHECK(write(fd, data, strlen(data)) == (ssize_t)strlen(data));
-  close(fd);
-  struct timespec ts[2] = {{mtime, 0}, {mtime, 0}};
-  CHECK(utimensat(AT_FDCWD, p, ts, 0) == 0);
+  fixture_put(dir, name, data, strlen(data), mtime);
 }
 
 static fixture *fixture_new(int precompressed) {
   fixture *f = calloc(1, sizeof *f);
-  snprintf(f->base, sizeof f->base, "/tmp/nh_precomp_XXXXXX");
-  CHECK(mkdtemp(f->base));
-  snprintf(f->root, sizeof f->root, "%s/root", f->base);
-  CHECK(mkdir(f->root, 0755) == 0);
+  fixture_dirs(f, "/tmp/nh_precomp_XXXXXX");
   char p[PATH_MAX], q[PATH_MAX];
   put(f->root, "app.js", "ORIGINAL app.js bytes", MTIME);
   put(f->root, "app.js.gz", "GZ-SIBLING", MTIME + 1);
@@ -68,30 +43,12 @@ static fixture *fixture_new(int precompressed) {
   put(p, "index.html", "ORIGINAL index", MTIME);
   put(p, "index.html.zst", "ZST-INDEX", MTIME);
   nh_file_server_options o = {.precompressed = precompressed};
-  f->files = nh_file_server(f->root, &o);
-  CHECK(f->files.fn != NULL);
-  nh_server_config cfg = NH_SERVER_CONFIG_DEFAULT;
-  cfg.handler_data = f->files.data;
-  cfg.extra_fds_per_conn = 1;
-  f->ts = nh_test_server_new(f->files.fn, &cfg, 1);
-  CHECK(f->ts);
-  f->port = nh_test_server_port(f->ts);
+  fixture_serve(f, &o);
   return f;
 }
 
-static void fixture_free(fixture *f) {
-  CHECK_EQ(nh_test_server_close(f->ts, NULL), NH_OK);
-  nh_file_server_free(f->files);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->base);
-  CHECK(system(cmd) == 0);
-  free(f);
-}
-
 static raw_resp req(fixture *f, const char *method, const char *path, const char *headers) {
-  char buf[1024];
-  snprintf(buf, sizeof buf, "%s %s HTTP/1.1\r\nHost: x\r\n%s\r\n", method, path, headers ? headers : "");
-  return raw_roundtrip(f->port, buf);
+  return fixture_req(f->port, method, path, headers);
 }
 
 static const char *hdr_or(const raw_resp *r, const char *name) {
