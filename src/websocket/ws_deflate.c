@@ -466,9 +466,7 @@ int nh__wsd_deflate(nh__wsd *d, const void *in, size_t n, nh__dynbuf *out) {
     def_end(d);
   return 0;
 fail:
-  out->len = start;
-  if (out->p)
-    out->p[start] = 0;
+  nh__dynbuf_trim(out, out->len - start); /* what this call appended */
   def_end(d);
   return r;
 }
@@ -576,9 +574,7 @@ done:
     inf_end(d);
   return 0;
 fail:
-  out->len = start;
-  if (out->p)
-    out->p[start] = 0;
+  nh__dynbuf_trim(out, out->len - start); /* what this call appended */
   inf_end(d);
   return r;
 }
