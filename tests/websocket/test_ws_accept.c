@@ -312,11 +312,7 @@ NH_TEST(extension_answer) {
 NH_TEST(handshake_over_tls) {
   reset();
   nh_test_server *ts = nh_test_server_new_tls(accept_echo, NULL, 1);
-  nh_tls_config tls = {0};
-  tls.ca_file = nh_test_server_ca_file(ts);
-  nh_transport_config cfg = NH_TRANSPORT_CONFIG_DEFAULT;
-  cfg.tls = &tls;
-  nh_transport *t = nh_transport_new(&cfg);
+  nh_transport *t = ws_transport_for(ts, NH_HTTP_AUTO);
   char url[128];
   snprintf(url, sizeof url, "wss://127.0.0.1:%d/secure", nh_test_server_port(ts));
   nh_ws *ws;
@@ -334,12 +330,7 @@ NH_TEST(handshake_over_tls) {
 NH_TEST(http2_is_refused) {
   reset();
   nh_test_server *ts = nh_test_server_new_tls(accept_echo, NULL, 1);
-  nh_tls_config tls = {0};
-  tls.ca_file = nh_test_server_ca_file(ts);
-  nh_transport_config cfg = NH_TRANSPORT_CONFIG_DEFAULT;
-  cfg.tls = &tls;
-  cfg.http_version = NH_HTTP_2;
-  nh_transport *t = nh_transport_new(&cfg);
+  nh_transport *t = ws_transport_for(ts, NH_HTTP_2);
   nh_client_config ccfg = {.transport = t};
   nh_client *cl = nh_client_new(&ccfg);
   char url[128];

@@ -70,11 +70,7 @@ NH_TEST(dial_wss_with_the_transports_tls) {
   /* The default transport has the system's roots: the test CA is not
    * among them. */
   CHECK_EQ(nh_ws_dial(NULL, url, NULL, nh_deadline_after(10 * NH_SEC), &ws, NULL), NH_ECERT);
-  nh_tls_config tls = {0};
-  tls.ca_file = nh_test_server_ca_file(ts);
-  nh_transport_config cfg = NH_TRANSPORT_CONFIG_DEFAULT;
-  cfg.tls = &tls;
-  nh_transport *t = nh_transport_new(&cfg); /* offers h2 to https servers */
+  nh_transport *t = ws_transport_for(ts, NH_HTTP_AUTO); /* offers h2 to https servers */
   CHECK_EQ(nh_ws_dial(t, url, NULL, nh_deadline_after(10 * NH_SEC), &ws, NULL), NH_OK);
   ws_round_trip(ws, NH_WS_TEXT, "over tls", 8);
   close_and_free(ws);

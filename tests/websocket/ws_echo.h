@@ -1,9 +1,11 @@
-/* Echo on one side of an nh_ws, one message there and back on the other:
- * shared by the WebSocket tests. Needs harness.h (CHECK). */
+/* Echo on one side of an nh_ws, one message there and back on the other,
+ * and a client transport for a TLS test server: shared by the WebSocket
+ * tests. Needs harness.h (CHECK). */
 #ifndef NH_TESTS_WEBSOCKET_WS_ECHO_H
 #define NH_TESTS_WEBSOCKET_WS_ECHO_H
 
 #include <nethttp.h>
+#include <nethttp/httptest.h>
 #include <string.h>
 
 /* Writes each message back as it came, until a read (10 s idle) or a
@@ -29,6 +31,19 @@ static inline void ws_round_trip(nh_ws *ws, nh_ws_type type, const char *msg, si
   CHECK_EQ(n, len);
   CHECK(memcmp(d, msg, len) == 0);
   CHECK_EQ(d[n], 0);
+}
+
+/* A transport trusting ts's certificate authority, speaking http_version
+ * (NH_HTTP_AUTO: h2 offered to https servers). nh_transport_free it. */
+static inline nh_transport *ws_transport_for(nh_test_server *ts, int http_version) {
+  nh_tls_config tls = {0};
+  tls.ca_file = nh_test_server_ca_file(ts);
+  nh_transport_config cfg = NH_TRANSPORT_CONFIG_DEFAULT;
+  cfg.tls = &tls;
+  cfg.http_version = http_version;
+  nh_transport *t = nh_transport_new(&cfg);
+  CHECK(t);
+  return t;
 }
 
 #endif
