@@ -207,13 +207,7 @@ NH_TEST(request_bytes_and_frame_behind_the_101) {
   sscanf(strstr(req, "Sec-WebSocket-Key: ") + 19, "%63[^\r]", key);
   CHECK_EQ(strlen(key), 24);
   CHECK_EQ(nh_base64_decode(NH_BASE64_STD, key, 24, raw, sizeof raw), 16);
-  nh_ws_type t;
-  const char *d;
-  size_t n;
-  CHECK_EQ(nh_ws_read(ws, &t, &d, &n, nh_deadline_after(10 * NH_SEC)), NH_OK);
-  CHECK_EQ(t, NH_WS_TEXT);
-  CHECK_EQ(n, 2);
-  CHECK(!memcmp(d, "hi", 2));
+  ws_expect(ws, NH_WS_TEXT, "hi", 2);
   nh_ws_free(ws);
   /* A second dial sends another key. */
   char first[64];

@@ -19,10 +19,9 @@ static inline void ws_echo_until_end(nh_ws *ws) {
       break;
 }
 
-/* Sends one message and checks that the same type and bytes (then a NUL)
- * come back. */
-static inline void ws_round_trip(nh_ws *ws, nh_ws_type type, const char *msg, size_t len) {
-  CHECK_EQ(nh_ws_write(ws, type, msg, len, NH_NO_DEADLINE), NH_OK);
+/* Reads one message (20 s at most) and checks its type and bytes, then
+ * the NUL after them. */
+static inline void ws_expect(nh_ws *ws, nh_ws_type type, const char *msg, size_t len) {
   nh_ws_type t;
   const char *d;
   size_t n;
@@ -31,6 +30,12 @@ static inline void ws_round_trip(nh_ws *ws, nh_ws_type type, const char *msg, si
   CHECK_EQ(n, len);
   CHECK(memcmp(d, msg, len) == 0);
   CHECK_EQ(d[n], 0);
+}
+
+/* Sends one message and checks that the same one comes back. */
+static inline void ws_round_trip(nh_ws *ws, nh_ws_type type, const char *msg, size_t len) {
+  CHECK_EQ(nh_ws_write(ws, type, msg, len, NH_NO_DEADLINE), NH_OK);
+  ws_expect(ws, type, msg, len);
 }
 
 /* A transport trusting ts's certificate authority, speaking http_version
