@@ -105,6 +105,18 @@ static enc_cache *cache_get(int make) {
   return c;
 }
 
+/* Field by field: a compound literal would clear the 16 KiB buffer too,
+ * for every response. The state (st) is the caller's to set. */
+static void enc_init(nh__encoder *e, const nh__codec_ops *ops, nh__codec_sink sink, void *arg,
+                     nh__coding c) {
+  e->ops = ops;
+  e->sink = sink;
+  e->arg = arg;
+  e->len = e->out = 0;
+  e->err = e->finished = 0;
+  e->coding = c;
+}
+
 nh__encoder *nh__encoder_new(nh__coding c, int level, nh__codec_sink sink, void *arg) {
   const nh__codec_ops *ops = ops_of(c);
   if (!ops || !sink)
@@ -120,14 +132,13 @@ nh__encoder *nh__encoder_new(nh__coding c, int level, nh__codec_sink sink, void 
       really_free(e);
       continue;
     }
-    void *st = e->st;
-    *e = (nh__encoder){.ops = ops, .st = st, .sink = sink, .arg = arg, .coding = c};
+    enc_init(e, ops, sink, arg, c);
     return e;
   }
   nh__encoder *e = malloc(sizeof *e);
   if (!e)
     return NULL;
-  *e = (nh__encoder){.ops = ops, .sink = sink, .arg = arg, .coding = c};
+  enc_init(e, ops, sink, arg, c);
   if (!(e->st = ops->enc_new(level))) {
     free(e);
     return NULL;
