@@ -11,7 +11,7 @@ set -euo pipefail
 
 build=(build-essential cmake ninja-build pkg-config git
        node-llhttp libnghttp2-dev libssl-dev libc-ares-dev zlib1g-dev libpsl-dev libjansson-dev
-       libbrotli-dev libzstd-dev)
+       libbrotli-dev libzstd-dev libdeflate-dev)
 # Linked into the library: libbacktrace (with libgcc-12-dev) names the
 # functions in panic and crash backtraces.
 run=(libgcc-12-dev)

@@ -61,6 +61,20 @@ size_t nh__encoder_out(const nh__encoder *e);
  * this thread: their state is costly to allocate and fault in. */
 void nh__encoder_free(nh__encoder *e);
 
+/* ---- gzip of a whole body at once ---- */
+
+/* Bodies up to this size may be compressed in one call (the middleware
+ * holds them in memory whole). */
+#define NH__GZIP_ONCE_MAX (256u * 1024)
+/* The most bytes nh__gzip_once can make of n input bytes. */
+size_t nh__gzip_once_bound(size_t n);
+/* One gzip member of all n bytes of in at level (clamped to 1..9) into out
+ * (cap bytes, at least nh__gzip_once_bound(n)): its length, or 0 when out
+ * of memory. libdeflate: some twice as fast as the streaming encoder, as
+ * it sees the whole input; its bytes are not zlib's. Never parks; any
+ * thread (each keeps its own compressors until it ends). */
+size_t nh__gzip_once(int level, const void *in, size_t n, void *out, size_t cap);
+
 /* ---- decoding ---- */
 
 typedef struct nh__decoder nh__decoder;
