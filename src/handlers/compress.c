@@ -29,7 +29,8 @@ typedef struct compress_wrap {
   size_t min_size;
 } compress_wrap;
 
-enum { CZ_UNDECIDED, CZ_PASS, CZ_ENCODE, CZ_DONE };
+/* CZ_ONCE: the whole body went out compressed in one piece. */
+enum { CZ_UNDECIDED, CZ_PASS, CZ_ENCODE, CZ_ONCE, CZ_DONE };
 
 typedef struct cz {
   compress_wrap *x;
@@ -40,6 +41,7 @@ typedef struct cz {
   int off;           /* nh_compress_off */
   char *hold;        /* body bytes held until the decision (malloc'd) */
   size_t hlen, hcap;
+  size_t hold_to;    /* bytes to hold before deciding; 0: not known yet */
   nh__encoder *enc;
 } cz;
 
@@ -121,6 +123,31 @@ static void cz_at_end(void *arg) { release(arg); }
 
 /* ---- the decision ---- */
 
+/* gzip of a body in hand whole (the held bytes, then file bytes from fd at
+ * off) into a new buffer: *out (free it), and its length; 0 when out of
+ * memory or the file could not be read whole. */
+static size_t gzip_whole(cz *z, int64_t file, int fd, off_t off, char **out) {
+  size_t n = z->hlen + (size_t)(file > 0 ? file : 0);
+  size_t bound = nh__gzip_once_bound(n);
+  char *buf = malloc(n + bound);
+  *out = buf;
+  if (!buf)
+    return 0;
+  char *gz = buf + n;
+  if (z->hlen)
+    memcpy(buf, z->hold, z->hlen);
+  for (size_t got = z->hlen; got < n;) {
+    ssize_t r = pread(fd, buf + got, n - got, off + (off_t)(got - z->hlen));
+    if (r <= 0)
+      return 0;
+    got += (size_t)r;
+  }
+  size_t len = nh__gzip_once(z->x->level[NH__CODING_GZIP], buf, n, gz, bound);
+  if (len)
+    memmove(buf, gz, len);
+  return len;
+}
+
 /* Decide with what is known: final (the handler returned), file (bytes a
  * sendfile adds, -1 none; fd to sniff from), flushing. */
 static int decide(cz *z, int final, int64_t file, int fd, off_t off, int flushing) {
@@ -131,9 +158,9 @@ static int decide(cz *z, int final, int64_t file, int fd, off_t off, int flushin
   int encode = ok && z->coding != NH__CODING_IDENTITY;
   if (status == 204 || status == 304 || status == 206 || status < 200)
     encode = 0;
+  int64_t known = -1;
   if (encode) {
     const char *cl = nh_header_get(h, "Content-Length");
-    int64_t known = -1;
     if (cl && *cl) {
       char *end;
       long long v = strtoll(cl, &end, 10);
@@ -169,6 +196,35 @@ static int decide(cz *z, int final, int64_t file, int fd, off_t off, int flushin
   }
   if (ok)
     add_vary(h);
+  /* The whole body in hand (held, or held and a file) with its length
+   * known: gzip it in one call, and state the compressed length. */
+  char *once = NULL;
+  size_t once_len = 0;
+  if (encode && z->coding == NH__CODING_GZIP && known >= 0 &&
+      (size_t)known <= NH__GZIP_ONCE_MAX &&
+      (size_t)known == z->hlen + (size_t)(file > 0 ? file : 0)) {
+    once_len = gzip_whole(z, file, fd, off, &once);
+    if (!once_len) {
+      free(once); /* out of memory, or a short file: the streaming way */
+      once = NULL;
+    }
+  }
+  if (once) {
+    char cl[32];
+    snprintf(cl, sizeof cl, "%zu", once_len);
+    nh_header_set(h, "Content-Encoding", nh__coding_name(z->coding));
+    nh_header_set(h, "Content-Length", cl);
+    nh_header_del(h, "Accept-Ranges");
+    weaken_etag(h);
+    z->state = CZ_ONCE;
+    nh_resp_write_header(w, status);
+    ssize_t wr = nh_resp_write(w, once, once_len);
+    free(once);
+    free(z->hold);
+    z->hold = NULL;
+    z->hlen = z->hcap = 0;
+    return wr < 0 ? (int)wr : 0;
+  }
   if (encode) {
     nh__encoder *e = nh__encoder_new(z->coding, z->x->level[z->coding], to_writer, z);
     if (e) {
@@ -213,12 +269,29 @@ static void cz_write_header(void *st, nh_response_writer *w, int status) {
     decide(z, 0, -1, -1, 0, 0);
 }
 
+/* How many bytes a write holds before deciding: min_size, or for gzip a
+ * declared Content-Length up to NH__GZIP_ONCE_MAX, so that the whole body
+ * is compressed at once (a flush or the handler's end decides earlier). */
+static size_t hold_target(const cz *z) {
+  size_t min = z->x->min_size;
+  const char *cl = nh_header_get(nh_resp_header(z->w), "Content-Length");
+  if (z->coding != NH__CODING_GZIP || !cl || !*cl)
+    return min;
+  char *end;
+  long long v = strtoll(cl, &end, 10);
+  if (*end || v < (long long)min || v > (long long)NH__GZIP_ONCE_MAX)
+    return min;
+  return (size_t)v;
+}
+
 static ssize_t cz_write(void *st, nh_response_writer *w, const void *p, size_t n) {
   cz *z = st;
   if (z->state == CZ_UNDECIDED) {
     if (z->status == 204 || z->status == 304)
       return nh_resp_write(w, p, n);
-    size_t min = z->x->min_size;
+    if (!z->hold_to)
+      z->hold_to = hold_target(z);
+    size_t min = z->hold_to;
     if (z->hlen + n < min) {
       if (z->hlen + n > z->hcap) {
         size_t cap = z->hcap ? z->hcap * 2 : 512;
@@ -251,6 +324,8 @@ static ssize_t cz_write(void *st, nh_response_writer *w, const void *p, size_t n
     int r = nh__encoder_write(z->enc, p, n);
     return r < 0 ? r : (ssize_t)n;
   }
+  if (z->state == CZ_ONCE)
+    return n ? NH_ERANGE : 0; /* past the Content-Length it declared */
   return nh_resp_write(w, p, n);
 }
 
@@ -264,8 +339,10 @@ static int cz_sendfile(void *st, nh_response_writer *w, int fd, off_t offset, si
       nh_header_set(h, "Content-Length", n);
     }
     int r = decide(z, 0, (int64_t)len, fd, offset, 0);
-    if (r < 0)
-      return r;
+    if (r < 0 || z->state == CZ_ONCE)
+      return r; /* once: the file went out with the decision */
+  } else if (z->state == CZ_ONCE) {
+    return len ? NH_ERANGE : NH_OK;
   }
   if (z->state != CZ_ENCODE)
     return nh_resp_sendfile(w, fd, offset, len);

@@ -12,6 +12,8 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "util/codec.h"
+
 /* ---- independent decoders, streaming ---- */
 
 typedef struct tdec {
@@ -115,6 +117,7 @@ static void tdec_free(tdec *d) {
 static char big_json[8192 + 1];
 static char file_path[256], png_path[256];
 static _Atomic int sse_acked;
+static _Atomic long over_write; /* what a write past Content-Length returned */
 
 static void make_json(void) {
   size_t n = 0;
@@ -142,6 +145,11 @@ static void app(nh_response_writer *w, nh_request *r) {
     nh_header_set(h, "Content-Length", "8192");
     nh_header_set(h, "Accept-Ranges", "bytes");
     write_big(w);
+  } else if (!strcmp(p, "/json-cl-over")) { /* more than it stated */
+    nh_header_set(h, "Content-Type", "application/json");
+    nh_header_set(h, "Content-Length", "8192");
+    write_big(w);
+    over_write = nh_resp_write(w, "x", 1);
   } else if (!strcmp(p, "/status")) { /* write_header before the body */
     nh_header_set(h, "Content-Type", "text/plain");
     nh_resp_write_header(w, 404);
@@ -467,6 +475,49 @@ NH_TEST(compress_sendfile_and_hijack) {
   unlink(png_path);
   rmdir(dir);
   free(css);
+}
+
+/* A gzip body in hand whole (a declared length written out, a file up to
+ * NH__GZIP_ONCE_MAX) goes out in one piece with its compressed length;
+ * a larger file streams through the encoder. */
+NH_TEST(compress_gzip_whole_body_at_once) {
+  char dir[] = "/tmp/nh_compress_XXXXXX";
+  CHECK(mkdtemp(dir));
+  snprintf(file_path, sizeof file_path, "%s/site.css", dir);
+  snprintf(png_path, sizeof png_path, "%s/pic.png", dir);
+  make_json();
+  size_t sizes[] = {50000, 300000};
+  nh_handler h;
+  nh_test_server *ts = start(&h, NULL);
+  for (int i = 0; i < 2; i++) {
+    char *css = malloc(sizes[i]);
+    for (size_t k = 0; k < sizes[i]; k++)
+      css[k] = big_json[(k * 7) % 8192];
+    FILE *f = fopen(file_path, "w");
+    fwrite(css, 1, sizes[i], f);
+    fclose(f);
+    raw_resp r = fetch(ts, "GET", "/file", "gzip", NULL);
+    CHECK_STR(raw_header(&r, "Content-Encoding"), "gzip");
+    check_body(&r, css, sizes[i]);
+    if (sizes[i] <= NH__GZIP_ONCE_MAX) {
+      CHECK(raw_header(&r, "Content-Length") != NULL);
+      CHECK_EQ(strtoul(raw_header(&r, "Content-Length"), NULL, 10), r.blen);
+      CHECK(raw_header(&r, "Transfer-Encoding") == NULL);
+    }
+    raw_resp_free(&r);
+    free(css);
+  }
+  over_write = 0;
+  raw_resp r = fetch(ts, "GET", "/json-cl-over", "gzip", NULL);
+  CHECK_STR(raw_header(&r, "Content-Encoding"), "gzip");
+  CHECK_EQ(strtoul(raw_header(&r, "Content-Length"), NULL, 10), r.blen);
+  check_body(&r, big_json, 8192);
+  CHECK_EQ(over_write, NH_ERANGE);
+  raw_resp_free(&r);
+  CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
+  nh_handler_free(h);
+  unlink(file_path);
+  rmdir(dir);
 }
 
 /* Read one chunk of a chunked body into d; 0 at the last chunk. */
