@@ -25,7 +25,7 @@ case "$sanitize" in
   address) flags+=(-fsanitize=address,undefined) ;;
   thread) flags+=(-fsanitize=thread) ;;
 esac
-libs=("$lib" $(pkg-config --libs jansson libcares libpsl zlib libbrotlienc libbrotlidec libzstd openssl libnghttp2) -lpthread -ldl -lbacktrace)
+libs=("$lib" $(pkg-config --libs jansson libcares libpsl zlib libbrotlienc libbrotlidec libzstd libdeflate openssl libnghttp2) -lpthread -ldl -lbacktrace)
 
 # Split the Markdown into one file per block: NAME.mode.c
 awk -v out="$work" '
