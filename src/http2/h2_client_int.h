@@ -71,8 +71,8 @@ struct nh__h2c {
   /* The I/O thread (io.nfd NULL) */
   int evfd;      /* wakes the I/O thread: output to send, or stop */
   pthread_t th;
-  /* The I/O fiber (io.nfd set), on loop `loop` of rt; running is under mu */
-  nh_runtime *rt;
+  /* The I/O fiber (io.nfd set), on loop `loop` of the runtime rt_id
+   * (nh_runtime.live_id); running is under mu */
   uint64_t rt_id;
   int loop;
   int running, free_waits;

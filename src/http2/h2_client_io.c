@@ -273,6 +273,10 @@ static void fiber_main(void *arg) {
     atomic_store(&c->kicked, 0); /* before the gather: see nh__h2c_kick */
     err = turn(c, 1);
     if (err == 2) { /* idle (mu held): end until the next kick */
+      /* A kick that came after the store above found the fiber running
+       * and only released wake; left set, kicked would swallow the next
+       * caller's kick, the one that must start the fiber again. */
+      atomic_store(&c->kicked, 0);
       c->running = 0;
       nh_mutex_unlock(c->mu);
       return;
@@ -304,25 +308,15 @@ static void fiber_main(void *arg) {
     nh_sem_release(c->done); /* the last touch of c: nh__h2c_free goes on */
 }
 
-/* Is the runtime of the connection's loop still alive? A connection left
- * in a pool may outlive it, and be taken up by a plain thread. */
-static int runtime_alive(const nh__h2c *c) {
-  uint64_t ids[64];
-  size_t n = nh__runtime_ids_live(ids, 64);
-  for (size_t i = 0; i < n && i < 64; i++)
-    if (ids[i] == c->rt_id)
-      return 1;
-  return n > 64; /* too many to tell: assume so */
-}
-
-/* Starts the fiber (mu held, running was 0). */
+/* Starts the fiber (mu held, running was 0). A connection left in a pool
+ * may outlive its loop, and be taken up by a plain thread: the loop gone,
+ * so is the connection. A runtime being freed still runs it while the
+ * loop has fibers (callers on it finishing their requests). */
 static int fiber_start(nh__h2c *c) {
-  if (!runtime_alive(c))
-    return NH_ECONNRESET; /* its loop is gone: so is the connection */
-  int e = nh_runtime_go(c->rt, c->loop, fiber_main, c);
+  int e = nh__runtime_go_by_id(c->rt_id, c->loop, fiber_main, c);
   if (!e)
     c->running = 1;
-  return e;
+  return e == NH_ESHUTDOWN ? NH_ECONNRESET : e;
 }
 
 /* ---- both ---- */
@@ -360,7 +354,6 @@ int nh__h2c_io_start(nh__h2c *c) {
     nh_loop *l = nh__loop_current();
     if (!l)
       return NH_EINVAL;
-    c->rt = l->rt;
     c->rt_id = l->rt->live_id;
     c->loop = l->index;
     if ( !(c->wake = nh_sem_new(0)) || !(c->done = nh_sem_new(0)))

@@ -262,6 +262,7 @@ struct nh_loop {
   pthread_mutex_t inbox_lock;
   nh__msg *inbox_head, *inbox_tail;
   atomic_int inbox_full; /* a hint, read without the lock */
+  int inbox_closed;      /* the loop ended: posts fail (under inbox_lock) */
   nh_time last_poll;     /* when epoll was last asked */
   nh_time spin_until;    /* poll epoll without sleeping until then */
   atomic_int stop;
@@ -300,7 +301,8 @@ static inline nh_time nh__loop_deadline(const nh_loop *l, nh_dur d) {
   return d < 0 ? NH_NO_DEADLINE : l->now + d;
 }
 /* Post fn(l, arg) to run on loop l's thread, outside any fiber. Any thread.
- * Returns 0 or NH_ENOMEM. */
+ * Returns 0, NH_ENOMEM, or NH_ESHUTDOWN when the loop has ended (a
+ * stopping loop still runs posts until its last fiber ends). */
 int nh__loop_post(nh_loop *l, void (*fn)(nh_loop *l, void *arg), void *arg);
 /* Wake fiber f (gen) on its loop from any thread. */
 void nh__loop_post_wake(nh_fiber *f, uint64_t gen, int result);
@@ -336,6 +338,7 @@ struct nh_runtime {
   /* the process's live runtimes, for the leak check (nh__runtimes_*) */
   struct nh_runtime *live_next;
   uint64_t live_id; /* unique in the process, unlike the address */
+  int freeing;      /* nh_runtime_free has begun (under the live list's lock) */
 };
 
 nh_logger *nh__rt_logger(const nh_runtime *rt);
@@ -348,6 +351,11 @@ int64_t nh__loops_sum(const nh_runtime *rt, size_t counter_offset);
 size_t nh__runtimes_live(nh_runtime **out, size_t cap);
 /* Same, by their ids (nh_runtime.live_id). */
 size_t nh__runtime_ids_live(uint64_t *out, size_t cap);
+/* nh_runtime_go on the runtime with this id, if it still has that loop
+ * running: NH_ESHUTDOWN when it has been freed or the loop has ended.
+ * For a caller that keeps a runtime's id but may outlive it; a runtime
+ * being freed still takes fibers until its loops end. */
+int nh__runtime_go_by_id(uint64_t id, int loop, nh_fiber_fn fn, void *arg);
 #define NH__LOOPS_SUM(rt, counter) nh__loops_sum((rt), offsetof(nh_loop, counter))
 int nh__watchdog_start(nh_runtime *rt);
 void nh__watchdog_stop(nh_runtime *rt);

@@ -34,9 +34,14 @@ void nh__runq_push(nh_loop *l, nh_fiber *f) {
   l->runq_tail = f;
 }
 
-static void inbox_push(nh_loop *l, nh__msg *m) {
+/* 0, or NH_ESHUTDOWN once the loop has ended (m is then not taken). */
+static int inbox_push(nh_loop *l, nh__msg *m) {
   m->next = NULL;
   pthread_mutex_lock(&l->inbox_lock);
+  if (l->inbox_closed) {
+    pthread_mutex_unlock(&l->inbox_lock);
+    return NH_ESHUTDOWN;
+  }
   int was_empty = l->inbox_head == NULL;
   if (l->inbox_tail)
     l->inbox_tail->next = m;
@@ -51,6 +56,7 @@ static void inbox_push(nh_loop *l, nh__msg *m) {
     ssize_t w = write(l->evfd, &one, sizeof one);
     (void)w; /* EAGAIN means the counter is already non-zero: still woken */
   }
+  return NH_OK;
 }
 
 int nh__loop_post(nh_loop *l, void (*fn)(nh_loop *l, void *arg), void *arg) {
@@ -59,8 +65,10 @@ int nh__loop_post(nh_loop *l, void (*fn)(nh_loop *l, void *arg), void *arg) {
     return NH_ENOMEM;
   m->fn = fn;
   m->arg = arg;
-  inbox_push(l, m);
-  return NH_OK;
+  int e = inbox_push(l, m);
+  if (e)
+    free(m);
+  return e;
 }
 
 void nh__loop_post_wake(nh_fiber *f, uint64_t gen, int result) {
@@ -72,7 +80,8 @@ void nh__loop_post_wake(nh_fiber *f, uint64_t gen, int result) {
   m->fiber = f;
   m->gen = gen;
   m->result = result;
-  inbox_push(f->loop, m);
+  if (inbox_push(f->loop, m))
+    free(m); /* an ended loop has no fiber left to wake */
 }
 
 static int inbox_drain(nh_loop *l) {
@@ -99,15 +108,17 @@ static int inbox_drain(nh_loop *l) {
   return n;
 }
 
-static int inbox_empty(nh_loop *l) {
-  if (!atomic_load_explicit(&l->inbox_full, memory_order_acquire))
-    return 1;
+/* The loop may end: with nothing in its inbox, the inbox is closed under
+ * its lock, so a post either lands before (and the loop goes on to run
+ * it) or fails. 1 when closed. */
+static int inbox_close_if_empty(nh_loop *l) {
   pthread_mutex_lock(&l->inbox_lock);
-  int empty = l->inbox_head == NULL;
+  if (!l->inbox_head)
+    l->inbox_closed = 1;
+  int closed = l->inbox_closed;
   pthread_mutex_unlock(&l->inbox_lock);
-  return empty;
+  return closed;
 }
-
 /* run_ready while a trace runs: each run timed and recorded. Apart, so
  * that the untraced path tests the flag once per turn, not per fiber. */
 static void run_ready_traced(nh_loop *l, nh_fiber *f) {
@@ -157,8 +168,8 @@ int nh__loop_init(nh_loop *l, nh_runtime *rt, int index) {
 }
 
 void nh__loop_dispose(nh_loop *l) {
-  /* A post can land after the loop saw its stop flag and an empty inbox
-   * (the stopping thread's own wake-up, typically): drop what is left. */
+  /* Nothing is left once the loop ran (its inbox closed empty); a loop
+   * that never started may hold messages. */
   nh__msg *m = l->inbox_head;
   while (m) {
     nh__msg *next = m->next;
@@ -232,7 +243,8 @@ void *nh__loop_main(void *arg) {
     }
     if (l->pool && next > l->next_trim)
       next = l->next_trim; /* wake up to trim after a burst */
-    if (!l->runq_head && atomic_load(&l->stop) && l->nlive == 0 && inbox_empty(l))
+    if (!l->runq_head && atomic_load(&l->stop) && l->nlive == 0 &&
+        inbox_close_if_empty(l))
       break;
     /* With fibers ready to run, ask epoll at most every 50 us: often enough
      * that I/O is never starved, rarely enough that a yield does not cost a

@@ -56,12 +56,14 @@ static void live_remove(nh_runtime *rt) {
   pthread_mutex_unlock(&live_lock);
 }
 
+/* A runtime being freed stays listed until its loops have ended (for
+ * nh__runtime_go_by_id) but is no longer counted as live. */
 size_t nh__runtimes_live(nh_runtime **out, size_t cap) {
   size_t n = 0;
   pthread_mutex_lock(&live_lock);
-  for (nh_runtime *rt = live_head; rt; rt = rt->live_next, n++)
-    if (n < cap)
-      out[n] = rt;
+  for (nh_runtime *rt = live_head; rt; rt = rt->live_next)
+    if (!rt->freeing && n++ < cap)
+      out[n - 1] = rt;
   pthread_mutex_unlock(&live_lock);
   return n;
 }
@@ -69,11 +71,26 @@ size_t nh__runtimes_live(nh_runtime **out, size_t cap) {
 size_t nh__runtime_ids_live(uint64_t *out, size_t cap) {
   size_t n = 0;
   pthread_mutex_lock(&live_lock);
-  for (nh_runtime *rt = live_head; rt; rt = rt->live_next, n++)
-    if (n < cap)
-      out[n] = rt->live_id;
+  for (nh_runtime *rt = live_head; rt; rt = rt->live_next)
+    if (!rt->freeing && n++ < cap)
+      out[n - 1] = rt->live_id;
   pthread_mutex_unlock(&live_lock);
   return n;
+}
+
+int nh__runtime_go_by_id(uint64_t id, int loop, nh_fiber_fn fn, void *arg) {
+  int e = NH_ESHUTDOWN;
+  /* Under the list's lock: nh_runtime_free unlists a runtime before it
+   * disposes of its loops, so the post meets a loop that runs or one
+   * whose inbox is closed. */
+  pthread_mutex_lock(&live_lock);
+  for (nh_runtime *rt = live_head; rt; rt = rt->live_next)
+    if (rt->live_id == id) {
+      e = nh_runtime_go(rt, loop, fn, arg);
+      break;
+    }
+  pthread_mutex_unlock(&live_lock);
+  return e;
 }
 
 nh_runtime *nh_runtime_new(const nh_runtime_config *cfg) {
@@ -114,13 +131,16 @@ static void wake_loop(nh_loop *l, void *arg) {
 void nh_runtime_free(nh_runtime *rt) {
   if (!rt)
     return;
-  live_remove(rt);
+  pthread_mutex_lock(&live_lock);
+  rt->freeing = 1;
+  pthread_mutex_unlock(&live_lock);
   for (int i = 0; i < rt->nloops; i++) {
     atomic_store(&rt->loops[i].stop, 1);
-    nh__loop_post(&rt->loops[i], wake_loop, NULL);
+    nh__loop_post(&rt->loops[i], wake_loop, NULL); /* fails if it ended already */
   }
   for (int i = 0; i < rt->nloops; i++)
     pthread_join(rt->loops[i].thread, NULL);
+  live_remove(rt); /* after the loops: nh__runtime_go_by_id reaches them until they end */
   /* The watchdog reads loops' fibers: stop it before they are freed. */
   nh__watchdog_stop(rt);
   nh__offload_stop(rt);

@@ -9,6 +9,8 @@
 #include <stdatomic.h>
 #include <sys/stat.h>
 
+#include "runtime/internal.h"
+
 /* A directory of files for nghttpd to serve. */
 static char *docroot(void) {
   static char dir[64];
@@ -213,19 +215,27 @@ typedef struct many {
   nh_client *c;
   const char *url;
   atomic_int ok;
+  atomic_int err;  /* the last failure's NH_E* code: named when a count is short */
+  atomic_int done; /* callers finished */
 } many;
 
 static void one_get(many *m) {
   for (int i = 0; i < 10; i++) {
     nh_response *r;
-    if (nh_client_get(m->c, m->url, &r) != NH_OK)
+    int e = nh_client_get(m->c, m->url, &r);
+    if (e != NH_OK) {
+      atomic_store(&m->err, e);
       continue;
+    }
     char *body;
-    if (nh_response_read_all(r, 1 << 20, &body, NULL) == NH_OK && strlen(body) == 300000)
+    if ((e = nh_response_read_all(r, 1 << 20, &body, NULL)) == NH_OK && strlen(body) == 300000)
       atomic_fetch_add(&m->ok, 1);
+    else
+      atomic_store(&m->err, e ? e : NH_EBADRESPONSE);
     free(body);
     nh_response_close(r);
   }
+  atomic_fetch_add(&m->done, 1);
 }
 static void fiber_get(void *arg) { one_get(arg); }
 static void *thread_get(void *arg) {
@@ -253,6 +263,7 @@ NH_TEST(h2c_fibers_and_threads_share_one_connection) {
   for (int i = 0; i < 3; i++)
     pthread_join(th[i], NULL);
   nh_runtime_free(rt); /* waits for its fibers */
+  CHECK_STR(nh_strerror(atomic_load(&m.err)), nh_strerror(NH_OK));
   CHECK_EQ(atomic_load(&m.ok), 90);
   nh_transport_stats st;
   nh_transport_stats_get(t, &st);
@@ -289,7 +300,12 @@ NH_TEST(h2c_dialed_on_a_fiber_serves_other_loops_and_threads) {
     pthread_create(&th[i], NULL, thread_get, &m);
   for (int i = 0; i < 3; i++)
     pthread_join(th[i], NULL);
-  nh_runtime_free(rt); /* waits for the callers, not for the idle connection */
+  /* Every caller done first: a loop whose last fiber ends while others
+   * still send would end the connection's I/O with it (that case is
+   * h2c_requests_go_on_while_the_runtime_is_freed). */
+  CHECK_SOON(atomic_load(&m.done) == 10);
+  nh_runtime_free(rt); /* does not wait for the idle connection */
+  CHECK_STR(nh_strerror(atomic_load(&m.err)), nh_strerror(NH_OK));
   CHECK_EQ(atomic_load(&m.ok), 100);
   nh_transport_stats st;
   nh_transport_stats_get(t, &st);
@@ -301,6 +317,80 @@ NH_TEST(h2c_dialed_on_a_fiber_serves_other_loops_and_threads) {
   nh_transport_stats_get(t, &st);
   CHECK_EQ(st.dials, 2);
   nh_client_free(m.c);
+  nh_transport_free(t);
+  h2_peer_stop(p);
+  docroot_remove(dir);
+}
+
+/* A runtime being freed waits for its fibers, and those may still be
+ * sending on a connection whose I/O fiber runs on one of its loops: the
+ * fiber is started again for them while the loop runs, and the requests
+ * go on there (no reset, no second dial). */
+typedef struct freeing_caller {
+  many m;
+  uint64_t rt_id;
+  atomic_int after; /* requests sent once the runtime was being freed */
+} freeing_caller;
+
+static int runtime_listed(uint64_t id) {
+  uint64_t ids[64];
+  size_t n = nh__runtime_ids_live(ids, 64);
+  for (size_t i = 0; i < n && i < 64; i++)
+    if (ids[i] == id)
+      return 1;
+  return 0;
+}
+
+static void get_while_freed(void *arg) {
+  freeing_caller *f = arg;
+  f->rt_id = nh__loop_current()->rt->live_id;
+  for (int i = 0; i < 3; i++) { /* the connection dialed, its I/O fiber on this loop */
+    nh_response *r;
+    int e = nh_client_get(f->m.c, f->m.url, &r);
+    if (e) {
+      atomic_store(&f->m.err, e);
+      continue;
+    }
+    atomic_fetch_add(&f->m.ok, 1);
+    nh_response_close(r);
+  }
+  atomic_fetch_add(&f->m.done, 1);
+  for (int i = 0; i < 1000 && runtime_listed(f->rt_id); i++)
+    nh_sleep(5 * NH_MSEC); /* until nh_runtime_free has begun */
+  for (int i = 0; i < 10; i++) {
+    nh_response *r;
+    int e = nh_client_get(f->m.c, f->m.url, &r);
+    atomic_fetch_add(&f->after, 1);
+    if (e) {
+      atomic_store(&f->m.err, e);
+      continue;
+    }
+    char *body;
+    if (nh_response_read_all(r, 1 << 20, &body, NULL) == NH_OK && !strcmp(body, "hello over h2\n"))
+      atomic_fetch_add(&f->m.ok, 1);
+    free(body);
+    nh_response_close(r);
+  }
+}
+
+NH_TEST(h2c_requests_go_on_while_the_runtime_is_freed) {
+  char *dir = docroot();
+  h2_peer *p = h2_peer_nghttpd(dir, NULL, NULL, NULL);
+  nh_transport *t;
+  freeing_caller f = {.m = {.c = h2c_client(&t), .url = url(p->port, "http", "/hello.txt")}};
+  nh_runtime_config rc = NH_RUNTIME_CONFIG_DEFAULT;
+  rc.loops = 1;
+  nh_runtime *rt = nh_runtime_new(&rc);
+  nh_runtime_go(rt, 0, get_while_freed, &f);
+  CHECK_SOON(atomic_load(&f.m.done) == 1);
+  nh_runtime_free(rt); /* the caller's ten requests run meanwhile */
+  CHECK_EQ(atomic_load(&f.after), 10);
+  CHECK_STR(nh_strerror(atomic_load(&f.m.err)), nh_strerror(NH_OK));
+  CHECK_EQ(atomic_load(&f.m.ok), 13);
+  nh_transport_stats st;
+  nh_transport_stats_get(t, &st);
+  CHECK_EQ(st.dials, 1);
+  nh_client_free(f.m.c);
   nh_transport_free(t);
   h2_peer_stop(p);
   docroot_remove(dir);

@@ -1,0 +1,95 @@
+/* A runtime being freed: its loops run until their last fiber ends and
+ * take new fibers meanwhile; a loop that has ended refuses them, and none
+ * is ever accepted and then dropped. */
+#include "harness.h"
+#include "support.h"
+
+#include <nethttp.h>
+#include <stdatomic.h>
+
+#include "runtime/internal.h"
+
+static int listed(uint64_t id) {
+  uint64_t ids[64];
+  size_t n = nh__runtime_ids_live(ids, 64);
+  for (size_t i = 0; i < n && i < 64; i++)
+    if (ids[i] == id)
+      return 1;
+  return 0;
+}
+
+typedef struct freeing {
+  uint64_t id;
+  atomic_int started; /* the first fiber runs */
+  atomic_int posted;  /* fibers accepted by nh__runtime_go_by_id */
+  atomic_int ran;     /* of those, how many ran */
+  atomic_int refused; /* NH_ESHUTDOWN seen */
+  atomic_int other;   /* any other answer */
+} freeing;
+
+static void count_run(void *arg) { atomic_fetch_add(&((freeing *)arg)->ran, 1); }
+
+/* Waits for nh_runtime_free to begin (the runtime leaves the live list). */
+static void wait_freeing(freeing *f) {
+  for (int i = 0; i < 2000 && listed(f->id); i++)
+    nh_sleep(2 * NH_MSEC);
+}
+
+static void start_on_own_loop(void *arg) {
+  freeing *f = arg;
+  f->id = nh__loop_current()->rt->live_id;
+  atomic_store(&f->started, 1);
+  wait_freeing(f);
+  int e = nh__runtime_go_by_id(f->id, 0, count_run, f);
+  atomic_fetch_add(e == NH_OK ? &f->posted : &f->other, 1);
+}
+
+NH_TEST(loop_of_a_runtime_being_freed_takes_fibers_until_it_ends) {
+  nh_runtime_config rc = NH_RUNTIME_CONFIG_DEFAULT;
+  rc.loops = 1;
+  nh_runtime *rt = nh_runtime_new(&rc);
+  freeing f = {0};
+  CHECK_EQ(nh_runtime_go(rt, 0, start_on_own_loop, &f), NH_OK);
+  CHECK_SOON(atomic_load(&f.started));
+  uint64_t id = f.id;
+  nh_runtime_free(rt); /* waits for both fibers */
+  CHECK_EQ(atomic_load(&f.other), 0);
+  CHECK_EQ(atomic_load(&f.posted), 1);
+  CHECK_EQ(atomic_load(&f.ran), 1);
+  CHECK_EQ(nh__runtime_go_by_id(id, 0, count_run, &f), NH_ESHUTDOWN); /* freed */
+  CHECK_EQ(atomic_load(&f.ran), 1);
+}
+
+/* Loop 0 keeps a fiber that posts to loop 1, which has none: loop 1 ends
+ * while loop 0 still runs, and from then on refuses the posts. Every post
+ * accepted before ran. */
+static void post_to_other_loop(void *arg) {
+  freeing *f = arg;
+  f->id = nh__loop_current()->rt->live_id;
+  atomic_store(&f->started, 1);
+  wait_freeing(f);
+  for (int i = 0; i < 2000; i++) {
+    int e = nh__runtime_go_by_id(f->id, 1, count_run, f);
+    if (e == NH_ESHUTDOWN) {
+      atomic_store(&f->refused, 1);
+      return;
+    }
+    atomic_fetch_add(e == NH_OK ? &f->posted : &f->other, 1);
+    nh_sleep(NH_MSEC);
+  }
+}
+
+NH_TEST(ended_loop_refuses_fibers_and_loses_none) {
+  nh_runtime_config rc = NH_RUNTIME_CONFIG_DEFAULT;
+  rc.loops = 2;
+  nh_runtime *rt = nh_runtime_new(&rc);
+  freeing f = {0};
+  CHECK_EQ(nh_runtime_go(rt, 0, post_to_other_loop, &f), NH_OK);
+  CHECK_SOON(atomic_load(&f.started));
+  nh_runtime_free(rt);
+  CHECK_EQ(atomic_load(&f.other), 0);
+  CHECK_EQ(atomic_load(&f.refused), 1);
+  CHECK_EQ(atomic_load(&f.ran), atomic_load(&f.posted));
+}
+
+NH_TEST_MAIN()
