@@ -49,6 +49,7 @@ struct nh_ws {
   uint8_t client, close_sent, close_recv, frag_active;
   uint8_t held_set, held_byte; /* the byte under the NUL after an in-place message */
   uint8_t frag_type;
+  uint8_t reads_unparked; /* reads in a row that found input (fairness) */
   uint32_t frag_utf8;
   uint64_t frag_owner;
   uint8_t *held;
@@ -444,6 +445,16 @@ static int on_close(nh_ws *ws, const nh__ws_event *ev) {
   return NH_ECLOSED;
 }
 
+/* Before a read: a peer that keeps the socket full must not keep the
+ * loop, so other fibers run now and then while a large message streams
+ * in (as the HTTP/2 server's reader does). */
+static void take_turns(nh_ws *ws) {
+  if (ws->reads_unparked >= 16) {
+    ws->reads_unparked = 0;
+    nh_yield();
+  }
+}
+
 /* Reads more input into rbuf, parking until some comes. While nothing is
  * buffered between messages the buffer is dropped for the wait. Returns 0,
  * NH_EEOF, the stream's error, 1 when the idle timer ran out. */
@@ -457,6 +468,7 @@ static int fill(nh_ws *ws, nh_time deadline, nh_time idle) {
     ws->rlen -= ws->roff;
     ws->roff = 0;
   }
+  take_turns(ws);
   for (;;) {
     if (!ws->rbuf) {
       if (!(ws->rbuf = malloc(RBUF + 1)))
@@ -466,6 +478,7 @@ static int fill(nh_ws *ws, nh_time deadline, nh_time idle) {
     ssize_t n = nh__stream_try_read(&ws->s, ws->rbuf + ws->rlen, ws->rcap - ws->rlen);
     if (n > 0) {
       ws->rlen += (uint32_t)n;
+      ws->reads_unparked++;
       return 0;
     }
     if (n == 0)
@@ -479,6 +492,7 @@ static int fill(nh_ws *ws, nh_time deadline, nh_time idle) {
        * this park go back too (at most once a second). */
       nh__fiber_trim_on_park();
     }
+    ws->reads_unparked = 0;
     int rc = nh_fd_wait(ws->s.fd, NH_FD_READ, earlier(deadline, idle));
     if (rc == NH_ETIMEDOUT && idle <= deadline && nh_now() >= idle)
       return 1;
@@ -497,9 +511,11 @@ static int fill_direct(nh_ws *ws, nh__dynbuf *b, uint64_t want, nh_time deadline
   int rc = nh__dynbuf_reserve(b, (size_t)want);
   if (rc)
     return rc;
+  take_turns(ws);
   for (;;) {
     ssize_t n = nh__stream_try_read(&ws->s, b->p + b->len, (size_t)want);
     if (n > 0) {
+      ws->reads_unparked++;
       nh__ws_reader_feed(&ws->r, (uint8_t *)b->p + b->len, (size_t)n, ev);
       return 0;
     }
@@ -507,6 +523,7 @@ static int fill_direct(nh_ws *ws, nh__dynbuf *b, uint64_t want, nh_time deadline
       return NH_EEOF;
     if (n != NH_EAGAIN)
       return (int)n;
+    ws->reads_unparked = 0;
     rc = nh_fd_wait(ws->s.fd, NH_FD_READ, earlier(deadline, idle));
     if (rc == NH_ETIMEDOUT && idle <= deadline && nh_now() >= idle)
       return 1;

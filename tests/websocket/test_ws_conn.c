@@ -535,6 +535,66 @@ NH_TEST(caller_deadline_times_out_without_closing) {
   CHECK_EQ(c.raw.eof, 1);
 }
 
+/* ---- fairness ---- */
+
+/* A peer that keeps the socket full does not keep the loop: a reader of
+ * many buffered messages steps aside for the loop's other fibers now and
+ * then (a fiber that only yields counts its turns). */
+typedef struct turns {
+  int stop;
+  long ticks;
+} turns;
+
+static void spinner(void *arg) {
+  turns *t = arg;
+  while (!t->stop) {
+    t->ticks++;
+    nh_yield();
+  }
+}
+
+static void turns_main(void *arg) {
+  (void)arg;
+  enum { MESSAGES = 600, SIZE = 100 };
+  nh_fd *a, *b;
+  pair(&a, &b);
+  nh_ws_options opt = {0};
+  nh_ws *ws = nh__ws_new(a, NULL, NULL, 0, 0, &opt, NULL, NULL);
+  CHECK(ws);
+  uint8_t *buf = malloc(MESSAGES * (SIZE + 16));
+  size_t n = 0;
+  char payload[SIZE];
+  for (int i = 0; i < MESSAGES; i++) {
+    memset(payload, 'a' + i % 26, sizeof payload);
+    n += frame(buf + n, 0x81, 1, payload, SIZE, SIZE);
+  }
+  /* All of it waits in the socket: the reader never finds it empty. */
+  CHECK_EQ(nh_fd_write(b, buf, n, nh_deadline_after(5 * NH_SEC)), (ssize_t)n);
+  turns t = {0};
+  CHECK_EQ(nh_go(spinner, &t), NH_OK);
+  nh_yield();
+  long before = t.ticks;
+  for (int i = 0; i < MESSAGES; i++) {
+    nh_ws_type type;
+    const char *d;
+    size_t len;
+    CHECK_EQ(nh_ws_read(ws, &type, &d, &len, nh_deadline_after(5 * NH_SEC)), NH_OK);
+    CHECK_EQ(len, SIZE);
+    CHECK_EQ(d[0], 'a' + i % 26);
+  }
+  long during = t.ticks - before;
+  t.stop = 1;
+  nh_yield(); /* the spinner sees stop and ends */
+  CHECK(during >= 2); /* 60 KB come in reads of about 1 KB: a turn every 16 */
+  free(buf);
+  nh_ws_free(ws);
+  nh_fd_close(b);
+}
+
+NH_TEST(reader_of_a_full_socket_lets_other_fibers_run) {
+  CHECK_EQ(nh_run(NULL, turns_main, NULL), NH_OK);
+}
+
 /* ---- pings ---- */
 
 NH_TEST(ping_between_fragments_answered_in_order) {
