@@ -28,6 +28,8 @@ Modes (argv[1]):
   nohead     never answer a request (PINGs are answered)
   expect     100 Continue to a request that expects it, then echo
   expect417  417 (END_STREAM) to a request that expects 100-continue
+  coded      /gzip, /br, /zstd: the body of coding_peer.py compressed
+             with Python's own libraries, content-encoding set
 """
 import socket
 import sys
@@ -56,6 +58,23 @@ def log(*a):
 def answer(c, sid, body, extra=()):
     c.send_headers(sid, [(":status", "200"), ("content-length", str(len(body)))] + list(extra))
     c.send_data(sid, body, end_stream=True)
+
+
+def coded(path):
+    """The coding_peer.py body in the coding the path names, and the name."""
+    body = "".join("line %d: the quick brown fox jumps over the lazy dog\n" % i
+                   for i in range(4000)).encode()
+    name = path.strip("/")
+    if name == "gzip":
+        import gzip
+        return gzip.compress(body), name
+    if name == "br":
+        import brotli
+        return brotli.compress(body), name
+    if name == "zstd":
+        import zstandard
+        return zstandard.ZstdCompressor().compress(body), name
+    return body, None
 
 
 def serve(sock, idx):
@@ -116,6 +135,10 @@ def serve(sock, idx):
                     elif MODE == "expect417":
                         c.send_headers(sid, [(":status", "417"), ("content-length", "0")],
                                        end_stream=True)
+                    elif MODE == "coded":
+                        body, name = coded(h[":path"])
+                        extra = [("content-encoding", name)] if name else []
+                        answer(c, sid, body, extra)
                     elif MODE == "hold":
                         c.send_headers(sid, [(":status", "200")])
                         c.send_data(sid, b"0123456789")

@@ -83,6 +83,46 @@ NH_TEST(decodes_gzip_br_and_zstd) {
   h2_peer_stop(p);
 }
 
+/* The same over HTTP/2 (h2c), from the scripted h2 server. */
+NH_TEST(decodes_gzip_br_and_zstd_over_http2) {
+  if (system("/usr/bin/python3 -c 'import brotli, zstandard' >/dev/null 2>&1") != 0)
+    NH_SKIP("python3-brotli or python3-zstandard is not installed");
+  h2_peer *p = h2_peer_python("coded");
+  nh_transport_config tc = NH_TRANSPORT_CONFIG_DEFAULT;
+  tc.http_version = NH_HTTP_2;
+  nh_transport *t = nh_transport_new(&tc);
+  nh_client *c = h2_client_of(t);
+  size_t want_len;
+  char *want = expected_body(&want_len);
+  for (size_t i = 0; i < 3; i++) {
+    char path[64];
+    snprintf(path, sizeof path, "/%s", codings[i]);
+    nh_response *r;
+    CHECK_EQ(get(c, p, path, &r), NH_OK);
+    CHECK_EQ(nh_response_status(r), 200);
+    CHECK_STR(nh_response_proto(r), "HTTP/2.0");
+    CHECK(nh_response_uncompressed(r));
+    CHECK(nh_header_get(nh_response_header(r), "Content-Encoding") == NULL);
+    CHECK(nh_header_get(nh_response_header(r), "Content-Length") == NULL);
+    char *got;
+    size_t len;
+    CHECK_EQ(nh_response_read_all(r, 1 << 20, &got, &len), NH_OK);
+    if (len != want_len || memcmp(got, want, len) != 0)
+      NH_FAIL("%s: %zu bytes decoded, want %zu", path, len, want_len);
+    free(got);
+    nh_response_close(r);
+  }
+  /* Asked for on the caller's behalf, in HTTP/2's lower case. */
+  CHECK_SOON(h2_peer_count(p, "header accept-encoding: gzip, br, zstd") == 3);
+  nh_transport_stats st;
+  nh_transport_stats_get(t, &st);
+  CHECK_EQ(st.dials, 1);
+  free(want);
+  nh_client_free(c);
+  nh_transport_free(t);
+  h2_peer_stop(p);
+}
+
 NH_TEST(several_gzip_members_and_zstd_frames_are_one_body) {
   h2_peer *p = coding_peer();
   nh_client *c = nh_client_new(NULL);
