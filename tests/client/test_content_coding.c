@@ -46,39 +46,45 @@ static int get(nh_client *c, h2_peer *p, const char *path, nh_response **r) {
   return nh_client_get(c, url, r);
 }
 
+/* r, a 200 for path, was decoded: the head says so (no Content-Encoding,
+ * no Content-Length, length unknown) and the body is the expected one.
+ * Closes r. */
+static void check_decoded(nh_response *r, const char *path) {
+  CHECK_EQ(nh_response_status(r), 200);
+  CHECK(nh_response_uncompressed(r));
+  CHECK(nh_header_get(nh_response_header(r), "Content-Encoding") == NULL);
+  CHECK(nh_header_get(nh_response_header(r), "Content-Length") == NULL);
+  CHECK_EQ(nh_response_content_length(r), -1);
+  size_t want_len;
+  char *want = expected_body(&want_len);
+  char *got;
+  size_t len;
+  CHECK_EQ(nh_response_read_all(r, 1 << 20, &got, &len), NH_OK);
+  if (len != want_len || memcmp(got, want, len) != 0)
+    NH_FAIL("%s: %zu bytes decoded, want %zu", path, len, want_len);
+  free(got);
+  free(want);
+  nh_response_close(r);
+}
+
 NH_TEST(decodes_gzip_br_and_zstd) {
   h2_peer *p = coding_peer();
   nh_client *c = nh_client_new(NULL);
-  size_t want_len;
-  char *want = expected_body(&want_len);
   for (int chunked = 0; chunked < 2; chunked++)
     for (size_t i = 0; i < 3; i++) {
       char path[64];
       snprintf(path, sizeof path, "/%s%s", codings[i], chunked ? "/chunked" : "");
       nh_response *r;
       CHECK_EQ(get(c, p, path, &r), NH_OK);
-      CHECK_EQ(nh_response_status(r), 200);
-      /* Asked for on the caller's behalf... */
+      /* Asked for on the caller's behalf, and decoded. */
       CHECK_STR(nh_header_get(nh_response_header(r), "X-Accept-Encoding"), "gzip, br, zstd");
-      /* ...decoded, and the head says so. */
-      CHECK(nh_response_uncompressed(r));
-      CHECK(nh_header_get(nh_response_header(r), "Content-Encoding") == NULL);
-      CHECK(nh_header_get(nh_response_header(r), "Content-Length") == NULL);
-      CHECK_EQ(nh_response_content_length(r), -1);
-      char *got;
-      size_t len;
-      CHECK_EQ(nh_response_read_all(r, 1 << 20, &got, &len), NH_OK);
-      if (len != want_len || memcmp(got, want, len) != 0)
-        NH_FAIL("%s: %zu bytes decoded, want %zu", path, len, want_len);
-      free(got);
-      nh_response_close(r);
+      check_decoded(r, path);
     }
   /* Every body ended cleanly: one connection, back in the pool. */
   nh_transport_stats st;
   nh_transport_stats_get(nh_client_transport(c), &st);
   CHECK_EQ(st.dials, 1);
   CHECK_EQ(st.idle_now, 1);
-  free(want);
   nh_client_free(c);
   h2_peer_stop(p);
 }
@@ -92,32 +98,19 @@ NH_TEST(decodes_gzip_br_and_zstd_over_http2) {
   tc.http_version = NH_HTTP_2;
   nh_transport *t = nh_transport_new(&tc);
   nh_client *c = h2_client_of(t);
-  size_t want_len;
-  char *want = expected_body(&want_len);
   for (size_t i = 0; i < 3; i++) {
     char path[64];
     snprintf(path, sizeof path, "/%s", codings[i]);
     nh_response *r;
     CHECK_EQ(get(c, p, path, &r), NH_OK);
-    CHECK_EQ(nh_response_status(r), 200);
     CHECK_STR(nh_response_proto(r), "HTTP/2.0");
-    CHECK(nh_response_uncompressed(r));
-    CHECK(nh_header_get(nh_response_header(r), "Content-Encoding") == NULL);
-    CHECK(nh_header_get(nh_response_header(r), "Content-Length") == NULL);
-    char *got;
-    size_t len;
-    CHECK_EQ(nh_response_read_all(r, 1 << 20, &got, &len), NH_OK);
-    if (len != want_len || memcmp(got, want, len) != 0)
-      NH_FAIL("%s: %zu bytes decoded, want %zu", path, len, want_len);
-    free(got);
-    nh_response_close(r);
+    check_decoded(r, path);
   }
   /* Asked for on the caller's behalf, in HTTP/2's lower case. */
   CHECK_SOON(h2_peer_count(p, "header accept-encoding: gzip, br, zstd") == 3);
   nh_transport_stats st;
   nh_transport_stats_get(t, &st);
   CHECK_EQ(st.dials, 1);
-  free(want);
   nh_client_free(c);
   nh_transport_free(t);
   h2_peer_stop(p);

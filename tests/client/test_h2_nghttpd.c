@@ -9,7 +9,7 @@
 #include <stdatomic.h>
 #include <sys/stat.h>
 
-#include "runtime/internal.h"
+#include "runtime/freeing.h"
 
 /* A directory of files for nghttpd to serve. */
 static char *docroot(void) {
@@ -332,18 +332,9 @@ typedef struct freeing_caller {
   atomic_int after; /* requests sent once the runtime was being freed */
 } freeing_caller;
 
-static int runtime_listed(uint64_t id) {
-  uint64_t ids[64];
-  size_t n = nh__runtime_ids_live(ids, 64);
-  for (size_t i = 0; i < n && i < 64; i++)
-    if (ids[i] == id)
-      return 1;
-  return 0;
-}
-
 static void get_while_freed(void *arg) {
   freeing_caller *f = arg;
-  f->rt_id = nh__loop_current()->rt->live_id;
+  f->rt_id = runtime_id_here();
   for (int i = 0; i < 3; i++) { /* the connection dialed, its I/O fiber on this loop */
     nh_response *r;
     int e = nh_client_get(f->m.c, f->m.url, &r);
@@ -355,8 +346,7 @@ static void get_while_freed(void *arg) {
     nh_response_close(r);
   }
   atomic_fetch_add(&f->m.done, 1);
-  for (int i = 0; i < 1000 && runtime_listed(f->rt_id); i++)
-    nh_sleep(5 * NH_MSEC); /* until nh_runtime_free has begun */
+  wait_runtime_freeing(f->rt_id);
   for (int i = 0; i < 10; i++) {
     nh_response *r;
     int e = nh_client_get(f->m.c, f->m.url, &r);

@@ -7,16 +7,7 @@
 #include <nethttp.h>
 #include <stdatomic.h>
 
-#include "runtime/internal.h"
-
-static int listed(uint64_t id) {
-  uint64_t ids[64];
-  size_t n = nh__runtime_ids_live(ids, 64);
-  for (size_t i = 0; i < n && i < 64; i++)
-    if (ids[i] == id)
-      return 1;
-  return 0;
-}
+#include "runtime/freeing.h"
 
 typedef struct freeing {
   uint64_t id;
@@ -29,17 +20,11 @@ typedef struct freeing {
 
 static void count_run(void *arg) { atomic_fetch_add(&((freeing *)arg)->ran, 1); }
 
-/* Waits for nh_runtime_free to begin (the runtime leaves the live list). */
-static void wait_freeing(freeing *f) {
-  for (int i = 0; i < 2000 && listed(f->id); i++)
-    nh_sleep(2 * NH_MSEC);
-}
-
 static void start_on_own_loop(void *arg) {
   freeing *f = arg;
-  f->id = nh__loop_current()->rt->live_id;
+  f->id = runtime_id_here();
   atomic_store(&f->started, 1);
-  wait_freeing(f);
+  wait_runtime_freeing(f->id);
   int e = nh__runtime_go_by_id(f->id, 0, count_run, f);
   atomic_fetch_add(e == NH_OK ? &f->posted : &f->other, 1);
 }
@@ -65,9 +50,9 @@ NH_TEST(loop_of_a_runtime_being_freed_takes_fibers_until_it_ends) {
  * accepted before ran. */
 static void post_to_other_loop(void *arg) {
   freeing *f = arg;
-  f->id = nh__loop_current()->rt->live_id;
+  f->id = runtime_id_here();
   atomic_store(&f->started, 1);
-  wait_freeing(f);
+  wait_runtime_freeing(f->id);
   for (int i = 0; i < 2000; i++) {
     int e = nh__runtime_go_by_id(f->id, 1, count_run, f);
     if (e == NH_ESHUTDOWN) {
