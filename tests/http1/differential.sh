@@ -21,7 +21,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts "$@" with its output in $work/$name and prints the port it reports.
+# Starts "$@" with its output in $work/$name and sets started_port to the
+# port it reports. Not in a $(...) subshell: its pid must reach pids.
 start() {
   local name=$1
   shift
@@ -29,7 +30,7 @@ start() {
   pids+=($!)
   local pid=$!
   for _ in $(seq 200); do
-    grep -q '^port ' "$work/$name" && { sed -n 's/^port //p' "$work/$name"; return 0; }
+    grep -q '^port ' "$work/$name" && { started_port=$(sed -n 's/^port //p' "$work/$name"); return 0; }
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.05
   done
@@ -43,7 +44,8 @@ case "$peer" in
 h11)
   /usr/bin/python3 -c 'import h11' 2>/dev/null ||
     { echo "SKIP: python3-h11 not installed (scripts/install-deps.sh installs it)"; exit 77; }
-  port=$(start nethttp "$server")
+  start nethttp "$server"
+  port=$started_port
   exec_args=(h11)
   ;;
 go)
@@ -52,8 +54,10 @@ go)
   mkdir -p "$out"
   ( cd "$here/goecho" && GOCACHE="$out/gocache" GOPATH="$out/gopath" GOPROXY=off GOFLAGS=-mod=mod \
       go build -o "$out/goecho" . )
-  port=$(start nethttp "$server")
-  go_port=$(start goecho "$out/goecho")
+  start nethttp "$server"
+  port=$started_port
+  start goecho "$out/goecho"
+  go_port=$started_port
   exec_args=(go "$go_port")
   ;;
 *)
