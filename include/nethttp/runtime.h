@@ -67,12 +67,15 @@ NH_API nh_runtime *nh_runtime_new(const nh_runtime_config *cfg);
 
 /* nh_runtime_free waits for every fiber on every loop to return, then stops
  * the loops and frees the runtime. Call it from a plain thread, never from a
- * fiber of this runtime. NULL does nothing. */
+ * fiber of this runtime. NULL does nothing. Meanwhile its fibers may still
+ * start others: each loop ends once its own last fiber has returned, and
+ * until then takes new ones. */
 NH_API void nh_runtime_free(nh_runtime *rt);
 
 /* nh_runtime_go starts fn(arg) on a new fiber of rt, picking loops round-robin
  * (loop < 0) or the given loop index. Callable from any thread or fiber.
- * Returns 0, NH_EINVAL (bad loop) or NH_ENOMEM. */
+ * Returns 0, NH_EINVAL (bad loop), NH_ENOMEM, or NH_ESHUTDOWN when that
+ * loop has already ended in nh_runtime_free. */
 NH_API int nh_runtime_go(nh_runtime *rt, int loop, nh_fiber_fn fn, void *arg);
 
 /* nh_runtime_loops returns the number of loops. */
