@@ -111,12 +111,44 @@ static int to_writer(void *arg, const void *p, size_t n) {
   return r < 0 ? (int)r : 0;
 }
 
-static void release(cz *z) {
-  nh__encoder_free(z->enc);
-  z->enc = NULL;
+/* ---- the bytes held until the decision ---- */
+
+static int hold_append(cz *z, const void *p, size_t n) {
+  if (z->hlen + n > z->hcap) {
+    size_t cap = z->hcap ? z->hcap * 2 : 512;
+    while (cap < z->hlen + n)
+      cap *= 2;
+    char *b = realloc(z->hold, cap);
+    if (!b)
+      return NH_ENOMEM;
+    z->hold = b;
+    z->hcap = cap;
+  }
+  memcpy(z->hold + z->hlen, p, n);
+  z->hlen += n;
+  return 0;
+}
+
+static void hold_drop(cz *z) {
   free(z->hold);
   z->hold = NULL;
   z->hlen = z->hcap = 0;
+}
+
+static void release(cz *z) {
+  nh__encoder_free(z->enc);
+  z->enc = NULL;
+  hold_drop(z);
+}
+
+/* The Content-Length the handler set, or -1 (none, or not a number). */
+static int64_t declared_length(nh_header *h) {
+  const char *cl = nh_header_get(h, "Content-Length");
+  if (!cl || !*cl)
+    return -1;
+  char *end;
+  long long v = strtoll(cl, &end, 10);
+  return !*end && v >= 0 ? v : -1;
 }
 
 static void cz_at_end(void *arg) { release(arg); }
@@ -162,9 +194,7 @@ static int decide(cz *z, int final, int64_t file, int fd, off_t off, int flushin
   if (encode) {
     const char *cl = nh_header_get(h, "Content-Length");
     if (cl && *cl) {
-      char *end;
-      long long v = strtoll(cl, &end, 10);
-      known = !*end && v >= 0 ? v : -1;
+      known = declared_length(h);
     } else if (file >= 0) {
       known = (int64_t)z->hlen + file;
     } else if (final) {
@@ -220,9 +250,7 @@ static int decide(cz *z, int final, int64_t file, int fd, off_t off, int flushin
     nh_resp_write_header(w, status);
     ssize_t wr = nh_resp_write(w, once, once_len);
     free(once);
-    free(z->hold);
-    z->hold = NULL;
-    z->hlen = z->hcap = 0;
+    hold_drop(z);
     return wr < 0 ? (int)wr : 0;
   }
   if (encode) {
@@ -248,9 +276,7 @@ static int decide(cz *z, int final, int64_t file, int fd, off_t off, int flushin
       r = wr < 0 ? (int)wr : 0;
     }
   }
-  free(z->hold);
-  z->hold = NULL;
-  z->hlen = z->hcap = 0;
+  hold_drop(z);
   return r;
 }
 
@@ -274,12 +300,8 @@ static void cz_write_header(void *st, nh_response_writer *w, int status) {
  * is compressed at once (a flush or the handler's end decides earlier). */
 static size_t hold_target(const cz *z) {
   size_t min = z->x->min_size;
-  const char *cl = nh_header_get(nh_resp_header(z->w), "Content-Length");
-  if (z->coding != NH__CODING_GZIP || !cl || !*cl)
-    return min;
-  char *end;
-  long long v = strtoll(cl, &end, 10);
-  if (*end || v < (long long)min || v > (long long)NH__GZIP_ONCE_MAX)
+  int64_t v = z->coding == NH__CODING_GZIP ? declared_length(nh_resp_header(z->w)) : -1;
+  if (v < (int64_t)min || v > (int64_t)NH__GZIP_ONCE_MAX)
     return min;
   return (size_t)v;
 }
@@ -291,33 +313,13 @@ static ssize_t cz_write(void *st, nh_response_writer *w, const void *p, size_t n
       return nh_resp_write(w, p, n);
     if (!z->hold_to)
       z->hold_to = hold_target(z);
-    size_t min = z->hold_to;
-    if (z->hlen + n < min) {
-      if (z->hlen + n > z->hcap) {
-        size_t cap = z->hcap ? z->hcap * 2 : 512;
-        while (cap < z->hlen + n)
-          cap *= 2;
-        char *b = realloc(z->hold, cap);
-        if (!b)
-          return NH_ENOMEM;
-        z->hold = b;
-        z->hcap = cap;
-      }
-      memcpy(z->hold + z->hlen, p, n);
-      z->hlen += n;
+    int r = hold_append(z, p, n);
+    if (r < 0)
+      return r;
+    if (z->hlen < z->hold_to)
       return (ssize_t)n;
-    }
-    /* min_size reached: decide, then these bytes go the chosen way. */
-    if (z->hlen + n > z->hcap) {
-      char *b = realloc(z->hold, z->hlen + n);
-      if (!b)
-        return NH_ENOMEM;
-      z->hold = b;
-      z->hcap = z->hlen + n;
-    }
-    memcpy(z->hold + z->hlen, p, n);
-    z->hlen += n;
-    int r = decide(z, 0, -1, -1, 0, 0);
+    /* Enough held: decide, and the held bytes go the chosen way. */
+    r = decide(z, 0, -1, -1, 0, 0);
     return r < 0 ? r : (ssize_t)n;
   }
   if (z->state == CZ_ENCODE) {
