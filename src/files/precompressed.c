@@ -19,11 +19,7 @@ static const nh__coding order[] = {NH__CODING_BR, NH__CODING_ZSTD, NH__CODING_GZ
 int nh__open_sibling(int rootfd, const char *root, nh_request *r, const char *name,
                      time_t mtime, struct stat *st, int *coding) {
   nh__accept_enc a;
-  nh__accept_enc_init(&a);
-  const char *vals[16];
-  size_t nv = nh_header_values(nh_request_header(r), "Accept-Encoding", vals, 16);
-  for (size_t i = 0; i < nv && i < 16; i++)
-    nh__accept_enc_parse(&a, vals[i], strlen(vals[i]));
+  nh__accept_enc_from(&a, nh_request_header(r));
   if (!a.present)
     return -1;
   /* The accepted codings, best weight first (the order above in a tie). */

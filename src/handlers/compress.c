@@ -416,12 +416,8 @@ static nh__coding negotiate(const compress_wrap *x, nh_request *r) {
   const char *m = nh_request_method(r);
   if (!strcmp(m, "HEAD") || nh_header_get(nh_request_header(r), "Range"))
     return NH__CODING_IDENTITY;
-  const char *vals[16];
-  size_t n = nh_header_values(nh_request_header(r), "Accept-Encoding", vals, 16);
   nh__accept_enc a;
-  nh__accept_enc_init(&a);
-  for (size_t i = 0; i < n && i < 16; i++)
-    nh__accept_enc_parse(&a, vals[i], strlen(vals[i]));
+  nh__accept_enc_from(&a, nh_request_header(r));
   return nh__accept_enc_choose(&a, x->prefs, x->nprefs);
 }
 

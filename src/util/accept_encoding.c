@@ -136,3 +136,11 @@ nh__coding nh__accept_enc_choose(const nh__accept_enc *a, const nh__coding *pref
     return NH__CODING_IDENTITY;
   return best;
 }
+
+void nh__accept_enc_from(nh__accept_enc *a, const nh_header *h) {
+  nh__accept_enc_init(a);
+  const char *vals[16];
+  size_t n = nh_header_values(h, "Accept-Encoding", vals, 16);
+  for (size_t i = 0; i < n && i < 16; i++)
+    nh__accept_enc_parse(a, vals[i], strlen(vals[i]));
+}

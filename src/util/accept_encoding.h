@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "nethttp/header.h"
 #include "util/codec.h"
 
 typedef struct nh__accept_enc {
@@ -19,6 +20,9 @@ void nh__accept_enc_init(nh__accept_enc *a);
  * for each). An element that is not valid (a bad weight) is ignored, as are
  * codings not in codec.h; a coding named twice keeps its higher weight. */
 void nh__accept_enc_parse(nh__accept_enc *a, const char *v, size_t len);
+/* Init, then every Accept-Encoding line of the request header h (at
+ * most 16 of them). */
+void nh__accept_enc_from(nh__accept_enc *a, const nh_header *h);
 /* The weight of c: as named, else "*"'s, else 1000 for identity and 0
  * for the others. */
 int nh__accept_enc_weight(const nh__accept_enc *a, nh__coding c);
