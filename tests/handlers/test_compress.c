@@ -430,21 +430,36 @@ NH_TEST(compress_skips_what_it_must) {
   nh_handler_free(h);
 }
 
-NH_TEST(compress_sendfile_and_hijack) {
-  char dir[] = "/tmp/nh_compress_XXXXXX";
+/* A temporary directory for the files the handler sends (file_path,
+ * png_path), and the JSON body made; site_end removes them. */
+static void site_begin(char *dir) {
   CHECK(mkdtemp(dir));
   snprintf(file_path, sizeof file_path, "%s/site.css", dir);
   snprintf(png_path, sizeof png_path, "%s/pic.png", dir);
   make_json();
+}
+
+static void site_end(const char *dir) {
+  unlink(file_path);
+  unlink(png_path); /* when one was written */
+  rmdir(dir);
+}
+
+static void write_file(const char *path, const char *data, size_t n) {
+  FILE *f = fopen(path, "w");
+  CHECK(f != NULL);
+  CHECK_EQ(fwrite(data, 1, n, f), n);
+  fclose(f);
+}
+
+NH_TEST(compress_sendfile_and_hijack) {
+  char dir[] = "/tmp/nh_compress_XXXXXX";
+  site_begin(dir);
   char *css = malloc(50000);
   for (size_t i = 0; i < 50000; i++)
     css[i] = big_json[i % 8192];
-  FILE *f = fopen(file_path, "w");
-  fwrite(css, 1, 50000, f);
-  fclose(f);
-  f = fopen(png_path, "w");
-  fwrite(css, 1, 5000, f);
-  fclose(f);
+  write_file(file_path, css, 50000);
+  write_file(png_path, css, 5000);
   nh_handler h;
   nh_test_server *ts = start(&h, NULL);
   const char *codings[] = {"gzip", "br", "zstd"};
@@ -471,9 +486,7 @@ NH_TEST(compress_sendfile_and_hijack) {
   raw_resp_free(&r);
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
   nh_handler_free(h);
-  unlink(file_path);
-  unlink(png_path);
-  rmdir(dir);
+  site_end(dir);
   free(css);
 }
 
@@ -482,10 +495,7 @@ NH_TEST(compress_sendfile_and_hijack) {
  * a larger file streams through the encoder. */
 NH_TEST(compress_gzip_whole_body_at_once) {
   char dir[] = "/tmp/nh_compress_XXXXXX";
-  CHECK(mkdtemp(dir));
-  snprintf(file_path, sizeof file_path, "%s/site.css", dir);
-  snprintf(png_path, sizeof png_path, "%s/pic.png", dir);
-  make_json();
+  site_begin(dir);
   size_t sizes[] = {50000, 300000};
   nh_handler h;
   nh_test_server *ts = start(&h, NULL);
@@ -493,9 +503,7 @@ NH_TEST(compress_gzip_whole_body_at_once) {
     char *css = malloc(sizes[i]);
     for (size_t k = 0; k < sizes[i]; k++)
       css[k] = big_json[(k * 7) % 8192];
-    FILE *f = fopen(file_path, "w");
-    fwrite(css, 1, sizes[i], f);
-    fclose(f);
+    write_file(file_path, css, sizes[i]);
     raw_resp r = fetch(ts, "GET", "/file", "gzip", NULL);
     CHECK_STR(raw_header(&r, "Content-Encoding"), "gzip");
     check_body(&r, css, sizes[i]);
@@ -516,8 +524,7 @@ NH_TEST(compress_gzip_whole_body_at_once) {
   raw_resp_free(&r);
   CHECK_EQ(nh_test_server_close(ts, NULL), NH_OK);
   nh_handler_free(h);
-  unlink(file_path);
-  rmdir(dir);
+  site_end(dir);
 }
 
 /* Read one chunk of a chunked body into d; 0 at the last chunk. */
